@@ -1,0 +1,101 @@
+package wxpay
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"encoding/base64"
+	"fmt"
+)
+
+// AEADAlgorithm names the cipher of notification resources and downloaded
+// certificates.
+const AEADAlgorithm = "AEAD_AES_256_GCM"
+
+// APIv3KeyLength is the length of the APIv3 key (APIv3密钥): 32 ASCII characters.
+const APIv3KeyLength = 32
+
+// CheckAPIv3Key reports whether key has the length AES-256 needs.
+func CheckAPIv3Key(key []byte) error {
+	if len(key) != APIv3KeyLength {
+		return fmt.Errorf("wxpay: APIv3 key has %d bytes, want %d", len(key), APIv3KeyLength)
+	}
+	return nil
+}
+
+// DecryptAEAD opens an AEAD_AES_256_GCM resource (回调报文解密,
+// https://pay.weixin.qq.com/doc/v3/merchant/4012071382): key is the APIv3
+// key, nonce the 12-byte IV as sent, associatedData used verbatim and
+// ciphertext the Base64 of ciphertext ‖ 16-byte tag. Any failure wraps ErrDecrypt.
+func DecryptAEAD(apiv3Key []byte, nonce, associatedData, ciphertext string) ([]byte, error) {
+	gcm, err := newGCM(apiv3Key, nonce)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := base64.StdEncoding.DecodeString(ciphertext)
+	if err != nil {
+		return nil, fmt.Errorf("%w: ciphertext is not Base64", ErrDecrypt)
+	}
+	if len(raw) < gcm.Overhead() {
+		return nil, fmt.Errorf("%w: ciphertext shorter than the GCM tag", ErrDecrypt)
+	}
+	plain, err := gcm.Open(nil, []byte(nonce), raw, []byte(associatedData))
+	if err != nil {
+		return nil, fmt.Errorf("%w: AES-GCM authentication failed (wrong APIv3 key, nonce or associated data, or tampered ciphertext)", ErrDecrypt)
+	}
+	return plain, nil
+}
+
+// EncryptAEAD is the inverse of DecryptAEAD, for emulators and tests that
+// build notifications and certificate downloads.
+func EncryptAEAD(apiv3Key []byte, nonce, associatedData string, plaintext []byte) (string, error) {
+	gcm, err := newGCM(apiv3Key, nonce)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(gcm.Seal(nil, []byte(nonce), plaintext, []byte(associatedData))), nil
+}
+
+func newGCM(key []byte, nonce string) (cipher.AEAD, error) {
+	if err := CheckAPIv3Key(key); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
+	}
+	if len(nonce) != gcm.NonceSize() {
+		return nil, fmt.Errorf("%w: nonce has %d bytes, want %d", ErrDecrypt, len(nonce), gcm.NonceSize())
+	}
+	return gcm, nil
+}
+
+// EncryptOAEP encrypts a sensitive field (敏感信息加密) to a WeChat Pay key
+// with RSAES-OAEP, SHA-1 and MGF1-SHA-1 as WeChat Pay specifies, Base64.
+func EncryptOAEP(pub *rsa.PublicKey, plaintext string) (string, error) {
+	ct, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, pub, []byte(plaintext), nil)
+	if err != nil {
+		return "", fmt.Errorf("wxpay: encrypt sensitive field: %w", err)
+	}
+	return base64.StdEncoding.EncodeToString(ct), nil
+}
+
+// DecryptOAEP decrypts a sensitive field WeChat Pay encrypted to the
+// merchant certificate, with the merchant API private key.
+func DecryptOAEP(key *rsa.PrivateKey, ciphertext string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(ciphertext)
+	if err != nil {
+		return "", fmt.Errorf("%w: ciphertext is not Base64", ErrDecrypt)
+	}
+	plain, err := rsa.DecryptOAEP(sha1.New(), nil, key, raw, nil)
+	if err != nil {
+		return "", fmt.Errorf("%w: RSA-OAEP: wrong key or corrupted ciphertext", ErrDecrypt)
+	}
+	return string(plain), nil
+}

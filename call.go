@@ -1,0 +1,215 @@
+package wxpay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Response is a verified 2xx answer. Body holds the exact bytes whose
+// signature was checked (empty for 204); the embedded http.Response's own
+// Body has been read and closed.
+type Response struct {
+	*http.Response
+	Body   []byte // the verified body
+	Serial string // the key that verified it; empty when verification is off
+}
+
+// RequestID returns the answer's Request-ID, which WeChat Pay support asks for.
+func (r *Response) RequestID() string { return requestID(r.Header) }
+
+// DecodeJSON unmarshals the verified body into v.
+func (r *Response) DecodeJSON(v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return fmt.Errorf("wxpay: decode answer (Request-ID %s): %w", r.RequestID(), err)
+	}
+	return nil
+}
+
+func requestID(h http.Header) string {
+	if id := h.Get("Request-Id"); id != "" {
+		return id
+	}
+	return h.Get("Request-ID")
+}
+
+// call is one API call: everything needed to send (and re-send) it.
+type call struct {
+	method string
+	target string // escaped path and query, as signed
+	url    string
+	body   []byte
+	header http.Header
+}
+
+// Do sends method to target (a path relative to the base URL, such as
+// "v3/certificates"), with the given options. Most code uses Chain instead.
+func (c *Client) Do(ctx context.Context, method, path string, opts ...RequestOption) (*Response, error) {
+	return c.Chain(path).Do(ctx, method, opts...)
+}
+
+// send signs and sends cl, retrying as the policy says, and returns the
+// answer with its body read. Only a 2xx answer comes back without an error;
+// its signature is checked unless verify is false.
+func (c *Client) send(ctx context.Context, cl *call, verify bool) (*Response, error) {
+	var last error
+	for attempt := 0; ; attempt++ {
+		resp, status, err := c.attempt(ctx, cl, verify)
+		if err == nil {
+			return resp, nil
+		}
+		last = err
+		if attempt >= c.retry.MaxRetries || !ShouldRetry(status, err) {
+			return nil, err
+		}
+		retryAfter := ""
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && resp != nil {
+			retryAfter = resp.Header.Get("Retry-After")
+		}
+		wait := RetryWait(c.retry, attempt+1, retryAfter, c.now(), rand.Float64())
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return nil, fmt.Errorf("%w (no retry: the context deadline comes before the next attempt)", last)
+		}
+		c.log.DebugContext(ctx, "wxpay: retrying", "method", cl.method, "target", cl.target,
+			"attempt", attempt+2, "status", status, "wait", wait, "error", err)
+		if err := sleep(ctx, wait); err != nil {
+			return nil, fmt.Errorf("wxpay: %w while waiting to retry after: %w", err, last)
+		}
+	}
+}
+
+// attempt sends cl once with a fresh timestamp, nonce and signature. On a
+// non-2xx answer it returns the response (for Retry-After) with an *APIError.
+func (c *Client) attempt(ctx context.Context, cl *call, verify bool) (*Response, int, error) {
+	var body io.Reader
+	if cl.body != nil {
+		body = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, body)
+	if err != nil {
+		return nil, 0, fmt.Errorf("wxpay: build request: %w", err)
+	}
+	for k, v := range cl.header {
+		req.Header[k] = v
+	}
+	if req.Header.Get("Wechatpay-Serial") == "" {
+		if serial, _, ok := c.keys.Preferred(); ok {
+			req.Header["Wechatpay-Serial"] = []string{serial}
+		}
+	}
+	// Sign exactly the request-target net/http writes on the wire.
+	target := req.URL.RequestURI()
+	auth, err := c.signer.Authorization(cl.method, target, cl.body, c.now().Unix(), newNonce())
+	if err != nil {
+		return nil, 0, err
+	}
+	req.Header["Authorization"] = []string{auth}
+
+	hr, err := c.hc.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("wxpay: %s %s: %w", cl.method, cl.target, err)
+	}
+	data, err := readBounded(hr, c.maxBody)
+	if err != nil {
+		return nil, hr.StatusCode, fmt.Errorf("wxpay: %s %s: read answer (HTTP %d): %w", cl.method, cl.target, hr.StatusCode, err)
+	}
+	resp := &Response{Response: hr, Body: data}
+	if hr.StatusCode < 200 || hr.StatusCode > 299 {
+		return resp, hr.StatusCode, newAPIError(hr.StatusCode, requestID(hr.Header), data)
+	}
+	if verify && !c.skipVerify {
+		serial, err := c.verifier.Verify(hr.Header, data)
+		if err != nil {
+			var ve *VerificationError
+			if errors.As(err, &ve) {
+				ve.StatusCode, ve.RequestID = hr.StatusCode, resp.RequestID()
+			}
+			return nil, hr.StatusCode, err
+		}
+		resp.Serial = serial
+	}
+	return resp, hr.StatusCode, nil
+}
+
+// readBounded reads and closes the body, failing past limit bytes.
+func readBounded(hr *http.Response, limit int64) ([]byte, error) {
+	defer hr.Body.Close()
+	if hr.ContentLength > limit {
+		return nil, fmt.Errorf("%w: Content-Length %d exceeds %d", ErrResponseTooLarge, hr.ContentLength, limit)
+	}
+	if hr.ContentLength == 0 {
+		// A 204 (or an empty 200) has nothing to read; drain for connection reuse.
+		io.Copy(io.Discard, io.LimitReader(hr.Body, 1))
+		return []byte{}, nil
+	}
+	var buf []byte
+	if hr.ContentLength > 0 {
+		buf = make([]byte, 0, hr.ContentLength+1)
+	}
+	b := bytes.NewBuffer(buf)
+	n, err := b.ReadFrom(io.LimitReader(hr.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > limit {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, limit)
+	}
+	return b.Bytes(), nil
+}
+
+// newCall resolves the chain's path and the request options into a call.
+func (c *Client) newCall(method, path string, opts []RequestOption) (*call, error) {
+	var r requestSpec
+	for _, o := range opts {
+		o(&r)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	escaped, err := expandPath(path, r.params)
+	if err != nil {
+		return nil, err
+	}
+	query := r.rawQuery
+	if i := strings.IndexByte(escaped, '?'); i >= 0 {
+		escaped, query = escaped[:i], joinQuery(escaped[i+1:], query)
+	}
+	target := c.base.EscapedPath() + "/" + escaped
+	if query != "" {
+		target += "?" + query
+	}
+	cl := &call{
+		method: strings.ToUpper(method),
+		target: target,
+		url:    c.base.Scheme + "://" + c.base.Host + target,
+		body:   r.body,
+		header: make(http.Header, len(r.header)+4),
+	}
+	cl.header["Accept"] = []string{"application/json"}
+	cl.header["User-Agent"] = []string{c.userAgent}
+	if cl.body != nil {
+		cl.header["Content-Type"] = []string{"application/json"}
+	}
+	for k, v := range r.header {
+		cl.header[k] = v
+	}
+	return cl, nil
+}
+
+func joinQuery(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "&" + b
+}

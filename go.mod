@@ -1,0 +1,3 @@
+module github.com/seed2ac2593f/wxpay
+
+go 1.26

@@ -1,0 +1,97 @@
+package wxpay
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// RetryPolicy says how often and how patiently a failed attempt is repeated.
+// Every attempt is signed afresh: new timestamp, nonce and signature over the
+// same body bytes.
+//
+// A retry repeats a request whose first attempt may already have taken
+// effect: a timeout after the request was sent, or a 2xx whose signature did
+// not verify, leaves the outcome unknown. Points sync overwrites the earlier
+// sync of the same transaction, so repeating it is safe; for other calls,
+// reconcile (query the state) before repeating by hand. Answers that fail
+// verification are never retried automatically.
+type RetryPolicy struct {
+	MaxRetries int           // attempts after the first; 0 turns retries off
+	MinWait    time.Duration // wait before the first retry, doubled for each further one
+	MaxWait    time.Duration // cap on that wait (a Retry-After header is honoured as given)
+}
+
+// DefaultRetryPolicy returns two retries, 200 ms then 400 ms (with jitter),
+// each wait at most 5 s. WeChat Pay asks for "two or three" retries of 5xx
+// answers with the same parameters.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{MaxRetries: 2, MinWait: 200 * time.Millisecond, MaxWait: 5 * time.Second}
+}
+
+// ShouldRetry reports whether an attempt that ended with HTTP status (0 when
+// there was no answer) and err is worth repeating: network errors, 429 and
+// 5xx other than 501. Cancellation, verification failures, TLS certificate
+// errors and every other status are final.
+func ShouldRetry(status int, err error) bool {
+	if err != nil {
+		var verr *VerificationError
+		var unknownAuthority x509.UnknownAuthorityError
+		var hostname x509.HostnameError
+		var invalid x509.CertificateInvalidError
+		switch {
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+			errors.As(err, &verr), errors.Is(err, ErrResponseTooLarge),
+			errors.As(err, &unknownAuthority), errors.As(err, &hostname), errors.As(err, &invalid):
+			return false
+		}
+		return true
+	}
+	return status == http.StatusTooManyRequests || (status >= 500 && status != http.StatusNotImplemented)
+}
+
+// RetryWait returns how long to wait before retry number attempt (1 for the
+// first retry). retryAfter is the answer's Retry-After header, in seconds or
+// as an HTTP date, and wins when present. Otherwise the wait is
+// MinWait·2^(attempt-1), capped at MaxWait, of which the upper half is
+// scaled by jitter (in [0,1)) so that clients do not retry in lockstep.
+func RetryWait(p RetryPolicy, attempt int, retryAfter string, now time.Time, jitter float64) time.Duration {
+	if retryAfter != "" {
+		if s, err := strconv.Atoi(retryAfter); err == nil && s >= 0 {
+			return time.Duration(s) * time.Second
+		}
+		if t, err := http.ParseTime(retryAfter); err == nil {
+			return max(t.Sub(now), 0)
+		}
+	}
+	if attempt < 1 {
+		attempt = 1
+	}
+	d := p.MinWait
+	for i := 1; i < attempt && d < p.MaxWait; i++ {
+		d *= 2
+	}
+	if p.MaxWait > 0 && d > p.MaxWait {
+		d = p.MaxWait
+	}
+	jitter = min(max(jitter, 0), 1)
+	return d/2 + time.Duration(float64(d/2)*jitter)
+}
+
+// sleep waits d or until ctx is done, whichever comes first.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

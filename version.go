@@ -1,0 +1,4 @@
+package wxpay
+
+// Version is the version of this module, sent in every User-Agent.
+const Version = "0.1.0"
