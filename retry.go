@@ -37,6 +37,10 @@ func DefaultRetryPolicy() RetryPolicy {
 // 5xx other than 501. Cancellation, verification failures, TLS certificate
 // errors and every other status are final.
 func ShouldRetry(status int, err error) bool {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		status, err = apiErr.StatusCode, nil
+	}
 	if err != nil {
 		var verr *VerificationError
 		var unknownAuthority x509.UnknownAuthorityError
