@@ -1,0 +1,167 @@
+package wxpay
+
+import (
+	"crypto/rsa"
+	"errors"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+)
+
+func TestVerifierRules(t *testing.T) {
+	t.Parallel()
+	k := wxtest.SharedKeys()
+	now := time.Unix(1795435300, 0)
+	body := []byte(`{"openid":"o1","authorize_state":"AUTHORIZED"}`)
+	signed := func(key *rsa.PrivateKey, serial string, ts int64, body []byte) http.Header {
+		return wxtest.SignResponse(key, serial, ts, "d824f2e086d3c1df967785d13fcd22ef", body)
+	}
+	with := func(h http.Header, name, value string) http.Header {
+		h = h.Clone()
+		if value == "" {
+			h.Del(name)
+		} else {
+			h.Set(name, value)
+		}
+		return h
+	}
+	good := signed(k.WechatPayKey, k.PublicKeyID, now.Unix()-40, body)
+	cases := []struct {
+		name   string
+		header http.Header
+		body   []byte
+		want   error
+	}{
+		{"good, public key", good, body, nil},
+		{"good, platform certificate", signed(k.PlatformKey, k.PlatformSerial, now.Unix(), body), body, nil},
+		{"good, empty body of a 204", signed(k.WechatPayKey, k.PublicKeyID, now.Unix(), nil), nil, nil},
+		{"skew 299 s behind", signed(k.WechatPayKey, k.PublicKeyID, now.Unix()-299, body), body, nil},
+		{"skew 300 s ahead", signed(k.WechatPayKey, k.PublicKeyID, now.Unix()+300, body), body, nil},
+		{"skew 301 s behind", signed(k.WechatPayKey, k.PublicKeyID, now.Unix()-301, body), body, ErrClockSkew},
+		{"skew 301 s ahead", signed(k.WechatPayKey, k.PublicKeyID, now.Unix()+301, body), body, ErrClockSkew},
+		{"timestamp in milliseconds", with(good, "Wechatpay-Timestamp", strconv.FormatInt(now.UnixMilli(), 10)), body, ErrClockSkew},
+		{"signed timestamp with sign", with(good, "Wechatpay-Timestamp", "+1795435260"), body, ErrClockSkew},
+		{"tampered body", good, []byte(`{"openid":"o1","authorize_state":"DEAUTHORIZED"}`), ErrBadSignature},
+		{"trailing newline added", good, append(append([]byte{}, body...), '\n'), ErrBadSignature},
+		{"signed by a foreign key", signed(foreignKey(), k.PublicKeyID, now.Unix(), body), body, ErrBadSignature},
+		{"platform key under the public key id", signed(k.PlatformKey, k.PublicKeyID, now.Unix(), body), body, ErrBadSignature},
+		{"signature not Base64", with(good, "Wechatpay-Signature", "!!!"), body, ErrBadSignature},
+		{"unknown serial", with(good, "Wechatpay-Serial", "PUB_KEY_ID_0000000000000000000000000000000000"), body, ErrUnknownSerial},
+		{"serial in lower case", with(good, "Wechatpay-Serial", "pub_key_id_"+k.PublicKeyID[11:]), body, ErrUnknownSerial},
+		{"probe", with(good, "Wechatpay-Signature", ProbeSignaturePrefix+good.Get("Wechatpay-Signature")), body, ErrProbeSignature},
+		{"probe, not Base64", with(good, "Wechatpay-Signature", ProbeSignaturePrefix+"xyz"), body, ErrProbeSignature},
+		{"missing timestamp", with(good, "Wechatpay-Timestamp", ""), body, ErrMissingHeader},
+		{"missing nonce", with(good, "Wechatpay-Nonce", ""), body, ErrMissingHeader},
+		{"missing signature", with(good, "Wechatpay-Signature", ""), body, ErrMissingHeader},
+		{"missing serial", with(good, "Wechatpay-Serial", ""), body, ErrMissingHeader},
+		{"no headers at all", http.Header{}, body, ErrMissingHeader},
+	}
+	ring := NewKeyRing()
+	if err := ring.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.AddCertificates(k.PlatformCert); err != nil {
+		t.Fatal(err)
+	}
+	v := &Verifier{Keys: ring, Now: func() time.Time { return now }}
+	for _, tc := range cases {
+		serial, err := v.Verify(tc.header, tc.body)
+		if tc.want == nil {
+			if err != nil || serial != tc.header.Get("Wechatpay-Serial") {
+				t.Errorf("%s: Verify = %q, %v", tc.name, serial, err)
+			}
+			continue
+		}
+		var ve *VerificationError
+		if !errors.Is(err, tc.want) || !errors.As(err, &ve) || serial != "" {
+			t.Errorf("%s: Verify = %q, %v; want %v", tc.name, serial, err, tc.want)
+		}
+	}
+}
+
+func TestKeyModes(t *testing.T) {
+	t.Parallel()
+	k := wxtest.SharedKeys()
+	now := time.Now()
+	byPublicKey := wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, now.Unix(), "n", nil)
+	byCert := wxtest.SignResponse(k.PlatformKey, k.PlatformSerial, now.Unix(), "n", nil)
+	pubOnly, certOnly, both := NewKeyRing(), NewKeyRing(), NewKeyRing()
+	pubOnly.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey)
+	certOnly.AddCertificates(k.PlatformCert)
+	both.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey)
+	both.AddCertificates(k.PlatformCert)
+	cases := []struct {
+		name          string
+		ring          *KeyRing
+		pubOK, certOK bool
+		preferred     string
+	}{
+		{"public key only", pubOnly, true, false, k.PublicKeyID},
+		{"platform certificate only", certOnly, false, true, k.PlatformSerial},
+		{"both during migration", both, true, true, k.PublicKeyID},
+	}
+	for _, tc := range cases {
+		v := &Verifier{Keys: tc.ring}
+		if _, err := v.Verify(byPublicKey, nil); (err == nil) != tc.pubOK {
+			t.Errorf("%s: answer signed by the public key: %v", tc.name, err)
+		}
+		if _, err := v.Verify(byCert, nil); (err == nil) != tc.certOK {
+			t.Errorf("%s: answer signed by the platform certificate: %v", tc.name, err)
+		}
+		if serial, _, _ := tc.ring.Preferred(); serial != tc.preferred {
+			t.Errorf("%s: Preferred = %s, want %s", tc.name, serial, tc.preferred)
+		}
+	}
+}
+
+func TestExpiredPlatformCertificateNoLongerVerifies(t *testing.T) {
+	t.Parallel()
+	k := wxtest.SharedKeys()
+	ring := NewKeyRing()
+	ring.AddCertificates(k.PlatformCert)
+	after := k.PlatformCert.NotAfter.Add(time.Minute)
+	v := &Verifier{Keys: ring, Now: func() time.Time { return after }}
+	h := wxtest.SignResponse(k.PlatformKey, k.PlatformSerial, after.Unix(), "n", nil)
+	if _, err := v.Verify(h, nil); !errors.Is(err, ErrUnknownSerial) {
+		t.Fatalf("err = %v, want ErrUnknownSerial", err)
+	}
+}
+
+func TestMaxClockSkewIsConfigurable(t *testing.T) {
+	t.Parallel()
+	k := wxtest.SharedKeys()
+	ring := NewKeyRing()
+	ring.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey)
+	now := time.Unix(1795435300, 0)
+	h := wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, now.Unix()-61, "n", nil)
+	strict := &Verifier{Keys: ring, MaxClockSkew: time.Minute, Now: func() time.Time { return now }}
+	if _, err := strict.Verify(h, nil); !errors.Is(err, ErrClockSkew) {
+		t.Fatalf("61 s with a 60 s limit: %v", err)
+	}
+}
+
+func TestKeyRingReplacesAndLists(t *testing.T) {
+	t.Parallel()
+	k := wxtest.SharedKeys()
+	ring := NewKeyRing()
+	ring.AddPublicKey("PUB_KEY_ID_1", &k.PlatformKey.PublicKey)
+	ring.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey) // a new public key replaces the old one
+	ring.AddCertificates(k.PlatformCert, k.PlatformCert)
+	if got := ring.Serials(); len(got) != 2 || got[0] != k.PlatformSerial && got[1] != k.PlatformSerial {
+		t.Fatalf("Serials = %v", got)
+	}
+	if _, ok := ring.Lookup("PUB_KEY_ID_1"); ok {
+		t.Fatal("the replaced public key is still trusted")
+	}
+	if certs := ring.Certificates(); len(certs) != 1 {
+		t.Fatalf("Certificates = %d", len(certs))
+	}
+	clone := ring.Clone()
+	clone.AddPublicKey("PUB_KEY_ID_2", &k.WechatPayKey.PublicKey)
+	if _, ok := ring.Lookup("PUB_KEY_ID_2"); ok {
+		t.Fatal("Clone shares state with the original")
+	}
+}
