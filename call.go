@@ -97,12 +97,18 @@ func (c *Client) attempt(ctx context.Context, cl *call, verify bool) (*Response,
 	if err != nil {
 		return nil, 0, fmt.Errorf("wxpay: build request: %w", err)
 	}
+	// The fixed header values are shared, read-only slices made once per client.
+	req.Header["Accept"] = c.hdr.accept
+	req.Header["User-Agent"] = c.hdr.userAgent
+	if cl.body != nil {
+		req.Header["Content-Type"] = c.hdr.contentType
+	}
 	for k, v := range cl.header {
 		req.Header[k] = v
 	}
 	if req.Header.Get("Wechatpay-Serial") == "" {
-		if serial, _, ok := c.keys.Preferred(); ok {
-			req.Header["Wechatpay-Serial"] = []string{serial}
+		if serial, ok := c.preferredSerial(); ok {
+			req.Header["Wechatpay-Serial"] = serial
 		}
 	}
 	// Sign exactly the request-target net/http writes on the wire.
@@ -166,7 +172,8 @@ func readBounded(hr *http.Response, limit int64) ([]byte, error) {
 }
 
 // newCall resolves the chain's path and the request options into a call.
-func (c *Client) newCall(method, path string, opts []RequestOption) (*call, error) {
+// A path without placeholders arrives already escaped, from Chain.
+func (c *Client) newCall(method, path string, escaped string, opts []RequestOption) (*call, error) {
 	var r requestSpec
 	for _, o := range opts {
 		o(&r)
@@ -174,32 +181,26 @@ func (c *Client) newCall(method, path string, opts []RequestOption) (*call, erro
 	if r.err != nil {
 		return nil, r.err
 	}
-	escaped, err := expandPath(path, r.params)
-	if err != nil {
-		return nil, err
+	if escaped == "" || r.params != nil {
+		var err error
+		if escaped, err = expandPath(path, r.params); err != nil {
+			return nil, err
+		}
 	}
 	query := r.rawQuery
 	if i := strings.IndexByte(escaped, '?'); i >= 0 {
 		escaped, query = escaped[:i], joinQuery(escaped[i+1:], query)
 	}
-	target := c.base.EscapedPath() + "/" + escaped
+	target := c.basePath + "/" + escaped
 	if query != "" {
 		target += "?" + query
 	}
 	cl := &call{
 		method: strings.ToUpper(method),
 		target: target,
-		url:    c.base.Scheme + "://" + c.base.Host + target,
+		url:    c.origin + target,
 		body:   r.body,
-		header: make(http.Header, len(r.header)+4),
-	}
-	cl.header["Accept"] = []string{"application/json"}
-	cl.header["User-Agent"] = []string{c.userAgent}
-	if cl.body != nil {
-		cl.header["Content-Type"] = []string{"application/json"}
-	}
-	for k, v := range r.header {
-		cl.header[k] = v
+		header: r.header,
 	}
 	return cl, nil
 }

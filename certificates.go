@@ -37,7 +37,7 @@ func (c *Client) DownloadCertificates(ctx context.Context) ([]*x509.Certificate,
 	if c.apiv3Key == nil {
 		return nil, errors.New("wxpay: DownloadCertificates needs the APIv3 key: use WithAPIv3Key")
 	}
-	cl, err := c.newCall(http.MethodGet, "v3/certificates", nil)
+	cl, err := c.newCall(http.MethodGet, "v3/certificates", "", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -21,23 +21,33 @@ import (
 // the string form serves both. Literal segments are used as written
 // (commit_status keeps its underscore); {name} segments are filled by PathParam.
 type Chain struct {
-	c    *Client
-	path string
+	c       *Client
+	path    string
+	escaped string // the path escaped once, when it has no placeholders
 }
 
 // Chain starts a chain at path, relative to the base URL ("v3/…"; a leading
 // slash is ignored).
 func (c *Client) Chain(path string) *Chain {
-	return &Chain{c: c, path: strings.Trim(path, "/")}
+	return newChain(c, strings.Trim(path, "/"))
 }
 
 // Chain goes one or more segments deeper.
 func (ch *Chain) Chain(segment string) *Chain {
 	seg := strings.Trim(segment, "/")
 	if ch.path == "" {
-		return &Chain{c: ch.c, path: seg}
+		return newChain(ch.c, seg)
 	}
-	return &Chain{c: ch.c, path: ch.path + "/" + seg}
+	return newChain(ch.c, ch.path+"/"+seg)
+}
+
+func newChain(c *Client, path string) *Chain {
+	ch := &Chain{c: c, path: path}
+	if !strings.Contains(path, "{") {
+		// An invalid path is reported by the call, with its error.
+		ch.escaped, _ = expandPath(path, nil)
+	}
+	return ch
 }
 
 // Path returns the chain's path template, such as
@@ -47,7 +57,7 @@ func (ch *Chain) Path() string { return ch.path }
 // Do sends one request with any method. Get, Post, Put, Patch and Delete are
 // shorthands for it.
 func (ch *Chain) Do(ctx context.Context, method string, opts ...RequestOption) (*Response, error) {
-	cl, err := ch.c.newCall(method, ch.path, opts)
+	cl, err := ch.c.newCall(method, ch.path, ch.escaped, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,6 +28,8 @@ const DefaultMaxResponseBytes = 8 << 20
 type Client struct {
 	signer     Signer
 	base       *url.URL
+	origin     string // scheme://host of base
+	basePath   string // escaped path of base, without a trailing slash
 	hc         *http.Client
 	keys       *KeyRing
 	verifier   Verifier
@@ -37,6 +40,29 @@ type Client struct {
 	now        func() time.Time
 	userAgent  string
 	log        *slog.Logger
+	hdr        struct{ accept, userAgent, contentType []string }
+	serial     atomic.Pointer[preferredSerial]
+}
+
+// preferredSerial caches the Wechatpay-Serial header value for one key set.
+type preferredSerial struct {
+	keys  *keySet
+	value []string
+}
+
+// preferredSerial returns the Wechatpay-Serial request header value, computed
+// again only when the key ring changed.
+func (c *Client) preferredSerial() ([]string, bool) {
+	set := c.keys.load()
+	if p := c.serial.Load(); p != nil && p.keys == set {
+		return p.value, p.value != nil
+	}
+	p := &preferredSerial{keys: set}
+	if serial, _, ok := c.keys.Preferred(); ok {
+		p.value = []string{serial}
+	}
+	c.serial.Store(p)
+	return p.value, p.value != nil
 }
 
 // Option configures a Client in NewClient.
@@ -75,6 +101,9 @@ func NewClient(opts ...Option) (*Client, error) {
 	hc := *c.hc
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.hc = &hc
+	c.hdr.accept = []string{"application/json"}
+	c.hdr.userAgent = []string{c.userAgent}
+	c.hdr.contentType = []string{"application/json"}
 	c.verifier.Keys = c.keys
 	c.verifier.Now = c.now
 	return c, nil
@@ -151,6 +180,8 @@ func (c *Client) setBaseURL(base string) error {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
 	c.base = u
+	c.origin = u.Scheme + "://" + u.Host
+	c.basePath = u.EscapedPath()
 	return nil
 }
 

@@ -1,0 +1,125 @@
+package wxpay
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+)
+
+// The cost of a call is one RSA-2048 signature plus one verification. These
+// benchmarks compare a full points sync over loopback with a floor made of
+// exactly that work done bare plus a plain net/http round trip to the same
+// server:
+//
+//	go test -run='^$' -bench='PointsSyncCall|Floor' -count=10 . | benchstat -
+
+var benchBody, _ = json.Marshal(pointsBody)
+
+// staticServer answers every request with one pre-signed 204, so the server
+// costs the same for the SDK call and for the floor.
+func staticServer(b *testing.B) *httptest.Server {
+	k := wxtest.SharedKeys()
+	h := wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, time.Now().Unix(), "d824f2e086d3c1df967785d13fcd22ef", nil)
+	h.Set("Request-ID", "08F5B8C2B506102C18FDDFEEA30620BE821E28EDC405-0")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		for k, v := range h {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+func BenchmarkSign(b *testing.B) {
+	k := wxtest.SharedKeys()
+	s := Signer{MchID: k.MchID, Serial: k.MerchantSerial, Key: k.MerchantKey}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Authorization("POST", "/v3/businesscircle/points/notify", benchBody, 1795435200, "593BEC0C930BF1AFEB40B4A08C8FB242"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	k := wxtest.SharedKeys()
+	ring := NewKeyRing()
+	ring.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey)
+	v := &Verifier{Keys: ring}
+	body := []byte(`{"openid":"oUpF8uMuAJO_M2pxb1Q9zNjWeS6o","authorize_state":"AUTHORIZED","authorize_time":"2020-05-20T13:29:35+08:00"}`)
+	h := wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, time.Now().Unix(), "d824f2e086d3c1df967785d13fcd22ef", body)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := v.Verify(h, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPointsSyncCall(b *testing.B) {
+	srv := staticServer(b)
+	k := wxtest.SharedKeys()
+	c, err := NewClient(WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
+		WithWechatPayPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey), WithBaseURL(srv.URL))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ch, ctx := c.Chain("v3/businesscircle/points/notify"), context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		resp, err := ch.Post(ctx, RawJSON(benchBody))
+		if err != nil || resp.StatusCode != 204 {
+			b.Fatal(resp, err)
+		}
+	}
+}
+
+// BenchmarkFloor is the least any verifying client must do per call: one
+// bare RSA-2048 signature, one bare verification and one plain net/http POST.
+func BenchmarkFloor(b *testing.B) {
+	srv := staticServer(b)
+	k := wxtest.SharedKeys()
+	hc := &http.Client{}
+	msg := RequestMessage("POST", "/v3/businesscircle/points/notify", 1795435200, "593BEC0C930BF1AFEB40B4A08C8FB242", benchBody)
+	ans := wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, time.Now().Unix(), "d824f2e086d3c1df967785d13fcd22ef", nil)
+	ansMsg := []byte(ans.Get("Wechatpay-Timestamp") + "\nd824f2e086d3c1df967785d13fcd22ef\n\n")
+	sig := decodeForBench(b, ans.Get("Wechatpay-Signature"))
+	b.ReportAllocs()
+	for b.Loop() {
+		sum := sha256.Sum256(msg)
+		if _, err := rsa.SignPKCS1v15(rand.Reader, k.MerchantKey, crypto.SHA256, sum[:]); err != nil {
+			b.Fatal(err)
+		}
+		resp, err := hc.Post(srv.URL+"/v3/businesscircle/points/notify", "application/json", bytes.NewReader(benchBody))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		sum = sha256.Sum256(ansMsg)
+		if err := rsa.VerifyPKCS1v15(&k.WechatPayKey.PublicKey, crypto.SHA256, sum[:], sig); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func decodeForBench(b *testing.B, s string) []byte {
+	var sig rawSignature
+	if !decodeSignature(s, &sig) {
+		b.Fatal("bad signature")
+	}
+	return sig.bytes()
+}
