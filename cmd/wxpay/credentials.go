@@ -1,0 +1,279 @@
+package main
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/seed2ac2593f/wxpay"
+)
+
+// Flag names and their environment variables (DESIGN.md, "Contract surfaces").
+const (
+	flagBaseURL       = "base-url"
+	flagMchID         = "mchid"
+	flagPrivateKey    = "private-key"
+	flagMerchSerial   = "merchant-serial"
+	flagMerchCert     = "merchant-cert"
+	flagPublicKey     = "wechatpay-public-key"
+	flagPublicKeyID   = "wechatpay-public-key-id"
+	flagPlatformCerts = "platform-cert"
+	flagAPIv3Key      = "apiv3-key"
+)
+
+var envOf = map[string]string{
+	flagBaseURL:       "WXPAY_BASE_URL",
+	flagMchID:         "WXPAY_MCHID",
+	flagPrivateKey:    "WXPAY_PRIVATE_KEY",
+	flagMerchSerial:   "WXPAY_MERCHANT_SERIAL",
+	flagMerchCert:     "WXPAY_MERCHANT_CERT",
+	flagPublicKey:     "WXPAY_WECHATPAY_PUBLIC_KEY",
+	flagPublicKeyID:   "WXPAY_WECHATPAY_PUBLIC_KEY_ID",
+	flagPlatformCerts: "WXPAY_PLATFORM_CERTS",
+	flagAPIv3Key:      "WXPAY_APIV3_KEY",
+}
+
+// settings are credential flags that fall back to their environment
+// variables: a flag given on the command line wins, even when empty.
+type settings struct {
+	fs     *flag.FlagSet
+	getenv func(string) string
+	str    map[string]*string
+	list   map[string]*listFlag
+}
+
+// setting is one resolved value and where it came from ("--mchid" or
+// "WXPAY_MCHID"), so that errors can name it.
+type setting struct {
+	value  string
+	source string
+}
+
+func newSettings(fs *flag.FlagSet, getenv func(string) string) *settings {
+	return &settings{fs: fs, getenv: getenv, str: map[string]*string{}, list: map[string]*listFlag{}}
+}
+
+// merchantFlags registers what signing a request needs.
+func (s *settings) merchantFlags() {
+	for _, name := range []string{flagBaseURL, flagMchID, flagPrivateKey, flagMerchSerial, flagMerchCert} {
+		s.str[name] = s.fs.String(name, "", "")
+	}
+}
+
+// verifyFlags registers what verifying WeChat Pay's signatures needs.
+func (s *settings) verifyFlags() {
+	for _, name := range []string{flagPublicKey, flagPublicKeyID, flagAPIv3Key} {
+		s.str[name] = s.fs.String(name, "", "")
+	}
+	s.list[flagPlatformCerts] = &listFlag{}
+	s.fs.Var(s.list[flagPlatformCerts], flagPlatformCerts, "")
+}
+
+func (s *settings) isSet(name string) bool {
+	set := false
+	s.fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// get resolves a string setting: the flag if given, else its variable.
+func (s *settings) get(name string) setting {
+	if s.isSet(name) {
+		return setting{*s.str[name], "--" + name}
+	}
+	if v := s.getenv(envOf[name]); v != "" {
+		return setting{v, envOf[name]}
+	}
+	return setting{}
+}
+
+// getList resolves a repeatable setting: every flag given, else the
+// comma-separated variable.
+func (s *settings) getList(name string) ([]string, string) {
+	if s.isSet(name) {
+		return *s.list[name], "--" + name
+	}
+	var out []string
+	for _, v := range strings.Split(s.getenv(envOf[name]), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out, envOf[name]
+}
+
+// required names a missing setting the way the usage line should.
+func required(name string) error {
+	return fmt.Errorf("--%s (or %s) is required", name, envOf[name])
+}
+
+// merchant reads the merchant's id, key and certificate serial.
+func (s *settings) merchant() (wxpay.Option, error) {
+	mchid := s.get(flagMchID)
+	if mchid.value == "" {
+		return nil, required(flagMchID)
+	}
+	keyFile := s.get(flagPrivateKey)
+	if keyFile.value == "" {
+		return nil, required(flagPrivateKey)
+	}
+	pemBytes, err := readFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := wxpay.LoadPrivateKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", keyFile.source, keyFile.value, err)
+	}
+
+	// The serial and the certificate are one choice: flags, if either is
+	// given, replace both variables.
+	var serial, certFile setting
+	if s.isSet(flagMerchSerial) || s.isSet(flagMerchCert) {
+		serial, certFile = setting{*s.str[flagMerchSerial], "--" + flagMerchSerial}, setting{*s.str[flagMerchCert], "--" + flagMerchCert}
+	} else {
+		serial, certFile = s.get(flagMerchSerial), s.get(flagMerchCert)
+	}
+	if certFile.value != "" {
+		cert, err := loadCert(certFile)
+		if err != nil {
+			return nil, err
+		}
+		if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
+			return nil, fmt.Errorf("%s %s is not the certificate of %s %s", certFile.source, certFile.value, keyFile.source, keyFile.value)
+		}
+		fromCert := wxpay.CertificateSerial(cert)
+		if serial.value != "" && !strings.EqualFold(serial.value, fromCert) {
+			return nil, fmt.Errorf("%s %s disagrees with the serial %s of %s %s", serial.source, serial.value, fromCert, certFile.source, certFile.value)
+		}
+		serial.value = fromCert
+	}
+	if serial.value == "" {
+		return nil, fmt.Errorf("--%s or --%s (or %s or %s) is required", flagMerchSerial, flagMerchCert, envOf[flagMerchSerial], envOf[flagMerchCert])
+	}
+	return wxpay.WithMerchant(mchid.value, serial.value, key), nil
+}
+
+// keyRing fills a key ring with the WeChat Pay public key and the platform
+// certificates given. An empty ring is not an error here.
+func (s *settings) keyRing() (*wxpay.KeyRing, error) {
+	ring := wxpay.NewKeyRing()
+	pubFile, keyID := s.get(flagPublicKey), s.get(flagPublicKeyID)
+	switch {
+	case pubFile.value != "" && keyID.value == "":
+		return nil, fmt.Errorf("--%s (or %s) is required with %s", flagPublicKeyID, envOf[flagPublicKeyID], pubFile.source)
+	case pubFile.value == "" && keyID.value != "":
+		return nil, fmt.Errorf("--%s (or %s) is required with %s", flagPublicKey, envOf[flagPublicKey], keyID.source)
+	case pubFile.value != "":
+		pemBytes, err := readFile(pubFile)
+		if err != nil {
+			return nil, err
+		}
+		pub, err := wxpay.LoadPublicKey(pemBytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %v", pubFile.source, pubFile.value, err)
+		}
+		if err := ring.AddPublicKey(keyID.value, pub); err != nil {
+			return nil, fmt.Errorf("%s: %v", keyID.source, err)
+		}
+	}
+	files, source := s.getList(flagPlatformCerts)
+	for _, f := range files {
+		cert, err := loadCert(setting{f, source})
+		if err != nil {
+			return nil, err
+		}
+		if err := ring.AddCertificates(cert); err != nil {
+			return nil, fmt.Errorf("%s %s: %v", source, f, err)
+		}
+	}
+	return ring, nil
+}
+
+// apiv3Key returns the APIv3 key, checked for length, or "" if none is given.
+func (s *settings) apiv3Key() (string, error) {
+	k := s.get(flagAPIv3Key)
+	if k.value == "" {
+		return "", nil
+	}
+	if err := wxpay.CheckAPIv3Key([]byte(k.value)); err != nil {
+		// Never echo the key itself.
+		return "", fmt.Errorf("%s: %v", k.source, err)
+	}
+	return k.value, nil
+}
+
+func loadCert(f setting) (*x509.Certificate, error) {
+	pemBytes, err := readFile(f)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := wxpay.LoadCertificate(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", f.source, f.value, err)
+	}
+	return cert, nil
+}
+
+func readFile(f setting) ([]byte, error) {
+	b, err := os.ReadFile(f.value)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", f.source, f.value, withoutPath(err))
+	}
+	return b, nil
+}
+
+// withoutPath drops the file name an *os.PathError repeats.
+func withoutPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// readData returns the bytes of a --data value: JSON as given, @FILE or @-.
+func readData(v string, stdin io.Reader) ([]byte, error) {
+	switch {
+	case v == "@-":
+		b, err := io.ReadAll(stdin)
+		if err != nil {
+			return nil, fmt.Errorf("--data @-: %v", err)
+		}
+		return b, nil
+	case strings.HasPrefix(v, "@"):
+		b, err := os.ReadFile(v[1:])
+		if err != nil {
+			return nil, fmt.Errorf("--data %s: %v", v, withoutPath(err))
+		}
+		return b, nil
+	}
+	return []byte(v), nil
+}
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// splitPair splits "k=v" (for --query and --path-param) or "K: V" (for
+// --header) at the first sep.
+func splitPair(flagName, v, sep string) (string, string, error) {
+	k, val, ok := strings.Cut(v, sep)
+	if sep == ":" {
+		k, val = strings.TrimSpace(k), strings.TrimSpace(val)
+	}
+	if !ok || k == "" {
+		want := "k=v"
+		if sep == ":" {
+			want = "'Name: value'"
+		}
+		return "", "", fmt.Errorf("--%s %q: want %s", flagName, v, want)
+	}
+	return k, val, nil
+}

@@ -1,0 +1,541 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+)
+
+// keyFiles are the shared test keys written as PEM files, the way a merchant
+// keeps them.
+type keyFiles struct {
+	keys                                             *wxtest.Keys
+	privateKey, merchantCert, publicKey, platformPEM string
+}
+
+func writeKeyFiles(t *testing.T) keyFiles {
+	t.Helper()
+	k := wxtest.SharedKeys()
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	return keyFiles{
+		keys:         k,
+		privateKey:   write("apiclient_key.pem", wxtest.EncodePrivateKeyPEM(k.MerchantKey)),
+		merchantCert: write("apiclient_cert.pem", wxtest.EncodeCertPEM(k.MerchantCert)),
+		publicKey:    write("pub_key.pem", wxtest.EncodePublicKeyPEM(&k.WechatPayKey.PublicKey)),
+		platformPEM:  write("wechatpay_platform.pem", wxtest.EncodeCertPEM(k.PlatformCert)),
+	}
+}
+
+// flags are the credential flags of public-key mode.
+func (f keyFiles) flags(baseURL string) []string {
+	return []string{
+		"--base-url", baseURL,
+		"--mchid", f.keys.MchID,
+		"--private-key", f.privateKey,
+		"--merchant-cert", f.merchantCert,
+		"--wechatpay-public-key", f.publicKey,
+		"--wechatpay-public-key-id", f.keys.PublicKeyID,
+	}
+}
+
+// env is the same as flags, as environment variables.
+func (f keyFiles) env(baseURL string) map[string]string {
+	return map[string]string{
+		"WXPAY_BASE_URL":                baseURL,
+		"WXPAY_MCHID":                   f.keys.MchID,
+		"WXPAY_PRIVATE_KEY":             f.privateKey,
+		"WXPAY_MERCHANT_CERT":           f.merchantCert,
+		"WXPAY_WECHATPAY_PUBLIC_KEY":    f.publicKey,
+		"WXPAY_WECHATPAY_PUBLIC_KEY_ID": f.keys.PublicKeyID,
+	}
+}
+
+// callArgs returns "call", the credential flags, then the rest.
+func callArgs(flags []string, rest ...string) []string {
+	return append(append([]string{"call"}, flags...), rest...)
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// lines returns stderr's lines.
+func (r result) lines() []string { return strings.Split(strings.TrimSuffix(r.stderr, "\n"), "\n") }
+
+// wxpayCLI runs the command in process with the given stdin and environment.
+func wxpayCLI(t *testing.T, stdin string, env map[string]string, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := &cli{
+		stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr,
+		getenv:  func(k string) string { return env[k] },
+		newKeys: func() (*wxtest.Keys, error) { return wxtest.SharedKeys(), nil },
+	}
+	code := c.run(context.Background(), args)
+	return result{code, stdout.String(), stderr.String()}
+}
+
+func newServer(t *testing.T, opts ...wxtest.Option) *wxtest.Server {
+	t.Helper()
+	s := wxtest.NewServer(wxtest.SharedKeys(), opts...)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// onlyRequest returns the one request the server received, checked for a
+// valid signature by the server's own verifier.
+func onlyRequest(t *testing.T, s *wxtest.Server) wxtest.Request {
+	t.Helper()
+	reqs := s.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("server received %d requests, want 1", len(reqs))
+	}
+	if reqs[0].AuthErr != nil {
+		t.Fatalf("server refused our signature: %v", reqs[0].AuthErr)
+	}
+	return reqs[0]
+}
+
+const pointsBody = `{"transaction_id":"1217752501201407033233368018", "appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","earn_points":true,"increased_points":100,"points_update_time":"2020-05-20T13:29:35.120+08:00"}`
+
+func TestCallVerified204ExitsZero(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "POST", "v3/businesscircle/points/notify", "--data", pointsBody)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout = %q, want nothing for a 204", r.stdout)
+	}
+	lines := r.lines()
+	if len(lines) != 3 || lines[0] != "HTTP 204" || !strings.HasPrefix(lines[1], "Request-ID: ") || len(lines[1]) < len("Request-ID: ")+10 ||
+		lines[2] != "Verified-By: "+f.keys.PublicKeyID {
+		t.Errorf("stderr = %q, want HTTP 204, Request-ID and Verified-By %s", lines, f.keys.PublicKeyID)
+	}
+	req := onlyRequest(t, s)
+	if req.Method != "POST" || req.RequestTarget != "/v3/businesscircle/points/notify" || string(req.Body) != pointsBody {
+		t.Errorf("server got %s %s %q, want the --data bytes unchanged", req.Method, req.RequestTarget, req.Body)
+	}
+	if got := req.Header.Get("Wechatpay-Serial"); got != f.keys.PublicKeyID {
+		t.Errorf("Wechatpay-Serial = %q, want %q", got, f.keys.PublicKeyID)
+	}
+}
+
+func TestCall200BodyGoesToStdoutByteExact(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	body := "{ \"openid\" : \"oWmnN4xxxxxxxxxxe92NHIGf1xd8\",\n\t\"authorize_state\":\"AUTHORIZED\", \"note\":\"积分 <&>\" }"
+	s.Handle("GET", "/v3/x", func(*wxtest.Request) (int, []byte) { return 200, []byte(body) })
+	r := wxpayCLI(t, "", nil, append([]string{"call", "GET", "/v3/x"}, f.flags(s.URL)...)...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	if r.stdout != body {
+		t.Errorf("stdout = %q, want exactly %q", r.stdout, body)
+	}
+	if !strings.HasPrefix(r.stderr, "HTTP 200\n") {
+		t.Errorf("stderr = %q, want HTTP 200 first", r.stderr)
+	}
+}
+
+func TestCallQueryPathParamAndHeaderReachTheServer(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	openid := "oWmn/N4+x y"
+	s.Handle("GET", "/v3/businesscircle/user-authorizations/"+openid, func(*wxtest.Request) (int, []byte) {
+		return 200, []byte(`{"authorize_state":"AUTHORIZED"}`)
+	})
+	// Flags before, between and after the positional arguments.
+	args := append([]string{"call", "--query", "appid=wx1234567890abcdef"}, f.flags(s.URL)...)
+	args = append(args, "GET", "--path-param", "openid="+openid, "v3/businesscircle/user-authorizations/{openid}",
+		"--query", "sub_mchid=a b&c", "--header", "X-Trace:  hello: world ")
+	r := wxpayCLI(t, "", nil, args...)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	req := onlyRequest(t, s)
+	const want = "/v3/businesscircle/user-authorizations/oWmn%2FN4+x%20y?appid=wx1234567890abcdef&sub_mchid=a+b%26c"
+	if req.RequestTarget != want {
+		t.Errorf("request-target = %q, want %q", req.RequestTarget, want)
+	}
+	if got := req.Header.Get("X-Trace"); got != "hello: world" {
+		t.Errorf("X-Trace = %q, want %q", got, "hello: world")
+	}
+	if len(req.Body) != 0 || req.Header.Get("Content-Type") != "" {
+		t.Errorf("GET without --data sent body %q, Content-Type %q", req.Body, req.Header.Get("Content-Type"))
+	}
+}
+
+func TestCallDataFromFileAndStdin(t *testing.T) {
+	t.Parallel()
+	f := writeKeyFiles(t)
+	file := filepath.Join(t.TempDir(), "points.json")
+	data := pointsBody + "\n"
+	if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, data, stdin string }{
+		{"file", "@" + file, ""},
+		{"stdin", "@-", data},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t)
+			r := wxpayCLI(t, tc.stdin, nil, callArgs(f.flags(s.URL), "POST", "v3/businesscircle/points/notify", "--data", tc.data)...)
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+			}
+			if got := onlyRequest(t, s).Body; string(got) != data {
+				t.Errorf("server got body %q, want %q", got, data)
+			}
+		})
+	}
+}
+
+func TestCallEnvironmentAndFlagsWin(t *testing.T) {
+	t.Parallel()
+	f := writeKeyFiles(t)
+	t.Run("environment only", func(t *testing.T) {
+		t.Parallel()
+		s := newServer(t)
+		r := wxpayCLI(t, "", f.env(s.URL), "call", "POST", "v3/businesscircle/points/notify", "--data", pointsBody)
+		if r.code != 0 {
+			t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+		onlyRequest(t, s)
+	})
+	t.Run("flag beats a wrong variable", func(t *testing.T) {
+		t.Parallel()
+		s := newServer(t)
+		env := f.env(s.URL)
+		env["WXPAY_MCHID"] = "1230000109"
+		env["WXPAY_MERCHANT_SERIAL"] = "0000000000000000000000000000000000000001"
+		r := wxpayCLI(t, "", env, "call", "--mchid", f.keys.MchID, "--merchant-serial", f.keys.MerchantSerial,
+			"POST", "v3/businesscircle/points/notify", "--data", pointsBody)
+		if r.code != 0 {
+			t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+		onlyRequest(t, s)
+	})
+	t.Run("wrong flag beats a right variable", func(t *testing.T) {
+		t.Parallel()
+		s := newServer(t)
+		r := wxpayCLI(t, "", f.env(s.URL), "call", "--mchid", "1230000109", "POST", "v3/businesscircle/points/notify", "--data", pointsBody)
+		if r.code != 1 || len(r.lines()) != 1 || !strings.Contains(r.stderr, "HTTP 401 SIGN_ERROR") {
+			t.Fatalf("exit %d, stderr %q; want 1 and one HTTP 401 SIGN_ERROR line", r.code, r.stderr)
+		}
+		if err := s.Requests()[0].AuthErr; !errors.Is(err, wxtest.ErrMchID) {
+			t.Errorf("server AuthErr = %v, want %v", err, wxtest.ErrMchID)
+		}
+	})
+	t.Run("platform certificates, comma-separated", func(t *testing.T) {
+		t.Parallel()
+		s := newServer(t, wxtest.WithDefaultMode(wxtest.PlatformCertMode))
+		env := f.env(s.URL)
+		delete(env, "WXPAY_WECHATPAY_PUBLIC_KEY")
+		delete(env, "WXPAY_WECHATPAY_PUBLIC_KEY_ID")
+		env["WXPAY_PLATFORM_CERTS"] = f.platformPEM + ", " + f.platformPEM
+		r := wxpayCLI(t, "", env, "call", "POST", "v3/businesscircle/points/notify", "--data", pointsBody)
+		if r.code != 0 || !strings.Contains(r.stderr, "Verified-By: "+f.keys.PlatformSerial+"\n") {
+			t.Fatalf("exit %d, stderr:\n%s\nwant 0 and Verified-By %s", r.code, r.stderr, f.keys.PlatformSerial)
+		}
+		onlyRequest(t, s)
+	})
+}
+
+func TestCallPlatformCertificateFlag(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	r := wxpayCLI(t, "", nil, "call", "--base-url", s.URL, "--mchid", f.keys.MchID, "--private-key", f.privateKey,
+		"--merchant-serial", strings.ToLower(f.keys.MerchantSerial), "--platform-cert", f.platformPEM,
+		"POST", "v3/businesscircle/points/notify", "--data", pointsBody)
+	if r.code != 0 || !strings.Contains(r.stderr, "Verified-By: "+f.keys.PlatformSerial+"\n") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant 0 and Verified-By %s", r.code, r.stderr, f.keys.PlatformSerial)
+	}
+	if got := onlyRequest(t, s).Header.Get("Wechatpay-Serial"); got != f.keys.PlatformSerial {
+		t.Errorf("Wechatpay-Serial = %q, want the platform serial %q", got, f.keys.PlatformSerial)
+	}
+}
+
+func TestCallWithOnlyAnAPIv3KeyDownloadsCertificates(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	env := map[string]string{"WXPAY_APIV3_KEY": f.keys.APIv3Key}
+	r := wxpayCLI(t, "", env, "call", "--base-url", s.URL, "--mchid", f.keys.MchID, "--private-key", f.privateKey,
+		"--merchant-cert", f.merchantCert, "POST", "v3/businesscircle/points/notify", "--data", pointsBody)
+	if r.code != 0 || !strings.Contains(r.stderr, "Verified-By: "+f.keys.PlatformSerial+"\n") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant 0 and Verified-By %s", r.code, r.stderr, f.keys.PlatformSerial)
+	}
+	if strings.Contains(r.stderr+r.stdout, f.keys.APIv3Key) {
+		t.Error("the APIv3 key was printed")
+	}
+	reqs := s.Requests()
+	if len(reqs) != 2 || reqs[0].RequestTarget != "/v3/certificates" || reqs[1].AuthErr != nil {
+		t.Errorf("server got %d requests, want GET /v3/certificates then the call", len(reqs))
+	}
+}
+
+// Every fault of the fake makes the call fail with one line naming the check,
+// and nothing unverified reaches stdout.
+func TestCallFaultsExitOneNamingTheCheck(t *testing.T) {
+	t.Parallel()
+	f := writeKeyFiles(t)
+	for _, tc := range []struct {
+		fault wxtest.Fault
+		want  error
+	}{
+		{wxtest.FaultBadSignature, wxpay.ErrBadSignature},
+		{wxtest.FaultTamperedBody, wxpay.ErrBadSignature},
+		{wxtest.FaultUnknownSerial, wxpay.ErrUnknownSerial},
+		{wxtest.FaultStaleTimestamp, wxpay.ErrClockSkew},
+		{wxtest.FaultProbe, wxpay.ErrProbeSignature},
+		{wxtest.FaultNoSignature, wxpay.ErrMissingHeader},
+	} {
+		t.Run(tc.fault.String(), func(t *testing.T) {
+			t.Parallel()
+			s := newServer(t, wxtest.WithFault(tc.fault))
+			s.Handle("GET", "/v3/x", func(*wxtest.Request) (int, []byte) { return 200, []byte(`{"forged":true}`) })
+			r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/x")...)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
+			}
+			if lines := r.lines(); len(lines) != 1 || !strings.HasPrefix(lines[0], tc.want.Error()) || !strings.Contains(lines[0], "Request-ID") {
+				t.Errorf("stderr = %q, want one line starting %q with the Request-ID", r.stderr, tc.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout = %q: an unverified body was printed", r.stdout)
+			}
+			onlyRequest(t, s)
+		})
+	}
+}
+
+func TestCallAPIErrorPrintsBodyAndOneLine(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	body := `{"code":"PARAM_ERROR","message":"参数错误: openid 不存在","detail":{"field":"openid"}}`
+	s.Handle("POST", "/v3/businesscircle/points/notify", func(*wxtest.Request) (int, []byte) { return 400, []byte(body) })
+	r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "POST", "v3/businesscircle/points/notify", "--data", pointsBody)...)
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
+	}
+	if r.stdout != body {
+		t.Errorf("stdout = %q, want the error body %q", r.stdout, body)
+	}
+	lines := r.lines()
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "wxpay: HTTP 400 PARAM_ERROR: 参数错误: openid 不存在 (Request-ID ") {
+		t.Errorf("stderr = %q, want one line with status, code, message and Request-ID", r.stderr)
+	}
+}
+
+func TestCallNoVerifyAcceptsABadSignatureWithAWarning(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t, wxtest.WithFault(wxtest.FaultBadSignature))
+	s.Handle("GET", "/v3/x", func(*wxtest.Request) (int, []byte) { return 200, []byte(`{"ok":1}`) })
+	r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/x", "--no-verify")...)
+	if r.code != 0 || r.stdout != `{"ok":1}` {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "WARNING: --no-verify") || !strings.Contains(r.stderr, "Verified-By: nobody (--no-verify)\n") {
+		t.Errorf("stderr = %q, want the warning and Verified-By: nobody", r.stderr)
+	}
+	// No key to verify with is needed either.
+	r = wxpayCLI(t, "", nil, "call", "--base-url", s.URL, "--mchid", f.keys.MchID, "--private-key", f.privateKey,
+		"--merchant-cert", f.merchantCert, "--no-verify", "GET", "v3/x")
+	if r.code != 0 {
+		t.Fatalf("without keys: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+func TestCallUsageErrorsExitTwoWithOneLine(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	full := f.env(s.URL)
+	without := func(names ...string) map[string]string {
+		env := map[string]string{}
+		for k, v := range full {
+			env[k] = v
+		}
+		for _, n := range names {
+			delete(env, n)
+		}
+		return env
+	}
+	call := []string{"call", "POST", "v3/businesscircle/points/notify"}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{"missing mchid", without("WXPAY_MCHID"), call, "wxpay call: --mchid (or WXPAY_MCHID) is required"},
+		{"empty mchid flag beats the variable", full, append(call, "--mchid", ""), "wxpay call: --mchid (or WXPAY_MCHID) is required"},
+		{"missing private key", without("WXPAY_PRIVATE_KEY"), call, "wxpay call: --private-key (or WXPAY_PRIVATE_KEY) is required"},
+		{"missing serial", without("WXPAY_MERCHANT_CERT"), call,
+			"wxpay call: --merchant-serial or --merchant-cert (or WXPAY_MERCHANT_SERIAL or WXPAY_MERCHANT_CERT) is required"},
+		{"no key to verify with", without("WXPAY_WECHATPAY_PUBLIC_KEY", "WXPAY_WECHATPAY_PUBLIC_KEY_ID"), call,
+			"wxpay call: a key to verify answers is required"},
+		{"public key without id", without("WXPAY_WECHATPAY_PUBLIC_KEY_ID"), call,
+			"wxpay call: --wechatpay-public-key-id (or WXPAY_WECHATPAY_PUBLIC_KEY_ID) is required with WXPAY_WECHATPAY_PUBLIC_KEY"},
+		{"unreadable key file", full, append(call, "--private-key", "/nonexistent/key.pem"),
+			"wxpay call: --private-key /nonexistent/key.pem: no such file or directory"},
+		{"certificate of another key", full, append(call, "--merchant-cert", f.platformPEM), "is not the certificate of"},
+		{"serial disagrees with certificate", full, append(call, "--merchant-serial", "01", "--merchant-cert", f.merchantCert), "disagrees with the serial"},
+		{"bad APIv3 key", full, append(call, "--apiv3-key", "short"), "wxpay call: --apiv3-key: "},
+		{"plain http elsewhere", full, append(call, "--base-url", "http://example.com/"), "plain http is allowed only for loopback"},
+		{"no PATH", full, []string{"call", "GET"}, "wxpay call: want METHOD PATH, got 1 argument(s)"},
+		{"bad method", full, []string{"call", "G T", "v3/x"}, `wxpay call: METHOD "G T" is not an HTTP method`},
+		{"full URL as PATH", full, []string{"call", "GET", "https://api.mch.weixin.qq.com/v3/x"}, "give the path below --base-url"},
+		{"unknown flag", full, append(call, "--nope"), "wxpay call: flag provided but not defined: --nope"},
+		{"invalid JSON", full, append(call, "--data", "{nope"), "wxpay call: --data is not valid JSON"},
+		{"missing data file", full, append(call, "--data", "@/nonexistent.json"), "wxpay call: --data @/nonexistent.json: no such file or directory"},
+		{"flag without its value", full, append(call, "--data"), "wxpay call: flag needs an argument: --data"},
+		{"query without =", full, append(call, "--query", "appid"), `wxpay call: --query "appid": want k=v`},
+		{"header without colon", full, append(call, "--header", "X-Trace"), `wxpay call: --header "X-Trace": want 'Name: value'`},
+		{"Authorization header", full, append(call, "--header", "authorization: x"), "wxpay call: --header Authorization"},
+		{"unfilled path parameter", full, []string{"call", "GET", "v3/u/{openid}"}, "needs --path-param openid=…"},
+		{"unused path parameter", full, []string{"call", "GET", "v3/u", "--path-param", "openid=x"}, "has no {openid}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := wxpayCLI(t, "", tc.env, tc.args...)
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", r.code, r.stderr)
+			}
+			if lines := r.lines(); len(lines) != 1 || !strings.Contains(lines[0], tc.want) || !strings.HasPrefix(lines[0], "wxpay call: ") {
+				t.Errorf("stderr = %q, want one line with %q", r.stderr, tc.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout = %q, want nothing", r.stdout)
+			}
+		})
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("usage errors sent %d requests", n)
+	}
+}
+
+func TestCallNeverPrintsSecrets(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "POST", "v3/businesscircle/points/notify", "--data", pointsBody)...)
+	auth := onlyRequest(t, s).Header.Get("Authorization")
+	pemKey, _ := os.ReadFile(f.privateKey)
+	for _, secret := range []string{auth, string(pemKey), "PRIVATE KEY"} {
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Errorf("output contains a secret: %.40q", secret)
+		}
+	}
+}
+
+func TestDemoExitsZero(t *testing.T) {
+	t.Parallel()
+	r := wxpayCLI(t, "", nil, "demo")
+	if r.code != 0 {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{
+		"sent    POST /v3/businesscircle/points/notify {",
+		"answer  HTTP 204, its signature verified with " + wxtest.SharedKeys().PublicKeyID,
+		"sent    GET /v3/businesscircle/user-authorizations/oWmnN4xxxxxxxxxxe92NHIGf1xd8?appid=wx1234567890abcdef",
+		"server  verified our signature",
+		"client  rejected the answer: " + wxpay.ErrProbeSignature.Error(),
+		"client  rejected the answer: " + wxpay.ErrBadSignature.Error(),
+		"ok: all 4 steps behaved as expected",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "FAIL") || r.stderr != "" {
+		t.Errorf("demo reported a failure:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"help"}, {"--help"}, {"help", "call"}, {"call", "--help"}, {"call", "GET", "-h"},
+		{"demo", "--help"}, {"version"},
+	} {
+		r := wxpayCLI(t, "", nil, args...)
+		if r.code != 0 || r.stdout == "" || r.stderr != "" {
+			t.Errorf("%q: exit %d, stdout %d bytes, stderr %q", args, r.code, len(r.stdout), r.stderr)
+		}
+	}
+	if r := wxpayCLI(t, "", nil, "version"); r.stdout != "wxpay "+wxpay.Version+" ("+strings.SplitN(r.stdout, "(", 2)[1] {
+		t.Errorf("version = %q", r.stdout)
+	}
+	// Every flag of the contract is documented, with its variable, and each
+	// help has an example.
+	call := wxpayCLI(t, "", nil, "call", "--help").stdout
+	for name, env := range envOf {
+		if !strings.Contains(call, "--"+name+" ") || !strings.Contains(call, env) {
+			t.Errorf("call help lacks --%s [%s]", name, env)
+		}
+	}
+	for _, flag := range []string{"--data", "--query", "--path-param", "--header", "--no-verify"} {
+		if !strings.Contains(call, flag+" ") {
+			t.Errorf("call help lacks %s", flag)
+		}
+	}
+	for _, cmd := range []string{"call", "demo"} {
+		if h := wxpayCLI(t, "", nil, "help", cmd).stdout; !strings.Contains(h, "Example") {
+			t.Errorf("help %s has no example", cmd)
+		}
+	}
+	for _, args := range [][]string{{}, {"nope"}, {"help", "nope"}, {"demo", "extra"}} {
+		if r := wxpayCLI(t, "", nil, args...); r.code != 2 {
+			t.Errorf("%q: exit %d, want 2", args, r.code)
+		}
+	}
+}
+
+func TestParseArgsInterleavesFlagsAndPositionals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args      []string
+		wantPos   []string
+		wantQuery []string
+	}{
+		{[]string{"POST", "v3/x", "--query", "a=1"}, []string{"POST", "v3/x"}, []string{"a=1"}},
+		{[]string{"--query", "a=1", "POST", "--query=b=2", "v3/x"}, []string{"POST", "v3/x"}, []string{"a=1", "b=2"}},
+		{[]string{"POST", "--", "--query", "v3/x"}, []string{"POST", "--query", "v3/x"}, nil},
+		{[]string{"-", "x"}, []string{"-", "x"}, nil},
+	} {
+		fs := newFlagSet("t")
+		var q listFlag
+		fs.Var(&q, "query", "")
+		pos, err := parseArgs(fs, tc.args)
+		if err != nil || !reflect.DeepEqual(pos, tc.wantPos) || !reflect.DeepEqual([]string(q), tc.wantQuery) {
+			t.Errorf("parseArgs(%q) = %q, query %q, %v; want %q, %q", tc.args, pos, q, err, tc.wantPos, tc.wantQuery)
+		}
+	}
+}
+
+// run itself wires the real streams and environment.
+func TestRunUsesItsArguments(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"version"}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
+	if code != 0 || !strings.HasPrefix(stdout.String(), "wxpay "+wxpay.Version) {
+		t.Errorf("run version = %d, %q", code, stdout.String())
+	}
+}
