@@ -22,7 +22,8 @@ import (
 // exactly that work done bare plus a plain net/http round trip to the same
 // server:
 //
-//	go test -run='^$' -bench='PointsSyncCall|Floor' -count=10 . | benchstat -
+//	go test -run='^$' -bench=PointsSync -count=10 . > bench.txt
+//	benchstat -col /impl bench.txt
 
 var benchBody, _ = json.Marshal(pointsBody)
 
@@ -69,8 +70,14 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-func BenchmarkPointsSyncCall(b *testing.B) {
+func BenchmarkPointsSync(b *testing.B) {
 	srv := staticServer(b)
+	b.Run("impl=floor", func(b *testing.B) { benchFloor(b, srv) })
+	b.Run("impl=wxpay", func(b *testing.B) { benchCall(b, srv) })
+}
+
+// benchCall is one full points sync: build, sign, send, read, verify.
+func benchCall(b *testing.B, srv *httptest.Server) {
 	k := wxtest.SharedKeys()
 	c, err := NewClient(WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
 		WithWechatPayPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey), WithBaseURL(srv.URL))
@@ -87,10 +94,9 @@ func BenchmarkPointsSyncCall(b *testing.B) {
 	}
 }
 
-// BenchmarkFloor is the least any verifying client must do per call: one
-// bare RSA-2048 signature, one bare verification and one plain net/http POST.
-func BenchmarkFloor(b *testing.B) {
-	srv := staticServer(b)
+// benchFloor is the least any verifying client must do per call: one bare
+// RSA-2048 signature, one bare verification and one plain net/http POST.
+func benchFloor(b *testing.B, srv *httptest.Server) {
 	k := wxtest.SharedKeys()
 	hc := &http.Client{}
 	msg := RequestMessage("POST", "/v3/businesscircle/points/notify", 1795435200, "593BEC0C930BF1AFEB40B4A08C8FB242", benchBody)
