@@ -1,0 +1,28 @@
+package notify
+
+import "errors"
+
+// Sentinel errors of the checks this package adds to the root package's.
+// Verification failures are *wxpay.VerificationError (wrapping
+// wxpay.ErrMissingHeader, wxpay.ErrClockSkew, wxpay.ErrUnknownSerial,
+// wxpay.ErrBadSignature or wxpay.ErrProbeSignature) and decryption failures
+// wrap wxpay.ErrDecrypt; test for all of them with errors.Is.
+var (
+	// ErrBodyTooLarge: the notification body is larger than the parser's
+	// MaxBodyBytes.
+	ErrBodyTooLarge = errors.New("notify: body too large")
+	// ErrMalformed: the signed body is not a notification envelope (not JSON,
+	// or id, event_type or resource missing), or the decrypted resource is
+	// not JSON.
+	ErrMalformed = errors.New("notify: malformed notification")
+	// ErrUnsupportedAlgorithm: resource.algorithm is not AEAD_AES_256_GCM,
+	// or Wechatpay-Signature-Type is present and not WECHATPAY2-SHA256-RSA2048.
+	ErrUnsupportedAlgorithm = errors.New("notify: unsupported algorithm")
+	// ErrWrongMethod: the request is not a POST, the only method WeChat Pay
+	// sends notifications with.
+	ErrWrongMethod = errors.New("notify: method not allowed")
+)
+
+// errConfig marks a parser that cannot work at all (no verifier, an APIv3
+// key of the wrong length): the fault is ours, not the sender's.
+var errConfig = errors.New("notify: parser misconfigured")

@@ -1,0 +1,115 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+	"github.com/seed2ac2593f/wxpay/notify"
+)
+
+// fromWeChatPay builds a notification as WeChat Pay sends it: the resource
+// sealed with the APIv3 key, the body signed with the WeChat Pay public key.
+func fromWeChatPay(keys *wxtest.Keys, id, eventType, plaintext string) (http.Header, []byte) {
+	ciphertext, err := wxpay.EncryptAEAD([]byte(keys.APIv3Key), "GiCVO6LB04WZ", "mall_transaction", []byte(plaintext))
+	if err != nil {
+		panic(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"id": id, "create_time": "2026-11-23T13:29:35+08:00", "resource_type": "encrypt-resource",
+		"event_type": eventType, "summary": "支付成功",
+		"resource": map[string]string{
+			"original_type": "mall_transaction", "algorithm": "AEAD_AES_256_GCM", "ciphertext": ciphertext,
+			"associated_data": "mall_transaction", "nonce": "GiCVO6LB04WZ",
+		},
+	})
+	header := wxtest.SignResponse(keys.WechatPayKey, keys.PublicKeyID, time.Now().Unix(), "fdasflkja484w", body)
+	return header, body
+}
+
+func ExampleParser_Parse() {
+	keys := wxtest.SharedKeys() // stands for the keys downloaded from the merchant platform
+	ring := wxpay.NewKeyRing()
+	if err := ring.AddPublicKey(keys.PublicKeyID, &keys.WechatPayKey.PublicKey); err != nil {
+		panic(err)
+	}
+	p, err := notify.NewParser(&wxpay.Verifier{Keys: ring}, keys.APIv3Key)
+	if err != nil {
+		panic(err)
+	}
+
+	header, body := fromWeChatPay(keys, "EV-2018022511223320873", "MALL_TRANSACTION.SUCCESS",
+		`{"mchid":"1230000109","appid":"wxd678efh567hg6787","openid":"oUpF8uMuAJ2pxb1Q9zNjWUHsd","amount":200,"time_end":"2020-05-20T13:29:35+08:00","transaction_id":"1234567890"}`)
+	n, err := p.Parse(header, body)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var paid struct {
+		TransactionID string `json:"transaction_id"`
+		Amount        int64  `json:"amount"` // fen
+	}
+	if err := n.DecodeResource(&paid); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(n.ID, n.EventType, n.Serial == keys.PublicKeyID)
+	fmt.Println(paid.TransactionID, paid.Amount)
+
+	// A body changed on the way fails verification and is never decrypted.
+	_, err = p.Parse(header, bytes.Replace(body, []byte("EV-2018"), []byte("EV-2019"), 1))
+	fmt.Println(errors.Is(err, wxpay.ErrBadSignature))
+
+	// So does WeChat Pay's signature probe, which must be answered with a failure.
+	header.Set("Wechatpay-Signature", wxpay.ProbeSignaturePrefix+header.Get("Wechatpay-Signature"))
+	_, err = p.Parse(header, body)
+	fmt.Println(errors.Is(err, wxpay.ErrProbeSignature))
+	// Output:
+	// EV-2018022511223320873 MALL_TRANSACTION.SUCCESS true
+	// 1234567890 200
+	// true
+	// true
+}
+
+func ExampleNewHandler() {
+	keys := wxtest.SharedKeys()
+	ring := wxpay.NewKeyRing()
+	if err := ring.AddPublicKey(keys.PublicKeyID, &keys.WechatPayKey.PublicKey); err != nil {
+		panic(err)
+	}
+	p, err := notify.NewParser(&wxpay.Verifier{Keys: ring}, keys.APIv3Key)
+	if err != nil {
+		panic(err)
+	}
+	h := notify.NewHandler(p, func(ctx context.Context, n *notify.Notification) error {
+		fmt.Println("callback:", n.EventType, n.ID)
+		return nil // award the points here, idempotently
+	}, notify.WithStore(notify.NewMemoryStore()))
+
+	header, body := fromWeChatPay(keys, "EV-1", "MALL_TRANSACTION.SUCCESS", `{"transaction_id":"1234567890","amount":200}`)
+	for _, attempt := range []string{"first delivery", "duplicate"} {
+		r := httptest.NewRequest(http.MethodPost, "/wechatpay/notify", bytes.NewReader(body))
+		r.Header = header.Clone()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(attempt, w.Code)
+	}
+
+	// A notification that does not verify is refused; WeChat Pay will re-send it.
+	r := httptest.NewRequest(http.MethodPost, "/wechatpay/notify", bytes.NewReader(body))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Body)
+	// Output:
+	// callback: MALL_TRANSACTION.SUCCESS EV-1
+	// first delivery 204
+	// duplicate 200
+	// 401 {"code":"FAIL","message":"wxpay: missing Wechatpay signature header"}
+}

@@ -1,0 +1,427 @@
+package notify_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+	"github.com/seed2ac2593f/wxpay/notify"
+)
+
+// deliver posts one notification to h as WeChat Pay would.
+func deliver(h http.Handler, method string, header http.Header, body []byte) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "/wechatpay/notify", bytes.NewReader(body))
+	for k, v := range header {
+		r.Header[k] = v
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// checkFail checks the failure answer WeChat Pay expects: the status, JSON
+// content and {"code":"FAIL","message":…} naming the check.
+func checkFail(t *testing.T, w *httptest.ResponseRecorder, status int, message string) {
+	t.Helper()
+	if w.Code != status {
+		t.Errorf("status %d, want %d (body %s)", w.Code, status, w.Body)
+	}
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	var answer struct{ Code, Message string }
+	if err := json.Unmarshal(w.Body.Bytes(), &answer); err != nil {
+		t.Fatalf("body %q: %v", w.Body, err)
+	}
+	if answer.Code != "FAIL" || answer.Message == "" || (message != "" && answer.Message != message) {
+		t.Errorf("body %s, want code FAIL and message %q", w.Body, message)
+	}
+}
+
+// recorder is a callback that counts its calls and answers err.
+type recorder struct {
+	calls atomic.Int32
+	err   error
+	last  atomic.Pointer[notify.Notification]
+}
+
+func (c *recorder) handle(_ context.Context, n *notify.Notification) error {
+	c.calls.Add(1)
+	c.last.Store(n)
+	return c.err
+}
+
+func TestHandlerAnswers204AfterTheCallbackSucceeded(t *testing.T) {
+	t.Parallel()
+	var cb recorder
+	store := notify.NewMemoryStore()
+	h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithStore(store))
+	s := newSpec()
+	header, body := s.build(t)
+
+	w := deliver(h, http.MethodPost, header, body)
+	if w.Code != http.StatusNoContent || w.Body.Len() != 0 {
+		t.Fatalf("answer %d %q, want 204 without body", w.Code, w.Body)
+	}
+	if cb.calls.Load() != 1 || string(cb.last.Load().Plaintext) != transactionPlain {
+		t.Errorf("callback called %d times with %v", cb.calls.Load(), cb.last.Load())
+	}
+	if seen, _ := store.Seen(context.Background(), s.ID); !seen {
+		t.Error("the id was not recorded in the store")
+	}
+}
+
+func TestHandlerAnswers500WhenTheCallbackFails(t *testing.T) {
+	t.Parallel()
+	cb := recorder{err: errors.New("ledger unavailable")}
+	store := notify.NewMemoryStore()
+	h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithStore(store))
+	s := newSpec()
+	header, body := s.build(t)
+
+	checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback failed")
+	if seen, _ := store.Seen(context.Background(), s.ID); seen {
+		t.Error("a failed notification was recorded as done")
+	}
+	// WeChat Pay re-sends it, and the callback runs again.
+	checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback failed")
+	if cb.calls.Load() != 2 {
+		t.Errorf("callback called %d times, want 2", cb.calls.Load())
+	}
+}
+
+func TestHandlerAcknowledgesDuplicatesWithoutCallingAgain(t *testing.T) {
+	t.Parallel()
+	var cb recorder
+	h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithStore(notify.NewMemoryStore()))
+	s := newSpec()
+	header, body := s.build(t)
+	if w := deliver(h, http.MethodPost, header, body); w.Code != http.StatusNoContent {
+		t.Fatalf("first delivery: %d", w.Code)
+	}
+	// The duplicate is signed afresh, with a new timestamp and nonce.
+	s.Timestamp, s.SigNonce = now.Unix(), "0123456789abcdef0123456789abcdef"
+	header, body = s.build(t)
+	if w := deliver(h, http.MethodPost, header, body); w.Code != http.StatusOK {
+		t.Fatalf("duplicate: %d, want 200", w.Code)
+	}
+	if cb.calls.Load() != 1 {
+		t.Errorf("callback called %d times, want 1", cb.calls.Load())
+	}
+}
+
+func TestHandlerWithoutStoreCallsForEveryDelivery(t *testing.T) {
+	t.Parallel()
+	var cb recorder
+	h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle)
+	header, body := newSpec().build(t)
+	for range 2 {
+		if w := deliver(h, http.MethodPost, header, body); w.Code != http.StatusNoContent {
+			t.Fatalf("status %d", w.Code)
+		}
+	}
+	if cb.calls.Load() != 2 {
+		t.Errorf("callback called %d times, want 2", cb.calls.Load())
+	}
+}
+
+func TestHandlerRejectsUnverifiedNotificationsWith401(t *testing.T) {
+	t.Parallel()
+	k := wxtest.SharedKeys()
+	for _, tt := range []struct {
+		rule string
+		mod  func(*spec)
+		want error
+	}{
+		{"a foreign signing key", func(s *spec) { s.SignKey = k.MerchantKey }, wxpay.ErrBadSignature},
+		{"the signature probe", func(s *spec) { s.Probe = true }, wxpay.ErrProbeSignature},
+		{"a stale timestamp", func(s *spec) { s.Timestamp -= 301 }, wxpay.ErrClockSkew},
+		{"an unknown serial", func(s *spec) { s.Serial = wxtest.UnknownSerial }, wxpay.ErrUnknownSerial},
+		{"a missing signature", func(s *spec) { s.Drop = "Wechatpay-Signature" }, wxpay.ErrMissingHeader},
+	} {
+		t.Run(tt.rule, func(t *testing.T) {
+			t.Parallel()
+			var cb recorder
+			h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle)
+			s := newSpec()
+			tt.mod(s)
+			header, body := s.build(t)
+			checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusUnauthorized, tt.want.Error())
+			if cb.calls.Load() != 0 {
+				t.Error("the callback was called")
+			}
+		})
+	}
+}
+
+func TestHandlerRejectsUnusableNotificationsWith4xx(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		rule   string
+		mod    func(*spec)
+		status int
+		want   error
+	}{
+		{"a tampered ciphertext", func(s *spec) { s.TamperCiphertext = true }, http.StatusBadRequest, wxpay.ErrDecrypt},
+		{"wrong associated data", func(s *spec) { s.EncryptAD = ptr("other") }, http.StatusBadRequest, wxpay.ErrDecrypt},
+		{"another APIv3 key", func(s *spec) { s.EncryptKey = strings.Repeat("z", 32) }, http.StatusBadRequest, wxpay.ErrDecrypt},
+		{"a signed body that is not JSON", func(s *spec) { s.Body = []byte("hello") }, http.StatusBadRequest, notify.ErrMalformed},
+		{"an unsupported algorithm", func(s *spec) { s.Algorithm = "AEAD_SM4_GCM" }, http.StatusBadRequest, notify.ErrUnsupportedAlgorithm},
+		{"a body over 64 KiB", func(s *spec) { s.Body = bytes.Repeat([]byte(" "), 64<<10+1) }, http.StatusRequestEntityTooLarge, notify.ErrBodyTooLarge},
+	} {
+		t.Run(tt.rule, func(t *testing.T) {
+			t.Parallel()
+			var cb recorder
+			h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle)
+			s := newSpec()
+			tt.mod(s)
+			header, body := s.build(t)
+			checkFail(t, deliver(h, http.MethodPost, header, body), tt.status, tt.want.Error())
+			if cb.calls.Load() != 0 {
+				t.Error("the callback was called")
+			}
+		})
+	}
+}
+
+func TestHandlerAcceptsOnlyPOST(t *testing.T) {
+	t.Parallel()
+	var cb recorder
+	h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle)
+	header, body := newSpec().build(t)
+	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		w := deliver(h, m, header, body)
+		checkFail(t, w, http.StatusMethodNotAllowed, notify.ErrWrongMethod.Error())
+		if allow := w.Header().Get("Allow"); allow != "POST" {
+			t.Errorf("%s: Allow %q, want POST", m, allow)
+		}
+	}
+	if cb.calls.Load() != 0 {
+		t.Error("the callback was called")
+	}
+}
+
+func TestHandlerGivesTheCallbackADeadline(t *testing.T) {
+	t.Parallel()
+	header, body := newSpec().build(t)
+	for _, tt := range []struct {
+		name    string
+		opts    []notify.HandlerOption
+		timeout time.Duration
+	}{
+		{"default 4 s", nil, notify.DefaultTimeout},
+		{"WithTimeout", []notify.HandlerOption{notify.WithTimeout(1500 * time.Millisecond)}, 1500 * time.Millisecond},
+		{"WithTimeout(0) keeps the default", []notify.HandlerOption{notify.WithTimeout(0)}, notify.DefaultTimeout},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var left time.Duration
+			h := notify.NewHandler(newParser(t, publicKeyRing(t)), func(ctx context.Context, _ *notify.Notification) error {
+				d, ok := ctx.Deadline()
+				if !ok {
+					return errors.New("no deadline")
+				}
+				left = time.Until(d)
+				return nil
+			}, tt.opts...)
+			if w := deliver(h, http.MethodPost, header, body); w.Code != http.StatusNoContent {
+				t.Fatalf("status %d %s", w.Code, w.Body)
+			}
+			if left > tt.timeout || left < tt.timeout-time.Second {
+				t.Errorf("deadline in %s, want about %s", left, tt.timeout)
+			}
+		})
+	}
+}
+
+func TestHandlerAnswers500WhenTheCallbackTimesOut(t *testing.T) {
+	t.Parallel()
+	t.Run("a callback that honours its context", func(t *testing.T) {
+		t.Parallel()
+		store := notify.NewMemoryStore()
+		h := notify.NewHandler(newParser(t, publicKeyRing(t)), func(ctx context.Context, _ *notify.Notification) error {
+			<-ctx.Done()
+			return ctx.Err()
+		}, notify.WithTimeout(50*time.Millisecond), notify.WithStore(store))
+		s := newSpec()
+		header, body := s.build(t)
+		checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback did not finish in time")
+		if seen, _ := store.Seen(context.Background(), s.ID); seen {
+			t.Error("a timed-out notification was recorded as done")
+		}
+	})
+	t.Run("a callback that ignores its context is not waited for", func(t *testing.T) {
+		t.Parallel()
+		release := make(chan struct{})
+		defer close(release)
+		h := notify.NewHandler(newParser(t, publicKeyRing(t)), func(context.Context, *notify.Notification) error {
+			<-release
+			return nil
+		}, notify.WithTimeout(50*time.Millisecond))
+		header, body := newSpec().build(t)
+		start := time.Now()
+		checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback did not finish in time")
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("answered after %s", d)
+		}
+		// While it still runs, a re-delivery is refused rather than run alongside.
+		checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "notification is already being processed")
+	})
+}
+
+func TestHandlerRecoversFromACallbackPanic(t *testing.T) {
+	t.Parallel()
+	h := notify.NewHandler(newParser(t, publicKeyRing(t)), func(context.Context, *notify.Notification) error {
+		var m map[string]int
+		m["points"]++ // a bug: assignment to a nil map
+		return nil
+	})
+	header, body := newSpec().build(t)
+	checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback failed")
+}
+
+// failingStore fails Seen or Done on demand.
+type failingStore struct {
+	notify.Store
+	seenErr, doneErr error
+}
+
+func (s failingStore) Seen(ctx context.Context, id string) (bool, error) {
+	if s.seenErr != nil {
+		return false, s.seenErr
+	}
+	return s.Store.Seen(ctx, id)
+}
+
+func (s failingStore) Done(ctx context.Context, id string) error {
+	if s.doneErr != nil {
+		return s.doneErr
+	}
+	return s.Store.Done(ctx, id)
+}
+
+func TestHandlerAnswers500WhenTheStoreFails(t *testing.T) {
+	t.Parallel()
+	header, body := newSpec().build(t)
+	t.Run("Seen fails: the callback is not called", func(t *testing.T) {
+		t.Parallel()
+		var cb recorder
+		store := failingStore{Store: notify.NewMemoryStore(), seenErr: errors.New("database down")}
+		h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithStore(store))
+		checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "duplicate check failed")
+		if cb.calls.Load() != 0 {
+			t.Error("the callback was called")
+		}
+	})
+	t.Run("Done fails after the callback succeeded: WeChat Pay must retry", func(t *testing.T) {
+		t.Parallel()
+		var cb recorder
+		store := failingStore{Store: notify.NewMemoryStore(), doneErr: errors.New("database down")}
+		h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithStore(store))
+		checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "processed, but could not be recorded")
+		if cb.calls.Load() != 1 {
+			t.Errorf("callback called %d times, want 1", cb.calls.Load())
+		}
+	})
+}
+
+func TestHandlerAnswers500WhenMisconfigured(t *testing.T) {
+	t.Parallel()
+	var cb recorder
+	p := newParser(t, publicKeyRing(t))
+	broken := &notify.Parser{Verifier: p.Verifier, APIv3Key: []byte("short")}
+	header, body := newSpec().build(t)
+	w := deliver(notify.NewHandler(broken, cb.handle), http.MethodPost, header, body)
+	if w.Code != http.StatusInternalServerError || cb.calls.Load() != 0 {
+		t.Errorf("status %d, calls %d; want 500 and no call", w.Code, cb.calls.Load())
+	}
+}
+
+func TestNewHandlerPanicsWithoutParserOrCallback(t *testing.T) {
+	t.Parallel()
+	p := newParser(t, publicKeyRing(t))
+	for name, build := range map[string]func(){
+		"nil parser":   func() { notify.NewHandler(nil, (&recorder{}).handle) },
+		"nil callback": func() { notify.NewHandler(p, nil) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			build()
+		}()
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger used from several goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestHandlerLogsOutcomesButNeverSecrets(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var cb recorder
+	k := wxtest.SharedKeys()
+	h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithLogger(log), notify.WithStore(notify.NewMemoryStore()))
+
+	s := newSpec()
+	header, body := s.build(t)
+	deliver(h, http.MethodPost, header, body) // processed
+	deliver(h, http.MethodPost, header, body) // duplicate
+	probe := newSpec()
+	probe.Probe = true
+	ph, pb := probe.build(t)
+	deliver(h, http.MethodPost, ph, pb) // rejected
+	panicky := notify.NewHandler(newParser(t, publicKeyRing(t)), func(context.Context, *notify.Notification) error {
+		panic("oUpF8uMuAJ2pxb1Q9zNjWUHsd")
+	}, notify.WithLogger(log))
+	deliver(panicky, http.MethodPost, header, body) // failed
+
+	out := logs.String()
+	for _, want := range []string{`"id":"` + s.ID + `"`, `"event_type":"MALL_TRANSACTION.SUCCESS"`, `"serial":"` + k.PublicKeyID + `"`,
+		`"outcome":"processed"`, `"outcome":"duplicate"`, `"outcome":"rejected"`, `"outcome":"callback_failed"`,
+		`"request_id":"` + s.RequestID + `"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	for what, secret := range map[string]string{
+		"the openid of the plaintext": "oUpF8uMuAJ2pxb1Q9zNjWUHsd",
+		"the merchant name":           "腾讯广场",
+		"the APIv3 key":               k.APIv3Key,
+		"the signature":               header.Get("Wechatpay-Signature")[:40],
+		"the ciphertext":              string(body[bytes.Index(body, []byte(`"ciphertext":"`))+14:][:40]),
+	} {
+		if strings.Contains(out, secret) {
+			t.Errorf("log contains %s:\n%s", what, out)
+		}
+	}
+}
