@@ -1,0 +1,100 @@
+package businesscircle
+
+import (
+	"encoding/json"
+
+	"github.com/seed2ac2593f/wxpay"
+)
+
+// Path templates of the four business-circle endpoints, relative to the base
+// URL. They work with the string chain too:
+//
+//	c.Chain(businesscircle.PathPointsNotify).Post(ctx, wxpay.JSON(req))
+const (
+	PathPointsNotify       = "v3/businesscircle/points/notify"
+	PathUserAuthorization  = "v3/businesscircle/user-authorizations/{openid}"
+	PathPointsCommitStatus = "v3/businesscircle/users/{openid}/points/commit_status"
+	PathParkings           = "v3/businesscircle/parkings"
+)
+
+// V3 is the root of the typed chain, the counterpart of the PHP SDK's
+// $instance->v3 and the Node.js SDK's wxpay.v3. Its fields read like the
+// path of each call:
+//
+//	v3 := businesscircle.New(client)
+//	resp, err := v3.Businesscircle.Points.Notify.Post(ctx, req)
+//
+// A V3 holds no state of its own besides the client; it is safe for
+// concurrent use, as the client is.
+type V3 struct {
+	// Businesscircle is /v3/businesscircle (智慧商圈).
+	Businesscircle *Businesscircle
+}
+
+// New returns the typed chain for client c. The client's merchant decides
+// the mode: a mall merchant calls as itself (直连商户); a service provider
+// (服务商) calls with its own mchid and names the mall in each request's
+// SubMchID.
+func New(c *wxpay.Client) *V3 {
+	return &V3{Businesscircle: &Businesscircle{
+		Points: &Points{
+			Notify: &PointsNotify{chain: c.Chain(PathPointsNotify)},
+		},
+		UserAuthorizations: &UserAuthorizations{chain: c.Chain(PathUserAuthorization)},
+		Users: &Users{Points: &UserPoints{
+			CommitStatus: &CommitStatus{chain: c.Chain(PathPointsCommitStatus)},
+		}},
+		Parkings: &Parkings{chain: c.Chain(PathParkings)},
+		chain:    c.Chain("v3/businesscircle"),
+	}}
+}
+
+// Businesscircle is /v3/businesscircle, the smart business circle
+// (智慧商圈) family: points sync, the two member queries and parking sync.
+type Businesscircle struct {
+	// Points is /v3/businesscircle/points.
+	Points *Points
+	// UserAuthorizations is /v3/businesscircle/user-authorizations/{openid}.
+	UserAuthorizations *UserAuthorizations
+	// Users is /v3/businesscircle/users.
+	Users *Users
+	// Parkings is /v3/businesscircle/parkings.
+	Parkings *Parkings
+
+	chain *wxpay.Chain
+}
+
+// Chain returns the string chain at /v3/businesscircle, for calls the typed
+// chain does not (yet) cover.
+func (b *Businesscircle) Chain() *wxpay.Chain { return b.chain }
+
+// Points is /v3/businesscircle/points.
+type Points struct {
+	// Notify is /v3/businesscircle/points/notify (商圈会员积分同步).
+	Notify *PointsNotify
+}
+
+// Users is /v3/businesscircle/users; the openid segment that follows is an
+// argument of the call at the end of the chain.
+type Users struct {
+	// Points is /v3/businesscircle/users/{openid}/points.
+	Points *UserPoints
+}
+
+// UserPoints is /v3/businesscircle/users/{openid}/points.
+type UserPoints struct {
+	// CommitStatus is …/points/commit_status (商圈会员待积分状态查询).
+	CommitStatus *CommitStatus
+}
+
+// validationFailure carries a validation error into an asynchronous call.
+// The root package has no way to build a future that has already failed, so
+// the error is raised by the JSON encoding the chain does before sending
+// anything: the future fails with an error that wraps *ValidationError
+// (errors.As finds it), and no request is made.
+type validationFailure struct{ err error }
+
+// MarshalJSON always fails with the validation error.
+func (v validationFailure) MarshalJSON() ([]byte, error) { return nil, v.err }
+
+var _ json.Marshaler = validationFailure{}

@@ -1,0 +1,73 @@
+package businesscircle
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// ParseTime parses a WeChat Pay time: RFC 3339 with a numeric offset or Z,
+// with or without fractional seconds, such as 2020-05-20T13:29:35+08:00 or
+// 2020-05-20T13:29:35.120+08:00. It is stricter than time.Parse with
+// time.RFC3339, which also takes a comma before the fraction and an offset
+// hour of 24; RFC 3339 allows neither. "2024-01-06 14:06:00", which WeChat Pay
+// answers with a misleading PARAM_ERROR, is refused.
+func ParseTime(s string) (time.Time, error) {
+	if !rfc3339Shape(s) {
+		return time.Time{}, fmt.Errorf("businesscircle: %q is not an RFC 3339 time", s)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("businesscircle: %q is not an RFC 3339 time: %w", s, err)
+	}
+	return t, nil
+}
+
+// rfc3339Shape checks the syntax of RFC 3339's date-time production
+// (YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM), upper-case T and Z); time.Parse
+// checks the calendar.
+func rfc3339Shape(s string) bool {
+	const stem = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(stem)+1 {
+		return false
+	}
+	for i := 0; i < len(stem); i++ {
+		if !shapeByte(stem[i], s[i]) {
+			return false
+		}
+	}
+	rest := s[len(stem):]
+	if rest[0] == '.' {
+		j := 1
+		for j < len(rest) && isDigit(rest[j]) {
+			j++
+		}
+		if j == 1 {
+			return false
+		}
+		rest = rest[j:]
+	}
+	switch {
+	case rest == "Z":
+		return true
+	case len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':':
+		for _, i := range []int{1, 2, 4, 5} {
+			if !isDigit(rest[i]) {
+				return false
+			}
+		}
+		h, _ := strconv.Atoi(rest[1:3])
+		m, _ := strconv.Atoi(rest[4:6])
+		return h <= 23 && m <= 59
+	}
+	return false
+}
+
+func shapeByte(want, got byte) bool {
+	if want == 'd' {
+		return isDigit(got)
+	}
+	return want == got
+}
+
+func isDigit(b byte) bool { return '0' <= b && b <= '9' }

@@ -1,0 +1,94 @@
+package businesscircle
+
+import (
+	"fmt"
+	"unicode/utf8"
+)
+
+// ValidationError reports a request field that breaks one of the rules of
+// the WeChat Pay documentation. Validate returns it before anything is sent,
+// so a request that fails here never reaches WeChat Pay.
+//
+// Field is the field's JSON (or query, or path) name, such as
+// "points_update_time"; Rule says what is wrong with it. Values are quoted in
+// Rule only when they are not personal data (times, enums), never openids or
+// plate numbers.
+type ValidationError struct {
+	Field string
+	Rule  string
+}
+
+// Error returns "businesscircle: <field>: <rule>".
+func (e *ValidationError) Error() string {
+	return "businesscircle: " + e.Field + ": " + e.Rule
+}
+
+func invalid(field, format string, args ...any) *ValidationError {
+	return &ValidationError{Field: field, Rule: fmt.Sprintf(format, args...)}
+}
+
+// checkText applies the rules every string field shares: valid UTF-8 of one
+// to three bytes per character (WeChat Pay refuses four-byte characters such
+// as emoji), and a length in characters within [lo, hi]. A lo of 0 marks an
+// optional field, where the empty string means "not sent".
+//
+// Lengths are counted in characters (Unicode code points), as the WeChat Pay
+// tables' string(N) and [1,N] read; for the ASCII ids and times that fill
+// most fields, characters and bytes are the same. The text fields that may
+// hold Chinese (no_points_remarks, plate_number) are therefore allowed N
+// Chinese characters, not N/3.
+func checkText(field, s string, lo, hi int) error {
+	if s == "" {
+		if lo > 0 {
+			return invalid(field, "is required")
+		}
+		return nil
+	}
+	n := 0
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return invalid(field, "is not valid UTF-8 (byte %d)", i)
+			}
+		case r > 0xFFFF:
+			return invalid(field, "character %d (U+%04X) needs four bytes in UTF-8, which WeChat Pay does not accept", n+1, r)
+		}
+		n++
+	}
+	if n > hi {
+		return invalid(field, "must be at most %d characters, got %d", hi, n)
+	}
+	return nil
+}
+
+// checkTime checks a required RFC 3339 time field of at most 32 characters.
+func checkTime(field, s string) error {
+	if err := checkText(field, s, 1, 32); err != nil {
+		return err
+	}
+	if _, err := ParseTime(s); err != nil {
+		return invalid(field, "%q is not an RFC 3339 time", s)
+	}
+	return nil
+}
+
+// checkBrandID checks a required brand id (品牌ID).
+func checkBrandID(id int64) error {
+	if id <= 0 {
+		return invalid("brandid", "is required and must be a positive brand id, got %d", id)
+	}
+	return nil
+}
+
+// checkPathSegment checks an openid that goes into the path: it is escaped
+// there, but "." and ".." would still change the path, so they are refused.
+func checkPathSegment(field, s string, maxLen int) error {
+	if err := checkText(field, s, 1, maxLen); err != nil {
+		return err
+	}
+	if s == "." || s == ".." {
+		return invalid(field, "%q is not usable as a path segment", s)
+	}
+	return nil
+}
