@@ -16,10 +16,11 @@ var (
 	ErrMissingHeader = errors.New("wxpay: missing Wechatpay signature header")
 	// ErrClockSkew: Wechatpay-Timestamp is malformed or too far from our clock.
 	ErrClockSkew = errors.New("wxpay: Wechatpay-Timestamp outside the allowed clock skew")
-	// ErrUnknownSerial: no key in the key ring has the Wechatpay-Serial given.
+	// ErrUnknownSerial: no key in the key ring has the Wechatpay-Serial given,
+	// or the platform certificate with that serial has expired.
 	ErrUnknownSerial = errors.New("wxpay: unknown Wechatpay-Serial")
 	// ErrBadSignature: the signature does not verify with the key named by
-	// Wechatpay-Serial.
+	// Wechatpay-Serial, or Wechatpay-Signature-Type names another algorithm.
 	ErrBadSignature = errors.New("wxpay: bad Wechatpay-Signature")
 	// ErrProbeSignature: the signature carries the WECHATPAY/SIGNTEST/ prefix
 	// WeChat Pay uses to probe that merchants verify. It never verifies; a
@@ -50,13 +51,13 @@ func (e *VerificationError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Reason)
 	}
-	if e.StatusCode != 0 {
-		fmt.Fprintf(&b, " (HTTP %d", e.StatusCode)
-		if e.RequestID != "" {
-			b.WriteString(", Request-ID ")
-			b.WriteString(e.RequestID)
-		}
-		b.WriteString(")")
+	switch {
+	case e.StatusCode != 0 && e.RequestID != "":
+		fmt.Fprintf(&b, " (HTTP %d, Request-ID %s)", e.StatusCode, e.RequestID)
+	case e.StatusCode != 0:
+		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
+	case e.RequestID != "":
+		fmt.Fprintf(&b, " (Request-ID %s)", e.RequestID)
 	}
 	return b.String()
 }

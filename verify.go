@@ -191,6 +191,9 @@ func (v *Verifier) Verify(header http.Header, body []byte) (serial string, err e
 			return fail(ErrMissingHeader, "%s is missing", h.name)
 		}
 	}
+	if typ := header.Get("Wechatpay-Signature-Type"); typ != "" && typ != SignatureScheme {
+		return fail(ErrBadSignature, "Wechatpay-Signature-Type %q is not %s", typ, SignatureScheme)
+	}
 	if strings.HasPrefix(sigText, ProbeSignaturePrefix) {
 		return fail(ErrProbeSignature, "answer it with a failure; WeChat Pay re-sends it correctly signed")
 	}

@@ -58,6 +58,8 @@ func TestVerifierRules(t *testing.T) {
 		{"missing signature", with(good, "Wechatpay-Signature", ""), body, ErrMissingHeader},
 		{"missing serial", with(good, "Wechatpay-Serial", ""), body, ErrMissingHeader},
 		{"no headers at all", http.Header{}, body, ErrMissingHeader},
+		{"SM2 signature type", with(good, "Wechatpay-Signature-Type", "WECHATPAY2-SM2-WITH-SM3"), body, ErrBadSignature},
+		{"no signature type header is fine", with(good, "Wechatpay-Signature-Type", ""), body, nil},
 	}
 	ring := NewKeyRing()
 	if err := ring.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey); err != nil {
