@@ -92,9 +92,7 @@ func (ch *Chain) Delete(ctx context.Context, opts ...RequestOption) (*Response, 
 // DoAsync sends the request in its own goroutine and returns at once.
 // Cancelling ctx stops the call, and with it the future.
 func (ch *Chain) DoAsync(ctx context.Context, method string, opts ...RequestOption) *Future {
-	f := newFuture()
-	go func() { f.complete(ch.Do(ctx, method, opts...)) }()
-	return f
+	return Async(func() (*Response, error) { return ch.Do(ctx, method, opts...) })
 }
 
 // GetAsync is Get in its own goroutine.
@@ -125,6 +123,15 @@ func (ch *Chain) PatchAsync(ctx context.Context, opts ...RequestOption) *Future 
 // DeleteAsync is Delete in its own goroutine.
 func (ch *Chain) DeleteAsync(ctx context.Context, opts ...RequestOption) *Future {
 	return ch.DoAsync(ctx, http.MethodDelete, opts...)
+}
+
+// Async runs fn in its own goroutine and returns its future, for building
+// asynchronous calls on top of synchronous ones (a typed call that validates
+// its request first, say).
+func Async(fn func() (*Response, error)) *Future {
+	f := newFuture()
+	go func() { f.complete(fn()) }()
+	return f
 }
 
 // Future is the result of an asynchronous call, like the promise of the PHP

@@ -13,12 +13,13 @@ import (
 // Every attempt is signed afresh: new timestamp, nonce and signature over the
 // same body bytes.
 //
-// A retry repeats a request whose first attempt may already have taken
-// effect: a timeout after the request was sent, or a 2xx whose signature did
-// not verify, leaves the outcome unknown. Points sync overwrites the earlier
-// sync of the same transaction, so repeating it is safe; for other calls,
-// reconcile (query the state) before repeating by hand. Answers that fail
-// verification are never retried automatically.
+// A network error or a 5xx may come after WeChat Pay acted on the request;
+// WeChat Pay asks for such requests to be repeated with the same parameters,
+// which is what a retry does. A timeout, or a 2xx whose signature did not
+// verify, is never retried automatically: its outcome is unknown. Reconcile
+// such a call (query the state, or keep it in an outbox and sync again later)
+// rather than repeating it blindly. How WeChat Pay treats a second points sync
+// of the same transaction is not documented.
 type RetryPolicy struct {
 	MaxRetries int           // attempts after the first; 0 turns retries off
 	MinWait    time.Duration // wait before the first retry, doubled for each further one
@@ -34,8 +35,8 @@ func DefaultRetryPolicy() RetryPolicy {
 
 // ShouldRetry reports whether an attempt that ended with HTTP status (0 when
 // there was no answer) and err is worth repeating: network errors, 429 and
-// 5xx other than 501. Cancellation, verification failures, TLS certificate
-// errors and every other status are final.
+// 5xx other than 501. Cancellation and timeouts, verification failures, TLS
+// certificate errors and every other status are final.
 func ShouldRetry(status int, err error) bool {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {

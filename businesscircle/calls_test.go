@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/seed2ac2593f/wxpay"
@@ -362,5 +363,31 @@ func TestStringChainStillWorks(t *testing.T) {
 	}
 	if string(reqs[0].Body) != string(reqs[1].Body) {
 		t.Errorf("string chain and Businesscircle.Chain sent different bodies")
+	}
+}
+
+// A request that fails validation is never sent, by the sync or the async call.
+func TestInvalidRequestsAreNeverSent(t *testing.T) {
+	t.Parallel()
+	s, _, v3 := newFake(t)
+	ctx := context.Background()
+	bad := businesscircle.PointsNotifyRequest{TransactionID: "1", AppID: "wx1", EarnPoints: true, PointsUpdateTime: "2024-01-06 14:06:00"}
+	badParking := seedParking()
+	badParking.State = "PARKED"
+	calls := map[string]func() error{
+		"points Post":       func() error { _, err := v3.Businesscircle.Points.Notify.Post(ctx, bad); return err },
+		"points PostAsync":  func() error { _, err := v3.Businesscircle.Points.Notify.PostAsync(ctx, bad).Wait(); return err },
+		"parking Post":      func() error { _, err := v3.Businesscircle.Parkings.Post(ctx, badParking); return err },
+		"parking PostAsync": func() error { _, err := v3.Businesscircle.Parkings.PostAsync(ctx, badParking).Wait(); return err },
+	}
+	for name, call := range calls {
+		err := call()
+		var ve *businesscircle.ValidationError
+		if !errors.As(err, &ve) || !strings.HasPrefix(err.Error(), "businesscircle: ") {
+			t.Errorf("%s: err = %v, want a *ValidationError naming the field", name, err)
+		}
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("%d invalid requests reached the server", n)
 	}
 }

@@ -1,8 +1,6 @@
 package businesscircle
 
 import (
-	"encoding/json"
-
 	"github.com/seed2ac2593f/wxpay"
 )
 
@@ -86,15 +84,3 @@ type UserPoints struct {
 	// CommitStatus is …/points/commit_status (商圈会员待积分状态查询).
 	CommitStatus *CommitStatus
 }
-
-// validationFailure carries a validation error into an asynchronous call.
-// The root package has no way to build a future that has already failed, so
-// the error is raised by the JSON encoding the chain does before sending
-// anything: the future fails with an error that wraps *ValidationError
-// (errors.As finds it), and no request is made.
-type validationFailure struct{ err error }
-
-// MarshalJSON always fails with the validation error.
-func (v validationFailure) MarshalJSON() ([]byte, error) { return nil, v.err }
-
-var _ json.Marshaler = validationFailure{}

@@ -116,10 +116,7 @@ func (p *Parkings) Post(ctx context.Context, req ParkingRequest) (*wxpay.Respons
 // PostAsync is Post in its own goroutine. A request that fails validation is
 // never sent; its future fails with an error wrapping the *ValidationError.
 func (p *Parkings) PostAsync(ctx context.Context, req ParkingRequest) *wxpay.Future {
-	if err := req.Validate(); err != nil {
-		return p.chain.PostAsync(ctx, wxpay.JSON(validationFailure{err}))
-	}
-	return p.chain.PostAsync(ctx, wxpay.JSON(req))
+	return wxpay.Async(func() (*wxpay.Response, error) { return p.Post(ctx, req) })
 }
 
 // Chain returns the string chain of this endpoint.

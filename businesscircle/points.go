@@ -95,10 +95,7 @@ func (p *PointsNotify) Post(ctx context.Context, req PointsNotifyRequest) (*wxpa
 // postAsync(…)->then(…)->wait(). A request that fails validation is never
 // sent; its future fails with an error wrapping the *ValidationError.
 func (p *PointsNotify) PostAsync(ctx context.Context, req PointsNotifyRequest) *wxpay.Future {
-	if err := req.Validate(); err != nil {
-		return p.chain.PostAsync(ctx, wxpay.JSON(validationFailure{err}))
-	}
-	return p.chain.PostAsync(ctx, wxpay.JSON(req))
+	return wxpay.Async(func() (*wxpay.Response, error) { return p.Post(ctx, req) })
 }
 
 // Chain returns the string chain of this endpoint.
