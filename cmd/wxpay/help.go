@@ -18,6 +18,7 @@ every answer verified; a failure names the check that failed.
 
 Usage:
   wxpay call METHOD PATH [flags]   sign a request, send it, verify the answer
+  wxpay notify parse [flags]       verify, then decrypt, a callback notification
   wxpay demo                       a points sync against an in-process fake WeChat Pay
   wxpay version                    print the version
   wxpay help [COMMAND]             this text, or a command's (also: wxpay COMMAND --help)
@@ -61,6 +62,31 @@ Examples:
   export WXPAY_WECHATPAY_PUBLIC_KEY=pub_key.pem WXPAY_WECHATPAY_PUBLIC_KEY_ID=PUB_KEY_ID_0119000001092025112300000000000001
   wxpay call POST v3/businesscircle/points/notify --data '{"transaction_id":"1217752501201407033233368018","appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","earn_points":true,"increased_points":100,"points_update_time":"2020-05-20T13:29:35.120+08:00"}'
   wxpay call GET 'v3/businesscircle/user-authorizations/{openid}' --path-param openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8 --query appid=wx1234567890abcdef | jq .authorize_state
+`
+
+const notifyHelp = `Usage: wxpay notify parse [--header 'Name: value']… [--body FILE|-] [flags]
+
+Verifies a callback notification's signature (Wechatpay-* headers over the
+exact body bytes) and only then decrypts its resource with the APIv3 key.
+The decrypted resource JSON goes to stdout; the notification's id, event
+type and the key that verified it go to stderr.
+
+  --header 'Name: value'         a header of the notification, such as Wechatpay-Signature; repeatable
+  --body FILE|-                  the notification body (default: stdin)
+  --max-clock-skew DURATION      how old Wechatpay-Timestamp may be (default 5m0s; raise it to
+                                 replay a notification captured earlier)
+
+Keys (flag, or the environment variable in brackets):
+` + verifyHelp + `
+Exit status: 0 when the notification verified and decrypted; 1 otherwise,
+with one line on stderr naming the failed check; 2 for a usage error.
+
+Example:
+  wxpay notify parse --body body.json \
+    --header 'Wechatpay-Timestamp: 1700000000' --header 'Wechatpay-Nonce: 5K8264ILTKCH16CQ2502SI8ZNMTM67VS' \
+    --header 'Wechatpay-Signature: …' --header 'Wechatpay-Serial: PUB_KEY_ID_0119000001092025112300000000000001' \
+    --wechatpay-public-key pub_key.pem --wechatpay-public-key-id PUB_KEY_ID_0119000001092025112300000000000001 \
+    --apiv3-key "$WXPAY_APIV3_KEY"
 `
 
 const demoHelp = `Usage: wxpay demo

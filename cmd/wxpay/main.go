@@ -1,5 +1,6 @@
 // Command wxpay is the command line of the wxpay SDK for WeChat Pay APIv3:
-// it signs and sends any API call and verifies the answer (wxpay call), and
+// it signs and sends any API call and verifies the answer (wxpay call),
+// verifies and decrypts a callback notification (wxpay notify parse), and
 // shows the whole exchange against an in-process fake of WeChat Pay
 // (wxpay demo).
 //
@@ -67,6 +68,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "call":
 		return c.call(ctx, rest)
+	case "notify":
+		return c.notify(ctx, rest)
 	case "demo":
 		return c.demo(ctx, rest)
 	case "version", "--version", "-version":
@@ -86,6 +89,8 @@ func (c *cli) help(args []string) int {
 		switch args[0] {
 		case "call":
 			text = callHelp
+		case "notify":
+			text = notifyHelp
 		case "demo":
 			text = demoHelp
 		case "version", "help":

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
@@ -469,11 +470,128 @@ func TestDemoExitsZero(t *testing.T) {
 	}
 }
 
+// notification builds a signed, encrypted MALL_TRANSACTION.SUCCESS
+// notification the way WeChat Pay sends it, returning its body, the
+// --header flags and the plaintext.
+func notification(t *testing.T, k *wxtest.Keys, ts time.Time) (body []byte, headerFlags []string, plaintext string) {
+	t.Helper()
+	plaintext = `{"mchid":"1900000109","merchant_name":"腾讯广场","shop_name":"海底捞","shop_number":"123456","appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","time_end":"2020-05-20T13:29:35.120+08:00","amount":200,"transaction_id":"1217752501201407033233368018","commit_tag":"AABBCC"}`
+	const nonce, ad = "GiCVO6LB04WZ", "mall_transaction"
+	ct, err := wxpay.EncryptAEAD([]byte(k.APIv3Key), nonce, ad, []byte(plaintext))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = []byte(`{"id":"EV-2018022511223320873","create_time":"2015-05-20T13:29:35+08:00","resource_type":"encrypt-resource","event_type":"MALL_TRANSACTION.SUCCESS","summary":"支付成功","resource":{"original_type":"mall_transaction","algorithm":"AEAD_AES_256_GCM","ciphertext":"` +
+		ct + `","associated_data":"` + ad + `","nonce":"` + nonce + `"}}`)
+	h := wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, ts.Unix(), "5K8264ILTKCH16CQ2502SI8ZNMTM67VS", body)
+	for name, vs := range h {
+		headerFlags = append(headerFlags, "--header", name+": "+vs[0])
+	}
+	return body, headerFlags, plaintext
+}
+
+func TestNotifyParse(t *testing.T) {
+	t.Parallel()
+	f := writeKeyFiles(t)
+	k := f.keys
+	keyFlags := []string{"--wechatpay-public-key", f.publicKey, "--wechatpay-public-key-id", k.PublicKeyID}
+	env := map[string]string{"WXPAY_APIV3_KEY": k.APIv3Key}
+	body, headers, plaintext := notification(t, k, time.Now())
+	bodyFile := filepath.Join(t.TempDir(), "body.json")
+	if err := os.WriteFile(bodyFile, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("stdin", func(t *testing.T) {
+		t.Parallel()
+		r := wxpayCLI(t, string(body), env, append(append([]string{"notify", "parse"}, headers...), keyFlags...)...)
+		if r.code != 0 {
+			t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+		if r.stdout != plaintext {
+			t.Errorf("stdout = %q, want the plaintext %q", r.stdout, plaintext)
+		}
+		for _, want := range []string{"Notification-ID: EV-2018022511223320873\n", "Event-Type: MALL_TRANSACTION.SUCCESS\n", "Verified-By: " + k.PublicKeyID + "\n"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr = %q, want %q", r.stderr, want)
+			}
+		}
+		if strings.Contains(r.stderr, k.APIv3Key) {
+			t.Error("the APIv3 key was printed")
+		}
+	})
+	t.Run("body file, platform certificate unused", func(t *testing.T) {
+		t.Parallel()
+		args := append([]string{"notify", "parse", "--body", bodyFile, "--platform-cert", f.platformPEM}, headers...)
+		r := wxpayCLI(t, "", env, append(args, keyFlags...)...)
+		if r.code != 0 || r.stdout != plaintext {
+			t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	stale, staleHeaders, _ := notification(t, k, time.Now().Add(-time.Hour))
+	for _, tc := range []struct {
+		name    string
+		body    []byte
+		headers []string
+		extra   []string
+		want    error
+	}{
+		{"tampered body", bytes.Replace(body, []byte("支付成功"), []byte("支付失败"), 1), headers, nil, wxpay.ErrBadSignature},
+		{"line break added", append(bytes.Clone(body), '\n'), headers, nil, wxpay.ErrBadSignature},
+		{"wrong APIv3 key", body, headers, []string{"--apiv3-key", strings.Repeat("k", 32)}, wxpay.ErrDecrypt},
+		{"stale", stale, staleHeaders, nil, wxpay.ErrClockSkew},
+		{"no headers", body, nil, nil, wxpay.ErrMissingHeader},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			args := append(append([]string{"notify", "parse"}, tc.headers...), keyFlags...)
+			r := wxpayCLI(t, string(tc.body), env, append(args, tc.extra...)...)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
+			}
+			if lines := r.lines(); len(lines) != 1 || !strings.Contains(lines[0], tc.want.Error()) {
+				t.Errorf("stderr = %q, want one line naming %q", r.stderr, tc.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout = %q, want nothing", r.stdout)
+			}
+		})
+	}
+	t.Run("an old notification with a wider clock skew", func(t *testing.T) {
+		t.Parallel()
+		args := append(append([]string{"notify", "parse", "--max-clock-skew", "2h"}, staleHeaders...), keyFlags...)
+		if r := wxpayCLI(t, string(stale), env, args...); r.code != 0 {
+			t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+		}
+	})
+	t.Run("usage", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			env  map[string]string
+			args []string
+			want string
+		}{
+			{nil, append([]string{"notify", "parse"}, keyFlags...), "wxpay notify parse: --apiv3-key (or WXPAY_APIV3_KEY) is required"},
+			{env, []string{"notify", "parse"}, "wxpay notify parse: a key to verify with is required"},
+			{env, append([]string{"notify", "parse", "--body", "/nonexistent"}, keyFlags...), "wxpay notify parse: --body /nonexistent: no such file"},
+			{env, []string{"notify"}, "wxpay notify: want a subcommand: parse"},
+			{env, append([]string{"notify", "parse", "--max-clock-skew", "soon"}, keyFlags...), `wxpay notify parse: invalid value "soon" for flag --max-clock-skew`},
+			{env, []string{"notify", "show"}, `wxpay notify: unknown subcommand "show"`},
+		} {
+			r := wxpayCLI(t, string(body), tc.env, tc.args...)
+			if r.code != 2 || len(r.lines()) != 1 || !strings.HasPrefix(r.stderr, tc.want) {
+				t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
+			}
+		}
+	})
+}
+
 func TestHelpAndVersion(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"help"}, {"--help"}, {"help", "call"}, {"call", "--help"}, {"call", "GET", "-h"},
-		{"demo", "--help"}, {"version"},
+		{"notify", "parse", "--help"}, {"help", "notify"}, {"demo", "--help"}, {"version"},
 	} {
 		r := wxpayCLI(t, "", nil, args...)
 		if r.code != 0 || r.stdout == "" || r.stderr != "" {
@@ -496,7 +614,7 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("call help lacks %s", flag)
 		}
 	}
-	for _, cmd := range []string{"call", "demo"} {
+	for _, cmd := range []string{"call", "notify", "demo"} {
 		if h := wxpayCLI(t, "", nil, "help", cmd).stdout; !strings.Contains(h, "Example") {
 			t.Errorf("help %s has no example", cmd)
 		}

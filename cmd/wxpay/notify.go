@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/notify"
+)
+
+// notify dispatches "wxpay notify SUBCOMMAND"; parse is the only one.
+func (c *cli) notify(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		return c.usageError("wxpay notify", errors.New("want a subcommand: parse (see 'wxpay notify parse --help')"))
+	}
+	switch args[0] {
+	case "parse":
+		return c.notifyParse(ctx, args[1:])
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(c.stdout, notifyHelp)
+		return exitOK
+	}
+	return c.usageError("wxpay notify", fmt.Errorf("unknown subcommand %q (see 'wxpay notify parse --help')", args[0]))
+}
+
+// notifyParse verifies a notification, then decrypts it, and prints the
+// resource's plaintext JSON.
+func (c *cli) notifyParse(_ context.Context, args []string) int {
+	const cmd = "wxpay notify parse"
+	fs := newFlagSet("notify parse")
+	s := newSettings(fs, c.getenv)
+	s.verifyFlags()
+	var headers listFlag
+	fs.Var(&headers, "header", "")
+	bodyFile := fs.String("body", "-", "")
+	skew := fs.Duration("max-clock-skew", wxpay.DefaultMaxClockSkew, "")
+
+	positional, code, done := c.parseFlags(fs, notifyHelp, args)
+	if done {
+		return code
+	}
+	if len(positional) > 0 {
+		return c.usageError(cmd, fmt.Errorf("unexpected argument %q (the body comes from --body FILE or stdin)", positional[0]))
+	}
+	if *skew <= 0 {
+		return c.usageError(cmd, fmt.Errorf("--max-clock-skew %s: must be positive", *skew))
+	}
+	h := http.Header{}
+	for _, v := range headers {
+		k, val, err := splitPair("header", v, ":")
+		if err != nil {
+			return c.usageError(cmd, err)
+		}
+		h.Add(k, val)
+	}
+	ring, err := s.keyRing()
+	if err != nil {
+		return c.usageError(cmd, err)
+	}
+	if len(ring.Serials()) == 0 {
+		return c.usageError(cmd, fmt.Errorf("a key to verify with is required: --%s with --%s, or --%s (or %s with %s, or %s)",
+			flagPublicKey, flagPublicKeyID, flagPlatformCerts, envOf[flagPublicKey], envOf[flagPublicKeyID], envOf[flagPlatformCerts]))
+	}
+	apiv3, err := s.apiv3Key()
+	if err != nil {
+		return c.usageError(cmd, err)
+	}
+	if apiv3 == "" {
+		return c.usageError(cmd, required(flagAPIv3Key))
+	}
+	parser, err := notify.NewParser(&wxpay.Verifier{Keys: ring, MaxClockSkew: *skew}, apiv3)
+	if err != nil {
+		return c.usageError(cmd, err)
+	}
+
+	// Read one byte past the limit so that an oversized body fails the
+	// parser's size check rather than being cut to fit.
+	var src io.Reader = c.stdin
+	if *bodyFile != "-" {
+		f, err := os.Open(*bodyFile)
+		if err != nil {
+			return c.usageError(cmd, fmt.Errorf("--body %s: %v", *bodyFile, withoutPath(err)))
+		}
+		defer f.Close()
+		src = f
+	}
+	body, err := io.ReadAll(io.LimitReader(src, notify.DefaultMaxBodyBytes+1))
+	if err != nil {
+		return c.usageError(cmd, fmt.Errorf("--body %s: %v", *bodyFile, err))
+	}
+
+	n, err := parser.Parse(h, body)
+	if err != nil {
+		if errors.Is(err, wxpay.ErrBadSignature) && bytes.HasSuffix(body, []byte("\n")) {
+			err = fmt.Errorf("%w (the body ends with a line break: was one added when it was saved?)", err)
+		}
+		return c.failure(err)
+	}
+	fmt.Fprintf(c.stderr, "Notification-ID: %s\n", n.ID)
+	fmt.Fprintf(c.stderr, "Event-Type: %s\n", n.EventType)
+	if n.Summary != "" {
+		fmt.Fprintf(c.stderr, "Summary: %s\n", n.Summary)
+	}
+	fmt.Fprintf(c.stderr, "Verified-By: %s\n", n.Serial)
+	writeBody(c.stdout, n.Plaintext)
+	return exitOK
+}
