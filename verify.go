@@ -195,7 +195,7 @@ func (v *Verifier) Verify(header http.Header, body []byte) (serial string, err e
 		return fail(ErrBadSignature, "Wechatpay-Signature-Type %q is not %s", typ, SignatureScheme)
 	}
 	if strings.HasPrefix(sigText, ProbeSignaturePrefix) {
-		return fail(ErrProbeSignature, "answer it with a failure; WeChat Pay re-sends it correctly signed")
+		return fail(ErrProbeSignature, "deliberately invalid; a notification carrying it is answered with a failure and re-sent")
 	}
 	now := time.Now
 	if v.Now != nil {
