@@ -33,6 +33,9 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	if done {
 		return code
 	}
+	if err := s.loadConfig(); err != nil {
+		return c.usageError(cmd, err)
+	}
 	if len(positional) != 2 {
 		return c.usageError(cmd, fmt.Errorf("want METHOD PATH, got %d argument(s) (see 'wxpay call --help')", len(positional)))
 	}

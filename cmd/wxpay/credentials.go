@@ -3,11 +3,13 @@ package main
 import (
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/seed2ac2593f/wxpay"
@@ -24,7 +26,11 @@ const (
 	flagPublicKeyID   = "wechatpay-public-key-id"
 	flagPlatformCerts = "platform-cert"
 	flagAPIv3Key      = "apiv3-key"
+	flagConfig        = "config"
 )
+
+// fileFlags name files; in a --config file they are relative to the file.
+var fileFlags = map[string]bool{flagPrivateKey: true, flagMerchCert: true, flagPublicKey: true, flagPlatformCerts: true}
 
 var envOf = map[string]string{
 	flagBaseURL:       "WXPAY_BASE_URL",
@@ -36,15 +42,20 @@ var envOf = map[string]string{
 	flagPublicKeyID:   "WXPAY_WECHATPAY_PUBLIC_KEY_ID",
 	flagPlatformCerts: "WXPAY_PLATFORM_CERTS",
 	flagAPIv3Key:      "WXPAY_APIV3_KEY",
+	flagConfig:        "WXPAY_CONFIG",
 }
 
 // settings are credential flags that fall back to their environment
-// variables: a flag given on the command line wins, even when empty.
+// variables and then to a --config file: a flag given on the command line
+// wins, even when empty, then the variable, then the file.
 type settings struct {
-	fs     *flag.FlagSet
-	getenv func(string) string
-	str    map[string]*string
-	list   map[string]*listFlag
+	fs      *flag.FlagSet
+	getenv  func(string) string
+	str     map[string]*string
+	list    map[string]*listFlag
+	cfgPath *string
+	config  map[string][]string // from --config, file paths made absolute
+	cfgName string              // "--config FILE" or "WXPAY_CONFIG FILE", for messages
 }
 
 // setting is one resolved value and where it came from ("--mchid" or
@@ -55,7 +66,54 @@ type setting struct {
 }
 
 func newSettings(fs *flag.FlagSet, getenv func(string) string) *settings {
-	return &settings{fs: fs, getenv: getenv, str: map[string]*string{}, list: map[string]*listFlag{}}
+	s := &settings{fs: fs, getenv: getenv, str: map[string]*string{}, list: map[string]*listFlag{}}
+	s.cfgPath = fs.String(flagConfig, "", "")
+	return s
+}
+
+// loadConfig reads the --config file (or WXPAY_CONFIG), if any: a JSON
+// object whose keys are flag names, e.g. {"mchid": "1900000109",
+// "private-key": "apiclient_key.pem", "platform-cert": ["a.pem", "b.pem"]}.
+// Call it once the flags are parsed.
+func (s *settings) loadConfig() error {
+	path, source := *s.cfgPath, "--"+flagConfig
+	if !s.isSet(flagConfig) {
+		path, source = s.getenv(envOf[flagConfig]), envOf[flagConfig]
+	}
+	if path == "" {
+		return nil
+	}
+	s.cfgName = source + " " + path
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: %v", s.cfgName, withoutPath(err))
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("%s: not a JSON object: %v", s.cfgName, err)
+	}
+	s.config = map[string][]string{}
+	for key, val := range doc {
+		if _, known := envOf[key]; !known || key == flagConfig {
+			return fmt.Errorf("%s: unknown key %q (keys are flag names, like \"mchid\")", s.cfgName, key)
+		}
+		var values []string
+		var one string
+		if err := json.Unmarshal(val, &one); err == nil {
+			values = []string{one}
+		} else if key != flagPlatformCerts || json.Unmarshal(val, &values) != nil {
+			return fmt.Errorf("%s: %q must be a string%s", s.cfgName, key, map[bool]string{true: " or a list of strings"}[key == flagPlatformCerts])
+		}
+		if fileFlags[key] {
+			for i, v := range values {
+				if v != "" && !filepath.IsAbs(v) {
+					values[i] = filepath.Join(filepath.Dir(path), v)
+				}
+			}
+		}
+		s.config[key] = values
+	}
+	return nil
 }
 
 // merchantFlags registers what signing a request needs.
@@ -88,6 +146,9 @@ func (s *settings) get(name string) setting {
 	if v := s.getenv(envOf[name]); v != "" {
 		return setting{v, envOf[name]}
 	}
+	if v := s.config[name]; len(v) > 0 {
+		return setting{v[0], fmt.Sprintf("%q in %s", name, s.cfgName)}
+	}
 	return setting{}
 }
 
@@ -102,6 +163,9 @@ func (s *settings) getList(name string) ([]string, string) {
 		if v = strings.TrimSpace(v); v != "" {
 			out = append(out, v)
 		}
+	}
+	if len(out) == 0 && len(s.config[name]) > 0 {
+		return s.config[name], fmt.Sprintf("%q in %s", name, s.cfgName)
 	}
 	return out, envOf[name]
 }

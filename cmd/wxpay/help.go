@@ -1,5 +1,10 @@
 package main
 
+const configHelp = `  --config FILE                  [WXPAY_CONFIG] a JSON object of these settings, keyed by flag
+                                 name, e.g. {"mchid": "1900000109", "private-key": "apiclient_key.pem"};
+                                 file paths in it are relative to it; flags and variables win over it
+`
+
 const credentialHelp = `  --base-url URL                 [WXPAY_BASE_URL] default https://api.mch.weixin.qq.com/
   --mchid ID                     [WXPAY_MCHID] the merchant (a service provider's own mchid in partner mode)
   --private-key FILE             [WXPAY_PRIVATE_KEY] merchant API private key, apiclient_key.pem
@@ -19,13 +24,15 @@ every answer verified; a failure names the check that failed.
 Usage:
   wxpay call METHOD PATH [flags]   sign a request, send it, verify the answer
   wxpay notify parse [flags]       verify, then decrypt, a callback notification
+  wxpay certificates download --out DIR
+                                   download the platform certificates, verified with what was fetched
   wxpay demo                       a points sync against an in-process fake WeChat Pay
   wxpay version                    print the version
   wxpay help [COMMAND]             this text, or a command's (also: wxpay COMMAND --help)
 
 Credentials come from flags or from the environment variables in brackets;
 a flag wins over its variable:
-` + credentialHelp + verifyHelp + `
+` + credentialHelp + verifyHelp + configHelp + `
 Exit status: 0 success (for call: a 2xx answer whose signature verified),
 1 the call or a check failed (one line on stderr says which), 2 usage error.
 
@@ -51,7 +58,7 @@ Request:
                                  (prints a warning; debugging only, never with real money)
 
 Credentials (flag, or the environment variable in brackets):
-` + credentialHelp + verifyHelp + `  With only --apiv3-key, the platform certificates are downloaded first.
+` + credentialHelp + verifyHelp + configHelp + `  With only --apiv3-key, the platform certificates are downloaded first.
 
 Exit status: 0 for a 2xx answer whose signature verified; 1 otherwise, with
 one line on stderr naming what failed (for an answer outside 2xx its body is
@@ -77,7 +84,7 @@ type and the key that verified it go to stderr.
                                  replay a notification captured earlier)
 
 Keys (flag, or the environment variable in brackets):
-` + verifyHelp + `
+` + verifyHelp + configHelp + `
 Exit status: 0 when the notification verified and decrypted; 1 otherwise,
 with one line on stderr naming the failed check; 2 for a usage error.
 
@@ -102,4 +109,26 @@ Exit status: 0 when every step behaved as expected, 1 otherwise.
 
 Example:
   wxpay demo
+`
+
+const certificatesHelp = `Usage: wxpay certificates download --out DIR [flags]
+
+Downloads the platform certificates (GET /v3/certificates), decrypts them
+with the APIv3 key, verifies the answer's signature with the certificates it
+carries (and any key given with the flags below) and writes each to
+DIR/wechatpay_<SERIAL>.pem. A JSON list of {serial_no, effective_time,
+expire_time, file} goes to stdout (pipe it into jq); one line per certificate
+goes to stderr. A merchant onboarded with a WeChat Pay public key has no
+platform certificates: the command says so and exits 1.
+
+  --out DIR                      where to write the certificates (created if missing)
+
+Credentials (flag, or the environment variable in brackets); --apiv3-key is required:
+` + credentialHelp + verifyHelp + configHelp + `
+Exit status: 0 when the certificates were downloaded, verified and written;
+1 otherwise, with one line on stderr naming what failed; 2 for a usage error.
+
+Example:
+  wxpay certificates download --out certs --mchid 1900000109 --private-key apiclient_key.pem \
+    --merchant-cert apiclient_cert.pem --apiv3-key "$WXPAY_APIV3_KEY" | jq -r '.[].serial_no'
 `

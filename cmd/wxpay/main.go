@@ -70,6 +70,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.call(ctx, rest)
 	case "notify":
 		return c.notify(ctx, rest)
+	case "certificates":
+		return c.certificates(ctx, rest)
 	case "demo":
 		return c.demo(ctx, rest)
 	case "version", "--version", "-version":
@@ -91,6 +93,8 @@ func (c *cli) help(args []string) int {
 			text = callHelp
 		case "notify":
 			text = notifyHelp
+		case "certificates":
+			text = certificatesHelp
 		case "demo":
 			text = demoHelp
 		case "version", "help":

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -592,6 +594,7 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{
 		{"help"}, {"--help"}, {"help", "call"}, {"call", "--help"}, {"call", "GET", "-h"},
 		{"notify", "parse", "--help"}, {"help", "notify"}, {"demo", "--help"}, {"version"},
+		{"certificates", "download", "--help"}, {"help", "certificates"},
 	} {
 		r := wxpayCLI(t, "", nil, args...)
 		if r.code != 0 || r.stdout == "" || r.stderr != "" {
@@ -614,7 +617,7 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("call help lacks %s", flag)
 		}
 	}
-	for _, cmd := range []string{"call", "notify", "demo"} {
+	for _, cmd := range []string{"call", "notify", "demo", "certificates"} {
 		if h := wxpayCLI(t, "", nil, "help", cmd).stdout; !strings.Contains(h, "Example") {
 			t.Errorf("help %s has no example", cmd)
 		}
@@ -655,5 +658,99 @@ func TestRunUsesItsArguments(t *testing.T) {
 	code := run(context.Background(), []string{"version"}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
 	if code != 0 || !strings.HasPrefix(stdout.String(), "wxpay "+wxpay.Version) {
 		t.Errorf("run version = %d, %q", code, stdout.String())
+	}
+}
+
+func TestCertificatesDownloadWritesVerifiedCertificates(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	out := filepath.Join(t.TempDir(), "certs")
+	r := wxpayCLI(t, "", map[string]string{"WXPAY_APIV3_KEY": f.keys.APIv3Key}, "certificates", "download", "--out", out,
+		"--base-url", s.URL, "--mchid", f.keys.MchID, "--private-key", f.privateKey, "--merchant-cert", f.merchantCert)
+	if r.code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	var list []struct {
+		SerialNo string `json:"serial_no"`
+		File     string `json:"file"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 1 || list[0].SerialNo != f.keys.PlatformSerial {
+		t.Fatalf("stdout %q (%v), want a JSON list with %s", r.stdout, err, f.keys.PlatformSerial)
+	}
+	data, err := os.ReadFile(filepath.Join(out, "wechatpay_"+f.keys.PlatformSerial+".pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cert, err := wxpay.LoadCertificate(data); err != nil || !cert.Equal(f.keys.PlatformCert) {
+		t.Fatalf("written certificate: %v", err)
+	}
+}
+
+func TestCertificatesDownloadFailures(t *testing.T) {
+	t.Parallel()
+	f := writeKeyFiles(t)
+	noCerts := newServer(t)
+	noCerts.Handle("GET", "/v3/certificates", func(*wxtest.Request) (int, []byte) {
+		return 404, []byte(`{"code":"RESOURCE_NOT_EXISTS","message":"无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥。"}`)
+	})
+	probe := newServer(t, wxtest.WithFault(wxtest.FaultProbe))
+	for _, tc := range []struct {
+		name   string
+		srv    *wxtest.Server
+		apiv3  string
+		code   int
+		stderr string
+	}{
+		{"merchant without platform certificates", noCerts, f.keys.APIv3Key, 1, "has no platform certificates"},
+		{"probe signature", probe, f.keys.APIv3Key, 1, "WECHATPAY/SIGNTEST/ probe"},
+		{"wrong APIv3 key", newServer(t), "00000000000000000000000000000000", 1, "decryption failed"},
+		{"no APIv3 key", newServer(t), "", 2, "--apiv3-key (or WXPAY_APIV3_KEY) is required"},
+	} {
+		out := t.TempDir()
+		r := wxpayCLI(t, "", map[string]string{"WXPAY_APIV3_KEY": tc.apiv3}, "certificates", "download", "--out", out,
+			"--base-url", tc.srv.URL, "--mchid", f.keys.MchID, "--private-key", f.privateKey, "--merchant-cert", f.merchantCert)
+		if r.code != tc.code || len(r.lines()) != 1 || !strings.Contains(r.stderr, tc.stderr) || r.stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want %d and one line with %q", tc.name, r.code, r.stdout, r.stderr, tc.code, tc.stderr)
+		}
+		if entries, _ := os.ReadDir(out); len(entries) != 0 {
+			t.Errorf("%s: %d files written", tc.name, len(entries))
+		}
+	}
+}
+
+func TestConfigFileSuppliesSettingsThatFlagsAndVariablesOverride(t *testing.T) {
+	t.Parallel()
+	f := writeKeyFiles(t)
+	dir := filepath.Dir(f.privateKey)
+	cfg := filepath.Join(dir, "wxpay.json")
+	doc := fmt.Sprintf(`{"mchid": %q, "private-key": "apiclient_key.pem", "merchant-cert": "apiclient_cert.pem",
+		"wechatpay-public-key": "pub_key.pem", "wechatpay-public-key-id": %q, "platform-cert": ["wechatpay_platform.pem"]}`,
+		f.keys.MchID, f.keys.PublicKeyID)
+	if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t)
+	r := wxpayCLI(t, "", nil, "call", "--config", cfg, "--base-url", s.URL, "POST", "v3/businesscircle/points/notify", "--data", pointsBody)
+	if r.code != 0 {
+		t.Fatalf("--config: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	onlyRequest(t, s)
+
+	s = newServer(t)
+	r = wxpayCLI(t, "", map[string]string{"WXPAY_CONFIG": cfg, "WXPAY_MCHID": "1230000109"}, "call", "--base-url", s.URL,
+		"POST", "v3/businesscircle/points/notify", "--data", pointsBody)
+	if r.code != 1 || !strings.Contains(r.stderr, "SIGN_ERROR") {
+		t.Fatalf("a variable should win over the file: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	for name, bad := range map[string]string{
+		"unknown key": `{"mchid": "1", "password": "x"}`, "not an object": `[1]`, "list for a string": `{"mchid": ["1"]}`,
+	} {
+		p := filepath.Join(t.TempDir(), "bad.json")
+		os.WriteFile(p, []byte(bad), 0o600)
+		r := wxpayCLI(t, "", nil, "call", "--config", p, "GET", "v3/x")
+		if r.code != 2 || len(r.lines()) != 1 || !strings.Contains(r.stderr, "--config "+p) {
+			t.Errorf("%s: exit %d, stderr %q; want a usage error naming the file", name, r.code, r.stderr)
+		}
 	}
 }

@@ -44,6 +44,9 @@ func (c *cli) notifyParse(_ context.Context, args []string) int {
 	if done {
 		return code
 	}
+	if err := s.loadConfig(); err != nil {
+		return c.usageError(cmd, err)
+	}
 	if len(positional) > 0 {
 		return c.usageError(cmd, fmt.Errorf("unexpected argument %q (the body comes from --body FILE or stdin)", positional[0]))
 	}
