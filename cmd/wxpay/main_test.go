@@ -754,3 +754,27 @@ func TestConfigFileSuppliesSettingsThatFlagsAndVariablesOverride(t *testing.T) {
 		}
 	}
 }
+
+// Where the Node.js plugin's CLI falls short (spec/peer-clients.md, pitfall 8)
+// this one does not: numeric-looking strings stay strings, path parameters can
+// be passed, and an error exits non-zero.
+func TestCallDoesWhatTheNodeCLICannot(t *testing.T) {
+	t.Parallel()
+	f, s := writeKeyFiles(t), newServer(t)
+	body := `{"sub_mchid":"1900000109","transaction_id":"4200000001202405200000000001","appid":"wx1","openid":"o1","earn_points":true,"increased_points":100,"points_update_time":"2020-05-20T13:29:35+08:00"}`
+	r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "POST", "v3/businesscircle/points/notify", "--data", body)...)
+	if r.code != 0 || string(onlyRequest(t, s).Body) != body {
+		t.Fatalf("exit %d; the server got %q, want %q (sub_mchid still a string)", r.code, s.Requests()[0].Body, body)
+	}
+
+	s = newServer(t)
+	r = wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/businesscircle/users/{openid}/points/commit_status",
+		"--path-param", "openid=oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "--query", "brandid=1000", "--query", "appid=wx1")...)
+	want := "/v3/businesscircle/users/oUpF8uMuAJO_M2pxb1Q9zNjWeS6o/points/commit_status?brandid=1000&appid=wx1"
+	if got := onlyRequest(t, s).RequestTarget; got != want {
+		t.Fatalf("request-target %s, want %s", got, want)
+	}
+	if r.code != 1 { // the fake has no such route: a 404 must not exit 0
+		t.Fatalf("a 404 exited %d, want 1", r.code)
+	}
+}
