@@ -1,0 +1,158 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+)
+
+// maxAdminBytes bounds an admin request body.
+const maxAdminBytes = 64 << 10
+
+// adminHandler serves the admin API: JSON in and out, no signature. Bad
+// input is 400 {"error": …, "field": …}.
+//
+//	POST /sandbox/authorizations      MemberRequest  → 201 (new) or 200 Member; MALL_AUTH.ACTIVATE_CARD sent
+//	POST /sandbox/deauthorizations    MemberRequest  → 200 Member (DEAUTHORIZED)
+//	POST /sandbox/transactions        PaymentRequest → 201 Payment; MALL_TRANSACTION.SUCCESS sent to members
+//	POST /sandbox/refunds             RefundRequest  → 201 Refund; MALL_REFUND.SUCCESS sent if points were synced
+//	GET  /sandbox/points/{transaction_id}            → 200 PointsSync, or 404
+//	GET  /sandbox/parkings                           → 200 {"parkings": [Parking…]}
+//	GET  /sandbox/deliveries                         → 200 {"deliveries": [Delivery…]}
+//	GET  /sandbox/faults, PUT /sandbox/faults        → 200 Faults
+func (s *Sandbox) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(pattern string, fn func(*http.Request) (int, any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			status, v, err := fn(r)
+			if err != nil {
+				status, v = http.StatusInternalServerError, adminError{Error: err.Error()}
+				if ie, ok := errors.AsType[*InputError](err); ok {
+					status, v = http.StatusBadRequest, adminError{Error: ie.Message, Field: ie.Field}
+				}
+			}
+			s.log.Info("sandbox: admin", "method", r.Method, "path", truncateUTF8(r.URL.Path, 256), "status", status)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(status)
+			w.Write(append(marshal(v), '\n'))
+		})
+	}
+	handle("POST /sandbox/authorizations", func(r *http.Request) (int, any, error) {
+		var req MemberRequest
+		if err := decodeAdmin(r, &req); err != nil {
+			return 0, nil, err
+		}
+		mb, created, err := s.Authorize(req)
+		if created {
+			return http.StatusCreated, mb, err
+		}
+		return http.StatusOK, mb, err
+	})
+	handle("POST /sandbox/deauthorizations", func(r *http.Request) (int, any, error) {
+		var req MemberRequest
+		if err := decodeAdmin(r, &req); err != nil {
+			return 0, nil, err
+		}
+		mb, err := s.Deauthorize(req)
+		return http.StatusOK, mb, err
+	})
+	handle("POST /sandbox/transactions", func(r *http.Request) (int, any, error) {
+		var req PaymentRequest
+		if err := decodeAdmin(r, &req); err != nil {
+			return 0, nil, err
+		}
+		p, err := s.Pay(req)
+		return http.StatusCreated, p, err
+	})
+	handle("POST /sandbox/refunds", func(r *http.Request) (int, any, error) {
+		var req RefundRequest
+		if err := decodeAdmin(r, &req); err != nil {
+			return 0, nil, err
+		}
+		rf, err := s.Refund(req)
+		return http.StatusCreated, rf, err
+	})
+	handle("GET /sandbox/points/{transaction_id}", func(r *http.Request) (int, any, error) {
+		p, ok := s.Points(r.PathValue("transaction_id"))
+		if !ok {
+			return http.StatusNotFound, adminError{Error: "no such transaction", Field: "transaction_id"}, nil
+		}
+		return http.StatusOK, p, nil
+	})
+	handle("GET /sandbox/parkings", func(*http.Request) (int, any, error) {
+		return http.StatusOK, struct {
+			Parkings []Parking `json:"parkings"`
+		}{s.Parkings()}, nil
+	})
+	handle("GET /sandbox/deliveries", func(*http.Request) (int, any, error) {
+		return http.StatusOK, struct {
+			Deliveries []Delivery `json:"deliveries"`
+		}{s.Deliveries()}, nil
+	})
+	handle("GET /sandbox/faults", func(*http.Request) (int, any, error) {
+		return http.StatusOK, s.Faults(), nil
+	})
+	handle("PUT /sandbox/faults", func(r *http.Request) (int, any, error) {
+		var f Faults
+		if err := decodeAdmin(r, &f); err != nil {
+			return 0, nil, err
+		}
+		if err := s.SetFaults(f); err != nil {
+			return 0, nil, err
+		}
+		return http.StatusOK, s.Faults(), nil
+	})
+	handle("/sandbox/", func(r *http.Request) (int, any, error) {
+		return http.StatusNotFound, adminError{Error: "no admin endpoint " + r.Method + " " + truncateUTF8(r.URL.Path, 128) +
+			"; see the documentation of package sandbox"}, nil
+	})
+	return mux
+}
+
+type adminError struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// decodeAdmin reads one JSON object into v, refusing unknown fields so that a
+// typo is an error rather than a silent default.
+func decodeAdmin(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxAdminBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return &InputError{Field: te.Field, Message: "must be " + jsonKind(te.Type)}
+		}
+		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return &InputError{Field: strings.Trim(name, `"`), Message: "is not a field of this request"}
+		}
+		return &InputError{Field: "body", Message: "is not a JSON object: " + err.Error()}
+	}
+	if dec.More() {
+		return &InputError{Field: "body", Message: "holds more than one JSON value"}
+	}
+	return nil
+}
+
+// jsonKind says in words what JSON a Go type wants.
+func jsonKind(t reflect.Type) string {
+	if t == reflect.TypeFor[Duration]() {
+		return `a duration string such as "250ms"`
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice:
+		return "an array"
+	}
+	return "an object"
+}

@@ -1,0 +1,126 @@
+// Package sandbox is a local, stateful WeChat Pay for the smart business
+// circle (智慧商圈): it verifies requests, answers and signs like WeChat Pay,
+// keeps members, transactions, points syncs and parking states, and delivers
+// signed, encrypted notifications with WeChat Pay's retries. WeChat Pay has
+// no APIv3 sandbox of its own; this one is meant to be indistinguishable from
+// the real service for any client, ours or not.
+//
+// In a test, start one and call it:
+//
+//	srv := sandbox.NewServer() // keys made once per process; srv.Client is ready
+//	defer srv.Close()
+//
+//	// A member pays in the mall (admin API: POST /sandbox/transactions).
+//	srv.Sandbox.Authorize(sandbox.MemberRequest{AppID: appid, OpenID: openid})
+//	paid, _ := srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: appid, OpenID: openid, Amount: 8800})
+//
+//	// The mall syncs the points, signed and verified as against WeChat Pay.
+//	resp, err := businesscircle.New(srv.Client).Businesscircle.Points.Notify.Post(ctx,
+//		businesscircle.PointsNotifyRequest{TransactionID: paid.TransactionID, AppID: appid, OpenID: openid,
+//			EarnPoints: true, IncreasedPoints: 88, PointsUpdateTime: "2024-05-20T13:29:35+08:00"})
+//
+//	// What the sandbox received: GET /sandbox/points/{transaction_id}.
+//	got, _ := http.Get(srv.URL + "/sandbox/points/" + paid.TransactionID)
+//
+// Outside tests, New builds the http.Handler from a Config (Keys.Config
+// gives one for freshly generated keys), and `wxpay sandbox` serves it.
+//
+// # What it emulates
+//
+// POST /v3/businesscircle/points/notify (204), GET
+// /v3/businesscircle/user-authorizations/{openid} (200), GET
+// /v3/businesscircle/users/{openid}/points/commit_status (200), POST
+// /v3/businesscircle/parkings (204) and GET /v3/certificates (200), for
+// merchants (直连商户) and service providers (服务商) acting for their
+// sub-merchants; and the notifications MALL_AUTH.ACTIVATE_CARD,
+// MALL_TRANSACTION.SUCCESS and MALL_REFUND.SUCCESS.
+//
+// Each request runs one pipeline and the first failing check answers:
+//
+//  1. Accept and User-Agent present, else 400 INVALID_REQUEST
+//     "Http头缺少Accept或User-Agent"; Authorization present, else 401;
+//  2. Authorization: scheme WECHATPAY2-SHA256-RSA2048 and five k="v" pairs
+//     in any order (spaces after commas tolerated), else 401 SIGN_ERROR;
+//  3. timestamp within 300 s of the sandbox clock (301 s is refused);
+//  4. mchid configured and serial_no its certificate's;
+//  5. the signature, over the raw request-target and the raw body bytes
+//     (a trailing newline and HTML-escaped JSON are signed as sent), else 401
+//     "错误的签名，验签失败" with the sign_information WeChat Pay returns;
+//  6. route, else 404 RESOURCE_NOT_EXISTS, or 405 for another method;
+//  7. injected faults (see Faults);
+//  8. parameters against the documented tables: 400 PARAM_ERROR with
+//     detail.field (a JSON pointer such as /openid in the body, the name in
+//     the query or path) and detail.location (body, query or path);
+//  9. business checks, then the action.
+//
+// 401 answers are unsigned, every 2xx is signed, other errors are signed only
+// with Config.SignErrorAnswers. Every answer has a Request-ID. The key of a
+// 2xx is the one the request's Wechatpay-Serial names (public key id or
+// platform serial); when it names none the sandbox has, it is the newest
+// platform certificate, or the public key when there is no certificate.
+// Notifications use the public key for Config.NotifyPublicKeyShare of them
+// when both kinds are configured.
+//
+// # Admin API
+//
+// JSON in and out, no signature, beside the /v3/ paths. Requests may name
+// the merchant in "mchid"; otherwise the provider of "sub_mchid", else the
+// first merchant configured, acts. Bad input is 400 {"error","field"}.
+//
+//	POST /sandbox/authorizations   {"appid","openid","sub_mchid"?,"auth_type"?} → 201 (200 if known) member; MALL_AUTH.ACTIVATE_CARD sent
+//	POST /sandbox/deauthorizations {"appid","openid","sub_mchid"?}            → 200 member, DEAUTHORIZED
+//	POST /sandbox/transactions     {"appid","openid","amount","sub_mchid"?,"shop_number"?,"shop_name"?,"commit_tag"?}
+//	                               → 201 {"transaction_id","notification_id"}; MALL_TRANSACTION.SUCCESS sent to AUTHORIZED members
+//	POST /sandbox/refunds          {"transaction_id","refund_amount"} → 201 {"refund_id","notification_id"?}
+//	GET  /sandbox/points/{transaction_id} → 200 {"transaction_id","sync_count","last_sync","last_sync_at"}, 404 if unknown
+//	GET  /sandbox/parkings         → 200 {"parkings":[…]}
+//	GET  /sandbox/deliveries       → 200 {"deliveries":[{"id","event_type","url","state","attempts":[…],"next_at"}]}
+//	GET  /sandbox/faults, PUT /sandbox/faults → the Faults in force
+//
+// Each has a Go method on Sandbox: Authorize, Deauthorize, Pay, Refund,
+// Points, Parkings, Deliveries, Faults and SetFaults.
+//
+// # Emulator policies
+//
+// Where WeChat Pay's behaviour is not documented, the sandbox chooses:
+//
+//   - null anywhere in a body is 400 PARAM_ERROR (the current rules allow no
+//     null); an empty optional string counts as not sent; unknown members
+//     and query parameters are ignored; Content-Type is not checked.
+//   - String lengths are counted in UTF-8 bytes, as WeChat Pay's "字节数 N，
+//     大于最大值 M" messages on other APIs do; four-byte characters (emoji)
+//     are refused. Messages other than the observed ones follow the shape of
+//     WeChat Pay's messages on other APIv3 calls.
+//   - A missing Authorization and an unknown mchid get the format and serial
+//     messages of a malformed header and a wrong serial; serial_no is
+//     compared case-insensitively.
+//   - A points sync must name a transaction of the caller (and of the mall
+//     named in sub_mchid) with the same appid and openid; otherwise the
+//     misleading real message "参数校验错误，请检查商圈商户号，微信订单号，OPENID是否为空".
+//     A second sync of a transaction overwrites the first and is counted
+//     (Config.RejectRepeatedPointsSync refuses it instead). Whether the member
+//     is AUTHORIZED is not checked.
+//   - A service provider must name one of its sub-merchants in sub_mchid on
+//     every business-circle call (missing: 400 PARAM_ERROR); another mall's
+//     id is 403 NO_AUTH "受理关系不存在", for providers and merchants alike.
+//   - Brands: with none configured any positive brandid and any appid pass;
+//     otherwise an unknown brand is 403 NO_AUTH and an appid not bound to it
+//     400 PARAM_ERROR. Merchant AppIDs, when configured, restrict appid
+//     everywhere.
+//   - commit_status answers 200 with points_commit_status: PENDING when the
+//     member has a payment today (Beijing time, sandbox clock) that was
+//     notified and not yet synced, else FINISHED.
+//   - A payment by a customer who is not an AUTHORIZED member is recorded
+//     but not notified (notification_id empty), and never makes commit_status
+//     PENDING; it can still be synced.
+//   - Refunds are notified only for synced transactions paid within 30 days.
+//   - Notifications: id a UUID, associated_data the original_type
+//     (mall_auth for MALL_AUTH.ACTIVATE_CARD), nonce 12 letters and digits,
+//     the body made once and each attempt signed afresh; in partner mode they
+//     go to the provider's URLs, encrypted with its APIv3 key, with the mall
+//     as mchid. Only a first attempt can be a probe.
+//   - Injected errors happen before the endpoint acts; dropped connections
+//     after it acted. 429 is FREQUENCY_LIMITED.
+//
+// The package imports only the standard library and this module.
+package sandbox

@@ -1,0 +1,197 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"sync"
+	"time"
+)
+
+// Faults make the sandbox misbehave the way WeChat Pay sometimes does, to
+// test what a client and a notification receiver do about it. A share of 0
+// never happens and 1 always does, so tests stay deterministic.
+type Faults struct {
+	// Endpoints maps an endpoint, named by its path template (such as
+	// "/v3/businesscircle/points/notify" or
+	// "/v3/businesscircle/user-authorizations/{openid}"), or "*" for every
+	// endpoint without an entry of its own, to its faults.
+	Endpoints map[string]EndpointFaults `json:"endpoints,omitempty"`
+	// Notifications applies to every notification attempt.
+	Notifications NotificationFaults `json:"notifications"`
+}
+
+// EndpointFaults are the faults of one endpoint. They apply to requests
+// that passed the signature check.
+type EndpointFaults struct {
+	// ErrorRate is the share of requests answered with ErrorStatus before
+	// the endpoint acts: nothing happens.
+	ErrorRate float64 `json:"error_rate,omitempty"`
+	// ErrorStatus is 500 (SYSTEM_ERROR, the default) or 429 (FREQUENCY_LIMITED).
+	ErrorStatus int `json:"error_status,omitempty"`
+	// Latency is added before the answer.
+	Latency Duration `json:"latency,omitempty"`
+	// DropRate is the share of requests whose connection is closed without
+	// an answer after the endpoint acted: the call took effect, the caller
+	// cannot know.
+	DropRate float64 `json:"drop_rate,omitempty"`
+	// ProbeRate is the share of 2xx answers signed with a WECHATPAY/SIGNTEST/
+	// probe signature, which a client must refuse.
+	ProbeRate float64 `json:"probe_rate,omitempty"`
+}
+
+// NotificationFaults are the faults of notification attempts.
+type NotificationFaults struct {
+	// ProbeRate is the share of notifications whose first attempt carries a
+	// WECHATPAY/SIGNTEST/ probe signature. The receiver must refuse it; the
+	// next attempt is signed correctly.
+	ProbeRate float64 `json:"probe_rate,omitempty"`
+	// ClockSkew is added to Wechatpay-Timestamp; beyond five minutes either
+	// way receivers refuse the notification.
+	ClockSkew Duration `json:"clock_skew,omitempty"`
+}
+
+// Duration is a time.Duration written in JSON as a string such as "250ms"
+// or "-10m".
+type Duration time.Duration
+
+// MarshalJSON writes d as a string such as "1.5s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a string in time.ParseDuration syntax. A failure is a
+// *json.UnmarshalTypeError, so that encoding/json names the field.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	err := json.Unmarshal(b, &s)
+	var v time.Duration
+	if err == nil {
+		v, err = time.ParseDuration(s)
+	}
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: "duration " + string(b), Type: reflect.TypeFor[Duration]()}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// maxLatency bounds injected latency, so that a typo cannot hang a test.
+const maxLatency = time.Minute
+
+// faultSet holds the current faults.
+type faultSet struct {
+	mu sync.Mutex
+	f  Faults
+}
+
+func (fs *faultSet) get() Faults {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.f
+}
+
+func (fs *faultSet) set(f Faults) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.f = f
+}
+
+// forEndpoint returns the faults of the endpoint named, or of "*".
+func (fs *faultSet) forEndpoint(name string) (EndpointFaults, bool) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if f, ok := fs.f.Endpoints[name]; ok {
+		return f, true
+	}
+	f, ok := fs.f.Endpoints["*"]
+	return f, ok
+}
+
+// SetFaults replaces every fault; the zero Faults turns them all off.
+// An error (an *InputError) names the first bad setting, and nothing changes.
+func (s *Sandbox) SetFaults(f Faults) error {
+	share := func(field string, v float64) error {
+		if v < 0 || v > 1 {
+			return &InputError{Field: field, Message: fmt.Sprintf("%v is not a share between 0 and 1", v)}
+		}
+		return nil
+	}
+	endpoints := make(map[string]EndpointFaults, len(f.Endpoints))
+	for name, e := range f.Endpoints {
+		if name != "*" && s.endpointNamed(name) == nil {
+			return &InputError{Field: "endpoints/" + name, Message: "no such endpoint; use a path template such as /v3/businesscircle/points/notify, or *"}
+		}
+		field := "endpoints/" + name + "/"
+		for _, c := range []struct {
+			name string
+			v    float64
+		}{{"error_rate", e.ErrorRate}, {"drop_rate", e.DropRate}, {"probe_rate", e.ProbeRate}} {
+			if err := share(field+c.name, c.v); err != nil {
+				return err
+			}
+		}
+		switch e.ErrorStatus {
+		case 0:
+			e.ErrorStatus = http.StatusInternalServerError
+		case http.StatusInternalServerError, http.StatusTooManyRequests:
+		default:
+			return &InputError{Field: field + "error_status", Message: fmt.Sprintf("%d is neither 500 nor 429", e.ErrorStatus)}
+		}
+		if e.Latency < 0 || time.Duration(e.Latency) > maxLatency {
+			return &InputError{Field: field + "latency", Message: "must be between 0 and " + maxLatency.String()}
+		}
+		endpoints[name] = e
+	}
+	if err := share("notifications/probe_rate", f.Notifications.ProbeRate); err != nil {
+		return err
+	}
+	f.Endpoints = endpoints
+	s.faults.set(f)
+	return nil
+}
+
+// Faults returns the faults in force.
+func (s *Sandbox) Faults() Faults {
+	f := s.faults.get()
+	out := f
+	out.Endpoints = make(map[string]EndpointFaults, len(f.Endpoints))
+	for k, v := range f.Endpoints {
+		out.Endpoints[k] = v
+	}
+	return out
+}
+
+// injectFaults is the pipeline step: latency first, then a drawn error;
+// probe and drop are applied when answering.
+func (s *Sandbox) injectFaults(x *exchange) *apiError {
+	f, ok := s.faults.forEndpoint(x.endpoint.name)
+	if !ok {
+		return nil
+	}
+	if f.Latency > 0 {
+		if err := sleep(x.r.Context(), time.Duration(f.Latency)); err != nil {
+			return systemError("request cancelled during injected latency")
+		}
+	}
+	x.probe = s.draw(f.ProbeRate)
+	x.drop = s.draw(f.DropRate)
+	if s.draw(f.ErrorRate) {
+		if f.ErrorStatus == http.StatusTooManyRequests {
+			return newError(http.StatusTooManyRequests, "FREQUENCY_LIMITED", msgFrequencyLimited, "injected fault")
+		}
+		return systemError("injected fault")
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
