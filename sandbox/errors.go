@@ -22,12 +22,12 @@ const (
 	msgSystemError       = "系统异常，请稍后重试"
 	msgNoAuth            = "商户暂无权限使用此功能"
 	msgInvalidRequest    = "HTTP 请求不符合微信支付 APIv3 接口规则"
-	msgFrequencyLimited  = "频率超限，请降低请求接口频率" // code per domestic API tables; text of the sandbox
-	msgNotFound          = "请求的资源不存在"           // sandbox's own
-	msgNoRelation        = "受理关系不存在"            // sandbox's own: sub_mchid is not the caller's sub-merchant
+	msgFrequencyLimited  = "频率超限，请降低请求接口频率"    // code per domestic API tables; text of the sandbox
+	msgNotFound          = "请求的资源不存在"          // sandbox's own
+	msgNoRelation        = "受理关系不存在"           // sandbox's own: sub_mchid is not the caller's sub-merchant
 	msgRepeatedSync      = "该笔订单已同步过积分，请勿重复同步" // sandbox's own, only with RejectRepeatedPointsSync
-	msgAppIDMismatch     = "appid和mchid不匹配"     // sandbox's own
-	msgBrandAppID        = "appid未绑定该品牌"        // sandbox's own
+	msgAppIDMismatch     = "appid和mchid不匹配"    // sandbox's own
+	msgBrandAppID        = "appid未绑定该品牌"       // sandbox's own
 )
 
 // apiError is an answer WeChat Pay gives to a request it does not accept:

@@ -34,9 +34,9 @@ type rule struct {
 	label    string // the document's name for it, used in messages
 	kind     kind
 	required bool
-	maxBytes int                          // text: longest value in UTF-8 bytes, as WeChat Pay counts
-	minInt   int64                        // integer: smallest value, when checkMin
-	checkMin bool                         //
+	maxBytes int                           // text: longest value in UTF-8 bytes, as WeChat Pay counts
+	minInt   int64                         // integer: smallest value, when checkMin
+	checkMin bool                          //
 	check    func(param, string) *apiError // text: a further rule (format, enum)
 }
 
