@@ -80,18 +80,24 @@ type paramDetail struct {
 // signatureMismatch is the 401 of a signature that does not verify, with the
 // detail WeChat Pay was seen to send: the message it verified, cut short.
 func signatureMismatch(method, target string, message []byte) *apiError {
-	e := signError(msgBadSignature, "signature does not verify with the merchant key")
-	e.Detail = map[string]any{
-		"field":    "signature",
-		"location": "authorization",
-		"detail":   map[string]string{"issue": "sign not match"},
-		"sign_information": map[string]any{
-			"method":                 method,
-			"url":                    target,
-			"sign_message_length":    len(message),
-			"truncated_sign_message": truncateUTF8(string(message), truncatedSignMessageBytes),
-		},
+	type issue struct {
+		Issue string `json:"issue"`
 	}
+	type signInformation struct {
+		Method               string `json:"method"`
+		URL                  string `json:"url"`
+		SignMessageLength    int    `json:"sign_message_length"`
+		TruncatedSignMessage string `json:"truncated_sign_message"`
+	}
+	e := signError(msgBadSignature, "signature does not verify with the merchant key")
+	e.Detail = struct {
+		Field           string          `json:"field"`
+		Location        string          `json:"location"`
+		Detail          issue           `json:"detail"`
+		SignInformation signInformation `json:"sign_information"`
+	}{"signature", "authorization", issue{"sign not match"}, signInformation{
+		method, target, len(message), truncateUTF8(string(message), truncatedSignMessageBytes),
+	}}
 	return e
 }
 
