@@ -1,25 +1,55 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"io"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay"
-	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/notify"
+	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
 // Demo values, from the protocol's own examples.
 const (
-	demoAppID  = "wx1234567890abcdef"
-	demoOpenID = "oWmnN4xxxxxxxxxxe92NHIGf1xd8"
+	demoAppID   = "wx1234567890abcdef"
+	demoOpenID  = "oWmnN4xxxxxxxxxxe92NHIGf1xd8"
+	demoBrandID = 1000
+	demoWait    = 10 * time.Second // for a notification to arrive
 )
 
-// demo runs a real points sync and a signed GET against an in-process fake
-// of WeChat Pay that checks our signatures with code of its own, then makes
-// the fake misbehave and shows that the client refuses its answers.
+// demoEvents collects the notifications the demo's receiver verified and
+// decrypted, one channel per event type.
+type demoEvents struct {
+	auth   chan *businesscircle.AuthorizationEvent
+	paid   chan *businesscircle.TransactionEvent
+	refund chan *businesscircle.RefundEvent
+}
+
+func (e *demoEvents) handlers() businesscircle.EventHandlers {
+	return businesscircle.EventHandlers{
+		Authorization: func(_ context.Context, _ *notify.Notification, ev *businesscircle.AuthorizationEvent) error {
+			e.auth <- ev
+			return nil
+		},
+		Transaction: func(_ context.Context, _ *notify.Notification, ev *businesscircle.TransactionEvent) error {
+			e.paid <- ev
+			return nil
+		},
+		Refund: func(_ context.Context, _ *notify.Notification, ev *businesscircle.RefundEvent) error {
+			e.refund <- ev
+			return nil
+		},
+	}
+}
+
+// demo runs the whole business-circle flow against the embedded sandbox: a
+// member authorises, pays, the mall receives and verifies the notification,
+// syncs the points and queries; then the sandbox misbehaves and the client
+// and the receiver refuse what they must.
 func (c *cli) demo(ctx context.Context, args []string) int {
 	fs := newFlagSet("demo")
 	positional, code, done := c.parseFlags(fs, demoHelp, args)
@@ -29,131 +59,213 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 	if len(positional) > 0 {
 		return c.usageError("wxpay demo", fmt.Errorf("unexpected argument %q", positional[0]))
 	}
-
-	out := c.stdout
 	keys, err := c.newKeys()
 	if err != nil {
 		return c.failure(err)
 	}
-	srv := wxtest.NewServer(keys)
+	ev := &demoEvents{
+		auth:   make(chan *businesscircle.AuthorizationEvent, 4),
+		paid:   make(chan *businesscircle.TransactionEvent, 4),
+		refund: make(chan *businesscircle.RefundEvent, 4),
+	}
+	srv := sandbox.NewServer(sandbox.WithKeys(keys), sandbox.WithKeyMode(sandbox.MigrationMode),
+		sandbox.WithNotifyFunc(ev.handlers().Handle), sandbox.WithClientOptions(wxpay.WithoutRetries()))
 	defer srv.Close()
-	srv.Handle(http.MethodGet, "/v3/businesscircle/user-authorizations/"+demoOpenID, func(*wxtest.Request) (int, []byte) {
-		return http.StatusOK, []byte(`{"openid":"` + demoOpenID + `","authorize_state":"AUTHORIZED","authorize_time":"2020-05-20T13:29:35+08:00"}`)
-	})
-	client, err := wxpay.NewClient(
-		wxpay.WithMerchant(keys.MchID, keys.MerchantSerial, keys.MerchantKey),
-		wxpay.WithWechatPayPublicKey(keys.PublicKeyID, &keys.WechatPayKey.PublicKey),
-		wxpay.WithBaseURL(srv.URL),
-		wxpay.WithHTTPClient(srv.Client()),
-		wxpay.WithoutRetries(),
-	)
-	if err != nil {
-		return c.failure(err)
-	}
 
-	fmt.Fprintln(out, "wxpay demo: WeChat Pay APIv3 against an in-process fake on loopback (fresh keys; nothing leaves this machine)")
-	fmt.Fprintf(out, "  merchant %s signs with certificate %s; answers are checked with WeChat Pay public key %s\n\n",
-		keys.MchID, keys.MerchantSerial, keys.PublicKeyID)
-
-	// Each step makes one call; it prints what the fake received, whether
-	// the fake's own verifier accepted our signature, and then what the
-	// client made of the answer.
-	ok, steps := 0, 0
-	var sentBody []byte // shown once; repeats are named, to keep the output short
-	step := func(title string, call func() ([]string, error)) {
-		steps++
-		fmt.Fprintf(out, "%d. %s\n", steps, title)
-		before := len(srv.Requests())
-		lines, err := call()
-		if reqs := srv.Requests(); len(reqs) > before {
-			r := reqs[len(reqs)-1]
-			fmt.Fprintf(out, "   sent    %s %s", r.Method, r.RequestTarget)
-			switch {
-			case len(r.Body) > 0 && bytes.Equal(r.Body, sentBody):
-				fmt.Fprint(out, " (the same body)")
-			case len(r.Body) > 0:
-				fmt.Fprintf(out, " %s", r.Body)
-				sentBody = r.Body
-			}
-			fmt.Fprintln(out)
-			if r.AuthErr != nil {
-				err = errors.Join(err, fmt.Errorf("the server refused our signature: %w", r.AuthErr))
-			} else {
-				fmt.Fprintf(out, "   server  verified our signature (%s, mchid %s)\n", wxpay.SignatureScheme, keys.MchID)
-			}
-		} else if err == nil {
-			err = errors.New("the request never reached the server")
-		}
-		for _, l := range lines {
-			fmt.Fprintf(out, "   %s\n", l)
-		}
-		if err != nil {
-			fmt.Fprintf(out, "   FAIL    %s\n", oneLine(err))
-			return
-		}
-		ok++
-	}
-
-	points := []byte(`{"transaction_id":"1217752501201407033233368018","appid":"` + demoAppID + `","openid":"` + demoOpenID +
-		`","earn_points":true,"increased_points":100,"points_update_time":"2020-05-20T13:29:35.120+08:00"}`)
-	step("points sync (商圈会员积分同步)", func() ([]string, error) {
-		resp, err := client.Chain("v3/businesscircle/points/notify").Post(ctx, wxpay.RawJSON(points))
-		if err != nil {
-			return nil, err
-		}
-		lines := []string{fmt.Sprintf("answer  HTTP %d, its signature verified with %s", resp.StatusCode, resp.Serial)}
-		if resp.StatusCode != http.StatusNoContent {
-			return lines, fmt.Errorf("want HTTP 204, got %d", resp.StatusCode)
-		}
-		return lines, nil
-	})
-	step("points-authorization query (积分服务授权查询), a signed GET", func() ([]string, error) {
-		resp, err := client.Chain("v3/businesscircle/user-authorizations/{openid}").Get(ctx,
-			wxpay.PathParam("openid", demoOpenID), wxpay.Query("appid", demoAppID))
-		if err != nil {
-			return nil, err
-		}
-		lines := []string{
-			fmt.Sprintf("answer  HTTP %d, its signature verified with %s", resp.StatusCode, resp.Serial),
-			fmt.Sprintf("body    %s", resp.Body),
-		}
-		if resp.StatusCode != http.StatusOK || len(resp.Body) == 0 {
-			return lines, fmt.Errorf("want HTTP 200 with a body, got %d with %d bytes", resp.StatusCode, len(resp.Body))
-		}
-		return lines, nil
-	})
-
-	// Fail closed: answers that do not verify are errors, and say why.
-	for _, f := range []struct {
-		fault    wxtest.Fault
-		title    string
-		sentinel error
-		name     string
+	d := &demoRun{out: c.stdout, ctx: ctx, srv: srv, v3: businesscircle.New(srv.Client), ev: ev}
+	fmt.Fprintln(d.out, "wxpay demo: the smart business circle flow against the embedded sandbox on loopback (fresh keys; nothing leaves this machine)")
+	fmt.Fprintf(d.out, "  merchant %s signs with certificate %s; WeChat Pay signs with public key %s (platform certificate %s also trusted)\n",
+		keys.MchID, keys.MerchantSerial, keys.PublicKeyID, keys.PlatformSerial)
+	steps := []struct {
+		title string
+		run   func() error
 	}{
-		{wxtest.FaultProbe, "the fake answers with a " + wxpay.ProbeSignaturePrefix + " probe signature", wxpay.ErrProbeSignature, "wxpay.ErrProbeSignature"},
-		{wxtest.FaultBadSignature, "the fake signs its answer with a key nobody trusts", wxpay.ErrBadSignature, "wxpay.ErrBadSignature"},
-	} {
-		step("fail closed: "+f.title, func() ([]string, error) {
-			srv.SetFault(f.fault)
-			defer srv.SetFault(wxtest.NoFault)
-			_, err := client.Chain("v3/businesscircle/points/notify").Post(ctx, wxpay.RawJSON(points))
-			var ve *wxpay.VerificationError
-			switch {
-			case err == nil:
-				return nil, errors.New("the client accepted the answer")
-			case !errors.Is(err, f.sentinel) || !errors.As(err, &ve):
-				return nil, fmt.Errorf("the client failed for another reason: %w", err)
-			}
-			return []string{fmt.Sprintf("client  rejected the answer: %v (errors.Is(err, %s))", ve.Err, f.name)}, nil
-		})
+		{"a customer opens the mall's member card (admin API), MALL_AUTH.ACTIVATE_CARD arrives", d.authorize},
+		{"the member pays 88.00 yuan in a mall shop, MALL_TRANSACTION.SUCCESS arrives", d.pay},
+		{"pending points today? (商圈会员待积分状态查询)", func() error { return d.commitStatus(businesscircle.PointsCommitStatusPending) }},
+		{"sync the points (商圈会员积分同步)", d.syncPoints},
+		{"pending points after the sync", func() error { return d.commitStatus(businesscircle.PointsCommitStatusFinished) }},
+		{"the member's authorisation (商圈会员积分服务授权查询)", d.authorization},
+		{"a refund of the synced payment, MALL_REFUND.SUCCESS arrives", d.refund},
+		{"fail closed: the sandbox answers with a WECHATPAY/SIGNTEST/ probe", d.probedAnswer},
+		{"fail closed: a notification with a probe signature is refused, then re-delivered", d.probedNotification},
 	}
-
-	fmt.Fprintln(out)
-	if ok != steps {
-		fmt.Fprintf(out, "FAIL: %d of %d steps behaved as expected\n", ok, steps)
-		fmt.Fprintf(c.stderr, "wxpay demo: %d of %d steps failed\n", steps-ok, steps)
+	failed := 0
+	for i, s := range steps {
+		fmt.Fprintf(d.out, "\n%d. %s\n", i+1, s.title)
+		if err := s.run(); err != nil {
+			failed++
+			fmt.Fprintf(d.out, "   FAIL    %s\n", oneLine(err))
+		}
+	}
+	if failed > 0 {
+		fmt.Fprintf(d.out, "\nFAIL: %d of %d steps did not behave as expected\n", failed, len(steps))
 		return exitFailed
 	}
-	fmt.Fprintf(out, "ok: all %d steps behaved as expected\n", steps)
+	fmt.Fprintf(d.out, "\nok: all %d steps behaved as expected\n", len(steps))
 	return exitOK
+}
+
+// demoRun is the state shared by the demo's steps.
+type demoRun struct {
+	out    io.Writer
+	ctx    context.Context
+	srv    *sandbox.Server
+	v3     *businesscircle.V3
+	ev     *demoEvents
+	paidTx *businesscircle.TransactionEvent
+}
+
+func (d *demoRun) printf(format string, args ...any) { fmt.Fprintf(d.out, "   "+format+"\n", args...) }
+
+// await waits for one value from ch.
+func await[T any](d *demoRun, ch <-chan T, what string) (T, error) {
+	var zero T
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-time.After(demoWait):
+		return zero, fmt.Errorf("no %s notification within %s", what, demoWait)
+	case <-d.ctx.Done():
+		return zero, d.ctx.Err()
+	}
+}
+
+func (d *demoRun) authorize() error {
+	mb, _, err := d.srv.Sandbox.Authorize(sandbox.MemberRequest{AppID: demoAppID, OpenID: demoOpenID})
+	if err != nil {
+		return err
+	}
+	d.printf("sandbox member %s is %s, card code %s", demoOpenID, mb.AuthorizeState, mb.Code)
+	e, err := await(d, d.ev.auth, "MALL_AUTH.ACTIVATE_CARD")
+	if err != nil {
+		return err
+	}
+	d.printf("notify  verified and decrypted: openid %s, auth_type %s", e.OpenID, e.AuthType)
+	return nil
+}
+
+func (d *demoRun) pay() error {
+	p, err := d.srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: demoAppID, OpenID: demoOpenID, Amount: 8800})
+	if err != nil {
+		return err
+	}
+	d.printf("sandbox transaction %s", p.TransactionID)
+	e, err := await(d, d.ev.paid, "MALL_TRANSACTION.SUCCESS")
+	if err != nil {
+		return err
+	}
+	if e.TransactionID != p.TransactionID {
+		return fmt.Errorf("notified transaction %s, want %s", e.TransactionID, p.TransactionID)
+	}
+	d.paidTx = e
+	d.printf("notify  verified and decrypted: %s paid %d fen at %s (%s)", e.OpenID, e.Amount, e.ShopName, e.ShopNumber)
+	return nil
+}
+
+func (d *demoRun) commitStatus(want businesscircle.PointsCommitStatus) error {
+	st, resp, err := d.v3.Businesscircle.Users.Points.CommitStatus.Get(d.ctx, demoOpenID,
+		businesscircle.CommitStatusQuery{BrandID: demoBrandID, AppID: demoAppID})
+	if err != nil {
+		return err
+	}
+	d.printf("answer  HTTP %d verified with %s: points_commit_status %s", resp.StatusCode, resp.Serial, st.PointsCommitStatus)
+	if st.PointsCommitStatus != want {
+		return fmt.Errorf("points_commit_status %s, want %s", st.PointsCommitStatus, want)
+	}
+	return nil
+}
+
+func (d *demoRun) syncPoints() error {
+	if d.paidTx == nil {
+		return errors.New("no payment to sync")
+	}
+	points := d.paidTx.Amount / 100 // one point per full yuan
+	resp, err := d.v3.Businesscircle.Points.Notify.Post(d.ctx, businesscircle.PointsNotifyRequest{
+		TransactionID:    d.paidTx.TransactionID,
+		AppID:            demoAppID,
+		OpenID:           demoOpenID,
+		EarnPoints:       true,
+		IncreasedPoints:  points,
+		PointsUpdateTime: time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
+		TotalPoints:      businesscircle.Int64(points),
+	})
+	if err != nil {
+		return err
+	}
+	d.printf("sent    POST /v3/businesscircle/points/notify: %d points for %s", points, d.paidTx.TransactionID)
+	d.printf("answer  HTTP %d, its signature verified with %s", resp.StatusCode, resp.Serial)
+	got, ok := d.srv.Sandbox.Points(d.paidTx.TransactionID)
+	if !ok || got.SyncCount != 1 {
+		return fmt.Errorf("the sandbox recorded %d syncs of %s, want 1", got.SyncCount, d.paidTx.TransactionID)
+	}
+	d.printf("sandbox recorded sync #%d: %s", got.SyncCount, got.LastSync)
+	return nil
+}
+
+func (d *demoRun) authorization() error {
+	a, resp, err := d.v3.Businesscircle.UserAuthorizations.Get(d.ctx, demoOpenID, businesscircle.UserAuthorizationQuery{AppID: demoAppID})
+	if err != nil {
+		return err
+	}
+	d.printf("answer  HTTP %d verified with %s: %s since %s", resp.StatusCode, resp.Serial, a.AuthorizeState, a.AuthorizeTime)
+	if a.AuthorizeState != businesscircle.AuthorizeStateAuthorized {
+		return fmt.Errorf("authorize_state %s, want AUTHORIZED", a.AuthorizeState)
+	}
+	return nil
+}
+
+func (d *demoRun) refund() error {
+	if d.paidTx == nil {
+		return errors.New("no payment to refund")
+	}
+	r, err := d.srv.Sandbox.Refund(sandbox.RefundRequest{TransactionID: d.paidTx.TransactionID, RefundAmount: 2000})
+	if err != nil {
+		return err
+	}
+	d.printf("sandbox refund %s", r.RefundID)
+	e, err := await(d, d.ev.refund, "MALL_REFUND.SUCCESS")
+	if err != nil {
+		return err
+	}
+	d.printf("notify  verified and decrypted: %d of %d fen refunded; the mall deducts %d points", e.RefundAmount, e.PayAmount, e.RefundAmount/100)
+	return nil
+}
+
+func (d *demoRun) probedAnswer() error {
+	if err := d.srv.Sandbox.SetFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{"*": {ProbeRate: 1}}}); err != nil {
+		return err
+	}
+	defer d.srv.Sandbox.SetFaults(sandbox.Faults{})
+	_, _, err := d.v3.Businesscircle.UserAuthorizations.Get(d.ctx, demoOpenID, businesscircle.UserAuthorizationQuery{AppID: demoAppID})
+	if !errors.Is(err, wxpay.ErrProbeSignature) {
+		return fmt.Errorf("the client accepted a probe signature (err = %v)", err)
+	}
+	d.printf("client  rejected the answer: %s (errors.Is(err, wxpay.ErrProbeSignature))", wxpay.ErrProbeSignature)
+	return nil
+}
+
+func (d *demoRun) probedNotification() error {
+	if err := d.srv.Sandbox.SetFaults(sandbox.Faults{Notifications: sandbox.NotificationFaults{ProbeRate: 1}}); err != nil {
+		return err
+	}
+	defer d.srv.Sandbox.SetFaults(sandbox.Faults{})
+	p, err := d.srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: demoAppID, OpenID: demoOpenID, Amount: 1200})
+	if err != nil {
+		return err
+	}
+	if _, err := await(d, d.ev.paid, "MALL_TRANSACTION.SUCCESS"); err != nil {
+		return err
+	}
+	del, err := d.srv.Sandbox.WaitDelivery(d.ctx, p.NotificationID, nil)
+	if err != nil {
+		return err
+	}
+	if len(del.Attempts) < 2 || del.Attempts[0].Status != 401 || del.State != "delivered" {
+		return fmt.Errorf("delivery %s: %d attempts, first answered %d, state %s; want the probe refused with 401, then delivered",
+			del.ID, len(del.Attempts), del.Attempts[0].Status, del.State)
+	}
+	d.printf("receiver answered the probe with HTTP %d, so WeChat Pay re-sent it; attempt %d was answered %d and processed",
+		del.Attempts[0].Status, len(del.Attempts), del.Attempts[len(del.Attempts)-1].Status)
+	return nil
 }

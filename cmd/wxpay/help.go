@@ -26,7 +26,7 @@ Usage:
   wxpay notify parse [flags]       verify, then decrypt, a callback notification
   wxpay certificates download --out DIR
                                    download the platform certificates, verified with what was fetched
-  wxpay demo                       a points sync against an in-process fake WeChat Pay
+  wxpay demo                       the business-circle flow against the embedded sandbox
   wxpay version                    print the version
   wxpay help [COMMAND]             this text, or a command's (also: wxpay COMMAND --help)
 
@@ -98,12 +98,15 @@ Example:
 
 const demoHelp = `Usage: wxpay demo
 
-Generates fresh keys, starts an in-process fake of WeChat Pay on loopback
-(it checks our request signatures with code independent of the SDK and
-signs its answers) and runs a real points sync (POST
-/v3/businesscircle/points/notify, 204) and a signed GET. Then it makes the
-fake send a signature probe and a bad signature, and shows that the client
-rejects both, naming the check. Nothing leaves this machine.
+Runs the smart business circle flow against the embedded sandbox on
+loopback, with fresh keys: a customer opens the member card and
+MALL_AUTH.ACTIVATE_CARD arrives; the member pays and MALL_TRANSACTION.SUCCESS
+arrives, verified and decrypted; the pending-points query says PENDING; the
+points are synced (POST /v3/businesscircle/points/notify, 204, verified);
+the query then says FINISHED; the authorisation is queried; a refund brings
+MALL_REFUND.SUCCESS. Then the sandbox sends a WECHATPAY/SIGNTEST/ probe, on
+an answer and on a notification, and the client and the receiver refuse
+them. Nothing leaves this machine.
 
 Exit status: 0 when every step behaved as expected, 1 otherwise.
 

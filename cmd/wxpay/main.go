@@ -1,8 +1,7 @@
 // Command wxpay is the command line of the wxpay SDK for WeChat Pay APIv3:
 // it signs and sends any API call and verifies the answer (wxpay call),
 // verifies and decrypts a callback notification (wxpay notify parse), and
-// shows the whole exchange against an in-process fake of WeChat Pay
-// (wxpay demo).
+// runs the business-circle flow against the embedded sandbox (wxpay demo).
 //
 //	wxpay demo
 //	wxpay call POST v3/businesscircle/points/notify --data @points.json
@@ -26,7 +25,7 @@ import (
 	"syscall"
 
 	"github.com/seed2ac2593f/wxpay"
-	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
 // Exit statuses.
@@ -51,12 +50,12 @@ type cli struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	getenv  func(string) string
-	newKeys func() (*wxtest.Keys, error)
+	newKeys func() (*sandbox.Keys, error)
 }
 
 // run executes the command line args and returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newKeys: wxtest.NewKeys}
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, newKeys: sandbox.GenerateKeys}
 	return c.run(ctx, args)
 }
 

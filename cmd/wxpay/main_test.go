@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
 // keyFiles are the shared test keys written as PEM files, the way a merchant
@@ -88,7 +90,7 @@ func wxpayCLI(t *testing.T, stdin string, env map[string]string, args ...string)
 	c := &cli{
 		stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr,
 		getenv:  func(k string) string { return env[k] },
-		newKeys: func() (*wxtest.Keys, error) { return wxtest.SharedKeys(), nil },
+		newKeys: demoKeys,
 	}
 	code := c.run(context.Background(), args)
 	return result{code, stdout.String(), stderr.String()}
@@ -448,20 +450,28 @@ func TestCallNeverPrintsSecrets(t *testing.T) {
 	}
 }
 
-func TestDemoExitsZero(t *testing.T) {
+// demoKeys are sandbox keys made once per test binary.
+var demoKeys = sync.OnceValues(sandbox.GenerateKeys)
+
+func TestDemoRunsTheWholeFlowAgainstTheSandbox(t *testing.T) {
 	t.Parallel()
 	r := wxpayCLI(t, "", nil, "demo")
 	if r.code != 0 {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
+	keys, _ := demoKeys()
 	for _, want := range []string{
-		"sent    POST /v3/businesscircle/points/notify {",
-		"answer  HTTP 204, its signature verified with " + wxtest.SharedKeys().PublicKeyID,
-		"sent    GET /v3/businesscircle/user-authorizations/oWmnN4xxxxxxxxxxe92NHIGf1xd8?appid=wx1234567890abcdef",
-		"server  verified our signature",
+		"notify  verified and decrypted: openid oWmnN4xxxxxxxxxxe92NHIGf1xd8, auth_type REGISTERED_AND_AUTHORIZATION_MODE",
+		"notify  verified and decrypted: oWmnN4xxxxxxxxxxe92NHIGf1xd8 paid 8800 fen",
+		"points_commit_status PENDING",
+		"answer  HTTP 204, its signature verified with " + keys.PublicKeyID,
+		"sandbox recorded sync #1",
+		"points_commit_status FINISHED",
+		"AUTHORIZED since",
+		"notify  verified and decrypted: 2000 of 8800 fen refunded",
 		"client  rejected the answer: " + wxpay.ErrProbeSignature.Error(),
-		"client  rejected the answer: " + wxpay.ErrBadSignature.Error(),
-		"ok: all 4 steps behaved as expected",
+		"receiver answered the probe with HTTP 401",
+		"ok: all 9 steps behaved as expected",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
