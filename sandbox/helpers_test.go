@@ -262,3 +262,11 @@ func adminDo(t testing.TB, srv *sandbox.Server, method, path, body string, out a
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
