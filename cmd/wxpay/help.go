@@ -26,6 +26,8 @@ Usage:
   wxpay notify parse [flags]       verify, then decrypt, a callback notification
   wxpay certificates download --out DIR
                                    download the platform certificates, verified with what was fetched
+  wxpay sandbox [flags]            serve a local WeChat Pay for the business circle
+  wxpay keygen --out DIR           make test keys for a sandbox and its clients
   wxpay demo                       the business-circle flow against the embedded sandbox
   wxpay version                    print the version
   wxpay help [COMMAND]             this text, or a command's (also: wxpay COMMAND --help)
@@ -134,4 +136,57 @@ Exit status: 0 when the certificates were downloaded, verified and written;
 Example:
   wxpay certificates download --out certs --mchid 1900000109 --private-key apiclient_key.pem \
     --merchant-cert apiclient_cert.pem --apiv3-key "$WXPAY_APIV3_KEY" | jq -r '.[].serial_no'
+`
+
+const sandboxHelp = `Usage: wxpay sandbox [flags]
+
+Serves a local, stateful WeChat Pay for the smart business circle: the four
+/v3/businesscircle/ endpoints and GET /v3/certificates, verified and signed
+like WeChat Pay, notifications signed, encrypted and retried on WeChat Pay's
+schedule, and an admin API under /sandbox/ (authorizations, transactions,
+refunds, points, parkings, deliveries, faults). Logs go to stderr. With no
+keys given it makes them (or reuses those in --keys-dir) and prints how to
+connect. Stop it with Ctrl-C.
+
+  --listen ADDR                  address to serve (default 127.0.0.1:8090)
+  --keys-dir DIR                 where made keys are kept (default wxpay-sandbox-keys)
+  --mchid ID                     the merchant allowed to call, with
+  --merchant-cert FILE           its API certificate, or
+  --merchant-public-key FILE     its public key and
+  --merchant-serial SERIAL       its certificate serial
+  --apiv3-key KEY                the merchant's APIv3 key (encrypts notifications and certificates)
+  --sub-mchid ID                 a mall the merchant acts for as a service provider; repeatable
+  --wechatpay-private-key FILE   WeChat Pay's public-key-mode signing key, with
+  --wechatpay-public-key-id ID   its id, PUB_KEY_ID_…
+  --platform-key FILE            a platform certificate's key, with
+  --platform-cert FILE           the certificate (both key kinds given: migration behaviour)
+  --notify-url URL               where notifications go
+  --notify-retry-schedule LIST   waits between attempts, e.g. 1s,5s,30s (default WeChat Pay's
+                                 15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h)
+  --config FILE                  JSON with the same keys as the flags and "merchants": a list of
+                                 {"mchid", "merchant-cert" | "merchant-public-key" + "merchant-serial",
+                                 "apiv3-key", "notify-url", "auth-notify-url", "sub-mchids", "appids",
+                                 "brands": {"1000": ["wx…"]}}; paths relative to the file; flags win
+
+Exit status: 0 when stopped by a signal; 1 when it cannot listen; 2 for a
+usage error (a bad key, flag or configuration).
+
+Examples:
+  wxpay sandbox
+  wxpay sandbox --listen 127.0.0.1:9000 --notify-url http://127.0.0.1:8080/wechatpay/notify --notify-retry-schedule 1s,2s,5s
+`
+
+const keygenHelp = `Usage: wxpay keygen --out DIR [--force]
+
+Makes TEST keys for a sandbox and its clients and writes them to DIR:
+apiclient_key.pem and apiclient_cert.pem (the merchant), pub_key.pem,
+wechatpay_private_key.pem and public_key_id.txt (WeChat Pay's public key),
+platform_cert.pem and platform_key.pem (a platform certificate),
+apiv3_key.txt and mchid.txt. Private keys are written 0600. A JSON summary
+goes to stdout. Existing keys are kept unless --force.
+
+Exit status: 0 when written; 1 when they could not be; 2 for a usage error.
+
+Example:
+  wxpay keygen --out keys && wxpay sandbox --keys-dir keys
 `

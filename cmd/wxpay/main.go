@@ -71,6 +71,10 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.notify(ctx, rest)
 	case "certificates":
 		return c.certificates(ctx, rest)
+	case "sandbox":
+		return c.sandboxCmd(ctx, rest)
+	case "keygen":
+		return c.keygen(ctx, rest)
 	case "demo":
 		return c.demo(ctx, rest)
 	case "version", "--version", "-version":
@@ -94,6 +98,10 @@ func (c *cli) help(args []string) int {
 			text = notifyHelp
 		case "certificates":
 			text = certificatesHelp
+		case "sandbox":
+			text = sandboxHelp
+		case "keygen":
+			text = keygenHelp
 		case "demo":
 			text = demoHelp
 		case "version", "help":

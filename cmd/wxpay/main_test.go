@@ -605,6 +605,7 @@ func TestHelpAndVersion(t *testing.T) {
 		{"help"}, {"--help"}, {"help", "call"}, {"call", "--help"}, {"call", "GET", "-h"},
 		{"notify", "parse", "--help"}, {"help", "notify"}, {"demo", "--help"}, {"version"},
 		{"certificates", "download", "--help"}, {"help", "certificates"},
+		{"sandbox", "--help"}, {"help", "sandbox"}, {"keygen", "--help"}, {"help", "keygen"},
 	} {
 		r := wxpayCLI(t, "", nil, args...)
 		if r.code != 0 || r.stdout == "" || r.stderr != "" {
@@ -627,7 +628,7 @@ func TestHelpAndVersion(t *testing.T) {
 			t.Errorf("call help lacks %s", flag)
 		}
 	}
-	for _, cmd := range []string{"call", "notify", "demo", "certificates"} {
+	for _, cmd := range []string{"call", "notify", "demo", "certificates", "sandbox", "keygen"} {
 		if h := wxpayCLI(t, "", nil, "help", cmd).stdout; !strings.Contains(h, "Example") {
 			t.Errorf("help %s has no example", cmd)
 		}

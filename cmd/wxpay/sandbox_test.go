@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/sandbox"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while the sandbox writes logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startSandbox runs `wxpay sandbox args…` until the test ends and returns
+// its base URL and its stderr.
+func startSandbox(t *testing.T, args ...string) (string, *syncBuffer) {
+	t.Helper()
+	stderr := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cli{stdin: strings.NewReader(""), stdout: &syncBuffer{}, stderr: stderr, getenv: func(string) string { return "" }, newKeys: demoKeys}
+	exit := make(chan int, 1)
+	go func() { exit <- c.run(ctx, append([]string{"sandbox", "--listen", "127.0.0.1:0"}, args...)) }()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-exit; code != 0 {
+			t.Errorf("wxpay sandbox exited %d:\n%s", code, stderr)
+		}
+	})
+	re := regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+/)`)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1], stderr
+		}
+		select {
+		case code := <-exit:
+			t.Fatalf("wxpay sandbox exited %d:\n%s", code, stderr)
+		default:
+		}
+	}
+	t.Fatalf("wxpay sandbox did not start:\n%s", stderr)
+	return "", nil
+}
+
+func TestSandboxMakesKeysAndPrintsAWorkingCallLine(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "keys")
+	base, stderr := startSandbox(t, "--keys-dir", dir)
+	out := stderr.String()
+	if !strings.Contains(out, "made new keys in "+dir) || !strings.Contains(out, "wxpay call GET") {
+		t.Fatalf("stderr lacks the keys and the call line:\n%s", out)
+	}
+	// Follow the printed instructions: its environment and its call line.
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`(WXPAY_[A-Z_]+)=(\S+)`).FindAllStringSubmatch(out, -1) {
+		env[m[1]] = m[2]
+	}
+	if env["WXPAY_BASE_URL"] != base {
+		t.Fatalf("printed base URL %q, want %q", env["WXPAY_BASE_URL"], base)
+	}
+	r := wxpayCLI(t, "", env, "call", "GET", "v3/businesscircle/user-authorizations/{openid}",
+		"--path-param", "openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8", "--query", "appid=wx1234567890abcdef")
+	if r.code != 0 || !strings.Contains(r.stdout, `"authorize_state":"UNAUTHORIZED"`) {
+		t.Fatalf("the printed call: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(stderr.String(), "/v3/businesscircle/user-authorizations/") {
+		t.Errorf("the sandbox did not log the request:\n%s", stderr)
+	}
+}
+
+func TestSandboxWithGivenKeysAndNotifications(t *testing.T) {
+	t.Parallel()
+	k, err := demoKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := k.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 4)
+	recv := newReceiver(t, got)
+	p := func(name string) string { return filepath.Join(dir, name) }
+	base, _ := startSandbox(t, "--mchid", k.MchID, "--merchant-cert", p(sandbox.FileMerchantCert), "--apiv3-key", k.APIv3Key,
+		"--wechatpay-private-key", p(sandbox.FileWechatPayKey), "--wechatpay-public-key-id", k.PublicKeyID,
+		"--platform-key", p(sandbox.FilePlatformKey), "--platform-cert", p(sandbox.FilePlatformCert),
+		"--notify-url", recv, "--notify-retry-schedule", "10ms,10ms")
+	resp, err := httpPost(base+"sandbox/authorizations", `{"appid":"wx1","openid":"o1"}`)
+	if err != nil || resp != 201 {
+		t.Fatalf("POST /sandbox/authorizations: %d, %v", resp, err)
+	}
+	select {
+	case body := <-got:
+		if !strings.Contains(body, `"event_type":"MALL_AUTH.ACTIVATE_CARD"`) {
+			t.Fatalf("notification %s", body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification")
+	}
+	// Platform-certificate mode works through the same sandbox: download, then call.
+	out := t.TempDir()
+	r := wxpayCLI(t, "", map[string]string{"WXPAY_APIV3_KEY": k.APIv3Key}, "certificates", "download", "--out", out,
+		"--base-url", base, "--mchid", k.MchID, "--private-key", p(sandbox.FileMerchantKey), "--merchant-cert", p(sandbox.FileMerchantCert))
+	var list []map[string]string
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &list) != nil || len(list) != 1 || list[0]["serial_no"] != k.PlatformSerial {
+		t.Fatalf("certificates download: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestSandboxUsageErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--mchid", "1"}, "give the merchant"},
+		{[]string{"--wechatpay-private-key", "x"}, "give the merchant"},
+		{[]string{"--apiv3-key", "0123456789abcdef0123456789abcdef"}, "needs the keys it goes with"},
+		{[]string{"--notify-retry-schedule", "1s,x", "--keys-dir", filepath.Join(t.TempDir(), "k")}, "--notify-retry-schedule"},
+		{[]string{"--config", "/nonexistent.json"}, "--config /nonexistent.json"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		r := wxpayCLI(t, "", nil, append([]string{"sandbox", "--listen", "127.0.0.1:0"}, tc.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
+
+func TestKeygenWritesKeysTheSandboxLoads(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "keys")
+	r := wxpayCLI(t, "", nil, "keygen", "--out", dir)
+	var summary map[string]string
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &summary) != nil {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	k, err := sandbox.LoadKeysDir(dir)
+	if err != nil || k.PublicKeyID != summary["public_key_id"] || k.MerchantSerial != summary["merchant_serial"] {
+		t.Fatalf("LoadKeysDir: %v, %+v", err, summary)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, sandbox.FileMerchantKey)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("merchant key mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	if r := wxpayCLI(t, "", nil, "keygen", "--out", dir); r.code != 2 || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("second keygen: exit %d, stderr %q; want a refusal naming --force", r.code, r.stderr)
+	}
+	if r := wxpayCLI(t, "", nil, "keygen"); r.code != 2 {
+		t.Errorf("keygen without --out: exit %d", r.code)
+	}
+}
+
+// newReceiver starts a notification receiver that answers 204 and passes each
+// body on.
+func newReceiver(t *testing.T, got chan<- string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- string(b)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func httpPost(url, body string) (int, error) {
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
