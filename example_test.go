@@ -7,41 +7,35 @@ import (
 	"log"
 
 	"github.com/seed2ac2593f/wxpay"
-	"github.com/seed2ac2593f/wxpay/internal/wxtest"
+	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
-// pointsSync is the body of the seed documents' points sync.
-var pointsSync = map[string]any{
-	"transaction_id":     "1217752501201407033233368018",
-	"appid":              "wx1234567890abcdef",
-	"openid":             "oWmnN4xxxxxxxxxxe92NHIGf1xd8",
-	"earn_points":        true,
-	"increased_points":   100,
-	"points_update_time": "2020-05-20T13:29:35.120+08:00",
-	"no_points_remarks":  "商品不参与积分活动",
-	"total_points":       888888,
+// pointsSync is the body of the seed documents' points sync, for a
+// transaction the sandbox made.
+func pointsSync(transactionID string) map[string]any {
+	return map[string]any{
+		"transaction_id":     transactionID,
+		"appid":              "wx1234567890abcdef",
+		"openid":             "oWmnN4xxxxxxxxxxe92NHIGf1xd8",
+		"earn_points":        true,
+		"increased_points":   100,
+		"points_update_time": "2020-05-20T13:29:35.120+08:00",
+		"no_points_remarks":  "商品不参与积分活动",
+		"total_points":       888888,
+	}
 }
 
 // newExampleClient stands in for configuration loading: the examples run
-// against an in-process WeChat Pay fake that verifies every signature.
+// against the sandbox, a local WeChat Pay that verifies every signature.
 func newExampleClient() (*wxpay.Client, func()) {
-	k := wxtest.SharedKeys()
-	srv := wxtest.NewServer(k)
-	c, err := wxpay.NewClient(
-		wxpay.WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
-		wxpay.WithWechatPayPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey),
-		wxpay.WithBaseURL(srv.URL),
-	)
-	if err != nil {
-		log.Fatal(err)
-	}
-	return c, srv.Close
+	srv := sandbox.NewServer()
+	return srv.Client, srv.Close
 }
 
 func ExampleNewClient() {
-	k := wxtest.SharedKeys() // in production: LoadPrivateKey(apiclient_key.pem), LoadPublicKey(pub_key.pem)
-	srv := wxtest.NewServer(k)
+	srv := sandbox.NewServer() // a local WeChat Pay with fresh test keys
 	defer srv.Close()
+	k := srv.Keys // in production: LoadPrivateKey(apiclient_key.pem), LoadPublicKey(pub_key.pem)
 
 	c, err := wxpay.NewClient(
 		wxpay.WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
@@ -57,10 +51,14 @@ func ExampleNewClient() {
 
 // The PHP SDK's 同步声明式 style, $instance->chain('v3/businesscircle/points/notify')->post([...]).
 func ExampleChain_Post() {
-	c, done := newExampleClient()
-	defer done()
+	srv := sandbox.NewServer()
+	defer srv.Close()
+	// The sandbox knows only transactions it made: a member pays first.
+	srv.Sandbox.Authorize(sandbox.MemberRequest{AppID: "wx1234567890abcdef", OpenID: "oWmnN4xxxxxxxxxxe92NHIGf1xd8"})
+	paid, _ := srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: "wx1234567890abcdef", OpenID: "oWmnN4xxxxxxxxxxe92NHIGf1xd8", Amount: 10000})
+	body := pointsSync(paid.TransactionID)
 
-	resp, err := c.Chain("v3/businesscircle/points/notify").Post(context.Background(), wxpay.JSON(pointsSync))
+	resp, err := srv.Client.Chain("v3/businesscircle/points/notify").Post(context.Background(), wxpay.JSON(body))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -70,10 +68,12 @@ func ExampleChain_Post() {
 
 // The PHP SDK's 异步声明式 style, ->postAsync([...])->then(fn)->wait().
 func ExampleChain_PostAsync() {
-	c, done := newExampleClient()
-	defer done()
+	srv := sandbox.NewServer()
+	defer srv.Close()
+	srv.Sandbox.Authorize(sandbox.MemberRequest{AppID: "wx1234567890abcdef", OpenID: "oWmnN4xxxxxxxxxxe92NHIGf1xd8"})
+	paid, _ := srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: "wx1234567890abcdef", OpenID: "oWmnN4xxxxxxxxxxe92NHIGf1xd8", Amount: 10000})
 
-	_, err := c.Chain("v3/businesscircle/points/notify").PostAsync(context.Background(), wxpay.JSON(pointsSync)).
+	_, err := srv.Client.Chain("v3/businesscircle/points/notify").PostAsync(context.Background(), wxpay.JSON(pointsSync(paid.TransactionID))).
 		Then(func(resp *wxpay.Response) error {
 			fmt.Println(resp.StatusCode == 204)
 			return nil
@@ -90,27 +90,32 @@ func ExampleChain_Get() {
 	c, done := newExampleClient()
 	defer done()
 
-	_, err := c.Chain("v3/businesscircle/user-authorizations/{openid}").Get(context.Background(),
+	resp, err := c.Chain("v3/businesscircle/user-authorizations/{openid}").Get(context.Background(),
 		wxpay.PathParam("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"),
 		wxpay.Query("appid", "wxd678efh567hg6787"))
-	var apiErr *wxpay.APIError
-	if errors.As(err, &apiErr) { // this fake has no such route
-		fmt.Println(apiErr.StatusCode, apiErr.Code)
+	if err != nil {
+		log.Fatal(err)
 	}
-	// Output: 404 RESOURCE_NOT_EXISTS
+	var auth struct {
+		OpenID         string `json:"openid"`
+		AuthorizeState string `json:"authorize_state"`
+	}
+	if err := resp.DecodeJSON(&auth); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(auth.OpenID, auth.AuthorizeState)
+	// Output: oUpF8uMuAJO_M2pxb1Q9zNjWeS6o UNAUTHORIZED
 }
 
 // Every failed check has its own sentinel error.
 func ExampleVerificationError() {
-	k := wxtest.SharedKeys()
-	srv := wxtest.NewServer(k, wxtest.WithFault(wxtest.FaultProbe))
+	srv := sandbox.NewServer()
 	defer srv.Close()
-	c, _ := wxpay.NewClient(
-		wxpay.WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
-		wxpay.WithWechatPayPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey),
-		wxpay.WithBaseURL(srv.URL),
-	)
-	_, err := c.Chain("v3/businesscircle/points/notify").Post(context.Background(), wxpay.JSON(pointsSync))
+	// Make the sandbox sign every answer with a WECHATPAY/SIGNTEST/ probe.
+	srv.Sandbox.SetFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{"*": {ProbeRate: 1}}})
+
+	_, err := srv.Client.Chain("v3/businesscircle/user-authorizations/{openid}").Get(context.Background(),
+		wxpay.PathParam("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"), wxpay.Query("appid", "wxd678efh567hg6787"))
 	fmt.Println(errors.Is(err, wxpay.ErrProbeSignature))
 	// Output: true
 }
