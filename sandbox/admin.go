@@ -124,7 +124,11 @@ func decodeAdmin(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			return &InputError{Field: te.Field, Message: "must be " + jsonKind(te.Type)}
+			field := te.Field
+			if field == "" {
+				field = "body"
+			}
+			return &InputError{Field: field, Message: "must be " + jsonKind(te.Type)}
 		}
 		if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 			return &InputError{Field: strings.Trim(name, `"`), Message: "is not a field of this request"}

@@ -1,0 +1,163 @@
+package sandbox_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/sandbox"
+)
+
+// The admin API of DESIGN.md, end to end over HTTP: authorise, pay, sync
+// twice (counted, the last body kept), refund (notified only after a sync),
+// deliveries listed.
+func TestAdminFlow(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t)
+	srv := newServer(t, sandbox.WithNotifyURL(rc.URL))
+
+	var mb sandbox.Member
+	body := `{"appid":"` + appID + `","openid":"` + openID + `"}`
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/authorizations", body, &mb); st != 201 {
+		t.Fatalf("first authorisation = %d, want 201", st)
+	}
+	if mb.AuthorizeState != "AUTHORIZED" || mb.NotificationID == "" || !regexp.MustCompile(`^[0-9]{12}$`).MatchString(mb.Code) {
+		t.Errorf("member = %+v", mb)
+	}
+	var again sandbox.Member
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/authorizations", body, &again); st != 200 || again.Code != mb.Code {
+		t.Errorf("second authorisation = %d %+v, want 200 and the same card", st, again)
+	}
+
+	var paid struct {
+		TransactionID  string `json:"transaction_id"`
+		NotificationID string `json:"notification_id"`
+	}
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/transactions",
+		`{"appid":"`+appID+`","openid":"`+openID+`","amount":8800,"shop_number":"50001","shop_name":"重庆烤鱼"}`, &paid); st != 201 {
+		t.Fatalf("transaction = %d", st)
+	}
+	if !regexp.MustCompile(`^4200[0-9]{6}20250519[0-9]{10}$`).MatchString(paid.TransactionID) || paid.NotificationID == "" {
+		t.Errorf("transaction = %+v, want a 28-digit id and a notification", paid)
+	}
+
+	var refund struct {
+		RefundID       string `json:"refund_id"`
+		NotificationID string `json:"notification_id"`
+	}
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/refunds", `{"transaction_id":"`+paid.TransactionID+`","refund_amount":100}`, &refund); st != 201 {
+		t.Fatalf("refund = %d", st)
+	}
+	if refund.RefundID == "" || refund.NotificationID != "" {
+		t.Errorf("refund before any sync = %+v, want no notification", refund)
+	}
+
+	var points map[string]any
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/points/"+paid.TransactionID, "", &points); st != 200 || points["sync_count"] != float64(0) {
+		t.Errorf("points before syncing = %d %v", st, points)
+	}
+	first := pointsBody(paid.TransactionID)
+	second := strings.Replace(first, `"increased_points":100`, `"increased_points":80`, 1) + "\n"
+	for _, b := range []string{first, second} {
+		if a := send(t, srv, raw{target: "/v3/businesscircle/points/notify", body: b}); a.status != 204 {
+			t.Fatalf("sync = %d %s", a.status, a.body)
+		}
+	}
+	var synced struct {
+		TransactionID string          `json:"transaction_id"`
+		SyncCount     int             `json:"sync_count"`
+		LastSync      json.RawMessage `json:"last_sync"`
+		LastSyncAt    string          `json:"last_sync_at"`
+	}
+	adminDo(t, srv, http.MethodGet, "/sandbox/points/"+paid.TransactionID, "", &synced)
+	if synced.TransactionID != paid.TransactionID || synced.SyncCount != 2 || string(synced.LastSync) != strings.TrimSpace(second) ||
+		synced.LastSyncAt != "2025-05-19T12:00:00+08:00" {
+		t.Errorf("points = %+v", synced)
+	}
+
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/refunds", `{"transaction_id":"`+paid.TransactionID+`","refund_amount":8700}`, &refund); st != 201 {
+		t.Fatalf("refund = %d", st)
+	}
+	if refund.NotificationID == "" {
+		t.Error("refund after a sync was not notified")
+	}
+	var e struct{ Error, Field string }
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/refunds", `{"transaction_id":"`+paid.TransactionID+`","refund_amount":1}`, &e); st != 400 || e.Field != "refund_amount" {
+		t.Errorf("refund beyond the amount = %d %+v", st, e)
+	}
+
+	var list struct{ Deliveries []sandbox.Delivery }
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		adminDo(t, srv, http.MethodGet, "/sandbox/deliveries", "", &list)
+		done := len(list.Deliveries) == 4
+		for _, d := range list.Deliveries {
+			done = done && d.State == "delivered" && len(d.Attempts) == 1 && d.Attempts[0].Status == 200
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries = %+v, want 4 delivered", list.Deliveries)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/points/4200000000000000000000000000", "", &e); st != 404 {
+		t.Errorf("points of an unknown transaction = %d", st)
+	}
+}
+
+// Bad admin input is 400 naming the field.
+func TestAdminBadInput(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, sandbox.WithConfig(func(c *sandbox.Config) {
+		partner := c.Merchants[0]
+		partner.MchID = "1900000100"
+		partner.SubMerchants = []sandbox.SubMerchant{{MchID: subMch}}
+		c.Merchants = append(c.Merchants, partner)
+	}))
+	txID := pay(t, srv.Sandbox, "", false)
+	tests := []struct {
+		path, body, field string
+	}{
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o"}`, "amount"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":-1}`, "amount"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":"88"}`, "amount"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"amout":2}`, "amout"},
+		{"/sandbox/transactions", `{"openid":"o","amount":1}`, "appid"},
+		{"/sandbox/transactions", `{"appid":"wx","amount":1}`, "openid"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"mchid":"1"}`, "mchid"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"sub_mchid":"1900000888"}`, "sub_mchid"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"mchid":"1900000100"}`, "sub_mchid"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"shop_name":"` + strings.Repeat("x", 129) + `"}`, "shop_name"},
+		{"/sandbox/transactions", `[1]`, "body"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1} {}`, "body"},
+		{"/sandbox/authorizations", `{"appid":"wx","openid":"o","auth_type":"MAYBE"}`, "auth_type"},
+		{"/sandbox/deauthorizations", `{"appid":"wx","openid":"o"}`, "openid"},
+		{"/sandbox/refunds", `{"refund_amount":1}`, "transaction_id"},
+		{"/sandbox/refunds", `{"transaction_id":"42","refund_amount":1}`, "transaction_id"},
+		{"/sandbox/refunds", `{"transaction_id":"` + txID + `","refund_amount":0}`, "refund_amount"},
+		{"/sandbox/refunds", `{"transaction_id":"` + txID + `","refund_amount":1,"mchid":"1900000100"}`, "mchid"},
+	}
+	for _, tt := range tests {
+		var e struct{ Error, Field string }
+		if st := adminDo(t, srv, http.MethodPost, tt.path, tt.body, &e); st != 400 || e.Field != tt.field || e.Error == "" {
+			t.Errorf("POST %s %s = %d %+v, want 400 naming %s", tt.path, tt.body, st, e, tt.field)
+		}
+	}
+	// The provider of a sub-merchant is found without mchid.
+	var p sandbox.Payment
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/transactions", `{"sub_mchid":"`+subMch+`","appid":"wx","openid":"o","amount":1}`, &p); st != 201 {
+		t.Errorf("payment for a sub-merchant = %d", st)
+	}
+	var e struct{ Error string }
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/nothing", "", &e); st != 404 || e.Error == "" {
+		t.Errorf("unknown admin path = %d %+v", st, e)
+	}
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/transactions", "", &e); st != 404 {
+		t.Errorf("GET on a POST path = %d", st)
+	}
+}
