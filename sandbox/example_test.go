@@ -1,0 +1,98 @@
+package sandbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/notify"
+	"github.com/seed2ac2593f/wxpay/sandbox"
+)
+
+// A member pays in the mall, the mall syncs the points with the SDK, and the
+// sandbox shows what it received.
+func Example() {
+	srv := sandbox.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+	const appid, openid = "wxd678efh567hg6787", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+
+	// Admin API: the customer joins the points programme and pays 88 yuan.
+	http.Post(srv.URL+"/sandbox/authorizations", "application/json",
+		strings.NewReader(`{"appid":"`+appid+`","openid":"`+openid+`"}`))
+	resp, _ := http.Post(srv.URL+"/sandbox/transactions", "application/json",
+		strings.NewReader(`{"appid":"`+appid+`","openid":"`+openid+`","amount":8800}`))
+	var paid struct {
+		TransactionID string `json:"transaction_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&paid)
+	resp.Body.Close()
+
+	// The mall syncs the points, signed; the answer is verified.
+	answer, err := businesscircle.New(srv.Client).Businesscircle.Points.Notify.Post(ctx, businesscircle.PointsNotifyRequest{
+		TransactionID:    paid.TransactionID,
+		AppID:            appid,
+		OpenID:           openid,
+		EarnPoints:       true,
+		IncreasedPoints:  88,
+		PointsUpdateTime: "2025-05-20T13:29:35+08:00",
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("points sync:", answer.StatusCode, "signed by", answer.Serial == srv.Keys.PublicKeyID)
+
+	resp, _ = http.Get(srv.URL + "/sandbox/points/" + paid.TransactionID)
+	var points sandbox.PointsSync
+	json.NewDecoder(resp.Body).Decode(&points)
+	resp.Body.Close()
+	fmt.Println("syncs received:", points.SyncCount)
+	// Output:
+	// points sync: 204 signed by true
+	// syncs received: 1
+}
+
+// Notifications reach a receiver that verifies and decrypts them with the
+// merchant's keys, as package notify does in a mall's service.
+func ExampleWithNotifyFunc() {
+	payments := make(chan string, 4)
+	srv := sandbox.NewServer(sandbox.WithNotifyFunc(func(_ context.Context, n *notify.Notification) error {
+		if n.EventType != businesscircle.EventTypeTransactionSuccess {
+			return nil
+		}
+		var paid businesscircle.TransactionEvent
+		if err := n.DecodeResource(&paid); err != nil {
+			return err
+		}
+		payments <- fmt.Sprintf("%s paid %d fen", paid.OpenID, paid.Amount)
+		return nil
+	}))
+	defer srv.Close()
+
+	// A customer who is not a member pays: WeChat Pay tells the mall nothing.
+	srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: "wx1", OpenID: "o1", Amount: 100})
+	// A member pays.
+	srv.Sandbox.Authorize(sandbox.MemberRequest{AppID: "wx1", OpenID: "o2"})
+	srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: "wx1", OpenID: "o2", Amount: 8800})
+	fmt.Println(<-payments)
+	// Output:
+	// o2 paid 8800 fen
+}
+
+// Faults make the sandbox answer like an overloaded WeChat Pay.
+func ExampleSandbox_SetFaults() {
+	srv := sandbox.NewServer(sandbox.WithClientOptions(wxpay.WithoutRetries()))
+	defer srv.Close()
+	srv.Sandbox.SetFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{
+		sandbox.PathUserAuthorization: {ErrorRate: 1, ErrorStatus: 429},
+	}})
+	_, _, err := businesscircle.New(srv.Client).Businesscircle.UserAuthorizations.Get(context.Background(),
+		"o1", businesscircle.UserAuthorizationQuery{AppID: "wx1"})
+	fmt.Println(err != nil && strings.Contains(err.Error(), "FREQUENCY_LIMITED"))
+	// Output: true
+}
