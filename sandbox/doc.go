@@ -84,8 +84,9 @@
 //
 // Where WeChat Pay's behaviour is not documented, the sandbox chooses:
 //
-//   - null anywhere in a body is 400 PARAM_ERROR (the current rules allow no
-//     null); an empty optional string counts as not sent; unknown members
+//   - null as the value of a documented member is 400 PARAM_ERROR (the
+//     current rules allow no null), and so is a body that is not one JSON
+//     object; an empty optional string counts as not sent; unknown members
 //     and query parameters are ignored; Content-Type is not checked.
 //   - String lengths are counted in UTF-8 bytes, as WeChat Pay's "字节数 N，
 //     大于最大值 M" messages on other APIs do; four-byte characters (emoji)

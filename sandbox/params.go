@@ -107,39 +107,39 @@ func (r rule) param(location string) param {
 	return param{location: location, name: r.name, label: r.label}
 }
 
-// checkBody checks a JSON body against rules and returns its members. The
-// body must be one JSON object; null, anywhere, is refused (spec §1: the
+// checkBody checks a JSON body against rules. The body must be one JSON
+// object; null as the value of a documented member is refused (spec §1: the
 // current rules allow no null). Unknown members are ignored.
-func checkBody(body []byte, rules []rule) (map[string]json.RawMessage, *apiError) {
+func checkBody(body []byte, rules []rule) *apiError {
 	whole := param{location: "body", name: "", label: "请求体"}
 	trimmed := bytes.TrimSpace(body)
 	if !json.Valid(trimmed) {
-		return nil, paramError(whole, "请求体不是合法的 JSON", "body is not valid JSON", nil)
+		return paramError(whole, "请求体不是合法的 JSON", "body is not valid JSON", nil)
 	}
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, paramError(whole, "请求体必须是一个 JSON 对象", "body must be a JSON object", nil)
+		return paramError(whole, "请求体必须是一个 JSON 对象", "body must be a JSON object", nil)
 	}
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &members); err != nil {
-		return nil, paramError(whole, "请求体不是合法的 JSON", "body is not valid JSON", nil)
+		return paramError(whole, "请求体不是合法的 JSON", "body is not valid JSON", nil)
 	}
 	for _, r := range rules {
 		p := r.param("body")
 		raw, ok := members[r.name]
 		if !ok {
 			if r.required {
-				return nil, p.missing()
+				return p.missing()
 			}
 			continue
 		}
 		if string(raw) == "null" {
-			return nil, p.isNull()
+			return p.isNull()
 		}
 		if e := r.checkJSON(p, raw); e != nil {
-			return nil, e
+			return e
 		}
 	}
-	return members, nil
+	return nil
 }
 
 // checkJSON checks one body member's type and value.

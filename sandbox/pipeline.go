@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -35,9 +34,8 @@ type exchange struct {
 	endpoint  *endpoint
 	openid    string // the {openid} path segment, unescaped
 	query     url.Values
-	members   map[string]json.RawMessage // the checked body
-	probe     bool                       // sign a 2xx answer with a WECHATPAY/SIGNTEST/ probe
-	drop      bool                       // close the connection instead of answering
+	probe     bool // sign a 2xx answer with a WECHATPAY/SIGNTEST/ probe
+	drop      bool // close the connection instead of answering
 }
 
 // answer is what the pipeline decided: a status and body, or an error.
@@ -206,9 +204,7 @@ func (s *Sandbox) checkParams(x *exchange) *apiError {
 	}
 	x.query = q
 	if ep.body != nil {
-		if x.members, e = checkBody(x.body, ep.body); e != nil {
-			return e
-		}
+		return checkBody(x.body, ep.body)
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ type Sandbox struct {
 	now       func() time.Time
 	log       *slog.Logger
 	merchants map[string]*merchant
-	first     *merchant // acts for admin requests that name no merchant
+	order     []*merchant // as configured; the first acts for admin requests that name no merchant
 	keys      *keySet
 	endpoints []*endpoint
 	admin     http.Handler
@@ -58,9 +58,7 @@ func New(cfg Config) (*Sandbox, error) {
 			return nil, fmt.Errorf("sandbox: merchant %s configured twice", m.MchID)
 		}
 		s.merchants[m.MchID] = m
-		if s.first == nil {
-			s.first = m
-		}
+		s.order = append(s.order, m)
 	}
 	var err error
 	if s.keys, err = newKeySet(cfg.PublicKey, cfg.PlatformCertificates); err != nil {
@@ -126,13 +124,13 @@ func (s *Sandbox) merchantFor(mchid, subMchID string) (*merchant, error) {
 		return m, nil
 	}
 	if subMchID != "" {
-		for _, m := range s.merchants {
+		for _, m := range s.order {
 			if _, ok := m.subs[subMchID]; ok {
 				return m, nil
 			}
 		}
 	}
-	return s.first, nil
+	return s.order[0], nil
 }
 
 // cst is Beijing time, in which WeChat Pay writes times and counts days.
