@@ -27,7 +27,7 @@ func newMovableClock(t time.Time) *movableClock {
 	return c
 }
 
-func (c *movableClock) now() time.Time           { return time.Unix(c.unix.Load(), 0) }
+func (c *movableClock) now() time.Time          { return time.Unix(c.unix.Load(), 0) }
 func (c *movableClock) advance(d time.Duration) { c.unix.Add(int64(d / time.Second)) }
 
 // "Today" of commit_status is the sandbox clock's day in Beijing, and refunds
