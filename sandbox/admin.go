@@ -19,9 +19,9 @@ const maxAdminBytes = 64 << 10
 //	POST /sandbox/deauthorizations    MemberRequest  → 200 Member (DEAUTHORIZED)
 //	POST /sandbox/transactions        PaymentRequest → 201 Payment; MALL_TRANSACTION.SUCCESS sent to members
 //	POST /sandbox/refunds             RefundRequest  → 201 Refund; MALL_REFUND.SUCCESS sent if points were synced
-//	GET  /sandbox/points/{transaction_id}            → 200 PointsSync, or 404
+//	GET  /sandbox/points/{transaction_id}[?mchid=]   → 200 PointsSync, or 404
 //	GET  /sandbox/parkings                           → 200 {"parkings": [Parking…]}
-//	GET  /sandbox/deliveries                         → 200 {"deliveries": [Delivery…]}
+//	GET  /sandbox/deliveries[?mchid=]                → 200 {"deliveries": [Delivery…]}, of one merchant if named
 //	GET  /sandbox/faults, PUT /sandbox/faults        → 200 Faults
 func (s *Sandbox) adminHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -76,8 +76,13 @@ func (s *Sandbox) adminHandler() http.Handler {
 		return http.StatusCreated, rf, err
 	})
 	handle("GET /sandbox/points/{transaction_id}", func(r *http.Request) (int, any, error) {
-		p, ok := s.Points(r.PathValue("transaction_id"))
-		if !ok {
+		m, err := s.merchantQuery(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		id := r.PathValue("transaction_id")
+		p, ok := s.Points(id)
+		if !ok || (m != nil && s.state.account(id) != m.MchID) {
 			return http.StatusNotFound, adminError{Error: "no such transaction", Field: "transaction_id"}, nil
 		}
 		return http.StatusOK, p, nil
@@ -87,10 +92,20 @@ func (s *Sandbox) adminHandler() http.Handler {
 			Parkings []Parking `json:"parkings"`
 		}{s.Parkings()}, nil
 	})
-	handle("GET /sandbox/deliveries", func(*http.Request) (int, any, error) {
+	handle("GET /sandbox/deliveries", func(r *http.Request) (int, any, error) {
+		m, err := s.merchantQuery(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		list := []Delivery{}
+		for _, d := range s.Deliveries() {
+			if owner, _ := s.owners.Load(d.ID); m == nil || owner == m.MchID {
+				list = append(list, d)
+			}
+		}
 		return http.StatusOK, struct {
 			Deliveries []Delivery `json:"deliveries"`
-		}{s.Deliveries()}, nil
+		}{list}, nil
 	})
 	handle("GET /sandbox/faults", func(*http.Request) (int, any, error) {
 		return http.StatusOK, s.Faults(), nil
@@ -110,6 +125,16 @@ func (s *Sandbox) adminHandler() http.Handler {
 			"; see the documentation of package sandbox"}, nil
 	})
 	return mux
+}
+
+// merchantQuery is the merchant named by the query parameter mchid, which
+// narrows what GET requests list; nil when none is named.
+func (s *Sandbox) merchantQuery(r *http.Request) (*merchant, error) {
+	mchid := r.URL.Query().Get("mchid")
+	if mchid == "" {
+		return nil, nil
+	}
+	return s.merchantFor(mchid, "")
 }
 
 type adminError struct {

@@ -153,6 +153,21 @@ func TestAdminBadInput(t *testing.T) {
 	if st := adminDo(t, srv, http.MethodPost, "/sandbox/transactions", `{"sub_mchid":"`+subMch+`","appid":"wx","openid":"o","amount":1}`, &p); st != 201 {
 		t.Errorf("payment for a sub-merchant = %d", st)
 	}
+	// ?mchid= narrows what is listed.
+	var list struct{ Deliveries []sandbox.Delivery }
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/deliveries?mchid=1900000100", "", &list); st != 200 || len(list.Deliveries) != 0 {
+		t.Errorf("deliveries of the provider = %d %+v", st, list)
+	}
+	var fe struct{ Error, Field string }
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/deliveries?mchid=42", "", &fe); st != 400 || fe.Field != "mchid" {
+		t.Errorf("deliveries of an unknown merchant = %d %+v", st, fe)
+	}
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/points/"+txID+"?mchid=1900000100", "", nil); st != 404 {
+		t.Errorf("points of another merchant's transaction = %d", st)
+	}
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/points/"+txID+"?mchid="+srv.Keys.MchID, "", nil); st != 200 {
+		t.Errorf("points of the merchant's transaction = %d", st)
+	}
 	var e struct{ Error string }
 	if st := adminDo(t, srv, http.MethodGet, "/sandbox/nothing", "", &e); st != 404 || e.Error == "" {
 		t.Errorf("unknown admin path = %d %+v", st, e)

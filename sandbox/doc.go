@@ -75,6 +75,10 @@
 //	GET  /sandbox/points/{transaction_id} → 200 {"transaction_id","sync_count","last_sync","last_sync_at"}, 404 if unknown
 //	GET  /sandbox/parkings         → 200 {"parkings":[…]}
 //	GET  /sandbox/deliveries       → 200 {"deliveries":[{"id","event_type","url","state","attempts":[…],"next_at"}]}
+//
+// GET /sandbox/points and /sandbox/deliveries take ?mchid= to see one
+// merchant's transactions and notifications only.
+//
 //	GET  /sandbox/faults, PUT /sandbox/faults → the Faults in force
 //
 // Each has a Go method on Sandbox: Authorize, Deauthorize, Pay, Refund,

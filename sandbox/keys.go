@@ -38,17 +38,20 @@ type Keys struct {
 // File names used by WriteDir and LoadKeysDir, the conventional ones where
 // WeChat Pay has a convention (apiclient_*.pem, pub_key.pem).
 const (
-	FileMerchantKey   = "apiclient_key.pem"
-	FileMerchantCert  = "apiclient_cert.pem"
-	FilePublicKey     = "pub_key.pem"
-	FileWechatPayKey  = "wechatpay_private_key.pem"
-	FilePlatformCert  = "platform_cert.pem"
-	FilePlatformKey   = "platform_key.pem"
-	FileAPIv3Key      = "apiv3_key.txt"
-	FilePublicKeyID   = "public_key_id.txt"
-	FileMchID         = "mchid.txt"
-	defaultSandboxMch = "1900000109"
+	FileMerchantKey  = "apiclient_key.pem"
+	FileMerchantCert = "apiclient_cert.pem"
+	FilePublicKey    = "pub_key.pem"
+	FileWechatPayKey = "wechatpay_private_key.pem"
+	FilePlatformCert = "platform_cert.pem"
+	FilePlatformKey  = "platform_key.pem"
+	FileAPIv3Key     = "apiv3_key.txt"
+	FilePublicKeyID  = "public_key_id.txt"
+	FileMchID        = "mchid.txt"
 )
+
+// defaultSandboxMch is the merchant id of generated keys, the one WeChat
+// Pay's own documents use.
+const defaultSandboxMch = "1900000109"
 
 // GenerateKeys makes fresh keys: three 2048-bit RSA keys (made in parallel,
 // about a second), two self-signed certificates valid for five years, a

@@ -99,6 +99,7 @@ func (s *Sandbox) notify(m *merchant, url string, ev eventKind, plaintext any) (
 			Nonce:          nonce,
 		},
 	})
+	s.owners.Store(id, m.MchID)
 	if url == "" {
 		s.log.Warn("sandbox: notification not sent: no notification URL configured",
 			"id", id, "event_type", ev.eventType, "mchid", m.MchID)

@@ -31,6 +31,7 @@ type Sandbox struct {
 	queue     *delivery.Queue
 	state     *state
 	faults    faultSet
+	owners    sync.Map // notification id → mchid of the merchant notified
 
 	randMu sync.Mutex
 	rand   *mrand.Rand

@@ -417,6 +417,16 @@ func (st *state) sync(account string, key memberKey, txID string, body []byte, n
 	return true, false
 }
 
+// account is the merchant of a transaction, "" if there is none.
+func (st *state) account(txID string) string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if tx := st.txs[txID]; tx != nil {
+		return tx.account
+	}
+	return ""
+}
+
 // member returns a member's state; an unknown one is UNAUTHORIZED.
 func (st *state) member(key memberKey) Member {
 	st.mu.Lock()
