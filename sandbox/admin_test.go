@@ -113,13 +113,14 @@ func TestAdminFlow(t *testing.T) {
 // Bad admin input is 400 naming the field.
 func TestAdminBadInput(t *testing.T) {
 	t.Parallel()
-	srv := newServer(t, sandbox.WithConfig(func(c *sandbox.Config) {
+	rc := newReceiver(t)
+	srv := newServer(t, sandbox.WithNotifyURL(rc.URL), sandbox.WithConfig(func(c *sandbox.Config) {
 		partner := c.Merchants[0]
 		partner.MchID = "1900000100"
 		partner.SubMerchants = []sandbox.SubMerchant{{MchID: subMch}}
 		c.Merchants = append(c.Merchants, partner)
 	}))
-	txID := pay(t, srv.Sandbox, "", false)
+	txID := pay(t, srv.Sandbox, "", true)
 	tests := []struct {
 		path, body, field string
 	}{
@@ -157,6 +158,9 @@ func TestAdminBadInput(t *testing.T) {
 	var list struct{ Deliveries []sandbox.Delivery }
 	if st := adminDo(t, srv, http.MethodGet, "/sandbox/deliveries?mchid=1900000100", "", &list); st != 200 || len(list.Deliveries) != 0 {
 		t.Errorf("deliveries of the provider = %d %+v", st, list)
+	}
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/deliveries?mchid="+srv.Keys.MchID, "", &list); st != 200 || len(list.Deliveries) != 2 {
+		t.Errorf("deliveries of the merchant = %d %+v, want the authorisation and the payment", st, list)
 	}
 	var fe struct{ Error, Field string }
 	if st := adminDo(t, srv, http.MethodGet, "/sandbox/deliveries?mchid=42", "", &fe); st != 400 || fe.Field != "mchid" {
