@@ -179,7 +179,9 @@ func (s *Sandbox) Deliveries() []Delivery {
 }
 
 // WaitDelivery waits until the delivery of notification id satisfies until
-// (nil: until it is delivered, failed or cancelled) or ctx ends.
+// (nil: until it is delivered, failed or cancelled) or ctx ends. A
+// notification that was never sent, for want of a URL, is waited for until
+// ctx ends.
 func (s *Sandbox) WaitDelivery(ctx context.Context, id string, until func(Delivery) bool) (Delivery, error) {
 	var cond func(delivery.Record) bool
 	if until != nil {
