@@ -197,8 +197,10 @@ func TestNotificationFlow(t *testing.T) {
 	if err != nil || rf.NotificationID == "" {
 		t.Fatalf("Refund = %+v, %v", rf, err)
 	}
-	if d := waitFinal(t, srv.Sandbox, rf.NotificationID); d.State != "delivered" {
-		t.Fatalf("refund notification %+v", d)
+	for _, d := range srv.Sandbox.Deliveries() {
+		if d := waitFinal(t, srv.Sandbox, d.ID); d.State != "delivered" {
+			t.Fatalf("notification %+v", d)
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()
