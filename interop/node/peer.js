@@ -20,6 +20,8 @@
 //                  its resource with Aes.AesGcm.decrypt.  --in=FILE --apiv3-key= --cert=...
 //   verify-requests  check captured requests' Authorization with Formatter.request
 //                  and Rsa.verify against the merchant certificate.  --in=FILE --merchant-cert=FILE
+//   cert-serial    the serial number of a certificate as Node.js reads it
+//                  (crypto.X509Certificate), as the README tells users to.  --in=FILE
 //   build-notification  sign and encrypt a notification with Formatter,
 //                  Rsa.sign and Aes.AesGcm.encrypt.  --plaintext=JSON --event-type=
 //                  --apiv3-key= --signing-key=FILE --serial-out=SERIAL
@@ -155,6 +157,11 @@ const steps = {
     });
     return { ok: results.every((r) => r.ok), results };
   },
+
+  'cert-serial': async (f) => ({
+    ok: true,
+    serial: new (require('crypto').X509Certificate)(fs.readFileSync(need(f, 'in'))).serialNumber,
+  }),
 
   'build-notification': async (f) => {
     const plaintext = need(f, 'plaintext');
