@@ -119,8 +119,8 @@ type Authorization struct {
 // Unknown keys, duplicates, missing pairs and unquoted values are errors.
 func ParseAuthorization(header string) (Authorization, error) {
 	var a Authorization
-	scheme, params, ok := strings.Cut(header, " ")
-	if !ok || scheme != SignatureScheme {
+	scheme, params, _ := strings.Cut(header, " ")
+	if scheme != SignatureScheme {
 		return a, ErrAuthorizationScheme
 	}
 	seen := 0

@@ -26,6 +26,8 @@ func TestParseAuthorization(t *testing.T) {
 		{"other scheme", "WECHATPAY2-SM2-WITH-SM3 " + pairs, ErrAuthorizationScheme},
 		{"lower-case scheme", strings.ToLower(SignatureScheme) + " " + pairs, ErrAuthorizationScheme},
 		{"no scheme", pairs, ErrAuthorizationScheme},
+		{"scheme alone", SignatureScheme, ErrAuthorizationFormat},
+		{"scheme and a space", SignatureScheme + " ", ErrAuthorizationFormat},
 		{"missing serial_no", SignatureScheme + ` mchid="1900000109",nonce_str="N",signature="S",timestamp="1795435200"`, ErrAuthorizationFormat},
 		{"duplicate key", SignatureScheme + " " + pairs + `,mchid="1"`, ErrAuthorizationFormat},
 		{"unknown key", SignatureScheme + " " + pairs + `,extra="1"`, ErrAuthorizationFormat},

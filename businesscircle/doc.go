@@ -30,7 +30,7 @@
 // (*wxpay.Response, error). Path parameters are explicit arguments, sent
 // percent-escaped and never case-folded. Every request is validated first
 // (Validate); a *ValidationError names the field and the rule, and nothing is
-// sent. Lengths are counted in characters, and characters that need four
+// sent. Lengths are counted in bytes of UTF-8, and characters that need four
 // bytes in UTF-8 (emoji) are refused, as WeChat Pay does.
 //
 // This typed chain is the Go form of the PHP SDK's "pure chain"

@@ -29,14 +29,13 @@ func invalid(field, format string, args ...any) *ValidationError {
 
 // checkText applies the rules every string field shares: valid UTF-8 of one
 // to three bytes per character (WeChat Pay refuses four-byte characters such
-// as emoji), and a length in characters within [lo, hi]. A lo of 0 marks an
+// as emoji), and a length in bytes within [lo, hi]. A lo of 0 marks an
 // optional field, where the empty string means "not sent".
 //
-// Lengths are counted in characters (Unicode code points), as the WeChat Pay
-// tables' string(N) and [1,N] read; for the ASCII ids and times that fill
-// most fields, characters and bytes are the same. The text fields that may
-// hold Chinese (no_points_remarks, plate_number) are therefore allowed N
-// Chinese characters, not N/3.
+// Lengths are counted in bytes of UTF-8, as WeChat Pay's own length errors
+// do ("字节数"): for the ASCII ids and times that fill most fields bytes and
+// characters are the same, while a Chinese character of no_points_remarks
+// or plate_number counts three. The sandbox counts the same way.
 func checkText(field, s string, lo, hi int) error {
 	if s == "" {
 		if lo > 0 {
@@ -56,8 +55,10 @@ func checkText(field, s string, lo, hi int) error {
 		}
 		n++
 	}
-	if n > hi {
-		return invalid(field, "must be at most %d characters, got %d", hi, n)
+	// WeChat Pay counts lengths in bytes of UTF-8 (its messages say 字节数),
+	// so a Chinese character counts three.
+	if len(s) > hi {
+		return invalid(field, "must be at most %d bytes of UTF-8, got %d (%d characters)", hi, len(s), n)
 	}
 	return nil
 }

@@ -92,7 +92,7 @@ func TestPointsNotifyRequestValidate(t *testing.T) {
 		{"total_points 0", func(r *notifyReq) { r.TotalPoints = businesscircle.Int64(0) }, "", ""},
 
 		{"sub_mchid at 64", func(r *notifyReq) { r.SubMchID = strings.Repeat("1", 64) }, "", ""},
-		{"sub_mchid over 64", func(r *notifyReq) { r.SubMchID = strings.Repeat("1", 65) }, "sub_mchid", "at most 64 characters, got 65"},
+		{"sub_mchid over 64", func(r *notifyReq) { r.SubMchID = strings.Repeat("1", 65) }, "sub_mchid", "at most 64 bytes of UTF-8, got 65"},
 		{"sub_mchid four-byte UTF-8", func(r *notifyReq) { r.SubMchID = "1" + emoji }, "sub_mchid", "four bytes"},
 
 		{"transaction_id required", func(r *notifyReq) { r.TransactionID = "" }, "transaction_id", "is required"},
@@ -118,7 +118,7 @@ func TestPointsNotifyRequestValidate(t *testing.T) {
 		{"points_update_time at 32 characters", func(r *notifyReq) { r.PointsUpdateTime = "2020-05-20T13:29:35.123456+08:00" }, "", ""},
 		{"points_update_time over 32 characters", func(r *notifyReq) {
 			r.PointsUpdateTime = "2020-05-20T13:29:35.123456789+08:00"
-		}, "points_update_time", "at most 32 characters, got 35"},
+		}, "points_update_time", "at most 32 bytes of UTF-8, got 35"},
 		{"points_update_time with a space instead of T", func(r *notifyReq) { r.PointsUpdateTime = tooOld }, "points_update_time", `"2024-01-06 14:06:00" is not an RFC 3339 time`},
 		{"points_update_time without offset", func(r *notifyReq) { r.PointsUpdateTime = "2020-05-20T13:29:35" }, "points_update_time", "not an RFC 3339 time"},
 		{"points_update_time with offset lacking a colon", func(r *notifyReq) { r.PointsUpdateTime = "2020-05-20T13:29:35+0800" }, "points_update_time", "not an RFC 3339 time"},
@@ -127,8 +127,8 @@ func TestPointsNotifyRequestValidate(t *testing.T) {
 		{"points_update_time on February 30", func(r *notifyReq) { r.PointsUpdateTime = "2020-02-30T13:29:35+08:00" }, "points_update_time", "not an RFC 3339 time"},
 		{"points_update_time date only", func(r *notifyReq) { r.PointsUpdateTime = "2020-05-20" }, "points_update_time", "not an RFC 3339 time"},
 
-		{"no_points_remarks at 128 Chinese characters", func(r *notifyReq) { r.NoPointsRemarks = strings.Repeat(han, 128) }, "", ""},
-		{"no_points_remarks over 128", func(r *notifyReq) { r.NoPointsRemarks = strings.Repeat(han, 129) }, "no_points_remarks", "at most 128 characters, got 129"},
+		{"no_points_remarks at 128 bytes: 42 Chinese characters and 2 ASCII", func(r *notifyReq) { r.NoPointsRemarks = strings.Repeat(han, 42) + "ab" }, "", ""},
+		{"no_points_remarks over 128 bytes: 43 Chinese characters", func(r *notifyReq) { r.NoPointsRemarks = strings.Repeat(han, 43) }, "no_points_remarks", "at most 128 bytes of UTF-8, got 129 (43 characters)"},
 		{"no_points_remarks four-byte Chinese character", func(r *notifyReq) { r.NoPointsRemarks = "商品" + extB }, "no_points_remarks", "needs four bytes"},
 	}
 	for _, tt := range tests {
@@ -181,8 +181,8 @@ func TestParkingRequestValidate(t *testing.T) {
 		{"plate_number new-energy plate", func(r *parkingReq) { r.PlateNumber = "京AD12345" }, "", ""},
 		{"plate_number with a Chinese suffix", func(r *parkingReq) { r.PlateNumber = "沪A1234学" }, "", ""},
 		{"plate_number of a provincial-level SAR", func(r *parkingReq) { r.PlateNumber = "澳MA1234" }, "", ""},
-		{"plate_number at 32 characters", func(r *parkingReq) { r.PlateNumber = "粤" + strings.Repeat("B", 31) }, "", ""},
-		{"plate_number over 32 characters", func(r *parkingReq) { r.PlateNumber = "粤" + strings.Repeat("B", 32) }, "plate_number", "at most 32"},
+		{"plate_number at 32 bytes", func(r *parkingReq) { r.PlateNumber = "粤" + strings.Repeat("B", 29) }, "", ""},
+		{"plate_number over 32 bytes", func(r *parkingReq) { r.PlateNumber = "粤" + strings.Repeat("B", 30) }, "plate_number", "at most 32"},
 		{"plate_number starting with a letter", func(r *parkingReq) { r.PlateNumber = "B888888" }, "plate_number", "character 1 must be a province abbreviation"},
 		{"plate_number starting with a non-province character", func(r *parkingReq) { r.PlateNumber = "中B888888" }, "plate_number", "character 1 must be a province abbreviation"},
 		{"plate_number with a lower-case letter", func(r *parkingReq) { r.PlateNumber = "粤b888888" }, "plate_number", "character 2 must be an upper-case letter"},
