@@ -134,6 +134,8 @@ func TestAdminBadInput(t *testing.T) {
 		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"sub_mchid":"1900000888"}`, "sub_mchid"},
 		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"mchid":"1900000100"}`, "sub_mchid"},
 		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"shop_name":"` + strings.Repeat("x", 129) + `"}`, "shop_name"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"transaction_id":"42x"}`, "transaction_id"},
+		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"transaction_id":"` + txID + `"}`, "transaction_id"},
 		{"/sandbox/transactions", `[1]`, "body"},
 		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1} {}`, "body"},
 		{"/sandbox/authorizations", `{"appid":"wx","openid":"o","auth_type":"MAYBE"}`, "auth_type"},
@@ -148,6 +150,11 @@ func TestAdminBadInput(t *testing.T) {
 		if st := adminDo(t, srv, http.MethodPost, tt.path, tt.body, &e); st != 400 || e.Field != tt.field || e.Error == "" {
 			t.Errorf("POST %s %s = %d %+v, want 400 naming %s", tt.path, tt.body, st, e, tt.field)
 		}
+	}
+	// A chosen transaction id is kept.
+	var chosen sandbox.Payment
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"transaction_id":"1217752501201407033233368018"}`, &chosen); st != 201 || chosen.TransactionID != "1217752501201407033233368018" {
+		t.Errorf("payment with a chosen id = %d %+v", st, chosen)
 	}
 	// The provider of a sub-merchant is found without mchid.
 	var p sandbox.Payment

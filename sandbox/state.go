@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -194,6 +195,9 @@ type PaymentRequest struct {
 	// CommitTag is set when the member asked for points by hand in the
 	// plugin (手动提交积分标记).
 	CommitTag string `json:"commit_tag,omitempty"`
+	// TransactionID chooses the 微信支付订单号, 1 to 32 digits, for tests
+	// and examples that want a known id; empty makes a new one.
+	TransactionID string `json:"transaction_id,omitempty"`
 }
 
 // Payment is the answer to a PaymentRequest. NotificationID is empty when
@@ -225,11 +229,21 @@ func (s *Sandbox) Pay(req PaymentRequest) (Payment, error) {
 			return Payment{}, &InputError{Field: f.name, Message: "must be at most 128 bytes"}
 		}
 	}
+	if id := req.TransactionID; id != "" && (len(id) > 32 || strings.Trim(id, "0123456789") != "") {
+		return Payment{}, &InputError{Field: "transaction_id", Message: "must be 1 to 32 digits"}
+	}
 	now := s.now()
 	key := memberKey{mall, req.AppID, req.OpenID}
 	s.state.mu.Lock()
+	id := req.TransactionID
+	if id == "" {
+		id = s.state.newID(now, "4200")
+	} else if s.state.txs[id] != nil {
+		s.state.mu.Unlock()
+		return Payment{}, &InputError{Field: "transaction_id", Message: "is already a transaction"}
+	}
 	tx := &transaction{
-		id: s.state.newID(now, "4200"), account: m.MchID, key: key,
+		id: id, account: m.MchID, key: key,
 		shopNumber: req.ShopNumber, shopName: req.ShopName, commitTag: req.CommitTag,
 		amount: req.Amount, timeEnd: now,
 	}
