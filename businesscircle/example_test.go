@@ -1,7 +1,6 @@
 package businesscircle_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,26 +10,33 @@ import (
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
-	"github.com/seed2ac2593f/wxpay/internal/wxtest"
 	"github.com/seed2ac2593f/wxpay/notify"
+	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
-// exampleClient starts the in-process fake WeChat Pay, which verifies every
-// request's signature and signs every answer, and returns a client for it.
-// Against the real service, drop WithBaseURL and load real keys instead
-// (wxpay.LoadPrivateKey, wxpay.LoadPublicKey).
-func exampleClient() (*wxpay.Client, *wxtest.Server) {
-	k := wxtest.SharedKeys()
-	s := wxtest.NewServer(k)
-	client, err := wxpay.NewClient(
-		wxpay.WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
-		wxpay.WithWechatPayPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey),
-		wxpay.WithBaseURL(s.URL),
-	)
-	if err != nil {
+// The seed documents' values: a service provider acting for mall 1234567890,
+// whose member paid in transaction 1217752501201407033233368018.
+const (
+	seedMall   = "1234567890"
+	seedTx     = "1217752501201407033233368018"
+	seedAppID  = "wx1234567890abcdef"
+	seedOpenID = "oWmnN4xxxxxxxxxxe92NHIGf1xd8"
+)
+
+// exampleClient starts the sandbox, a local WeChat Pay that verifies every
+// request's signature and signs every answer, with the seed documents' mall,
+// member and payment, and returns a client for it. Against the real service,
+// build the client with wxpay.NewClient and real keys instead.
+func exampleClient(opts ...sandbox.ServerOption) (*wxpay.Client, *sandbox.Server) {
+	s := sandbox.NewServer(append([]sandbox.ServerOption{sandbox.WithSubMerchants(seedMall)}, opts...)...)
+	if _, _, err := s.Sandbox.Authorize(sandbox.MemberRequest{SubMchID: seedMall, AppID: seedAppID, OpenID: seedOpenID}); err != nil {
 		panic(err)
 	}
-	return client, s
+	if _, err := s.Sandbox.Pay(sandbox.PaymentRequest{SubMchID: seedMall, AppID: seedAppID, OpenID: seedOpenID,
+		Amount: 8800, TransactionID: seedTx}); err != nil {
+		panic(err)
+	}
+	return s.Client, s
 }
 
 // seedBody is the seed page's points sync, as the PHP array would be.
@@ -216,19 +222,21 @@ func ExamplePointsNotifyRequest_noPoints() {
 
 	v3 := businesscircle.New(client)
 	_, err := v3.Businesscircle.Points.Notify.Post(context.Background(), businesscircle.PointsNotifyRequest{
-		TransactionID:    "4200000001202405200000000001",
-		AppID:            "wxd678efh567hg6787",
-		OpenID:           "oUpF8uMuAJ2pxb1Q9zNjWUHsd",
+		SubMchID:         seedMall,
+		TransactionID:    seedTx,
+		AppID:            seedAppID,
+		OpenID:           seedOpenID,
 		EarnPoints:       false,
 		IncreasedPoints:  0,
 		PointsUpdateTime: "2024-01-06T16:32:00+08:00",
 		NoPointsRemarks:  "商品不参与积分活动",
 	})
 	fmt.Println(err)
-	fmt.Println(string(s.Requests()[0].Body))
+	got, _ := s.Sandbox.Points(seedTx) // what the sandbox received
+	fmt.Println(string(got.LastSync))
 	// Output:
 	// <nil>
-	// {"transaction_id":"4200000001202405200000000001","appid":"wxd678efh567hg6787","openid":"oUpF8uMuAJ2pxb1Q9zNjWUHsd","earn_points":false,"increased_points":0,"points_update_time":"2024-01-06T16:32:00+08:00","no_points_remarks":"商品不参与积分活动"}
+	// {"sub_mchid":"1234567890","transaction_id":"1217752501201407033233368018","appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","earn_points":false,"increased_points":0,"points_update_time":"2024-01-06T16:32:00+08:00","no_points_remarks":"商品不参与积分活动"}
 }
 
 // Validation runs before anything is sent and names the field and the rule.
@@ -258,23 +266,23 @@ func ExamplePointsNotifyRequest_Validate() {
 func ExampleUserAuthorizations_Get() {
 	client, s := exampleClient()
 	defer s.Close()
-	// The fake answers as WeChat Pay's documentation does.
-	s.Handle("GET", "/v3/businesscircle/user-authorizations/oWmnN4xxxxxxxxxxe92NHIGf1xd8", func(*wxtest.Request) (int, []byte) {
-		return 200, []byte(`{"openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","authorize_state":"AUTHORIZED","authorize_time":"2020-05-20T13:29:35+08:00"}`)
-	})
 
 	v3 := businesscircle.New(client)
-	auth, _, err := v3.Businesscircle.UserAuthorizations.Get(context.Background(), "oWmnN4xxxxxxxxxxe92NHIGf1xd8",
-		businesscircle.UserAuthorizationQuery{SubMchID: "1234567890", AppID: "wx1234567890abcdef"})
+	auth, _, err := v3.Businesscircle.UserAuthorizations.Get(context.Background(), seedOpenID,
+		businesscircle.UserAuthorizationQuery{SubMchID: seedMall, AppID: seedAppID})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(auth.AuthorizeState == businesscircle.AuthorizeStateAuthorized, auth.AuthorizeTime)
-	fmt.Println(s.Requests()[0].RequestTarget)
+	fmt.Println(auth.OpenID, auth.AuthorizeState == businesscircle.AuthorizeStateAuthorized)
+
+	// A customer WeChat Pay has never seen is UNAUTHORIZED, not an error.
+	other, _, _ := v3.Businesscircle.UserAuthorizations.Get(context.Background(), "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o",
+		businesscircle.UserAuthorizationQuery{SubMchID: seedMall, AppID: seedAppID})
+	fmt.Println(other.AuthorizeState)
 	// Output:
-	// true 2020-05-20T13:29:35+08:00
-	// /v3/businesscircle/user-authorizations/oWmnN4xxxxxxxxxxe92NHIGf1xd8?sub_mchid=1234567890&appid=wx1234567890abcdef
+	// oWmnN4xxxxxxxxxxe92NHIGf1xd8 true
+	// UNAUTHORIZED
 }
 
 // 商圈会员待积分状态查询: does the member have purchases today still waiting for
@@ -283,33 +291,37 @@ func ExampleUserAuthorizations_Get() {
 func ExampleCommitStatus_Get() {
 	client, s := exampleClient()
 	defer s.Close()
-	s.Handle("GET", "/v3/businesscircle/users/oWmnN4xxxxxxxxxxe92NHIGf1xd8/points/commit_status", func(*wxtest.Request) (int, []byte) {
-		return 200, []byte(`{"points_commit_status":"PENDING"}`)
-	})
-
+	ctx := context.Background()
 	v3 := businesscircle.New(client)
-	st, resp, err := v3.Businesscircle.Users.Points.CommitStatus.Get(context.Background(), "oWmnN4xxxxxxxxxxe92NHIGf1xd8",
-		businesscircle.CommitStatusQuery{BrandID: 1234, AppID: "wx1234567890abcdef"})
+	query := businesscircle.CommitStatusQuery{SubMchID: seedMall, BrandID: 1234, AppID: seedAppID}
+
+	st, resp, err := v3.Businesscircle.Users.Points.CommitStatus.Get(ctx, seedOpenID, query)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(resp.StatusCode, st.PointsCommitStatus == businesscircle.PointsCommitStatusPending)
-	// Output: 200 true
+	fmt.Println(resp.StatusCode, st.PointsCommitStatus) // today's payment is not synced yet
+
+	v3.Businesscircle.Points.Notify.Post(ctx, businesscircle.PointsNotifyRequest{SubMchID: seedMall, TransactionID: seedTx,
+		AppID: seedAppID, OpenID: seedOpenID, EarnPoints: true, IncreasedPoints: 88, PointsUpdateTime: time.Now().Format(time.RFC3339)})
+	st, _, _ = v3.Businesscircle.Users.Points.CommitStatus.Get(ctx, seedOpenID, query)
+	fmt.Println(st.PointsCommitStatus)
+	// Output:
+	// 200 PENDING
+	// FINISHED
 }
 
 // 商圈会员停车状态同步: a member's car entered the mall.
 func ExampleParkings_Post() {
 	client, s := exampleClient()
 	defer s.Close()
-	s.Handle("POST", "/v3/businesscircle/parkings", func(*wxtest.Request) (int, []byte) { return 204, nil })
 
 	v3 := businesscircle.New(client)
 	resp, err := v3.Businesscircle.Parkings.Post(context.Background(), businesscircle.ParkingRequest{
-		SubMchID:    "1234567890",
+		SubMchID:    seedMall,
 		BrandID:     1234,
-		AppID:       "wx1234567890abcdef",
-		OpenID:      "oWmnN4xxxxxxxxxxe92NHIGf1xd8",
+		AppID:       seedAppID,
+		OpenID:      seedOpenID,
 		PlateNumber: "粤B888888",
 		State:       businesscircle.ParkingStateIn,
 		Time:        "2022-06-01T10:43:39+08:00",
@@ -327,12 +339,15 @@ func ExampleParkings_Post() {
 // answered with a points sync (one point per full yuan). An event type
 // without a handler is answered with a failure, so WeChat Pay sends it again.
 func ExampleEventHandlers() {
-	client, s := exampleClient()
+	// The mall's notification URL; its handler is set once the keys are known.
+	var handler http.Handler
+	mall := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	defer mall.Close()
+	s := sandbox.NewServer(sandbox.WithSubMerchants(seedMall), sandbox.WithNotifyURL(mall.URL))
 	defer s.Close()
-	k := wxtest.SharedKeys()
-	v3 := businesscircle.New(client)
+	v3 := businesscircle.New(s.Client)
 
-	parser, err := notify.NewParser(client.Verifier(), k.APIv3Key)
+	parser, err := notify.NewParser(s.Client.Verifier(), s.Keys.APIv3Key) // the same keys as the client's answers
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -341,6 +356,7 @@ func ExampleEventHandlers() {
 		Transaction: func(ctx context.Context, n *notify.Notification, e *businesscircle.TransactionEvent) error {
 			fmt.Println(n.EventType, e.TransactionID, e.Amount)
 			resp, err := v3.Businesscircle.Points.Notify.Post(ctx, businesscircle.PointsNotifyRequest{
+				SubMchID:         e.MchID, // the mall, in partner mode
 				TransactionID:    e.TransactionID,
 				AppID:            e.AppID,
 				OpenID:           e.OpenID,
@@ -356,34 +372,20 @@ func ExampleEventHandlers() {
 		},
 		// Refund and Authorization are not handled here: such events fail.
 	}
-	handler := notify.NewHandler(parser, handlers.Handle)
+	handler = notify.NewHandler(parser, handlers.Handle)
 
-	// What WeChat Pay would post (built here with the fake's keys).
-	post := func(eventType, plaintext string) int {
-		ciphertext, err := wxpay.EncryptAEAD([]byte(k.APIv3Key), "GiCVO6LB04WZ", "mall_transaction", []byte(plaintext))
-		if err != nil {
-			panic(err)
-		}
-		body := []byte(`{"id":"c7d5b540-95d9-5bff-8494-be7984ad08e6","create_time":"2020-05-20T13:29:35+08:00",` +
-			`"resource_type":"encrypt-resource","event_type":"` + eventType + `","summary":"支付成功",` +
-			`"resource":{"original_type":"mall_transaction","algorithm":"AEAD_AES_256_GCM",` +
-			`"ciphertext":"` + ciphertext + `","associated_data":"mall_transaction","nonce":"GiCVO6LB04WZ"}}`)
-		req := httptest.NewRequest(http.MethodPost, "/wechatpay/notify", bytes.NewReader(body))
-		req.Header = wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, time.Now().Unix(), "5K8264ILTKCH16CQ2502SI8ZNMTM67VS", body)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		handler.ServeHTTP(rec, req)
-		return rec.Code
-	}
+	// A customer opens the card (MALL_AUTH.ACTIVATE_CARD), then pays (MALL_TRANSACTION.SUCCESS).
+	member, _, _ := s.Sandbox.Authorize(sandbox.MemberRequest{SubMchID: seedMall, AppID: seedAppID, OpenID: seedOpenID})
+	paid, _ := s.Sandbox.Pay(sandbox.PaymentRequest{SubMchID: seedMall, AppID: seedAppID, OpenID: seedOpenID, Amount: 8800, TransactionID: seedTx})
 
-	fmt.Println(post(businesscircle.EventTypeTransactionSuccess,
-		`{"mchid":"1230000109","merchant_name":"腾讯广场","shop_name":"微信支付","shop_number":"123456","appid":"wxd678efh567hg6787",`+
-			`"openid":"oUpF8uMuAJ2pxb1Q9zNjWUHsd","amount":200,"time_end":"2020-05-20T13:29:35+08:00","transaction_id":"1234567890"}`))
-	fmt.Println(post(businesscircle.EventTypeAuthActivateCard,
-		`{"openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","code":"478515832665","mchid":"1230000109","auth_type":"REGISTERED_MODE "}`))
+	ctx := context.Background()
+	d, _ := s.Sandbox.WaitDelivery(ctx, paid.NotificationID, nil)
+	fmt.Println(d.EventType, d.State, d.Attempts[len(d.Attempts)-1].Status)
+	a, _ := s.Sandbox.WaitDelivery(ctx, member.NotificationID, func(d sandbox.Delivery) bool { return len(d.Attempts) > 0 })
+	fmt.Println(a.EventType, a.Attempts[0].Status)
 	// Output:
-	// MALL_TRANSACTION.SUCCESS 1234567890 200
+	// MALL_TRANSACTION.SUCCESS 1217752501201407033233368018 8800
 	// points synced: true
-	// 204
-	// 500
+	// MALL_TRANSACTION.SUCCESS delivered 204
+	// MALL_AUTH.ACTIVATE_CARD 500
 }
