@@ -19,7 +19,7 @@ var (
 	signature  = expect{check: "signature"}
 	timestamp  = expect{check: "timestamp"}
 	serial     = expect{check: "serial"}
-	noKey      = expect{check: "serial"} // gopay off: VerifySignByPKMap has no key at all
+	noKey      = expect{check: "no key"} // gopay off: VerifySignByPKMap has no key at all
 	probed     = expect{check: "signature", redelivered: true}
 	fellBack   = expect{check: "serial", downloads: true}
 	downloaded = expect{accept: true, downloads: true}

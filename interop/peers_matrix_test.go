@@ -111,7 +111,8 @@ var reasons = []struct{ peer, check, why string }{
 	{"wechatpay-go", "timestamp", "`timestamp=[…] expires`: `abs(now − Wechatpay-Timestamp) >= 300`, so exactly 300 s already fails"},
 	{"wechatpay-go", "serial", "public key: `key-id[PUB_KEY_ID_…] does not match serial number[…]`; certificates: `certificate[…] not found in verifier` (the automatic mode downloads every 24 h, not on an unknown serial)"},
 	{"gopay", "signature", "`[verify signature error]: crypto/rsa: verification error` (`errors.Is(err, gopay.VerifySignatureErr)`)"},
-	{"gopay", "serial", "answers: an unknown `Wechatpay-Serial` makes it call `AutoVerifySign(false)`, a `GET /v3/certificates`, then `auto verify sign, but public key not found`, or `[get all public key err]` when that download is refused (404 in public-key mode); notifications: `VerifySignByPKMap` finds no key, `wxPublicKey is nil`, which is every notification when no key was loaded (off)"},
+	{"gopay", "serial", "answers: an unknown `Wechatpay-Serial` makes it call `AutoVerifySign(false)`, a `GET /v3/certificates`, then `auto verify sign, but public key not found`, or `[get all public key err]` when that download is refused (404 in public-key mode); notifications: `VerifySignByPKMap` finds no key for the serial, `wxPublicKey is nil`"},
+	{"gopay", "no key", "verification off, the client holds no WeChat Pay key, so `VerifySignByPKMap(c.WxPublicKeyMap())` refuses every notification with `[verify signature error]: wxPublicKey is nil`"},
 	{"gopay", "no timestamp check", "gopay never compares `Wechatpay-Timestamp` with its clock: a correctly signed answer or notification of any age is accepted (its known weakness)"},
 	{"gopay", "off", "without `AutoVerifySignByCert` or `AutoVerifySign()` gopay verifies no answer at all, so every fault is accepted"},
 }

@@ -32,7 +32,8 @@ type outcome struct {
 	Accepted bool
 	// Check names the check that refused it, in the same words for every
 	// peer: signature, timestamp, serial, headers, status (a non-2xx
-	// answer), decrypt, or error (anything else).
+	// answer), decrypt, no key (gopay holding no key at all), or error
+	// (anything else).
 	Check  string
 	Detail string         // the peer's own error text
 	Data   map[string]any // the answer's JSON; for a notification event_type and resource
@@ -79,15 +80,15 @@ var columns = []column{
 		func(t *testing.T, e *env) peerClient { return newWechatpayGo(t, e, "pubkey") }},
 	{"wechatpay-go/platform", "wechatpay-go v0.2.21", "platform certificate", sandbox.PlatformCertificateMode,
 		func(t *testing.T, e *env) peerClient { return newWechatpayGo(t, e, "platform") }},
-	{"wechatpay-go/auto", "wechatpay-go v0.2.21", "automatic certificate download", sandbox.PlatformCertificateMode,
+	{"wechatpay-go/auto", "wechatpay-go v0.2.21", "automatic download", sandbox.PlatformCertificateMode,
 		func(t *testing.T, e *env) peerClient { return newWechatpayGo(t, e, "auto") }},
-	{"gopay/pubkey", "gopay v1.5.109", "public key (AutoVerifySignByCert)", sandbox.PublicKeyMode,
+	{"gopay/pubkey", "gopay v1.5.109", "public key", sandbox.PublicKeyMode,
 		func(t *testing.T, e *env) peerClient { return newGopay(t, e, "pubkey") }},
-	{"gopay/platform", "gopay v1.5.109", "platform certificate (AutoVerifySignByCert)", sandbox.PlatformCertificateMode,
+	{"gopay/platform", "gopay v1.5.109", "platform certificate", sandbox.PlatformCertificateMode,
 		func(t *testing.T, e *env) peerClient { return newGopay(t, e, "platform") }},
-	{"gopay/auto", "gopay v1.5.109", "AutoVerifySign() (downloads /v3/certificates)", sandbox.PlatformCertificateMode,
+	{"gopay/auto", "gopay v1.5.109", "`AutoVerifySign()`", sandbox.PlatformCertificateMode,
 		func(t *testing.T, e *env) peerClient { return newGopay(t, e, "auto") }},
-	{"gopay/off", "gopay v1.5.109", "verification off (its default)", sandbox.PublicKeyMode,
+	{"gopay/off", "gopay v1.5.109", "verification off (default)", sandbox.PublicKeyMode,
 		func(t *testing.T, e *env) peerClient { return newGopay(t, e, "off") }},
 }
 
@@ -405,8 +406,8 @@ func classifyGopay(err error) outcome {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "wxPublicKey is nil"):
-		// VerifySignByPKMap found no key for Wechatpay-Serial.
-		o.Check = "serial"
+		// VerifySignByPKMap has no key at all for Wechatpay-Serial.
+		o.Check = "no key"
 	case errors.Is(err, gopay.VerifySignatureErr):
 		o.Check = "signature"
 	case strings.Contains(msg, "public key not found"), strings.Contains(msg, "get all public key err"):

@@ -94,7 +94,7 @@ var scenarios = []scenario{
 	},
 	{
 		name:  "notification",
-		about: "parse the `MALL_AUTH.ACTIVATE_CARD` and `MALL_TRANSACTION.SUCCESS` the sandbox sent, with the peer's own notification code",
+		about: "parse the `MALL_AUTH.ACTIVATE_CARD`, `MALL_TRANSACTION.SUCCESS` and (after a points sync and `POST /sandbox/refunds`) `MALL_REFUND.SUCCESS` the sandbox sent, with the peer's own notification code",
 		via:   "admin API",
 		run: func(t *testing.T, e *env, c peerClient) []observed {
 			var m sandbox.Member
@@ -107,9 +107,28 @@ var scenarios = []scenario{
 			if len(auth) == 0 || len(paid) == 0 {
 				t.Fatalf("receiver saw %d MALL_AUTH and %d MALL_TRANSACTION attempts", len(auth), len(paid))
 			}
+			// Refunds are notified only for synced transactions.
+			if o := c.pointsSync(t, pointsBody(p.TransactionID), 0); !o.Accepted {
+				t.Fatalf("points sync before the refund: %s %s", o, o.Detail)
+			}
+			var rf sandbox.Refund
+			e.admin(http.MethodPost, "/sandbox/refunds", sandbox.RefundRequest{TransactionID: p.TransactionID, RefundAmount: 2000}, &rf)
+			if rf.NotificationID == "" {
+				t.Fatalf("POST /sandbox/refunds sent no MALL_REFUND.SUCCESS: %+v", rf)
+			}
+			e.waitDelivery(rf.NotificationID)
+			refunded := e.notices()
+			if len(refunded) == 0 {
+				t.Fatal("receiver saw no MALL_REFUND.SUCCESS attempt")
+			}
 			out := []observed{
 				{call: "MALL_AUTH.ACTIVATE_CARD", outcome: auth[0].outcome},
 				{call: "MALL_TRANSACTION.SUCCESS", outcome: paid[0].outcome},
+				{call: "MALL_REFUND.SUCCESS", outcome: refunded[0].outcome},
+			}
+			if n := refunded[0]; n.Accepted && (n.EventType != "MALL_REFUND.SUCCESS" || n.Resource["refund_id"] != rf.RefundID ||
+				n.Resource["refund_amount"] != 2000.0 || n.Resource["transaction_id"] != p.TransactionID) {
+				t.Errorf("MALL_REFUND.SUCCESS parsed as %s %v; want refund %s of 2000", n.EventType, n.Resource, rf.RefundID)
 			}
 			if n := auth[0]; n.Accepted && (n.EventType != "MALL_AUTH.ACTIVATE_CARD" || n.Resource["openid"] != openID) {
 				t.Errorf("MALL_AUTH.ACTIVATE_CARD parsed as %s %v", n.EventType, n.Resource)
