@@ -23,6 +23,7 @@ var (
 	probed     = expect{check: "signature", redelivered: true}
 	fellBack   = expect{check: "serial", downloads: true}
 	downloaded = expect{accept: true, downloads: true}
+	apiError   = expect{check: "status"}
 )
 
 // row fills one scenario's cells, column by column in the order of columns.
@@ -43,6 +44,8 @@ var expectations = map[string][]expect{
 	"stale-300":            row(accepted, accepted, timestamp, timestamp, timestamp, accepted, accepted, accepted, accepted),
 	"stale-301":            row(timestamp, timestamp, timestamp, timestamp, timestamp, accepted, accepted, accepted, accepted),
 	"unknown-serial":       row(serial, serial, serial, serial, serial, fellBack, fellBack, fellBack, accepted),
+	"param-error":          row(apiError, apiError, apiError, apiError, apiError, apiError, apiError, apiError, apiError),
+	"system-error":         row(apiError, apiError, apiError, apiError, apiError, apiError, apiError, apiError, apiError),
 	"probe":                row(signature, signature, signature, signature, signature, signature, signature, signature, accepted),
 	"platform-cert-answer": row(serial, accepted, serial, accepted, accepted, downloaded, accepted, accepted, accepted),
 	"notification-probe":   row(probed, probed, probed, probed, probed, probed, probed, probed, noKey),

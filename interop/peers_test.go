@@ -132,7 +132,8 @@ type axiosResult struct {
 		Name    string `json:"name"`
 		Code    string `json:"code"`
 		Message string `json:"message"`
-		Status  int    `json:"status"`
+		Status  int             `json:"status"`
+		Data    json.RawMessage `json:"data"`
 	} `json:"error"`
 }
 
@@ -141,6 +142,9 @@ func (r axiosResult) outcome() outcome {
 		return outcome{Accepted: true, Data: r.Data}
 	}
 	o := outcome{Detail: r.Error.Code + ": " + r.Error.Message}
+	if len(r.Error.Data) > 0 && string(r.Error.Data) != "null" {
+		o.Detail += " " + string(r.Error.Data)
+	}
 	switch r.Error.Code {
 	case "EV3_RES_HEADER_SIGNATURE_DIGEST":
 		o.Check = "signature"

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +162,39 @@ var scenarios = []scenario{
 		},
 	},
 	{
+		name:  "param-error",
+		about: "a points sync with `points_update_time` `2024-01-06 14:06:00` (not RFC 3339): `400 PARAM_ERROR`, unsigned, which must reach the caller as an API error and not as a signature failure",
+		via:   "a bad request",
+		run: func(t *testing.T, e *env, c peerClient) []observed {
+			e.authorize()
+			p := e.pay(8800)
+			body := pointsBody(p.TransactionID)
+			body["points_update_time"] = "2024-01-06 14:06:00"
+			o := c.pointsSync(t, body, 0)
+			if !o.Accepted && !strings.Contains(o.Detail, "PARAM_ERROR") {
+				t.Errorf("the peer's error does not show PARAM_ERROR: %s", o.Detail)
+			}
+			return []observed{{call: "points sync (400)", outcome: o}}
+		},
+	},
+	{
+		name:  "system-error",
+		about: "`500 SYSTEM_ERROR`, unsigned, on every call",
+		via:   "`PUT /sandbox/faults` `{\"endpoints\":{\"*\":{\"error_rate\":1}}}`",
+		run: func(t *testing.T, e *env, c peerClient) []observed {
+			e.authorize()
+			p := e.pay(8800)
+			e.setFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{"*": {ErrorRate: 1}}})
+			out := faultCalls(t, e, c, p.TransactionID, 0)
+			for _, o := range out {
+				if !o.Accepted && !strings.Contains(o.Detail, "SYSTEM_ERROR") {
+					t.Errorf("%s: the peer's error does not show SYSTEM_ERROR: %s", o.call, o.Detail)
+				}
+			}
+			return out
+		},
+	},
+	{
 		name:        "platform-cert-answer",
 		about:       "the sandbox in platform-certificate mode, whatever the peer was set up with: answers signed by the platform certificate `GET /v3/certificates` lists",
 		via:         "`sandbox.PlatformCertificateMode`",
@@ -251,8 +285,8 @@ func staleScenario(seconds int64) scenario {
 // authorization query (200 with a body) and a points sync (204, empty body).
 func faultCalls(t *testing.T, e *env, c peerClient, txID string, now int64) []observed {
 	return []observed{
-		{call: "authorization query (200)", outcome: c.authorization(t, openID, appID, now)},
-		{call: "points sync (204)", outcome: c.pointsSync(t, pointsBody(txID), now)},
+		{call: "authorization query", outcome: c.authorization(t, openID, appID, now)},
+		{call: "points sync", outcome: c.pointsSync(t, pointsBody(txID), now)},
 	}
 }
 
