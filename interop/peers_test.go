@@ -129,9 +129,9 @@ type axiosResult struct {
 	EventType string         `json:"event_type"`
 	Resource  map[string]any `json:"resource"`
 	Error     struct {
-		Name    string `json:"name"`
-		Code    string `json:"code"`
-		Message string `json:"message"`
+		Name    string          `json:"name"`
+		Code    string          `json:"code"`
+		Message string          `json:"message"`
 		Status  int             `json:"status"`
 		Data    json.RawMessage `json:"data"`
 	} `json:"error"`
