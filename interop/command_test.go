@@ -21,9 +21,10 @@ import (
 )
 
 // TestWxpaySandboxCommand follows the README: start `wxpay sandbox` with no
-// keys (it makes them, in migration mode: public key and platform
-// certificate), then point each peer at it with nothing but the files it
-// wrote, as the README's sections show, and sync points.
+// key flags (it makes keys, or reuses those in --keys-dir, and serves in
+// migration mode: public key and platform certificate), then point each
+// peer at it with nothing but the files in that folder, as the README's
+// sections show, and sync points.
 func TestWxpaySandboxCommand(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "wxpay")
@@ -31,7 +32,9 @@ func TestWxpaySandboxCommand(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/wxpay: %v\n%s", err, out)
 	}
-	keys := filepath.Join(dir, "keys")
+	// The keys of this test binary, in the folder layout `wxpay sandbox`
+	// makes and reuses (it would otherwise spend a second making its own).
+	keys := keyDir
 	cmd := exec.Command(bin, "sandbox", "--listen", "127.0.0.1:0", "--keys-dir", keys)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -77,11 +80,13 @@ func TestWxpaySandboxCommand(t *testing.T) {
 		return strings.TrimSpace(string(b))
 	}
 	mchid, keyID, apiv3 := read(sandbox.FileMchID), read(sandbox.FilePublicKeyID), read(sandbox.FileAPIv3Key)
-	// The admin API, as any test of any language would use it.
-	e := &env{t: t, URL: base}
-	e.admin(http.MethodPost, "/sandbox/authorizations", sandbox.MemberRequest{AppID: appID, OpenID: openID}, nil)
+	// The admin API, as any test of any language would use it; an env per
+	// (sub)test, so that failures are reported by the test that has them.
+	admin := func(t *testing.T) *env { return &env{t: t, URL: base} }
+	admin(t).admin(http.MethodPost, "/sandbox/authorizations", sandbox.MemberRequest{AppID: appID, OpenID: openID}, nil)
 	syncOnce := func(t *testing.T, sync func(body map[string]any) outcome) {
 		t.Helper()
+		e := admin(t)
 		p := e.pay(100)
 		if o := sync(pointsBody(p.TransactionID)); !o.Accepted {
 			t.Fatalf("points sync: %s: %s", o, o.Detail)
@@ -148,7 +153,7 @@ func TestWxpaySandboxCommand(t *testing.T) {
 			"private-key": file(sandbox.FileMerchantKey),
 			"cert":        []string{keyID + "=" + file(sandbox.FilePublicKey)},
 		}
-		p := e.pay(100)
+		p := admin(t).pay(100)
 		var r axiosResult
 		n.step(t, "points", mergeFlags(f, map[string]any{"data": string(mustJSON(pointsBody(p.TransactionID)))}), &r)
 		if o := r.outcome(); o.Accepted || o.Check != "serial" {
