@@ -106,15 +106,22 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	wechatGiven := *wxKey != "" || *platformKey != "" || *platformCert != ""
 	switch {
 	case !merchantGiven && !wechatGiven:
+		if *apiv3 != "" {
+			return c.usageError(cmd, errors.New("--apiv3-key needs the keys it goes with: give --mchid and --merchant-cert too, or let the sandbox use its own"))
+		}
+		var schedErr error
+		if *schedule != "" {
+			_, schedErr = delivery.ParseSchedule(*schedule)
+		}
+		if schedErr != nil {
+			return c.usageError(cmd, fmt.Errorf("--notify-retry-schedule: %v", schedErr))
+		}
 		keys, reused, err := keysIn(*keysDir)
 		if err != nil {
 			return c.usageError(cmd, err)
 		}
 		made = keys
 		cfg = keys.Config()
-		if *apiv3 != "" {
-			return c.usageError(cmd, errors.New("--apiv3-key needs the keys it goes with: give --mchid and --merchant-cert too, or let the sandbox use its own"))
-		}
 		fmt.Fprintf(c.stderr, "wxpay sandbox: %s keys in %s\n", map[bool]string{true: "reusing the", false: "made new"}[reused], *keysDir)
 	case !merchantGiven || !wechatGiven:
 		return c.usageError(cmd, errors.New("give the merchant (--mchid with --merchant-cert, or --config) and WeChat Pay's keys (--wechatpay-private-key with --wechatpay-public-key-id, and/or --platform-key with --platform-cert), or none of them to let the sandbox make keys"))

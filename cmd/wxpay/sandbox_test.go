@@ -133,6 +133,13 @@ func TestSandboxWithGivenKeysAndNotifications(t *testing.T) {
 
 func TestSandboxUsageErrors(t *testing.T) {
 	t.Parallel()
+	// No case may get as far as making keys: they would land in the working directory.
+	noKeys := filepath.Join(t.TempDir(), "must-stay-empty")
+	defer func() {
+		if _, err := os.Stat(noKeys); err == nil {
+			t.Error("a usage error made keys")
+		}
+	}()
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -140,11 +147,11 @@ func TestSandboxUsageErrors(t *testing.T) {
 		{[]string{"--mchid", "1"}, "give the merchant"},
 		{[]string{"--wechatpay-private-key", "x"}, "give the merchant"},
 		{[]string{"--apiv3-key", "0123456789abcdef0123456789abcdef"}, "needs the keys it goes with"},
-		{[]string{"--notify-retry-schedule", "1s,x", "--keys-dir", filepath.Join(t.TempDir(), "k")}, "--notify-retry-schedule"},
+		{[]string{"--notify-retry-schedule", "1s,x"}, "--notify-retry-schedule"},
 		{[]string{"--config", "/nonexistent.json"}, "--config /nonexistent.json"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
-		r := wxpayCLI(t, "", nil, append([]string{"sandbox", "--listen", "127.0.0.1:0"}, tc.args...)...)
+		r := wxpayCLI(t, "", nil, append([]string{"sandbox", "--listen", "127.0.0.1:0", "--keys-dir", noKeys}, tc.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
 		}
