@@ -84,6 +84,21 @@
 // Each has a Go method on Sandbox: Authorize, Deauthorize, Pay, Refund,
 // Points, Parkings, Deliveries, Faults and SetFaults.
 //
+// PUT /sandbox/faults replaces every fault with the Faults given, such as
+//
+//	{"endpoints": {"*": {"error_rate": 0.1, "latency": "200ms"},
+//	               "/v3/businesscircle/points/notify": {"bad_signature_rate": 1}},
+//	 "notifications": {"probe_rate": 1}}
+//
+// An endpoint, or "*" for the others, takes error_rate, error_status (500 or
+// 429), latency, drop_rate and, for its 2xx answers, probe_rate,
+// bad_signature_rate (signed by a key nobody trusts), unknown_serial_rate
+// (a Wechatpay-Serial nobody has) and clock_skew (added to
+// Wechatpay-Timestamp, signed for the shifted time). Notifications take
+// probe_rate, bad_signature_rate and unknown_serial_rate, for first attempts
+// only, and clock_skew. Rates are shares from 0 (never) to 1 (always);
+// durations are Go duration strings such as "-10m"; {} turns every fault off.
+//
 // # Emulator policies
 //
 // Where WeChat Pay's behaviour is not documented, the sandbox chooses:
@@ -123,7 +138,8 @@
 //     (mall_auth for MALL_AUTH.ACTIVATE_CARD), nonce 12 letters and digits,
 //     the body made once and each attempt signed afresh; in partner mode they
 //     go to the provider's URLs, encrypted with its APIv3 key, with the mall
-//     as mchid. Only a first attempt can be a probe.
+//     as mchid. Only a first attempt can be a probe, be signed by the
+//     untrusted key or name an unknown serial.
 //   - Injected errors happen before the endpoint acts; dropped connections
 //     after it acted. 429 is FREQUENCY_LIMITED.
 //

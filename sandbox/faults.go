@@ -10,8 +10,11 @@ import (
 	"time"
 )
 
-// Faults make the sandbox misbehave the way WeChat Pay sometimes does, to
-// test what a client and a notification receiver do about it. A share of 0
+// Faults make the sandbox misbehave the way WeChat Pay sometimes does, or
+// the way an attacker between it and the merchant would, to test what a
+// client and a notification receiver do about it: errors, latency, dropped
+// connections, and signatures a verifier must refuse (a probe, a key nobody
+// trusts, a serial nobody has, a timestamp off the clock). A share of 0
 // never happens and 1 always does, so tests stay deterministic.
 type Faults struct {
 	// Endpoints maps an endpoint, named by its path template (such as
@@ -40,6 +43,21 @@ type EndpointFaults struct {
 	// ProbeRate is the share of 2xx answers signed with a WECHATPAY/SIGNTEST/
 	// probe signature, which a client must refuse.
 	ProbeRate float64 `json:"probe_rate,omitempty"`
+	// BadSignatureRate is the share of 2xx answers signed over the right
+	// message by a key nobody trusts (one RSA key made for the purpose, once
+	// per process), under the serial of the right key: a client must refuse
+	// them as a bad signature.
+	BadSignatureRate float64 `json:"bad_signature_rate,omitempty"`
+	// UnknownSerialRate is the share of 2xx answers whose Wechatpay-Serial
+	// names a key nobody has, a public key id or a certificate serial like
+	// the right one; the signature is otherwise valid. A client must refuse
+	// them as an unknown serial.
+	UnknownSerialRate float64 `json:"unknown_serial_rate,omitempty"`
+	// ClockSkew is added to the Wechatpay-Timestamp of 2xx answers, which are
+	// signed correctly for the shifted time. WeChat Pay's limit is five
+	// minutes either way: a client keeping to it accepts 300 s and refuses
+	// 301 s.
+	ClockSkew Duration `json:"clock_skew,omitempty"`
 }
 
 // NotificationFaults are the faults of notification attempts.
@@ -48,6 +66,14 @@ type NotificationFaults struct {
 	// WECHATPAY/SIGNTEST/ probe signature. The receiver must refuse it; the
 	// next attempt is signed correctly.
 	ProbeRate float64 `json:"probe_rate,omitempty"`
+	// BadSignatureRate is the share of notifications whose first attempt is
+	// signed by a key nobody trusts, as for EndpointFaults; the next attempt
+	// is signed correctly.
+	BadSignatureRate float64 `json:"bad_signature_rate,omitempty"`
+	// UnknownSerialRate is the share of notifications whose first attempt
+	// names a key nobody has in Wechatpay-Serial, as for EndpointFaults; the
+	// next attempt is correct.
+	UnknownSerialRate float64 `json:"unknown_serial_rate,omitempty"`
 	// ClockSkew is added to Wechatpay-Timestamp; beyond five minutes either
 	// way receivers refuse the notification.
 	ClockSkew Duration `json:"clock_skew,omitempty"`
@@ -110,6 +136,7 @@ func (fs *faultSet) forEndpoint(name string) (EndpointFaults, bool) {
 
 // SetFaults replaces every fault; the zero Faults turns them all off.
 // An error (an *InputError) names the first bad setting, and nothing changes.
+// The first bad-signature fault makes the untrusted key, which takes a moment.
 func (s *Sandbox) SetFaults(f Faults) error {
 	share := func(field string, v float64) error {
 		if v < 0 || v > 1 {
@@ -126,7 +153,10 @@ func (s *Sandbox) SetFaults(f Faults) error {
 		for _, c := range []struct {
 			name string
 			v    float64
-		}{{"error_rate", e.ErrorRate}, {"drop_rate", e.DropRate}, {"probe_rate", e.ProbeRate}} {
+		}{
+			{"error_rate", e.ErrorRate}, {"drop_rate", e.DropRate}, {"probe_rate", e.ProbeRate},
+			{"bad_signature_rate", e.BadSignatureRate}, {"unknown_serial_rate", e.UnknownSerialRate},
+		} {
 			if err := share(field+c.name, c.v); err != nil {
 				return err
 			}
@@ -143,8 +173,21 @@ func (s *Sandbox) SetFaults(f Faults) error {
 		}
 		endpoints[name] = e
 	}
-	if err := share("notifications/probe_rate", f.Notifications.ProbeRate); err != nil {
-		return err
+	n := f.Notifications
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{{"probe_rate", n.ProbeRate}, {"bad_signature_rate", n.BadSignatureRate}, {"unknown_serial_rate", n.UnknownSerialRate}} {
+		if err := share("notifications/"+c.name, c.v); err != nil {
+			return err
+		}
+	}
+	if usesUntrustedKey(endpoints, n) {
+		// Made now rather than at the first faulty answer, which would
+		// otherwise wait for it.
+		if _, err := untrustedKey(); err != nil {
+			return fmt.Errorf("sandbox: make the untrusted key: %w", err)
+		}
 	}
 	f.Endpoints = endpoints
 	s.faults.set(f)
@@ -163,7 +206,7 @@ func (s *Sandbox) Faults() Faults {
 }
 
 // injectFaults is the pipeline step: latency first, then a drawn error;
-// probe and drop are applied when answering.
+// the signature faults and drop are applied when answering.
 func (s *Sandbox) injectFaults(x *exchange) *apiError {
 	f, ok := s.faults.forEndpoint(x.endpoint.name)
 	if !ok {
@@ -174,8 +217,11 @@ func (s *Sandbox) injectFaults(x *exchange) *apiError {
 			return systemError("request cancelled during injected latency")
 		}
 	}
-	x.probe = s.draw(f.ProbeRate)
+	x.signing.probe = s.draw(f.ProbeRate)
 	x.drop = s.draw(f.DropRate)
+	x.signing.badSignature = s.draw(f.BadSignatureRate)
+	x.signing.unknownSerial = s.draw(f.UnknownSerialRate)
+	x.signing.skew = time.Duration(f.ClockSkew)
 	if s.draw(f.ErrorRate) {
 		if f.ErrorStatus == http.StatusTooManyRequests {
 			return newError(http.StatusTooManyRequests, "FREQUENCY_LIMITED", msgFrequencyLimited, "injected fault")
@@ -183,6 +229,19 @@ func (s *Sandbox) injectFaults(x *exchange) *apiError {
 		return systemError("injected fault")
 	}
 	return nil
+}
+
+// usesUntrustedKey reports whether any fault signs with the untrusted key.
+func usesUntrustedKey(endpoints map[string]EndpointFaults, n NotificationFaults) bool {
+	if n.BadSignatureRate > 0 {
+		return true
+	}
+	for _, e := range endpoints {
+		if e.BadSignatureRate > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

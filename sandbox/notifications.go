@@ -117,16 +117,18 @@ func (s *Sandbox) notify(m *merchant, url string, ev eventKind, plaintext any) (
 }
 
 // signNotification signs one attempt: the public key for the configured
-// share, a clock skew and, on a first attempt only, a probe signature when
-// faults say so, so that the re-delivery of a probed notification is always
-// signed correctly.
+// share, a clock skew and, on a first attempt only, a probe signature, an
+// untrusted key or an unknown serial when faults say so, so that the
+// re-delivery of such a notification is always signed correctly.
 func (s *Sandbox) signNotification(attempt int, body []byte) http.Header {
 	f := s.faults.get().Notifications
 	k := s.keys.forNotification(s.draw(s.cfg.NotifyPublicKeyShare))
-	h := signedHeaders(k, s.now().Add(time.Duration(f.ClockSkew)).Unix(), body)
-	if attempt == 1 && s.draw(f.ProbeRate) {
-		h.Set("Wechatpay-Signature", probeSignature())
-	}
+	first := attempt == 1
+	sf := signingFaults{skew: time.Duration(f.ClockSkew)}
+	sf.probe = first && s.draw(f.ProbeRate)
+	sf.badSignature = first && s.draw(f.BadSignatureRate)
+	sf.unknownSerial = first && s.draw(f.UnknownSerialRate)
+	h := s.sign(k, body, sf)
 	h.Set("Request-ID", newRequestID())
 	h.Set("Content-Type", "application/json")
 	return h

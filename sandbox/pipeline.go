@@ -34,8 +34,8 @@ type exchange struct {
 	endpoint  *endpoint
 	openid    string // the {openid} path segment, unescaped
 	query     url.Values
-	probe     bool // sign a 2xx answer with a WECHATPAY/SIGNTEST/ probe
-	drop      bool // close the connection instead of answering
+	signing   signingFaults // how to sign a 2xx answer wrongly, if at all
+	drop      bool          // close the connection instead of answering
 }
 
 // answer is what the pipeline decided: a status and body, or an error.
@@ -232,12 +232,13 @@ func (s *Sandbox) respond(w http.ResponseWriter, x *exchange, a answer) {
 	}
 	success := status >= 200 && status <= 299
 	if success || (s.cfg.SignErrorAnswers && status != http.StatusUnauthorized) {
-		k := s.keys.forAnswer(x.r.Header.Get("Wechatpay-Serial"))
-		for name, v := range signedHeaders(k, s.now().Unix(), body) {
-			h[name] = v
+		var f signingFaults
+		if success {
+			f = x.signing
 		}
-		if success && x.probe {
-			h.Set("Wechatpay-Signature", probeSignature())
+		k := s.keys.forAnswer(x.r.Header.Get("Wechatpay-Serial"))
+		for name, v := range s.sign(k, body, f) {
+			h[name] = v
 		}
 	}
 	w.WriteHeader(status)
