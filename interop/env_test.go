@@ -3,16 +3,11 @@ package interop
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,15 +24,16 @@ const (
 )
 
 // env is one sandbox for one scenario of one peer: the sandbox handler
-// behind the harness's answer faults and request log, on a loopback port,
-// with a notification receiver that parses with the peer's own code.
+// behind a request log, on a loopback port, with a notification receiver
+// that parses with the peer's own code.
 type env struct {
-	t      *testing.T
-	sb     *sandbox.Sandbox
-	URL    string
-	mode   sandbox.KeyMode
-	faults answerFaults
-	log    requestLog
+	t    *testing.T
+	sb   *sandbox.Sandbox
+	URL  string
+	mode sandbox.KeyMode
+	log  requestLog
+	// pinned, when not zero, is the sandbox clock in Unix seconds.
+	pinned atomic.Int64
 
 	parse    atomic.Pointer[func(*http.Request, []byte) outcome]
 	received chan notice
@@ -68,12 +64,13 @@ func newEnv(t *testing.T, mode sandbox.KeyMode) *env {
 	}
 	cfg.Merchants[0].NotifyURL = receiver.URL
 	cfg.NotifyRetrySchedule = []time.Duration{10 * time.Millisecond}
+	cfg.Now = e.now
 	sb, err := sandbox.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.sb = sb
-	srv := httptest.NewServer(e.wrap(sb))
+	srv := httptest.NewServer(e.logged(sb))
 	e.URL = srv.URL
 	t.Cleanup(func() {
 		sb.Close()
@@ -81,6 +78,18 @@ func newEnv(t *testing.T, mode sandbox.KeyMode) *env {
 	})
 	return e
 }
+
+// now is the sandbox clock: the real one unless pinned.
+func (e *env) now() time.Time {
+	if p := e.pinned.Load(); p != 0 {
+		return time.Unix(p, 0)
+	}
+	return time.Now()
+}
+
+// pinClock stops the sandbox clock at a Unix time, so that answers are
+// stamped with exactly that time (shifted by a clock-skew fault).
+func (e *env) pinClock(unix int64) { e.pinned.Store(unix) }
 
 // receive is the merchant's notification URL: it hands the request to the
 // peer's parser and answers as WeChat Pay expects (200/204 received, else a
@@ -232,113 +241,6 @@ func (e *env) notices() []notice {
 	}
 }
 
-// answerFault is a fault the harness injects into the sandbox's signed 2xx
-// answers, for the checks the sandbox's own faults (PUT /sandbox/faults:
-// probe signatures, errors, latency, dropped connections) do not cover.
-type answerFault struct {
-	kind string // "badsig", "stale", "unknown-serial"
-	at   int64  // for "stale": the Wechatpay-Timestamp to sign with
-}
-
-// answerFaults holds the fault in force.
-type answerFaults struct {
-	mu sync.Mutex
-	f  answerFault
-}
-
-func (a *answerFaults) set(f answerFault) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.f = f
-}
-
-func (a *answerFaults) get() answerFault {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.f
-}
-
-// Serials no key of these tests has: one of each kind.
-const (
-	unknownPublicKeyID = "PUB_KEY_ID_0000000000000000000000000000000000"
-	unknownCertSerial  = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
-)
-
-// wrap puts the request log and the answer faults around the sandbox.
-func (e *env) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/v3/") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		body, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		e.log.add(r, body)
-		f := e.faults.get()
-		if f.kind == "" || r.URL.Path == sandbox.PathCertificates {
-			next.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		h := w.Header()
-		for k, v := range rec.Header() {
-			h[k] = v
-		}
-		if rec.Code >= 200 && rec.Code <= 299 {
-			tamper(h, rec.Body.Bytes(), f)
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
-	})
-}
-
-// tamper applies f to the signed headers of an answer with body.
-func tamper(h http.Header, body []byte, f answerFault) {
-	serial := h.Get("Wechatpay-Serial")
-	switch f.kind {
-	case "badsig":
-		// A signature over the right message, by a key that is not WeChat Pay's.
-		h.Set("Wechatpay-Signature", sign(testKeys.MerchantKey, h.Get("Wechatpay-Timestamp"), h.Get("Wechatpay-Nonce"), body))
-	case "stale":
-		// Correctly signed by the right key, at an old time.
-		ts := strconv.FormatInt(f.at, 10)
-		h.Set("Wechatpay-Timestamp", ts)
-		h.Set("Wechatpay-Signature", sign(signingKey(serial), ts, h.Get("Wechatpay-Nonce"), body))
-	case "unknown-serial":
-		// The signature still verifies with the real key; only the serial is unknown.
-		if strings.HasPrefix(serial, "PUB_KEY_ID_") {
-			h.Set("Wechatpay-Serial", unknownPublicKeyID)
-		} else {
-			h.Set("Wechatpay-Serial", unknownCertSerial)
-		}
-	default:
-		panic("unknown answer fault " + f.kind)
-	}
-}
-
-// signingKey is WeChat Pay's private key for a serial of testKeys.
-func signingKey(serial string) *rsa.PrivateKey {
-	if serial == testKeys.PublicKeyID {
-		return testKeys.WechatPayKey
-	}
-	return testKeys.PlatformKey
-}
-
-// sign is WeChat Pay's answer signature over "timestamp\nnonce\nbody\n".
-func sign(key *rsa.PrivateKey, timestamp, nonce string, body []byte) string {
-	sum := sha256.Sum256([]byte(timestamp + "\n" + nonce + "\n" + string(body) + "\n"))
-	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
-	if err != nil {
-		panic(err)
-	}
-	return base64.StdEncoding.EncodeToString(sig)
-}
-
 // captured is one request as it reached the sandbox.
 type captured struct {
 	Method string      `json:"method"`
@@ -353,6 +255,22 @@ type captured struct {
 type requestLog struct {
 	mu   sync.Mutex
 	reqs []captured
+}
+
+// logged records every /v3/ request in the log before the sandbox answers it.
+func (e *env) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/v3/") {
+			body, err := io.ReadAll(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			e.log.add(r, body)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (l *requestLog) add(r *http.Request, body []byte) {

@@ -145,11 +145,13 @@ var scenarios = []scenario{
 			return out
 		},
 	},
-	answerFaultScenario("bad-signature", "answers signed over the right message by a key that is not WeChat Pay's", answerFault{kind: "badsig"}),
+	answerFaultScenario("bad-signature", "answers signed over the right message by a key that is not WeChat Pay's",
+		"bad_signature_rate", sandbox.EndpointFaults{BadSignatureRate: 1}),
 	staleScenario(600),
 	staleScenario(300),
 	staleScenario(301),
-	answerFaultScenario("unknown-serial", "answers whose `Wechatpay-Serial` names no key the peer has (the signature is WeChat Pay's)", answerFault{kind: "unknown-serial"}),
+	answerFaultScenario("unknown-serial", "answers whose `Wechatpay-Serial` names no key the peer has (the signature is WeChat Pay's)",
+		"unknown_serial_rate", sandbox.EndpointFaults{UnknownSerialRate: 1}),
 	{
 		name:  "probe",
 		about: "answers carrying a `WECHATPAY/SIGNTEST/` probe signature",
@@ -244,34 +246,39 @@ var scenarios = []scenario{
 	},
 }
 
-// answerFaultScenario is a row whose answers the harness alters.
-func answerFaultScenario(name, about string, f answerFault) scenario {
+// answerFaultScenario is a row whose 2xx answers the sandbox signs wrongly:
+// field is f's one setting, rate 1, as the README shows it.
+func answerFaultScenario(name, about, field string, f sandbox.EndpointFaults) scenario {
 	return scenario{
 		name: name, about: about,
-		via: "harness (the sandbox has no such fault)",
+		via: "`PUT /sandbox/faults` `{\"endpoints\":{\"*\":{\"" + field + "\":1}}}`",
 		run: func(t *testing.T, e *env, c peerClient) []observed {
 			e.authorize()
 			p := e.pay(8800)
-			e.faults.set(f)
+			e.setFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{"*": f}})
 			return faultCalls(t, e, c, p.TransactionID, 0)
 		},
 	}
 }
 
 // staleScenario signs answers correctly, stamped seconds before the peer's
-// clock. The Node.js peer's clock is pinned, so that it sees exactly that
-// age; the Go peers read the real clock a moment later, so they see at
-// least that age.
+// clock: the sandbox clock is pinned to a whole second and its answers
+// shifted back by a clock-skew fault. The Node.js peer's clock is pinned to
+// the same second, so that it sees exactly that age; the Go peers read the
+// real clock a moment later, so they see at least that age.
 func staleScenario(seconds int64) scenario {
 	s := scenario{
 		name:  "stale-" + itoa(seconds),
 		about: "answers correctly signed with a `Wechatpay-Timestamp` " + itoa(seconds) + " s old",
-		via:   "harness (the sandbox has no such fault for answers)",
+		via:   "`PUT /sandbox/faults` `{\"endpoints\":{\"*\":{\"clock_skew\":\"-" + itoa(seconds) + "s\"}}}`",
 		run: func(t *testing.T, e *env, c peerClient) []observed {
 			e.authorize()
 			p := e.pay(8800)
 			now := time.Now().Unix()
-			e.faults.set(answerFault{kind: "stale", at: now - seconds})
+			e.pinClock(now)
+			e.setFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{
+				"*": {ClockSkew: sandbox.Duration(-time.Duration(seconds) * time.Second)},
+			}})
 			return faultCalls(t, e, c, p.TransactionID, now)
 		},
 	}
