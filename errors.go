@@ -44,6 +44,8 @@ type VerificationError struct {
 	RequestID  string // Request-ID of the answer, if any
 }
 
+// Error says which check failed and why, with the answer's status and
+// Request-ID when there is one.
 func (e *VerificationError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Err.Error())
@@ -62,6 +64,7 @@ func (e *VerificationError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the sentinel, for errors.Is.
 func (e *VerificationError) Unwrap() error { return e.Err }
 
 // APIError is WeChat Pay's answer to a request it did not accept: any status
@@ -77,6 +80,7 @@ type APIError struct {
 	Body       []byte          // the raw body as received (bounded)
 }
 
+// Error is one line: status, code, message and Request-ID.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wxpay: HTTP %d", e.StatusCode)

@@ -85,6 +85,7 @@ type InputError struct {
 	Message string
 }
 
+// Error returns "sandbox: <field>: <message>".
 func (e *InputError) Error() string { return "sandbox: " + e.Field + ": " + e.Message }
 
 // MemberRequest is the body of POST /sandbox/authorizations (and of
