@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -201,4 +204,68 @@ func httpPost(url, body string) (int, error) {
 	}
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+func TestSandboxConfigFileWithSeveralMerchants(t *testing.T) {
+	t.Parallel()
+	k, err := demoKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := k.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	// The same merchant key serves two merchants here: a mall, and a service provider for mall 1900000200.
+	cfg := fmt.Sprintf(`{
+  "wechatpay-private-key": %q, "wechatpay-public-key-id": %q,
+  "merchants": [
+    {"mchid": %q, "merchant-cert": %q, "apiv3-key": %q},
+    {"mchid": "1900000100", "merchant-public-key": %q, "merchant-serial": %q, "apiv3-key": %q,
+     "sub-mchids": ["1900000200"], "brands": {"1000": ["wx1"]}}
+  ]
+}`, sandbox.FileWechatPayKey, k.PublicKeyID, k.MchID, sandbox.FileMerchantCert, k.APIv3Key,
+		sandbox.FilePublicKey+"-merchant", k.MerchantSerial, k.APIv3Key)
+	// The provider verifies with the merchant key's public half, written beside the config.
+	if err := os.WriteFile(filepath.Join(dir, sandbox.FilePublicKey+"-merchant"), encodePublicKey(t, k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "sandbox.json")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base, _ := startSandbox(t, "--config", path)
+	flags := func(mchid string) []string {
+		return []string{"--base-url", base, "--mchid", mchid, "--private-key", filepath.Join(dir, sandbox.FileMerchantKey),
+			"--merchant-cert", filepath.Join(dir, sandbox.FileMerchantCert),
+			"--wechatpay-public-key", filepath.Join(dir, sandbox.FilePublicKey), "--wechatpay-public-key-id", k.PublicKeyID}
+	}
+	r := wxpayCLI(t, "", nil, append([]string{"call", "GET", "v3/businesscircle/user-authorizations/o1", "--query", "appid=wx1"}, flags(k.MchID)...)...)
+	if r.code != 0 {
+		t.Fatalf("the mall: exit %d, %s", r.code, r.stderr)
+	}
+	r = wxpayCLI(t, "", nil, append([]string{"call", "GET", "v3/businesscircle/users/o1/points/commit_status",
+		"--query", "sub_mchid=1900000200", "--query", "brandid=1000", "--query", "appid=wx1"}, flags("1900000100")...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "FINISHED") {
+		t.Fatalf("the provider for its mall: exit %d, %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = wxpayCLI(t, "", nil, append([]string{"call", "GET", "v3/businesscircle/users/o1/points/commit_status",
+		"--query", "sub_mchid=1900000200", "--query", "brandid=1000", "--query", "appid=wx2"}, flags("1900000100")...)...)
+	if r.code != 1 || !strings.Contains(r.stderr, "PARAM_ERROR") {
+		t.Fatalf("an appid not bound to the brand: exit %d, %s", r.code, r.stderr)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"merchants":[{"mchid":"1","password":"x"}]}`), 0o600)
+	if r := wxpayCLI(t, "", nil, "sandbox", "--listen", "127.0.0.1:0", "--config", bad); r.code != 2 || !strings.Contains(r.stderr, `unknown field "password"`) {
+		t.Errorf("unknown key: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+func encodePublicKey(t *testing.T, k *sandbox.Keys) []byte {
+	t.Helper()
+	der, err := x509.MarshalPKIXPublicKey(&k.MerchantKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
