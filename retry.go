@@ -36,11 +36,15 @@ func DefaultRetryPolicy() RetryPolicy {
 // ShouldRetry reports whether an attempt that ended with HTTP status (0 when
 // there was no answer) and err is worth repeating: network errors, 429 and
 // 5xx other than 501. Cancellation and timeouts, verification failures, TLS
-// certificate errors and every other status are final.
+// certificate errors, a 2xx whose body could not be read (WeChat Pay acted
+// on it) and every other status are final.
 func ShouldRetry(status int, err error) bool {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		status, err = apiErr.StatusCode, nil
+	}
+	if err != nil && status >= 200 && status <= 299 {
+		return false
 	}
 	if err != nil {
 		var verr *VerificationError

@@ -27,7 +27,8 @@ func TestShouldRetry(t *testing.T) {
 		want   bool
 	}{
 		{"network error", 0, netErr, true},
-		{"connection reset while reading", 200, io.ErrUnexpectedEOF, true},
+		{"connection reset while reading a 500", 500, io.ErrUnexpectedEOF, true},
+		{"connection reset while reading a 200: it took effect", 200, io.ErrUnexpectedEOF, false},
 		{"429 FREQUENCY_LIMITED", 429, &APIError{StatusCode: 429}, true},
 		{"500 SYSTEM_ERROR", 500, &APIError{StatusCode: 500}, true},
 		{"502", 502, &APIError{StatusCode: 502}, true},
