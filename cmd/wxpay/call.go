@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay"
 )
@@ -28,6 +30,8 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	fs.Var(&params, "path-param", "")
 	fs.Var(&headers, "header", "")
 	noVerify := fs.Bool("no-verify", false, "")
+	timeout := fs.Duration("timeout", 30*time.Second, "")
+	retries := fs.Int("retries", wxpay.DefaultRetryPolicy().MaxRetries, "")
 
 	positional, code, done := c.parseFlags(fs, callHelp, args)
 	if done {
@@ -88,10 +92,16 @@ func (c *cli) call(ctx context.Context, args []string) int {
 		reqOpts = append(reqOpts, wxpay.Header(k, v))
 	}
 
+	if *timeout <= 0 || *retries < 0 {
+		return c.usageError(cmd, errors.New("--timeout must be positive and --retries at least 0"))
+	}
 	opts, download, err := c.clientOptions(s, *noVerify)
 	if err != nil {
 		return c.usageError(cmd, err)
 	}
+	policy := wxpay.DefaultRetryPolicy()
+	policy.MaxRetries = *retries
+	opts = append(opts, wxpay.WithHTTPClient(&http.Client{Timeout: *timeout}), wxpay.WithRetryPolicy(policy))
 	client, err := wxpay.NewClient(opts...)
 	if err != nil {
 		return c.usageError(cmd, err)

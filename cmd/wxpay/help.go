@@ -56,6 +56,8 @@ Request:
   --query k=v                    add k=v to the query string; repeatable, kept in order
   --path-param k=v               fill {k} in PATH, percent-escaped, case kept; repeatable
   --header 'Name: value'         add a request header; repeatable
+  --timeout DURATION             limit for each attempt (default 30s)
+  --retries N                    retries of network errors, 429 and 5xx (default 2; 0 for none)
   --no-verify                    accept answers without checking their signature
                                  (prints a warning; debugging only, never with real money)
 

@@ -789,3 +789,30 @@ func TestCallDoesWhatTheNodeCLICannot(t *testing.T) {
 		t.Fatalf("a 404 exited %d, want 1", r.code)
 	}
 }
+
+func TestCallRetriesAndTimeoutFlags(t *testing.T) {
+	t.Parallel()
+	f := writeKeyFiles(t)
+	for _, tc := range []struct {
+		retries  string
+		attempts int
+	}{{"0", 1}, {"1", 2}} {
+		s := newServer(t)
+		s.Handle("GET", "/v3/flaky", func(*wxtest.Request) (int, []byte) {
+			return 503, []byte(`{"code":"SERVICE_UNAVAILABLE","message":"x"}`)
+		})
+		r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/flaky", "--retries", tc.retries)...)
+		if r.code != 1 || len(s.Requests()) != tc.attempts {
+			t.Errorf("--retries %s: exit %d after %d attempts, want 1 after %d", tc.retries, r.code, len(s.Requests()), tc.attempts)
+		}
+	}
+	s := newServer(t)
+	s.Handle("GET", "/v3/slow", func(*wxtest.Request) (int, []byte) { time.Sleep(300 * time.Millisecond); return 200, []byte(`{}`) })
+	r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/slow", "--timeout", "50ms")...)
+	if r.code != 1 || !strings.Contains(r.stderr, "Client.Timeout") {
+		t.Errorf("--timeout 50ms: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/slow", "--retries", "-1")...); r.code != 2 {
+		t.Errorf("--retries -1: exit %d", r.code)
+	}
+}
