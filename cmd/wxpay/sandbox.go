@@ -199,16 +199,23 @@ func (c *cli) printConnect(base, dir string, k *sandbox.Keys) {
 		abs = dir
 	}
 	p := func(name string) string { return filepath.Join(abs, name) }
+	const query = `wxpay call GET 'v3/businesscircle/user-authorizations/{openid}' --path-param openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8 --query appid=wx1234567890abcdef`
 	fmt.Fprintf(c.stderr, `
 Talk to it with:
+  %s --base-url %s --mchid %s --private-key %s --merchant-cert %s --wechatpay-public-key %s --wechatpay-public-key-id %s
+
+or, with the credentials in the environment:
   export WXPAY_BASE_URL=%s WXPAY_MCHID=%s \
     WXPAY_PRIVATE_KEY=%s WXPAY_MERCHANT_CERT=%s \
     WXPAY_WECHATPAY_PUBLIC_KEY=%s WXPAY_WECHATPAY_PUBLIC_KEY_ID=%s
-  wxpay call GET 'v3/businesscircle/user-authorizations/{openid}' --path-param openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8 --query appid=wx1234567890abcdef
+  %s
+
+Make a member and a payment to sync points for (admin API):
   curl -s -X POST %ssandbox/authorizations -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8"}'
   curl -s -X POST %ssandbox/transactions -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","amount":8800}'
 
-`, base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID, base, base)
+`, query, base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID,
+		base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID, query, base, base)
 }
 
 // keysIn loads the keys in dir, or makes and writes them when there are none.

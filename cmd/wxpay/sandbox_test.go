@@ -90,6 +90,20 @@ func TestSandboxMakesKeysAndPrintsAWorkingCallLine(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, `"authorize_state":"UNAUTHORIZED"`) {
 		t.Fatalf("the printed call: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
+	// And the one-line form, taken word for word from the output.
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "wxpay call GET") && strings.Contains(l, "--base-url") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	words := strings.Fields(strings.ReplaceAll(line, "'", ""))
+	if len(words) < 3 || words[0] != "wxpay" {
+		t.Fatalf("no one-line call in the output:\n%s", out)
+	}
+	if r := wxpayCLI(t, "", nil, words[1:]...); r.code != 0 || !strings.Contains(r.stdout, `"UNAUTHORIZED"`) {
+		t.Fatalf("the printed one-line call: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
 	if !strings.Contains(stderr.String(), "/v3/businesscircle/user-authorizations/") {
 		t.Errorf("the sandbox did not log the request:\n%s", stderr)
 	}
