@@ -1,29 +1,19 @@
 package wxpay
 
 import (
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
+
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // AEADAlgorithm names the cipher of notification resources and downloaded
 // certificates.
 const AEADAlgorithm = "AEAD_AES_256_GCM"
-
-// APIv3KeyLength is the length of the APIv3 key (APIv3密钥): 32 ASCII characters.
-const APIv3KeyLength = 32
-
-// CheckAPIv3Key reports whether key has the length AES-256 needs.
-func CheckAPIv3Key(key []byte) error {
-	if len(key) != APIv3KeyLength {
-		return fmt.Errorf("wxpay: APIv3 key has %d bytes, want %d", len(key), APIv3KeyLength)
-	}
-	return nil
-}
 
 // DecryptAEAD opens an AEAD_AES_256_GCM resource (回调报文解密,
 // https://pay.weixin.qq.com/doc/v3/merchant/4012071382): key is the APIv3
@@ -48,30 +38,10 @@ func DecryptAEAD(apiv3Key []byte, nonce, associatedData, ciphertext string) ([]b
 	return plain, nil
 }
 
-// EncryptAEAD is the inverse of DecryptAEAD, for emulators and tests that
-// build notifications and certificate downloads.
-func EncryptAEAD(apiv3Key []byte, nonce, associatedData string, plaintext []byte) (string, error) {
-	gcm, err := newGCM(apiv3Key, nonce)
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(gcm.Seal(nil, []byte(nonce), plaintext, []byte(associatedData))), nil
-}
-
 func newGCM(key []byte, nonce string) (cipher.AEAD, error) {
-	if err := CheckAPIv3Key(key); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
-	}
-	block, err := aes.NewCipher(key)
+	gcm, err := wxauth.NewGCM(key, nonce)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
-	}
-	gcm, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrDecrypt, err)
-	}
-	if len(nonce) != gcm.NonceSize() {
-		return nil, fmt.Errorf("%w: nonce has %d bytes, want %d", ErrDecrypt, len(nonce), gcm.NonceSize())
 	}
 	return gcm, nil
 }

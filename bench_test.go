@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
 )
 
@@ -112,7 +113,7 @@ func callOp(b *testing.B, srv *httptest.Server) func() {
 func floorOp(b *testing.B, srv *httptest.Server) func() {
 	k := wxtest.SharedKeys()
 	hc := &http.Client{Timeout: 30 * time.Second} // the same timeout as the client's default
-	msg := RequestMessage("POST", "/v3/businesscircle/points/notify", 1795435200, "593BEC0C930BF1AFEB40B4A08C8FB242", benchBody)
+	msg := wxauth.RequestMessage("POST", "/v3/businesscircle/points/notify", 1795435200, "593BEC0C930BF1AFEB40B4A08C8FB242", benchBody)
 	ans := wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, time.Now().Unix(), "d824f2e086d3c1df967785d13fcd22ef", nil)
 	ansMsg := []byte(ans.Get("Wechatpay-Timestamp") + "\nd824f2e086d3c1df967785d13fcd22ef\n\n")
 	sig := decodeForBench(b, ans.Get("Wechatpay-Signature"))
@@ -158,9 +159,9 @@ func BenchmarkPointsSyncInterleaved(b *testing.B) {
 }
 
 func decodeForBench(b *testing.B, s string) []byte {
-	var sig rawSignature
-	if !decodeSignature(s, &sig) {
+	var sig wxauth.RawSignature
+	if !wxauth.DecodeSignature(s, &sig) {
 		b.Fatal("bad signature")
 	}
-	return sig.bytes()
+	return sig.Bytes()
 }

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // Response is a verified 2xx answer. Body holds the exact bytes whose
@@ -113,7 +115,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, verify bool) (*Response,
 	}
 	// Sign exactly the request-target net/http writes on the wire.
 	target := req.URL.RequestURI()
-	auth, err := c.signer.Authorization(cl.method, target, cl.body, c.now().Unix(), newNonce())
+	auth, err := c.signer.Authorization(cl.method, target, cl.body, c.now().Unix(), wxauth.NewNonce())
 	if err != nil {
 		return nil, 0, err
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // DefaultBaseURL is WeChat Pay's APIv3 host. The backup host
@@ -150,7 +152,7 @@ func WithPlatformCertificates(certs ...*x509.Certificate) Option {
 // certificates.
 func WithAPIv3Key(key string) Option {
 	return func(c *Client) error {
-		if err := CheckAPIv3Key([]byte(key)); err != nil {
+		if err := wxauth.CheckAPIv3Key([]byte(key)); err != nil {
 			return err
 		}
 		c.apiv3Key = []byte(key)

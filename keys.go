@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-)
 
-// MinKeyBits is the smallest RSA modulus accepted. WeChat Pay issues 2048-bit
-// keys; anything shorter is refused rather than silently trusted.
-const MinKeyBits = 2048
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
+)
 
 // LoadPrivateKey parses a merchant API private key (apiclient_key.pem) in
 // PKCS#8 ("PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY") PEM form.
@@ -132,8 +130,8 @@ func checkKeySize(k *rsa.PublicKey) error {
 	if k.N == nil {
 		return errors.New("wxpay: RSA key has no modulus")
 	}
-	if bits := k.N.BitLen(); bits < MinKeyBits {
-		return fmt.Errorf("wxpay: RSA key has %d bits, want at least %d", bits, MinKeyBits)
+	if bits := k.N.BitLen(); bits < wxauth.MinKeyBits {
+		return fmt.Errorf("wxpay: RSA key has %d bits, want at least %d", bits, wxauth.MinKeyBits)
 	}
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // The known-answer vectors of testdata/vectors were made by code independent
@@ -140,7 +142,7 @@ func TestVectorRequestSignaturesMatchByteForByte(t *testing.T) {
 		s := Signer{MchID: v.Merchant.MchID, Serial: v.Merchant.SerialNo, Key: key}
 		for _, c := range v.RequestSignatures {
 			body := []byte(c.Body)
-			if got := string(RequestMessage(c.Method, c.RequestTarget, c.Timestamp, c.Nonce, body)); got != c.Message {
+			if got := string(wxauth.RequestMessage(c.Method, c.RequestTarget, c.Timestamp, c.Nonce, body)); got != c.Message {
 				t.Errorf("%s %s: message\n got %q\nwant %q", c.Method, c.RequestTarget, got, c.Message)
 			}
 			got, err := s.Authorization(c.Method, c.RequestTarget, body, c.Timestamp, c.Nonce)
@@ -166,7 +168,7 @@ func TestVectorAuthorizationParsing(t *testing.T) {
 	}
 	req := v.RequestSignatures[0] // the headers all claim to sign this request
 	for _, c := range v.AuthorizationParsing {
-		a, err := ParseAuthorization(c.Header)
+		a, err := wxauth.ParseAuthorization(c.Header)
 		if err == nil {
 			err = a.Verify(cert.PublicKey.(*rsa.PublicKey), req.Method, req.RequestTarget, []byte(req.Body))
 		}
@@ -177,11 +179,11 @@ func TestVectorAuthorizationParsing(t *testing.T) {
 		var want error
 		switch c.Reason {
 		case "scheme":
-			want = ErrAuthorizationScheme
+			want = wxauth.ErrAuthorizationScheme
 		case "missing serial_no":
-			want = ErrAuthorizationFormat
+			want = wxauth.ErrAuthorizationFormat
 		case "signature does not match":
-			want = ErrBadSignature
+			want = wxauth.ErrRequestSignature
 		}
 		if want != nil && !errors.Is(err, want) {
 			t.Errorf("%s: err = %v, want %v", c.Reason, err, want)

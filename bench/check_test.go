@@ -47,14 +47,14 @@ func TestEveryImplSyncsPoints(t *testing.T) {
 		if err := checkBody(r, body); err != nil {
 			return err
 		}
-		a, err := wxpay.ParseAuthorization(r.Header.Get("Authorization"))
+		a, err := parseAuthorization(r.Header.Get("Authorization"))
 		if err != nil {
 			return err
 		}
 		if a.MchID != k.MchID || a.SerialNo != k.MerchantSerial {
 			return fmt.Errorf("mchid %s serial %s", a.MchID, a.SerialNo)
 		}
-		return a.Verify(&k.MerchantKey.PublicKey, r.Method, r.URL.RequestURI(), body)
+		return a.verify(&k.MerchantKey.PublicKey, r.Method, r.URL.RequestURI(), body)
 	}
 	plain, signed := newStaticServer(k, checkBody), newStaticServer(k, checkSigned)
 	defer plain.Close()
@@ -132,11 +132,11 @@ func TestEverySignCellSigns(t *testing.T) {
 		if err != nil {
 			t.Fatal(name, err)
 		}
-		a, err := wxpay.ParseAuthorization(got)
+		a, err := parseAuthorization(got)
 		if err != nil {
 			t.Fatal(name, err)
 		}
-		if err := a.Verify(&f.keys.MerchantKey.PublicKey, http.MethodPost, notifyPath, f.body); err != nil {
+		if err := a.verify(&f.keys.MerchantKey.PublicKey, http.MethodPost, notifyPath, f.body); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}

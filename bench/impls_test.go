@@ -58,7 +58,7 @@ const (
 func newFloorSync(f *fixture, baseURL string) (op, error) {
 	k := f.keys
 	hc := &http.Client{Timeout: 30 * time.Second}
-	msg := wxpay.RequestMessage(http.MethodPost, notifyPath, fixedTimestamp, fixedNonce, f.body)
+	msg := requestMessage(http.MethodPost, notifyPath, fixedTimestamp, fixedNonce, f.body)
 	ans := f.srv.current()
 	ansMsg := []byte(ans.Get("Wechatpay-Timestamp") + "\n" + ans.Get("Wechatpay-Nonce") + "\n\n")
 	sig, err := base64.StdEncoding.DecodeString(ans.Get("Wechatpay-Signature"))
@@ -173,7 +173,7 @@ var signImpls = []impl{
 // newFloorSign is SHA-256 and an RSA-2048 PKCS#1 v1.5 signature of the
 // message, with nothing around it.
 func newFloorSign(f *fixture, _ string) (op, error) {
-	msg := wxpay.RequestMessage(http.MethodPost, notifyPath, fixedTimestamp, fixedNonce, f.body)
+	msg := requestMessage(http.MethodPost, notifyPath, fixedTimestamp, fixedNonce, f.body)
 	return func(context.Context) error {
 		sum := sha256.Sum256(msg)
 		_, err := rsa.SignPKCS1v15(nil, f.keys.MerchantKey, crypto.SHA256, sum[:])

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
@@ -18,7 +19,7 @@ import (
 // fromWeChatPay builds a notification as WeChat Pay sends it: the resource
 // sealed with the APIv3 key, the body signed with the WeChat Pay public key.
 func fromWeChatPay(keys *wxtest.Keys, id, eventType, plaintext string) (http.Header, []byte) {
-	ciphertext, err := wxpay.EncryptAEAD([]byte(keys.APIv3Key), "GiCVO6LB04WZ", "mall_transaction", []byte(plaintext))
+	ciphertext, err := wxauth.EncryptAEAD([]byte(keys.APIv3Key), "GiCVO6LB04WZ", "mall_transaction", []byte(plaintext))
 	if err != nil {
 		panic(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // DefaultMaxBodyBytes bounds a notification body when Parser.MaxBodyBytes is
@@ -37,7 +38,7 @@ func NewParser(v *wxpay.Verifier, apiv3Key string) (*Parser, error) {
 		return nil, errors.New("notify: NewParser: verifier has no key ring")
 	}
 	key := []byte(apiv3Key)
-	if err := wxpay.CheckAPIv3Key(key); err != nil {
+	if err := wxauth.CheckAPIv3Key(key); err != nil {
 		return nil, fmt.Errorf("notify: NewParser: %w", err)
 	}
 	return &Parser{Verifier: v, APIv3Key: key}, nil
@@ -59,7 +60,7 @@ func (p *Parser) Parse(h http.Header, body []byte) (*Notification, error) {
 	if p.Verifier == nil {
 		return nil, fmt.Errorf("%w: no Verifier", errConfig)
 	}
-	if err := wxpay.CheckAPIv3Key(p.APIv3Key); err != nil {
+	if err := wxauth.CheckAPIv3Key(p.APIv3Key); err != nil {
 		return nil, fmt.Errorf("%w: %v", errConfig, err)
 	}
 	if limit := p.maxBodyBytes(); int64(len(body)) > limit {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // certificateEntry is one item of GET /v3/certificates (spec §3.3).
@@ -35,7 +36,7 @@ func (s *Sandbox) certificates(x *exchange) (int, []byte, *apiError) {
 		for i := len(s.keys.platform) - 1; i >= 0; i-- { // newest first
 			k := s.keys.platform[i]
 			nonce := randomString(12, alnum)
-			ct, err := wxpay.EncryptAEAD(x.merchant.apiv3Key, nonce, "certificate", certPEM(k.cert))
+			ct, err := wxauth.EncryptAEAD(x.merchant.apiv3Key, nonce, "certificate", certPEM(k.cert))
 			if err != nil {
 				return 0, nil, systemError("encrypt certificate: " + err.Error())
 			}

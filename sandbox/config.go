@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // Config describes the merchants a sandbox serves and the keys it signs with.
@@ -183,14 +184,14 @@ func newMerchant(c Merchant) (*merchant, error) {
 	switch {
 	case m.key == nil:
 		return nil, fmt.Errorf("merchant %s: set Certificate, or PublicKey and CertSerial", c.MchID)
-	case m.key.N == nil || m.key.N.BitLen() < wxpay.MinKeyBits:
-		return nil, fmt.Errorf("merchant %s: RSA key shorter than %d bits", c.MchID, wxpay.MinKeyBits)
+	case m.key.N == nil || m.key.N.BitLen() < wxauth.MinKeyBits:
+		return nil, fmt.Errorf("merchant %s: RSA key shorter than %d bits", c.MchID, wxauth.MinKeyBits)
 	case m.CertSerial == "":
 		return nil, fmt.Errorf("merchant %s: CertSerial is empty", c.MchID)
 	}
 	m.CertSerial = strings.ToUpper(m.CertSerial)
 	m.apiv3Key = []byte(c.APIv3Key)
-	if err := wxpay.CheckAPIv3Key(m.apiv3Key); err != nil {
+	if err := wxauth.CheckAPIv3Key(m.apiv3Key); err != nil {
 		return nil, fmt.Errorf("merchant %s: %w", c.MchID, err)
 	}
 	for _, u := range []string{c.NotifyURL, c.AuthNotifyURL} {
@@ -267,8 +268,8 @@ func checkPrivateKey(k *rsa.PrivateKey) error {
 	if k == nil {
 		return errors.New("private key is nil")
 	}
-	if k.N.BitLen() < wxpay.MinKeyBits {
-		return fmt.Errorf("RSA key has %d bits, want at least %d", k.N.BitLen(), wxpay.MinKeyBits)
+	if k.N.BitLen() < wxauth.MinKeyBits {
+		return fmt.Errorf("RSA key has %d bits, want at least %d", k.N.BitLen(), wxauth.MinKeyBits)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // Keys is everything a sandbox and a client need to talk: the merchant's
@@ -75,7 +76,7 @@ func GenerateKeys() (*Keys, error) {
 		PlatformKey:  rsaKeys[2],
 		// Real ids read 01, the mchid, the issue date and a sequence number.
 		PublicKeyID: wxpay.PublicKeyIDPrefix + "01" + defaultSandboxMch + now.Format("20060102") + randomString(14, digits),
-		APIv3Key:    randomString(wxpay.APIv3KeyLength, alnum),
+		APIv3Key:    randomString(wxauth.APIv3KeyLength, alnum),
 	}
 	var err error
 	if k.MerchantCert, err = selfSign(k.MerchantKey, pkix.Name{
@@ -209,7 +210,7 @@ func LoadKeysDir(dir string) (*Keys, error) {
 		return nil, err
 	}
 	k.APIv3Key = strings.TrimSpace(string(b))
-	if err := wxpay.CheckAPIv3Key([]byte(k.APIv3Key)); err != nil {
+	if err := wxauth.CheckAPIv3Key([]byte(k.APIv3Key)); err != nil {
 		return nil, fmt.Errorf("sandbox: %s: %w", FileAPIv3Key, err)
 	}
 	if k.MerchantKey, err = loadKey(read, FileMerchantKey); err != nil {

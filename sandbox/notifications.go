@@ -7,6 +7,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/internal/delivery"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // The business-circle notifications (spec §7): event_type, the resource's
@@ -81,7 +82,7 @@ type (
 func (s *Sandbox) notify(m *merchant, url string, ev eventKind, plaintext any) (id string, err error) {
 	id = newNotificationID()
 	nonce := randomString(12, alnum)
-	ct, err := wxpay.EncryptAEAD(m.apiv3Key, nonce, ev.originalType, marshal(plaintext))
+	ct, err := wxauth.EncryptAEAD(m.apiv3Key, nonce, ev.originalType, marshal(plaintext))
 	if err != nil {
 		return "", err
 	}

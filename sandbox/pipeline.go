@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // maxRequestBytes bounds a request body; business-circle bodies are under
@@ -29,7 +30,7 @@ type exchange struct {
 	start     time.Time
 	target    string // the raw request-target, as signed
 	body      []byte
-	auth      wxpay.Authorization
+	auth      wxauth.Authorization
 	merchant  *merchant
 	endpoint  *endpoint
 	openid    string // the {openid} path segment, unescaped
@@ -120,10 +121,10 @@ func (s *Sandbox) checkHeaders(x *exchange) *apiError {
 // parseAuthorization reads the five pairs, in any order.
 func (s *Sandbox) parseAuthorization(x *exchange) *apiError {
 	h := x.r.Header.Get("Authorization")
-	a, err := wxpay.ParseAuthorization(h)
+	a, err := wxauth.ParseAuthorization(h)
 	if err != nil {
 		scheme, _, _ := strings.Cut(h, " ")
-		if errors.Is(err, wxpay.ErrAuthorizationScheme) && scheme != wxpay.SignatureScheme {
+		if errors.Is(err, wxauth.ErrAuthorizationScheme) && scheme != wxpay.SignatureScheme {
 			return signError(msgAuthScheme, "scheme is not "+wxpay.SignatureScheme)
 		}
 		return signError(msgAuthFormat, err.Error())
@@ -159,7 +160,7 @@ func (s *Sandbox) identifyMerchant(x *exchange) *apiError {
 func (s *Sandbox) verifySignature(x *exchange) *apiError {
 	if err := x.auth.Verify(x.merchant.key, x.r.Method, x.target, x.body); err != nil {
 		return signatureMismatch(x.r.Method, x.target,
-			wxpay.RequestMessage(x.r.Method, x.target, x.auth.Unix(), x.auth.NonceStr, x.body))
+			wxauth.RequestMessage(x.r.Method, x.target, x.auth.Unix(), x.auth.NonceStr, x.body))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // Flag names and their environment variables (DESIGN.md, "Contract surfaces").
@@ -264,7 +265,7 @@ func (s *settings) apiv3Key() (string, error) {
 	if k.value == "" {
 		return "", nil
 	}
-	if err := wxpay.CheckAPIv3Key([]byte(k.value)); err != nil {
+	if err := wxauth.CheckAPIv3Key([]byte(k.value)); err != nil {
 		// Never echo the key itself.
 		return "", fmt.Errorf("%s: %v", k.source, err)
 	}

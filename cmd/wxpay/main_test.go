@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
@@ -489,7 +490,7 @@ func notification(t *testing.T, k *wxtest.Keys, ts time.Time) (body []byte, head
 	t.Helper()
 	plaintext = `{"mchid":"1900000109","merchant_name":"腾讯广场","shop_name":"海底捞","shop_number":"123456","appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","time_end":"2020-05-20T13:29:35.120+08:00","amount":200,"transaction_id":"1217752501201407033233368018","commit_tag":"AABBCC"}`
 	const nonce, ad = "GiCVO6LB04WZ", "mall_transaction"
-	ct, err := wxpay.EncryptAEAD([]byte(k.APIv3Key), nonce, ad, []byte(plaintext))
+	ct, err := wxauth.EncryptAEAD([]byte(k.APIv3Key), nonce, ad, []byte(plaintext))
 	if err != nil {
 		t.Fatal(err)
 	}
