@@ -1,0 +1,48 @@
+// Package rules decides how many points a mall payment earns and how many a
+// refund takes back. It is pure: no database, no clock, no I/O but Load.
+//
+//	set, err := rules.Load("rules.yaml") // or rules.Default(): a point per full yuan
+//	out := set.Evaluate(rules.Payment{MchID: mchid, ShopNumber: "S01", Amount: 12345, TimeEnd: t}, earnedToday)
+//	// out.Points, out.EarnPoints, out.NoPointsRemarks go into the points sync;
+//	// out.RuleVersion goes onto the ledger entry.
+//
+// # The rules file
+//
+// testdata/example.yaml shows every key with comments. In brief:
+//
+//	default:                 # applies to every mall; each key optional
+//	  min_amount_fen: 100    # fen; a smaller amount earns nothing (remark below_minimum)
+//	  daily_cap: 500         # points per member per mall per Beijing day; 0 = no cap
+//	  shops:                 # rules for single shops, by shop_number
+//	    - {shop_number: S01, multiplier: 1.5}
+//	    - {shop_number: S09, excluded: true, remark: 超市商品不参与积分}
+//	  promotions:            # time-boxed multipliers, in Beijing time
+//	    - {name: 双十一, multiplier: 2, start: 2026-11-11, end: 2026-11-11, shops: [S01]}
+//	  remarks:               # no_points_remarks per reason, <= 128 bytes of UTF-8
+//	    {excluded_shop: …, below_minimum: …, daily_cap_reached: …, no_points: …}
+//	malls:                   # one entry per mall (sub_mchid in partner mode)
+//	  - mchid: "1900000109"
+//	    brand_id: 1001       # 品牌ID, for parking sync
+//	    app_ids: [wx1234567890abcdef]
+//	    # and any key of the default section, which then replaces the default's
+//
+// A key a mall sets replaces the default section's value whole (lists are
+// not merged); a key it leaves out is inherited. A mall the file does not
+// name gets the default section.
+//
+// # Decisions
+//
+//   - Points: an excluded shop earns nothing; an amount below the minimum
+//     earns nothing; else floor(floor(amount / 100) × shop multiplier ×
+//     promotion multiplier), exact (multipliers are decimals of at most four
+//     places, computed as integers, never floats); then the daily cap.
+//   - Overlapping promotions: the highest multiplier applies; they never
+//     compound. Ties go to the first by start, end, name.
+//   - Promotion times: start inclusive, end exclusive; a date means the
+//     whole Beijing day, so start: 2026-11-11, end: 2026-11-11 is that one day.
+//   - The daily cap counts the Beijing day of the payment's time_end, not
+//     of its arrival (BeijingDay).
+//   - Refunds: RefundDeduction takes back floor(E × R ÷ P) in total.
+//   - Version: a hash of the normalised rules (MarshalJSON), so comments,
+//     layout, key and list order do not change it, and any rule change does.
+package rules

@@ -1,0 +1,298 @@
+package rules
+
+import (
+	"slices"
+	"time"
+)
+
+// Set is one loaded rules file: the default section, the malls it names and
+// the version that identifies its content. A Set is immutable after Parse,
+// Load or Default, so one Set may be shared by every goroutine and swapped
+// whole on reload.
+type Set struct {
+	def     section            // the default section, every field resolved
+	malls   map[string]*mall   // listed malls, by mchid, resolved over def
+	unnamed *mall              // what a mall the file does not name gets
+	source  map[string]section // the malls' own sections, for MarshalJSON
+	version string
+}
+
+// section is one section of the file. In the default section every field is
+// set; in a mall's section a nil field is inherited from the default.
+type section struct {
+	minAmount  *int64
+	dailyCap   *int64
+	shops      *[]shop
+	promotions *[]promotion
+	remarks    remarks
+	// Only in a mall's section.
+	brandID int64
+	appIDs  []string
+}
+
+// remarks are the four no_points_remarks texts; nil means inherited.
+type remarks struct {
+	excluded, belowMinimum, capReached, noPoints *string
+}
+
+type shop struct {
+	number     string
+	multiplier multiplier // zero when excluded
+	excluded   bool
+	remark     string // for an excluded shop; "" means the section's text
+}
+
+type promotion struct {
+	name       string
+	multiplier multiplier
+	start, end time.Time // [start, end), Beijing time
+	shops      []string  // nil: every shop
+}
+
+// mall is one mall's effective rules, ready for Evaluate.
+type mall struct {
+	mchid      string
+	listed     bool
+	brandID    int64
+	appIDs     []string
+	minAmount  int64
+	dailyCap   int64
+	shops      map[string]shop
+	promotions []promotion // in canonical order: start, end, name
+	remarks    Remarks
+}
+
+// Mall is one mall's rules in force, with the default section's settings
+// filled in where the mall's own section leaves them out. It is a copy: changing
+// it changes nothing in the Set.
+type Mall struct {
+	// MchID is the mall (商户号; sub_mchid in partner mode).
+	MchID string `json:"mchid"`
+	// Listed is true when the rules file has a section for this mall; an
+	// unlisted mall gets the default section and no brand id or app ids.
+	Listed bool `json:"listed"`
+	// BrandID is the mall's brand (品牌ID) for parking sync; 0 when not set.
+	BrandID int64 `json:"brand_id,omitempty"`
+	// AppIDs are the mini programs bound to the brand, sorted.
+	AppIDs []string `json:"app_ids,omitempty"`
+	// MinAmountFen is the smallest amount, in fen, that earns points.
+	MinAmountFen int64 `json:"min_amount_fen"`
+	// DailyCap is the most points a member earns at this mall in one Beijing
+	// day; 0 means no cap.
+	DailyCap int64 `json:"daily_cap"`
+	// Shops are the shops with their own multiplier or excluded, by number.
+	Shops []Shop `json:"shops"`
+	// Promotions are the time-boxed multipliers, by start, end and name.
+	Promotions []Promotion `json:"promotions"`
+	// Remarks are the no_points_remarks texts this mall syncs.
+	Remarks Remarks `json:"remarks"`
+}
+
+// Shop is a shop with a rule of its own.
+type Shop struct {
+	Number string `json:"shop_number"`
+	// Multiplier is an exact decimal such as "1.5"; empty when Excluded.
+	Multiplier string `json:"multiplier,omitempty"`
+	Excluded   bool   `json:"excluded,omitempty"`
+	// Remark replaces Remarks.Excluded for this shop; empty when not set.
+	Remark string `json:"remark,omitempty"`
+}
+
+// Promotion multiplies the points of payments made from Start (inclusive)
+// until End (exclusive), optionally only in some shops.
+type Promotion struct {
+	Name string `json:"name"`
+	// Multiplier is an exact decimal such as "2" or "1.5".
+	Multiplier string    `json:"multiplier"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	// Shops limits the promotion to these shop numbers; empty means all.
+	Shops []string `json:"shops,omitempty"`
+}
+
+// Remarks are the no_points_remarks a mall syncs with earn_points=false,
+// one per reason.
+type Remarks struct {
+	Excluded     string `json:"excluded_shop"`
+	BelowMinimum string `json:"below_minimum"`
+	CapReached   string `json:"daily_cap_reached"`
+	NoPoints     string `json:"no_points"`
+}
+
+// The remarks synced when the rules file sets none. Each is at most 128
+// bytes of UTF-8, the limit of no_points_remarks; a test checks them with
+// the SDK's own validation.
+const (
+	DefaultRemarkExcluded     = "本店不参与积分 (this shop does not earn points)"
+	DefaultRemarkBelowMinimum = "消费金额未达积分起点 (amount below the minimum for points)"
+	DefaultRemarkCapReached   = "今日积分已达上限 (daily points cap reached)"
+	DefaultRemarkNoPoints     = "消费金额不足一积分 (amount earns less than one point)"
+)
+
+// defaultSection is what an empty rules file means: one point per full
+// yuan, no minimum, no cap, no shop rules, no promotions.
+func defaultSection() section {
+	zero := int64(0)
+	return section{
+		minAmount:  &zero,
+		dailyCap:   &zero,
+		shops:      &[]shop{},
+		promotions: &[]promotion{},
+		remarks: remarks{
+			excluded:     ptr(DefaultRemarkExcluded),
+			belowMinimum: ptr(DefaultRemarkBelowMinimum),
+			capReached:   ptr(DefaultRemarkCapReached),
+			noPoints:     ptr(DefaultRemarkNoPoints),
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Default returns the rules of a service without a rules file: one point
+// per full yuan of the amount, for every mall. Its version is stable, and
+// equal to that of an empty rules file.
+func Default() *Set {
+	s, err := build(defaultSection(), nil)
+	if err != nil {
+		panic("rules: the default rules do not build: " + err.Error()) // a bug, caught by the tests
+	}
+	return s
+}
+
+// build resolves every mall over the default section and computes the
+// version.
+func build(def section, malls map[string]section) (*Set, error) {
+	s := &Set{def: def, malls: make(map[string]*mall, len(malls)), source: malls}
+	s.unnamed = resolve("", false, def, section{})
+	for id, sec := range malls {
+		s.malls[id] = resolve(id, true, def, sec)
+	}
+	v, err := s.computeVersion()
+	if err != nil {
+		return nil, err
+	}
+	s.version = v
+	return s, nil
+}
+
+// resolve applies the rule that a key a mall sets replaces the default's
+// value whole (lists are not merged) and a key it leaves out is inherited.
+func resolve(mchid string, listed bool, def, own section) *mall {
+	pick := func(own, def *string) string {
+		if own != nil {
+			return *own
+		}
+		return *def
+	}
+	m := &mall{
+		mchid:     mchid,
+		listed:    listed,
+		brandID:   own.brandID,
+		appIDs:    own.appIDs,
+		minAmount: *cmpOr(own.minAmount, def.minAmount),
+		dailyCap:  *cmpOr(own.dailyCap, def.dailyCap),
+		shops:     make(map[string]shop),
+		remarks: Remarks{
+			Excluded:     pick(own.remarks.excluded, def.remarks.excluded),
+			BelowMinimum: pick(own.remarks.belowMinimum, def.remarks.belowMinimum),
+			CapReached:   pick(own.remarks.capReached, def.remarks.capReached),
+			NoPoints:     pick(own.remarks.noPoints, def.remarks.noPoints),
+		},
+	}
+	for _, sh := range *cmpOr(own.shops, def.shops) {
+		m.shops[sh.number] = sh
+	}
+	m.promotions = slices.Clone(*cmpOr(own.promotions, def.promotions))
+	slices.SortStableFunc(m.promotions, comparePromotions)
+	return m
+}
+
+func cmpOr[T any](a, b *T) *T {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// comparePromotions is the canonical order of promotions: by start, then
+// end, then name. It also breaks ties between equal multipliers.
+func comparePromotions(a, b promotion) int {
+	if c := a.start.Compare(b.start); c != 0 {
+		return c
+	}
+	if c := a.end.Compare(b.end); c != 0 {
+		return c
+	}
+	switch {
+	case a.name < b.name:
+		return -1
+	case a.name > b.name:
+		return 1
+	}
+	return 0
+}
+
+// Version identifies the rules' content: "r-" and the first 12 hex digits
+// of the SHA-256 of the normalised rules (see MarshalJSON). Comments,
+// whitespace, key order, list order and number spelling do not change it;
+// any change to what the rules do does.
+func (s *Set) Version() string { return s.version }
+
+// Mall returns the rules in force for the mall mchid (sub_mchid in partner
+// mode). A mall the file does not name gets the default section, with
+// Listed false and no brand id or app ids.
+func (s *Set) Mall(mchid string) Mall {
+	m := s.mall(mchid)
+	out := Mall{
+		MchID:        mchid,
+		Listed:       m.listed,
+		BrandID:      m.brandID,
+		AppIDs:       slices.Clone(m.appIDs),
+		MinAmountFen: m.minAmount,
+		DailyCap:     m.dailyCap,
+		Shops:        []Shop{},
+		Promotions:   []Promotion{},
+		Remarks:      m.remarks,
+	}
+	for _, sh := range m.shops {
+		out.Shops = append(out.Shops, Shop{Number: sh.number, Multiplier: sh.multiplier.String(), Excluded: sh.excluded, Remark: sh.remark})
+	}
+	slices.SortFunc(out.Shops, func(a, b Shop) int {
+		switch {
+		case a.Number < b.Number:
+			return -1
+		case a.Number > b.Number:
+			return 1
+		}
+		return 0
+	})
+	for _, p := range m.promotions {
+		out.Promotions = append(out.Promotions, Promotion{
+			Name: p.name, Multiplier: p.multiplier.String(),
+			Start: p.start, End: p.end, Shops: slices.Clone(p.shops),
+		})
+	}
+	return out
+}
+
+// Malls returns the malls the rules file names, sorted by mchid.
+func (s *Set) Malls() []Mall {
+	ids := make([]string, 0, len(s.malls))
+	for id := range s.malls {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := make([]Mall, len(ids))
+	for i, id := range ids {
+		out[i] = s.Mall(id)
+	}
+	return out
+}
+
+func (s *Set) mall(mchid string) *mall {
+	if m, ok := s.malls[mchid]; ok {
+		return m
+	}
+	return s.unnamed
+}

@@ -1,0 +1,135 @@
+package rules
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+)
+
+// versionDomain is hashed before the normalised rules, so that a change to
+// what the same file means (a new schema) can be given new versions.
+const versionDomain = "mallpoints-rules/1\n"
+
+// The normalised rules are the rules file's own schema written as JSON
+// (which is YAML): default section with every key resolved, malls sorted by
+// mchid with only the keys they set, shops by number, promotions by start,
+// end and name, shop and app id lists sorted, multipliers as the shortest
+// decimal, times as Beijing wall-clock times. Parsing them gives the same
+// Set back.
+type fileJSON struct {
+	Default sectionJSON `json:"default"`
+	Malls   []mallJSON  `json:"malls,omitempty"`
+}
+
+type mallJSON struct {
+	MchID   string   `json:"mchid"`
+	BrandID int64    `json:"brand_id,omitempty"`
+	AppIDs  []string `json:"app_ids,omitempty"`
+	sectionJSON
+}
+
+type sectionJSON struct {
+	MinAmountFen *int64           `json:"min_amount_fen,omitempty"`
+	DailyCap     *int64           `json:"daily_cap,omitempty"`
+	Shops        *[]shopJSON      `json:"shops,omitempty"`
+	Promotions   *[]promotionJSON `json:"promotions,omitempty"`
+	Remarks      *remarksJSON     `json:"remarks,omitempty"`
+}
+
+type shopJSON struct {
+	Number     string `json:"shop_number"`
+	Multiplier string `json:"multiplier,omitempty"`
+	Excluded   bool   `json:"excluded,omitempty"`
+	Remark     string `json:"remark,omitempty"`
+}
+
+type promotionJSON struct {
+	Name       string   `json:"name"`
+	Multiplier string   `json:"multiplier"`
+	Start      string   `json:"start"`
+	End        string   `json:"end"`
+	Shops      []string `json:"shops,omitempty"`
+}
+
+type remarksJSON struct {
+	Excluded     *string `json:"excluded_shop,omitempty"`
+	BelowMinimum *string `json:"below_minimum,omitempty"`
+	CapReached   *string `json:"daily_cap_reached,omitempty"`
+	NoPoints     *string `json:"no_points,omitempty"`
+}
+
+// wallClock is how promotion times are written: Beijing time, no offset.
+const wallClock = "2006-01-02T15:04:05"
+
+func (sec section) toJSON() sectionJSON {
+	out := sectionJSON{MinAmountFen: sec.minAmount, DailyCap: sec.dailyCap}
+	if sec.shops != nil {
+		shops := make([]shopJSON, 0, len(*sec.shops))
+		for _, sh := range *sec.shops {
+			shops = append(shops, shopJSON{Number: sh.number, Multiplier: sh.multiplier.String(), Excluded: sh.excluded, Remark: sh.remark})
+		}
+		slices.SortFunc(shops, func(a, b shopJSON) int { return strings.Compare(a.Number, b.Number) })
+		out.Shops = &shops
+	}
+	if sec.promotions != nil {
+		promos := slices.Clone(*sec.promotions)
+		slices.SortStableFunc(promos, comparePromotions)
+		list := make([]promotionJSON, 0, len(promos))
+		for _, p := range promos {
+			list = append(list, promotionJSON{
+				Name: p.name, Multiplier: p.multiplier.String(),
+				Start: p.start.In(beijing).Format(wallClock), End: p.end.In(beijing).Format(wallClock),
+				Shops: sorted(p.shops),
+			})
+		}
+		out.Promotions = &list
+	}
+	r := sec.remarks
+	if r.excluded != nil || r.belowMinimum != nil || r.capReached != nil || r.noPoints != nil {
+		out.Remarks = &remarksJSON{Excluded: r.excluded, BelowMinimum: r.belowMinimum, CapReached: r.capReached, NoPoints: r.noPoints}
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+// canonical writes the normalised rules.
+func (s *Set) canonical() ([]byte, error) {
+	f := fileJSON{Default: s.def.toJSON()}
+	for id, sec := range s.source {
+		f.Malls = append(f.Malls, mallJSON{MchID: id, BrandID: sec.brandID, AppIDs: sorted(sec.appIDs), sectionJSON: sec.toJSON()})
+	}
+	slices.SortFunc(f.Malls, func(a, b mallJSON) int { return strings.Compare(a.MchID, b.MchID) })
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func (s *Set) computeVersion() (string, error) {
+	c, err := s.canonical()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append([]byte(versionDomain), c...))
+	return "r-" + hex.EncodeToString(sum[:6]), nil
+}
+
+// MarshalJSON returns the normalised rules whose hash is Version: the rules
+// file's schema as indented JSON, which Parse reads back to the same Set.
+// It is what an API shows as "the rules in force".
+func (s *Set) MarshalJSON() ([]byte, error) { return s.canonical() }
