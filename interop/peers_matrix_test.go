@@ -24,9 +24,9 @@ func TestPeers(t *testing.T) {
 					}
 					e := newEnv(t, mode)
 					c := col.connect(t, e)
-					before := e.log.count(sandbox.PathCertificates)
+					before := e.log.count("/" + sandbox.PathCertificates)
 					got := sc.run(t, e, c)
-					downloads := e.log.count(sandbox.PathCertificates) > before
+					downloads := e.log.count("/"+sandbox.PathCertificates) > before
 					for _, o := range got {
 						o.downloads = downloads
 						if problem := want.compare(o); problem != "" {

@@ -46,7 +46,7 @@ func TestPeerRequestsAsObserved(t *testing.T) {
 			}
 			var r captured
 			for _, c := range e.log.all() {
-				if c.Target == sandbox.PathPointsNotify {
+				if c.Target == "/"+sandbox.PathPointsNotify {
 					r = c
 				}
 			}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -23,21 +24,37 @@ const maxAdminBytes = 64 << 10
 //	GET  /sandbox/parkings                           → 200 {"parkings": [Parking…]}
 //	GET  /sandbox/deliveries[?mchid=]                → 200 {"deliveries": [Delivery…]}, of one merchant if named
 //	GET  /sandbox/faults, PUT /sandbox/faults        → 200 Faults
+//
+// The admin API has no authentication, so it refuses what a web page could
+// make a browser send (a page the developer opens must not create payments
+// that notify their own receiver): a cross-origin browser request (by
+// Sec-Fetch-Site or Origin, http.CrossOriginProtection) is 403, and a POST or
+// PUT whose Content-Type is not application/json is 415, since only the
+// simple types (text/plain, forms) cross origins without a CORS preflight,
+// which the sandbox never grants. A known path with another method is 405
+// with Allow.
 func (s *Sandbox) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(pattern string, fn func(*http.Request) (int, any, error)) {
+		method, _, _ := strings.Cut(pattern, " ")
+		changes := method == http.MethodPost || method == http.MethodPut
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			status, v, err := fn(r)
+			var status int
+			var v any
+			var err error
+			if changes && !isJSON(r.Header.Get("Content-Type")) {
+				status, v = http.StatusUnsupportedMediaType, adminError{Field: "Content-Type",
+					Error: "must be application/json (send -H 'Content-Type: application/json')"}
+			} else {
+				status, v, err = fn(r)
+			}
 			if err != nil {
 				status, v = http.StatusInternalServerError, adminError{Error: err.Error()}
 				if ie, ok := errors.AsType[*InputError](err); ok {
 					status, v = http.StatusBadRequest, adminError{Error: ie.Message, Field: ie.Field}
 				}
 			}
-			s.log.Info("sandbox: admin", "method", r.Method, "path", truncateUTF8(r.URL.Path, 256), "status", status)
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(status)
-			w.Write(append(marshal(v), '\n'))
+			writeAdmin(s, w, r, status, v)
 		})
 	}
 	handle("POST /sandbox/authorizations", func(r *http.Request) (int, any, error) {
@@ -120,11 +137,56 @@ func (s *Sandbox) adminHandler() http.Handler {
 		}
 		return http.StatusOK, s.Faults(), nil
 	})
-	handle("/sandbox/", func(r *http.Request) (int, any, error) {
-		return http.StatusNotFound, adminError{Error: "no admin endpoint " + r.Method + " " + truncateUTF8(r.URL.Path, 128) +
-			"; see the documentation of package sandbox"}, nil
+	mux.HandleFunc("/sandbox/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := allowedMethods(mux, r); allow != "" {
+			w.Header().Set("Allow", allow)
+			writeAdmin(s, w, r, http.StatusMethodNotAllowed, adminError{Error: "method " + r.Method + " not allowed here; use " + allow})
+			return
+		}
+		writeAdmin(s, w, r, http.StatusNotFound, adminError{Error: "no admin endpoint " + r.Method + " " + truncateUTF8(r.URL.Path, 128) +
+			"; see the documentation of package sandbox"})
 	})
-	return mux
+	cop := http.NewCrossOriginProtection()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := cop.Check(r); err != nil {
+			writeAdmin(s, w, r, http.StatusForbidden, adminError{Field: "Origin",
+				Error: "cross-origin browser requests to the admin API are refused: " + err.Error()})
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// writeAdmin writes one admin answer as JSON and logs it.
+func writeAdmin(s *Sandbox, w http.ResponseWriter, r *http.Request, status int, v any) {
+	s.log.Info("sandbox: admin", "method", r.Method, "path", truncateUTF8(r.URL.Path, 256), "status", status)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(append(marshal(v), '\n'))
+}
+
+// adminMethods are the methods the admin routes use.
+var adminMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut}
+
+// allowedMethods lists the methods that have a route for r's path, other
+// than the catch-all; "" when the path has none.
+func allowedMethods(mux *http.ServeMux, r *http.Request) string {
+	var allow []string
+	for _, m := range adminMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "/sandbox/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
+}
+
+// isJSON reports whether a Content-Type is application/json, with any
+// parameters (charset).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // merchantQuery is the merchant named by the query parameter mchid, which

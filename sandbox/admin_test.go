@@ -183,7 +183,84 @@ func TestAdminBadInput(t *testing.T) {
 	if st := adminDo(t, srv, http.MethodGet, "/sandbox/nothing", "", &e); st != 404 || e.Error == "" {
 		t.Errorf("unknown admin path = %d %+v", st, e)
 	}
-	if st := adminDo(t, srv, http.MethodGet, "/sandbox/transactions", "", &e); st != 404 {
-		t.Errorf("GET on a POST path = %d", st)
+}
+
+// Every admin route answers another method with 405 and the methods it
+// takes in Allow, not 404.
+func TestAdminOtherMethodIs405WithAllow(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	for _, tt := range []struct{ method, path, allow string }{
+		{http.MethodPost, "/sandbox/faults", "GET, PUT"},
+		{http.MethodDelete, "/sandbox/faults", "GET, PUT"},
+		{http.MethodGet, "/sandbox/authorizations", "POST"},
+		{http.MethodPut, "/sandbox/deauthorizations", "POST"},
+		{http.MethodGet, "/sandbox/transactions", "POST"},
+		{http.MethodGet, "/sandbox/refunds", "POST"},
+		{http.MethodPost, "/sandbox/points/4200", "GET"},
+		{http.MethodPost, "/sandbox/parkings", "GET"},
+		{http.MethodDelete, "/sandbox/deliveries", "GET"},
+	} {
+		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != tt.allow {
+			t.Errorf("%s %s = %d Allow %q, want 405 Allow %q", tt.method, tt.path, resp.StatusCode, resp.Header.Get("Allow"), tt.allow)
+		}
+	}
+}
+
+// A web page the developer opens cannot drive the admin API: a cross-site
+// browser request is 403 and a state-changing request that is not
+// application/json (what a form or a no-preflight fetch sends) is 415, and
+// neither creates anything. curl and Go clients, which send no Origin, pass.
+func TestAdminRefusesCrossSiteBrowserRequests(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	const body = `{"appid":"wx1","openid":"o1","amount":100,"transaction_id":"42"}`
+	for _, tt := range []struct {
+		name   string
+		header map[string]string
+		status int
+	}{
+		{"text/plain from a foreign page", map[string]string{"Content-Type": "text/plain", "Origin": "https://evil.example"}, 403},
+		{"text/plain without Origin", map[string]string{"Content-Type": "text/plain"}, 415},
+		{"form without Origin", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415},
+		{"no Content-Type", nil, 415},
+		{"JSON from a foreign page", map[string]string{"Content-Type": "application/json", "Origin": "https://evil.example"}, 403},
+		{"JSON, Sec-Fetch-Site cross-site", map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403},
+		{"JSON, Sec-Fetch-Site same-site", map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "same-site"}, 403},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sandbox/transactions", strings.NewReader(body))
+		for k, v := range tt.header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("%s: %d, want %d", tt.name, resp.StatusCode, tt.status)
+		}
+	}
+	if p, ok := srv.Sandbox.Points("42"); ok {
+		t.Errorf("a refused request created transaction %+v", p)
+	}
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/sandbox/authorizations", strings.NewReader(`{"appid":"wx1","openid":"o1"}`))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+			t.Errorf("same-origin JSON (%s) = %d, want it accepted", ct, resp.StatusCode)
+		}
 	}
 }

@@ -22,7 +22,7 @@ type endpoint struct {
 }
 
 func newEndpoint(method, name string, act func(*exchange) (int, []byte, *apiError)) *endpoint {
-	return &endpoint{method: method, name: name, segs: strings.Split(strings.TrimPrefix(name, "/"), "/"), act: act}
+	return &endpoint{method: method, name: name, segs: strings.Split(name, "/"), act: act}
 }
 
 // match reports whether the escaped path segments fit the template, and
@@ -58,13 +58,16 @@ func (s *Sandbox) endpointNamed(name string) *endpoint {
 	return nil
 }
 
-// Path templates of the emulated endpoints, the names used in Faults.
+// Path templates of the emulated endpoints, the names used in Faults. They
+// are spelt as WeChat Pay's documents and package businesscircle spell them,
+// relative to the base URL and without a leading slash; SetFaults also
+// accepts them with one.
 const (
-	PathPointsNotify      = "/v3/businesscircle/points/notify"
-	PathUserAuthorization = "/v3/businesscircle/user-authorizations/{openid}"
-	PathCommitStatus      = "/v3/businesscircle/users/{openid}/points/commit_status"
-	PathParkings          = "/v3/businesscircle/parkings"
-	PathCertificates      = "/v3/certificates"
+	PathPointsNotify       = "v3/businesscircle/points/notify"
+	PathUserAuthorization  = "v3/businesscircle/user-authorizations/{openid}"
+	PathPointsCommitStatus = "v3/businesscircle/users/{openid}/points/commit_status"
+	PathParkings           = "v3/businesscircle/parkings"
+	PathCertificates       = "v3/certificates"
 )
 
 // businessCircleEndpoints lists the four business-circle APIs (spec §6) and
@@ -90,7 +93,7 @@ func (s *Sandbox) businessCircleEndpoints() []*endpoint {
 		{name: "appid", label: "小程序AppID", required: true, maxBytes: 128},
 	}
 
-	commit := newEndpoint(http.MethodGet, PathCommitStatus, s.commitStatus)
+	commit := newEndpoint(http.MethodGet, PathPointsCommitStatus, s.commitStatus)
 	commit.pathRule = &rule{name: "openid", label: "用户标识", required: true, maxBytes: 128}
 	commit.query = []rule{
 		{name: "sub_mchid", label: "子商户号", maxBytes: 32},

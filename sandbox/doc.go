@@ -65,7 +65,17 @@
 //
 // JSON in and out, no signature, beside the /v3/ paths. Requests may name
 // the merchant in "mchid"; otherwise the provider of "sub_mchid", else the
-// first merchant configured, acts. Bad input is 400 {"error","field"}.
+// first merchant configured, acts. Bad input is 400 {"error","field"};
+// another method on a known path is 405 with Allow.
+//
+// The admin API has no authentication: serve it on loopback only. So that a
+// web page the developer opens cannot drive it, a POST or PUT must have
+// Content-Type: application/json (else 415), and a cross-origin browser
+// request (Sec-Fetch-Site or Origin naming another site) is 403:
+//
+//	curl -s -X POST http://127.0.0.1:8090/sandbox/transactions \
+//	  -H 'Content-Type: application/json' \
+//	  -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","amount":8800}'
 //
 //	POST /sandbox/authorizations   {"appid","openid","sub_mchid"?,"auth_type"?} → 201 (200 if known) member; MALL_AUTH.ACTIVATE_CARD sent
 //	POST /sandbox/deauthorizations {"appid","openid","sub_mchid"?}            → 200 member, DEAUTHORIZED
@@ -87,7 +97,7 @@
 // PUT /sandbox/faults replaces every fault with the Faults given, such as
 //
 //	{"endpoints": {"*": {"error_rate": 0.1, "latency": "200ms"},
-//	               "/v3/businesscircle/points/notify": {"bad_signature_rate": 1}},
+//	               "v3/businesscircle/points/notify": {"bad_signature_rate": 1}},
 //	 "notifications": {"probe_rate": 1}}
 //
 // An endpoint, or "*" for the others, takes error_rate, error_status (500 or

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 )
@@ -17,10 +18,11 @@ import (
 // trusts, a serial nobody has, a timestamp off the clock). A share of 0
 // never happens and 1 always does, so tests stay deterministic.
 type Faults struct {
-	// Endpoints maps an endpoint, named by its path template (such as
-	// "/v3/businesscircle/points/notify" or
-	// "/v3/businesscircle/user-authorizations/{openid}"), or "*" for every
-	// endpoint without an entry of its own, to its faults.
+	// Endpoints maps an endpoint, named by its path template (PathPointsNotify,
+	// PathUserAuthorization and the others, such as
+	// "v3/businesscircle/points/notify"; a leading slash is accepted and
+	// dropped), or "*" for every endpoint without an entry of its own, to its
+	// faults.
 	Endpoints map[string]EndpointFaults `json:"endpoints,omitempty"`
 	// Notifications applies to every notification attempt.
 	Notifications NotificationFaults `json:"notifications"`
@@ -145,11 +147,15 @@ func (s *Sandbox) SetFaults(f Faults) error {
 		return nil
 	}
 	endpoints := make(map[string]EndpointFaults, len(f.Endpoints))
-	for name, e := range f.Endpoints {
-		if name != "*" && s.endpointNamed(name) == nil {
-			return &InputError{Field: "endpoints/" + name, Message: "no such endpoint; use a path template such as /v3/businesscircle/points/notify, or *"}
+	for given, e := range f.Endpoints {
+		name := strings.TrimPrefix(given, "/")
+		if given != "*" && s.endpointNamed(name) == nil {
+			return &InputError{Field: "endpoints/" + given, Message: "no such endpoint; use a path template such as " + PathPointsNotify + ", or *"}
 		}
-		field := "endpoints/" + name + "/"
+		if _, twice := endpoints[name]; twice {
+			return &InputError{Field: "endpoints/" + given, Message: "names the endpoint " + name + " twice, with and without the leading slash"}
+		}
+		field := "endpoints/" + given + "/"
 		for _, c := range []struct {
 			name string
 			v    float64

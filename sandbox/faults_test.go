@@ -330,6 +330,7 @@ func TestFaultsAdmin(t *testing.T) {
 	}
 	for _, tt := range []struct{ body, field string }{
 		{`{"endpoints":{"/v3/nope":{}}}`, "endpoints//v3/nope"},
+		{`{"endpoints":{"v3/nope":{}}}`, "endpoints/v3/nope"},
 		{`{"endpoints":{"*":{"error_rate":2}}}`, "endpoints/*/error_rate"},
 		{`{"endpoints":{"*":{"error_status":503}}}`, "endpoints/*/error_status"},
 		{`{"endpoints":{"*":{"latency":"2h"}}}`, "endpoints/*/latency"},
@@ -349,5 +350,25 @@ func TestFaultsAdmin(t *testing.T) {
 	}
 	if got := srv.Sandbox.Faults(); got.Endpoints[sandbox.PathParkings] != want {
 		t.Errorf("a bad PUT changed the faults: %+v", got)
+	}
+}
+
+// An endpoint is named by its path template as WeChat Pay's documents spell
+// it (no leading slash, like package businesscircle's constants), and the
+// same path with a leading slash names the same endpoint.
+func TestFaultsNameEndpointsWithOrWithoutLeadingSlash(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	for _, name := range []string{sandbox.PathPointsNotify, "/" + sandbox.PathPointsNotify} {
+		if err := srv.Sandbox.SetFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{name: {ErrorRate: 1}}}); err != nil {
+			t.Fatalf("SetFaults(%q) = %v", name, err)
+		}
+		if _, ok := srv.Sandbox.Faults().Endpoints[sandbox.PathPointsNotify]; !ok {
+			t.Errorf("SetFaults(%q): Faults() = %+v, want the entry under %s", name, srv.Sandbox.Faults(), sandbox.PathPointsNotify)
+		}
+	}
+	both := map[string]sandbox.EndpointFaults{sandbox.PathParkings: {}, "/" + sandbox.PathParkings: {}}
+	if err := srv.Sandbox.SetFaults(sandbox.Faults{Endpoints: both}); err == nil {
+		t.Error("SetFaults with the same endpoint spelt twice succeeded")
 	}
 }

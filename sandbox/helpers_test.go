@@ -244,6 +244,9 @@ func adminDo(t testing.TB, srv *sandbox.Server, method, path, body string, out a
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -262,7 +262,7 @@ func dropConnection(w http.ResponseWriter) {
 func (s *Sandbox) logRequest(x *exchange, status int, e *apiError) {
 	path := truncateUTF8(x.r.URL.Path, 256)
 	if x.endpoint != nil {
-		path = x.endpoint.name // the template: no openid in the log
+		path = "/" + x.endpoint.name // the template: no openid in the log
 	}
 	attrs := []slog.Attr{
 		slog.String("method", x.r.Method),

@@ -211,8 +211,8 @@ or, with the credentials in the environment:
   %s
 
 Make a member and a payment to sync points for (admin API):
-  curl -s -X POST %ssandbox/authorizations -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8"}'
-  curl -s -X POST %ssandbox/transactions -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","amount":8800}'
+  curl -s -X POST %ssandbox/authorizations -H 'Content-Type: application/json' -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8"}'
+  curl -s -X POST %ssandbox/transactions -H 'Content-Type: application/json' -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","amount":8800}'
 
 `, query, base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID,
 		base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID, query, base, base)

@@ -104,6 +104,12 @@ func TestSandboxMakesKeysAndPrintsAWorkingCallLine(t *testing.T) {
 	if r := wxpayCLI(t, "", nil, words[1:]...); r.code != 0 || !strings.Contains(r.stdout, `"UNAUTHORIZED"`) {
 		t.Fatalf("the printed one-line call: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
+	// The admin API takes only JSON, so every printed curl line must say so.
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "curl ") && strings.Contains(l, " -d ") && !strings.Contains(l, "-H 'Content-Type: application/json'") {
+			t.Errorf("printed curl line sends no JSON content type: %s", l)
+		}
+	}
 	if !strings.Contains(stderr.String(), "/v3/businesscircle/user-authorizations/") {
 		t.Errorf("the sandbox did not log the request:\n%s", stderr)
 	}
