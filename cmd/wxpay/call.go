@@ -30,6 +30,7 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	fs.Var(&params, "path-param", "")
 	fs.Var(&headers, "header", "")
 	noVerify := fs.Bool("no-verify", false, "")
+	raw := fs.Bool("raw", false, "")
 	timeout := fs.Duration("timeout", 30*time.Second, "")
 	retries := fs.Int("retries", wxpay.DefaultRetryPolicy().MaxRetries, "")
 
@@ -63,7 +64,7 @@ func (c *cli) call(ctx context.Context, args []string) int {
 		reqOpts = append(reqOpts, wxpay.RawJSON(body))
 	}
 	for _, q := range queries {
-		k, v, err := splitPair("query", q, "=")
+		k, v, err := splitPair("query", q)
 		if err != nil {
 			return c.usageError(cmd, err)
 		}
@@ -71,7 +72,7 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	}
 	given := map[string]bool{}
 	for _, p := range params {
-		k, v, err := splitPair("path-param", p, "=")
+		k, v, err := splitPair("path-param", p)
 		if err != nil {
 			return c.usageError(cmd, err)
 		}
@@ -82,7 +83,7 @@ func (c *cli) call(ctx context.Context, args []string) int {
 		return c.usageError(cmd, err)
 	}
 	for _, h := range headers {
-		k, v, err := splitPair("header", h, ":")
+		k, v, err := parseHeader(h)
 		if err != nil {
 			return c.usageError(cmd, err)
 		}
@@ -101,7 +102,10 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	}
 	policy := wxpay.DefaultRetryPolicy()
 	policy.MaxRetries = *retries
-	opts = append(opts, wxpay.WithHTTPClient(&http.Client{Timeout: *timeout}), wxpay.WithRetryPolicy(policy))
+	// --timeout bounds the whole call, retries and a certificate download
+	// included, through the context: the client gives up on a retry the
+	// deadline leaves no room for, instead of waiting past it.
+	opts = append(opts, wxpay.WithHTTPClient(&http.Client{}), wxpay.WithRetryPolicy(policy))
 	client, err := wxpay.NewClient(opts...)
 	if err != nil {
 		return c.usageError(cmd, err)
@@ -109,12 +113,14 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	if *noVerify {
 		fmt.Fprintln(c.stderr, "wxpay call: WARNING: --no-verify: the answer's signature is not checked; anyone on the path could forge it. Debugging only, never with real money.")
 	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
 	if download {
 		// Platform-certificate mode with nothing pinned: fetch the
 		// certificates, verified with what they carry, as the official SDKs do.
 		certs, err := client.DownloadCertificates(ctx)
 		if err != nil {
-			return c.failure(fmt.Errorf("wxpay: download platform certificates: %w", err))
+			return c.failure(timedOut(ctx, *timeout, fmt.Errorf("download platform certificates: %w", err)))
 		}
 		if err := client.KeyRing().AddCertificates(certs...); err != nil {
 			return c.failure(err)
@@ -126,19 +132,27 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	if err != nil {
 		var apiErr *wxpay.APIError
 		if errors.As(err, &apiErr) {
-			writeBody(c.stdout, apiErr.Body)
+			writeBody(c.stdout, apiErr.Body, *raw)
 		}
-		return c.failure(err)
+		return c.failure(timedOut(ctx, *timeout, err))
 	}
 	fmt.Fprintf(c.stderr, "HTTP %d\n", resp.StatusCode)
-	fmt.Fprintf(c.stderr, "Request-ID: %s\n", orNone(resp.RequestID()))
+	fmt.Fprintf(c.stderr, "Request-ID: %s\n", terminalText(orNone(resp.RequestID())))
 	if resp.Serial == "" {
 		fmt.Fprintln(c.stderr, "Verified-By: nobody (--no-verify)")
 	} else {
 		fmt.Fprintf(c.stderr, "Verified-By: %s\n", resp.Serial)
 	}
-	writeBody(c.stdout, resp.Body)
+	writeBody(c.stdout, resp.Body, *raw)
 	return exitOK
+}
+
+// timedOut adds to err that --timeout ended the call, when it did.
+func timedOut(ctx context.Context, timeout time.Duration, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w (--timeout %s, retries included, has passed)", err, timeout)
+	}
+	return err
 }
 
 // clientOptions builds the client's options from the credential settings.
@@ -217,13 +231,14 @@ func checkPathParams(path string, given map[string]bool) error {
 	return nil
 }
 
-// isToken reports whether s is a non-empty HTTP token (a method name).
+// isToken reports whether s is a non-empty HTTP token (RFC 9110 §5.6.2), as
+// a method or a header name must be.
 func isToken(s string) bool {
 	if s == "" {
 		return false
 	}
 	for _, r := range s {
-		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", r)) {
 			return false
 		}
 	}

@@ -4,11 +4,8 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -16,7 +13,8 @@ import (
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
-// Flag names and their environment variables (DESIGN.md, "Contract surfaces").
+// Flag names and their environment variables: the contract of the command
+// line, shared with mallpointsd; renaming one breaks scripts.
 const (
 	flagBaseURL       = "base-url"
 	flagMchID         = "mchid"
@@ -85,9 +83,9 @@ func (s *settings) loadConfig() error {
 		return nil
 	}
 	s.cfgName = source + " " + path
-	raw, err := os.ReadFile(path)
+	raw, err := readFileLimited(path, maxConfigBytes)
 	if err != nil {
-		return fmt.Errorf("%s: %v", s.cfgName, withoutPath(err))
+		return fmt.Errorf("%s: %v", s.cfgName, err)
 	}
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
@@ -284,61 +282,38 @@ func loadCert(f setting) (*x509.Certificate, error) {
 	return cert, nil
 }
 
-func readFile(f setting) ([]byte, error) {
-	b, err := os.ReadFile(f.value)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %v", f.source, f.value, withoutPath(err))
-	}
-	return b, nil
-}
-
-// withoutPath drops the file name an *os.PathError repeats.
-func withoutPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
-// readData returns the bytes of a --data value: JSON as given, @FILE or @-.
-func readData(v string, stdin io.Reader) ([]byte, error) {
-	switch {
-	case v == "@-":
-		b, err := io.ReadAll(stdin)
-		if err != nil {
-			return nil, fmt.Errorf("--data @-: %v", err)
-		}
-		return b, nil
-	case strings.HasPrefix(v, "@"):
-		b, err := os.ReadFile(v[1:])
-		if err != nil {
-			return nil, fmt.Errorf("--data %s: %v", v, withoutPath(err))
-		}
-		return b, nil
-	}
-	return []byte(v), nil
-}
-
 // listFlag is a repeatable string flag.
 type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// splitPair splits "k=v" (for --query and --path-param) or "K: V" (for
-// --header) at the first sep.
-func splitPair(flagName, v, sep string) (string, string, error) {
-	k, val, ok := strings.Cut(v, sep)
-	if sep == ":" {
-		k, val = strings.TrimSpace(k), strings.TrimSpace(val)
-	}
+// splitPair splits "k=v" (for --query and --path-param) at the first "=".
+func splitPair(flagName, v string) (string, string, error) {
+	k, val, ok := strings.Cut(v, "=")
 	if !ok || k == "" {
-		want := "k=v"
-		if sep == ":" {
-			want = "'Name: value'"
+		return "", "", fmt.Errorf("--%s %q: want k=v", flagName, v)
+	}
+	return k, val, nil
+}
+
+// parseHeader splits a --header value, "Name: value", and checks both parts
+// the way HTTP/1.1 does. A line break in a value would end the header there,
+// so such a header is refused before anything is sent rather than failing as
+// a network error after the request was signed.
+func parseHeader(v string) (string, string, error) {
+	k, val, ok := strings.Cut(v, ":")
+	k, val = strings.TrimSpace(k), strings.TrimSpace(val)
+	switch {
+	case !ok || k == "":
+		return "", "", fmt.Errorf("--header %q: want 'Name: value'", v)
+	case !isToken(k):
+		return "", "", fmt.Errorf("--header %q: the name %q is not an HTTP token (letters, digits and !#$%%&'*+-.^_`|~ only)", v, k)
+	}
+	for _, r := range val {
+		if r != '\t' && (r < 0x20 || r == 0x7f) {
+			return "", "", fmt.Errorf("--header %q: the value has the control character %q; a header value cannot hold one", v, r)
 		}
-		return "", "", fmt.Errorf("--%s %q: want %s", flagName, v, want)
 	}
 	return k, val, nil
 }

@@ -95,7 +95,7 @@ func (c *cli) demo(ctx context.Context, args []string) int {
 		fmt.Fprintf(d.out, "\n%d. %s\n", i+1, s.title)
 		if err := s.run(); err != nil {
 			failed++
-			fmt.Fprintf(d.out, "   FAIL    %s\n", oneLine(err))
+			fmt.Fprintf(d.out, "   FAIL    %s\n", failureLine(err))
 		}
 	}
 	if failed > 0 {

@@ -47,26 +47,31 @@ const callHelp = `Usage: wxpay call METHOD PATH [flags]
 
 Signs the request (WECHATPAY2-SHA256-RSA2048), sends it to PATH below
 --base-url and verifies the answer's signature. The answer's body goes to
-stdout exactly as received (pipe it into jq); "HTTP <status>", "Request-ID:"
-and "Verified-By: <key>" go to stderr. Flags may come before or after
-METHOD and PATH.
+stdout as received (pipe it into jq), followed by a line break if it does
+not end with one (--raw: exactly the bytes received); "HTTP <status>",
+"Request-ID:" and "Verified-By: <key>" go to stderr. Flags may come before
+or after METHOD and PATH.
 
 Request:
   --data JSON|@FILE|@-           body, sent byte for byte: JSON as given, a file, or stdin
   --query k=v                    add k=v to the query string; repeatable, kept in order
   --path-param k=v               fill {k} in PATH, percent-escaped, case kept; repeatable
   --header 'Name: value'         add a request header; repeatable
-  --timeout DURATION             limit for each attempt (default 30s)
+  --timeout DURATION             limit for the whole call, retries included (default 30s); a
+                                 Retry-After longer than what is left ends the call at once
   --retries N                    retries of network errors, 429 and 5xx (default 2; 0 for none)
   --no-verify                    accept answers without checking their signature
                                  (prints a warning; debugging only, never with real money)
+  --raw                          print the body's bytes only, without adding a final line break
 
 Credentials (flag, or the environment variable in brackets):
 ` + credentialHelp + verifyHelp + configHelp + `  With only --apiv3-key, the platform certificates are downloaded first.
 
 Exit status: 0 for a 2xx answer whose signature verified; 1 otherwise, with
-one line on stderr naming what failed (for an answer outside 2xx its body is
-still printed on stdout); 2 for a usage error.
+one line on stderr naming what failed, with WeChat Pay's code, message and
+detail for an answer outside 2xx (whose body is still printed on stdout);
+2 for a usage error (also an unreadable file, or one larger than its limit:
+key and certificate files 64 KiB, --config 64 KiB, --data 1 MiB).
 
 Examples:
   export WXPAY_MCHID=1900000109 WXPAY_PRIVATE_KEY=apiclient_key.pem WXPAY_MERCHANT_CERT=apiclient_cert.pem
@@ -79,13 +84,14 @@ const notifyHelp = `Usage: wxpay notify parse [--header 'Name: value']… [--bod
 
 Verifies a callback notification's signature (Wechatpay-* headers over the
 exact body bytes) and only then decrypts its resource with the APIv3 key.
-The decrypted resource JSON goes to stdout; the notification's id, event
-type and the key that verified it go to stderr.
+The decrypted resource JSON goes to stdout, followed by a line break; the
+notification's id, event type and the key that verified it go to stderr.
 
   --header 'Name: value'         a header of the notification, such as Wechatpay-Signature; repeatable
-  --body FILE|-                  the notification body (default: stdin)
+  --body FILE|-                  the notification body (default: stdin; at most 64 KiB)
   --max-clock-skew DURATION      how old Wechatpay-Timestamp may be (default 5m0s; raise it to
                                  replay a notification captured earlier)
+  --raw                          print the plaintext's bytes only, without a final line break
 
 Keys (flag, or the environment variable in brackets):
 ` + verifyHelp + configHelp + `

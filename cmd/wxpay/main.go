@@ -115,13 +115,13 @@ func (c *cli) help(args []string) int {
 
 // usageError prints one line naming the command and what was wrong.
 func (c *cli) usageError(cmd string, err error) int {
-	fmt.Fprintf(c.stderr, "%s: %v\n", cmd, err)
+	fmt.Fprintf(c.stderr, "%s: %s\n", cmd, terminalText(err.Error()))
 	return exitUsage
 }
 
 // failure prints err as the one line that says what failed.
 func (c *cli) failure(err error) int {
-	fmt.Fprintln(c.stderr, oneLine(err))
+	fmt.Fprintln(c.stderr, failureLine(err))
 	return exitFailed
 }
 
@@ -170,42 +170,4 @@ func (c *cli) parseFlags(fs *flag.FlagSet, help string, args []string) (position
 		return nil, c.usageError("wxpay "+fs.Name(), fmt.Errorf("%s (see 'wxpay %s --help')", msg, fs.Name())), true
 	}
 	return positional, 0, false
-}
-
-// oneLine returns err's message on one line, starting with "wxpay:".
-func oneLine(err error) string {
-	msg := flattenSpace(err.Error())
-	if len(msg) < 6 || msg[:6] != "wxpay:" {
-		msg = "wxpay: " + msg
-	}
-	return msg
-}
-
-// flattenSpace replaces line breaks and tabs with single spaces.
-func flattenSpace(s string) string {
-	b := []byte(s)
-	for i, ch := range b {
-		if ch == '\n' || ch == '\r' || ch == '\t' {
-			b[i] = ' '
-		}
-	}
-	return string(b)
-}
-
-// writeBody writes body exactly as received. Only when stdout is a terminal
-// does a missing final newline get added, so that pipes see the exact bytes.
-func writeBody(w io.Writer, body []byte) {
-	w.Write(body)
-	if len(body) > 0 && body[len(body)-1] != '\n' && isTerminal(w) {
-		io.WriteString(w, "\n")
-	}
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -6,11 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,23 +144,6 @@ func TestCallVerified204ExitsZero(t *testing.T) {
 	}
 	if got := req.Header.Get("Wechatpay-Serial"); got != f.keys.PublicKeyID {
 		t.Errorf("Wechatpay-Serial = %q, want %q", got, f.keys.PublicKeyID)
-	}
-}
-
-func TestCall200BodyGoesToStdoutByteExact(t *testing.T) {
-	t.Parallel()
-	f, s := writeKeyFiles(t), newServer(t)
-	body := "{ \"openid\" : \"oWmnN4xxxxxxxxxxe92NHIGf1xd8\",\n\t\"authorize_state\":\"AUTHORIZED\", \"note\":\"积分 <&>\" }"
-	s.Handle("GET", "/v3/x", func(*wxtest.Request) (int, []byte) { return 200, []byte(body) })
-	r := wxpayCLI(t, "", nil, append([]string{"call", "GET", "/v3/x"}, f.flags(s.URL)...)...)
-	if r.code != 0 {
-		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
-	}
-	if r.stdout != body {
-		t.Errorf("stdout = %q, want exactly %q", r.stdout, body)
-	}
-	if !strings.HasPrefix(r.stderr, "HTTP 200\n") {
-		t.Errorf("stderr = %q, want HTTP 200 first", r.stderr)
 	}
 }
 
@@ -342,8 +328,8 @@ func TestCallAPIErrorPrintsBodyAndOneLine(t *testing.T) {
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
 	}
-	if r.stdout != body {
-		t.Errorf("stdout = %q, want the error body %q", r.stdout, body)
+	if r.stdout != body+"\n" {
+		t.Errorf("stdout = %q, want the error body %q and a line break", r.stdout, body)
 	}
 	lines := r.lines()
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], "wxpay: HTTP 400 PARAM_ERROR: 参数错误: openid 不存在 (Request-ID ") {
@@ -356,7 +342,7 @@ func TestCallNoVerifyAcceptsABadSignatureWithAWarning(t *testing.T) {
 	f, s := writeKeyFiles(t), newServer(t, wxtest.WithFault(wxtest.FaultBadSignature))
 	s.Handle("GET", "/v3/x", func(*wxtest.Request) (int, []byte) { return 200, []byte(`{"ok":1}`) })
 	r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/x", "--no-verify")...)
-	if r.code != 0 || r.stdout != `{"ok":1}` {
+	if r.code != 0 || r.stdout != `{"ok":1}`+"\n" {
 		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "WARNING: --no-verify") || !strings.Contains(r.stderr, "Verified-By: nobody (--no-verify)\n") {
@@ -416,6 +402,11 @@ func TestCallUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		{"query without =", full, append(call, "--query", "appid"), `wxpay call: --query "appid": want k=v`},
 		{"header without colon", full, append(call, "--header", "X-Trace"), `wxpay call: --header "X-Trace": want 'Name: value'`},
 		{"Authorization header", full, append(call, "--header", "authorization: x"), "wxpay call: --header Authorization"},
+		{"header value with a line break", full, append(call, "--header", "X-Trace: a\nb"), `wxpay call: --header "X-Trace: a\nb": the value has the control character '\n'`},
+		{"header value with a carriage return", full, append(call, "--header", "X-Trace: a\r\nInjected: 1"), `the value has the control character '\r'`},
+		{"header value with NUL", full, append(call, "--header", "X-Trace: a\x00"), `the value has the control character '\x00'`},
+		{"header name with a space", full, append(call, "--header", "X Trace: a"), `wxpay call: --header "X Trace: a": the name "X Trace" is not an HTTP token`},
+		{"header name with a non-ASCII letter", full, append(call, "--header", "Tracé: a"), `the name "Tracé" is not an HTTP token`},
 		{"unfilled path parameter", full, []string{"call", "GET", "v3/u/{openid}"}, "needs --path-param openid=…"},
 		{"unused path parameter", full, []string{"call", "GET", "v3/u", "--path-param", "openid=x"}, "has no {openid}"},
 	} {
@@ -521,8 +512,8 @@ func TestNotifyParse(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
 		}
-		if r.stdout != plaintext {
-			t.Errorf("stdout = %q, want the plaintext %q", r.stdout, plaintext)
+		if r.stdout != plaintext+"\n" {
+			t.Errorf("stdout = %q, want the plaintext %q and a line break", r.stdout, plaintext)
 		}
 		for _, want := range []string{"Notification-ID: EV-2018022511223320873\n", "Event-Type: MALL_TRANSACTION.SUCCESS\n", "Verified-By: " + k.PublicKeyID + "\n"} {
 			if !strings.Contains(r.stderr, want) {
@@ -537,7 +528,7 @@ func TestNotifyParse(t *testing.T) {
 		t.Parallel()
 		args := append([]string{"notify", "parse", "--body", bodyFile, "--platform-cert", f.platformPEM}, headers...)
 		r := wxpayCLI(t, "", env, append(args, keyFlags...)...)
-		if r.code != 0 || r.stdout != plaintext {
+		if r.code != 0 || r.stdout != plaintext+"\n" {
 			t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
@@ -563,9 +554,7 @@ func TestNotifyParse(t *testing.T) {
 			if r.code != 1 {
 				t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
 			}
-			if lines := r.lines(); len(lines) != 1 || !strings.Contains(lines[0], tc.want.Error()) {
-				t.Errorf("stderr = %q, want one line naming %q", r.stderr, tc.want)
-			}
+			checkFailureLine(t, r, tc.want)
 			if r.stdout != "" {
 				t.Errorf("stdout = %q, want nothing", r.stdout)
 			}
@@ -807,13 +796,51 @@ func TestCallRetriesAndTimeoutFlags(t *testing.T) {
 			t.Errorf("--retries %s: exit %d after %d attempts, want 1 after %d", tc.retries, r.code, len(s.Requests()), tc.attempts)
 		}
 	}
-	s := newServer(t)
-	s.Handle("GET", "/v3/slow", func(*wxtest.Request) (int, []byte) { time.Sleep(300 * time.Millisecond); return 200, []byte(`{}`) })
-	r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/slow", "--timeout", "50ms")...)
-	if r.code != 1 || !strings.Contains(r.stderr, "Client.Timeout") {
-		t.Errorf("--timeout 50ms: exit %d, stderr %q", r.code, r.stderr)
-	}
-	if r := wxpayCLI(t, "", nil, callArgs(f.flags(s.URL), "GET", "v3/slow", "--retries", "-1")...); r.code != 2 {
+	if r := wxpayCLI(t, "", nil, callArgs(f.flags("http://127.0.0.1:1/"), "GET", "v3/x", "--retries", "-1")...); r.code != 2 {
 		t.Errorf("--retries -1: exit %d", r.code)
+	}
+}
+
+// --timeout bounds the whole call, retries included: a server that never
+// answers, or one that asks for a wait longer than the time left, ends the
+// call by the deadline with one line saying so, instead of keeping the
+// command waiting (a 503 with Retry-After: 3600 used to hold it for an hour).
+func TestCallTimeoutBoundsTheWholeCall(t *testing.T) {
+	t.Parallel()
+	f := writeKeyFiles(t)
+	for _, tc := range []struct {
+		name     string
+		handler  http.HandlerFunc
+		timeout  string
+		attempts int32
+		want     string
+	}{
+		{"a server that never answers", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+			"50ms", 1, "context deadline exceeded (--timeout 50ms, retries included, has passed)"},
+		{"Retry-After beyond the deadline", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte(`{"code":"SERVICE_UNAVAILABLE","message":"overloaded"}`))
+		}, "2s", 1, "wxpay: HTTP 503 SERVICE_UNAVAILABLE: overloaded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var attempts atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				attempts.Add(1)
+				tc.handler(w, r)
+			}))
+			t.Cleanup(srv.Close)
+			r := wxpayCLI(t, "", nil, callArgs(f.flags(srv.URL), "GET", "v3/x", "--timeout", tc.timeout, "--retries", "5")...)
+			if r.code != 1 {
+				t.Fatalf("exit %d, want 1; stderr:\n%s", r.code, r.stderr)
+			}
+			if lines := r.lines(); len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr = %q, want one line with %q", r.stderr, tc.want)
+			}
+			if n := attempts.Load(); n != tc.attempts {
+				t.Errorf("%d attempts, want %d", n, tc.attempts)
+			}
+		})
 	}
 }

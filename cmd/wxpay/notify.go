@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
@@ -39,6 +37,7 @@ func (c *cli) notifyParse(_ context.Context, args []string) int {
 	fs.Var(&headers, "header", "")
 	bodyFile := fs.String("body", "-", "")
 	skew := fs.Duration("max-clock-skew", wxpay.DefaultMaxClockSkew, "")
+	raw := fs.Bool("raw", false, "")
 
 	positional, code, done := c.parseFlags(fs, notifyHelp, args)
 	if done {
@@ -55,7 +54,7 @@ func (c *cli) notifyParse(_ context.Context, args []string) int {
 	}
 	h := http.Header{}
 	for _, v := range headers {
-		k, val, err := splitPair("header", v, ":")
+		k, val, err := parseHeader(v)
 		if err != nil {
 			return c.usageError(cmd, err)
 		}
@@ -81,18 +80,12 @@ func (c *cli) notifyParse(_ context.Context, args []string) int {
 		return c.usageError(cmd, err)
 	}
 
-	// Read one byte past the limit so that an oversized body fails the
-	// parser's size check rather than being cut to fit.
-	var src io.Reader = c.stdin
-	if *bodyFile != "-" {
-		f, err := os.Open(*bodyFile)
-		if err != nil {
-			return c.usageError(cmd, fmt.Errorf("--body %s: %v", *bodyFile, withoutPath(err)))
-		}
-		defer f.Close()
-		src = f
+	var body []byte
+	if *bodyFile == "-" {
+		body, err = readLimited(c.stdin, maxNotificationBytes)
+	} else {
+		body, err = readFileLimited(*bodyFile, maxNotificationBytes)
 	}
-	body, err := io.ReadAll(io.LimitReader(src, notify.DefaultMaxBodyBytes+1))
 	if err != nil {
 		return c.usageError(cmd, fmt.Errorf("--body %s: %v", *bodyFile, err))
 	}
@@ -104,12 +97,12 @@ func (c *cli) notifyParse(_ context.Context, args []string) int {
 		}
 		return c.failure(err)
 	}
-	fmt.Fprintf(c.stderr, "Notification-ID: %s\n", n.ID)
-	fmt.Fprintf(c.stderr, "Event-Type: %s\n", n.EventType)
+	fmt.Fprintf(c.stderr, "Notification-ID: %s\n", terminalText(n.ID))
+	fmt.Fprintf(c.stderr, "Event-Type: %s\n", terminalText(n.EventType))
 	if n.Summary != "" {
-		fmt.Fprintf(c.stderr, "Summary: %s\n", n.Summary)
+		fmt.Fprintf(c.stderr, "Summary: %s\n", terminalText(n.Summary))
 	}
 	fmt.Fprintf(c.stderr, "Verified-By: %s\n", n.Serial)
-	writeBody(c.stdout, n.Plaintext)
+	writeBody(c.stdout, n.Plaintext, *raw)
 	return exitOK
 }
