@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -205,9 +206,23 @@ type adminError struct {
 }
 
 // decodeAdmin reads one JSON object into v, refusing unknown fields so that a
-// typo is an error rather than a silent default.
+// typo is an error rather than a silent default, and members that repeat a
+// name or differ from a field's name only in case, which encoding/json would
+// resolve silently.
 func decodeAdmin(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxAdminBytes))
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxAdminBytes+1))
+	if err != nil {
+		return &InputError{Field: "body", Message: "could not be read: " + err.Error()}
+	}
+	if len(b) > maxAdminBytes {
+		return &InputError{Field: "body", Message: "is larger than 64 KiB"}
+	}
+	if json.Valid(b) {
+		if err := checkAdminMembers(b, reflect.TypeOf(v), ""); err != nil {
+			return err
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {

@@ -264,3 +264,25 @@ func TestAdminRefusesCrossSiteBrowserRequests(t *testing.T) {
 		}
 	}
 }
+
+// Admin bodies are read by exact member names too, at every level: a name
+// given twice or in another case is refused, never resolved silently.
+func TestAdminRefusesRepeatedAndCaseVariantMembers(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	for _, tt := range []struct{ method, path, body, field string }{
+		{http.MethodPost, "/sandbox/transactions", `{"appid":"wx1","openid":"o1","amount":1,"OPENID":"o2"}`, "OPENID"},
+		{http.MethodPost, "/sandbox/transactions", `{"appid":"wx1","openid":"o1","amount":1,"amount":2}`, "amount"},
+		{http.MethodPost, "/sandbox/refunds", `{"Transaction_ID":"42","refund_amount":1}`, "Transaction_ID"},
+		{http.MethodPut, "/sandbox/faults", `{"notifications":{"probe_rate":0,"PROBE_RATE":1}}`, "notifications/PROBE_RATE"},
+		{http.MethodPut, "/sandbox/faults", `{"endpoints":{"*":{"error_rate":0},"*":{"error_rate":1}}}`, "endpoints/*"},
+	} {
+		var e struct{ Error, Field string }
+		if st := adminDo(t, srv, tt.method, tt.path, tt.body, &e); st != 400 || e.Field != tt.field {
+			t.Errorf("%s %s %s = %d %+v, want 400 naming %s", tt.method, tt.path, tt.body, st, e, tt.field)
+		}
+	}
+	if f := srv.Sandbox.Faults(); len(f.Endpoints) != 0 || f.Notifications.ProbeRate != 0 {
+		t.Errorf("a refused PUT changed the faults: %+v", f)
+	}
+}

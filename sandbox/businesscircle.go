@@ -122,23 +122,15 @@ func (s *Sandbox) businessCircleEndpoints() []*endpoint {
 // the mall's), with the same app id and openid; a second sync overwrites the
 // first and is counted unless RejectRepeatedPointsSync.
 func (s *Sandbox) pointsNotify(x *exchange) (int, []byte, *apiError) {
-	var b struct {
-		SubMchID      string `json:"sub_mchid"`
-		TransactionID string `json:"transaction_id"`
-		AppID         string `json:"appid"`
-		OpenID        string `json:"openid"`
-	}
-	if err := json.Unmarshal(x.body, &b); err != nil {
-		return 0, nil, systemError("checked body does not decode: " + err.Error())
-	}
-	mall, e := mallOf(x.merchant, b.SubMchID, param{"body", "sub_mchid", "商圈商户ID"})
+	appid := x.text("appid")
+	mall, e := mallOf(x.merchant, x.text("sub_mchid"), param{"body", "sub_mchid", "商圈商户ID"})
 	if e != nil {
 		return 0, nil, e
 	}
-	if e := checkAppID(x.merchant, b.AppID, param{"body", "appid", "小程序AppID"}); e != nil {
+	if e := checkAppID(x.merchant, appid, param{"body", "appid", "小程序AppID"}); e != nil {
 		return 0, nil, e
 	}
-	ok, repeated := s.state.sync(x.merchant.MchID, memberKey{mall, b.AppID, b.OpenID}, b.TransactionID, x.body, s.now(), s.cfg.RejectRepeatedPointsSync)
+	ok, repeated := s.state.sync(x.merchant.MchID, memberKey{mall, appid, x.text("openid")}, x.text("transaction_id"), x.body, s.now(), s.cfg.RejectRepeatedPointsSync)
 	switch {
 	case !ok:
 		return 0, nil, newError(http.StatusBadRequest, "PARAM_ERROR", msgPointsMismatch,
@@ -193,30 +185,32 @@ func (s *Sandbox) commitStatus(x *exchange) (int, []byte, *apiError) {
 
 // parkings is 商圈会员停车状态同步: the latest state per member and plate is kept.
 func (s *Sandbox) parkings(x *exchange) (int, []byte, *apiError) {
-	var b struct {
-		SubMchID    string `json:"sub_mchid"`
-		BrandID     int64  `json:"brandid"`
-		AppID       string `json:"appid"`
-		OpenID      string `json:"openid"`
-		PlateNumber string `json:"plate_number"`
-		State       string `json:"state"`
-		Time        string `json:"time"`
-	}
-	if err := json.Unmarshal(x.body, &b); err != nil {
-		return 0, nil, systemError("checked body does not decode: " + err.Error())
-	}
-	mall, e := mallOf(x.merchant, b.SubMchID, param{"body", "sub_mchid", "子商户号"})
+	brand, appid := x.integer("brandid"), x.text("appid")
+	mall, e := mallOf(x.merchant, x.text("sub_mchid"), param{"body", "sub_mchid", "子商户号"})
 	if e != nil {
 		return 0, nil, e
 	}
-	if e := checkBrand(x.merchant, b.BrandID, b.AppID, "body"); e != nil {
+	if e := checkBrand(x.merchant, brand, appid, "body"); e != nil {
 		return 0, nil, e
 	}
 	s.state.park(Parking{
-		MchID: mall, BrandID: b.BrandID, AppID: b.AppID, OpenID: b.OpenID,
-		PlateNumber: b.PlateNumber, State: b.State, Time: b.Time, ReceivedAt: formatTime(s.now()),
+		MchID: mall, BrandID: brand, AppID: appid, OpenID: x.text("openid"),
+		PlateNumber: x.text("plate_number"), State: x.text("state"), Time: x.text("time"), ReceivedAt: formatTime(s.now()),
 	})
 	return http.StatusNoContent, nil, nil
+}
+
+// text is the checked body member name as a string; "" when it was not sent.
+func (x *exchange) text(name string) string {
+	var v string
+	json.Unmarshal(x.members[name], &v) // checked by checkBody: a string or absent
+	return v
+}
+
+// integer is the checked body member name as an integer; 0 when not sent.
+func (x *exchange) integer(name string) int64 {
+	v, _ := strconv.ParseInt(string(x.members[name]), 10, 64) // checked by checkBody
+	return v
 }
 
 // mallOf is the mall a request is about. A service provider must name one

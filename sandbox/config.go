@@ -46,6 +46,12 @@ type Config struct {
 	// is counted: what WeChat Pay does is not documented.
 	RejectRepeatedPointsSync bool
 
+	// RateLimits enforces the per-second limits WeChat Pay documents for
+	// each merchant (DocumentedRateLimits: 150 for the authorisation query),
+	// answering 429 FREQUENCY_LIMITED beyond them, so that a client's back-off
+	// can be tested. Off by default: tests should not trip over them.
+	RateLimits bool
+
 	// NotifyRetrySchedule is the wait before each retry of a notification
 	// that was not answered 200 or 204; nil means WeChat Pay's own schedule
 	// (15s, 15s, 30s, 3m, 10m, 20m, 30m, 30m, 30m, 60m, 3h, 3h, 3h, 6h, 6h),

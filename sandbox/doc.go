@@ -43,15 +43,19 @@
 //     in any order (spaces after commas tolerated), else 401 SIGN_ERROR;
 //  3. timestamp within 300 s of the sandbox clock (301 s is refused);
 //  4. mchid configured and serial_no its certificate's;
-//  5. the signature, over the raw request-target and the raw body bytes
-//     (a trailing newline and HTML-escaped JSON are signed as sent), else 401
+//  5. the signature, over the raw request-target (path and query; an
+//     absolute-form target without its scheme and host), the timestamp and
+//     nonce as the header writes them and the raw body bytes (a trailing
+//     newline and HTML-escaped JSON are signed as sent), else 401
 //     "错误的签名，验签失败" with the sign_information WeChat Pay returns;
 //  6. route, else 404 RESOURCE_NOT_EXISTS, or 405 for another method;
-//  7. injected faults (see Faults);
-//  8. parameters against the documented tables: 400 PARAM_ERROR with
+//  7. with Config.RateLimits, the documented per-second limits
+//     (DocumentedRateLimits), else 429 FREQUENCY_LIMITED;
+//  8. injected faults (see Faults);
+//  9. parameters against the documented tables: 400 PARAM_ERROR with
 //     detail.field (a JSON pointer such as /openid in the body, the name in
 //     the query or path) and detail.location (body, query or path);
-//  9. business checks, then the action.
+//  10. business checks, then the action, on the members checked.
 //
 // 401 answers are unsigned, every 2xx is signed, other errors are signed only
 // with Config.SignErrorAnswers. Every answer has a Request-ID. The key of a
@@ -116,7 +120,11 @@
 //   - null as the value of a documented member is 400 PARAM_ERROR (the
 //     current rules allow no null), and so is a body that is not one JSON
 //     object; an empty optional string counts as not sent; unknown members
-//     and query parameters are ignored; Content-Type is not checked.
+//     and query parameters are ignored; Content-Type is not checked. A body
+//     member given twice, or under another case of a documented name
+//     ("OPENID" beside "openid"), and a documented query parameter given
+//     twice or in another case, are 400 PARAM_ERROR: JSON does not say which
+//     of two values counts, so the sandbox acts on neither.
 //   - String lengths are counted in UTF-8 bytes, as WeChat Pay's "字节数 N，
 //     大于最大值 M" messages on other APIs do; four-byte characters (emoji)
 //     are refused. Messages other than the observed ones follow the shape of

@@ -58,6 +58,8 @@ type raw struct {
 	mchid, serial  string
 	key            *rsa.PrivateKey
 	ts             int64
+	tsText         string // the timestamp as written and signed, when not ts in decimal
+	absoluteForm   bool   // send the request-target in absolute form: GET http://host/v3/…
 	nonce          string
 	order          []string
 	sep            string            // between pairs; default ","
@@ -137,9 +139,12 @@ func trySend(srv *sandbox.Server, r raw) (answer, error) {
 	if r.signedBody != nil {
 		signed = *r.signedBody
 	}
-	msg := r.method + "\n" + r.target + "\n" + strconv.FormatInt(r.ts, 10) + "\n" + r.nonce + "\n" + signed + "\n"
+	if r.tsText == "" {
+		r.tsText = strconv.FormatInt(r.ts, 10)
+	}
+	msg := r.method + "\n" + r.target + "\n" + r.tsText + "\n" + r.nonce + "\n" + signed + "\n"
 	pairs := map[string]string{
-		"mchid": r.mchid, "nonce_str": r.nonce, "timestamp": strconv.FormatInt(r.ts, 10),
+		"mchid": r.mchid, "nonce_str": r.nonce, "timestamp": r.tsText,
 		"serial_no": r.serial, "signature": signRaw(r.key, msg),
 	}
 	for k, v := range r.extraPairs {
@@ -175,6 +180,10 @@ func trySend(srv *sandbox.Server, r raw) (answer, error) {
 	}
 	if got := req.URL.RequestURI(); got != r.target {
 		panic("test bug: target " + r.target + " would be sent as " + got)
+	}
+	if r.absoluteForm { // net/http writes an Opaque of "//host/…" as "http://host/…"
+		path, _, _ := strings.Cut(r.target, "?")
+		req.URL.Opaque = "//" + req.URL.Host + path
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

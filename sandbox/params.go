@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,39 +109,51 @@ func (r rule) param(location string) param {
 	return param{location: location, name: r.name, label: r.label}
 }
 
-// checkBody checks a JSON body against rules. The body must be one JSON
-// object; null as the value of a documented member is refused (spec §1: the
-// current rules allow no null). Unknown members are ignored.
-func checkBody(body []byte, rules []rule) *apiError {
+// checkBody checks a JSON body against rules and returns its members by
+// exact name, which are all the endpoint may act on. The body must be one
+// JSON object; a member given twice, or under another case of a documented
+// name ("OPENID" beside "openid"), is refused, as is null as the value of a
+// documented member (docs/protocol.md §1: the current rules allow no null).
+// Unknown members are otherwise ignored.
+func checkBody(body []byte, rules []rule) (map[string]json.RawMessage, *apiError) {
 	whole := param{location: "body", name: "", label: "请求体"}
 	trimmed := bytes.TrimSpace(body)
 	if !json.Valid(trimmed) {
-		return paramError(whole, "请求体不是合法的 JSON", "body is not valid JSON", nil)
+		return nil, paramError(whole, "请求体不是合法的 JSON", "body is not valid JSON", nil)
 	}
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return paramError(whole, "请求体必须是一个 JSON 对象", "body must be a JSON object", nil)
+	list, err := objectMembers(trimmed)
+	if err != nil {
+		return nil, paramError(whole, "请求体必须是一个 JSON 对象", "body must be a JSON object", nil)
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &members); err != nil {
-		return paramError(whole, "请求体不是合法的 JSON", "body is not valid JSON", nil)
+	names := make([]string, len(rules))
+	for i, r := range rules {
+		names[i] = r.name
+	}
+	if name, issue := ambiguousMember(list, names); name != "" {
+		p := param{location: "body", name: name, label: name}
+		return nil, paramError(p, fmt.Sprintf("输入源“%s”规则校验失败，字段重复或仅大小写不同", p.source()), issue, nil)
+	}
+	members := make(map[string]json.RawMessage, len(list))
+	for _, m := range list {
+		members[m.name] = m.raw
 	}
 	for _, r := range rules {
 		p := r.param("body")
 		raw, ok := members[r.name]
 		if !ok {
 			if r.required {
-				return p.missing()
+				return nil, p.missing()
 			}
 			continue
 		}
 		if string(raw) == "null" {
-			return p.isNull()
+			return nil, p.isNull()
 		}
 		if e := r.checkJSON(p, raw); e != nil {
-			return e
+			return nil, e
 		}
 	}
-	return nil
+	return members, nil
 }
 
 // checkJSON checks one body member's type and value.
@@ -187,12 +201,28 @@ func (r rule) checkInt(p param, s string, raw []byte) *apiError {
 	return nil
 }
 
-// checkQuery checks the query string against rules. A parameter given twice
-// counts by its first value.
+// checkQuery checks the query string against rules. As in a body, a
+// documented parameter given twice, or under another case of its name, is
+// refused: the value acted on must be the value checked.
 func checkQuery(rawQuery string, rules []rule) (url.Values, *apiError) {
 	q, err := url.ParseQuery(rawQuery)
 	if err != nil {
 		return nil, paramError(param{location: "query", label: "查询参数"}, "查询参数格式错误", "query string does not parse", nil)
+	}
+	for _, name := range slices.Sorted(maps.Keys(q)) {
+		for _, r := range rules {
+			issue := ""
+			switch {
+			case name == r.name && len(q[name]) > 1:
+				issue = "is given more than once"
+			case name != r.name && strings.EqualFold(name, r.name):
+				issue = "differs from the parameter " + r.name + " only in case"
+			}
+			if issue != "" {
+				p := param{location: "query", name: name, label: name}
+				return nil, paramError(p, fmt.Sprintf("输入源“%s”规则校验失败，参数重复或仅大小写不同", p.source()), issue, nil)
+			}
+		}
 	}
 	for _, r := range rules {
 		p := r.param("query")

@@ -2,6 +2,11 @@ package sandbox
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -35,8 +40,9 @@ type exchange struct {
 	endpoint  *endpoint
 	openid    string // the {openid} path segment, unescaped
 	query     url.Values
-	signing   signingFaults // how to sign a 2xx answer wrongly, if at all
-	drop      bool          // close the connection instead of answering
+	members   map[string]json.RawMessage // the checked body members, by exact name
+	signing   signingFaults              // how to sign a 2xx answer wrongly, if at all
+	drop      bool                       // close the connection instead of answering
 }
 
 // answer is what the pipeline decided: a status and body, or an error.
@@ -52,15 +58,38 @@ type step struct {
 	run  func(*exchange) *apiError
 }
 
-// serveAPI runs the pipeline of spec §9 (headers → Authorization → clock →
-// merchant → signature → route → faults → parameters → business checks and
-// action) and answers.
+// serveAPI runs the pipeline of docs/protocol.md §9 (headers →
+// Authorization → clock → merchant → signature → route → rate limit →
+// faults → parameters → business checks and action) and answers.
 func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {
-	x := &exchange{r: r, requestID: newRequestID(), start: time.Now(), target: r.RequestURI}
-	if x.target == "" { // a request built in process, not read from the wire
-		x.target = r.URL.RequestURI()
-	}
+	x := &exchange{r: r, requestID: newRequestID(), start: time.Now(), target: signedTarget(r)}
 	s.respond(w, x, s.pipeline(x))
+}
+
+// signedTarget is the request-target as the protocol signs it: the path and
+// query exactly as sent (docs/protocol.md §2.1). A target in absolute form
+// (GET http://host/v3/… HTTP/1.1, which servers must accept) is signed
+// without its scheme and host.
+func signedTarget(r *http.Request) string {
+	t := r.RequestURI
+	if t == "" { // a request built in process, not read from the wire
+		return r.URL.RequestURI()
+	}
+	if t[0] == '/' || t == "*" {
+		return t
+	}
+	if i := strings.Index(t, "://"); i > 0 {
+		rest := t[i+3:]
+		j := strings.IndexAny(rest, "/?")
+		switch {
+		case j < 0:
+			return "/"
+		case rest[j] == '?':
+			return "/" + rest[j:]
+		}
+		return rest[j:]
+	}
+	return t
 }
 
 func (s *Sandbox) pipeline(x *exchange) answer {
@@ -72,6 +101,7 @@ func (s *Sandbox) pipeline(x *exchange) answer {
 		{"merchant", s.identifyMerchant},
 		{"signature", s.verifySignature},
 		{"route", s.route},
+		{"rate", s.limitRate},
 		{"fault", s.injectFaults},
 		{"params", s.checkParams},
 	}
@@ -155,14 +185,29 @@ func (s *Sandbox) identifyMerchant(x *exchange) *apiError {
 	return nil
 }
 
-// verifySignature checks the signature over the raw request-target and the
-// raw body bytes: a trailing newline or HTML-escaped JSON is signed as sent.
+// verifySignature checks the signature over exactly what the protocol signs:
+// the method, the request-target as sent, the timestamp and nonce as the
+// Authorization header writes them (a timestamp of 0179… is signed as
+// 0179…, not re-formatted from its value), and the raw body bytes, so that a
+// trailing newline or HTML-escaped JSON is signed as sent.
 func (s *Sandbox) verifySignature(x *exchange) *apiError {
-	if err := x.auth.Verify(x.merchant.key, x.r.Method, x.target, x.body); err != nil {
-		return signatureMismatch(x.r.Method, x.target,
-			wxauth.RequestMessage(x.r.Method, x.target, x.auth.Unix(), x.auth.NonceStr, x.body))
+	msg := requestMessage(x.r.Method, x.target, x.auth.Timestamp, x.auth.NonceStr, x.body)
+	sig, err := base64.StdEncoding.DecodeString(x.auth.Signature)
+	sum := sha256.Sum256(msg)
+	if err != nil || rsa.VerifyPKCS1v15(x.merchant.key, crypto.SHA256, sum[:], sig) != nil {
+		return signatureMismatch(x.r.Method, x.target, msg)
 	}
 	return nil
+}
+
+// requestMessage is the signed message of a request (docs/protocol.md
+// §2.1): five lines, each ending in a newline.
+func requestMessage(method, target, timestamp, nonce string, body []byte) []byte {
+	msg := make([]byte, 0, len(method)+len(target)+len(timestamp)+len(nonce)+len(body)+5)
+	for _, part := range [][]byte{[]byte(method), []byte(target), []byte(timestamp), []byte(nonce), body} {
+		msg = append(append(msg, part...), '\n')
+	}
+	return msg
 }
 
 // route finds the endpoint; a known path with another method is 405.
@@ -205,9 +250,9 @@ func (s *Sandbox) checkParams(x *exchange) *apiError {
 	}
 	x.query = q
 	if ep.body != nil {
-		return checkBody(x.body, ep.body)
+		x.members, e = checkBody(x.body, ep.body)
 	}
-	return nil
+	return e
 }
 
 // respond writes the answer: Request-ID always, WeChat Pay's signature on

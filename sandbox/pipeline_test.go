@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -241,5 +242,97 @@ func TestPipelineRawRequestTarget(t *testing.T) {
 			continue
 		}
 		verifyAnswer(t, srv.Keys, a)
+	}
+}
+
+// The signature is verified over the timestamp exactly as the Authorization
+// header carries it: a leading zero signed as sent verifies, and the number
+// re-formatted does not.
+func TestPipelineVerifiesTheTimestampAsSent(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	target := "/v3/businesscircle/user-authorizations/" + openID + "?appid=" + appID
+	ts := strconv.FormatInt(fixedNow.Unix(), 10)
+	if a := send(t, srv, raw{method: http.MethodGet, target: target, tsText: "0" + ts}); a.status != 200 {
+		t.Errorf("timestamp 0%s signed as sent: %d %s, want 200", ts, a.status, a.body)
+	}
+	// Signed over the number, sent with a leading zero: the message differs.
+	r := raw{method: http.MethodGet, target: target, extraPairs: map[string]string{"timestamp": "0" + ts}}
+	if a := send(t, srv, r); a.status != 401 {
+		t.Errorf("timestamp sent as 0%s, signed as %s: %d %s, want 401", ts, ts, a.status, a.body)
+	}
+}
+
+// A request-target in absolute form (GET http://host/v3/…) is signed over
+// its path and query only, as the protocol says (docs/protocol.md §2.1).
+func TestPipelineAbsoluteFormTargetIsSignedOverPathAndQuery(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	target := "/v3/businesscircle/user-authorizations/" + openID + "?appid=" + appID
+	a := send(t, srv, raw{method: http.MethodGet, target: target, absoluteForm: true})
+	if a.status != 200 {
+		t.Fatalf("absolute-form request signed over %s: %d %s, want 200", target, a.status, a.body)
+	}
+	verifyAnswer(t, srv.Keys, a)
+}
+
+// A body member given twice, or under another case of a documented name, is
+// refused before anything happens: the sandbox acts only on what it checked.
+func TestPipelineRefusesDuplicateAndCaseVariantMembers(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	id := pay(t, srv.Sandbox, "", true)
+	other := pay(t, srv.Sandbox, "", true)
+	points := `"appid":"` + appID + `","openid":"` + openID + `","earn_points":true,"increased_points":1,"points_update_time":"2025-05-19T12:00:00+08:00"`
+	parking := `"brandid":1000,"appid":"` + appID + `","openid":"` + openID + `","plate_number":"粤B888888","time":"2025-05-19T12:00:00+08:00"`
+	for _, tt := range []struct {
+		name, target, body, field string
+	}{
+		{"case variant of openid", "/v3/businesscircle/points/notify",
+			`{"transaction_id":"` + id + `",` + points + `,"OPENID":"o😀"}`, "/OPENID"},
+		{"case variant of transaction_id", "/v3/businesscircle/points/notify",
+			`{"transaction_id":"` + id + `",` + points + `,"TRANSACTION_ID":"` + other + `"}`, "/TRANSACTION_ID"},
+		{"transaction_id twice", "/v3/businesscircle/points/notify",
+			`{"transaction_id":"` + id + `",` + points + `,"transaction_id":"` + other + `"}`, "/transaction_id"},
+		{"unknown member twice", "/v3/businesscircle/points/notify",
+			`{"transaction_id":"` + id + `",` + points + `,"x":1,"x":2}`, "/x"},
+		{"state in two cases", "/v3/businesscircle/parkings",
+			`{` + parking + `,"state":"IN","STATE":"PARKED"}`, "/STATE"},
+		{"escaped duplicate", "/v3/businesscircle/parkings",
+			`{` + parking + `,"state":"IN","st\u0061te":"OUT"}`, "/state"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a := send(t, srv, raw{target: tt.target, body: tt.body})
+			code, _, detail := a.apiErr(t)
+			if a.status != 400 || code != "PARAM_ERROR" || detail["field"] != tt.field {
+				t.Errorf("answer %d %s, want 400 PARAM_ERROR on %s", a.status, a.body, tt.field)
+			}
+		})
+	}
+	for _, tx := range []string{id, other} {
+		if p, _ := srv.Sandbox.Points(tx); p.SyncCount != 0 {
+			t.Errorf("transaction %s was synced by a refused request", tx)
+		}
+	}
+	if got := srv.Sandbox.Parkings(); len(got) != 0 {
+		t.Errorf("a refused request recorded parkings %+v", got)
+	}
+}
+
+// The same holds for documented query parameters: one value, one spelling.
+func TestPipelineRefusesRepeatedAndCaseVariantQueryParameters(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	base := "/v3/businesscircle/user-authorizations/" + openID
+	for _, tt := range []struct{ query, field string }{
+		{"?appid=" + appID + "&appid=wxother", "appid"},
+		{"?appid=" + appID + "&APPID=wxother", "APPID"},
+		{"?AppId=" + appID, "AppId"},
+	} {
+		a := send(t, srv, raw{method: http.MethodGet, target: base + tt.query})
+		code, _, detail := a.apiErr(t)
+		if a.status != 400 || code != "PARAM_ERROR" || detail["field"] != tt.field || detail["location"] != "query" {
+			t.Errorf("%s: %d %s, want 400 PARAM_ERROR on query %s", tt.query, a.status, a.body, tt.field)
+		}
 	}
 }

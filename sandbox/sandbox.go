@@ -31,6 +31,7 @@ type Sandbox struct {
 	queue     *delivery.Queue
 	state     *state
 	faults    faultSet
+	rate      rateLimiter
 	owners    sync.Map // notification id → mchid of the merchant notified
 
 	randMu sync.Mutex
