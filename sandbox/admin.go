@@ -116,9 +116,9 @@ func (s *Sandbox) adminHandler() http.Handler {
 			return 0, nil, err
 		}
 		list := []Delivery{}
-		for _, d := range s.Deliveries() {
-			if owner, _ := s.owners.Load(d.ID); m == nil || owner == m.MchID {
-				list = append(list, d)
+		for _, r := range s.queue.Records() {
+			if m == nil || r.Owner == m.MchID {
+				list = append(list, fromRecord(r))
 			}
 		}
 		return http.StatusOK, struct {

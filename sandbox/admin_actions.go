@@ -85,7 +85,7 @@ func (s *Sandbox) Authorize(req MemberRequest) (mb Member, created bool, err err
 	if cur == nil {
 		created = true
 		cur = &member{key: key, code: randomString(12, digits), state: stateUnauthorized}
-		s.state.members[key] = cur
+		s.state.addMember(cur)
 	}
 	if req.AuthType == authRegisteredAndAuthorized && cur.state != stateAuthorized {
 		cur.state, cur.authorizedAt, cur.deauthorizedAt = stateAuthorized, now, time.Time{}
@@ -184,7 +184,7 @@ func (s *Sandbox) Pay(req PaymentRequest) (Payment, error) {
 	}
 	mb := s.state.members[key]
 	tx.notified = mb != nil && mb.state == stateAuthorized
-	s.state.txs[tx.id] = tx
+	s.state.addTransaction(tx, now)
 	s.state.mu.Unlock()
 
 	p := Payment{TransactionID: tx.id}
@@ -239,6 +239,7 @@ func (s *Sandbox) Refund(req RefundRequest) (Refund, error) {
 	tx.refunded += req.RefundAmount
 	r := Refund{RefundID: s.state.newID(now, "5030")}
 	s.state.refunds[r.RefundID] = true
+	tx.refundIDs = append(tx.refundIDs, r.RefundID)
 	notified := tx.syncCount > 0 && now.Sub(tx.timeEnd) <= refundWindow
 	pt := refundPlaintext{
 		MchID: tx.key.mall, ShopName: tx.shopName, ShopNumber: tx.shopNumber,
@@ -296,15 +297,7 @@ type Parking struct {
 }
 
 // Parkings returns the latest state of every car, in the order first seen.
-func (s *Sandbox) Parkings() []Parking {
-	s.state.mu.Lock()
-	defer s.state.mu.Unlock()
-	out := make([]Parking, len(s.state.parkings))
-	for i, p := range s.state.parkings {
-		out[i] = *p
-	}
-	return out
-}
+func (s *Sandbox) Parkings() []Parking { return s.state.parkings() }
 
 // adminMember checks the merchant, mall, app id and openid of an admin
 // request and returns the merchant and the mall.

@@ -113,6 +113,17 @@
 // only, and clock_skew. Rates are shares from 0 (never) to 1 (always);
 // durations are Go duration strings such as "-10m"; {} turns every fault off.
 //
+// # Limits
+//
+// So that a sandbox left running stays small, it forgets the oldest state
+// beyond limits far above what any test makes: a transaction 90 days after
+// it was paid (its refunds are notified for 30), and the oldest first beyond
+// 1,000,000 transactions (with their refunds); the first members made beyond
+// 1,000,000; the first cars seen beyond 1,000,000; and the oldest finished
+// notification deliveries beyond 100,000 (pending ones are kept). A forgotten
+// transaction is unknown to points syncs, refunds and GET /sandbox/points.
+// commit_status reads an index, so its time does not grow with the state.
+//
 // # Emulator policies
 //
 // Where WeChat Pay's behaviour is not documented, the sandbox chooses:

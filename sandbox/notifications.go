@@ -100,7 +100,6 @@ func (s *Sandbox) notify(m *merchant, url string, ev eventKind, plaintext any) (
 			Nonce:          nonce,
 		},
 	})
-	s.owners.Store(id, m.MchID)
 	if url == "" {
 		s.log.Warn("sandbox: notification not sent: no notification URL configured",
 			"id", id, "event_type", ev.eventType, "mchid", m.MchID)
@@ -110,6 +109,7 @@ func (s *Sandbox) notify(m *merchant, url string, ev eventKind, plaintext any) (
 		ID:        id,
 		EventType: ev.eventType,
 		URL:       url,
+		Owner:     m.MchID,
 		Build: func(attempt int) (http.Header, []byte, error) {
 			return s.signNotification(attempt, body), body, nil
 		},

@@ -32,7 +32,6 @@ type Sandbox struct {
 	state     *state
 	faults    faultSet
 	rate      rateLimiter
-	owners    sync.Map // notification id → mchid of the merchant notified
 
 	randMu sync.Mutex
 	rand   *mrand.Rand
@@ -76,7 +75,7 @@ func New(cfg Config) (*Sandbox, error) {
 		src = mrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))
 	}
 	s.rand = mrand.New(src)
-	s.state = newState()
+	s.state = newState(defaultLimits)
 	s.endpoints = s.businessCircleEndpoints()
 	s.admin = s.adminHandler()
 	s.queue = delivery.New(delivery.Config{

@@ -44,21 +44,58 @@ type transaction struct {
 	commitTag  string
 	amount     int64
 	refunded   int64
+	refundIDs  []string
 	timeEnd    time.Time
-	notified   bool // MALL_TRANSACTION.SUCCESS was sent: the member was authorised
+	day        string // timeEnd's date in Beijing, the "today" of commit_status
+	notified   bool   // MALL_TRANSACTION.SUCCESS was sent: the member was authorised
 	syncCount  int
 	lastSync   []byte // the body of the latest points sync, as received
 	lastSyncAt time.Time
 }
 
-// state is everything the sandbox remembers, behind one lock.
+// pendingKey counts a member's payments of one Beijing day that were
+// notified and not yet synced: what commit_status looks up.
+type pendingKey struct {
+	memberKey
+	day string
+}
+
+// Limits of what the sandbox remembers, so that a long-running sandbox
+// stays small; each is far beyond what a test makes. They are documented in
+// the package doc.
+const (
+	// maxTransactions bounds the transactions kept; beyond it the oldest go.
+	maxTransactions = 1_000_000
+	// transactionRetention is how long a transaction is kept after it was
+	// paid: well past the 31 days in which its refunds are notified.
+	transactionRetention = 90 * 24 * time.Hour
+	// maxMembers and maxParkings bound members and cars; beyond them the
+	// first made (or first seen) go.
+	maxMembers  = 1_000_000
+	maxParkings = 1_000_000
+)
+
+// limits are the bounds of one state; tests make them small.
+type limits struct {
+	transactions, members, parkings int
+	retention                       time.Duration
+}
+
+var defaultLimits = limits{maxTransactions, maxMembers, maxParkings, transactionRetention}
+
+// state is everything the sandbox remembers, behind one lock, indexed by
+// what the endpoints look up.
 type state struct {
-	mu       sync.Mutex
-	members  map[memberKey]*member
-	txs      map[string]*transaction
-	refunds  map[string]bool
-	parkings []*Parking
-	parkedAt map[parkingKey]int // index in parkings
+	mu          sync.Mutex
+	limits      limits
+	members     map[memberKey]*member
+	memberOrder fifo[memberKey]
+	txs         map[string]*transaction
+	txOrder     fifo[*transaction]
+	pendingDay  map[pendingKey]int // notified, unsynced payments per member and day
+	refunds     map[string]bool
+	parkedAt    map[parkingKey]*Parking
+	parkOrder   fifo[parkingKey]
 }
 
 type parkingKey struct {
@@ -66,13 +103,79 @@ type parkingKey struct {
 	plate string
 }
 
-func newState() *state {
+func newState(l limits) *state {
 	return &state{
-		members:  map[memberKey]*member{},
-		txs:      map[string]*transaction{},
-		refunds:  map[string]bool{},
-		parkedAt: map[parkingKey]int{},
+		limits:     l,
+		members:    map[memberKey]*member{},
+		txs:        map[string]*transaction{},
+		pendingDay: map[pendingKey]int{},
+		refunds:    map[string]bool{},
+		parkedAt:   map[parkingKey]*Parking{},
 	}
+}
+
+// addMember keeps a new member, forgetting the first made beyond the limit.
+// Called with the lock held.
+func (st *state) addMember(mb *member) {
+	st.members[mb.key] = mb
+	st.memberOrder.push(mb.key)
+	for st.memberOrder.len() > st.limits.members {
+		delete(st.members, st.memberOrder.pop())
+	}
+}
+
+// addTransaction keeps a new transaction and indexes it, then forgets those
+// paid longer ago than the retention, and the oldest beyond the limit.
+// Called with the lock held.
+func (st *state) addTransaction(tx *transaction, now time.Time) {
+	tx.day = tx.timeEnd.In(cst).Format(time.DateOnly)
+	st.txs[tx.id] = tx
+	st.txOrder.push(tx)
+	if tx.notified {
+		st.pendingDay[pendingKey{tx.key, tx.day}]++
+	}
+	for st.txOrder.len() > 0 {
+		old := st.txOrder.front()
+		if st.txOrder.len() <= st.limits.transactions && now.Sub(old.timeEnd) <= st.limits.retention {
+			break
+		}
+		st.txOrder.pop()
+		st.forget(old)
+	}
+}
+
+// forget removes a transaction and what indexes it. Called with the lock
+// held.
+func (st *state) forget(tx *transaction) {
+	if st.txs[tx.id] == tx {
+		delete(st.txs, tx.id)
+	}
+	for _, id := range tx.refundIDs {
+		delete(st.refunds, id)
+	}
+	if tx.notified && tx.syncCount == 0 {
+		st.unpend(tx)
+	}
+}
+
+// unpend takes a notified transaction out of its member's pending count.
+func (st *state) unpend(tx *transaction) {
+	k := pendingKey{tx.key, tx.day}
+	if st.pendingDay[k]--; st.pendingDay[k] <= 0 {
+		delete(st.pendingDay, k)
+	}
+}
+
+// parkings returns the latest state of every car, in the order first seen.
+func (st *state) parkings() []Parking {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	keys := st.parkOrder.all()
+	out := make([]Parking, len(keys))
+	for i, k := range keys {
+		out[i] = *st.parkedAt[k]
+	}
+	return out
 }
 
 // newID makes a 28-digit id like WeChat Pay's order and refund numbers:
@@ -98,6 +201,9 @@ func (st *state) sync(account string, key memberKey, txID string, body []byte, n
 	}
 	if tx.syncCount > 0 && rejectRepeated {
 		return true, true
+	}
+	if tx.syncCount == 0 && tx.notified {
+		st.unpend(tx)
 	}
 	tx.syncCount++
 	tx.lastSync = bytes.Clone(body)
@@ -126,28 +232,52 @@ func (st *state) member(key memberKey) Member {
 }
 
 // pending reports whether the member paid today (in Beijing) in a way that
-// was notified and not yet synced.
+// was notified and not yet synced: one lookup in the index, however many
+// transactions there are.
 func (st *state) pending(key memberKey, now time.Time) bool {
-	today := now.In(cst).Format(time.DateOnly)
+	k := pendingKey{key, now.In(cst).Format(time.DateOnly)}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	for _, tx := range st.txs {
-		if tx.key == key && tx.notified && tx.syncCount == 0 && tx.timeEnd.In(cst).Format(time.DateOnly) == today {
-			return true
-		}
-	}
-	return false
+	return st.pendingDay[k] > 0
 }
 
-// park records a parking state.
+// park records a parking state, forgetting the first car seen beyond the
+// limit.
 func (st *state) park(p Parking) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	k := parkingKey{memberKey{p.MchID, p.AppID, p.OpenID}, p.PlateNumber}
-	if i, ok := st.parkedAt[k]; ok {
-		*st.parkings[i] = p
+	if cur := st.parkedAt[k]; cur != nil {
+		*cur = p
 		return
 	}
-	st.parkedAt[k] = len(st.parkings)
-	st.parkings = append(st.parkings, &p)
+	st.parkedAt[k] = &p
+	st.parkOrder.push(k)
+	for st.parkOrder.len() > st.limits.parkings {
+		delete(st.parkedAt, st.parkOrder.pop())
+	}
+}
+
+// fifo is a queue on a slice, compacted as it drains.
+type fifo[T any] struct {
+	items []T
+	head  int
+}
+
+func (f *fifo[T]) push(v T) { f.items = append(f.items, v) }
+func (f *fifo[T]) len() int { return len(f.items) - f.head }
+func (f *fifo[T]) front() T { return f.items[f.head] }
+func (f *fifo[T]) all() []T { return f.items[f.head:] }
+
+func (f *fifo[T]) pop() T {
+	v := f.items[f.head]
+	var zero T
+	f.items[f.head] = zero
+	f.head++
+	if f.head > len(f.items)/2 { // copy the live half down: amortised constant
+		n := copy(f.items, f.items[f.head:])
+		clear(f.items[n:])
+		f.items, f.head = f.items[:n], 0
+	}
+	return v
 }

@@ -739,3 +739,41 @@ func TestParseSchedule(t *testing.T) {
 		}
 	}
 }
+
+// Records are bounded: beyond MaxRecords (and an eighth of it, so that the
+// forgetting is amortised) the oldest final records go; a pending one is
+// kept however old, and the newest are always there.
+func TestRecordsAreBoundedKeepingPendingOnes(t *testing.T) {
+	t.Parallel()
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	slow := newReceiver(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+		}
+		reply(w, http.StatusNoContent)
+	})
+	ok := newReceiver(t, answerStatus(http.StatusNoContent))
+	q := delivery.New(delivery.Config{Schedule: fast(0), MaxRecords: 8, Timeout: time.Minute})
+	t.Cleanup(q.Close)
+	q.Enqueue(message("held", slow.URL))
+	for i := range 40 {
+		id := fmt.Sprint("m", i)
+		q.Enqueue(message(id, ok.URL))
+		waitFinal(t, q, id)
+	}
+	recs := q.Records()
+	if len(recs) > 9 {
+		t.Errorf("%d records kept, want at most 8 + 8/8", len(recs))
+	}
+	if recs[0].ID != "held" || recs[0].State != delivery.StatePending {
+		t.Errorf("first record = %s %s, want the pending one kept", recs[0].ID, recs[0].State)
+	}
+	if last := recs[len(recs)-1]; last.ID != "m39" {
+		t.Errorf("last record = %s, want the newest", last.ID)
+	}
+	if _, found := q.Record("m0"); found {
+		t.Error("the oldest final record is still there")
+	}
+}

@@ -31,6 +31,7 @@ type Message struct {
 	ID        string // the notification id (the envelope's id)
 	EventType string
 	URL       string
+	Owner     string // who the message is for, kept in the record for filtering (the sandbox's mchid)
 
 	// Build is called for every attempt (attempt counts from 1) and returns
 	// the headers and body to send. The sandbox signs each attempt afresh with
@@ -56,6 +57,7 @@ type Record struct {
 	State     string    `json:"state"` // StatePending, StateDelivered, StateFailed or StateCancelled
 	Attempts  []Attempt `json:"attempts"`
 	NextAt    time.Time `json:"next_at,omitzero"` // when the next retry is due; zero while an attempt is in flight and once final
+	Owner     string    `json:"-"`                // Message.Owner
 }
 
 // Final reports whether the record can no longer change.
@@ -72,7 +74,15 @@ type Config struct {
 	Timeout  time.Duration   // per attempt, including reading the answer; <= 0 => DefaultTimeout
 	Client   *http.Client    // nil => a client of its own that follows no redirects
 	Logger   *slog.Logger    // nil => discard; one record per attempt, never the body
+	// MaxRecords bounds the records kept: beyond it the oldest final ones
+	// (delivered, failed, cancelled) are forgotten; pending ones never are.
+	// <= 0 => DefaultMaxRecords.
+	MaxRecords int
 }
+
+// DefaultMaxRecords is how many records a queue keeps by default: far more
+// than a test sends, few enough that a long-running sandbox stays small.
+const DefaultMaxRecords = 100_000
 
 // Queue delivers messages and keeps their records. Its methods are safe for
 // concurrent use. Messages are independent of each other, also when they go
@@ -83,6 +93,7 @@ type Queue struct {
 	client   *http.Client
 	ownTrans *http.Transport // the default client's transport, whose idle connections Close closes
 	log      *slog.Logger
+	maxRecs  int
 
 	ctx    context.Context // cancelled by Close: ends in-flight attempts
 	cancel context.CancelFunc
@@ -109,6 +120,7 @@ func New(cfg Config) *Queue {
 		timeout:  cfg.Timeout,
 		client:   cfg.Client,
 		log:      cfg.Logger,
+		maxRecs:  cfg.MaxRecords,
 		byID:     make(map[string]*entry),
 		changed:  make(chan struct{}),
 	}
@@ -120,6 +132,9 @@ func New(cfg Config) *Queue {
 	}
 	if q.timeout <= 0 {
 		q.timeout = DefaultTimeout
+	}
+	if q.maxRecs <= 0 {
+		q.maxRecs = DefaultMaxRecords
 	}
 	if q.client == nil {
 		// A transport of our own, so that Close can drop its idle
@@ -146,9 +161,12 @@ func New(cfg Config) *Queue {
 func (q *Queue) Enqueue(m Message) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	e := &entry{msg: m, rec: Record{ID: m.ID, EventType: m.EventType, URL: m.URL, State: StatePending, Attempts: []Attempt{}}}
+	e := &entry{msg: m, rec: Record{ID: m.ID, EventType: m.EventType, URL: m.URL, Owner: m.Owner, State: StatePending, Attempts: []Attempt{}}}
 	q.entries = append(q.entries, e)
 	q.byID[m.ID] = e
+	if len(q.entries) > q.maxRecs+q.maxRecs/8 {
+		q.forgetLocked()
+	}
 	if q.closed {
 		e.rec.State = StateCancelled
 	} else {
@@ -156,6 +174,26 @@ func (q *Queue) Enqueue(m Message) {
 		go q.attempt(e, 1)
 	}
 	q.notifyLocked()
+}
+
+// forgetLocked drops the oldest final records until at most maxRecs remain
+// (pending ones are always kept). It runs once every maxRecs/8 enqueues, so
+// its cost per message is constant. q.mu must be held.
+func (q *Queue) forgetLocked() {
+	excess := len(q.entries) - q.maxRecs
+	kept := q.entries[:0]
+	for _, e := range q.entries {
+		if excess > 0 && e.rec.Final() {
+			excess--
+			if q.byID[e.rec.ID] == e {
+				delete(q.byID, e.rec.ID)
+			}
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(q.entries[len(kept):])
+	q.entries = kept
 }
 
 // Records returns a copy of every record, in enqueue order.
@@ -273,6 +311,9 @@ func (q *Queue) attempt(e *entry, n int) {
 		e.rec.NextAt = time.Now().Add(wait)
 		q.wg.Add(1)
 		e.timer = time.AfterFunc(wait, func() { q.attempt(e, n+1) })
+	}
+	if e.rec.Final() {
+		e.msg.Build = nil // the body is not needed any more
 	}
 	rec := e.rec
 	q.notifyLocked()
