@@ -27,8 +27,9 @@
 //	    # and any key of the default section, which then replaces the default's
 //
 // A key a mall sets replaces the default section's value whole (lists are
-// not merged); a key it leaves out is inherited. A mall the file does not
-// name gets the default section.
+// not merged: a mall's shops or promotions are all it has); a key it leaves
+// out is inherited. The four remarks are inherited one by one. A mall the
+// file does not name gets the default section.
 //
 // # Decisions
 //

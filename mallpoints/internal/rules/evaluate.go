@@ -41,7 +41,10 @@ type Outcome struct {
 
 // Evaluate applies the rules of the payment's mall to one payment.
 // earnedToday is what this member already earned at this mall in the
-// Beijing (UTC+8) day of p.TimeEnd (see BeijingDay); negative counts as 0.
+// Beijing (UTC+8) day of p.TimeEnd (see BeijingDay): the sum of the Points
+// of the member's other payments whose time_end falls in that day, so the
+// order in which notifications arrive does not move the day. Negative
+// counts as 0.
 //
 // In order: an excluded shop earns nothing; an amount below the minimum
 // earns nothing; otherwise

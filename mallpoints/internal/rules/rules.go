@@ -8,7 +8,7 @@ import (
 // Set is one loaded rules file: the default section, the malls it names and
 // the version that identifies its content. A Set is immutable after Parse,
 // Load or Default, so one Set may be shared by every goroutine and swapped
-// whole on reload.
+// whole on reload (an atomic.Pointer[Set]); the zero Set is not usable.
 type Set struct {
 	def     section            // the default section, every field resolved
 	malls   map[string]*mall   // listed malls, by mchid, resolved over def
