@@ -106,7 +106,9 @@ var sharedKeys = sync.OnceValues(GenerateKeys)
 
 // NewServer starts a sandbox for one merchant on a loopback port. Keys are
 // generated once per process unless given. Like httptest.NewServer it
-// panics when it cannot start.
+// panics when it cannot start. Its servers (the sandbox and the receiver of
+// WithNotifyFunc) cut off slow and idle clients: 10 s for the headers, 30 s
+// for the whole request, 90 s to answer, one minute idle.
 func NewServer(opts ...ServerOption) *Server {
 	sc := serverConfig{schedule: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond,
 		40 * time.Millisecond, 80 * time.Millisecond, 160 * time.Millisecond}}
@@ -138,9 +140,9 @@ func NewServer(opts ...ServerOption) *Server {
 
 	// The client first: the notification receiver verifies with its keys.
 	var handler atomic.Pointer[Sandbox]
-	srv.http = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv.http = startServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		handler.Load().ServeHTTP(w, r)
-	}))
+	}), defaultTimeouts)
 	srv.URL = srv.http.URL
 	copts := []wxpay.Option{
 		wxpay.WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
@@ -169,7 +171,7 @@ func NewServer(opts ...ServerOption) *Server {
 
 	srv.NotifyURL = sc.notifyURL
 	if sc.notifyFunc != nil {
-		srv.receiver = httptest.NewServer(notify.NewHandler(srv.Parser, sc.notifyFunc))
+		srv.receiver = startServer(notify.NewHandler(srv.Parser, sc.notifyFunc), defaultTimeouts)
 		srv.NotifyURL = srv.receiver.URL
 	}
 	cfg.Merchants[0].NotifyURL = srv.NotifyURL
@@ -193,4 +195,31 @@ func (s *Server) Close() {
 		s.receiver.Close()
 	}
 	s.http.Close()
+}
+
+// timeouts bound how long a client may hold a connection of a server the
+// sandbox starts: a 1 byte/s body or an idle keep-alive is cut off.
+type timeouts struct {
+	readHeader, read, write, idle time.Duration
+}
+
+// defaultTimeouts are generous for tests on one machine; write leaves room
+// for the longest injected latency (Faults).
+var defaultTimeouts = timeouts{
+	readHeader: 10 * time.Second,
+	read:       30 * time.Second,
+	write:      maxLatency + 30*time.Second,
+	idle:       time.Minute,
+}
+
+// startServer starts h on a loopback port, like httptest.NewServer, with
+// the timeouts t.
+func startServer(h http.Handler, t timeouts) *httptest.Server {
+	s := httptest.NewUnstartedServer(h)
+	s.Config.ReadHeaderTimeout = t.readHeader
+	s.Config.ReadTimeout = t.read
+	s.Config.WriteTimeout = t.write
+	s.Config.IdleTimeout = t.idle
+	s.Start()
+	return s
 }

@@ -177,7 +177,7 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	if made != nil {
 		c.printConnect(base, *keysDir, made)
 	}
-	srv := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	srv := newHTTPServer(sb, serveTimeouts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -396,4 +396,17 @@ func flagGiven(fs *flag.FlagSet, name string) bool {
 	found := false
 	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
 	return found
+}
+
+// httpTimeouts bound how long a client may hold a connection of `wxpay
+// sandbox`: a 1 byte/s body or an idle keep-alive is cut off.
+type httpTimeouts struct{ readHeader, read, write, idle time.Duration }
+
+// serveTimeouts are those of `wxpay sandbox`; write leaves room for the
+// longest latency a fault can inject (one minute).
+var serveTimeouts = httpTimeouts{readHeader: 10 * time.Second, read: 30 * time.Second, write: 90 * time.Second, idle: time.Minute}
+
+// newHTTPServer is an http.Server for h with the timeouts t.
+func newHTTPServer(h http.Handler, t httpTimeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.readHeader, ReadTimeout: t.read, WriteTimeout: t.write, IdleTimeout: t.idle}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -288,4 +289,40 @@ func encodePublicKey(t *testing.T, k *sandbox.Keys) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// `wxpay sandbox` cuts off a client that sends its body at a trickle or
+// keeps a connection idle, instead of holding the connection for minutes.
+func TestSandboxServerCutsOffSlowAndIdleClients(t *testing.T) {
+	t.Parallel()
+	if serveTimeouts.read <= 0 || serveTimeouts.write <= time.Minute || serveTimeouts.idle <= 0 || serveTimeouts.readHeader <= 0 {
+		t.Fatalf("serveTimeouts = %+v: want every one set, write above the longest injected latency", serveTimeouts)
+	}
+	short := httpTimeouts{readHeader: 200 * time.Millisecond, read: 200 * time.Millisecond, write: time.Second, idle: 200 * time.Millisecond}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newHTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}), short)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	for _, tt := range []struct{ name, send string }{
+		{"a body that never finishes", "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"},
+		{"an idle keep-alive", "GET / HTTP/1.1\r\nHost: x\r\n\r\n"},
+	} {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		io.WriteString(c, tt.send)
+		// The deadline only keeps a broken server from hanging the test.
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if _, err := io.Copy(io.Discard, c); err != nil {
+			t.Errorf("%s: the server kept the connection: %v", tt.name, err)
+		}
+	}
 }
