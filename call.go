@@ -7,17 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/internal/clip"
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
 // Response is a verified 2xx answer. Body holds the exact bytes whose
 // signature was checked (empty for 204); the embedded http.Response's own
-// Body has been read and closed.
+// Body (resp.Response.Body) reads those same bytes, so code written for
+// net/http sees what was verified, never more.
 type Response struct {
 	*http.Response
 	Body   []byte // the verified body
@@ -61,31 +64,61 @@ func (c *Client) Do(ctx context.Context, method, path string, opts ...RequestOpt
 // answer with its body read. Only a 2xx answer comes back without an error;
 // its signature is checked unless verify is false.
 func (c *Client) send(ctx context.Context, cl *call, verify bool) (*Response, error) {
-	var last error
 	for attempt := 0; ; attempt++ {
 		resp, status, err := c.attempt(ctx, cl, verify)
 		if err == nil {
 			return resp, nil
 		}
-		last = err
-		if attempt >= c.retry.MaxRetries || !ShouldRetry(status, err) {
+		if attempt >= c.retry.MaxRetries || !c.retry.checkRetry(status, err) {
+			if errors.Is(err, ErrNotProcessed) && attempt > 0 {
+				err = fmt.Errorf("%w (the answer to all %d attempts)", err, attempt+1)
+			}
 			return nil, err
 		}
 		retryAfter := ""
-		var apiErr *APIError
-		if errors.As(err, &apiErr) && resp != nil {
+		if resp != nil {
 			retryAfter = resp.Header.Get("Retry-After")
 		}
-		wait := RetryWait(c.retry, attempt+1, retryAfter, c.now(), rand.Float64())
+		now := c.now()
+		wait := c.retry.backoff(attempt+1, retryAfter, now, rand.Float64())
+		asked, hasAsked := ParseRetryAfter(retryAfter, now)
+		if hasAsked {
+			if c.retry.MaxWait > 0 && asked > c.retry.MaxWait {
+				return nil, fmt.Errorf("%w (no retry: WeChat Pay asked to wait %s, longer than the retry policy's MaxWait of %s)",
+					err, describeWait(asked, retryAfter), c.retry.MaxWait)
+			}
+			wait = max(wait, asked) // never sooner than asked, whatever Backoff says
+		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return nil, fmt.Errorf("%w (no retry: the context deadline comes before the next attempt)", last)
+			if hasAsked {
+				return nil, fmt.Errorf("%w (no retry: WeChat Pay asked to wait %s, past the context deadline)", err, describeWait(asked, retryAfter))
+			}
+			return nil, fmt.Errorf("%w (no retry: the context deadline comes before the next attempt)", err)
 		}
 		c.log.DebugContext(ctx, "wxpay: retrying", "method", cl.method, "target", cl.target,
 			"attempt", attempt+2, "status", status, "wait", wait, "error", err)
-		if err := sleep(ctx, wait); err != nil {
-			return nil, fmt.Errorf("wxpay: %w while waiting to retry after: %w", err, last)
+		if serr := sleep(ctx, wait); serr != nil {
+			return nil, fmt.Errorf("wxpay: %w while waiting to retry after: %w", serr, err)
 		}
 	}
+}
+
+// describeWait says how long a Retry-After asked for, quoting the header
+// (bounded) when it was a date or too large to be a duration.
+func describeWait(d time.Duration, header string) string {
+	if d == math.MaxInt64 || !isDigits(header) {
+		return fmt.Sprintf("%s (Retry-After: %s)", d.Round(time.Second), clip.Text(header, 64))
+	}
+	return d.String()
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // attempt sends cl once with a fresh timestamp, nonce and signature. On a
@@ -97,7 +130,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, verify bool) (*Response,
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url, body)
 	if err != nil {
-		return nil, 0, fmt.Errorf("wxpay: build request: %w", err)
+		return nil, 0, fmt.Errorf("%w: build request: %w", ErrInvalidRequest, err)
 	}
 	// The fixed header values are shared, read-only slices made once per client.
 	req.Header["Accept"] = c.hdr.accept
@@ -129,6 +162,8 @@ func (c *Client) attempt(ctx context.Context, cl *call, verify bool) (*Response,
 	if err != nil {
 		return nil, hr.StatusCode, fmt.Errorf("wxpay: %s %s: read answer (HTTP %d): %w", cl.method, cl.target, hr.StatusCode, err)
 	}
+	// resp.Response.Body reads the bytes that were verified, not the spent stream.
+	hr.Body = io.NopCloser(bytes.NewReader(data))
 	resp := &Response{Response: hr, Body: data}
 	if hr.StatusCode < 200 || hr.StatusCode > 299 {
 		return resp, hr.StatusCode, newAPIError(hr.StatusCode, requestID(hr.Header), data)
@@ -143,6 +178,12 @@ func (c *Client) attempt(ctx context.Context, cl *call, verify bool) (*Response,
 			return nil, hr.StatusCode, err
 		}
 		resp.Serial = serial
+	}
+	if hr.StatusCode == http.StatusAccepted {
+		// 202: accepted but not processed; WeChat Pay asks for the same request
+		// again (docs/protocol.md §4.1), so it is not a success.
+		return resp, hr.StatusCode, fmt.Errorf("%w: %s %s answered 202 Accepted (Request-ID %s)",
+			ErrNotProcessed, cl.method, cl.target, clip.Text(resp.RequestID(), 128))
 	}
 	return resp, hr.StatusCode, nil
 }
@@ -181,13 +222,16 @@ func (c *Client) newCall(method, path string, escaped string, opts []RequestOpti
 		o(&r)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, r.err)
 	}
 	if escaped == "" || r.params != nil {
 		var err error
 		if escaped, err = expandPath(path, r.params); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 		}
+	}
+	if !validToken(method) {
+		return nil, fmt.Errorf("%w: method %s is not an HTTP token", ErrInvalidRequest, clip.Text(method, 64))
 	}
 	query := r.rawQuery
 	if i := strings.IndexByte(escaped, '?'); i >= 0 {

@@ -283,9 +283,14 @@ func (c *Client) MchID() string { return c.signer.MchID }
 // platform certificates to it while the client is in use.
 func (c *Client) KeyRing() *KeyRing { return c.keys }
 
-// Verifier returns the client's verifier, with its key ring, clock and skew
-// limit, for checking notifications the same way as answers.
-func (c *Client) Verifier() *Verifier { return &c.verifier }
+// Verifier returns a copy of the client's verifier, with its key ring, clock
+// and skew limit, for checking notifications the same way as answers.
+// Changing the copy's fields does not change the client; the key ring is the
+// client's own, so keys added to it (a rotation) serve both.
+func (c *Client) Verifier() *Verifier {
+	v := c.verifier
+	return &v
+}
 
 // BaseURL returns the base URL requests go to, without a trailing slash.
 func (c *Client) BaseURL() string { return c.base.String() }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
 )
@@ -273,7 +275,17 @@ func TestNon2xxIsAnAPIError(t *testing.T) {
 		{"JSON error with detail", 400, "application/json",
 			`{"code":"PARAM_ERROR","message":"参数错误","detail":{"field":"/amount/currency","location":"body"}}`,
 			APIError{StatusCode: 400, Code: "PARAM_ERROR", Message: "参数错误", Detail: json.RawMessage(`{"field":"/amount/currency","location":"body"}`)},
-			"wxpay: HTTP 400 PARAM_ERROR: 参数错误 (Request-ID rid-1)"},
+			"wxpay: HTTP 400 PARAM_ERROR: 参数错误 [field /amount/currency, location body] (Request-ID rid-1)"},
+		{"the detail behind a misleading message", 400, "application/json",
+			`{"code":"PARAM_ERROR","message":"参数校验错误，请检查商圈商户号、微信支付订单号等参数","detail":{"field":"/points_update_time","location":"body","value":"2024-01-06 14:06:00","issue":"not RFC 3339"}}`,
+			APIError{StatusCode: 400, Code: "PARAM_ERROR", Message: "参数校验错误，请检查商圈商户号、微信支付订单号等参数",
+				Detail: json.RawMessage(`{"field":"/points_update_time","location":"body","value":"2024-01-06 14:06:00","issue":"not RFC 3339"}`)},
+			"wxpay: HTTP 400 PARAM_ERROR: 参数校验错误，请检查商圈商户号、微信支付订单号等参数 [field /points_update_time, location body, issue not RFC 3339] (Request-ID rid-1)"},
+		{"SIGN_ERROR's nested issue", 401, "application/json",
+			`{"code":"SIGN_ERROR","message":"错误的签名，验签失败","detail":{"field":"signature","location":"authorization","detail":{"issue":"sign not match"}}}`,
+			APIError{StatusCode: 401, Code: "SIGN_ERROR", Message: "错误的签名，验签失败",
+				Detail: json.RawMessage(`{"field":"signature","location":"authorization","detail":{"issue":"sign not match"}}`)},
+			"wxpay: HTTP 401 SIGN_ERROR: 错误的签名，验签失败 [field signature, location authorization, issue sign not match] (Request-ID rid-1)"},
 		{"unsigned 401", 401, "application/json", `{"code":"SIGN_ERROR","message":"错误的签名，验签失败"}`,
 			APIError{StatusCode: 401, Code: "SIGN_ERROR", Message: "错误的签名，验签失败"},
 			"wxpay: HTTP 401 SIGN_ERROR: 错误的签名，验签失败 (Request-ID rid-1)"},
@@ -311,6 +323,31 @@ func TestNon2xxIsAnAPIError(t *testing.T) {
 				t.Errorf("Error() = %q\n want %q", err.Error(), tc.wantError)
 			}
 		})
+	}
+}
+
+// TestAPIErrorTextIsBoundedAndPrintable: what the server says reaches a
+// terminal or a log only bounded and without control characters; the whole
+// body stays in the error's fields.
+func TestAPIErrorTextIsBoundedAndPrintable(t *testing.T) {
+	t.Parallel()
+	huge := strings.Repeat("\x1b[2J\x1b]0;pwned\x07", 200000) // 4 MiB of terminal escapes
+	for _, body := range []string{
+		`{"code":"SYSTEM_ERROR","message":"` + strings.ReplaceAll(huge, "\x1b", `\u001b`) + `"}`,
+		huge,
+		`{"code":"` + strings.Repeat("X\u001b", 10000) + `","message":"m","detail":{"field":"` + strings.Repeat("f\u202e", 10000) + `"}}`,
+	} {
+		e := newAPIError(500, strings.Repeat("r\n", 10000), []byte(body))
+		msg := e.Error()
+		if len(msg) > 2048 {
+			t.Errorf("Error() is %d bytes", len(msg))
+		}
+		if strings.ContainsAny(msg, "\x1b\x07\r\n\u202e") {
+			t.Errorf("Error() carries control characters: %.80q", msg)
+		}
+		if string(e.Body) != body {
+			t.Error("the body was not kept whole")
+		}
 	}
 }
 
@@ -385,5 +422,39 @@ func TestBaseURLPathPrefixIsKept(t *testing.T) {
 	c.Chain("v3/certificates?algorithm_type=RSA").Get(context.Background(), Query("x", "1"))
 	if got != "/prefix/v3/certificates?algorithm_type=RSA&x=1" {
 		t.Errorf("request-target %q", got)
+	}
+}
+
+// TestVerifierIsACopy: what Client.Verifier hands out cannot change the
+// client, and sharing it is not a data race.
+func TestVerifierIsACopy(t *testing.T) {
+	t.Parallel()
+	m := &memTransport{}
+	c := newMemClient(t, m)
+	v := c.Verifier()
+	v.Now = func() time.Time { return time.Unix(0, 0) } // would fail every answer as clock skew
+	v.MaxClockSkew = time.Nanosecond
+	if _, err := c.Chain("v3/businesscircle/points/notify").Post(context.Background(), JSON(pointsBody)); err != nil {
+		t.Fatalf("the client's verification changed with its copy: %v", err)
+	}
+	if c.Verifier().Keys != c.KeyRing() {
+		t.Fatal("the copy does not share the client's key ring")
+	}
+}
+
+// TestResponseBodyReadsTheVerifiedBytes: the embedded *http.Response's Body
+// reads the bytes whose signature was checked.
+func TestResponseBodyReadsTheVerifiedBytes(t *testing.T) {
+	t.Parallel()
+	const answer = `{"openid":"o1","authorize_state":"AUTHORIZED"}`
+	m := &memTransport{answers: []memAnswer{{status: 200, body: answer, signed: true}}}
+	c := newMemClient(t, m)
+	resp, err := c.Chain("v3/businesscircle/user-authorizations/o1").Get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Response.Body)
+	if err != nil || string(got) != answer || string(resp.Body) != answer {
+		t.Fatalf("resp.Response.Body read %q, %v; resp.Body %q", got, err, resp.Body)
 	}
 }

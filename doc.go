@@ -30,19 +30,31 @@
 // signature by a key in the client's KeyRing: the WeChat Pay public key
 // (PUB_KEY_ID_…), platform certificates by serial, or both during a
 // migration. Requests name the key wanted in Wechatpay-Serial. A failed check
-// is a *VerificationError wrapping ErrMissingHeader, ErrClockSkew (more than
-// five minutes off by default), ErrUnknownSerial, ErrBadSignature or
-// ErrProbeSignature (WeChat Pay's WECHATPAY/SIGNTEST/ probes). Only
+// is a *VerificationError wrapping ErrMissingHeader, ErrSignatureType,
+// ErrProbeSignature (WeChat Pay's WECHATPAY/SIGNTEST/ probes),
+// ErrMalformedTimestamp, ErrClockSkew (more than five minutes off by
+// default), ErrUnknownSerial or ErrBadSignature. Only
 // WithInsecureSkipResponseVerification turns this off.
 //
 // # Errors and retries
 //
 // Every answer outside 2xx is an *APIError with StatusCode, Code, Message,
-// Detail and RequestID. Network errors, 429 and 5xx are retried twice by
-// default (ShouldRetry, RetryWait), honouring Retry-After and stopping when
-// the context ends. A request that timed out after it was sent, or whose
-// success could not be verified, may have taken effect: reconcile before
-// repeating it.
+// Detail, RequestID and the whole Body; its Error() is one bounded line of
+// printable text with detail's field, location and issue. Network errors,
+// 429, 5xx and a signed 202 ("not processed yet") are retried twice by
+// default (RetryPolicy's CheckRetry and Backoff, ShouldRetry and RetryWait by
+// default). A Retry-After is never cut short: when it asks for more than the
+// policy's MaxWait or the context's deadline leaves, the call fails at once
+// and says how long WeChat Pay asked to wait. A request that cannot be built
+// (an invalid header, say) is ErrInvalidRequest and is never sent. A request
+// that timed out after it was sent, or whose success could not be verified,
+// may have taken effect: reconcile before repeating it.
+//
+// # Options
+//
+// An option given an invalid argument (nil, zero or negative where that
+// means nothing) is refused by the constructor, never silently ignored:
+// NewClient returns its error. Package notify follows the same rule.
 //
 // # Call styles
 //

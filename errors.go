@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/seed2ac2593f/wxpay/internal/clip"
 )
 
 // Sentinel errors for the checks applied to every WeChat Pay answer and
@@ -14,13 +16,21 @@ var (
 	// ErrMissingHeader: one of Wechatpay-Timestamp, -Nonce, -Signature or
 	// -Serial is absent or empty.
 	ErrMissingHeader = errors.New("wxpay: missing Wechatpay signature header")
-	// ErrClockSkew: Wechatpay-Timestamp is malformed or too far from our clock.
+	// ErrMalformedTimestamp: Wechatpay-Timestamp is not decimal Unix seconds.
+	// It is checked before the clock, so ErrClockSkew always means a well-formed
+	// time too far from ours.
+	ErrMalformedTimestamp = errors.New("wxpay: Wechatpay-Timestamp is not Unix seconds")
+	// ErrClockSkew: Wechatpay-Timestamp is too far from our clock.
 	ErrClockSkew = errors.New("wxpay: Wechatpay-Timestamp outside the allowed clock skew")
+	// ErrSignatureType: Wechatpay-Signature-Type is present but is not
+	// WECHATPAY2-SHA256-RSA2048 (an empty value included). The header may be
+	// absent. Answers and notifications follow the same rule.
+	ErrSignatureType = errors.New("wxpay: unsupported Wechatpay-Signature-Type")
 	// ErrUnknownSerial: no key in the key ring has the Wechatpay-Serial given,
 	// or the platform certificate with that serial has expired.
 	ErrUnknownSerial = errors.New("wxpay: unknown Wechatpay-Serial")
 	// ErrBadSignature: the signature does not verify with the key named by
-	// Wechatpay-Serial, or Wechatpay-Signature-Type names another algorithm.
+	// Wechatpay-Serial, or is not Base64.
 	ErrBadSignature = errors.New("wxpay: bad Wechatpay-Signature")
 	// ErrProbeSignature: the signature carries the WECHATPAY/SIGNTEST/ prefix
 	// WeChat Pay uses to probe that merchants verify. It never verifies; a
@@ -31,6 +41,19 @@ var (
 	ErrDecrypt = errors.New("wxpay: decryption failed")
 	// ErrResponseTooLarge: an answer's body is larger than the configured limit.
 	ErrResponseTooLarge = errors.New("wxpay: response body too large")
+	// ErrNotProcessed: WeChat Pay answered a signed 202 Accepted, "accepted,
+	// not processed yet: repeat the request with the same parameters", to
+	// every attempt the retry policy allowed. Repeat the same request later.
+	ErrNotProcessed = errors.New("wxpay: WeChat Pay accepted the request but has not processed it (202)")
+	// ErrInvalidRequest: the request could not be built (a header name or
+	// value net/http would refuse, a path parameter, a body that is not JSON)
+	// and nothing was sent. It is never retried; the wxpay command maps it to
+	// a usage error.
+	ErrInvalidRequest = errors.New("wxpay: invalid request, not sent")
+	// ErrUnexpectedStatus: a typed call got a verified 2xx its endpoint does
+	// not document (a 200 with a body where 204 is the only success, say).
+	// The request reached WeChat Pay and may have taken effect.
+	ErrUnexpectedStatus = errors.New("wxpay: unexpected success status")
 )
 
 // VerificationError reports a failed check of a signed answer or notification.
@@ -55,11 +78,14 @@ func (e *VerificationError) Error() string {
 	}
 	switch {
 	case e.StatusCode != 0 && e.RequestID != "":
-		fmt.Fprintf(&b, " (HTTP %d, Request-ID %s)", e.StatusCode, e.RequestID)
+		fmt.Fprintf(&b, " (HTTP %d, Request-ID %s)", e.StatusCode, clip.Text(e.RequestID, 128))
 	case e.StatusCode != 0:
 		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
 	case e.RequestID != "":
-		fmt.Fprintf(&b, " (Request-ID %s)", e.RequestID)
+		fmt.Fprintf(&b, " (Request-ID %s)", clip.Text(e.RequestID, 128))
+	}
+	if e.StatusCode >= 200 && e.StatusCode <= 299 {
+		b.WriteString("; the request reached WeChat Pay and may have taken effect: check its outcome before repeating it")
 	}
 	return b.String()
 }
@@ -80,31 +106,79 @@ type APIError struct {
 	Body       []byte          // the raw body as received (bounded)
 }
 
-// Error is one line: status, code, message and Request-ID.
+// Error is one line of bounded, printable text: status, code, message, the
+// detail's field, location and issue when WeChat Pay gave them, and
+// the Request-ID. WeChat Pay's message can mislead on its own (a bad
+// points_update_time is reported as a problem with the ids), so the detail
+// is shown too. Everything the server sent stays whole in the fields and Body.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wxpay: HTTP %d", e.StatusCode)
 	if e.Code != "" {
 		b.WriteString(" ")
-		b.WriteString(e.Code)
+		b.WriteString(clip.Text(e.Code, maxCodeBytes))
 	}
 	msg := e.Message
 	if msg == "" && e.Code == "" && len(e.Body) > 0 {
 		msg = string(e.Body)
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
-		}
 	}
 	if msg != "" {
 		b.WriteString(": ")
-		b.WriteString(strings.Join(strings.Fields(msg), " "))
+		b.WriteString(clip.Text(strings.TrimSpace(msg), maxMessageBytes))
+	}
+	if d := e.detail(); d != "" {
+		b.WriteString(" [")
+		b.WriteString(d)
+		b.WriteString("]")
 	}
 	if e.RequestID != "" {
 		b.WriteString(" (Request-ID ")
-		b.WriteString(e.RequestID)
+		b.WriteString(clip.Text(e.RequestID, maxCodeBytes))
 		b.WriteString(")")
 	}
 	return b.String()
+}
+
+// Bounds of the server's text in APIError.Error.
+const (
+	maxCodeBytes    = 64
+	maxMessageBytes = 256
+	maxDetailBytes  = 128
+)
+
+// detail renders the documented members of WeChat Pay's detail object
+// (docs/protocol.md §4.2): field, location and issue, leaving out the value,
+// which is the caller's own (possibly personal) data; for the
+// SIGN_ERROR shape, whose issue sits one level down, that inner issue. It is
+// empty when detail has none of them.
+func (e *APIError) detail() string {
+	if len(e.Detail) == 0 {
+		return ""
+	}
+	var d struct {
+		Field    string `json:"field"`
+		Location string `json:"location"`
+		Issue    string `json:"issue"`
+		Detail   struct {
+			Issue string `json:"issue"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal(e.Detail, &d) != nil {
+		return ""
+	}
+	var parts []string
+	add := func(name, v string) {
+		if v != "" {
+			parts = append(parts, name+" "+clip.Text(v, maxDetailBytes))
+		}
+	}
+	add("field", d.Field)
+	add("location", d.Location)
+	if d.Issue == "" {
+		d.Issue = d.Detail.Issue
+	}
+	add("issue", d.Issue)
+	return strings.Join(parts, ", ")
 }
 
 // newAPIError builds an APIError from a non-2xx answer. A body that is not

@@ -153,3 +153,44 @@ func (r *KeyRing) Preferred() (serial string, key *rsa.PublicKey, ok bool) {
 	k, ok := s.byID[id]
 	return id, k.key, ok
 }
+
+// describe names what the set trusts, for an unknown-serial error: the public
+// key id and the platform certificate serials.
+func (s *keySet) describe() string {
+	var certs []string
+	for id, k := range s.byID {
+		if k.cert != nil {
+			certs = append(certs, id)
+		}
+	}
+	sort.Strings(certs)
+	var parts []string
+	if s.publicKey != "" {
+		parts = append(parts, "the WeChat Pay public key "+s.publicKey)
+	}
+	switch len(certs) {
+	case 0:
+	case 1:
+		parts = append(parts, "platform certificate "+certs[0])
+	default:
+		parts = append(parts, "platform certificates "+strings.Join(certs, ", "))
+	}
+	if len(parts) == 0 {
+		return "no key at all (the key ring is empty)"
+	}
+	return strings.Join(parts, " and ")
+}
+
+// unknownSerialHint guesses why a serial is unknown from its form.
+func (s *keySet) unknownSerialHint(serial string) string {
+	switch {
+	case strings.HasPrefix(serial, PublicKeyIDPrefix) && s.publicKey != "":
+		return "WeChat Pay signed with another public key: check the public key id configured (WithWechatPayPublicKey) against the merchant platform; a typo there is the usual cause"
+	case strings.HasPrefix(serial, PublicKeyIDPrefix):
+		return "WeChat Pay signed with its public key: configure it with WithWechatPayPublicKey"
+	case s.publicKey != "":
+		return "WeChat Pay signed with a platform certificate, which happens when it does not recognise the public key id the client sent in Wechatpay-Serial (check it for a typo) or the merchant has not switched to the public key; or add the platform certificates (WithAPIv3Key and StartCertificateRefresher)"
+	default:
+		return "WeChat Pay signed with a platform certificate the client has not downloaded: download the current ones (WithAPIv3Key and StartCertificateRefresher)"
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
@@ -42,6 +44,8 @@ func TestShouldRetry(t *testing.T) {
 		{"bad signature on 204", 204, &VerificationError{Err: ErrBadSignature}, false},
 		{"probe on 204", 204, &VerificationError{Err: ErrProbeSignature}, false},
 		{"too large", 500, ErrResponseTooLarge, false},
+		{"signed 202: repeat with the same parameters", 202, fmt.Errorf("x: %w", ErrNotProcessed), true},
+		{"invalid request, never sent", 0, fmt.Errorf("%w: header", ErrInvalidRequest), false},
 	}
 	for _, tc := range cases {
 		if got := ShouldRetry(tc.status, tc.err); got != tc.want {
@@ -70,6 +74,9 @@ func TestRetryWait(t *testing.T) {
 		{"Retry-After date in the past", 1, now.Add(-time.Hour).Format(http.TimeFormat), 0, 0},
 		{"unparsable Retry-After ignored", 1, "soon", 0, 100 * time.Millisecond},
 		{"negative Retry-After ignored", 1, "-5", 0, 100 * time.Millisecond},
+		{"Retry-After past int64 seconds saturates, never wraps", 1, "9300000000", 0, time.Duration(math.MaxInt64)},
+		{"Retry-After past uint64 saturates", 1, "99999999999999999999999", 0, time.Duration(math.MaxInt64)},
+		{"Retry-After date far ahead", 1, "Fri, 31 Dec 2099 23:59:59 GMT", 0, time.Date(2099, 12, 31, 23, 59, 59, 0, time.UTC).Sub(now)},
 		{"jitter clamped", 1, "", 7, 200 * time.Millisecond},
 	}
 	for _, tc := range cases {
@@ -195,42 +202,220 @@ func TestRetriesCanBeSwitchedOff(t *testing.T) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	t.Parallel()
-	f := &flaky{statuses: []int{429}, header: http.Header{"Retry-After": {"1"}}}
-	c := newFlakyClient(t, f)
-	start := time.Now()
-	if _, err := c.Chain("v3/businesscircle/points/notify").Post(context.Background(), JSON(pointsBody)); err != nil {
-		t.Fatal(err)
+	wxtest.SharedKeys()
+	cases := []struct {
+		name    string
+		policy  RetryPolicy
+		asked   string
+		atLeast time.Duration
+	}{
+		{"default backoff", RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 5 * time.Second}, "1", time.Second},
+		{"a Backoff that wants no wait still waits as asked",
+			RetryPolicy{MaxRetries: 2, MaxWait: 5 * time.Second, Backoff: func(RetryPolicy, int, string, time.Time, float64) time.Duration { return 0 }},
+			"2", 2 * time.Second},
+		{"HTTP date", RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 5 * time.Second},
+			"Sat, 01 Jan 2000 00:00:03 GMT", 3 * time.Second},
 	}
-	if waited := time.Since(start); waited < time.Second {
-		t.Fatalf("retried after %v, before Retry-After's 1 s", waited)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				m := &memTransport{answers: []memAnswer{errorAnswer(429, http.Header{"Retry-After": {tc.asked}})}}
+				c := newMemClient(t, m, WithRetryPolicy(tc.policy))
+				if _, err := c.Chain("v3/businesscircle/points/notify").Post(t.Context(), JSON(pointsBody)); err != nil {
+					t.Fatal(err)
+				}
+				reqs := m.got()
+				if len(reqs) != 2 {
+					t.Fatalf("%d attempts", len(reqs))
+				}
+				if waited := reqs[1].at.Sub(reqs[0].at); waited < tc.atLeast {
+					t.Fatalf("retried after %v, before Retry-After's %v", waited, tc.atLeast)
+				}
+			})
+		})
+	}
+}
+
+// TestTooLongRetryAfterGivesUpAtOnce: a wait longer than the policy allows,
+// or past the deadline, ends the call with the answer's error at once,
+// saying how long WeChat Pay asked for; a huge number never wraps round.
+func TestTooLongRetryAfterGivesUpAtOnce(t *testing.T) {
+	t.Parallel()
+	wxtest.SharedKeys()
+	cases := []struct {
+		name     string
+		asked    string
+		deadline time.Duration // 0: none
+		want     string
+	}{
+		{"an hour", "3600", 0, "asked to wait 1h0m0s, longer than the retry policy's MaxWait of 5s"},
+		{"a date in 2099", "Thu, 31 Dec 2099 23:59:59 GMT", 0, "longer than the retry policy's MaxWait"},
+		{"overflowing seconds", "9300000000", 0, "(Retry-After: 9300000000)"},
+		{"past the deadline", "3", 2 * time.Second, "asked to wait 3s, past the context deadline"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				m := &memTransport{answers: []memAnswer{errorAnswer(503, http.Header{"Retry-After": {tc.asked}})}}
+				c := newMemClient(t, m)
+				ctx := t.Context()
+				if tc.deadline > 0 {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, tc.deadline)
+					defer cancel()
+				}
+				start := time.Now()
+				_, err := c.Chain("v3/businesscircle/points/notify").Post(ctx, JSON(pointsBody))
+				var apiErr *APIError
+				if !errors.As(err, &apiErr) || apiErr.StatusCode != 503 || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("err = %v, want the 503 saying %q", err, tc.want)
+				}
+				if n, waited := len(m.got()), time.Since(start); n != 1 || waited != 0 {
+					t.Fatalf("%d attempts over %v, want 1 at once", n, waited)
+				}
+			})
+		})
 	}
 }
 
 func TestCancelDuringBackoffStopsTheCall(t *testing.T) {
 	t.Parallel()
-	f := &flaky{statuses: []int{503}, header: http.Header{"Retry-After": {"3600"}}}
-	c := newFlakyClient(t, f)
-	ctx, cancel := context.WithCancel(context.Background())
-	time.AfterFunc(50*time.Millisecond, cancel)
-	_, err := c.Chain("v3/businesscircle/points/notify").Post(ctx, JSON(pointsBody))
-	var apiErr *APIError
-	if !errors.Is(err, context.Canceled) || !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
-		t.Fatalf("err = %v, want context.Canceled wrapping the 503", err)
-	}
-	if !strings.Contains(err.Error(), "waiting to retry") || len(f.auths) != 1 {
-		t.Fatalf("err = %v after %d attempts", err, len(f.auths))
-	}
+	wxtest.SharedKeys()
+	synctest.Test(t, func(t *testing.T) {
+		m := &memTransport{answers: []memAnswer{errorAnswer(503, nil)}}
+		c := newMemClient(t, m, WithRetryPolicy(RetryPolicy{MaxRetries: 2, MinWait: time.Hour, MaxWait: time.Hour}))
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() {
+			_, err := c.Chain("v3/businesscircle/points/notify").Post(ctx, JSON(pointsBody))
+			done <- err
+		}()
+		synctest.Wait() // the call is now asleep before its first retry
+		cancel()
+		err := <-done
+		var apiErr *APIError
+		if !errors.Is(err, context.Canceled) || !errors.As(err, &apiErr) || apiErr.StatusCode != 503 {
+			t.Fatalf("err = %v, want context.Canceled wrapping the 503", err)
+		}
+		if !strings.Contains(err.Error(), "waiting to retry") || len(m.got()) != 1 {
+			t.Fatalf("err = %v after %d attempts", err, len(m.got()))
+		}
+	})
 }
 
 func TestNoRetryWhenTheDeadlineComesFirst(t *testing.T) {
 	t.Parallel()
-	f := &flaky{statuses: []int{503}, header: http.Header{"Retry-After": {"60"}}}
-	c := newFlakyClient(t, f)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	start := time.Now()
-	_, err := c.Chain("v3/businesscircle/points/notify").Post(ctx, JSON(pointsBody))
-	if !strings.Contains(fmt.Sprint(err), "deadline comes before the next attempt") || time.Since(start) > 2*time.Second {
-		t.Fatalf("err = %v after %v", err, time.Since(start))
+	wxtest.SharedKeys()
+	synctest.Test(t, func(t *testing.T) {
+		m := &memTransport{answers: []memAnswer{errorAnswer(503, nil)}}
+		c := newMemClient(t, m, WithRetryPolicy(RetryPolicy{MaxRetries: 2, MinWait: time.Minute, MaxWait: time.Minute}))
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		_, err := c.Chain("v3/businesscircle/points/notify").Post(ctx, JSON(pointsBody))
+		if !strings.Contains(fmt.Sprint(err), "deadline comes before the next attempt") || len(m.got()) != 1 {
+			t.Fatalf("err = %v after %d attempts", err, len(m.got()))
+		}
+	})
+}
+
+// TestCheckRetryAndBackoffArePluggable: the policy's functions replace the
+// defaults, and the defaults apply when they are nil.
+func TestCheckRetryAndBackoffArePluggable(t *testing.T) {
+	t.Parallel()
+	wxtest.SharedKeys()
+	synctest.Test(t, func(t *testing.T) {
+		var checked []int
+		p := RetryPolicy{
+			MaxRetries: 3,
+			CheckRetry: func(status int, err error) bool {
+				checked = append(checked, status)
+				return status == 400 || ShouldRetry(status, err) // retry a 400 too
+			},
+			Backoff: func(p RetryPolicy, attempt int, _ string, _ time.Time, _ float64) time.Duration {
+				return time.Duration(attempt) * time.Minute
+			},
+		}
+		m := &memTransport{answers: []memAnswer{errorAnswer(400, nil), errorAnswer(500, nil)}}
+		c := newMemClient(t, m, WithRetryPolicy(p))
+		if _, err := c.Chain("v3/businesscircle/points/notify").Post(t.Context(), JSON(pointsBody)); err != nil {
+			t.Fatal(err)
+		}
+		reqs := m.got()
+		if len(reqs) != 3 || len(checked) != 2 || checked[0] != 400 || checked[1] != 500 {
+			t.Fatalf("%d attempts, CheckRetry saw %v", len(reqs), checked)
+		}
+		if w1, w2 := reqs[1].at.Sub(reqs[0].at), reqs[2].at.Sub(reqs[1].at); w1 != time.Minute || w2 != 2*time.Minute {
+			t.Fatalf("waits %v, %v; want Backoff's 1m, 2m", w1, w2)
+		}
+	})
+}
+
+// TestSigned202IsRepeatedWithTheSameBody: 202 means "accepted, not processed
+// yet: repeat the request with the same parameters" (docs/protocol.md §4.1).
+func TestSigned202IsRepeatedWithTheSameBody(t *testing.T) {
+	t.Parallel()
+	wxtest.SharedKeys()
+	accepted := memAnswer{status: http.StatusAccepted, signed: true}
+	cases := []struct {
+		name     string
+		answers  []memAnswer
+		attempts int
+		wantErr  error
+	}{
+		{"202 then 204", []memAnswer{accepted}, 2, nil},
+		{"202 to every attempt", []memAnswer{accepted, accepted, accepted}, 3, ErrNotProcessed},
+		{"unsigned 202 is not trusted, nor repeated", []memAnswer{{status: http.StatusAccepted}}, 1, ErrMissingHeader},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				m := &memTransport{answers: tc.answers}
+				c := newMemClient(t, m)
+				resp, err := c.Chain("v3/businesscircle/points/notify").Post(t.Context(), JSON(pointsBody))
+				switch {
+				case tc.wantErr == nil && (err != nil || resp.StatusCode != 204):
+					t.Fatalf("resp %v, err %v", resp, err)
+				case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				if reqs := m.got(); len(reqs) != tc.attempts || !sameBodies(reqs) {
+					t.Fatalf("%d attempts (same body: %v), want %d", len(reqs), sameBodies(reqs), tc.attempts)
+				}
+				if errors.Is(err, ErrNotProcessed) && !strings.Contains(err.Error(), "all 3 attempts") {
+					t.Fatalf("err = %v does not say every attempt got 202", err)
+				}
+			})
+		})
+	}
+}
+
+// TestInvalidHeadersAreRefusedBeforeSending: a header net/http would refuse
+// is an ErrInvalidRequest, nothing is sent, and it is never retried.
+func TestInvalidHeadersAreRefusedBeforeSending(t *testing.T) {
+	t.Parallel()
+	cases := []struct{ name, key, value string }{
+		{"line break in the value", "X-Trace", "a\nb"},
+		{"carriage return in the value", "X-Trace", "a\rSet-Cookie: x"},
+		{"NUL in the value", "X-Trace", "a\x00b"},
+		{"space in the name", "X Trace", "a"},
+		{"colon in the name", "X-Trace:", "a"},
+		{"empty name", "", "a"},
+	}
+	m := &memTransport{}
+	c := newMemClient(t, m)
+	for _, tc := range cases {
+		_, err := c.Chain("v3/businesscircle/points/notify").Post(context.Background(), JSON(pointsBody), Header(tc.key, tc.value))
+		if !errors.Is(err, ErrInvalidRequest) || ShouldRetry(0, err) {
+			t.Errorf("%s: err = %v, want ErrInvalidRequest, not retried", tc.name, err)
+		}
+	}
+	if n := len(m.got()); n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+	if _, err := c.Chain("v3/businesscircle/points/notify").Post(context.Background(), JSON(pointsBody), Header("X-Trace", "a\tb c")); err != nil {
+		t.Fatalf("a tab and a space are valid: %v", err)
 	}
 }

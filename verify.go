@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/internal/clip"
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
@@ -25,10 +26,13 @@ type Verifier struct {
 	Now          func() time.Time // nil means time.Now
 }
 
-// Verify checks header and the exact body bytes received. It returns the
-// serial of the key that verified, or a *VerificationError wrapping
-// ErrMissingHeader, ErrProbeSignature, ErrClockSkew, ErrUnknownSerial or
-// ErrBadSignature.
+// Verify checks header and the exact body bytes received, in the order of
+// docs/protocol.md §3.2: headers present, signature type, probe prefix,
+// timestamp form, clock, serial known, signature. It returns the serial of
+// the key that verified, or a *VerificationError wrapping ErrMissingHeader,
+// ErrSignatureType, ErrProbeSignature, ErrMalformedTimestamp, ErrClockSkew,
+// ErrUnknownSerial or ErrBadSignature. Header values in its Reason are
+// bounded and stripped of control characters.
 func (v *Verifier) Verify(header http.Header, body []byte) (serial string, err error) {
 	tsText := header.Get("Wechatpay-Timestamp")
 	nonce := header.Get("Wechatpay-Nonce")
@@ -45,8 +49,10 @@ func (v *Verifier) Verify(header http.Header, body []byte) (serial string, err e
 			return fail(ErrMissingHeader, "%s is missing", h.name)
 		}
 	}
-	if typ := header.Get("Wechatpay-Signature-Type"); typ != "" && typ != SignatureScheme {
-		return fail(ErrBadSignature, "Wechatpay-Signature-Type %q is not %s", typ, SignatureScheme)
+	// Absent is accepted (not every sender sets it); present, it must name the
+	// one scheme, so an empty or repeated value is refused too.
+	if typ, ok := header[http.CanonicalHeaderKey("Wechatpay-Signature-Type")]; ok && (len(typ) != 1 || typ[0] != SignatureScheme) {
+		return fail(ErrSignatureType, "Wechatpay-Signature-Type %s, want %s", clip.Quote(strings.Join(typ, ", "), 64), SignatureScheme)
 	}
 	if strings.HasPrefix(sigText, ProbeSignaturePrefix) {
 		return fail(ErrProbeSignature, "deliberately invalid; a notification carrying it is answered with a failure and re-sent")
@@ -57,7 +63,7 @@ func (v *Verifier) Verify(header http.Header, body []byte) (serial string, err e
 	}
 	ts, perr := wxauth.ParseTimestamp(tsText)
 	if perr != nil {
-		return fail(ErrClockSkew, "Wechatpay-Timestamp %q is not Unix seconds", tsText)
+		return fail(ErrMalformedTimestamp, "Wechatpay-Timestamp %s", clip.Quote(tsText, 32))
 	}
 	maxSkew := v.MaxClockSkew
 	if maxSkew <= 0 {
@@ -67,18 +73,20 @@ func (v *Verifier) Verify(header http.Header, body []byte) (serial string, err e
 	if d := t.Unix() - ts; d > int64(maxSkew/time.Second) || -d > int64(maxSkew/time.Second) {
 		return fail(ErrClockSkew, "Wechatpay-Timestamp %d is %ds from our clock, limit %s", ts, d, maxSkew)
 	}
-	var k ringKey
-	ok := false
+	set := &keySet{}
 	if v.Keys != nil {
-		k, ok = v.Keys.load().byID[serial]
+		set = v.Keys.load()
 	}
+	k, ok := set.byID[serial]
 	if !ok {
-		return fail(ErrUnknownSerial, "no platform certificate or public key %q in the key ring", serial)
+		return fail(ErrUnknownSerial, "the answer is signed with %s, which the client does not trust; it trusts %s. %s",
+			clip.Quote(serial, 64), set.describe(), set.unknownSerialHint(serial))
 	}
 	// An expired platform certificate no longer vouches for anything. NotBefore
 	// is not checked: WeChat Pay starts signing with a new certificate at once.
 	if k.cert != nil && t.After(k.cert.NotAfter) {
-		return fail(ErrUnknownSerial, "platform certificate %s expired at %s", serial, k.cert.NotAfter.Format(time.RFC3339))
+		return fail(ErrUnknownSerial, "platform certificate %s expired at %s; download the current ones (Client.DownloadCertificates)",
+			serial, k.cert.NotAfter.Format(time.RFC3339))
 	}
 	var sig wxauth.RawSignature
 	if !wxauth.DecodeSignature(sigText, &sig) {

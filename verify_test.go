@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,11 @@ func TestVerifierRules(t *testing.T) {
 		}
 		return h
 	}
+	withValues := func(h http.Header, name string, values ...string) http.Header {
+		h = h.Clone()
+		h[http.CanonicalHeaderKey(name)] = values
+		return h
+	}
 	good := signed(k.WechatPayKey, k.PublicKeyID, now.Unix()-40, body)
 	cases := []struct {
 		name   string
@@ -43,7 +49,9 @@ func TestVerifierRules(t *testing.T) {
 		{"skew 301 s behind", signed(k.WechatPayKey, k.PublicKeyID, now.Unix()-301, body), body, ErrClockSkew},
 		{"skew 301 s ahead", signed(k.WechatPayKey, k.PublicKeyID, now.Unix()+301, body), body, ErrClockSkew},
 		{"timestamp in milliseconds", with(good, "Wechatpay-Timestamp", strconv.FormatInt(now.UnixMilli(), 10)), body, ErrClockSkew},
-		{"signed timestamp with sign", with(good, "Wechatpay-Timestamp", "+1795435260"), body, ErrClockSkew},
+		{"signed timestamp with sign", with(good, "Wechatpay-Timestamp", "+1795435260"), body, ErrMalformedTimestamp},
+		{"timestamp with letters", with(good, "Wechatpay-Timestamp", "1795435260Z"), body, ErrMalformedTimestamp},
+		{"timestamp too long to be seconds", with(good, "Wechatpay-Timestamp", "9999999999999999999999"), body, ErrMalformedTimestamp},
 		{"tampered body", good, []byte(`{"openid":"o1","authorize_state":"DEAUTHORIZED"}`), ErrBadSignature},
 		{"trailing newline added", good, append(append([]byte{}, body...), '\n'), ErrBadSignature},
 		{"signed by a foreign key", signed(foreignKey(), k.PublicKeyID, now.Unix(), body), body, ErrBadSignature},
@@ -58,7 +66,10 @@ func TestVerifierRules(t *testing.T) {
 		{"missing signature", with(good, "Wechatpay-Signature", ""), body, ErrMissingHeader},
 		{"missing serial", with(good, "Wechatpay-Serial", ""), body, ErrMissingHeader},
 		{"no headers at all", http.Header{}, body, ErrMissingHeader},
-		{"SM2 signature type", with(good, "Wechatpay-Signature-Type", "WECHATPAY2-SM2-WITH-SM3"), body, ErrBadSignature},
+		{"SM2 signature type", with(good, "Wechatpay-Signature-Type", "WECHATPAY2-SM2-WITH-SM3"), body, ErrSignatureType},
+		{"empty signature type", withValues(good, "Wechatpay-Signature-Type", ""), body, ErrSignatureType},
+		{"signature type twice", withValues(good, "Wechatpay-Signature-Type", SignatureScheme, SignatureScheme), body, ErrSignatureType},
+		{"signature type in lower case", with(good, "Wechatpay-Signature-Type", "wechatpay2-sha256-rsa2048"), body, ErrSignatureType},
 		{"no signature type header is fine", with(good, "Wechatpay-Signature-Type", ""), body, nil},
 	}
 	ring := NewKeyRing()
@@ -142,5 +153,49 @@ func TestMaxClockSkewIsConfigurable(t *testing.T) {
 	strict := &Verifier{Keys: ring, MaxClockSkew: time.Minute, Now: func() time.Time { return now }}
 	if _, err := strict.Verify(h, nil); !errors.Is(err, ErrClockSkew) {
 		t.Fatalf("61 s with a 60 s limit: %v", err)
+	}
+}
+
+// TestUnknownSerialSaysWhatIsTrusted: the error names the key the answer
+// used, every key the client trusts, and the likely cause.
+func TestUnknownSerialSaysWhatIsTrusted(t *testing.T) {
+	t.Parallel()
+	k := wxtest.SharedKeys()
+	now := time.Unix(1795435300, 0)
+	pubOnly, both := NewKeyRing(), NewKeyRing()
+	pubOnly.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey)
+	both.AddPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey)
+	both.AddCertificates(k.PlatformCert)
+	certOnly := NewKeyRing()
+	certOnly.AddCertificates(k.PlatformCert)
+	cases := []struct {
+		name   string
+		ring   *KeyRing
+		serial string
+		want   []string
+	}{
+		{"public key id typo: WeChat Pay falls back to a platform certificate", pubOnly, "3F7C000000000000000000000000000000000000",
+			[]string{`"3F7C000000000000000000000000000000000000"`, "the WeChat Pay public key " + k.PublicKeyID, "typo"}},
+		{"another public key", both, "PUB_KEY_ID_0000000000000000000000000000000099",
+			[]string{"PUB_KEY_ID_0000000000000000000000000000000099", "platform certificate " + k.PlatformSerial, "public key id"}},
+		{"a certificate not downloaded", certOnly, "3F7C000000000000000000000000000000000000",
+			[]string{"platform certificate " + k.PlatformSerial, "not downloaded"}},
+		{"empty ring", NewKeyRing(), "3F7C", []string{"key ring is empty"}},
+		{"a huge serial is cut short", both, strings.Repeat("A", 900<<10), []string{"…(921600 bytes)"}},
+	}
+	for _, tc := range cases {
+		h := wxtest.SignResponse(k.WechatPayKey, tc.serial, now.Unix(), "n", nil)
+		_, err := (&Verifier{Keys: tc.ring, Now: func() time.Time { return now }}).Verify(h, nil)
+		if !errors.Is(err, ErrUnknownSerial) {
+			t.Fatalf("%s: err = %v", tc.name, err)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: %q does not say %q", tc.name, err, w)
+			}
+		}
+		if len(err.Error()) > 2048 {
+			t.Errorf("%s: error of %d bytes", tc.name, len(err.Error()))
+		}
 	}
 }

@@ -40,17 +40,19 @@
 // says which one:
 //
 //  1. the body is at most MaxBodyBytes (ErrBodyTooLarge);
-//  2. Wechatpay-Signature-Type, when present, is WECHATPAY2-SHA256-RSA2048
-//     (ErrUnsupportedAlgorithm);
-//  3. the signature, by wxpay.Verifier: the four Wechatpay-* headers
-//     (wxpay.ErrMissingHeader), WeChat Pay's WECHATPAY/SIGNTEST/ probes
-//     (wxpay.ErrProbeSignature), the clock (wxpay.ErrClockSkew), the key named
-//     by Wechatpay-Serial, a WeChat Pay public key or a platform certificate
-//     (wxpay.ErrUnknownSerial), and the signature over the exact body bytes
-//     (wxpay.ErrBadSignature). These failures are *wxpay.VerificationError;
-//  4. the envelope: JSON with id, event_type and resource (ErrMalformed), and
+//  2. the signature, by wxpay.Verifier, with the same rules and errors as
+//     for API answers: the four Wechatpay-* headers (wxpay.ErrMissingHeader),
+//     Wechatpay-Signature-Type, which may be absent but if present must be
+//     WECHATPAY2-SHA256-RSA2048 (wxpay.ErrSignatureType), WeChat Pay's
+//     WECHATPAY/SIGNTEST/ probes (wxpay.ErrProbeSignature), the timestamp's
+//     form (wxpay.ErrMalformedTimestamp) and the clock (wxpay.ErrClockSkew),
+//     the key named by Wechatpay-Serial, a WeChat Pay public key or a
+//     platform certificate (wxpay.ErrUnknownSerial), and the signature over
+//     the exact body bytes (wxpay.ErrBadSignature). These failures are
+//     *wxpay.VerificationError;
+//  3. the envelope: JSON with id, event_type and resource (ErrMalformed), and
 //     resource.algorithm AEAD_AES_256_GCM (ErrUnsupportedAlgorithm);
-//  5. decryption with the APIv3 key, the resource's nonce and associated
+//  4. decryption with the APIv3 key, the resource's nonce and associated
 //     data (wxpay.ErrDecrypt), to a JSON plaintext (ErrMalformed).
 //
 // Nothing of the body is looked at before its signature has verified.

@@ -4,8 +4,9 @@ import "errors"
 
 // Sentinel errors of the checks this package adds to the root package's.
 // Verification failures are *wxpay.VerificationError (wrapping
-// wxpay.ErrMissingHeader, wxpay.ErrClockSkew, wxpay.ErrUnknownSerial,
-// wxpay.ErrBadSignature or wxpay.ErrProbeSignature) and decryption failures
+// wxpay.ErrMissingHeader, wxpay.ErrSignatureType, wxpay.ErrProbeSignature,
+// wxpay.ErrMalformedTimestamp, wxpay.ErrClockSkew, wxpay.ErrUnknownSerial or
+// wxpay.ErrBadSignature) and decryption failures
 // wrap wxpay.ErrDecrypt; test for all of them with errors.Is.
 var (
 	// ErrBodyTooLarge: the notification body is larger than the parser's
@@ -15,8 +16,9 @@ var (
 	// or id, event_type or resource missing), or the decrypted resource is
 	// not JSON.
 	ErrMalformed = errors.New("notify: malformed notification")
-	// ErrUnsupportedAlgorithm: resource.algorithm is not AEAD_AES_256_GCM,
-	// or Wechatpay-Signature-Type is present and not WECHATPAY2-SHA256-RSA2048.
+	// ErrUnsupportedAlgorithm: resource.algorithm is not AEAD_AES_256_GCM.
+	// (A Wechatpay-Signature-Type other than WECHATPAY2-SHA256-RSA2048 is
+	// wxpay.ErrSignatureType, as for API answers.)
 	ErrUnsupportedAlgorithm = errors.New("notify: unsupported algorithm")
 	// ErrWrongMethod: the request is not a POST, the only method WeChat Pay
 	// sends notifications with.

@@ -45,7 +45,7 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	checks := []error{wxpay.ErrMissingHeader, wxpay.ErrClockSkew, wxpay.ErrUnknownSerial, wxpay.ErrBadSignature,
+	checks := []error{wxpay.ErrMissingHeader, wxpay.ErrSignatureType, wxpay.ErrMalformedTimestamp, wxpay.ErrClockSkew, wxpay.ErrUnknownSerial, wxpay.ErrBadSignature,
 		wxpay.ErrProbeSignature, wxpay.ErrDecrypt, notify.ErrBodyTooLarge, notify.ErrMalformed, notify.ErrUnsupportedAlgorithm}
 
 	f.Fuzz(func(t *testing.T, ts, nonce, sig, serial, sigType, body string) {

@@ -60,6 +60,10 @@ type spec struct {
 	SignedBody    []byte // the signature covers this instead of the body sent
 	Probe         bool   // prefix the signature with WECHATPAY/SIGNTEST/
 	SignatureType string // Wechatpay-Signature-Type; "" leaves it out
+	// EmptySignatureType sends Wechatpay-Signature-Type with an empty value.
+	EmptySignatureType bool
+	// TimestampText, if set, replaces the Wechatpay-Timestamp header sent.
+	TimestampText string
 	Drop          string // a header to leave out
 	RequestID     string
 }
@@ -169,6 +173,12 @@ func (s *spec) build(t testing.TB) (http.Header, []byte) {
 	h.Set("Wechatpay-Serial", s.Serial)
 	if s.SignatureType != "" {
 		h.Set("Wechatpay-Signature-Type", s.SignatureType)
+	}
+	if s.EmptySignatureType {
+		h["Wechatpay-Signature-Type"] = []string{""}
+	}
+	if s.TimestampText != "" {
+		h.Set("Wechatpay-Timestamp", s.TimestampText)
 	}
 	if s.Drop != "" {
 		h.Del(s.Drop)

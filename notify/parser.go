@@ -66,10 +66,6 @@ func (p *Parser) Parse(h http.Header, body []byte) (*Notification, error) {
 	if limit := p.maxBodyBytes(); int64(len(body)) > limit {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrBodyTooLarge, len(body), limit)
 	}
-	if st, ok := h[http.CanonicalHeaderKey("Wechatpay-Signature-Type")]; ok && (len(st) != 1 || st[0] != wxpay.SignatureScheme) {
-		return nil, fmt.Errorf("%w: Wechatpay-Signature-Type %s, want %s",
-			ErrUnsupportedAlgorithm, quoteShort(h.Get("Wechatpay-Signature-Type")), wxpay.SignatureScheme)
-	}
 	requestID := h.Get("Request-ID")
 	serial, err := p.Verifier.Verify(h, body)
 	if err != nil {

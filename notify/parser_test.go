@@ -140,7 +140,13 @@ func TestParseRejects(t *testing.T) {
 		}, wxpay.ErrBadSignature},
 		{"a Wechatpay-Signature-Type other than WECHATPAY2-SHA256-RSA2048", func(s *spec) {
 			s.SignatureType = "WECHATPAY2-SM2-WITH-SM3"
-		}, notify.ErrUnsupportedAlgorithm},
+		}, wxpay.ErrSignatureType},
+		{"an empty Wechatpay-Signature-Type, as Verifier.Verify refuses it", func(s *spec) {
+			s.EmptySignatureType = true
+		}, wxpay.ErrSignatureType},
+		{"a timestamp that is not Unix seconds", func(s *spec) {
+			s.TimestampText = "2026-11-29T12:00:00Z"
+		}, wxpay.ErrMalformedTimestamp},
 
 		// Then the envelope, which is signed but may still be unusable.
 		{"a signed body that is not JSON", func(s *spec) { s.Body = []byte("not json") }, notify.ErrMalformed},
@@ -202,7 +208,8 @@ func TestParseRejects(t *testing.T) {
 }
 
 func isVerificationSentinel(err error) bool {
-	for _, s := range []error{wxpay.ErrMissingHeader, wxpay.ErrClockSkew, wxpay.ErrUnknownSerial, wxpay.ErrBadSignature, wxpay.ErrProbeSignature} {
+	for _, s := range []error{wxpay.ErrMissingHeader, wxpay.ErrSignatureType, wxpay.ErrMalformedTimestamp, wxpay.ErrClockSkew,
+		wxpay.ErrUnknownSerial, wxpay.ErrBadSignature, wxpay.ErrProbeSignature} {
 		if err == s {
 			return true
 		}

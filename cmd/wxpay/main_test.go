@@ -332,8 +332,8 @@ func TestCallAPIErrorPrintsBodyAndOneLine(t *testing.T) {
 		t.Errorf("stdout = %q, want the error body %q and a line break", r.stdout, body)
 	}
 	lines := r.lines()
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "wxpay: HTTP 400 PARAM_ERROR: 参数错误: openid 不存在 (Request-ID ") {
-		t.Errorf("stderr = %q, want one line with status, code, message and Request-ID", r.stderr)
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "wxpay: HTTP 400 PARAM_ERROR: 参数错误: openid 不存在 [field openid] (Request-ID ") {
+		t.Errorf("stderr = %q, want one line with status, code, message, detail and Request-ID", r.stderr)
 	}
 }
 
