@@ -181,7 +181,7 @@ func TestUnknownSerialSaysWhatIsTrusted(t *testing.T) {
 		{"a certificate not downloaded", certOnly, "3F7C000000000000000000000000000000000000",
 			[]string{"platform certificate " + k.PlatformSerial, "not downloaded"}},
 		{"empty ring", NewKeyRing(), "3F7C", []string{"key ring is empty"}},
-		{"a huge serial is cut short", both, strings.Repeat("A", 900<<10), []string{"…(921600 bytes)"}},
+		{"a huge serial is cut short", both, strings.Repeat("A", 900<<10), []string{"… (921536 more bytes)"}},
 	}
 	for _, tc := range cases {
 		h := wxtest.SignResponse(k.WechatPayKey, tc.serial, now.Unix(), "n", nil)

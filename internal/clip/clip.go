@@ -14,10 +14,11 @@ import (
 )
 
 // Text returns at most max bytes of s, cut at a character boundary and
-// followed by "…(N bytes)" with the original length when it was cut. Every
-// control character, Unicode format character (bidirectional overrides
-// included) and invalid UTF-8 byte becomes U+FFFD; runs of white space
-// (line breaks included) become one space.
+// followed by "… (N more bytes)" when it was cut. Runs of white space (line
+// breaks included) become one space; other control characters and Unicode
+// format characters (bidirectional overrides included) are shown escaped,
+// as \x1b or \u202e, so they are visible but inert; invalid UTF-8 becomes
+// U+FFFD. The wxpay command prints the same way.
 func Text(s string, max int) string {
 	var b strings.Builder
 	b.Grow(min(len(s), max) + 16)
@@ -25,26 +26,35 @@ func Text(s string, max int) string {
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if i+size > max {
-			b.WriteString("…(")
-			b.WriteString(strconv.Itoa(len(s)))
-			b.WriteString(" bytes)")
+			b.WriteString("… (")
+			b.WriteString(strconv.Itoa(len(s) - i))
+			b.WriteString(" more bytes)")
 			break
 		}
 		i += size
+		isSpace := unicode.IsSpace(r)
 		switch {
-		case unicode.IsSpace(r):
-			if !space {
-				b.WriteByte(' ')
-			}
-			space = true
-			continue
+		case isSpace && space:
+		case isSpace:
+			b.WriteByte(' ')
+		case r < 0x80 && unicode.IsControl(r):
+			b.WriteString(`\x`)
+			b.WriteString(hex2(byte(r)))
 		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
-			r = utf8.RuneError
+			b.WriteString(`\u`)
+			b.WriteString(hex2(byte(r >> 8)))
+			b.WriteString(hex2(byte(r)))
+		default:
+			b.WriteRune(r) // an invalid byte decodes as, and is written as, U+FFFD
 		}
-		space = false
-		b.WriteRune(r) // an invalid byte decodes as, and is written as, U+FFFD
+		space = isSpace
 	}
 	return b.String()
+}
+
+func hex2(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&15]})
 }
 
 // Quote is Text in double quotes, with inner quotes escaped, for values
