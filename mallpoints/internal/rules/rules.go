@@ -26,8 +26,10 @@ type section struct {
 	promotions *[]promotion
 	remarks    remarks
 	// Only in a mall's section.
-	brandID int64
-	appIDs  []string
+	mchid     string
+	mchidLine int // where the mchid is written, for duplicate errors
+	brandID   int64
+	appIDs    []string
 }
 
 // remarks are the four no_points_remarks texts; nil means inherited.

@@ -44,16 +44,11 @@ func readFile(doc *yaml.Node) (*Set, error) {
 			if err != nil {
 				return nil, err
 			}
-			mf, _ := fields(item, field, mallKeys...)
-			id, err := mchID(mf["mchid"], field)
-			if err != nil {
-				return nil, err
+			if line, dup := seen[sec.mchid]; dup {
+				return nil, &Error{Line: sec.mchidLine, Field: field + ".mchid", Problem: fmt.Sprintf("mall %s is already listed at line %d", sec.mchid, line)}
 			}
-			if line, dup := seen[id]; dup {
-				return nil, fail(mf["mchid"], field+".mchid", "mall %s is already listed at line %d", id, line)
-			}
-			seen[id] = mf["mchid"].Line
-			malls[id] = sec
+			seen[sec.mchid] = sec.mchidLine
+			malls[sec.mchid] = sec
 		}
 	}
 	return build(def, malls)
@@ -126,9 +121,14 @@ func readSection(n *yaml.Node, field string, isMall bool) (section, error) {
 	if !isMall {
 		return sec, nil
 	}
-	if _, ok := f["mchid"]; !ok {
+	v, ok := f["mchid"]
+	if !ok {
 		return sec, fail(n, field, "a mall needs its mchid (the sub_mchid in partner mode)")
 	}
+	if sec.mchid, err = mchID(v, field); err != nil {
+		return sec, err
+	}
+	sec.mchidLine = v.Line
 	if v, ok := f["brand_id"]; ok {
 		s, err := scalar(v, join(field, "brand_id"))
 		if err != nil {
