@@ -45,5 +45,7 @@
 //     of its arrival (BeijingDay).
 //   - Refunds: RefundDeduction takes back floor(E × R ÷ P) in total.
 //   - Version: a hash of the normalised rules (MarshalJSON), so comments,
-//     layout, key and list order do not change it, and any rule change does.
+//     layout, key order and the order of malls, shops and promotions do not
+//     change it, and any rule change does (and the order of app_ids, whose
+//     first is the mall's main AppID).
 package rules

@@ -170,3 +170,12 @@ func TestCodesAreTakenAsWritten(t *testing.T) {
 		t.Errorf("%+v", m)
 	}
 }
+
+// The first AppID is the mall's main one, so the file's order is kept.
+func TestAppIDsKeepTheFilesOrder(t *testing.T) {
+	t.Parallel()
+	s := mustParse(t, "malls:\n  - {mchid: \"1\", app_ids: [wx9, wx1]}\n")
+	if got := s.Mall("1").AppIDs; !reflect.DeepEqual(got, []string{"wx9", "wx1"}) {
+		t.Errorf("AppIDs %v, want [wx9 wx1]", got)
+	}
+}

@@ -75,7 +75,9 @@ type Mall struct {
 	Listed bool `json:"listed"`
 	// BrandID is the mall's brand (品牌ID) for parking sync; 0 when not set.
 	BrandID int64 `json:"brand_id,omitempty"`
-	// AppIDs are the mini programs bound to the brand, sorted.
+	// AppIDs are the mini programs bound to the brand, in the file's order:
+	// the first is the mall's main AppID, for a call that must name one
+	// when the member's own is not known.
 	AppIDs []string `json:"app_ids,omitempty"`
 	// MinAmountFen is the smallest amount, in fen, that earns points.
 	MinAmountFen int64 `json:"min_amount_fen"`
@@ -237,8 +239,9 @@ func comparePromotions(a, b promotion) int {
 
 // Version identifies the rules' content: "r-" and the first 12 hex digits
 // of the SHA-256 of the normalised rules (see MarshalJSON). Comments,
-// whitespace, key order, list order and number spelling do not change it;
-// any change to what the rules do does.
+// whitespace, key order, the order of malls, shops and promotions, and
+// number spelling do not change it; any change to what the rules do does,
+// and so does the order of app_ids, whose first is the main AppID.
 func (s *Set) Version() string { return s.version }
 
 // Mall returns the rules in force for the mall mchid (sub_mchid in partner

@@ -16,7 +16,8 @@ const versionDomain = "mallpoints-rules/1\n"
 // The normalised rules are the rules file's own schema written as JSON
 // (which is YAML): default section with every key resolved, malls sorted by
 // mchid with only the keys they set, shops by number, promotions by start,
-// end and name, shop and app id lists sorted, multipliers as the shortest
+// end and name, a promotion's shops sorted, app ids in the file's order
+// (the first is the mall's main AppID), multipliers as the shortest
 // decimal, times as Beijing wall-clock times. Parsing them gives the same
 // Set back.
 type fileJSON struct {
@@ -107,7 +108,7 @@ func sorted(s []string) []string {
 func (s *Set) canonical() ([]byte, error) {
 	f := fileJSON{Default: s.def.toJSON()}
 	for id, sec := range s.source {
-		f.Malls = append(f.Malls, mallJSON{MchID: id, BrandID: sec.brandID, AppIDs: sorted(sec.appIDs), sectionJSON: sec.toJSON()})
+		f.Malls = append(f.Malls, mallJSON{MchID: id, BrandID: sec.brandID, AppIDs: sec.appIDs, sectionJSON: sec.toJSON()})
 	}
 	slices.SortFunc(f.Malls, func(a, b mallJSON) int { return strings.Compare(a.MchID, b.MchID) })
 	var buf bytes.Buffer

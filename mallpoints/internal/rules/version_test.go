@@ -47,13 +47,13 @@ func TestVersionIgnoresHowTheRulesAreWritten(t *testing.T) {
 	want := mustParse(t, base).Version()
 	for name, src := range map[string]string{
 		"comments and blank lines": "# rules\n" + base + "\n# end\n",
-		"key order, block style, list order, number spelling and quoting": `
+		"key order, block style, order of malls, shops and promotions, number spelling and quoting": `
 malls:
   - min_amount_fen: 100
     mchid: 2
   - app_ids:
-      - wx2
       - wx1
+      - wx2
     brand_id: 7
     mchid: "1"
 default:
@@ -92,6 +92,7 @@ func TestVersionChangesWithAnyRule(t *testing.T) {
 		"a promotion's name":                    {"name: a,", "name: A,"},
 		"a brand id":                            {"brand_id: 7", "brand_id: 8"},
 		"an app id":                             {"[wx1, wx2]", "[wx1, wx3]"},
+		"the main (first) app id":               {"[wx1, wx2]", "[wx2, wx1]"},
 		"a mall's own setting":                  {"min_amount_fen: 100", "min_amount_fen: 101"},
 		"a mall key set to its default's value": {"min_amount_fen: 100", "min_amount_fen: 100\n    daily_cap: 500"},
 		"a shop excluded":                       {"{shop_number: S02, multiplier: 1.5}", "{shop_number: S02, excluded: true}"},
