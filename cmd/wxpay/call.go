@@ -129,6 +129,11 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	}
 
 	resp, err := client.Do(ctx, method, path, reqOpts...)
+	if errors.Is(err, wxpay.ErrInvalidRequest) {
+		// Refused before sending (a path parameter of ".." say): the
+		// arguments are at fault, not the call.
+		return c.usageError(cmd, err)
+	}
 	if err != nil {
 		var apiErr *wxpay.APIError
 		if errors.As(err, &apiErr) {

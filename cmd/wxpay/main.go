@@ -113,9 +113,10 @@ func (c *cli) help(args []string) int {
 	return exitOK
 }
 
-// usageError prints one line naming the command and what was wrong.
+// usageError prints one line naming the command and what was wrong; the
+// packages' own prefixes inside err are dropped, as in failureLine.
 func (c *cli) usageError(cmd string, err error) int {
-	fmt.Fprintf(c.stderr, "%s: %s\n", cmd, terminalText(err.Error()))
+	fmt.Fprintf(c.stderr, "%s: %s\n", cmd, terminalText(withoutPackagePrefixes(err.Error())))
 	return exitUsage
 }
 

@@ -416,6 +416,7 @@ func TestCallUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		{"certificate of another key", full, append(call, "--merchant-cert", f.platformPEM), "is not the certificate of"},
 		{"serial disagrees with certificate", full, append(call, "--merchant-serial", "01", "--merchant-cert", f.merchantCert), "disagrees with the serial"},
 		{"bad APIv3 key", full, append(call, "--apiv3-key", "short"), "wxpay call: --apiv3-key: "},
+		{"not a PEM file, named once", full, append(call, "--private-key", os.DevNull), "wxpay call: --private-key " + os.DevNull + ": no PEM data"},
 		{"plain http elsewhere", full, append(call, "--base-url", "http://example.com/"), "plain http is allowed only for loopback"},
 		{"no PATH", full, []string{"call", "GET"}, "wxpay call: want METHOD PATH, got 1 argument(s)"},
 		{"bad method", full, []string{"call", "G T", "v3/x"}, `wxpay call: METHOD "G T" is not an HTTP method`},
@@ -434,6 +435,7 @@ func TestCallUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		{"header name with a non-ASCII letter", full, append(call, "--header", "Tracé: a"), `the name "Tracé" is not an HTTP token`},
 		{"unfilled path parameter", full, []string{"call", "GET", "v3/u/{openid}"}, "needs --path-param openid=…"},
 		{"unused path parameter", full, []string{"call", "GET", "v3/u", "--path-param", "openid=x"}, "has no {openid}"},
+		{"path parameter the client refuses to send", full, []string{"call", "GET", "v3/u/{openid}", "--path-param", "openid=.."}, "wxpay call: invalid request, not sent: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -826,6 +828,15 @@ func TestCallRetriesAndTimeoutFlags(t *testing.T) {
 	}
 }
 
+// retryAfter answers 503 asking the client to wait the given Retry-After.
+func retryAfter(value string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", value)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"code":"SERVICE_UNAVAILABLE","message":"overloaded"}`))
+	}
+}
+
 // --timeout bounds the whole call, retries included: a server that never
 // answers, or one that asks for a wait longer than the time left, ends the
 // call by the deadline with one line saying so, instead of keeping the
@@ -842,11 +853,10 @@ func TestCallTimeoutBoundsTheWholeCall(t *testing.T) {
 	}{
 		{"a server that never answers", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
 			"50ms", 1, "context deadline exceeded (--timeout 50ms, retries included, has passed)"},
-		{"Retry-After beyond the deadline", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Retry-After", "3600")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte(`{"code":"SERVICE_UNAVAILABLE","message":"overloaded"}`))
-		}, "2s", 1, "wxpay: HTTP 503 SERVICE_UNAVAILABLE: overloaded"},
+		{"Retry-After beyond the longest wait of the retry policy", retryAfter("3600"), "2s", 1,
+			"wxpay: HTTP 503 SERVICE_UNAVAILABLE: overloaded (no retry: WeChat Pay asked to wait 1h0m0s"},
+		{"Retry-After beyond the --timeout", retryAfter("4"), "1s", 1,
+			"wxpay: HTTP 503 SERVICE_UNAVAILABLE: overloaded (no retry: WeChat Pay asked to wait 4s, past the context deadline)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
