@@ -1,0 +1,229 @@
+// Package outbox sends the service's syncs to WeChat Pay: points syncs of
+// payments and parking states. Each sync is a River job inserted in the same
+// database transaction as the ledger write that caused it, so a job exists
+// if and only if that write committed. Workers call the SDK's typed
+// business-circle calls; every attempt is recorded in the service's own
+// tables, which outlive River's job rows.
+package outbox
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+// Timing of jobs. A job runs at most JobTimeout; one whose worker died is
+// taken over after RescueAfter plus at most River's 30-second rescue pass,
+// so within a minute.
+const (
+	JobTimeout  = 15 * time.Second
+	RescueAfter = 25 * time.Second
+	// MaxAttempts bounds the retries of a sync that keeps failing with 429,
+	// 5xx or a network error; with backoff capped at MaxBackoff that is
+	// about a day, WeChat Pay's own horizon, before the sync is parked.
+	MaxAttempts = 160
+	MaxBackoff  = 10 * time.Minute
+)
+
+// SyncArgs is the job of one sync. The job carries only the sync's id: the
+// request is built from the database when the job runs, so every attempt
+// sends the same points and a parked sync retried after a fix of the rules
+// (a brand id) sends the fixed request.
+type SyncArgs struct {
+	SyncID int64 `json:"sync_id"`
+}
+
+// Kind is the River job kind.
+func (SyncArgs) Kind() string { return "mallpoints.sync" }
+
+// InsertOpts makes the job unique by its sync id: one job per sync, whatever
+// happens to the notification that caused it.
+func (SyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// Config configures an Outbox.
+type Config struct {
+	DB *storage.DB
+	// Client calls WeChat Pay (or the sandbox). Its own retries should be
+	// off (wxpay.WithoutRetries): the outbox retries, recording each attempt.
+	Client *wxpay.Client
+	// MchID is the merchant the client signs as; a mall other than it is a
+	// sub-merchant, named in sub_mchid (partner mode).
+	MchID string
+	// BrandID gives a mall's brand id (品牌ID) for parking syncs.
+	BrandID func(mall string) int64
+	// Workers is how many syncs run at once; 0 means 10.
+	Workers int
+	// RetryBase is the first backoff; 0 means one second. Tests shorten it.
+	RetryBase time.Duration
+	Logger    *slog.Logger
+	// OnAttempt, if set, is called after each attempt is recorded; for
+	// metrics.
+	OnAttempt func(storage.Attempt)
+}
+
+// Outbox is the queue of syncs and its workers.
+type Outbox struct {
+	db     *storage.DB
+	insert func(ctx context.Context, tx *storage.Tx, args SyncArgs) error
+	start  func(ctx context.Context) error
+	stop   func(ctx context.Context) error
+	cancel func(ctx context.Context) error
+}
+
+// New migrates River's tables and prepares the workers; Start starts them.
+func New(ctx context.Context, cfg Config) (*Outbox, error) {
+	if cfg.DB == nil || cfg.Client == nil {
+		return nil, errors.New("outbox: DB and Client are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BrandID == nil {
+		cfg.BrandID = func(string) int64 { return 0 }
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &worker{cfg: cfg})
+	rc := &river.Config{
+		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, 10)}},
+		Workers:                     workers,
+		JobTimeout:                  JobTimeout,
+		RescueStuckJobsAfter:        RescueAfter,
+		RetryPolicy:                 &backoff{base: cmp.Or(cfg.RetryBase, time.Second)},
+		CompletedJobRetentionPeriod: time.Hour,
+		Logger:                      riverLogger(cfg.Logger),
+	}
+	o := &Outbox{db: cfg.DB}
+	var err error
+	switch cfg.DB.Engine() {
+	case storage.Postgres:
+		err = useEngine(ctx, o, riverpgxv5.New(cfg.DB.Pool()), rc, (*storage.Tx).PgxTx)
+	default:
+		rc.FetchPollInterval = 100 * time.Millisecond // SQLite has no LISTEN: poll
+		rc.PollOnly = true
+		err = useEngine(ctx, o, riversqlite.New(cfg.DB.SQL()), rc, (*storage.Tx).SQLTx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// useEngine builds the River client of one engine, whose transactions are
+// TTx, after migrating River's tables.
+func useEngine[TTx any](ctx context.Context, o *Outbox, driver riverdriver.Driver[TTx], rc *river.Config,
+	unwrap func(*storage.Tx) TTx) error {
+	if err := migrateRiver(ctx, driver); err != nil {
+		return err
+	}
+	c, err := river.NewClient(driver, rc)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	o.insert = func(ctx context.Context, tx *storage.Tx, args SyncArgs) error {
+		_, err := c.InsertTx(ctx, unwrap(tx), args, nil)
+		return err
+	}
+	o.start, o.stop, o.cancel = c.Start, c.Stop, c.StopAndCancel
+	return nil
+}
+
+// backoff is the retry schedule: doubling from base, capped at MaxBackoff,
+// with a tenth of jitter so that syncs failed together spread out.
+type backoff struct{ base time.Duration }
+
+func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
+	n := len(job.Errors)
+	d := b.base
+	for i := 0; i < n && d < MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, MaxBackoff)
+	d += time.Duration(rand.Int64N(int64(d)/10 + 1))
+	return time.Now().Add(d)
+}
+
+// Enqueue inserts the job of sync id into tx.
+func (o *Outbox) Enqueue(ctx context.Context, tx *storage.Tx, syncID int64) error {
+	if err := o.insert(ctx, tx, SyncArgs{SyncID: syncID}); err != nil {
+		return fmt.Errorf("outbox: enqueue sync %d: %w", syncID, err)
+	}
+	return nil
+}
+
+// Retry moves a parked sync back to pending and enqueues a new job for it,
+// in one transaction. It reports false when the sync was not parked.
+func (o *Outbox) Retry(ctx context.Context, syncID int64) (bool, error) {
+	var ok bool
+	err := o.db.InTx(ctx, func(tx *storage.Tx) error {
+		var err error
+		if ok, err = tx.Unpark(ctx, syncID); err != nil || !ok {
+			return err
+		}
+		return o.Enqueue(ctx, tx, syncID)
+	})
+	return ok, err
+}
+
+// Start starts the workers.
+func (o *Outbox) Start(ctx context.Context) error { return o.start(ctx) }
+
+// Stop stops fetching jobs and waits for the running ones until ctx ends;
+// then it cancels them (they are retried later, by this or another
+// process).
+func (o *Outbox) Stop(ctx context.Context) error {
+	err := o.stop(ctx)
+	if ctx.Err() != nil {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return o.cancel(cctx)
+	}
+	return err
+}
+
+// riverLogger keeps River's own logging to warnings and above.
+func riverLogger(l *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{l.Handler(), slog.LevelWarn}).With("component", "river")
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFilter{f.Handler.WithAttrs(a), f.min}
+}
+
+func (f levelFilter) WithGroup(g string) slog.Handler { return levelFilter{f.Handler.WithGroup(g), f.min} }
+
+// migrateRiver brings River's tables up to date with River's own migrator.
+func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return fmt.Errorf("outbox: river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("outbox: migrate river tables: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Adjustment is a change of balance made in the mall's own systems (a
+// redemption, a correction), kept once per Idempotency-Key.
+type Adjustment struct {
+	Mall           string    `json:"mall"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	RequestHash    string    `json:"-"`
+	OpenID         string    `json:"openid"`
+	Points         int64     `json:"points"`
+	Reason         string    `json:"reason"`
+	EntrySeq       int64     `json:"entry_seq"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// Adjustment reads the adjustment made under key, inside tx.
+func (tx *Tx) Adjustment(ctx context.Context, mall, key string) (Adjustment, error) {
+	var a Adjustment
+	var at int64
+	err := tx.queryRow(ctx, `SELECT mall, idempotency_key, request_hash, openid, points, reason, entry_seq, created_at
+		FROM adjustments WHERE mall = $1 AND idempotency_key = $2`+tx.forUpdate(), mall, key).Scan(
+		&a.Mall, &a.IdempotencyKey, &a.RequestHash, &a.OpenID, &a.Points, &a.Reason, &a.EntrySeq, &at)
+	a.CreatedAt = fromMicros(at)
+	return a, noRows(err)
+}
+
+// InsertAdjustment writes a; the key must be new.
+func (tx *Tx) InsertAdjustment(ctx context.Context, a *Adjustment) error {
+	a.CreatedAt = tx.db.now().UTC()
+	_, err := tx.exec(ctx, `INSERT INTO adjustments (mall, idempotency_key, request_hash, openid, points, reason,
+		entry_seq, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.Mall, a.IdempotencyKey, a.RequestHash,
+		a.OpenID, a.Points, a.Reason, a.EntrySeq, micros(a.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("storage: write adjustment: %w", err)
+	}
+	return nil
+}
+
+// Entry reads one ledger entry by its number.
+func (db *DB) Entry(ctx context.Context, seq int64) (Entry, error) {
+	return scanEntry(db.queryRow(ctx, `SELECT `+entryColumns+` FROM ledger_entries WHERE seq = $1`, seq))
+}
+
+// Entry reads one ledger entry by its number, inside tx.
+func (tx *Tx) Entry(ctx context.Context, seq int64) (Entry, error) {
+	return scanEntry(tx.queryRow(ctx, `SELECT `+entryColumns+` FROM ledger_entries WHERE seq = $1`, seq))
+}
+
+// Parking is a parking state sent to WeChat Pay.
+type Parking struct {
+	ID             int64     `json:"id"`
+	Mall           string    `json:"mall"`
+	OpenID         string    `json:"openid"`
+	AppID          string    `json:"appid"`
+	PlateNumber    string    `json:"plate_number"`
+	State          string    `json:"state"`
+	Time           string    `json:"time"`
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	SyncID         int64     `json:"sync_id"`
+	CreatedAt      time.Time `json:"created_at"`
+	Sync           *Sync     `json:"sync,omitempty"`
+}
+
+const parkingColumns = `p.id, p.mall, p.openid, p.appid, p.plate_number, p.state, p.time,
+	COALESCE(p.idempotency_key, ''), p.sync_id, p.created_at`
+
+func scanParkingSync(r row) (Parking, error) {
+	var p Parking
+	var s Sync
+	var at int64
+	sdest, finish := syncDest(&s)
+	err := r.Scan(append([]any{&p.ID, &p.Mall, &p.OpenID, &p.AppID, &p.PlateNumber, &p.State, &p.Time,
+		&p.IdempotencyKey, &p.SyncID, &at}, sdest...)...)
+	if err != nil {
+		return p, noRows(err)
+	}
+	finish()
+	p.CreatedAt, p.Sync = fromMicros(at), &s
+	return p, nil
+}
+
+// InsertParking writes p, which names its sync. With an idempotency key
+// already used, it writes nothing and returns the earlier parking and false.
+func (tx *Tx) InsertParking(ctx context.Context, p *Parking) (bool, error) {
+	if p.IdempotencyKey != "" {
+		old, err := scanParkingSync(tx.queryRow(ctx, `SELECT `+parkingColumns+`, `+syncColumns+`
+			FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.mall = $1 AND p.idempotency_key = $2`,
+			p.Mall, p.IdempotencyKey))
+		if err == nil {
+			*p = old
+			return false, nil
+		}
+		if err != ErrNotFound {
+			return false, fmt.Errorf("storage: parking by key: %w", err)
+		}
+	}
+	var key any
+	if p.IdempotencyKey != "" {
+		key = p.IdempotencyKey
+	}
+	p.CreatedAt = tx.db.now().UTC()
+	err := tx.queryRow(ctx, `INSERT INTO parkings (mall, openid, appid, plate_number, state, time, idempotency_key,
+		sync_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, p.Mall, p.OpenID, p.AppID,
+		p.PlateNumber, p.State, p.Time, key, p.SyncID, micros(p.CreatedAt)).Scan(&p.ID)
+	if err != nil {
+		return false, fmt.Errorf("storage: write parking: %w", err)
+	}
+	return true, nil
+}
+
+// Parking reads one parking with its sync.
+func (db *DB) Parking(ctx context.Context, id int64) (Parking, error) {
+	return scanParkingSync(db.queryRow(ctx, `SELECT `+parkingColumns+`, `+syncColumns+`
+		FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.id = $1`, id))
+}
+
+// Parkings lists parkings newest first, with an id below before (0: the
+// newest), at most limit.
+func (db *DB) Parkings(ctx context.Context, before int64, limit int) ([]Parking, error) {
+	if before == 0 {
+		before = 1<<63 - 1
+	}
+	rs, err := db.query(ctx, `SELECT `+parkingColumns+`, `+syncColumns+`
+		FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.id < $1 ORDER BY p.id DESC LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: parkings: %w", err)
+	}
+	return collect(rs, scanParkingSync)
+}
+
+// ParkingBySync reads the parking a sync reports.
+func (db *DB) ParkingBySync(ctx context.Context, syncID int64) (Parking, error) {
+	return scanParkingSync(db.queryRow(ctx, `SELECT `+parkingColumns+`, `+syncColumns+`
+		FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.sync_id = $1`, syncID))
+}

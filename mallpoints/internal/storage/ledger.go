@@ -1,0 +1,111 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Entry kinds: what caused a ledger entry.
+const (
+	EntryEarn       = "earn"       // a payment (transaction_id)
+	EntryRefund     = "refund"     // a refund (refund_id)
+	EntryAdjustment = "adjustment" // the mall's own systems (idempotency_key)
+)
+
+// Entry is one ledger entry. Entries are never changed once written, except
+// that erasing a member replaces its openid.
+type Entry struct {
+	// Seq is the feed cursor: entries are numbered in commit order.
+	Seq    int64  `json:"seq"`
+	Mall   string `json:"mall"`
+	OpenID string `json:"openid"`
+	Kind   string `json:"kind"`
+	// Points is the change applied to the balance; Requested is the change
+	// the cause asked for, and Shortfall what could not be deducted because
+	// the balance would have gone below zero (Requested = Points - Shortfall
+	// for deductions).
+	Points         int64     `json:"points"`
+	Requested      int64     `json:"requested"`
+	Shortfall      int64     `json:"shortfall"`
+	BalanceAfter   int64     `json:"balance_after"`
+	TransactionID  string    `json:"transaction_id,omitempty"`
+	RefundID       string    `json:"refund_id,omitempty"`
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	NotificationID string    `json:"notification_id,omitempty"`
+	CommitTag      string    `json:"commit_tag,omitempty"`
+	RuleVersion    string    `json:"rule_version,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+const entryColumns = `seq, mall, openid, kind, points, requested, shortfall, balance_after, transaction_id,
+	refund_id, idempotency_key, notification_id, commit_tag, rule_version, reason, created_at`
+
+func scanEntry(r row) (Entry, error) {
+	var e Entry
+	var created int64
+	err := r.Scan(&e.Seq, &e.Mall, &e.OpenID, &e.Kind, &e.Points, &e.Requested, &e.Shortfall, &e.BalanceAfter,
+		&e.TransactionID, &e.RefundID, &e.IdempotencyKey, &e.NotificationID, &e.CommitTag, &e.RuleVersion,
+		&e.Reason, &created)
+	e.CreatedAt = fromMicros(created)
+	return e, noRows(err)
+}
+
+// AppendEntry numbers e and writes it. Call it as the last write of the
+// transaction: the numbering row stays locked until commit, so entries are
+// numbered in the order their transactions commit and a feed reader that
+// has seen seq n has seen every entry below n.
+func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
+	if err := tx.queryRow(ctx, `UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&e.Seq); err != nil {
+		return fmt.Errorf("storage: number ledger entry: %w", err)
+	}
+	e.CreatedAt = tx.db.now().UTC()
+	_, err := tx.exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		e.Seq, e.Mall, e.OpenID, e.Kind, e.Points, e.Requested, e.Shortfall, e.BalanceAfter, e.TransactionID,
+		e.RefundID, e.IdempotencyKey, e.NotificationID, e.CommitTag, e.RuleVersion, e.Reason, micros(e.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("storage: write ledger entry: %w", err)
+	}
+	return nil
+}
+
+// MemberEntries lists a member's entries, newest first, at most limit.
+func (db *DB) MemberEntries(ctx context.Context, mall, openid string, limit int) ([]Entry, error) {
+	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
+		WHERE mall = $1 AND openid = $2 ORDER BY seq DESC LIMIT $3`, mall, openid, limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: member entries: %w", err)
+	}
+	return collect(rs, scanEntry)
+}
+
+// TransactionEntries lists the entries of a payment: its earning and its
+// refunds, oldest first.
+func (db *DB) TransactionEntries(ctx context.Context, mall, transactionID string) ([]Entry, error) {
+	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
+		WHERE mall = $1 AND transaction_id = $2 ORDER BY seq`, mall, transactionID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: transaction entries: %w", err)
+	}
+	return collect(rs, scanEntry)
+}
+
+// EntriesAfter is the CRM feed: entries numbered above after, in commit
+// order, at most limit.
+func (db *DB) EntriesAfter(ctx context.Context, after int64, limit int) ([]Entry, error) {
+	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
+		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: feed: %w", err)
+	}
+	return collect(rs, scanEntry)
+}
+
+// BalanceCheck sums a member's entries, which must equal its balance.
+func (db *DB) BalanceCheck(ctx context.Context, mall, openid string) (sum int64, err error) {
+	err = db.queryRow(ctx, `SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE mall = $1 AND openid = $2`,
+		mall, openid).Scan(&sum)
+	return sum, err
+}

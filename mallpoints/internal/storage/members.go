@@ -1,0 +1,118 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Member is a member of a mall's points programme.
+type Member struct {
+	Mall      string    `json:"mall"`
+	OpenID    string    `json:"openid"`
+	AppID     string    `json:"appid,omitempty"`
+	AuthType  string    `json:"auth_type,omitempty"` // "" until MALL_AUTH.ACTIVATE_CARD arrives
+	Balance   int64     `json:"balance"`
+	Erased    bool      `json:"erased,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+const memberColumns = `mall, openid, appid, auth_type, balance, erased, created_at, updated_at`
+
+func scanMember(r row) (Member, error) {
+	var m Member
+	var created, updated int64
+	err := r.Scan(&m.Mall, &m.OpenID, &m.AppID, &m.AuthType, &m.Balance, &m.Erased, &created, &updated)
+	m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return m, noRows(err)
+}
+
+// LockMember returns the member (mall, openid), creating it if it is new,
+// and holds its row until the transaction ends, so that concurrent balance
+// updates of one member queue up instead of overwriting each other.
+func (tx *Tx) LockMember(ctx context.Context, mall, openid, appid string) (Member, error) {
+	now := micros(tx.db.now())
+	if _, err := tx.exec(ctx, `INSERT INTO members (mall, openid, appid, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (mall, openid) DO NOTHING`, mall, openid, appid, now); err != nil {
+		return Member{}, fmt.Errorf("storage: add member: %w", err)
+	}
+	m, err := scanMember(tx.queryRow(ctx, `SELECT `+memberColumns+` FROM members
+		WHERE mall = $1 AND openid = $2`+tx.forUpdate(), mall, openid))
+	if err != nil {
+		return Member{}, fmt.Errorf("storage: lock member: %w", err)
+	}
+	return m, nil
+}
+
+// UpdateMember writes a locked member's app id, authorisation and balance.
+func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
+	_, err := tx.exec(ctx, `UPDATE members SET appid = $3, auth_type = $4, balance = $5, updated_at = $6
+		WHERE mall = $1 AND openid = $2`, m.Mall, m.OpenID, m.AppID, m.AuthType, m.Balance, micros(tx.db.now()))
+	if err != nil {
+		return fmt.Errorf("storage: update member: %w", err)
+	}
+	return nil
+}
+
+// SetCardCode records the member's card code from MALL_AUTH.ACTIVATE_CARD.
+func (tx *Tx) SetCardCode(ctx context.Context, mall, openid, code string) error {
+	_, err := tx.exec(ctx, `UPDATE members SET card_code = $3 WHERE mall = $1 AND openid = $2`, mall, openid, code)
+	if err != nil {
+		return fmt.Errorf("storage: card code: %w", err)
+	}
+	return nil
+}
+
+// Member returns one member.
+func (db *DB) Member(ctx context.Context, mall, openid string) (Member, error) {
+	return scanMember(db.queryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE mall = $1 AND openid = $2`, mall, openid))
+}
+
+// MemberPage lists members of mall (all malls when empty) by openid, after
+// the given openid, at most limit of them.
+func (db *DB) Members(ctx context.Context, mall, after string, limit int) ([]Member, error) {
+	rs, err := db.query(ctx, `SELECT `+memberColumns+` FROM members
+		WHERE ($1 = '' OR mall = $1) AND openid > $2 ORDER BY openid, mall LIMIT $3`, mall, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: members: %w", err)
+	}
+	return collect(rs, scanMember)
+}
+
+// EraseMember replaces the member's openid with pseudonym in every table and
+// clears its card code and parking plates; points and sums are untouched.
+// It reports false when there is no such member.
+func (tx *Tx) EraseMember(ctx context.Context, mall, openid, pseudonym string) (bool, error) {
+	n, err := tx.exec(ctx, `UPDATE members SET openid = $3, card_code = '', erased = $4, updated_at = $5
+		WHERE mall = $1 AND openid = $2`, mall, openid, pseudonym, true, micros(tx.db.now()))
+	if err != nil || n == 0 {
+		return false, err
+	}
+	for _, q := range []string{
+		`UPDATE transactions SET openid = $3 WHERE mall = $1 AND openid = $2`,
+		`UPDATE refunds SET openid = $3 WHERE mall = $1 AND openid = $2`,
+		`UPDATE adjustments SET openid = $3 WHERE mall = $1 AND openid = $2`,
+		`UPDATE parkings SET openid = $3, plate_number = '' WHERE mall = $1 AND openid = $2`,
+		`UPDATE ledger_entries SET openid = $3 WHERE mall = $1 AND openid = $2`,
+	} {
+		if _, err := tx.exec(ctx, q, mall, openid, pseudonym); err != nil {
+			return false, fmt.Errorf("storage: erase member: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// collect scans every row of rs with scan.
+func collect[T any](rs rows, scan func(row) (T, error)) ([]T, error) {
+	defer rs.Close()
+	out := []T{}
+	for rs.Next() {
+		v, err := scan(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rs.Err()
+}

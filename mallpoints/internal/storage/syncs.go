@@ -1,0 +1,182 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Sync kinds.
+const (
+	SyncPoints  = "points"  // POST /v3/businesscircle/points/notify; subject: transaction_id
+	SyncParking = "parking" // POST /v3/businesscircle/parkings; subject: parking id
+)
+
+// Sync states.
+const (
+	SyncPending = "pending" // queued or being retried
+	SyncSynced  = "synced"  // WeChat Pay answered 204
+	SyncParked  = "parked"  // refused (4xx) or out of retries; waits for a retry through the API
+)
+
+// Attempt outcomes.
+const (
+	AttemptOK     = "ok"
+	AttemptRetry  = "retry"
+	AttemptParked = "parked"
+)
+
+// Sync is one outbound call to WeChat Pay and what became of it.
+type Sync struct {
+	ID            int64     `json:"id"`
+	Kind          string    `json:"kind"`
+	Mall          string    `json:"mall"`
+	Subject       string    `json:"subject"`
+	State         string    `json:"state"`
+	Attempts      int       `json:"attempts"`
+	LastStatus    int       `json:"last_status,omitempty"`
+	LastCode      string    `json:"last_code,omitempty"`
+	LastMessage   string    `json:"last_message,omitempty"`
+	LastRequestID string    `json:"last_request_id,omitempty"`
+	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
+	SyncedAt      time.Time `json:"synced_at,omitzero"`
+	CreatedAt     time.Time `json:"created_at"`
+}
+
+const syncColumns = `s.id, s.kind, s.mall, s.subject, s.state, s.attempts, s.last_status, s.last_code,
+	s.last_message, s.last_request_id, s.last_attempt_at, s.synced_at, s.created_at`
+
+// syncDest returns scan destinations for syncColumns and a function that
+// finishes s once scanned.
+func syncDest(s *Sync) ([]any, func()) {
+	var last, synced, created int64
+	return []any{&s.ID, &s.Kind, &s.Mall, &s.Subject, &s.State, &s.Attempts, &s.LastStatus, &s.LastCode,
+			&s.LastMessage, &s.LastRequestID, &last, &synced, &created}, func() {
+			s.LastAttemptAt, s.SyncedAt, s.CreatedAt = fromMicros(last), fromMicros(synced), fromMicros(created)
+		}
+}
+
+func scanSync(r row) (Sync, error) {
+	var s Sync
+	dest, finish := syncDest(&s)
+	if err := r.Scan(dest...); err != nil {
+		return s, noRows(err)
+	}
+	finish()
+	return s, nil
+}
+
+// NewSync records a pending sync of subject. (kind, mall, subject) is
+// unique: a second call for the same subject fails.
+func (tx *Tx) NewSync(ctx context.Context, kind, mall, subject string) (Sync, error) {
+	s := Sync{Kind: kind, Mall: mall, Subject: subject, State: SyncPending, CreatedAt: tx.db.now().UTC()}
+	err := tx.queryRow(ctx, `INSERT INTO syncs (kind, mall, subject, state, created_at) VALUES ($1, $2, $3, $4, $5)
+		RETURNING id`, kind, mall, subject, s.State, micros(s.CreatedAt)).Scan(&s.ID)
+	if err != nil {
+		return s, fmt.Errorf("storage: new sync: %w", err)
+	}
+	return s, nil
+}
+
+// Sync reads one sync.
+func (db *DB) Sync(ctx context.Context, id int64) (Sync, error) {
+	return scanSync(db.queryRow(ctx, `SELECT `+syncColumns+` FROM syncs s WHERE s.id = $1`, id))
+}
+
+// Syncs lists syncs in state (any when empty), oldest first, with an id
+// above after, at most limit.
+func (db *DB) Syncs(ctx context.Context, state string, after int64, limit int) ([]Sync, error) {
+	rs, err := db.query(ctx, `SELECT `+syncColumns+` FROM syncs s WHERE ($1 = '' OR s.state = $1) AND s.id > $2
+		ORDER BY s.id LIMIT $3`, state, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: syncs: %w", err)
+	}
+	return collect(rs, scanSync)
+}
+
+// SyncCounts counts syncs by state.
+func (db *DB) SyncCounts(ctx context.Context) (map[string]int64, error) {
+	rs, err := db.query(ctx, `SELECT state, COUNT(*) FROM syncs GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: sync counts: %w", err)
+	}
+	type kv struct {
+		state string
+		n     int64
+	}
+	list, err := collect(rs, func(r row) (kv, error) {
+		var v kv
+		return v, r.Scan(&v.state, &v.n)
+	})
+	out := map[string]int64{SyncPending: 0, SyncSynced: 0, SyncParked: 0}
+	for _, v := range list {
+		out[v.state] = v.n
+	}
+	return out, err
+}
+
+// Attempt is one call made for a sync.
+type Attempt struct {
+	SyncID    int64         `json:"sync_id"`
+	Attempt   int           `json:"attempt"`
+	Outcome   string        `json:"outcome"`
+	Status    int           `json:"status"`
+	Code      string        `json:"code,omitempty"`
+	Message   string        `json:"message,omitempty"`
+	RequestID string        `json:"request_id,omitempty"`
+	At        time.Time     `json:"at"`
+	Elapsed   time.Duration `json:"elapsed_us"`
+}
+
+// RecordAttempt writes a and moves its sync to state, keeping the attempt's
+// code, message and Request-ID as the sync's last. It reports false, writing
+// nothing, when the sync is not pending any more (a job taken over from a
+// killed worker ran twice, or the sync was already done).
+func (tx *Tx) RecordAttempt(ctx context.Context, a Attempt, state string) (bool, error) {
+	var synced int64
+	if state == SyncSynced {
+		synced = micros(a.At)
+	}
+	c, err := tx.exec(ctx, `UPDATE syncs SET state = $2, attempts = attempts + 1, last_status = $3, last_code = $4,
+		last_message = $5, last_request_id = $6, last_attempt_at = $7, synced_at = $8
+		WHERE id = $1 AND state = $9`, a.SyncID, state, a.Status, a.Code, a.Message, a.RequestID, micros(a.At),
+		synced, SyncPending)
+	if err != nil {
+		return false, fmt.Errorf("storage: record sync attempt: %w", err)
+	}
+	if c == 0 {
+		return false, nil
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO sync_attempts (sync_id, attempt, outcome, status, code, message,
+		request_id, at, elapsed_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.SyncID, a.Attempt, a.Outcome,
+		a.Status, a.Code, a.Message, a.RequestID, micros(a.At), a.Elapsed.Microseconds()); err != nil {
+		return false, fmt.Errorf("storage: record sync attempt: %w", err)
+	}
+	return true, nil
+}
+
+// Unpark moves a parked sync back to pending, reporting false when it was
+// not parked.
+func (tx *Tx) Unpark(ctx context.Context, id int64) (bool, error) {
+	c, err := tx.exec(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state = $3`, id, SyncPending, SyncParked)
+	if err != nil {
+		return false, fmt.Errorf("storage: unpark sync: %w", err)
+	}
+	return c == 1, nil
+}
+
+// Attempts lists the attempts of a sync, oldest first.
+func (db *DB) Attempts(ctx context.Context, syncID int64) ([]Attempt, error) {
+	rs, err := db.query(ctx, `SELECT sync_id, attempt, outcome, status, code, message, request_id, at, elapsed_us
+		FROM sync_attempts WHERE sync_id = $1 ORDER BY id`, syncID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: attempts: %w", err)
+	}
+	return collect(rs, func(r row) (Attempt, error) {
+		var a Attempt
+		var at, us int64
+		err := r.Scan(&a.SyncID, &a.Attempt, &a.Outcome, &a.Status, &a.Code, &a.Message, &a.RequestID, &at, &us)
+		a.At, a.Elapsed = fromMicros(at), time.Duration(us)*time.Microsecond
+		return a, err
+	})
+}

@@ -1,0 +1,240 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Notification is the record of one verified notification.
+type Notification struct {
+	ID          string    `json:"id"`
+	EventType   string    `json:"event_type"`
+	Mall        string    `json:"mall"`
+	BusinessKey string    `json:"business_key"` // transaction_id, refund_id or openid
+	Outcome     string    `json:"outcome"`
+	RequestID   string    `json:"request_id,omitempty"`
+	ReceivedAt  time.Time `json:"received_at"`
+}
+
+// RecordNotification writes n unless its id is known, and reports whether
+// it was new. A second delivery of the same id waits here until the first
+// one's transaction ends, then finds it.
+func (tx *Tx) RecordNotification(ctx context.Context, n Notification) (bool, error) {
+	c, err := tx.exec(ctx, `INSERT INTO notifications (id, event_type, mall, business_key, outcome, request_id, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
+		n.ID, n.EventType, n.Mall, n.BusinessKey, n.Outcome, n.RequestID, micros(tx.db.now()))
+	if err != nil {
+		return false, fmt.Errorf("storage: record notification: %w", err)
+	}
+	return c == 1, nil
+}
+
+// SetNotificationOutcome changes the outcome of a notification recorded in
+// this transaction.
+func (tx *Tx) SetNotificationOutcome(ctx context.Context, id, outcome string) error {
+	_, err := tx.exec(ctx, `UPDATE notifications SET outcome = $2 WHERE id = $1`, id, outcome)
+	return err
+}
+
+// Notification returns the record of a notification.
+func (db *DB) Notification(ctx context.Context, id string) (Notification, error) {
+	var n Notification
+	var at int64
+	err := db.queryRow(ctx, `SELECT id, event_type, mall, business_key, outcome, request_id, received_at
+		FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.EventType, &n.Mall, &n.BusinessKey, &n.Outcome, &n.RequestID, &at)
+	n.ReceivedAt = fromMicros(at)
+	return n, noRows(err)
+}
+
+// Transaction is a payment and what the rules made of it, with the sync
+// that reports it to WeChat Pay.
+type Transaction struct {
+	Mall             string    `json:"mall"`
+	TransactionID    string    `json:"transaction_id"`
+	NotificationID   string    `json:"notification_id"`
+	OpenID           string    `json:"openid"`
+	AppID            string    `json:"appid"`
+	ShopNumber       string    `json:"shop_number"`
+	ShopName         string    `json:"shop_name"`
+	Amount           int64     `json:"amount"`
+	TimeEnd          time.Time `json:"time_end"`
+	CommitTag        string    `json:"commit_tag,omitempty"`
+	Points           int64     `json:"points"`
+	EarnPoints       bool      `json:"earn_points"`
+	NoPointsRemarks  string    `json:"no_points_remarks,omitempty"`
+	Uncapped         int64     `json:"uncapped"`
+	Capped           bool      `json:"capped"`
+	RuleVersion      string    `json:"rule_version"`
+	Explain          string    `json:"explain,omitempty"`
+	TotalPoints      int64     `json:"total_points"`
+	PointsUpdateTime string    `json:"points_update_time"`
+	Refunded         int64     `json:"refunded"`
+	PointsDeducted   int64     `json:"points_deducted"`
+	SyncID           int64     `json:"sync_id"`
+	CreatedAt        time.Time `json:"created_at"`
+	// Sync is the state of the points sync, read with the transaction.
+	Sync *Sync `json:"sync,omitempty"`
+}
+
+const transactionColumns = `t.mall, t.transaction_id, t.notification_id, t.openid, t.appid, t.shop_number,
+	t.shop_name, t.amount, t.time_end, t.commit_tag, t.points, t.earn_points, t.no_points_remarks, t.uncapped,
+	t.capped, t.rule_version, t.explain, t.total_points, t.points_update_time, t.refunded, t.points_deducted,
+	t.sync_id, t.created_at`
+
+func scanTransactionSync(r row) (Transaction, error) {
+	var t Transaction
+	var s Sync
+	var timeEnd, created int64
+	dest := []any{&t.Mall, &t.TransactionID, &t.NotificationID, &t.OpenID, &t.AppID, &t.ShopNumber,
+		&t.ShopName, &t.Amount, &timeEnd, &t.CommitTag, &t.Points, &t.EarnPoints, &t.NoPointsRemarks, &t.Uncapped,
+		&t.Capped, &t.RuleVersion, &t.Explain, &t.TotalPoints, &t.PointsUpdateTime, &t.Refunded, &t.PointsDeducted,
+		&t.SyncID, &created}
+	sdest, finish := syncDest(&s)
+	if err := r.Scan(append(dest, sdest...)...); err != nil {
+		return t, noRows(err)
+	}
+	finish()
+	t.TimeEnd, t.CreatedAt = fromMicros(timeEnd), fromMicros(created)
+	t.Sync = &s
+	return t, nil
+}
+
+const transactionSyncFrom = ` FROM transactions t JOIN syncs s ON s.id = t.sync_id`
+
+// InsertTransaction writes a payment unless (mall, transaction_id) is
+// known, and reports whether it was new.
+func (tx *Tx) InsertTransaction(ctx context.Context, t *Transaction) (bool, error) {
+	t.CreatedAt = tx.db.now().UTC()
+	c, err := tx.exec(ctx, `INSERT INTO transactions (mall, transaction_id, notification_id, openid, appid,
+		shop_number, shop_name, amount, time_end, commit_tag, points, earn_points, no_points_remarks, uncapped,
+		capped, rule_version, explain, total_points, points_update_time, refunded, points_deducted, sync_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+		ON CONFLICT (mall, transaction_id) DO NOTHING`,
+		t.Mall, t.TransactionID, t.NotificationID, t.OpenID, t.AppID, t.ShopNumber, t.ShopName, t.Amount,
+		micros(t.TimeEnd), t.CommitTag, t.Points, t.EarnPoints, t.NoPointsRemarks, t.Uncapped, t.Capped,
+		t.RuleVersion, t.Explain, t.TotalPoints, t.PointsUpdateTime, t.Refunded, t.PointsDeducted, t.SyncID,
+		micros(t.CreatedAt))
+	if err != nil {
+		return false, fmt.Errorf("storage: write transaction: %w", err)
+	}
+	return c == 1, nil
+}
+
+// TransactionExists reports whether (mall, transaction_id) is recorded.
+func (tx *Tx) TransactionExists(ctx context.Context, mall, transactionID string) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM transactions WHERE mall = $1 AND transaction_id = $2`,
+		mall, transactionID).Scan(&n)
+	return n > 0, err
+}
+
+// Transaction reads a payment inside tx.
+func (tx *Tx) Transaction(ctx context.Context, mall, transactionID string) (Transaction, error) {
+	return scanTransactionSync(tx.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
+		WHERE t.mall = $1 AND t.transaction_id = $2`, mall, transactionID))
+}
+
+// Transaction reads a payment with its sync.
+func (db *DB) Transaction(ctx context.Context, mall, transactionID string) (Transaction, error) {
+	return scanTransactionSync(db.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
+		WHERE t.mall = $1 AND t.transaction_id = $2`, mall, transactionID))
+}
+
+// TransactionFilter selects payments for listing.
+type TransactionFilter struct {
+	Mall      string // empty: every mall
+	OpenID    string // empty: every member
+	SyncState string // empty: any
+	Before    int64  // created_at cursor in microseconds; 0: the newest
+	Limit     int
+}
+
+// Transactions lists payments newest first.
+func (db *DB) Transactions(ctx context.Context, f TransactionFilter) ([]Transaction, error) {
+	before := f.Before
+	if before == 0 {
+		before = 1<<63 - 1
+	}
+	rs, err := db.query(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
+		WHERE ($1 = '' OR t.mall = $1) AND ($2 = '' OR t.openid = $2) AND ($3 = '' OR s.state = $3)
+		AND t.created_at < $4 ORDER BY t.created_at DESC LIMIT $5`, f.Mall, f.OpenID, f.SyncState, before, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: transactions: %w", err)
+	}
+	return collect(rs, scanTransactionSync)
+}
+
+// EarnedBetween sums the points a member earned from payments whose time_end
+// falls in [from, to): what the daily cap counts.
+func (tx *Tx) EarnedBetween(ctx context.Context, mall, openid string, from, to time.Time) (int64, error) {
+	var sum int64
+	err := tx.queryRow(ctx, `SELECT COALESCE(SUM(points), 0) FROM transactions
+		WHERE mall = $1 AND openid = $2 AND time_end >= $3 AND time_end < $4`,
+		mall, openid, micros(from), micros(to)).Scan(&sum)
+	if err != nil {
+		return 0, fmt.Errorf("storage: points earned today: %w", err)
+	}
+	return sum, nil
+}
+
+// Refund is a refund and the points it deducted.
+type Refund struct {
+	Mall           string    `json:"mall"`
+	RefundID       string    `json:"refund_id"`
+	TransactionID  string    `json:"transaction_id"`
+	NotificationID string    `json:"notification_id"`
+	OpenID         string    `json:"openid"`
+	RefundAmount   int64     `json:"refund_amount"`
+	Deducted       int64     `json:"deducted"`
+	Shortfall      int64     `json:"shortfall"`
+	CreatedAt      time.Time `json:"created_at"`
+}
+
+// InsertRefund writes r unless (mall, refund_id) is known, reporting
+// whether it was new.
+func (tx *Tx) InsertRefund(ctx context.Context, r *Refund) (bool, error) {
+	r.CreatedAt = tx.db.now().UTC()
+	c, err := tx.exec(ctx, `INSERT INTO refunds (mall, refund_id, transaction_id, notification_id, openid,
+		refund_amount, deducted, shortfall, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (mall, refund_id) DO NOTHING`, r.Mall, r.RefundID, r.TransactionID, r.NotificationID, r.OpenID,
+		r.RefundAmount, r.Deducted, r.Shortfall, micros(r.CreatedAt))
+	if err != nil {
+		return false, fmt.Errorf("storage: write refund: %w", err)
+	}
+	return c == 1, nil
+}
+
+// AddRefund adds a refund's amount and deduction to its payment's totals.
+func (tx *Tx) AddRefund(ctx context.Context, mall, transactionID string, amount, deducted int64) error {
+	_, err := tx.exec(ctx, `UPDATE transactions SET refunded = refunded + $3, points_deducted = points_deducted + $4
+		WHERE mall = $1 AND transaction_id = $2`, mall, transactionID, amount, deducted)
+	if err != nil {
+		return fmt.Errorf("storage: refund totals: %w", err)
+	}
+	return nil
+}
+
+// Refunds lists the refunds of a payment, oldest first.
+func (db *DB) Refunds(ctx context.Context, mall, transactionID string) ([]Refund, error) {
+	rs, err := db.query(ctx, `SELECT mall, refund_id, transaction_id, notification_id, openid, refund_amount,
+		deducted, shortfall, created_at FROM refunds WHERE mall = $1 AND transaction_id = $2 ORDER BY created_at`,
+		mall, transactionID)
+	if err != nil {
+		return nil, fmt.Errorf("storage: refunds: %w", err)
+	}
+	return collect(rs, func(r row) (Refund, error) {
+		var f Refund
+		var at int64
+		err := r.Scan(&f.Mall, &f.RefundID, &f.TransactionID, &f.NotificationID, &f.OpenID, &f.RefundAmount,
+			&f.Deducted, &f.Shortfall, &at)
+		f.CreatedAt = fromMicros(at)
+		return f, err
+	})
+}
+
+// TransactionBySync reads the payment a sync reports.
+func (db *DB) TransactionBySync(ctx context.Context, syncID int64) (Transaction, error) {
+	return scanTransactionSync(db.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
+		WHERE t.sync_id = $1`, syncID))
+}
