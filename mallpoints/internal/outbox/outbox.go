@@ -214,7 +214,9 @@ func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
 	return levelFilter{f.Handler.WithAttrs(a), f.min}
 }
 
-func (f levelFilter) WithGroup(g string) slog.Handler { return levelFilter{f.Handler.WithGroup(g), f.min} }
+func (f levelFilter) WithGroup(g string) slog.Handler {
+	return levelFilter{f.Handler.WithGroup(g), f.min}
+}
 
 // migrateRiver brings River's tables up to date with River's own migrator.
 func migrateRiver[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -67,8 +66,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return nil // done already: a re-run of a job taken over from a killed worker
 	}
 	log := w.cfg.Logger.With("sync_id", s.ID, "kind", s.Kind, "mall", s.Mall, "attempt", job.Attempt)
+	if s.Kind == storage.SyncPoints {
+		log = log.With("transaction_id", s.Subject)
+	}
 	start := time.Now()
-	resp, err := w.send(ctx, s, log)
+	resp, err := w.send(ctx, s)
 	a := storage.Attempt{SyncID: s.ID, Attempt: job.Attempt, At: time.Now().UTC(), Elapsed: time.Since(start)}
 	v := classify(err)
 	state := storage.SyncPending
@@ -124,7 +126,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 }
 
 // send builds the request of s from the database and makes the call.
-func (w *worker) send(ctx context.Context, s storage.Sync, log *slog.Logger) (*wxpay.Response, error) {
+func (w *worker) send(ctx context.Context, s storage.Sync) (*wxpay.Response, error) {
 	v3 := businesscircle.New(w.cfg.Client).Businesscircle
 	sub := ""
 	if s.Mall != w.cfg.MchID {
@@ -136,7 +138,6 @@ func (w *worker) send(ctx context.Context, s storage.Sync, log *slog.Logger) (*w
 		if err != nil {
 			return nil, fmt.Errorf("read transaction of sync %d: %w", s.ID, err)
 		}
-		log.Debug("outbox: points sync", "transaction_id", t.TransactionID, "points", t.Points)
 		return v3.Points.Notify.Post(ctx, PointsRequest(t, sub))
 	case storage.SyncParking:
 		p, err := w.cfg.DB.ParkingBySync(ctx, s.ID)

@@ -85,21 +85,14 @@ func scanParkingSync(r row) (Parking, error) {
 	return p, nil
 }
 
-// InsertParking writes p, which names its sync. With an idempotency key
-// already used, it writes nothing and returns the earlier parking and false.
-func (tx *Tx) InsertParking(ctx context.Context, p *Parking) (bool, error) {
-	if p.IdempotencyKey != "" {
-		old, err := scanParkingSync(tx.queryRow(ctx, `SELECT `+parkingColumns+`, `+syncColumns+`
-			FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.mall = $1 AND p.idempotency_key = $2`,
-			p.Mall, p.IdempotencyKey))
-		if err == nil {
-			*p = old
-			return false, nil
-		}
-		if err != ErrNotFound {
-			return false, fmt.Errorf("storage: parking by key: %w", err)
-		}
-	}
+// ParkingByKey reads the parking recorded under an Idempotency-Key.
+func (tx *Tx) ParkingByKey(ctx context.Context, mall, key string) (Parking, error) {
+	return scanParkingSync(tx.queryRow(ctx, `SELECT `+parkingColumns+`, `+syncColumns+`
+		FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.mall = $1 AND p.idempotency_key = $2`, mall, key))
+}
+
+// InsertParking writes p, which names its sync.
+func (tx *Tx) InsertParking(ctx context.Context, p *Parking) error {
 	var key any
 	if p.IdempotencyKey != "" {
 		key = p.IdempotencyKey
@@ -109,9 +102,9 @@ func (tx *Tx) InsertParking(ctx context.Context, p *Parking) (bool, error) {
 		sync_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, p.Mall, p.OpenID, p.AppID,
 		p.PlateNumber, p.State, p.Time, key, p.SyncID, micros(p.CreatedAt)).Scan(&p.ID)
 	if err != nil {
-		return false, fmt.Errorf("storage: write parking: %w", err)
+		return fmt.Errorf("storage: write parking: %w", err)
 	}
-	return true, nil
+	return nil
 }
 
 // Parking reads one parking with its sync.

@@ -45,6 +45,13 @@ func (tx *Tx) LockMember(ctx context.Context, mall, openid, appid string) (Membe
 	return m, nil
 }
 
+// Member reads a member inside tx and locks its row; ErrNotFound when there
+// is none.
+func (tx *Tx) Member(ctx context.Context, mall, openid string) (Member, error) {
+	return scanMember(tx.queryRow(ctx, `SELECT `+memberColumns+` FROM members
+		WHERE mall = $1 AND openid = $2`+tx.forUpdate(), mall, openid))
+}
+
 // UpdateMember writes a locked member's app id, authorisation and balance.
 func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
 	_, err := tx.exec(ctx, `UPDATE members SET appid = $3, auth_type = $4, balance = $5, updated_at = $6

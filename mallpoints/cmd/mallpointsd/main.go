@@ -1,0 +1,195 @@
+// Command mallpointsd is the mall points service: it takes WeChat Pay's
+// business-circle notifications (payments, refunds, member activations),
+// keeps a ledger of points per member, and syncs each payment's points back
+// to WeChat Pay through a durable outbox.
+//
+//	cd mallpoints && go run ./cmd/mallpointsd
+//
+// With no credentials it runs against an embedded sandbox and prints a curl
+// line that makes a payment. See --help for the flags; every flag has a
+// MALLPOINTS_* or WXPAY_* environment variable.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/notify"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, hup, os.Stdout, os.Stderr))
+}
+
+// Shutdown budget: stop taking requests, then let running syncs finish.
+const (
+	httpShutdown   = 5 * time.Second
+	outboxShutdown = 20 * time.Second
+)
+
+// run is the whole program; it returns the exit code. It stops when ctx
+// ends (SIGTERM or SIGINT); a value on hup reloads the rules.
+func run(ctx context.Context, args []string, getenv func(string) string, hup <-chan os.Signal, stdout, stderr io.Writer) int {
+	c, err := parseFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "mallpointsd:", err)
+		return 2
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if c.logFormat == "json" {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	log := slog.New(h)
+	if err := serve(ctx, c, log, hup, stdout); err != nil {
+		fmt.Fprintln(stderr, "mallpointsd:", err)
+		return 1
+	}
+	return 0
+}
+
+// serve runs the service until ctx ends.
+func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signal, stdout io.Writer) error {
+	public, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return fmt.Errorf("--listen: %w", err)
+	}
+	defer public.Close()
+	admin, err := net.Listen("tcp", c.adminListen)
+	if err != nil {
+		return fmt.Errorf("--admin-listen: %w", err)
+	}
+	defer admin.Close()
+
+	scfg := server.Config{DB: c.db, MchID: c.mchID, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
+		Workers: c.workers}
+	var refresh bool
+	apiv3Key := c.apiv3Key
+	if c.hasCredentials() {
+		opts, certs, err := c.credentials()
+		if err != nil {
+			return err
+		}
+		if scfg.Client, err = wxpay.NewClient(append(opts, wxpay.WithLogger(log))...); err != nil {
+			return err
+		}
+		refresh = len(certs) > 0
+		fmt.Fprintf(stdout, "mallpointsd: merchant %s against %s; database %s\n", c.mchID, c.baseURL, redactDSN(c.db))
+	} else {
+		sb, err := startSandbox(c, public.Addr().String(), admin.Addr().String(), log, stdout)
+		if err != nil {
+			return err
+		}
+		defer sb.close()
+		scfg.Client, scfg.MchID, scfg.DB, apiv3Key = sb.client, sb.mchID, sb.db, sb.apiv3Key
+	}
+	if scfg.Parser, err = notify.NewParser(scfg.Client.Verifier(), apiv3Key); err != nil {
+		return err
+	}
+	if refresh {
+		// Platform-certificate mode: keep the certificates current, as WeChat Pay rotates them.
+		r, err := scfg.Client.StartCertificateRefresher(ctx, 12*time.Hour)
+		if err != nil {
+			return fmt.Errorf("download platform certificates: %w", err)
+		}
+		defer r.Stop()
+	}
+	srv, err := server.New(ctx, scfg)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(ctx); err != nil {
+		srv.Close(context.Background())
+		return err
+	}
+	log.Info("mallpointsd: rules in force", "version", srv.Ledger().Rules().Version(), "file", c.rules)
+
+	publicSrv := newHTTPServer(srv.Public(), log)
+	adminSrv := newHTTPServer(srv.Admin(), log)
+	errc := make(chan error, 2)
+	go func() {
+		if c.tlsCert != "" {
+			publicSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			errc <- publicSrv.ServeTLS(public, c.tlsCert, c.tlsKey)
+			return
+		}
+		errc <- publicSrv.Serve(public)
+	}()
+	go func() { errc <- adminSrv.Serve(admin) }()
+	scheme := "http"
+	if c.tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "mallpointsd: notifications at %s://%s/wechatpay/notify; admin API at http://%s/api/\n",
+		scheme, public.Addr(), admin.Addr())
+
+	for {
+		select {
+		case <-hup:
+			if set, err := srv.ReloadRules(); err != nil {
+				log.Error("mallpointsd: rules not reloaded; the previous rules stay in force", "error", err)
+			} else {
+				log.Info("mallpointsd: rules reloaded", "version", set.Version())
+			}
+			continue
+		case err := <-errc:
+			srv.Close(context.Background())
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+		}
+		break
+	}
+	log.Info("mallpointsd: shutting down: no new notifications; finishing running syncs")
+	srv.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), httpShutdown)
+	defer cancel()
+	errs := []error{publicSrv.Shutdown(sctx), adminSrv.Shutdown(sctx)}
+	octx, ocancel := context.WithTimeout(context.Background(), outboxShutdown)
+	defer ocancel()
+	errs = append(errs, srv.Close(octx))
+	log.Info("mallpointsd: stopped")
+	return errors.Join(errs...)
+}
+
+// redactDSN hides a password in a database URL.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
+}
+
+// newHTTPServer bounds every phase of a request: WeChat Pay waits at most
+// five seconds for an answer, and slow clients must not hold connections.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}

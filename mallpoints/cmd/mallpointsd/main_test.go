@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lines collects what run prints, for a test to wait on.
+type lines struct {
+	mu   sync.Mutex
+	text strings.Builder
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.text.Write(p)
+}
+
+func (l *lines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.text.String()
+}
+
+func TestWithoutCredentialsTheSandboxModeMakesAPaymentFromThePrintedCurlLine(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, logs lines
+	done := make(chan int)
+	env := map[string]string{}
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"},
+			func(k string) string { return env[k] }, nil, &out, &logs)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("exit code %d; log:\n%s", code, logs.String())
+		}
+	}()
+	adminRE := regexp.MustCompile(`admin API at (http://[^ ]+)/api/`)
+	deadline := time.Now().Add(60 * time.Second)
+	for !adminRE.MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no admin URL printed; output:\n%s\nlog:\n%s", out.String(), logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	printed := out.String()
+	first := strings.SplitN(printed, "\n", 2)[0]
+	if !strings.Contains(first, "embedded sandbox") {
+		t.Errorf("first line %q does not say the sandbox is in use", first)
+	}
+	if !strings.Contains(printed, "./mallpoints.db is not touched") {
+		t.Errorf("output does not say the default database is left alone:\n%s", printed)
+	}
+	if _, err := os.Stat("mallpoints.db"); err == nil {
+		t.Error("a database was made in the working folder")
+	}
+
+	// Run the printed curl line's request.
+	curl := regexp.MustCompile(`curl -s -H 'Content-Type: application/json' -d '([^']+)' (http://\S+/sandbox/transactions)`).FindStringSubmatch(printed)
+	if curl == nil {
+		t.Fatalf("no payment curl line in:\n%s", printed)
+	}
+	resp, err := http.Post(curl[2], "application/json", strings.NewReader(curl[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paid struct {
+		TransactionID string `json:"transaction_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&paid)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated || paid.TransactionID == "" {
+		t.Fatalf("payment: %s", resp.Status)
+	}
+	admin := adminRE.FindStringSubmatch(printed)[1]
+	for {
+		resp, err := http.Get(admin + "/api/transactions/1900000109/" + paid.TransactionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Transaction struct {
+				Points int64
+				Sync   struct{ State string }
+			}
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		json.Unmarshal(raw, &got)
+		if got.Transaction.Sync.State == "synced" {
+			if got.Transaction.Points != 123 {
+				t.Errorf("points %d, want 123", got.Transaction.Points)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("payment not synced: %s\nlog:\n%s", raw, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"admin listener off loopback needs a token", []string{"--admin-listen", "0.0.0.0:8081"}, nil, "--admin-token"},
+		{"the environment counts too", nil, map[string]string{"MALLPOINTS_ADMIN_LISTEN": "10.1.2.3:8081"}, "--admin-token"},
+		{"TLS needs both files", []string{"--tls-cert", "c.pem"}, nil, "--tls-cert and --tls-key"},
+		{"an unknown flag", []string{"--nope"}, nil, "nope"},
+		{"a stray argument", []string{"serve"}, nil, `unexpected argument "serve"`},
+		{"a bad log format", []string{"--log-format", "xml"}, nil, "--log-format"},
+		{"credentials need a private key", []string{"--mchid", "1900000109", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--private-key is required"},
+		{"the sandbox mode keeps its own database", []string{"--db", "x.db", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--db needs WeChat Pay credentials"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errs lines
+			code := run(context.Background(), c.args, func(k string) string { return c.env[k] }, nil, &out, &errs)
+			if code == 0 || !strings.Contains(errs.String(), c.want) {
+				t.Errorf("exit %d, stderr %q; want a failure naming %q", code, errs.String(), c.want)
+			}
+		})
+	}
+}

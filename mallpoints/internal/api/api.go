@@ -1,0 +1,195 @@
+// Package api is mallpointsd's JSON API under /api/, served on the admin
+// listener: members with their balance and ledger, transactions with their
+// sync state, parked syncs and their retry, adjustments, parkings, the rules
+// in force and the CRM feed of ledger entries in commit order.
+//
+// Every error is JSON, {"code": "...", "message": "...", "field": "..."},
+// with field naming the request field, query parameter or header at fault.
+// A request that fails writes nothing.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+// Retrier moves a parked sync back to the queue: package outbox.
+type Retrier interface {
+	Retry(ctx context.Context, syncID int64) (bool, error)
+}
+
+// API serves /api/.
+type API struct {
+	db     *storage.DB
+	ledger *ledger.Service
+	outbox Retrier
+	mchID  string // the merchant's own mchid: the mall when a request names none
+	log    *slog.Logger
+}
+
+// New returns the API over db, ledger and outbox; mchID is the default mall.
+func New(db *storage.DB, l *ledger.Service, o Retrier, mchID string, log *slog.Logger) *API {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &API{db: db, ledger: l, outbox: o, mchID: mchID, log: log}
+}
+
+// maxBody bounds request bodies.
+const maxBody = 64 << 10
+
+// Handler returns the routes, all under /api/.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/members", a.members)
+	mux.HandleFunc("GET /api/members/{mall}/{openid}", a.member)
+	mux.HandleFunc("POST /api/members/{mall}/{openid}/adjustments", a.adjust)
+	mux.HandleFunc("POST /api/members/{mall}/{openid}/erasure", a.erase)
+	mux.HandleFunc("GET /api/transactions", a.transactions)
+	mux.HandleFunc("GET /api/transactions/{mall}/{transaction_id}", a.transaction)
+	mux.HandleFunc("GET /api/syncs", a.syncs)
+	mux.HandleFunc("GET /api/syncs/{id}", a.sync)
+	mux.HandleFunc("POST /api/syncs/{id}/retry", a.retry)
+	mux.HandleFunc("GET /api/parked", a.parked)
+	mux.HandleFunc("GET /api/parkings", a.parkings)
+	mux.HandleFunc("POST /api/parkings", a.park)
+	mux.HandleFunc("GET /api/rules", a.rules)
+	mux.HandleFunc("GET /api/entries", a.entries)
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
+	})
+	return mux
+}
+
+// Error is the body of every failed request.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, e *Error) { writeJSON(w, status, e) }
+
+// fail answers err: an *Error as a 400 (or its own mapping), a known ledger
+// error with its status, anything else as a 500 whose detail is logged, not
+// sent.
+func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *Error
+	var ve *businesscircle.ValidationError
+	switch {
+	case errors.As(err, &e):
+		writeError(w, http.StatusBadRequest, e)
+	case errors.As(err, &ve):
+		writeError(w, http.StatusBadRequest, &Error{Code: "INVALID_FIELD", Message: ve.Rule, Field: ve.Field})
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, ledger.ErrUnknownMember):
+		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such record"})
+	case errors.Is(err, ledger.ErrInsufficientBalance):
+		writeError(w, http.StatusConflict, &Error{Code: "INSUFFICIENT_BALANCE", Message: err.Error(), Field: "points"})
+	case errors.Is(err, ledger.ErrIdempotencyKeyReused):
+		writeError(w, http.StatusConflict, &Error{Code: "IDEMPOTENCY_KEY_REUSED",
+			Message: "this Idempotency-Key was used for a different request", Field: "Idempotency-Key"})
+	default:
+		a.log.ErrorContext(r.Context(), "api: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
+		writeError(w, http.StatusInternalServerError, &Error{Code: "INTERNAL", Message: "the request could not be completed; nothing was written"})
+	}
+}
+
+// decode reads a JSON object into v, refusing unknown fields, wrong types,
+// trailing data and bodies over maxBody, and naming the field at fault.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return &Error{Code: "UNSUPPORTED_MEDIA_TYPE", Message: "send application/json", Field: "Content-Type"}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return &Error{Code: "INVALID_BODY", Message: "the body could not be read"}
+	}
+	if len(body) > maxBody {
+		return &Error{Code: "BODY_TOO_LARGE", Message: fmt.Sprintf("the body is over %d bytes", maxBody)}
+	}
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if dec.More() {
+		return &Error{Code: "INVALID_JSON", Message: "the body has data after its JSON object"}
+	}
+	return nil
+}
+
+func decodeError(err error) *Error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return &Error{Code: "INVALID_FIELD", Message: fmt.Sprintf("must be a JSON %s, not %s", jsonKind(te.Type.Kind().String()), te.Value), Field: te.Field}
+	case errors.As(err, &se):
+		return &Error{Code: "INVALID_JSON", Message: fmt.Sprintf("malformed JSON at byte %d", se.Offset)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &Error{Code: "UNKNOWN_FIELD", Message: "no field " + strconv.Quote(f) + " in this request", Field: f}
+	case errors.Is(err, io.EOF):
+		return &Error{Code: "INVALID_JSON", Message: "the body is empty; send a JSON object"}
+	}
+	return &Error{Code: "INVALID_JSON", Message: err.Error()}
+}
+
+func jsonKind(k string) string {
+	switch {
+	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
+		return "number"
+	case k == "struct", k == "map":
+		return "object"
+	case k == "slice":
+		return "array"
+	}
+	return k
+}
+
+// limit reads ?limit=, 1 to 500, default 50.
+func limit(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 500 {
+		return 0, &Error{Code: "INVALID_PARAMETER", Message: "limit must be a whole number from 1 to 500", Field: "limit"}
+	}
+	return n, nil
+}
+
+// int64Param reads an optional non-negative integer query parameter.
+func int64Param(r *http.Request, name string) (int64, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, &Error{Code: "INVALID_PARAMETER", Message: name + " must be a non-negative whole number", Field: name}
+	}
+	return n, nil
+}

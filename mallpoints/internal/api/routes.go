@@ -1,0 +1,336 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+func (a *API) members(w http.ResponseWriter, r *http.Request) {
+	n, err := limit(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	list, err := a.db.Members(r.Context(), q.Get("mall"), q.Get("after"), n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	next := ""
+	if len(list) == n {
+		next = list[len(list)-1].OpenID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": list, "next_after": next})
+}
+
+func (a *API) member(w http.ResponseWriter, r *http.Request) {
+	mall, openid := r.PathValue("mall"), r.PathValue("openid")
+	m, err := a.db.Member(r.Context(), mall, openid)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	n, err := limit(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	entries, err := a.db.MemberEntries(r.Context(), mall, openid, n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"member": m, "entries": entries})
+}
+
+// adjustmentRequest is the body of POST …/adjustments.
+type adjustmentRequest struct {
+	Points *int64 `json:"points"` // non-zero; negative deducts (a redemption)
+	Reason string `json:"reason"` // required, at most 256 bytes
+}
+
+func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" || len(key) > 128 {
+		a.fail(w, r, &Error{Code: "MISSING_IDEMPOTENCY_KEY", Message: "send an Idempotency-Key header of 1 to 128 bytes", Field: "Idempotency-Key"})
+		return
+	}
+	var req adjustmentRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	switch {
+	case req.Points == nil || *req.Points == 0:
+		a.fail(w, r, &Error{Code: "INVALID_FIELD", Message: "points must be a non-zero whole number", Field: "points"})
+		return
+	case strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 256 || !utf8.ValidString(req.Reason):
+		a.fail(w, r, &Error{Code: "INVALID_FIELD", Message: "reason is required, at most 256 bytes of UTF-8", Field: "reason"})
+		return
+	}
+	e, replay, err := a.ledger.Adjust(r.Context(), ledger.Adjustment{Mall: r.PathValue("mall"),
+		OpenID: r.PathValue("openid"), Points: *req.Points, Reason: req.Reason, IdempotencyKey: key})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if replay {
+		status = http.StatusOK
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeJSON(w, status, map[string]any{"entry": e})
+}
+
+func (a *API) erase(w http.ResponseWriter, r *http.Request) {
+	p, err := a.ledger.Erase(r.Context(), r.PathValue("mall"), r.PathValue("openid"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pseudonym": p})
+}
+
+func (a *API) transactions(w http.ResponseWriter, r *http.Request) {
+	n, err := limit(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	before, err := int64Param(r, "before")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	state := q.Get("sync_state")
+	if state != "" && state != storage.SyncPending && state != storage.SyncSynced && state != storage.SyncParked {
+		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "sync_state is pending, synced or parked", Field: "sync_state"})
+		return
+	}
+	list, err := a.db.Transactions(r.Context(), storage.TransactionFilter{Mall: q.Get("mall"), OpenID: q.Get("openid"),
+		SyncState: state, Before: before, Limit: n})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var next int64
+	if len(list) == n {
+		next = list[len(list)-1].CreatedAt.UnixMicro()
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"transactions": list, "next_before": next})
+}
+
+func (a *API) transaction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	mall, id := r.PathValue("mall"), r.PathValue("transaction_id")
+	t, err := a.db.Transaction(ctx, mall, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	entries, err := a.db.TransactionEntries(ctx, mall, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	refunds, err := a.db.Refunds(ctx, mall, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	attempts, err := a.db.Attempts(ctx, t.SyncID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	n, err := a.db.Notification(ctx, t.NotificationID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"transaction": t, "notification": n, "entries": entries,
+		"refunds": refunds, "attempts": attempts})
+}
+
+func (a *API) listSyncs(w http.ResponseWriter, r *http.Request, state string) {
+	n, err := limit(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	after, err := int64Param(r, "after")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.db.Syncs(r.Context(), state, after, n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var next int64
+	if len(list) == n {
+		next = list[len(list)-1].ID
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"syncs": list, "next_after": next})
+}
+
+func (a *API) syncs(w http.ResponseWriter, r *http.Request) {
+	state := r.URL.Query().Get("state")
+	if state != "" && state != storage.SyncPending && state != storage.SyncSynced && state != storage.SyncParked {
+		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "state is pending, synced or parked", Field: "state"})
+		return
+	}
+	a.listSyncs(w, r, state)
+}
+
+// parked lists the syncs that wait for a person: refused by WeChat Pay with
+// a 4xx, or out of retries. Each names the code, message and Request-ID.
+func (a *API) parked(w http.ResponseWriter, r *http.Request) { a.listSyncs(w, r, storage.SyncParked) }
+
+func syncID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, &Error{Code: "INVALID_PARAMETER", Message: "the sync id is a positive whole number", Field: "id"}
+	}
+	return id, nil
+}
+
+func (a *API) sync(w http.ResponseWriter, r *http.Request) {
+	id, err := syncID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s, err := a.db.Sync(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	attempts, err := a.db.Attempts(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"sync": s, "attempts": attempts})
+}
+
+func (a *API) retry(w http.ResponseWriter, r *http.Request) {
+	id, err := syncID(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	s, err := a.db.Sync(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ok, err := a.outbox.Retry(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if !ok {
+		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", not parked"})
+		return
+	}
+	s.State = storage.SyncPending
+	writeJSON(w, http.StatusAccepted, map[string]any{"sync": s})
+}
+
+// parkingRequest is the body of POST /api/parkings.
+type parkingRequest struct {
+	Mall        string `json:"mall"` // optional: the merchant's own mchid
+	OpenID      string `json:"openid"`
+	AppID       string `json:"appid"` // optional: the member's, else the mall's first in the rules
+	PlateNumber string `json:"plate_number"`
+	State       string `json:"state"` // IN or OUT
+	Time        string `json:"time"`  // RFC 3339
+}
+
+func (a *API) park(w http.ResponseWriter, r *http.Request) {
+	var req parkingRequest
+	if err := decode(r, &req); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if req.Mall == "" {
+		req.Mall = a.mchID
+	}
+	p, created, err := a.ledger.Park(r.Context(), ledger.Parking{Mall: req.Mall, OpenID: req.OpenID, AppID: req.AppID,
+		PlateNumber: req.PlateNumber, State: req.State, Time: req.Time, IdempotencyKey: r.Header.Get("Idempotency-Key")})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	status := http.StatusAccepted
+	if !created {
+		status = http.StatusOK
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeJSON(w, status, map[string]any{"parking": p})
+}
+
+func (a *API) parkings(w http.ResponseWriter, r *http.Request) {
+	n, err := limit(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	before, err := int64Param(r, "before")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.db.Parkings(r.Context(), before, n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"parkings": list})
+}
+
+func (a *API) rules(w http.ResponseWriter, r *http.Request) {
+	set := a.ledger.Rules()
+	doc, err := json.Marshal(set)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": set.Version(), "rules": json.RawMessage(doc),
+		"malls": set.Malls(), "default_mall": set.Mall(a.mchID)})
+}
+
+// entries is the CRM feed: ledger entries after a cursor, in commit order.
+// A CRM stores next_after and asks again; it never misses an entry.
+func (a *API) entries(w http.ResponseWriter, r *http.Request) {
+	after, err := int64Param(r, "after")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	n, err := limit(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.db.EntriesAfter(r.Context(), after, n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	next := after
+	if len(list) > 0 {
+		next = list[len(list)-1].Seq
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"entries": list, "next_after": next})
+}

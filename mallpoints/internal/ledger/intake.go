@@ -1,0 +1,231 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+	"github.com/seed2ac2593f/wxpay/notify"
+)
+
+// Outcomes recorded on notifications.
+const (
+	OutcomeApplied      = "applied"       // the event changed the ledger or a member
+	OutcomeDuplicateKey = "duplicate_key" // a new notification id for a known transaction_id or refund_id
+)
+
+// Handlers returns the typed notification handlers of the business circle,
+// ready for notify.NewHandler(parser, s.Handlers().Handle). An event type
+// the service does not know fails, so WeChat Pay delivers it again.
+func (s *Service) Handlers() businesscircle.EventHandlers {
+	return businesscircle.EventHandlers{
+		Transaction:   s.Transaction,
+		Refund:        s.Refund,
+		Authorization: s.Authorization,
+	}
+}
+
+// record writes the notification; false means its id was processed before.
+func record(ctx context.Context, tx *storage.Tx, n *notify.Notification, mall, key string) (bool, error) {
+	isNew, err := tx.RecordNotification(ctx, storage.Notification{
+		ID: n.ID, EventType: n.EventType, Mall: mall, BusinessKey: key, Outcome: OutcomeApplied, RequestID: n.RequestID,
+	})
+	return isNew, wrap("record notification", err)
+}
+
+// Transaction applies MALL_TRANSACTION.SUCCESS: in one database transaction
+// it records the notification, skips a known notification id or
+// transaction_id, evaluates the rules against the member's points earned in
+// the Beijing day of time_end, writes the payment, the member's new balance,
+// the ledger entry and the sync's job. A payment from a member the service
+// has not seen creates the member: its activation may come later or have
+// been lost.
+func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *businesscircle.TransactionEvent) error {
+	if e.MchID == "" || e.TransactionID == "" || e.OpenID == "" || e.AppID == "" {
+		return fmt.Errorf("ledger: MALL_TRANSACTION.SUCCESS %s lacks mchid, transaction_id, openid or appid", n.ID)
+	}
+	timeEnd, err := businesscircle.ParseTime(e.TimeEnd)
+	if err != nil {
+		return fmt.Errorf("ledger: MALL_TRANSACTION.SUCCESS %s: time_end: %w", n.ID, err)
+	}
+	if e.Amount < 0 {
+		return fmt.Errorf("ledger: MALL_TRANSACTION.SUCCESS %s: negative amount", n.ID)
+	}
+	set := s.rules.Load()
+	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "mall", e.MchID)
+	var t storage.Transaction
+	applied := false
+	err = s.db.InTx(ctx, func(tx *storage.Tx) error {
+		isNew, err := record(ctx, tx, n, e.MchID, e.TransactionID)
+		if err != nil || !isNew {
+			return err
+		}
+		m, err := tx.LockMember(ctx, e.MchID, e.OpenID, e.AppID)
+		if err != nil {
+			return wrap("lock member", err)
+		}
+		known, err := tx.TransactionExists(ctx, e.MchID, e.TransactionID)
+		if err != nil {
+			return wrap("find transaction", err)
+		}
+		if known {
+			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
+		}
+		from, to := rules.BeijingDay(timeEnd)
+		earned, err := tx.EarnedBetween(ctx, e.MchID, e.OpenID, from, to)
+		if err != nil {
+			return wrap("points earned today", err)
+		}
+		out := set.Evaluate(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount, TimeEnd: timeEnd}, earned)
+		applyDelta(&m, out.Points)
+		if m.AppID == "" {
+			m.AppID = e.AppID
+		}
+		sync, err := tx.NewSync(ctx, storage.SyncPoints, e.MchID, e.TransactionID)
+		if err != nil {
+			return wrap("new sync", err)
+		}
+		t = storage.Transaction{
+			Mall: e.MchID, TransactionID: e.TransactionID, NotificationID: n.ID, OpenID: e.OpenID, AppID: e.AppID,
+			ShopNumber: e.ShopNumber, ShopName: e.ShopName, Amount: e.Amount, TimeEnd: timeEnd, CommitTag: e.CommitTag,
+			Points: out.Points, EarnPoints: out.EarnPoints, NoPointsRemarks: out.NoPointsRemarks,
+			Uncapped: out.Uncapped, Capped: out.Capped, RuleVersion: out.RuleVersion, Explain: out.Explain,
+			TotalPoints:      m.Balance,
+			PointsUpdateTime: s.now().In(beijing).Format("2006-01-02T15:04:05.000Z07:00"),
+			SyncID:           sync.ID,
+		}
+		if _, err := tx.InsertTransaction(ctx, &t); err != nil {
+			return wrap("write transaction", err)
+		}
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return wrap("update balance", err)
+		}
+		if err := s.queue.Enqueue(ctx, tx, sync.ID); err != nil {
+			return wrap("enqueue sync", err)
+		}
+		applied = true
+		return wrap("append entry", tx.AppendEntry(ctx, &storage.Entry{
+			Mall: e.MchID, OpenID: e.OpenID, Kind: storage.EntryEarn, Points: out.Points, Requested: out.Points,
+			BalanceAfter: m.Balance, TransactionID: e.TransactionID, NotificationID: n.ID, CommitTag: e.CommitTag,
+			RuleVersion: out.RuleVersion, Reason: out.Explain,
+		}))
+	})
+	if err != nil {
+		return err
+	}
+	if applied {
+		log.Info("ledger: payment", "points", t.Points, "total_points", t.TotalPoints, "rule_version", t.RuleVersion)
+	} else {
+		log.Info("ledger: payment already recorded")
+	}
+	return nil
+}
+
+// Refund applies MALL_REFUND.SUCCESS: it deducts on the running total of the
+// payment's refunds (rules.RefundDeduction), once per refund_id, never
+// taking the balance below zero; what could not be deducted is the entry's
+// shortfall. WeChat Pay has no call to report a deduction, so nothing is
+// synced: the member sees the lower total in the next payment's sync.
+func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *businesscircle.RefundEvent) error {
+	if e.MchID == "" || e.RefundID == "" || e.TransactionID == "" || e.RefundAmount <= 0 {
+		return fmt.Errorf("ledger: MALL_REFUND.SUCCESS %s lacks mchid, refund_id, transaction_id or a positive refund_amount", n.ID)
+	}
+	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "refund_id", e.RefundID, "mall", e.MchID)
+	var entry storage.Entry
+	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
+		isNew, err := record(ctx, tx, n, e.MchID, e.RefundID)
+		if err != nil || !isNew {
+			return err
+		}
+		// The payment names the member: a refund's openid is not trusted over it.
+		var t storage.Transaction
+		known, err := tx.TransactionExists(ctx, e.MchID, e.TransactionID)
+		if err != nil {
+			return wrap("find transaction", err)
+		}
+		if !known {
+			return fmt.Errorf("%w: %s (refund %s)", ErrUnknownTransaction, e.TransactionID, e.RefundID)
+		}
+		if t, err = tx.Transaction(ctx, e.MchID, e.TransactionID); err != nil {
+			return wrap("read transaction", err)
+		}
+		m, err := tx.LockMember(ctx, t.Mall, t.OpenID, t.AppID)
+		if err != nil {
+			return wrap("lock member", err)
+		}
+		// Re-read under the member's lock: refunds of one payment queue here.
+		if t, err = tx.Transaction(ctx, e.MchID, e.TransactionID); err != nil {
+			return wrap("read transaction", err)
+		}
+		deduct := rules.RefundDeduction(t.Points, t.Amount, t.Refunded, e.RefundAmount)
+		applied, shortfall := applyDelta(&m, -deduct)
+		r := storage.Refund{Mall: e.MchID, RefundID: e.RefundID, TransactionID: e.TransactionID, NotificationID: n.ID,
+			OpenID: t.OpenID, RefundAmount: e.RefundAmount, Deducted: -applied, Shortfall: shortfall}
+		isNew, err = tx.InsertRefund(ctx, &r)
+		if err != nil {
+			return wrap("write refund", err)
+		}
+		if !isNew {
+			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
+		}
+		if err := tx.AddRefund(ctx, e.MchID, e.TransactionID, e.RefundAmount, deduct); err != nil {
+			return wrap("refund totals", err)
+		}
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return wrap("update balance", err)
+		}
+		entry = storage.Entry{Mall: e.MchID, OpenID: t.OpenID, Kind: storage.EntryRefund, Points: applied,
+			Requested: -deduct, Shortfall: shortfall, BalanceAfter: m.Balance, TransactionID: e.TransactionID,
+			RefundID: e.RefundID, NotificationID: n.ID, RuleVersion: t.RuleVersion,
+			Reason: fmt.Sprintf("refund of %d fen of %d paid (%d refunded before)", e.RefundAmount, t.Amount, t.Refunded)}
+		return wrap("append entry", tx.AppendEntry(ctx, &entry))
+	})
+	if err != nil {
+		return err
+	}
+	if entry.Seq != 0 {
+		log.Info("ledger: refund", "deducted", -entry.Points, "shortfall", entry.Shortfall, "balance", entry.BalanceAfter)
+	}
+	return nil
+}
+
+// authRank orders the authorisation types: a member is only ever upgraded.
+var authRank = map[string]int{
+	"": 0,
+	string(businesscircle.AuthTypeRegisteredMode):                 1,
+	string(businesscircle.AuthTypeRegisteredAndAuthorizationMode): 2,
+}
+
+// Authorization applies MALL_AUTH.ACTIVATE_CARD: it creates or updates the
+// member. REGISTERED_MODE followed by REGISTERED_AND_AUTHORIZATION_MODE
+// upgrades it; the reverse order, a late re-delivery, does not downgrade it.
+func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *businesscircle.AuthorizationEvent) error {
+	if e.MchID == "" || e.OpenID == "" {
+		return fmt.Errorf("ledger: MALL_AUTH.ACTIVATE_CARD %s lacks mchid or openid", n.ID)
+	}
+	if _, ok := authRank[string(e.AuthType)]; !ok || e.AuthType == "" {
+		return fmt.Errorf("ledger: MALL_AUTH.ACTIVATE_CARD %s: unknown auth_type %q", n.ID, e.AuthType)
+	}
+	return s.db.InTx(ctx, func(tx *storage.Tx) error {
+		isNew, err := record(ctx, tx, n, e.MchID, e.OpenID)
+		if err != nil || !isNew {
+			return err
+		}
+		m, err := tx.LockMember(ctx, e.MchID, e.OpenID, "")
+		if err != nil {
+			return wrap("lock member", err)
+		}
+		if authRank[string(e.AuthType)] > authRank[m.AuthType] {
+			m.AuthType = string(e.AuthType)
+		}
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return wrap("update member", err)
+		}
+		if e.Code != "" {
+			return wrap("card code", tx.SetCardCode(ctx, e.MchID, e.OpenID, e.Code))
+		}
+		return nil
+	})
+}

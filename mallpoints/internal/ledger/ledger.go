@@ -1,0 +1,97 @@
+// Package ledger is the points domain of mallpointsd: it turns verified
+// WeChat Pay notifications and the mall's own adjustments into ledger
+// entries, member balances and queued syncs, each in one database
+// transaction. It knows neither SQL (package storage) nor HTTP (packages
+// api and server).
+//
+// The rules of the ledger: entries are append-only and each names its cause
+// (transaction_id, refund_id or Idempotency-Key) and the rule version that
+// produced it; a member's balance is updated in the same transaction as its
+// entry, under the member's row lock, and never goes below zero (a refund
+// that would take it lower records the shortfall on its entry); the job that
+// syncs a payment is inserted in that transaction too, so it exists if and
+// only if the entry does.
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+// Enqueuer inserts the job of a sync into a transaction: package outbox.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, tx *storage.Tx, syncID int64) error
+}
+
+// Service applies events to the ledger.
+type Service struct {
+	db    *storage.DB
+	queue Enqueuer
+	rules atomic.Pointer[rules.Set]
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// New returns a Service over db that enqueues syncs with q and starts with
+// the rules set.
+func New(db *storage.DB, q Enqueuer, set *rules.Set, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{db: db, queue: q, now: time.Now, log: log}
+	s.rules.Store(set)
+	return s
+}
+
+// Rules is the rule set in force.
+func (s *Service) Rules() *rules.Set { return s.rules.Load() }
+
+// SetRules replaces the rules in force; payments that arrive afterwards are
+// evaluated with set, and their entries name its version.
+func (s *Service) SetRules(set *rules.Set) { s.rules.Store(set) }
+
+// SetClock replaces the clock; for tests.
+func (s *Service) SetClock(now func() time.Time) { s.now = now }
+
+// beijing is UTC+8, in which WeChat Pay writes times.
+var beijing = time.FixedZone("CST", 8*3600)
+
+// Errors of the mall's own requests, for the API to map to answers.
+var (
+	// ErrInsufficientBalance: a deduction asked for more than the balance.
+	ErrInsufficientBalance = errors.New("ledger: balance too low")
+	// ErrIdempotencyKeyReused: an Idempotency-Key came back with another request.
+	ErrIdempotencyKeyReused = errors.New("ledger: Idempotency-Key used for a different request")
+	// ErrUnknownMember: the member does not exist.
+	ErrUnknownMember = errors.New("ledger: no such member")
+	// ErrUnknownTransaction: a refund names a payment the service has not
+	// recorded. The notification fails, so WeChat Pay delivers it again.
+	ErrUnknownTransaction = errors.New("ledger: refund of an unknown transaction")
+)
+
+// applyDelta changes m's balance by delta, never below zero, and returns
+// what was applied and the shortfall.
+func applyDelta(m *storage.Member, delta int64) (applied, shortfall int64) {
+	applied = delta
+	if m.Balance+delta < 0 {
+		applied = -m.Balance
+		shortfall = -(delta - applied)
+	}
+	m.Balance += applied
+	return applied, shortfall
+}
+
+// wrap names the step that failed.
+func wrap(step string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("ledger: %s: %w", step, err)
+}

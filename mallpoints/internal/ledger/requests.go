@@ -1,0 +1,173 @@
+package ledger
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+// Adjustment is a change of balance made in the mall's own systems: a
+// redemption (negative) or a correction.
+type Adjustment struct {
+	Mall           string
+	OpenID         string
+	Points         int64 // non-zero; negative deducts
+	Reason         string
+	IdempotencyKey string
+}
+
+// Adjust applies a once per Idempotency-Key. A repeat of the same request
+// returns the first one's entry and true; the same key with another request
+// is ErrIdempotencyKeyReused. A deduction larger than the balance is
+// ErrInsufficientBalance and writes nothing: unlike a refund, the mall can
+// be told no. The member must exist.
+func (s *Service) Adjust(ctx context.Context, a Adjustment) (storage.Entry, bool, error) {
+	hash := requestHash(a.OpenID, fmt.Sprint(a.Points), a.Reason)
+	var entry storage.Entry
+	replay := false
+	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
+		old, err := tx.Adjustment(ctx, a.Mall, a.IdempotencyKey)
+		switch {
+		case err == nil:
+			if old.RequestHash != hash {
+				return ErrIdempotencyKeyReused
+			}
+			replay = true
+			entry, err = tx.Entry(ctx, old.EntrySeq)
+			return wrap("read entry", err)
+		case !errors.Is(err, storage.ErrNotFound):
+			return wrap("find adjustment", err)
+		}
+		m, err := tx.Member(ctx, a.Mall, a.OpenID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return ErrUnknownMember
+		}
+		if err != nil {
+			return wrap("lock member", err)
+		}
+		if m.Balance+a.Points < 0 {
+			return fmt.Errorf("%w: balance %d, adjustment %d", ErrInsufficientBalance, m.Balance, a.Points)
+		}
+		m.Balance += a.Points
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return wrap("update balance", err)
+		}
+		entry = storage.Entry{Mall: a.Mall, OpenID: a.OpenID, Kind: storage.EntryAdjustment, Points: a.Points,
+			Requested: a.Points, BalanceAfter: m.Balance, IdempotencyKey: a.IdempotencyKey, Reason: a.Reason,
+			RuleVersion: s.rules.Load().Version()}
+		if err := tx.AppendEntry(ctx, &entry); err != nil {
+			return wrap("append entry", err)
+		}
+		return wrap("write adjustment", tx.InsertAdjustment(ctx, &storage.Adjustment{Mall: a.Mall,
+			IdempotencyKey: a.IdempotencyKey, RequestHash: hash, OpenID: a.OpenID, Points: a.Points,
+			Reason: a.Reason, EntrySeq: entry.Seq}))
+	})
+	return entry, replay, err
+}
+
+// requestHash identifies a request's content for Idempotency-Key checks.
+func requestHash(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s;", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Parking is a parking state to send to WeChat Pay.
+type Parking struct {
+	Mall           string
+	OpenID         string
+	AppID          string // empty: the member's app id, else the mall's first in the rules
+	PlateNumber    string
+	State          string // IN or OUT
+	Time           string // RFC 3339
+	IdempotencyKey string // optional
+}
+
+// Park records a parking state and queues its sync in one transaction.
+// The request is validated as the SDK will before sending (brand id aside,
+// which the rules give when the sync runs); a *businesscircle.ValidationError
+// names the field. With an Idempotency-Key already used it returns the
+// earlier parking and false.
+func (s *Service) Park(ctx context.Context, p Parking) (storage.Parking, bool, error) {
+	if p.AppID == "" {
+		if m, err := s.db.Member(ctx, p.Mall, p.OpenID); err == nil && m.AppID != "" {
+			p.AppID = m.AppID
+		} else if ids := s.rules.Load().Mall(p.Mall).AppIDs; len(ids) > 0 {
+			p.AppID = ids[0]
+		}
+	}
+	req := businesscircle.ParkingRequest{BrandID: 1, AppID: p.AppID, OpenID: p.OpenID, PlateNumber: p.PlateNumber,
+		State: businesscircle.ParkingState(p.State), Time: p.Time}
+	if err := req.Validate(); err != nil {
+		return storage.Parking{}, false, err
+	}
+	rec := storage.Parking{Mall: p.Mall, OpenID: p.OpenID, AppID: p.AppID, PlateNumber: p.PlateNumber,
+		State: p.State, Time: p.Time, IdempotencyKey: p.IdempotencyKey}
+	created := false
+	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
+		if p.IdempotencyKey != "" {
+			old, err := tx.ParkingByKey(ctx, p.Mall, p.IdempotencyKey)
+			if err == nil {
+				rec = old
+				return nil
+			}
+			if !errors.Is(err, storage.ErrNotFound) {
+				return wrap("parking by key", err)
+			}
+		}
+		sync, err := tx.NewSync(ctx, storage.SyncParking, p.Mall, newReference())
+		if err != nil {
+			return wrap("new sync", err)
+		}
+		rec.SyncID = sync.ID
+		if err := tx.InsertParking(ctx, &rec); err != nil {
+			return wrap("write parking", err)
+		}
+		created = true
+		return wrap("enqueue sync", s.queue.Enqueue(ctx, tx, sync.ID))
+	})
+	return rec, created, err
+}
+
+// newReference is a random subject for a sync that has no business key.
+func newReference() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return "pk_" + hex.EncodeToString(b[:])
+}
+
+// Pseudonym is what replaces an erased member's openid: keyed by a secret
+// the service does not keep, so it cannot be reversed, and unique per
+// member.
+func Pseudonym(mall, openid string) string {
+	var key [32]byte
+	rand.Read(key[:])
+	m := hmac.New(sha256.New, key[:])
+	m.Write([]byte(mall + "\x00" + openid))
+	return "erased_" + hex.EncodeToString(m.Sum(nil))[:24]
+}
+
+// Erase replaces a member's openid with a pseudonym everywhere; balances
+// and sums are untouched. It returns the pseudonym.
+func (s *Service) Erase(ctx context.Context, mall, openid string) (string, error) {
+	p := Pseudonym(mall, openid)
+	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
+		if _, err := tx.Member(ctx, mall, openid); errors.Is(err, storage.ErrNotFound) {
+			return ErrUnknownMember
+		} else if err != nil {
+			return wrap("lock member", err)
+		}
+		_, err := tx.EraseMember(ctx, mall, openid, p)
+		return wrap("erase member", err)
+	})
+	return p, err
+}

@@ -1,0 +1,220 @@
+// Package server wires mallpointsd together: the database, the ledger, the
+// outbox and the two HTTP surfaces. The public one takes WeChat Pay's
+// notifications and health checks; the admin one serves the JSON API behind
+// a bearer token and cross-origin protection. Package main only parses
+// flags, listens and handles signals.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/notify"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+// Config is what a Server needs.
+type Config struct {
+	// DB is a SQLite file path or a postgres:// URL.
+	DB string
+	// MchID is the merchant (or service provider) the client signs as.
+	MchID string
+	// Client calls WeChat Pay; build it with wxpay.WithoutRetries, since
+	// the outbox retries and records every attempt.
+	Client *wxpay.Client
+	// Parser verifies and decrypts notifications.
+	Parser *notify.Parser
+	// Rules are the rules in force at start; nil means rules.Default, or
+	// the file at RulesPath when that is set.
+	Rules     *rules.Set
+	RulesPath string
+	// AdminToken, when set, must be sent as "Authorization: Bearer …" with
+	// every admin request.
+	AdminToken string
+	Logger     *slog.Logger
+	// Workers and RetryBase tune the outbox (see outbox.Config).
+	Workers   int
+	RetryBase time.Duration
+}
+
+// Server is a running mallpointsd, short of its listeners.
+type Server struct {
+	cfg      Config
+	db       *storage.DB
+	outbox   *outbox.Outbox
+	ledger   *ledger.Service
+	log      *slog.Logger
+	draining atomic.Bool
+	public   http.Handler
+	admin    http.Handler
+}
+
+// New opens the database, runs the migrations (the service's and River's)
+// and builds the handlers. Start starts the outbox's workers.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Client == nil || cfg.Parser == nil || cfg.MchID == "" {
+		return nil, errors.New("server: Client, Parser and MchID are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	set := cfg.Rules
+	if set == nil {
+		set = rules.Default()
+		if cfg.RulesPath != "" {
+			var err error
+			if set, err = rules.Load(cfg.RulesPath); err != nil {
+				return nil, err
+			}
+		}
+	}
+	db, err := storage.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger}
+	s.outbox, err = outbox.New(ctx, outbox.Config{
+		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
+		Logger:  cfg.Logger,
+		BrandID: func(mall string) int64 { return s.ledger.Rules().Mall(mall).BrandID },
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.ledger = ledger.New(db, s.outbox, set, cfg.Logger)
+	s.public = s.publicHandler()
+	s.admin = s.adminHandler()
+	return s, nil
+}
+
+// Start starts the outbox's workers.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.outbox.Start(ctx); err != nil {
+		return fmt.Errorf("server: start outbox: %w", err)
+	}
+	return nil
+}
+
+// Public is the handler of --listen: POST /wechatpay/notify, /healthz and
+// /readyz.
+func (s *Server) Public() http.Handler { return s.public }
+
+// Admin is the handler of --admin-listen: the JSON API under /api/.
+func (s *Server) Admin() http.Handler { return s.admin }
+
+// DB is the database.
+func (s *Server) DB() *storage.DB { return s.db }
+
+// Ledger is the points domain.
+func (s *Server) Ledger() *ledger.Service { return s.ledger }
+
+// Outbox is the queue of syncs.
+func (s *Server) Outbox() *outbox.Outbox { return s.outbox }
+
+// ReloadRules reads the rules file again and puts it in force; on error
+// the rules in force stay.
+func (s *Server) ReloadRules() (*rules.Set, error) {
+	if s.cfg.RulesPath == "" {
+		return nil, errors.New("server: no rules file to reload (--rules)")
+	}
+	set, err := rules.Load(s.cfg.RulesPath)
+	if err != nil {
+		return nil, err
+	}
+	s.ledger.SetRules(set)
+	return set, nil
+}
+
+// Drain makes /readyz fail, so a load balancer stops sending, before the
+// listeners close.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Close stops the outbox, letting running syncs finish until ctx ends, and
+// closes the database. Close the listeners first.
+func (s *Server) Close(ctx context.Context) error {
+	s.Drain()
+	err := s.outbox.Stop(ctx)
+	return errors.Join(err, s.db.Close())
+}
+
+func (s *Server) publicHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /wechatpay/notify", notify.NewHandler(s.cfg.Parser, s.ledger.Handlers().Handle,
+		notify.WithLogger(s.log), notify.WithTimeout(4*time.Second)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	return mux
+}
+
+// ready reports whether the database answers and its migrations are done.
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var problem string
+	switch {
+	case s.draining.Load():
+		problem = "shutting down"
+	case s.db.Ping(ctx) != nil:
+		problem = "database unreachable"
+	case s.db.MigrationsCurrent(ctx) != nil:
+		problem = "database migrations not applied"
+	}
+	if problem != "" {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(problem + "\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+func (s *Server) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api.New(s.db, s.ledger, s.outbox, s.cfg.MchID, s.log).Handler())
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("mallpointsd admin: the JSON API is under /api/ (members, transactions, parked, parkings, rules, entries)\n"))
+	})
+	var h http.Handler = mux
+	if s.cfg.AdminToken != "" {
+		h = requireToken(s.cfg.AdminToken, h)
+	}
+	// Refuse state-changing requests a browser sends cross-site, token or not.
+	return http.NewCrossOriginProtection().Handler(h)
+}
+
+// requireToken answers 401 unless the request carries "Authorization:
+// Bearer token"; the comparison takes the same time whatever the guess.
+func requireToken(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mallpointsd"`)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"code":"UNAUTHORIZED","message":"send Authorization: Bearer <admin token>","field":"Authorization"}` + "\n"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
