@@ -2,8 +2,6 @@ package businesscircle
 
 import (
 	"context"
-	"strings"
-	"unicode"
 
 	"github.com/seed2ac2593f/wxpay"
 )
@@ -34,8 +32,10 @@ type ParkingRequest struct {
 	AppID string `json:"appid"`
 	// OpenID is the member under AppID, [1,64].
 	OpenID string `json:"openid"`
-	// PlateNumber is the licence plate, [1,32], such as 粤B888888: a province
-	// abbreviation first, then upper-case letters, digits or Chinese.
+	// PlateNumber is the licence plate, [1,32], such as 粤B888888: one of the
+	// 31 mainland province abbreviations first (Hong Kong and Macau cars
+	// enter on 粤Z…港/澳 plates), then at least one upper-case letter, digit
+	// or Chinese character.
 	PlateNumber string `json:"plate_number"`
 	// State is ParkingStateIn or ParkingStateOut.
 	State ParkingState `json:"state"`
@@ -66,35 +66,6 @@ func (r ParkingRequest) Validate() error {
 		return invalid("state", "%q is not IN or OUT", string(r.State))
 	}
 	return checkTime("time", r.Time)
-}
-
-// provinces are the abbreviations of China's 34 provincial-level divisions
-// (省份的中文简称). 港, 澳 and 台 are included: the document names no list,
-// and refusing a plate WeChat Pay accepts is worse than letting WeChat Pay
-// refuse one.
-const provinces = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼港澳台"
-
-// checkPlateNumber applies 首位需为省份的中文简称，第二位起支持大写字母、数字、中文.
-// The plate is personal data, so the error names the position, not the plate.
-func checkPlateNumber(s string) error {
-	const field = "plate_number"
-	if err := checkText(field, s, 1, 32); err != nil {
-		return err
-	}
-	i := 0
-	for _, r := range s {
-		i++
-		if i == 1 {
-			if !strings.ContainsRune(provinces, r) {
-				return invalid(field, "character 1 must be a province abbreviation such as 粤")
-			}
-			continue
-		}
-		if !('A' <= r && r <= 'Z' || '0' <= r && r <= '9' || unicode.Is(unicode.Han, r)) {
-			return invalid(field, "character %d must be an upper-case letter, a digit or Chinese", i)
-		}
-	}
-	return nil
 }
 
 // Parkings is POST /v3/businesscircle/parkings (商圈会员停车状态同步).

@@ -8,10 +8,13 @@ import (
 
 // ParseTime parses a WeChat Pay time: RFC 3339 with a numeric offset or Z,
 // with or without fractional seconds, such as 2020-05-20T13:29:35+08:00 or
-// 2020-05-20T13:29:35.120+08:00. It is stricter than time.Parse with
-// time.RFC3339, which also takes a comma before the fraction and an offset
-// hour of 24; RFC 3339 allows neither. "2024-01-06 14:06:00", which WeChat Pay
-// answers with a misleading PARAM_ERROR, is refused.
+// 2020-05-20T13:29:35.120+08:00. The rule, the same in the sandbox:
+// YYYY-MM-DDTHH:MM:SS, an optional fraction of 1 to 9 digits, then Z or
+// ±HH:MM (HH at most 23, MM at most 59), upper-case T and Z, and a date and
+// time that exist. It is stricter than time.Parse with time.RFC3339, which
+// also takes a comma before the fraction and an offset hour of 24.
+// "2024-01-06 14:06:00", which WeChat Pay answers with a misleading
+// PARAM_ERROR, is refused.
 func ParseTime(s string) (time.Time, error) {
 	if !rfc3339Shape(s) {
 		return time.Time{}, fmt.Errorf("businesscircle: %q is not an RFC 3339 time", s)
@@ -42,7 +45,7 @@ func rfc3339Shape(s string) bool {
 		for j < len(rest) && isDigit(rest[j]) {
 			j++
 		}
-		if j == 1 {
+		if j == 1 || j > 10 { // 1 to 9 digits: nanoseconds, as time.Time holds them
 			return false
 		}
 		rest = rest[j:]

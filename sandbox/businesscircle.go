@@ -87,14 +87,14 @@ func (s *Sandbox) businessCircleEndpoints() []*endpoint {
 	}
 
 	auth := newEndpoint(http.MethodGet, PathUserAuthorization, s.userAuthorization)
-	auth.pathRule = &rule{name: "openid", label: "顾客OpenID", required: true, maxBytes: 64}
+	auth.pathRule = &rule{name: "openid", label: "顾客OpenID", required: true, maxBytes: 64, check: pathSegment}
 	auth.query = []rule{
 		{name: "sub_mchid", label: "商圈商户ID", maxBytes: 64},
 		{name: "appid", label: "小程序AppID", required: true, maxBytes: 128},
 	}
 
 	commit := newEndpoint(http.MethodGet, PathPointsCommitStatus, s.commitStatus)
-	commit.pathRule = &rule{name: "openid", label: "用户标识", required: true, maxBytes: 128}
+	commit.pathRule = &rule{name: "openid", label: "用户标识", required: true, maxBytes: 128, check: pathSegment}
 	commit.query = []rule{
 		{name: "sub_mchid", label: "子商户号", maxBytes: 32},
 		{name: "brandid", label: "品牌ID", kind: integer, required: true, checkMin: true, minInt: 1},

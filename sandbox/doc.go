@@ -143,6 +143,15 @@
 //   - A missing Authorization and an unknown mchid get the format and serial
 //     messages of a malformed header and a wrong serial; serial_no is
 //     compared case-insensitively.
+//   - A plate_number starts with one of the 31 mainland province
+//     abbreviations (京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼), then
+//     has at least one upper-case letter, digit or Chinese character; 港, 澳
+//     and 台 are refused, as Hong Kong and Macau cars enter the mainland on
+//     粤Z…港 and 粤Z…澳 plates. Times are RFC 3339: YYYY-MM-DDTHH:MM:SS, an
+//     optional fraction of 1 to 9 digits, Z or ±HH:MM, a date that exists.
+//     Package businesscircle applies the same rules, written separately; a
+//     differential test holds the two together. An openid path segment of
+//     "." or ".." (sent as %2E) is 400 PARAM_ERROR.
 //   - A points sync must name a transaction of the caller (and of the mall
 //     named in sub_mchid) with the same appid and openid; otherwise the
 //     misleading real message "参数校验错误，请检查商圈商户号，微信订单号，OPENID是否为空".

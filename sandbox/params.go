@@ -296,7 +296,10 @@ func enum(values ...string) func(param, string) *apiError {
 	}
 }
 
-// provinces are the one-character province abbreviations a plate starts with.
+// provinces are the one-character abbreviations of the 31 mainland
+// provincial-level divisions a plate starts with (emulator policy: the
+// documents say only 首位需为省份的中文简称). 港, 澳 and 台 are not among them:
+// Hong Kong and Macau cars drive in the mainland on 粤Z…港 and 粤Z…澳 plates.
 const provinces = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 
 // plateNumber checks 首位需为省份的中文简称，第二位起支持大写字母、数字、中文.
@@ -313,6 +316,16 @@ func plateNumber(p param, s string) *apiError {
 		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || unicode.Is(unicode.Han, c)) {
 			return bad()
 		}
+	}
+	return nil
+}
+
+// pathSegment refuses an openid of "." or ".." (sent escaped, as %2E): any
+// URL normaliser between the caller and WeChat Pay would remove such a
+// segment, so it cannot name a customer (emulator policy).
+func pathSegment(p param, s string) *apiError {
+	if s == "." || s == ".." {
+		return p.badText("格式校验失败，不能是 . 或 ..", "must not be . or ..", s)
 	}
 	return nil
 }

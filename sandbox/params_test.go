@@ -133,6 +133,8 @@ func TestUserAuthorizationParams(t *testing.T) {
 		{name: "openid 65 bytes", target: path + strings.Repeat("o", 65) + "?appid=" + appID, field: "openid", location: "path", message: "大于最大值 64"},
 		{name: "openid with an emoji", target: path + url.PathEscape("o😀") + "?appid=" + appID, field: "openid", location: "path"},
 		{name: "query does not parse", target: path + openID + "?appid=%zz", location: "query"},
+		{name: "openid .. sent escaped", target: path + "%2E%2E?appid=" + appID, field: "openid", location: "path"},
+		{name: "openid . sent escaped", target: path + "%2E?appid=" + appID, field: "openid", location: "path"},
 	}
 	for i := range cases {
 		c := &cases[i]
@@ -194,6 +196,11 @@ func TestParkingsParams(t *testing.T) {
 		{name: "plate without a province", body: b(map[string]string{"plate_number": `"B888888"`}), field: "/plate_number", message: "省份"},
 		{name: "plate with lower case", body: b(map[string]string{"plate_number": quote("粤b88888")}), field: "/plate_number"},
 		{name: "plate of one character", body: b(map[string]string{"plate_number": quote("粤")}), field: "/plate_number"},
+		{name: "valid: a Hong Kong car on the mainland", body: b(map[string]string{"plate_number": quote("粤ZA123港")}), status: 204},
+		{name: "plate of Hong Kong itself", body: b(map[string]string{"plate_number": quote("港A12345")}), field: "/plate_number"},
+		{name: "plate of Macau itself", body: b(map[string]string{"plate_number": quote("澳A1234")}), field: "/plate_number"},
+		{name: "plate of Taiwan", body: b(map[string]string{"plate_number": quote("台A1234")}), field: "/plate_number"},
+		{name: "time with ten fraction digits", body: b(map[string]string{"time": `"2022-06-01T10:43:39.1234567891+08:00"`}), field: "/time"},
 		{name: "plate 33 bytes", body: b(map[string]string{"plate_number": quote("粤" + strings.Repeat("8", 30))}), field: "/plate_number", message: "字节数 33"},
 		{name: "state lower case", body: b(map[string]string{"state": `"in"`}), field: "/state", message: "枚举"},
 		{name: "state missing", body: b(map[string]string{"state": "-"}), field: "/state"},
