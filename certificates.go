@@ -87,22 +87,31 @@ func (c *Client) DownloadCertificates(ctx context.Context) ([]*x509.Certificate,
 	return certs, nil
 }
 
+// ErrRefresherStopped: the CertificateRefresher was stopped and no longer
+// updates the key ring.
+var ErrRefresherStopped = errors.New("wxpay: platform certificate refresher stopped")
+
 // CertificateRefresher keeps the client's key ring up to date with the
 // platform certificates WeChat Pay lists, so a rotation needs no restart.
 type CertificateRefresher struct {
-	cancel context.CancelFunc
+	cancel context.CancelFunc // ends the refresher's lifetime
 	done   chan struct{}
 
 	mu      sync.Mutex
 	lastErr error
 	lastOK  time.Time
+	stopped bool
 }
 
 // StartCertificateRefresher downloads the platform certificates now, adds
 // them to the key ring and then again every interval (WeChat Pay's own SDK
-// uses 24 h) until Stop is called or ctx ends. The first download's error is
-// returned; later errors are logged and kept for Err, and the keys already in
-// the ring keep working.
+// uses 24 h) until Stop is called.
+//
+// ctx bounds the first download only, so a startup deadline does not end
+// the refreshing; its values are kept for the later downloads, each of which
+// may take at most one interval. The first download's error is returned;
+// later errors are logged and kept for Err, and the keys already in the ring
+// keep working.
 func (c *Client) StartCertificateRefresher(ctx context.Context, interval time.Duration) (*CertificateRefresher, error) {
 	if interval <= 0 {
 		return nil, errors.New("wxpay: StartCertificateRefresher: interval must be positive")
@@ -111,19 +120,25 @@ func (c *Client) StartCertificateRefresher(ctx context.Context, interval time.Du
 	if err := r.refresh(ctx, c); err != nil {
 		return nil, err
 	}
-	ctx, r.cancel = context.WithCancel(ctx)
+	// The lifetime keeps ctx's values but not its deadline or cancellation.
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.cancel = cancel
 	go func() {
 		defer close(r.done)
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-life.Done():
 				return
 			case <-t.C:
-				if err := r.refresh(ctx, c); err != nil && ctx.Err() == nil {
-					c.log.WarnContext(ctx, "wxpay: platform certificate refresh failed", "error", err)
-				}
+			}
+			// Stop cancels a download in flight rather than waiting it out.
+			rctx, rcancel := context.WithTimeout(life, interval)
+			err := r.refresh(rctx, c)
+			rcancel()
+			if err != nil && life.Err() == nil {
+				c.log.WarnContext(life, "wxpay: platform certificate refresh failed", "error", err)
 			}
 		}
 	}()
@@ -137,30 +152,47 @@ func (r *CertificateRefresher) refresh(ctx context.Context, c *Client) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.stopped {
+		return err // a download cut short by Stop is not news
+	}
 	r.lastErr = err
 	if err == nil {
-		r.lastOK = time.Now()
+		r.lastOK = c.now()
 		c.log.DebugContext(ctx, "wxpay: platform certificates refreshed", "count", len(certs))
 	}
 	return err
 }
 
-// Err returns the error of the latest refresh, nil after a success.
+// Err returns the error of the latest refresh, nil after a success, and an
+// error wrapping ErrRefresherStopped once Stop was called, so a health check
+// sees a refresher that no longer runs.
 func (r *CertificateRefresher) Err() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	switch {
+	case r.stopped && r.lastErr != nil:
+		return fmt.Errorf("%w; the last refresh had failed: %w", ErrRefresherStopped, r.lastErr)
+	case r.stopped:
+		return ErrRefresherStopped
+	}
 	return r.lastErr
 }
 
-// LastSuccess returns when the certificates were last downloaded successfully.
+// LastSuccess returns when the certificates were last downloaded
+// successfully, by the client's clock (WithClock).
 func (r *CertificateRefresher) LastSuccess() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.lastOK
 }
 
-// Stop ends the refresher and waits for its goroutine to return.
+// Stop ends the refresher, cancelling a download in flight, and returns once
+// its goroutine has: no request is sent after Stop returns. It may be called
+// more than once.
 func (r *CertificateRefresher) Stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
 	r.cancel()
 	<-r.done
 }

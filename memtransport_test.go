@@ -17,16 +17,19 @@ import (
 // testing/synctest bubble where sleeps and timers take no real time.
 type memTransport struct {
 	mu       sync.Mutex
-	answers  []memAnswer // given in turn; then a signed 204
+	answers  []memAnswer // given in turn; then answer's, or a signed 204
+	answer   func() memAnswer
 	requests []memRequest
 }
 
 // memAnswer is one answer; signed answers carry WeChat Pay's headers.
 type memAnswer struct {
-	status int
-	header http.Header
-	body   string
-	signed bool
+	status   int
+	header   http.Header
+	body     string
+	signed   bool
+	platform bool // sign with the platform certificate rather than the public key
+	forged   bool // sign with a key nobody trusts
 }
 
 // memRequest is one request as received, with the (fake) time it arrived.
@@ -45,14 +48,24 @@ func (m *memTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	m.mu.Lock()
 	m.requests = append(m.requests, memRequest{time.Now(), r.Header.Get("Authorization"), body})
 	a := memAnswer{status: http.StatusNoContent, signed: true}
-	if len(m.answers) > 0 {
+	switch {
+	case len(m.answers) > 0:
 		a, m.answers = m.answers[0], m.answers[1:]
+	case m.answer != nil:
+		a = m.answer()
 	}
 	m.mu.Unlock()
 	h := http.Header{}
 	if a.signed {
 		k := wxtest.SharedKeys()
-		h = wxtest.SignResponse(k.WechatPayKey, k.PublicKeyID, time.Now().Unix(), "0123456789abcdef0123456789abcdef", []byte(a.body))
+		key, serial := k.WechatPayKey, k.PublicKeyID
+		if a.platform {
+			key, serial = k.PlatformKey, k.PlatformSerial
+		}
+		if a.forged {
+			key = foreignKey()
+		}
+		h = wxtest.SignResponse(key, serial, time.Now().Unix(), "0123456789abcdef0123456789abcdef", []byte(a.body))
 	}
 	for k, v := range a.header {
 		h[k] = v
