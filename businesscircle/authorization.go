@@ -2,6 +2,7 @@ package businesscircle
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/seed2ac2593f/wxpay"
 )
@@ -79,6 +80,9 @@ func (u *UserAuthorizations) Get(ctx context.Context, openid string, q UserAutho
 	opts = append(opts, wxpay.Query("appid", q.AppID))
 	resp, err := u.chain.Get(ctx, opts...)
 	if err != nil {
+		return nil, resp, err
+	}
+	if err := expectStatus(resp, http.StatusOK); err != nil {
 		return nil, resp, err
 	}
 	var a UserAuthorization

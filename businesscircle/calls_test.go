@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
@@ -389,5 +390,126 @@ func TestInvalidRequestsAreNeverSent(t *testing.T) {
 	}
 	if n := len(s.Requests()); n != 0 {
 		t.Errorf("%d invalid requests reached the server", n)
+	}
+}
+
+// TestTypedCallsRefuseUndocumentedSuccesses: a typed call accepts only the
+// 2xx its endpoint documents (204 for the syncs, 200 or 204 for
+// commit_status, 200 for the authorisation query); any other verified 2xx
+// is wxpay.ErrUnexpectedStatus, because the call's outcome is unclear.
+func TestTypedCallsRefuseUndocumentedSuccesses(t *testing.T) {
+	t.Parallel()
+	const openid = "oWmnN4xxxxxxxxxxe92NHIGf1xd8"
+	calls := []struct {
+		name, method, path string
+		call               func(*businesscircle.V3) error
+		unexpected         []int
+	}{
+		{"points sync", "POST", "/v3/businesscircle/points/notify", func(v3 *businesscircle.V3) error {
+			_, err := v3.Businesscircle.Points.Notify.Post(context.Background(), seedNotify())
+			return err
+		}, []int{200, 201, 206}},
+		{"parking sync", "POST", "/v3/businesscircle/parkings", func(v3 *businesscircle.V3) error {
+			_, err := v3.Businesscircle.Parkings.Post(context.Background(), seedParking())
+			return err
+		}, []int{200, 201}},
+		{"commit_status", "GET", "/v3/businesscircle/users/" + openid + "/points/commit_status", func(v3 *businesscircle.V3) error {
+			_, _, err := v3.Businesscircle.Users.Points.CommitStatus.Get(context.Background(), openid,
+				businesscircle.CommitStatusQuery{BrandID: 1, AppID: "wx1"})
+			return err
+		}, []int{201, 203}},
+		{"authorisation query", "GET", "/v3/businesscircle/user-authorizations/" + openid, func(v3 *businesscircle.V3) error {
+			_, _, err := v3.Businesscircle.UserAuthorizations.Get(context.Background(), openid,
+				businesscircle.UserAuthorizationQuery{AppID: "wx1"})
+			return err
+		}, []int{201, 204}},
+	}
+	for _, c := range calls {
+		for _, status := range c.unexpected {
+			t.Run(c.name+" "+http.StatusText(status), func(t *testing.T) {
+				t.Parallel()
+				s, _, v3 := newFake(t)
+				s.Handle(c.method, c.path, func(*wxtest.Request) (int, []byte) {
+					if status == 204 {
+						return status, nil
+					}
+					return status, []byte(`{"points_commit_status":"PENDING","openid":"o"}`)
+				})
+				if err := c.call(v3); !errors.Is(err, wxpay.ErrUnexpectedStatus) {
+					t.Fatalf("HTTP %d: err = %v, want wxpay.ErrUnexpectedStatus", status, err)
+				}
+			})
+		}
+	}
+}
+
+// TestA202IsRepeatedUntilProcessed: a signed 202 to a sync or a
+// commit_status query is sent again with the same body; a 202 that stays
+// is an error saying so, not a success.
+func TestA202IsRepeatedUntilProcessed(t *testing.T) {
+	t.Parallel()
+	const openid = "oWmnN4xxxxxxxxxxe92NHIGf1xd8"
+	calls := []struct {
+		name, method, path string
+		done               int // the documented success
+		call               func(*businesscircle.V3) error
+	}{
+		{"points sync", "POST", "/v3/businesscircle/points/notify", 204, func(v3 *businesscircle.V3) error {
+			_, err := v3.Businesscircle.Points.Notify.Post(context.Background(), seedNotify())
+			return err
+		}},
+		{"parking sync", "POST", "/v3/businesscircle/parkings", 204, func(v3 *businesscircle.V3) error {
+			_, err := v3.Businesscircle.Parkings.Post(context.Background(), seedParking())
+			return err
+		}},
+		{"commit_status", "GET", "/v3/businesscircle/users/" + openid + "/points/commit_status", 200, func(v3 *businesscircle.V3) error {
+			got, _, err := v3.Businesscircle.Users.Points.CommitStatus.Get(context.Background(), openid,
+				businesscircle.CommitStatusQuery{BrandID: 1, AppID: "wx1"})
+			if err == nil && got.PointsCommitStatus != businesscircle.PointsCommitStatusPending {
+				return errors.New("status " + string(got.PointsCommitStatus))
+			}
+			return err
+		}},
+	}
+	for _, c := range calls {
+		for _, stays := range []bool{false, true} {
+			t.Run(c.name+map[bool]string{false: ", then done", true: ", stays 202"}[stays], func(t *testing.T) {
+				t.Parallel()
+				k := wxtest.SharedKeys()
+				s := wxtest.NewServer(k)
+				t.Cleanup(s.Close)
+				cl, err := wxpay.NewClient(wxpay.WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
+					wxpay.WithWechatPayPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey), wxpay.WithBaseURL(s.URL),
+					wxpay.WithRetryPolicy(wxpay.RetryPolicy{MaxRetries: 2, MinWait: time.Microsecond, MaxWait: time.Microsecond}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				n := 0
+				s.Handle(c.method, c.path, func(*wxtest.Request) (int, []byte) {
+					if n++; n == 1 || stays {
+						return http.StatusAccepted, nil
+					}
+					if c.done == 204 {
+						return 204, nil
+					}
+					return 200, []byte(`{"points_commit_status":"PENDING"}`)
+				})
+				err = c.call(businesscircle.New(cl))
+				reqs := s.Requests()
+				switch {
+				case stays && !errors.Is(err, wxpay.ErrNotProcessed):
+					t.Fatalf("err = %v, want wxpay.ErrNotProcessed", err)
+				case !stays && err != nil:
+					t.Fatal(err)
+				case stays && len(reqs) != 3, !stays && len(reqs) != 2:
+					t.Fatalf("%d requests", len(reqs))
+				}
+				for _, r := range reqs {
+					if string(r.Body) != string(reqs[0].Body) || r.RequestTarget != reqs[0].RequestTarget {
+						t.Fatal("a repeated request differs from the first")
+					}
+				}
+			})
+		}
 	}
 }

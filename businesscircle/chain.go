@@ -1,6 +1,11 @@
 package businesscircle
 
 import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
 	"github.com/seed2ac2593f/wxpay"
 )
 
@@ -83,4 +88,23 @@ type Users struct {
 type UserPoints struct {
 	// CommitStatus is …/points/commit_status (商圈会员待积分状态查询).
 	CommitStatus *CommitStatus
+}
+
+// expectStatus holds a typed call to the successes its endpoint documents:
+// any other verified 2xx (a 200 with a body where only 204 is documented,
+// say) is an error wrapping wxpay.ErrUnexpectedStatus, returned with the
+// response. A 202 never gets here: the client repeats it (docs/protocol.md §4.1).
+func expectStatus(resp *wxpay.Response, want ...int) error {
+	for _, w := range want {
+		if resp.StatusCode == w {
+			return nil
+		}
+	}
+	names := make([]string, len(want))
+	for i, w := range want {
+		names[i] = strconv.Itoa(w) + " " + http.StatusText(w)
+	}
+	return fmt.Errorf("%w: %s %s answered %d with %d bytes, want %s (Request-ID %.64s); it may have taken effect",
+		wxpay.ErrUnexpectedStatus, resp.Request.Method, resp.Request.URL.Path, resp.StatusCode, len(resp.Body),
+		strings.Join(names, " or "), resp.RequestID())
 }

@@ -70,7 +70,9 @@ type CommitStatusResult struct {
 //   - partner (服务商): https://pay.weixin.qq.com/doc/v3/partner/4012474129
 //
 // The documents disagree on the answer: 204 with no body in the older ones,
-// 200 with {"points_commit_status": …} in the newer ones. Both are accepted.
+// 200 with {"points_commit_status": …} in the newer ones. Both are accepted
+// (docs/protocol.md §6.3); a 200 without a JSON body, or any other 2xx, is an
+// error.
 type CommitStatus struct{ chain *wxpay.Chain }
 
 // Get asks whether openid ([1,128], sent escaped and with its case untouched)
@@ -94,8 +96,11 @@ func (c *CommitStatus) Get(ctx context.Context, openid string, q CommitStatusQue
 	if err != nil {
 		return nil, resp, err
 	}
+	if err := expectStatus(resp, http.StatusOK, http.StatusNoContent); err != nil {
+		return nil, resp, err
+	}
 	var s CommitStatusResult
-	if resp.StatusCode == http.StatusNoContent || len(resp.Body) == 0 {
+	if resp.StatusCode == http.StatusNoContent {
 		return &s, resp, nil
 	}
 	if err := resp.DecodeJSON(&s); err != nil {

@@ -2,6 +2,7 @@ package businesscircle
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/seed2ac2593f/wxpay"
 )
@@ -76,12 +77,16 @@ func (r ParkingRequest) Validate() error {
 type Parkings struct{ chain *wxpay.Chain }
 
 // Post validates req and sends it. WeChat Pay answers 204 No Content; any
-// other answer is an error.
+// other answer is an error, as for PointsNotify.Post.
 func (p *Parkings) Post(ctx context.Context, req ParkingRequest) (*wxpay.Response, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	return p.chain.Post(ctx, wxpay.JSON(req))
+	resp, err := p.chain.Post(ctx, wxpay.JSON(req))
+	if err != nil {
+		return nil, err
+	}
+	return resp, expectStatus(resp, http.StatusNoContent)
 }
 
 // PostAsync is Post in its own goroutine. A request that fails validation is

@@ -2,6 +2,7 @@ package businesscircle
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/seed2ac2593f/wxpay"
 )
@@ -81,14 +82,20 @@ func Int64(v int64) *int64 { return &v }
 type PointsNotify struct{ chain *wxpay.Chain }
 
 // Post validates req and sends it. WeChat Pay answers 204 No Content; any
-// other answer is an error (*wxpay.APIError for non-2xx). What a second sync
+// other answer is an error: *wxpay.APIError for non-2xx, wxpay.ErrNotProcessed
+// for a 202 that stayed 202 through the retries, wxpay.ErrUnexpectedStatus
+// for any other 2xx (returned with the response). What a second sync
 // of the same transaction does is not documented; a call whose outcome is
 // unknown (a timeout after sending) is best repeated with the same body.
 func (p *PointsNotify) Post(ctx context.Context, req PointsNotifyRequest) (*wxpay.Response, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	return p.chain.Post(ctx, wxpay.JSON(req))
+	resp, err := p.chain.Post(ctx, wxpay.JSON(req))
+	if err != nil {
+		return nil, err
+	}
+	return resp, expectStatus(resp, http.StatusNoContent)
 }
 
 // PostAsync is Post in its own goroutine, the counterpart of the seeds'
