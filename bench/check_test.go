@@ -1,10 +1,13 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -12,8 +15,12 @@ import (
 	"testing"
 
 	"github.com/go-pay/gopay"
+	gopaywechat "github.com/go-pay/gopay/wechat/v3"
+	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/verifiers"
+	wgnotify "github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/notify"
 )
 
 // The benchmarks mean something only if every impl does the whole job; these
@@ -157,5 +164,71 @@ func TestEveryVerifyCellVerifies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEveryParseCellParses: each notification cell verifies, decrypts and
+// decodes a signed notification, and refuses one whose signature, by the
+// right key, covers another body.
+func TestEveryParseCellParses(t *testing.T) {
+	f := sharedFixture(t)
+	for _, im := range parseImpls {
+		t.Run(im.name, func(t *testing.T) {
+			do, err := im.new(f, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // twice: the peer cells rewind their request body
+				if err := do(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+	good, err := newNotification(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := strconv.ParseInt(good.header.Get("Wechatpay-Timestamp"), 10, 64)
+	forged := good.header.Clone()
+	forged.Set("Wechatpay-Signature", signedAnswer(f.keys, ts, []byte("{}")).Get("Wechatpay-Signature"))
+	for _, check := range []struct {
+		name  string
+		parse func() error
+	}{
+		{"wxpay", func() error {
+			ring := wxpay.NewKeyRing()
+			if err := ring.AddPublicKey(f.keys.PublicKeyID, &f.keys.WechatPayKey.PublicKey); err != nil {
+				return nil
+			}
+			p, err := notify.NewParser(&wxpay.Verifier{Keys: ring}, f.keys.APIv3Key)
+			if err != nil {
+				return nil
+			}
+			_, err = p.Parse(forged, good.body)
+			return err
+		}},
+		{"wechatpay-go", func() error {
+			h, err := wgnotify.NewRSANotifyHandler(f.keys.APIv3Key,
+				verifiers.NewSHA256WithRSAPubkeyVerifier(f.keys.PublicKeyID, f.keys.WechatPayKey.PublicKey))
+			if err != nil {
+				return nil
+			}
+			req := &http.Request{Method: http.MethodPost, Header: forged, Body: io.NopCloser(bytes.NewReader(good.body))}
+			_, err = h.ParseNotifyRequest(context.Background(), req, &mallTransaction{})
+			return err
+		}},
+		{"gopay", func() error {
+			req := &http.Request{Method: http.MethodPost, Header: forged, Body: io.NopCloser(bytes.NewReader(good.body))}
+			nr, err := gopaywechat.V3ParseNotify(req)
+			if err != nil {
+				return nil
+			}
+			return nr.VerifySignByPKMap(map[string]*rsa.PublicKey{f.keys.PublicKeyID: &f.keys.WechatPayKey.PublicKey})
+		}},
+	} {
+		if check.parse() == nil {
+			t.Errorf("%s accepted a notification with a forged signature", check.name)
+		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -66,6 +68,11 @@ func sharedFixture(tb testing.TB) *fixture {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.bench"); f != nil && f.Value.String() != "" {
+		// A configuration line: benchstat can split results by it (-col crypto).
+		fmt.Printf("crypto: %s\n", cryptoBackend)
+	}
 	code := m.Run()
 	if shared != nil {
 		shared.srv.Close()
