@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
 )
@@ -166,4 +168,34 @@ func TestFailureLineNamesTheProgramOnce(t *testing.T) {
 			t.Errorf("failureLine(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// Whatever the server sends, terminalText returns valid UTF-8 without a
+// control character or a text-reordering one, about maxLineBytes long at most
+// (with the note of what was cut), and keeps printable text unchanged.
+func FuzzTerminalText(f *testing.F) {
+	for _, seed := range []string{"", "参数错误", "\x1b]0;x\a", "a\r\nb", "\u202e\u2066", "\xff\xfe", strings.Repeat("错", 400)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := terminalText(s)
+		if !utf8.ValidString(out) {
+			t.Fatalf("terminalText(%q) = %q: not valid UTF-8", s, out)
+		}
+		for _, r := range out {
+			if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029' {
+				t.Fatalf("terminalText(%q) = %q: holds %U", s, out, r)
+			}
+		}
+		// One escape (\u0085, 6 bytes) may pass the limit, then the note.
+		if limit := maxLineBytes + 6 + len("… (18446744073709551615 more bytes)"); len(out) > limit {
+			t.Fatalf("terminalText of %d bytes is %d bytes long, limit %d", len(s), len(out), limit)
+		}
+		printable := !strings.ContainsFunc(s, func(r rune) bool {
+			return r == utf8.RuneError || unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+		})
+		if printable && len(s) <= maxLineBytes && out != s {
+			t.Fatalf("terminalText(%q) = %q, want it unchanged", s, out)
+		}
+	})
 }
