@@ -848,7 +848,7 @@ func TestCallTimeoutBoundsTheWholeCall(t *testing.T) {
 		name     string
 		handler  http.HandlerFunc
 		timeout  string
-		attempts int32
+		attempts int32 // at most
 		want     string
 	}{
 		{"a server that never answers", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
@@ -873,8 +873,10 @@ func TestCallTimeoutBoundsTheWholeCall(t *testing.T) {
 			if lines := r.lines(); len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
 				t.Errorf("stderr = %q, want one line with %q", r.stderr, tc.want)
 			}
-			if n := attempts.Load(); n != tc.attempts {
-				t.Errorf("%d attempts, want %d", n, tc.attempts)
+			// On a loaded machine the deadline may pass before the request
+			// arrives, so fewer attempts are fine; more would be a retry.
+			if n := attempts.Load(); n > tc.attempts {
+				t.Errorf("%d attempts, want at most %d", n, tc.attempts)
 			}
 		})
 	}
