@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/sandbox"
@@ -118,4 +120,55 @@ func ExampleVerificationError() {
 		wxpay.PathParam("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"), wxpay.Query("appid", "wxd678efh567hg6787"))
 	fmt.Println(errors.Is(err, wxpay.ErrProbeSignature))
 	// Output: true
+}
+
+// A Retry-After is read in seconds or as an HTTP date; a number too large
+// for a duration saturates rather than wrapping round to "retry now".
+func ExampleParseRetryAfter() {
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, v := range []string{"120", "Sun, 29 Nov 2026 12:00:30 GMT", "9300000000", "soon"} {
+		d, ok := wxpay.ParseRetryAfter(v, now)
+		fmt.Println(ok, d > 24*time.Hour, min(d, 24*time.Hour))
+	}
+	// Output:
+	// true false 2m0s
+	// true false 30s
+	// true true 24h0m0s
+	// false false 0s
+}
+
+// RetryPolicy's CheckRetry and Backoff replace the decision and the wait;
+// ShouldRetry and RetryWait, the defaults, can be wrapped.
+func ExampleRetryPolicy() {
+	p := wxpay.DefaultRetryPolicy()
+	p.CheckRetry = func(status int, err error) bool {
+		return status != 429 && wxpay.ShouldRetry(status, err) // leave rate limits to a queue
+	}
+	p.Backoff = func(p wxpay.RetryPolicy, attempt int, retryAfter string, now time.Time, jitter float64) time.Duration {
+		return wxpay.RetryWait(p, attempt, retryAfter, now, 0) // no jitter
+	}
+	fmt.Println(p.CheckRetry(429, &wxpay.APIError{StatusCode: 429}), p.CheckRetry(503, &wxpay.APIError{StatusCode: 503}))
+	fmt.Println(p.Backoff(p, 1, "", time.Now(), 0.9), p.Backoff(p, 2, "", time.Now(), 0.9))
+	// Output:
+	// false true
+	// 100ms 200ms
+}
+
+// An answer WeChat Pay could not accept is an *APIError whose Error() shows
+// the detail's field, location and issue: the message alone can blame the
+// wrong field.
+func ExampleAPIError() {
+	srv := sandbox.NewServer()
+	defer srv.Close()
+	body := pointsSync("4200000000000000000000000001")
+	body["points_update_time"] = "2024-01-06 14:06:00" // not RFC 3339
+	_, err := srv.Client.Chain("v3/businesscircle/points/notify").Post(context.Background(), wxpay.JSON(body))
+	var apiErr *wxpay.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println(apiErr.StatusCode, apiErr.Code)
+		fmt.Println(strings.Contains(err.Error(), "field /points_update_time, location body"))
+	}
+	// Output:
+	// 400 PARAM_ERROR
+	// true
 }

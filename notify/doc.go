@@ -59,6 +59,20 @@
 // Event types this package does not know are not errors: they are handed
 // over with their plaintext like any other.
 //
+// # Serving
+//
+// Serve the handler from an http.Server with read, write and idle timeouts
+// and a header limit: NewServer returns one (ReadHeaderTimeout 5 s,
+// ReadTimeout 10 s, WriteTimeout 15 s, IdleTimeout 60 s, MaxHeaderBytes
+// 64 KiB). The handler bounds the body it reads (MaxBodyBytes), but only the
+// server can cut off a client that sends it one byte a second.
+//
+// # Options
+//
+// As in package wxpay, an option given an invalid argument (a nil logger or
+// store, a timeout that is not positive) is refused by the constructor, never
+// ignored: NewHandler panics, as it does for a nil parser or callback.
+//
 // # Answering WeChat Pay
 //
 // WeChat Pay treats 200 and 204 as received and re-sends anything else, for

@@ -114,3 +114,23 @@ func ExampleNewHandler() {
 	// duplicate 200
 	// 401 {"code":"FAIL","message":"wxpay: missing Wechatpay signature header"}
 }
+
+func ExampleNewServer() {
+	keys := wxtest.SharedKeys()
+	ring := wxpay.NewKeyRing()
+	if err := ring.AddPublicKey(keys.PublicKeyID, &keys.WechatPayKey.PublicKey); err != nil {
+		panic(err)
+	}
+	p, err := notify.NewParser(&wxpay.Verifier{Keys: ring}, keys.APIv3Key)
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /wechatpay/notify", notify.NewHandler(p, func(ctx context.Context, n *notify.Notification) error {
+		return nil // award the points here, idempotently
+	}))
+	srv := notify.NewServer(":8443", mux)
+	fmt.Println(srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+	// In production: log.Fatal(srv.ListenAndServeTLS("cert.pem", "key.pem"))
+	// Output: 10s 15s 1m0s 65536
+}

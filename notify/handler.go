@@ -13,11 +13,19 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/clip"
 )
 
 // DefaultTimeout is how long the callback may take unless WithTimeout says
 // otherwise: WeChat Pay waits 5 seconds for an answer.
 const DefaultTimeout = 4 * time.Second
+
+// Bounds of what a log record carries of values that came with a request
+// (ids, serials, Request-ID) and of error text, which may quote them.
+const (
+	maxLoggedValue = 128
+	maxLoggedError = 1024
+)
 
 // storeDoneTimeout bounds Store.Done after a successful callback. It runs even
 // if WeChat Pay has hung up, so that the success is not lost.
@@ -30,8 +38,12 @@ const storeDoneTimeout = time.Second
 // once, even after a success. Its error is logged; keep personal data out of it.
 type HandlerFunc func(ctx context.Context, n *Notification) error
 
-// HandlerOption configures NewHandler.
-type HandlerOption func(*handlerConfig)
+// HandlerOption configures NewHandler. An option given an invalid argument
+// (a nil logger or store, a timeout that is not positive) makes NewHandler
+// panic: arguments are checked by the constructor, never silently ignored,
+// as wxpay.NewClient does; NewHandler panics rather than returning an error
+// because it returns a plain http.Handler, for use in mux.Handle.
+type HandlerOption func(*handlerConfig) error
 
 type handlerConfig struct {
 	store   Store
@@ -42,29 +54,43 @@ type handlerConfig struct {
 // WithStore makes the handler acknowledge a notification whose id the store
 // has seen without calling the callback, and record each id after its
 // callback succeeded.
-func WithStore(s Store) HandlerOption { return func(c *handlerConfig) { c.store = s } }
+func WithStore(s Store) HandlerOption {
+	return func(c *handlerConfig) error {
+		if s == nil {
+			return errors.New("notify: WithStore: nil store")
+		}
+		c.store = s
+		return nil
+	}
+}
 
 // WithLogger receives one record per notification: its id, event type,
 // verifying serial, Request-ID, HTTP status and outcome, and the error of a
-// failure. Plaintext, keys and headers are never logged. The default logs
-// nothing.
+// failure. Plaintext, keys and headers are never logged, and every value
+// that came with the request is cut to a few hundred bytes with control
+// characters escaped. The default logs nothing.
 func WithLogger(l *slog.Logger) HandlerOption {
-	return func(c *handlerConfig) {
-		if l != nil {
-			c.log = l
+	return func(c *handlerConfig) error {
+		if l == nil {
+			return errors.New("notify: WithLogger: nil logger")
 		}
+		c.log = l
+		return nil
 	}
 }
 
 // WithTimeout sets the deadline of the callback's context, which Store.Seen
-// shares; zero or less means DefaultTimeout. When it passes the handler
-// answers 500 even if the callback has not returned, so keep it under WeChat
-// Pay's 5 seconds with room for Store.Done, which gets at most one second.
+// shares (default DefaultTimeout); it must be positive. When it passes the
+// handler answers 500 even if the callback has not returned, so keep it under
+// WeChat Pay's 5 seconds with room for Store.Done, which gets at most one
+// second.
 func WithTimeout(d time.Duration) HandlerOption {
-	return func(c *handlerConfig) {
-		if d > 0 {
-			c.timeout = d
+	return func(c *handlerConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("notify: WithTimeout(%s): the timeout must be positive", d)
 		}
+		c.timeout = d
+		return nil
 	}
 }
 
@@ -90,7 +116,11 @@ func WithTimeout(d time.Duration) HandlerOption {
 // 500 (the store failed, or the answer was lost on the way), fn must be
 // idempotent.
 //
-// NewHandler panics if p or fn is nil.
+// NewHandler panics if p or fn is nil, or an option's argument is invalid.
+//
+// Serve it from an http.Server with read, write and idle timeouts, such as
+// the one NewServer returns: the handler bounds the body it reads but cannot
+// stop a client that sends it one byte a second.
 func NewHandler(p *Parser, fn HandlerFunc, opts ...HandlerOption) http.Handler {
 	if p == nil {
 		panic("notify: NewHandler: nil Parser")
@@ -108,7 +138,9 @@ func NewHandler(p *Parser, fn HandlerFunc, opts ...HandlerOption) http.Handler {
 		busy: inflight{ids: make(map[string]int)},
 	}
 	for _, o := range opts {
-		o(&h.handlerConfig)
+		if err := o(&h.handlerConfig); err != nil {
+			panic(err.Error())
+		}
 	}
 	return h
 }
@@ -149,11 +181,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *handler) reject(w http.ResponseWriter, r *http.Request, err error) {
 	status, check := rejection(err)
 	attrs := []slog.Attr{slog.String("outcome", "rejected"), slog.Int("status", status),
-		slog.String("request_id", r.Header.Get("Request-ID"))}
+		slog.String("request_id", clip.Text(r.Header.Get("Request-ID"), maxLoggedValue))}
 	if ve, ok := errors.AsType[*wxpay.VerificationError](err); ok {
-		attrs = append(attrs, slog.String("serial", ve.Serial))
+		attrs = append(attrs, slog.String("serial", clip.Text(ve.Serial, maxLoggedValue)))
 	}
-	attrs = append(attrs, slog.String("error", err.Error()))
+	attrs = append(attrs, slog.String("error", clip.Text(err.Error(), maxLoggedError)))
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "notify: notification rejected", attrs...)
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
@@ -203,12 +235,12 @@ func (h *handler) process(ctx context.Context, n *Notification) outcome {
 // logOutcome logs what became of n: never its plaintext, keys or headers.
 func (h *handler) logOutcome(ctx context.Context, n *Notification, o outcome, elapsed time.Duration) {
 	attrs := []slog.Attr{
-		slog.String("id", n.ID), slog.String("event_type", n.EventType),
-		slog.String("serial", n.Serial), slog.String("request_id", n.RequestID),
+		slog.String("id", clip.Text(n.ID, maxLoggedValue)), slog.String("event_type", clip.Text(n.EventType, maxLoggedValue)),
+		slog.String("serial", clip.Text(n.Serial, maxLoggedValue)), slog.String("request_id", clip.Text(n.RequestID, maxLoggedValue)),
 		slog.String("outcome", o.name), slog.Int("status", o.status), slog.Duration("elapsed", elapsed),
 	}
 	if o.err != nil {
-		attrs = append(attrs, slog.String("error", o.err.Error()))
+		attrs = append(attrs, slog.String("error", clip.Text(o.err.Error(), maxLoggedError)))
 	}
 	if p, ok := errors.AsType[*callbackPanic](o.err); ok {
 		attrs = append(attrs, slog.String("stack", string(p.stack)))

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
@@ -212,6 +213,7 @@ func TestHandlerAcceptsOnlyPOST(t *testing.T) {
 	}
 }
 
+// The callback's deadline is measured on synctest's clock, exactly.
 func TestHandlerGivesTheCallbackADeadline(t *testing.T) {
 	t.Parallel()
 	header, body := newSpec().build(t)
@@ -222,25 +224,27 @@ func TestHandlerGivesTheCallbackADeadline(t *testing.T) {
 	}{
 		{"default 4 s", nil, notify.DefaultTimeout},
 		{"WithTimeout", []notify.HandlerOption{notify.WithTimeout(1500 * time.Millisecond)}, 1500 * time.Millisecond},
-		{"WithTimeout(0) keeps the default", []notify.HandlerOption{notify.WithTimeout(0)}, notify.DefaultTimeout},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var left time.Duration
-			h := notify.NewHandler(newParser(t, publicKeyRing(t)), func(ctx context.Context, _ *notify.Notification) error {
-				d, ok := ctx.Deadline()
-				if !ok {
-					return errors.New("no deadline")
+			p := newParser(t, publicKeyRing(t))
+			synctest.Test(t, func(t *testing.T) {
+				var left time.Duration
+				h := notify.NewHandler(p, func(ctx context.Context, _ *notify.Notification) error {
+					d, ok := ctx.Deadline()
+					if !ok {
+						return errors.New("no deadline")
+					}
+					left = time.Until(d)
+					return nil
+				}, tt.opts...)
+				if w := deliver(h, http.MethodPost, header, body); w.Code != http.StatusNoContent {
+					t.Fatalf("status %d %s", w.Code, w.Body)
 				}
-				left = time.Until(d)
-				return nil
-			}, tt.opts...)
-			if w := deliver(h, http.MethodPost, header, body); w.Code != http.StatusNoContent {
-				t.Fatalf("status %d %s", w.Code, w.Body)
-			}
-			if left > tt.timeout || left < tt.timeout-time.Second {
-				t.Errorf("deadline in %s, want about %s", left, tt.timeout)
-			}
+				if left != tt.timeout {
+					t.Errorf("deadline in %s, want %s", left, tt.timeout)
+				}
+			})
 		})
 	}
 }
@@ -249,34 +253,40 @@ func TestHandlerAnswers500WhenTheCallbackTimesOut(t *testing.T) {
 	t.Parallel()
 	t.Run("a callback that honours its context", func(t *testing.T) {
 		t.Parallel()
-		store := notify.NewMemoryStore()
-		h := notify.NewHandler(newParser(t, publicKeyRing(t)), func(ctx context.Context, _ *notify.Notification) error {
-			<-ctx.Done()
-			return ctx.Err()
-		}, notify.WithTimeout(50*time.Millisecond), notify.WithStore(store))
+		p := newParser(t, publicKeyRing(t))
 		s := newSpec()
 		header, body := s.build(t)
-		checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback did not finish in time")
-		if seen, _ := store.Seen(context.Background(), s.ID); seen {
-			t.Error("a timed-out notification was recorded as done")
-		}
+		synctest.Test(t, func(t *testing.T) {
+			store := notify.NewMemoryStore()
+			h := notify.NewHandler(p, func(ctx context.Context, _ *notify.Notification) error {
+				<-ctx.Done()
+				return ctx.Err()
+			}, notify.WithTimeout(50*time.Millisecond), notify.WithStore(store))
+			checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback did not finish in time")
+			if seen, _ := store.Seen(context.Background(), s.ID); seen {
+				t.Error("a timed-out notification was recorded as done")
+			}
+		})
 	})
 	t.Run("a callback that ignores its context is not waited for", func(t *testing.T) {
 		t.Parallel()
-		release := make(chan struct{})
-		defer close(release)
-		h := notify.NewHandler(newParser(t, publicKeyRing(t)), func(context.Context, *notify.Notification) error {
-			<-release
-			return nil
-		}, notify.WithTimeout(50*time.Millisecond))
+		p := newParser(t, publicKeyRing(t))
 		header, body := newSpec().build(t)
-		start := time.Now()
-		checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback did not finish in time")
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("answered after %s", d)
-		}
-		// While it still runs, a re-delivery is refused rather than run alongside.
-		checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "notification is already being processed")
+		synctest.Test(t, func(t *testing.T) {
+			release := make(chan struct{})
+			defer close(release)
+			h := notify.NewHandler(p, func(context.Context, *notify.Notification) error {
+				<-release
+				return nil
+			}, notify.WithTimeout(50*time.Millisecond))
+			start := time.Now()
+			checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback did not finish in time")
+			if d := time.Since(start); d != 50*time.Millisecond {
+				t.Errorf("answered after %s, want at the 50ms timeout", d)
+			}
+			// While it still runs, a re-delivery is refused rather than run alongside.
+			checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "notification is already being processed")
+		})
 	})
 }
 
@@ -348,12 +358,20 @@ func TestHandlerAnswers500WhenMisconfigured(t *testing.T) {
 	}
 }
 
-func TestNewHandlerPanicsWithoutParserOrCallback(t *testing.T) {
+// TestNewHandlerRefusesInvalidArguments: as with wxpay.NewClient, the
+// constructor checks its arguments and options; nothing is silently ignored.
+// NewHandler returns a plain http.Handler, so it panics.
+func TestNewHandlerRefusesInvalidArguments(t *testing.T) {
 	t.Parallel()
 	p := newParser(t, publicKeyRing(t))
+	cb := (&recorder{}).handle
 	for name, build := range map[string]func(){
-		"nil parser":   func() { notify.NewHandler(nil, (&recorder{}).handle) },
-		"nil callback": func() { notify.NewHandler(p, nil) },
+		"nil parser":       func() { notify.NewHandler(nil, cb) },
+		"nil callback":     func() { notify.NewHandler(p, nil) },
+		"nil logger":       func() { notify.NewHandler(p, cb, notify.WithLogger(nil)) },
+		"zero timeout":     func() { notify.NewHandler(p, cb, notify.WithTimeout(0)) },
+		"negative timeout": func() { notify.NewHandler(p, cb, notify.WithTimeout(-time.Second)) },
+		"nil store":        func() { notify.NewHandler(p, cb, notify.WithStore(nil)) },
 	} {
 		func() {
 			defer func() {
@@ -423,5 +441,26 @@ func TestHandlerLogsOutcomesButNeverSecrets(t *testing.T) {
 		if strings.Contains(out, secret) {
 			t.Errorf("log contains %s:\n%s", what, out)
 		}
+	}
+}
+
+// TestHandlerLogsBoundedValues: whatever a request carries, a log record
+// holds a bounded, printable excerpt of it (a 900 KiB Wechatpay-Serial once
+// wrote 1.8 MB of log per request).
+func TestHandlerLogsBoundedValues(t *testing.T) {
+	t.Parallel()
+	var logs lockedBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := notify.NewHandler(newParser(t, publicKeyRing(t)), (&recorder{}).handle, notify.WithLogger(log))
+	header, body := newSpec().build(t)
+	header.Set("Wechatpay-Serial", strings.Repeat("S", 900<<10))
+	header.Set("Request-ID", strings.Repeat("R\x1b[2J", 100<<10))
+	deliver(h, http.MethodPost, header, body)
+	out := logs.String()
+	if len(out) > 4<<10 {
+		t.Fatalf("one rejected request wrote %d bytes of log", len(out))
+	}
+	if strings.Contains(out, `\u001b`) || !strings.Contains(out, "more bytes)") {
+		t.Fatalf("log is not a bounded, escaped excerpt: %.300s", out)
 	}
 }
