@@ -33,9 +33,11 @@ type Config struct {
 	PlatformCertificates []PlatformCertificate
 	// NotifyPublicKeyShare is the share of notifications signed with the
 	// public key while both kinds of key are configured, from 0 (none: the
-	// migration has not started) to 1 (all: WeChat Pay's ramp has reached day
-	// 7). Without platform certificates every notification uses the public
-	// key, without a public key none does.
+	// migration has not started; the zero Config) to 1 (all: WeChat Pay's
+	// ramp has reached day 7; what Keys.Config, NewServer and `wxpay sandbox`
+	// use, the last with --notify-public-key-share to change it). Without
+	// platform certificates every notification uses the public key, without
+	// a public key none does.
 	NotifyPublicKeyShare float64
 
 	// SignErrorAnswers signs 4xx and 5xx answers other than 401, which WeChat

@@ -22,6 +22,15 @@
 //	// What the sandbox received: GET /sandbox/points/{transaction_id}.
 //	got, _ := http.Get(srv.URL + "/sandbox/points/" + paid.TransactionID)
 //
+// A receiver that syncs points when a payment is notified needs the
+// server's client and parser, which exist only once NewServer runs:
+// WithNotifyHandler hands them to the function that makes the handler (see
+// its example). Admin calls that send a notification answer with its
+// notification_id (Member, Payment and Refund have NotificationID), and
+// Sandbox.WaitDelivery(ctx, id, nil) waits until the receiver has answered
+// it (delivered) or the retries ran out (failed); GET /sandbox/deliveries
+// lists every attempt.
+//
 // Outside tests, New builds the http.Handler from a Config (Keys.Config
 // gives one for freshly generated keys), and `wxpay sandbox` serves it.
 //
@@ -81,7 +90,7 @@
 //	  -H 'Content-Type: application/json' \
 //	  -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","amount":8800}'
 //
-//	POST /sandbox/authorizations   {"appid","openid","sub_mchid"?,"auth_type"?} → 201 (200 if known) member; MALL_AUTH.ACTIVATE_CARD sent
+//	POST /sandbox/authorizations   {"appid","openid","sub_mchid"?,"auth_type"?} → 201 (200 if known) member with "notification_id"; MALL_AUTH.ACTIVATE_CARD sent
 //	POST /sandbox/deauthorizations {"appid","openid","sub_mchid"?}            → 200 member, DEAUTHORIZED
 //	POST /sandbox/transactions     {"appid","openid","amount","sub_mchid"?,"shop_number"?,"shop_name"?,"commit_tag"?}
 //	                               → 201 {"transaction_id","notification_id"}; MALL_TRANSACTION.SUCCESS sent to AUTHORIZED members

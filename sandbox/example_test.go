@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
@@ -82,6 +83,52 @@ func ExampleWithNotifyFunc() {
 	fmt.Println(<-payments)
 	// Output:
 	// o2 paid 8800 fen
+}
+
+// The flow every mall writes: WeChat Pay notifies a member's payment, the
+// mall's receiver decodes MALL_TRANSACTION.SUCCESS and syncs the points with
+// the typed call. The handler needs the server's client and parser, which
+// WithNotifyHandler hands it; WaitDelivery waits for the receiver's answer.
+func ExampleWithNotifyHandler() {
+	srv := sandbox.NewServer(sandbox.WithNotifyHandler(func(srv *sandbox.Server) http.Handler {
+		points := businesscircle.New(srv.Client).Businesscircle.Points.Notify
+		events := businesscircle.EventHandlers{
+			Authorization: func(context.Context, *notify.Notification, *businesscircle.AuthorizationEvent) error {
+				return nil // a new member: nothing to sync yet
+			},
+			Transaction: func(ctx context.Context, _ *notify.Notification, paid *businesscircle.TransactionEvent) error {
+				_, err := points.Post(ctx, businesscircle.PointsNotifyRequest{
+					TransactionID:    paid.TransactionID,
+					AppID:            paid.AppID,
+					OpenID:           paid.OpenID,
+					EarnPoints:       true,
+					IncreasedPoints:  paid.Amount / 100, // a point per yuan
+					PointsUpdateTime: time.Now().Format(time.RFC3339),
+				})
+				return err // an error answers WeChat Pay with a failure: it retries
+			},
+		}
+		return notify.NewHandler(srv.Parser, events.Handle)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+
+	srv.Sandbox.Authorize(sandbox.MemberRequest{AppID: "wx1", OpenID: "o1"})
+	paid, _ := srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: "wx1", OpenID: "o1", Amount: 8800})
+	d, err := srv.Sandbox.WaitDelivery(ctx, paid.NotificationID, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(d.EventType, d.State)
+
+	got, _ := srv.Sandbox.Points(paid.TransactionID)
+	var body businesscircle.PointsNotifyRequest
+	json.Unmarshal(got.LastSync, &body)
+	fmt.Println("syncs:", got.SyncCount, "points:", body.IncreasedPoints)
+	// Output:
+	// MALL_TRANSACTION.SUCCESS delivered
+	// syncs: 1 points: 88
 }
 
 // Faults make the sandbox answer like an overloaded WeChat Pay.

@@ -39,15 +39,15 @@ type Keys struct {
 // File names used by WriteDir and LoadKeysDir, the conventional ones where
 // WeChat Pay has a convention (apiclient_*.pem, pub_key.pem).
 const (
-	FileMerchantKey  = "apiclient_key.pem"
-	FileMerchantCert = "apiclient_cert.pem"
-	FilePublicKey    = "pub_key.pem"
-	FileWechatPayKey = "wechatpay_private_key.pem"
-	FilePlatformCert = "platform_cert.pem"
-	FilePlatformKey  = "platform_key.pem"
-	FileAPIv3Key     = "apiv3_key.txt"
-	FilePublicKeyID  = "public_key_id.txt"
-	FileMchID        = "mchid.txt"
+	FileMerchantKey  = "apiclient_key.pem"         // the merchant's private key: the client signs with it (0600)
+	FileMerchantCert = "apiclient_cert.pem"        // the merchant's certificate: the sandbox verifies with it, its serial is serial_no
+	FilePublicKey    = "pub_key.pem"               // WeChat Pay's public key: the client verifies answers and notifications with it
+	FileWechatPayKey = "wechatpay_private_key.pem" // its private half: the sandbox signs with it (0600)
+	FilePlatformCert = "platform_cert.pem"         // the platform certificate: the client verifies with it in that mode
+	FilePlatformKey  = "platform_key.pem"          // its private key: the sandbox signs with it (0600)
+	FileAPIv3Key     = "apiv3_key.txt"             // the APIv3 key, 32 characters: notifications are encrypted with it (0600)
+	FilePublicKeyID  = "public_key_id.txt"         // the public key's id, PUB_KEY_ID_…: the Wechatpay-Serial of its signatures
+	FileMchID        = "mchid.txt"                 // the merchant id
 )
 
 // defaultSandboxMch is the merchant id of generated keys, the one WeChat

@@ -18,8 +18,9 @@ type Server struct {
 	Client  *wxpay.Client // signs as the merchant and verifies the sandbox's answers
 	Keys    *Keys
 	Sandbox *Sandbox
-	// NotifyURL is the receiver started for WithNotifyFunc, or the URL given
-	// with WithNotifyURL; empty when notifications go nowhere.
+	// NotifyURL is the receiver started for WithNotifyHandler or
+	// WithNotifyFunc, or the URL given with WithNotifyURL; empty when
+	// notifications go nowhere.
 	NotifyURL string
 	// Parser verifies and decrypts notifications the way the merchant must:
 	// with the client's keys and the APIv3 key.
@@ -51,6 +52,7 @@ type serverConfig struct {
 	mode          KeyMode
 	notifyURL     string
 	notifyFunc    notify.HandlerFunc
+	notifyHandler func(*Server) http.Handler
 	subs          []string
 	now           func() time.Time
 	schedule      []time.Duration
@@ -72,6 +74,17 @@ func WithNotifyURL(url string) ServerOption { return func(c *serverConfig) { c.n
 // decrypted, and points the merchant's notification URL at it.
 func WithNotifyFunc(fn notify.HandlerFunc) ServerOption {
 	return func(c *serverConfig) { c.notifyFunc = fn }
+}
+
+// WithNotifyHandler starts a notification receiver serving the handler fn
+// returns, and points the merchant's notification URL at it. fn is called
+// once, inside NewServer, after srv.Client and srv.Parser exist, so the
+// handler can verify notifications with srv.Parser and answer them with
+// calls through srv.Client, such as the points sync that follows a payment;
+// srv.Sandbox is set before the first notification arrives. It replaces
+// WithNotifyFunc.
+func WithNotifyHandler(fn func(srv *Server) http.Handler) ServerOption {
+	return func(c *serverConfig) { c.notifyHandler = fn }
 }
 
 // WithSubMerchants makes the merchant a service provider (服务商) acting for
@@ -170,8 +183,13 @@ func NewServer(opts ...ServerOption) *Server {
 	}
 
 	srv.NotifyURL = sc.notifyURL
-	if sc.notifyFunc != nil {
+	switch {
+	case sc.notifyHandler != nil:
+		srv.receiver = startServer(sc.notifyHandler(srv), defaultTimeouts)
+	case sc.notifyFunc != nil:
 		srv.receiver = startServer(notify.NewHandler(srv.Parser, sc.notifyFunc), defaultTimeouts)
+	}
+	if srv.receiver != nil {
 		srv.NotifyURL = srv.receiver.URL
 	}
 	cfg.Merchants[0].NotifyURL = srv.NotifyURL
