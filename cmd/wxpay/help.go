@@ -154,7 +154,8 @@ like WeChat Pay, notifications signed, encrypted and retried on WeChat Pay's
 schedule, and an admin API under /sandbox/ (authorizations, transactions,
 refunds, points, parkings, deliveries, faults). Logs go to stderr. With no
 keys given it makes them (or reuses those in --keys-dir) and prints how to
-connect. Stop it with Ctrl-C.
+connect. The admin API has no authentication: listening beyond loopback
+prints a warning. Stop it with Ctrl-C.
 
   --listen ADDR                  address to serve (default 127.0.0.1:8090)
   --keys-dir DIR                 where made keys are kept (default wxpay-sandbox-keys)
@@ -171,6 +172,10 @@ connect. Stop it with Ctrl-C.
   --notify-url URL               where notifications go
   --notify-retry-schedule LIST   waits between attempts, e.g. 1s,5s,30s (default WeChat Pay's
                                  15s,15s,30s,3m,10m,20m,30m,30m,30m,60m,3h,3h,3h,6h,6h)
+  --notify-public-key-share N    with both key kinds, the share of notifications signed with the
+                                 public key, 0 to 1 (default 1: the migration is complete)
+  --rate-limits                  enforce WeChat Pay's documented per-second limits (150 for the
+                                 authorization query), answering 429 FREQUENCY_LIMITED
   --config FILE                  JSON with the same keys as the flags and "merchants": a list of
                                  {"mchid", "merchant-cert" | "merchant-public-key" + "merchant-serial",
                                  "apiv3-key", "notify-url", "auth-notify-url", "sub-mchids", "appids",

@@ -52,114 +52,31 @@ type sandboxMerchant struct {
 	Brands            map[string][]string `json:"brands"` // brand id → app ids
 }
 
+// sandboxOptions are the flags of `wxpay sandbox` merged with its --config
+// file, the retry schedule parsed once.
+type sandboxOptions struct {
+	listen, keysDir                  string
+	mchid, merchantCert, merchantPub string
+	merchantSerial, apiv3, notifyURL string
+	wxKey, wxKeyID, platformKey      string
+	platformCert                     string
+	subs                             listFlag
+	schedule                         []time.Duration // nil: WeChat Pay's own
+	publicKeyShare                   float64
+	rateLimits                       bool
+	merchants                        []sandboxMerchant // from --config
+}
+
 // sandboxCmd serves the sandbox until ctx ends.
 func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	const cmd = "wxpay sandbox"
-	fs := newFlagSet("sandbox")
-	listen := fs.String("listen", "127.0.0.1:8090", "")
-	mchid := fs.String("mchid", "", "")
-	merchantCert := fs.String("merchant-cert", "", "")
-	merchantPub := fs.String("merchant-public-key", "", "")
-	merchantSerial := fs.String("merchant-serial", "", "")
-	wxKey := fs.String("wechatpay-private-key", "", "")
-	wxKeyID := fs.String("wechatpay-public-key-id", "", "")
-	platformKey := fs.String("platform-key", "", "")
-	platformCert := fs.String("platform-cert", "", "")
-	apiv3 := fs.String("apiv3-key", "", "")
-	notifyURL := fs.String("notify-url", "", "")
-	schedule := fs.String("notify-retry-schedule", "", "")
-	configFile := fs.String("config", "", "")
-	keysDir := fs.String("keys-dir", defaultKeysDir, "")
-	var subs listFlag
-	fs.Var(&subs, "sub-mchid", "")
-	positional, code, done := c.parseFlags(fs, sandboxHelp, args)
+	o, code, done := c.parseSandboxFlags(cmd, args)
 	if done {
 		return code
 	}
-	if len(positional) > 0 {
-		return c.usageError(cmd, fmt.Errorf("unexpected argument %q", positional[0]))
-	}
-	var file sandboxFile
-	if *configFile != "" {
-		var err error
-		if file, err = readSandboxFile(*configFile); err != nil {
-			return c.usageError(cmd, err)
-		}
-	}
-	// Flags win over the file's top-level settings.
-	pick := func(flagValue, fileValue string) string {
-		if flagValue != "" {
-			return flagValue
-		}
-		return fileValue
-	}
-	if !flagGiven(fs, "listen") && file.Listen != "" {
-		*listen = file.Listen
-	}
-	*wxKey, *wxKeyID = pick(*wxKey, file.WechatPayPrivateKey), pick(*wxKeyID, file.WechatPayKeyID)
-	*platformKey, *platformCert = pick(*platformKey, file.PlatformKey), pick(*platformCert, file.PlatformCert)
-	*schedule = pick(*schedule, file.NotifyRetrySchedule)
-
-	var cfg sandbox.Config
-	var made *sandbox.Keys // keys made or reused in --keys-dir, to print how to connect
-	merchantGiven := *mchid != "" || *merchantCert != "" || *merchantPub != "" || len(file.Merchants) > 0
-	wechatGiven := *wxKey != "" || *platformKey != "" || *platformCert != ""
-	switch {
-	case !merchantGiven && !wechatGiven:
-		if *apiv3 != "" {
-			return c.usageError(cmd, errors.New("--apiv3-key needs the keys it goes with: give --mchid and --merchant-cert too, or let the sandbox use its own"))
-		}
-		var schedErr error
-		if *schedule != "" {
-			_, schedErr = delivery.ParseSchedule(*schedule)
-		}
-		if schedErr != nil {
-			return c.usageError(cmd, fmt.Errorf("--notify-retry-schedule: %v", schedErr))
-		}
-		keys, reused, err := keysIn(*keysDir)
-		if err != nil {
-			return c.usageError(cmd, err)
-		}
-		made = keys
-		cfg = keys.Config()
-		fmt.Fprintf(c.stderr, "wxpay sandbox: %s keys in %s\n", map[bool]string{true: "reusing the", false: "made new"}[reused], *keysDir)
-	case !merchantGiven || !wechatGiven:
-		return c.usageError(cmd, errors.New("give the merchant (--mchid with --merchant-cert, or --config) and WeChat Pay's keys (--wechatpay-private-key with --wechatpay-public-key-id, and/or --platform-key with --platform-cert), or none of them to let the sandbox make keys"))
-	default:
-		var err error
-		if cfg, err = wechatKeys(*wxKey, *wxKeyID, *platformKey, *platformCert); err != nil {
-			return c.usageError(cmd, err)
-		}
-		merchants := file.Merchants
-		if *mchid != "" {
-			merchants = append([]sandboxMerchant{{MchID: *mchid, MerchantCert: *merchantCert, MerchantPublicKey: *merchantPub,
-				MerchantSerial: *merchantSerial, APIv3Key: *apiv3, SubMchIDs: subs}}, merchants...)
-		}
-		for _, m := range merchants {
-			mm, err := m.merchant()
-			if err != nil {
-				return c.usageError(cmd, err)
-			}
-			cfg.Merchants = append(cfg.Merchants, mm)
-		}
-		cfg.NotifyPublicKeyShare = 1
-	}
-	if len(cfg.Merchants) > 0 {
-		if *notifyURL != "" {
-			cfg.Merchants[0].NotifyURL = *notifyURL
-		}
-		if len(subs) > 0 && made != nil {
-			for _, id := range subs {
-				cfg.Merchants[0].SubMerchants = append(cfg.Merchants[0].SubMerchants, sandbox.SubMerchant{MchID: id})
-			}
-		}
-	}
-	if *schedule != "" {
-		s, err := delivery.ParseSchedule(*schedule)
-		if err != nil {
-			return c.usageError(cmd, fmt.Errorf("--notify-retry-schedule: %v", err))
-		}
-		cfg.NotifyRetrySchedule = s
+	cfg, made, err := c.sandboxConfig(o)
+	if err != nil {
+		return c.usageError(cmd, err)
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, nil))
 	sb, err := sandbox.New(cfg)
@@ -167,15 +84,129 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 		return c.usageError(cmd, err)
 	}
 	defer sb.Close()
+	return c.serveSandbox(ctx, sb, o, made)
+}
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return c.failure(fmt.Errorf("wxpay sandbox: --listen %s: %v", *listen, err))
+// parseSandboxFlags reads the flags and the --config file, flags winning, and
+// checks everything that can be checked before keys are made.
+func (c *cli) parseSandboxFlags(cmd string, args []string) (o sandboxOptions, code int, done bool) {
+	fs := newFlagSet("sandbox")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8090", "")
+	fs.StringVar(&o.keysDir, "keys-dir", defaultKeysDir, "")
+	for name, p := range map[string]*string{
+		"mchid": &o.mchid, "merchant-cert": &o.merchantCert, "merchant-public-key": &o.merchantPub,
+		"merchant-serial": &o.merchantSerial, "wechatpay-private-key": &o.wxKey, "wechatpay-public-key-id": &o.wxKeyID,
+		"platform-key": &o.platformKey, "platform-cert": &o.platformCert, "apiv3-key": &o.apiv3, "notify-url": &o.notifyURL,
+	} {
+		fs.StringVar(p, name, "", "")
 	}
-	base := "http://" + ln.Addr().String() + "/"
+	schedule := fs.String("notify-retry-schedule", "", "")
+	configFile := fs.String("config", "", "")
+	fs.Float64Var(&o.publicKeyShare, "notify-public-key-share", 1, "")
+	fs.BoolVar(&o.rateLimits, "rate-limits", false, "")
+	fs.Var(&o.subs, "sub-mchid", "")
+	positional, code, done := c.parseFlags(fs, sandboxHelp, args)
+	if done {
+		return o, code, true
+	}
+	fail := func(err error) (sandboxOptions, int, bool) { return o, c.usageError(cmd, err), true }
+	if len(positional) > 0 {
+		return fail(fmt.Errorf("unexpected argument %q", positional[0]))
+	}
+	if *configFile != "" {
+		file, err := readSandboxFile(*configFile)
+		if err != nil {
+			return fail(err)
+		}
+		// Flags win over the file's top-level settings.
+		if !flagGiven(fs, "listen") && file.Listen != "" {
+			o.listen = file.Listen
+		}
+		for _, f := range []struct{ flag, file *string }{
+			{&o.wxKey, &file.WechatPayPrivateKey}, {&o.wxKeyID, &file.WechatPayKeyID},
+			{&o.platformKey, &file.PlatformKey}, {&o.platformCert, &file.PlatformCert}, {schedule, &file.NotifyRetrySchedule},
+		} {
+			if *f.flag == "" {
+				*f.flag = *f.file
+			}
+		}
+		o.merchants = file.Merchants
+	}
+	if *schedule != "" {
+		s, err := delivery.ParseSchedule(*schedule)
+		if err != nil {
+			return fail(fmt.Errorf("--notify-retry-schedule: %v", err))
+		}
+		o.schedule = s
+	}
+	if o.publicKeyShare < 0 || o.publicKeyShare > 1 {
+		return fail(fmt.Errorf("--notify-public-key-share %v is not between 0 and 1", o.publicKeyShare))
+	}
+	return o, 0, false
+}
+
+// sandboxConfig turns the options into a configuration: the keys given, or
+// keys made (or reused) in --keys-dir, which it returns to print how to
+// connect.
+func (c *cli) sandboxConfig(o sandboxOptions) (cfg sandbox.Config, made *sandbox.Keys, err error) {
+	merchantGiven := o.mchid != "" || o.merchantCert != "" || o.merchantPub != "" || len(o.merchants) > 0
+	wechatGiven := o.wxKey != "" || o.platformKey != "" || o.platformCert != ""
+	switch {
+	case !merchantGiven && !wechatGiven:
+		if o.apiv3 != "" {
+			return cfg, nil, errors.New("--apiv3-key needs the keys it goes with: give --mchid and --merchant-cert too, or let the sandbox use its own")
+		}
+		keys, reused, err := keysIn(o.keysDir)
+		if err != nil {
+			return cfg, nil, err
+		}
+		cfg, made = keys.Config(), keys
+		for _, id := range o.subs {
+			cfg.Merchants[0].SubMerchants = append(cfg.Merchants[0].SubMerchants, sandbox.SubMerchant{MchID: id})
+		}
+		fmt.Fprintf(c.stderr, "wxpay sandbox: %s keys in %s\n", map[bool]string{true: "reusing the", false: "made new"}[reused], o.keysDir)
+	case !merchantGiven || !wechatGiven:
+		return cfg, nil, errors.New("give the merchant (--mchid with --merchant-cert, or --config) and WeChat Pay's keys (--wechatpay-private-key with --wechatpay-public-key-id, and/or --platform-key with --platform-cert), or none of them to let the sandbox make keys")
+	default:
+		if cfg, err = wechatKeys(o.wxKey, o.wxKeyID, o.platformKey, o.platformCert); err != nil {
+			return cfg, nil, err
+		}
+		merchants := o.merchants
+		if o.mchid != "" {
+			merchants = append([]sandboxMerchant{{MchID: o.mchid, MerchantCert: o.merchantCert, MerchantPublicKey: o.merchantPub,
+				MerchantSerial: o.merchantSerial, APIv3Key: o.apiv3, SubMchIDs: o.subs}}, merchants...)
+		}
+		for _, m := range merchants {
+			mm, err := m.merchant()
+			if err != nil {
+				return cfg, nil, err
+			}
+			cfg.Merchants = append(cfg.Merchants, mm)
+		}
+	}
+	if o.notifyURL != "" && len(cfg.Merchants) > 0 {
+		cfg.Merchants[0].NotifyURL = o.notifyURL
+	}
+	cfg.NotifyRetrySchedule = o.schedule
+	cfg.NotifyPublicKeyShare = o.publicKeyShare
+	cfg.RateLimits = o.rateLimits
+	return cfg, made, nil
+}
+
+// serveSandbox listens, prints where (and how to connect, for keys it made)
+// and serves until ctx ends.
+func (c *cli) serveSandbox(ctx context.Context, sb *sandbox.Sandbox, o sandboxOptions, made *sandbox.Keys) int {
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return c.failure(fmt.Errorf("wxpay sandbox: --listen %s: %v", o.listen, err))
+	}
+	base, warning := connectBase(ln.Addr().(*net.TCPAddr))
 	fmt.Fprintf(c.stderr, "wxpay sandbox: listening on %s (admin API under %ssandbox/)\n", base, base)
+	if warning != "" {
+		fmt.Fprintf(c.stderr, "wxpay sandbox: WARNING: %s\n", warning)
+	}
 	if made != nil {
-		c.printConnect(base, *keysDir, made)
+		c.printConnect(base, o.keysDir, made, commandPrefix(executablePath(), workingDir()))
 	}
 	srv := newHTTPServer(sb, serveTimeouts)
 	errc := make(chan error, 1)
@@ -192,14 +223,83 @@ func (c *cli) sandboxCmd(ctx context.Context, args []string) int {
 	return exitOK
 }
 
-// printConnect prints the exact command lines that talk to the sandbox.
-func (c *cli) printConnect(base, dir string, k *sandbox.Keys) {
+// connectBase is the base URL that reaches a sandbox listening on addr, and
+// a warning when it listens beyond loopback. A wildcard address (0.0.0.0,
+// ::) is reached from this machine on loopback: clients refuse http to any
+// other host, and http://[::]:P/ is no address to connect to.
+func connectBase(addr *net.TCPAddr) (base, warning string) {
+	port := strconv.Itoa(addr.Port)
+	host := addr.IP.String()
+	switch {
+	case addr.IP.IsLoopback():
+	case addr.IP.IsUnspecified():
+		host = "127.0.0.1" // a listener on :: takes IPv4 too
+		warning = "listening on every interface: the admin API (/sandbox/) has no authentication, so anyone who can reach port " + port +
+			" can create payments, refunds and faults. The SDK and `wxpay call` take http only on loopback; connect with " + "http://" + host + ":" + port + "/"
+	default:
+		if addr.IP.To4() == nil {
+			host = "[" + host + "]"
+		}
+		warning = "listening on " + host + ", not loopback: the admin API (/sandbox/) has no authentication, and the SDK and `wxpay call` refuse http to any host but loopback (put TLS in front to reach it from elsewhere)"
+	}
+	return "http://" + net.JoinHostPort(strings.Trim(host, "[]"), port) + "/", warning
+}
+
+// executablePath is this program's path, "" if unknown.
+func executablePath() string {
+	p, _ := os.Executable()
+	return p
+}
+
+// workingDir is the working directory, "" if unknown.
+func workingDir() string {
+	d, _ := os.Getwd()
+	return d
+}
+
+// modulePath is the module of this command, for go run and go install lines.
+const modulePath = "github.com/seed2ac2593f/wxpay"
+
+// commandPrefix is how to run this command again from dir: "wxpay" when it
+// is installed, or, when it was built by go run (a binary named wxpay in the
+// go-build cache), "go run <path>" with the path of cmd/wxpay relative to
+// dir when dir is inside this module, else "go run modulePath/cmd/wxpay@latest".
+func commandPrefix(exe, dir string) string {
+	name := strings.TrimSuffix(filepath.Base(exe), ".exe")
+	if name != "wxpay" || !strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		return "wxpay"
+	}
+	for d := dir; d != "" && filepath.IsAbs(d); d = filepath.Dir(d) {
+		if gomod, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			first, _, _ := strings.Cut(string(gomod), "\n")
+			if strings.TrimSpace(first) != "module "+modulePath {
+				break // another module: its go run cannot build ours by path
+			}
+			rel, err := filepath.Rel(dir, filepath.Join(d, "cmd", "wxpay"))
+			if err != nil {
+				break
+			}
+			if rel != "." && !strings.HasPrefix(rel, "..") {
+				rel = "." + string(filepath.Separator) + rel
+			}
+			return "go run " + filepath.ToSlash(rel)
+		}
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	return "go run " + modulePath + "/cmd/wxpay@latest"
+}
+
+// printConnect prints command lines that talk to the sandbox, runnable as
+// printed from where the user stands: run is how to start this command.
+func (c *cli) printConnect(base, dir string, k *sandbox.Keys, run string) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		abs = dir
 	}
 	p := func(name string) string { return filepath.Join(abs, name) }
-	const query = `wxpay call GET 'v3/businesscircle/user-authorizations/{openid}' --path-param openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8 --query appid=wx1234567890abcdef`
+	query := run + ` call GET 'v3/businesscircle/user-authorizations/{openid}' --path-param openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8 --query appid=wx1234567890abcdef`
 	fmt.Fprintf(c.stderr, `
 Talk to it with:
   %s --base-url %s --mchid %s --private-key %s --merchant-cert %s --wechatpay-public-key %s --wechatpay-public-key-id %s
@@ -209,13 +309,17 @@ or, with the credentials in the environment:
     WXPAY_PRIVATE_KEY=%s WXPAY_MERCHANT_CERT=%s \
     WXPAY_WECHATPAY_PUBLIC_KEY=%s WXPAY_WECHATPAY_PUBLIC_KEY_ID=%s
   %s
-
+`, query, base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID,
+		base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID, query)
+	if run != "wxpay" {
+		fmt.Fprintf(c.stderr, "(%s builds the command each time; `go install %s/cmd/wxpay@latest` installs it as wxpay)\n", run, modulePath)
+	}
+	fmt.Fprintf(c.stderr, `
 Make a member and a payment to sync points for (admin API):
   curl -s -X POST %ssandbox/authorizations -H 'Content-Type: application/json' -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8"}'
   curl -s -X POST %ssandbox/transactions -H 'Content-Type: application/json' -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","amount":8800}'
 
-`, query, base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID,
-		base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID, query, base, base)
+`, base, base)
 }
 
 // keysIn loads the keys in dir, or makes and writes them when there are none.
@@ -329,9 +433,9 @@ func (m sandboxMerchant) merchant() (sandbox.Merchant, error) {
 // readSandboxFile reads a --config file, resolving file paths against it.
 func readSandboxFile(path string) (sandboxFile, error) {
 	var f sandboxFile
-	raw, err := os.ReadFile(path)
+	raw, err := readFileLimited(path, maxConfigBytes)
 	if err != nil {
-		return f, fmt.Errorf("--config %s: %v", path, withoutPath(err))
+		return f, fmt.Errorf("--config %s: %v", path, err)
 	}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.DisallowUnknownFields()
@@ -351,44 +455,6 @@ func readSandboxFile(path string) (sandboxFile, error) {
 		rel(&f.Merchants[i].MerchantPublicKey)
 	}
 	return f, nil
-}
-
-// keygen writes fresh keys for a sandbox and its clients.
-func (c *cli) keygen(_ context.Context, args []string) int {
-	const cmd = "wxpay keygen"
-	fs := newFlagSet("keygen")
-	out := fs.String("out", "", "")
-	force := fs.Bool("force", false, "")
-	positional, code, done := c.parseFlags(fs, keygenHelp, args)
-	if done {
-		return code
-	}
-	switch {
-	case len(positional) > 0:
-		return c.usageError(cmd, fmt.Errorf("unexpected argument %q", positional[0]))
-	case *out == "":
-		return c.usageError(cmd, errors.New("--out DIR is required"))
-	}
-	if _, err := os.Stat(filepath.Join(*out, sandbox.FileMerchantKey)); err == nil && !*force {
-		return c.usageError(cmd, fmt.Errorf("--out %s already holds keys; pass --force to replace them", *out))
-	}
-	k, err := sandbox.GenerateKeys()
-	if err != nil {
-		return c.failure(err)
-	}
-	if err := k.WriteDir(*out); err != nil {
-		return c.failure(err)
-	}
-	summary := map[string]string{
-		"dir": *out, "mchid": k.MchID, "merchant_serial": k.MerchantSerial,
-		"public_key_id": k.PublicKeyID, "platform_serial": k.PlatformSerial,
-	}
-	enc := json.NewEncoder(c.stdout)
-	enc.SetIndent("", "  ")
-	enc.Encode(summary)
-	fmt.Fprintf(c.stderr, "wxpay keygen: TEST keys written to %s (never use them with real money)\n", *out)
-	fmt.Fprintf(c.stderr, "  serve them:  wxpay sandbox --keys-dir %s\n", *out)
-	return exitOK
 }
 
 // flagGiven reports whether the flag name was given on the command line.

@@ -172,6 +172,7 @@ func TestSandboxUsageErrors(t *testing.T) {
 		{[]string{"--wechatpay-private-key", "x"}, "give the merchant"},
 		{[]string{"--apiv3-key", "0123456789abcdef0123456789abcdef"}, "needs the keys it goes with"},
 		{[]string{"--notify-retry-schedule", "1s,x"}, "--notify-retry-schedule"},
+		{[]string{"--notify-public-key-share", "1.5"}, "--notify-public-key-share 1.5 is not between 0 and 1"},
 		{[]string{"--config", "/nonexistent.json"}, "--config /nonexistent.json"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 	} {
@@ -179,29 +180,6 @@ func TestSandboxUsageErrors(t *testing.T) {
 		if r.code != 2 || !strings.Contains(r.stderr, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, r.code, r.stderr, tc.want)
 		}
-	}
-}
-
-func TestKeygenWritesKeysTheSandboxLoads(t *testing.T) {
-	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "keys")
-	r := wxpayCLI(t, "", nil, "keygen", "--out", dir)
-	var summary map[string]string
-	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &summary) != nil {
-		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	k, err := sandbox.LoadKeysDir(dir)
-	if err != nil || k.PublicKeyID != summary["public_key_id"] || k.MerchantSerial != summary["merchant_serial"] {
-		t.Fatalf("LoadKeysDir: %v, %+v", err, summary)
-	}
-	if fi, err := os.Stat(filepath.Join(dir, sandbox.FileMerchantKey)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("merchant key mode %v (%v), want 0600", fi.Mode().Perm(), err)
-	}
-	if r := wxpayCLI(t, "", nil, "keygen", "--out", dir); r.code != 2 || !strings.Contains(r.stderr, "--force") {
-		t.Errorf("second keygen: exit %d, stderr %q; want a refusal naming --force", r.code, r.stderr)
-	}
-	if r := wxpayCLI(t, "", nil, "keygen"); r.code != 2 {
-		t.Errorf("keygen without --out: exit %d", r.code)
 	}
 }
 
@@ -323,6 +301,111 @@ func TestSandboxServerCutsOffSlowAndIdleClients(t *testing.T) {
 		c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		if _, err := io.Copy(io.Discard, c); err != nil {
 			t.Errorf("%s: the server kept the connection: %v", tt.name, err)
+		}
+	}
+}
+
+// A sandbox listening beyond loopback warns that its admin API is open, and
+// prints a base URL clients can use: loopback for a wildcard address (the
+// SDK takes http only on loopback; http://[::]:P/ reaches nothing).
+func TestSandboxConnectBase(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		addr, base string
+		warns      bool
+	}{
+		{"127.0.0.1:8090", "http://127.0.0.1:8090/", false},
+		{"[::1]:8090", "http://[::1]:8090/", false},
+		{"0.0.0.0:8090", "http://127.0.0.1:8090/", true},
+		{"[::]:8090", "http://127.0.0.1:8090/", true},
+		{"192.168.1.5:8090", "http://192.168.1.5:8090/", true},
+	} {
+		a, err := net.ResolveTCPAddr("tcp", tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, warning := connectBase(a)
+		if base != tt.base || (warning != "") != tt.warns || (tt.warns && !strings.Contains(warning, "no authentication")) {
+			t.Errorf("%s: %q, warning %q; want %q, warning %v", tt.addr, base, warning, tt.base, tt.warns)
+		}
+	}
+}
+
+func TestSandboxOnEveryInterfaceWarnsAndPrintsAWorkingAddress(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "keys")
+	base, stderr := startSandbox(t, "--keys-dir", dir, "--listen", "0.0.0.0:0")
+	out := stderr.String()
+	if !strings.Contains(out, "WARNING") || !strings.Contains(out, "no authentication") || strings.Contains(out, "[::]") {
+		t.Fatalf("want a warning and no wildcard address:\n%s", out)
+	}
+	env := map[string]string{}
+	for _, m := range regexp.MustCompile(`(WXPAY_[A-Z_]+)=(\S+)`).FindAllStringSubmatch(out, -1) {
+		env[m[1]] = m[2]
+	}
+	if env["WXPAY_BASE_URL"] != base {
+		t.Fatalf("printed base URL %q, want %q", env["WXPAY_BASE_URL"], base)
+	}
+	r := wxpayCLI(t, "", env, "call", "GET", "v3/businesscircle/user-authorizations/{openid}",
+		"--path-param", "openid=o1", "--query", "appid=wx1")
+	if r.code != 0 {
+		t.Fatalf("the printed connection: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// Started by go run, the printed lines start with a go run that works from
+// the working directory; installed, with wxpay.
+func TestCommandPrefix(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "go.mod"), []byte("module "+modulePath+"\n\ngo 1.26\n"), 0o644)
+	other := filepath.Join(root, "mallpoints")
+	os.MkdirAll(filepath.Join(root, "docs"), 0o755)
+	os.MkdirAll(other, 0o755)
+	os.WriteFile(filepath.Join(other, "go.mod"), []byte("module "+modulePath+"/mallpoints\n"), 0o644)
+	goRun := filepath.Join(os.TempDir(), "go-build1234", "b001", "exe", "wxpay")
+	for _, tt := range []struct{ exe, dir, want string }{
+		{"/usr/local/bin/wxpay", root, "wxpay"},
+		{filepath.Join(os.TempDir(), "go-build1234", "b001", "wxpay.test"), root, "wxpay"},
+		{goRun, root, "go run ./cmd/wxpay"},
+		{goRun, filepath.Join(root, "docs"), "go run ../cmd/wxpay"},
+		{goRun, filepath.Join(root, "cmd", "wxpay"), "go run ."},
+		{goRun, other, "go run " + modulePath + "/cmd/wxpay@latest"},
+		{goRun, t.TempDir(), "go run " + modulePath + "/cmd/wxpay@latest"},
+	} {
+		if got := commandPrefix(tt.exe, tt.dir); got != tt.want {
+			t.Errorf("commandPrefix(%s, %s) = %q, want %q", tt.exe, tt.dir, got, tt.want)
+		}
+	}
+}
+
+// --rate-limits and --notify-public-key-share reach the configuration.
+func TestSandboxFlagsReachTheConfiguration(t *testing.T) {
+	t.Parallel()
+	k, err := demoKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := k.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	for _, tt := range []struct {
+		args  []string
+		rate  bool
+		share float64
+	}{
+		{nil, false, 1},
+		{[]string{"--rate-limits", "--notify-public-key-share", "0.25"}, true, 0.25},
+	} {
+		o, code, done := c.parseSandboxFlags("wxpay sandbox", append([]string{"--keys-dir", dir}, tt.args...))
+		if done {
+			t.Fatalf("%q: exit %d", tt.args, code)
+		}
+		cfg, _, err := c.sandboxConfig(o)
+		if err != nil || cfg.RateLimits != tt.rate || cfg.NotifyPublicKeyShare != tt.share {
+			t.Errorf("%q: RateLimits %v, share %v (%v); want %v, %v", tt.args, cfg.RateLimits, cfg.NotifyPublicKeyShare, err, tt.rate, tt.share)
 		}
 	}
 }
