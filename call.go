@@ -33,7 +33,7 @@ func (r *Response) RequestID() string { return requestID(r.Header) }
 // DecodeJSON unmarshals the verified body into v.
 func (r *Response) DecodeJSON(v any) error {
 	if err := json.Unmarshal(r.Body, v); err != nil {
-		return fmt.Errorf("wxpay: decode answer (Request-ID %s): %w", r.RequestID(), err)
+		return fmt.Errorf("wxpay: decode answer (Request-ID %s): %w", clip.Text(r.RequestID(), 128), err)
 	}
 	return nil
 }

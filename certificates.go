@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/internal/clip"
 )
 
 // certificatesAnswer is the body of GET /v3/certificates
@@ -56,9 +58,11 @@ func (c *Client) DownloadCertificates(ctx context.Context) ([]*x509.Certificate,
 	ring := c.keys.Clone()
 	certs := make([]*x509.Certificate, 0, len(answer.Data))
 	for _, d := range answer.Data {
+		// Nothing of this answer is verified yet: quote its text bounded.
+		d.SerialNo = clip.Text(d.SerialNo, 64)
 		e := d.EncryptCertificate
 		if e.Algorithm != AEADAlgorithm {
-			return nil, fmt.Errorf("wxpay: certificate %s: algorithm %q, want %s", d.SerialNo, e.Algorithm, AEADAlgorithm)
+			return nil, fmt.Errorf("wxpay: certificate %s: algorithm %s, want %s", d.SerialNo, clip.Quote(e.Algorithm, 32), AEADAlgorithm)
 		}
 		plain, err := DecryptAEAD(c.apiv3Key, e.Nonce, e.AssociatedData, e.Ciphertext)
 		if err != nil {

@@ -27,7 +27,7 @@ import (
 // generated platform certificate (valid from an hour ago) is in force.
 var now = time.Now().Truncate(time.Second)
 
-// Sample resources of the three business-circle events (spec §7).
+// Sample resources of the three business-circle events (docs/protocol.md §7).
 const (
 	transactionPlain = `{"mchid":"1230000109","merchant_name":"腾讯广场","shop_name":"微信支付","shop_number":"123456","appid":"wxd678efh567hg6787","openid":"oUpF8uMuAJ2pxb1Q9zNjWUHsd","amount":200,"time_end":"2020-05-20T13:29:35+08:00","transaction_id":"1234567890"}`
 	refundPlain      = `{"mchid":"1234567890","merchant_name":"万象天地","shop_name":"重庆烤鱼（万象天地店）","shop_number":"50001","openid":"swe23be954ffots3jrvjweslfmde","appid":"wx2c23be954ff1624f","refund_time":"2018-05-23T12:13:50+08:00","pay_amount":100,"refund_amount":100,"transaction_id":"42000001217201407033233368018","refund_id":"1217752501201407033233368999"}`
@@ -186,7 +186,7 @@ func (s *spec) build(t testing.TB) (http.Header, []byte) {
 	return h, body
 }
 
-// Key rings of the two verification modes (spec §3.3, §3.4) and of a
+// Key rings of the two verification modes (docs/protocol.md §3.3, §3.4) and of a
 // migration between them, from the keys generated once per test binary.
 func publicKeyRing(t testing.TB) *wxpay.KeyRing {
 	k := wxtest.SharedKeys()

@@ -120,7 +120,7 @@ func TestParseRejects(t *testing.T) {
 		mod  func(*spec)
 		want error
 	}{
-		// Verification comes first (spec §5.1, §3).
+		// Verification comes first (docs/protocol.md §5.1, §3).
 		{"a body changed after signing", func(s *spec) { s.SignedBody = []byte(`{"id":"other"}`) }, wxpay.ErrBadSignature},
 		{"a signature by a foreign key", func(s *spec) { s.SignKey = k.MerchantKey }, wxpay.ErrBadSignature},
 		{"a signature by the platform key under the public key id", func(s *spec) { s.SignKey = k.PlatformKey }, wxpay.ErrBadSignature},
@@ -169,7 +169,7 @@ func TestParseRejects(t *testing.T) {
 		}, notify.ErrMalformed},
 		{"a resource.algorithm other than AEAD_AES_256_GCM", func(s *spec) { s.Algorithm = "AEAD_SM4_GCM" }, notify.ErrUnsupportedAlgorithm},
 
-		// Then decryption (spec §5.2).
+		// Then decryption (docs/protocol.md §5.2).
 		{"a tampered ciphertext", func(s *spec) { s.TamperCiphertext = true }, wxpay.ErrDecrypt},
 		{"wrong associated data", func(s *spec) { s.EncryptAD = ptr("mall_refund") }, wxpay.ErrDecrypt},
 		{"a resource sealed with another APIv3 key", func(s *spec) { s.EncryptKey = strings.Repeat("k", 32) }, wxpay.ErrDecrypt},
@@ -249,7 +249,7 @@ func TestParseWithoutSignatureTypeHeaderAssumesRSA(t *testing.T) {
 }
 
 // The key is chosen by Wechatpay-Serial: a public key id (PUB_KEY_ID_…) or a
-// platform certificate serial, and during a migration both arrive (spec §3.4).
+// platform certificate serial, and during a migration both arrive (docs/protocol.md §3.4).
 func TestParseVerifiesWithTheKeyNamedBySerial(t *testing.T) {
 	t.Parallel()
 	k := wxtest.SharedKeys()
