@@ -81,14 +81,7 @@ func ExampleParser_Parse() {
 
 func ExampleNewHandler() {
 	keys := wxtest.SharedKeys()
-	ring := wxpay.NewKeyRing()
-	if err := ring.AddPublicKey(keys.PublicKeyID, &keys.WechatPayKey.PublicKey); err != nil {
-		panic(err)
-	}
-	p, err := notify.NewParser(&wxpay.Verifier{Keys: ring}, keys.APIv3Key)
-	if err != nil {
-		panic(err)
-	}
+	p := exampleParser(keys) // as in the Parser.Parse example
 	h := notify.NewHandler(p, func(ctx context.Context, n *notify.Notification) error {
 		fmt.Println("callback:", n.EventType, n.ID)
 		return nil // award the points here, idempotently
@@ -117,14 +110,7 @@ func ExampleNewHandler() {
 
 func ExampleNewServer() {
 	keys := wxtest.SharedKeys()
-	ring := wxpay.NewKeyRing()
-	if err := ring.AddPublicKey(keys.PublicKeyID, &keys.WechatPayKey.PublicKey); err != nil {
-		panic(err)
-	}
-	p, err := notify.NewParser(&wxpay.Verifier{Keys: ring}, keys.APIv3Key)
-	if err != nil {
-		panic(err)
-	}
+	p := exampleParser(keys) // as in the Parser.Parse example
 	mux := http.NewServeMux()
 	mux.Handle("POST /wechatpay/notify", notify.NewHandler(p, func(ctx context.Context, n *notify.Notification) error {
 		return nil // award the points here, idempotently
@@ -133,4 +119,18 @@ func ExampleNewServer() {
 	fmt.Println(srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
 	// In production: log.Fatal(srv.ListenAndServeTLS("cert.pem", "key.pem"))
 	// Output: 10s 15s 1m0s 65536
+}
+
+// exampleParser is the parser of ExampleParser_Parse: the WeChat Pay public
+// key and the APIv3 key.
+func exampleParser(keys *wxtest.Keys) *notify.Parser {
+	ring := wxpay.NewKeyRing()
+	if err := ring.AddPublicKey(keys.PublicKeyID, &keys.WechatPayKey.PublicKey); err != nil {
+		panic(err)
+	}
+	p, err := notify.NewParser(&wxpay.Verifier{Keys: ring}, keys.APIv3Key)
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
