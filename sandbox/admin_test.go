@@ -11,7 +11,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
-// The admin API of DESIGN.md, end to end over HTTP: authorise, pay, sync
+// The admin API of the package doc, end to end over HTTP: authorise, pay, sync
 // twice (counted, the last body kept), refund (notified only after a sync),
 // deliveries listed.
 func TestAdminFlow(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 )
 
 // endpoint is one emulated API: its method, path template, documented
-// parameters (spec §6) and what it does once they passed.
+// parameters (docs/protocol.md §6) and what it does once they passed.
 type endpoint struct {
 	method   string
 	name     string   // the path template, also the key of its faults
@@ -70,8 +70,8 @@ const (
 	PathCertificates       = "v3/certificates"
 )
 
-// businessCircleEndpoints lists the four business-circle APIs (spec §6) and
-// the certificate download (spec §3.3), with their parameter tables.
+// businessCircleEndpoints lists the four business-circle APIs (docs/protocol.md §6) and
+// the certificate download (docs/protocol.md §3.3), with their parameter tables.
 func (s *Sandbox) businessCircleEndpoints() []*endpoint {
 	points := newEndpoint(http.MethodPost, PathPointsNotify, s.pointsNotify)
 	points.body = []rule{

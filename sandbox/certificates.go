@@ -7,7 +7,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
-// certificateEntry is one item of GET /v3/certificates (spec §3.3).
+// certificateEntry is one item of GET /v3/certificates (docs/protocol.md §3.3).
 type certificateEntry struct {
 	SerialNo           string               `json:"serial_no"`
 	EffectiveTime      string               `json:"effective_time"`

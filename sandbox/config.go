@@ -284,7 +284,7 @@ func checkPrivateKey(k *rsa.PrivateKey) error {
 
 // forAnswer picks the key of an answer: the one the request's
 // Wechatpay-Serial names, else the newest platform certificate, else the
-// public key (spec §3.4: the merchant chooses per request during a migration).
+// public key (docs/protocol.md §3.4: the merchant chooses per request during a migration).
 func (ks *keySet) forAnswer(requested string) *signingKey {
 	if ks.public != nil && requested == ks.public.serial {
 		return ks.public

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// Messages WeChat Pay was observed to send (spec §2.5, §3.3, §4, §6.1), and
+// Messages WeChat Pay was observed to send (docs/protocol.md §2.5, §3.3, §4, §6.1), and
 // the sandbox's own where none was found (marked).
 const (
 	msgMissingAcceptOrUA = "Http头缺少Accept或User-Agent"
@@ -60,7 +60,7 @@ func noAuth(message, reason string) *apiError {
 
 // paramError is 400 PARAM_ERROR about one parameter, with detail.field (a
 // JSON pointer in the body, the name in the query or path) and
-// detail.location, as WeChat Pay's basic rules describe (spec §4.2).
+// detail.location, as WeChat Pay's basic rules describe (docs/protocol.md §4.2).
 func paramError(p param, message, issue string, value any) *apiError {
 	d := paramDetail{Field: p.field(), Location: p.location, Issue: issue}
 	if value != nil {

@@ -38,10 +38,10 @@ func newServer(t testing.TB, opts ...sandbox.ServerOption) *sandbox.Server {
 	return srv
 }
 
-// --- an independent raw signer, written from the protocol text (spec §2) ---
+// --- an independent raw signer, written from the protocol text (docs/protocol.md §2) ---
 
 // Orders in which peer clients write the Authorization pairs
-// (spec/peer-clients.md and the official example).
+// (the peer clients of interop/ and the official example).
 var (
 	orderWechatpayGo = []string{"mchid", "nonce_str", "timestamp", "serial_no", "signature"}
 	orderAxios       = []string{"mchid", "serial_no", "timestamp", "nonce_str", "signature"}

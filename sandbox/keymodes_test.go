@@ -14,7 +14,7 @@ import (
 
 // Each key mode signs answers with what it has; a migration signs with the
 // key the request's Wechatpay-Serial names, else the newest platform
-// certificate (spec §3.4).
+// certificate (docs/protocol.md §3.4).
 func TestAnswerSigningKey(t *testing.T) {
 	t.Parallel()
 	k := newServer(t).Keys

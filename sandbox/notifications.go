@@ -10,7 +10,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
-// The business-circle notifications (spec §7): event_type, the resource's
+// The business-circle notifications (docs/protocol.md §7): event_type, the resource's
 // original_type (also its associated_data, as in the one real sample) and
 // summary.
 type eventKind struct {
@@ -23,7 +23,7 @@ var (
 	eventRefund      = eventKind{"MALL_REFUND.SUCCESS", "mall_refund", "退款成功"}
 )
 
-// envelope is the notification body (spec §5.1).
+// envelope is the notification body (docs/protocol.md §5.1).
 type envelope struct {
 	ID           string   `json:"id"`
 	CreateTime   string   `json:"create_time"`
@@ -41,7 +41,7 @@ type resource struct {
 	Nonce          string `json:"nonce"`
 }
 
-// The plaintexts of spec §7, in the documents' field order.
+// The plaintexts of docs/protocol.md §7, in the documents' field order.
 type (
 	authPlaintext struct {
 		OpenID   string `json:"openid"`

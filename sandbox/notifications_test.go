@@ -89,7 +89,7 @@ func waitFinal(t testing.TB, s *sandbox.Sandbox, id string) sandbox.Delivery {
 }
 
 // A notification answered 500 is delivered again, re-signed, until it gets
-// 200; each attempt verifies and decrypts with the merchant's keys (spec §5).
+// 200; each attempt verifies and decrypts with the merchant's keys (docs/protocol.md §5).
 func TestNotificationRetriedUntilReceived(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t, http.StatusInternalServerError)
@@ -138,7 +138,7 @@ func TestNotificationRetriedUntilReceived(t *testing.T) {
 	}
 }
 
-// The envelope is exactly spec §5.1: field order, types and formats.
+// The envelope is exactly docs/protocol.md §5.1: field order, types and formats.
 func TestNotificationEnvelope(t *testing.T) {
 	t.Parallel()
 	rc := newReceiver(t)

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 )
 
-// This file checks parameters against the tables of spec §6, written from
+// This file checks parameters against the tables of docs/protocol.md §6, written from
 // the spec and not from package businesscircle, so that the two can catch
 // each other's mistakes. Messages follow the shape of WeChat Pay's answers
 // to other APIv3 calls (输入源“/body/…”映射到字段“…”…); only the
@@ -85,7 +85,7 @@ func (p param) badText(issueCN, issue, value string) *apiError {
 }
 
 // checkText applies what every string parameter shares: valid UTF-8 without
-// four-byte characters (spec §1), the length in bytes, then r.check.
+// four-byte characters (docs/protocol.md §1), the length in bytes, then r.check.
 func (r rule) checkText(p param, s string) *apiError {
 	if !utf8.ValidString(s) {
 		return p.badText("字符串规则校验失败，不是合法的 UTF-8 编码", "is not valid UTF-8", "")
@@ -266,7 +266,7 @@ func parseRFC3339(s string) (time.Time, bool) {
 }
 
 // pointsUpdateTime answers a non-RFC 3339 points_update_time with the
-// misleading message WeChat Pay was seen to send (spec §6.1).
+// misleading message WeChat Pay was seen to send (docs/protocol.md §6.1).
 func pointsUpdateTime(p param, s string) *apiError {
 	if _, ok := parseRFC3339(s); ok {
 		return nil

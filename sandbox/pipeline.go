@@ -58,7 +58,7 @@ type step struct {
 	run  func(*exchange) *apiError
 }
 
-// serveAPI runs the pipeline of docs/protocol.md §9 (headers →
+// serveAPI runs the pipeline of docs/protocol.md §9.2 (headers →
 // Authorization → clock → merchant → signature → route → rate limit →
 // faults → parameters → business checks and action) and answers.
 func (s *Sandbox) serveAPI(w http.ResponseWriter, r *http.Request) {

@@ -10,7 +10,7 @@ import (
 )
 
 // Every check of the pipeline rejects with WeChat Pay's status, code and
-// message, in the order of spec §9, and no rejection is signed unless it is
+// message, in the order of docs/protocol.md §9.2, and no rejection is signed unless it is
 // a success.
 func TestPipelineRejections(t *testing.T) {
 	t.Parallel()
@@ -158,7 +158,7 @@ func TestPipelineTimestampBoundary(t *testing.T) {
 }
 
 // A bad signature is answered with what WeChat Pay verified: method, url,
-// the message length and the message itself (spec §2.5).
+// the message length and the message itself (docs/protocol.md §2.5).
 func TestPipelineSignErrorDetail(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
@@ -176,7 +176,7 @@ func TestPipelineSignErrorDetail(t *testing.T) {
 	}
 }
 
-// What the three peer clients of spec/peer-clients.md send is accepted: any
+// What the three peer clients of interop/ send is accepted: any
 // pair order, spaces after commas, a body ending in a newline, HTML-escaped
 // JSON, */* or a long Accept, Wechatpay-Serial empty or absent, a Request-Id
 // of the client's own. The body is kept exactly as received.

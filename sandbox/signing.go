@@ -44,7 +44,7 @@ func (s *Sandbox) sign(k *signingKey, body []byte, f signingFaults) http.Header 
 }
 
 // signedHeaders signs an answer or a notification as WeChat Pay does
-// (spec §3.1, §3.2): SHA256withRSA over "timestamp\nnonce\nbody\n", the
+// (docs/protocol.md §3.1, §3.2): SHA256withRSA over "timestamp\nnonce\nbody\n", the
 // nonce 32 lower-case hex characters, the key's serial in Wechatpay-Serial.
 func signedHeaders(key *rsa.PrivateKey, serial string, timestamp int64, body []byte) http.Header {
 	ts := strconv.FormatInt(timestamp, 10)
@@ -107,7 +107,7 @@ func (ks *keySet) has(serial string) bool {
 }
 
 // probeSignature is a deliberately invalid signature of WeChat Pay's
-// signature-probe traffic (签名探测流量, spec §3.5): the prefix and random
+// signature-probe traffic (签名探测流量, docs/protocol.md §3.5): the prefix and random
 // Base64 of a signature's length.
 func probeSignature() string {
 	b := make([]byte, 256)

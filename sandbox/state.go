@@ -6,14 +6,14 @@ import (
 	"time"
 )
 
-// The authorisation states of a member (spec §6.2).
+// The authorisation states of a member (docs/protocol.md §6.2).
 const (
 	stateUnauthorized = "UNAUTHORIZED"
 	stateAuthorized   = "AUTHORIZED"
 	stateDeauthorized = "DEAUTHORIZED"
 )
 
-// The auth_type values of MALL_AUTH.ACTIVATE_CARD (spec §7.1).
+// The auth_type values of MALL_AUTH.ACTIVATE_CARD (docs/protocol.md §7.1).
 const (
 	authRegistered              = "REGISTERED_MODE"
 	authRegisteredAndAuthorized = "REGISTERED_AND_AUTHORIZATION_MODE"

@@ -9,7 +9,7 @@ import (
 // DefaultSchedule returns WeChat Pay's retry schedule for payment and refund
 // notifications, the waits before each retry after the first attempt:
 // 15s, 15s, 30s, 3m, 10m, 20m, 30m, 30m, 30m, 60m, 3h, 3h, 3h, 6h, 6h
-// (15 retries, 24h4m in all; spec §5.4). Each call returns a new slice.
+// (15 retries, 24h4m in all; docs/protocol.md §5.4). Each call returns a new slice.
 func DefaultSchedule() []time.Duration {
 	const s, m, h = time.Second, time.Minute, time.Hour
 	return []time.Duration{
