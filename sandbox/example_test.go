@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -142,4 +143,30 @@ func ExampleSandbox_SetFaults() {
 		"o1", businesscircle.UserAuthorizationQuery{AppID: "wx1"})
 	fmt.Println(err != nil && strings.Contains(err.Error(), "FREQUENCY_LIMITED"))
 	// Output: true
+}
+
+// With Config.RateLimits the sandbox enforces WeChat Pay's documented
+// limits, so that a client's back-off meets a real 429: here the 151st
+// authorisation query of one second. (The example's clock stands still.)
+func ExampleDocumentedRateLimits() {
+	fmt.Println(sandbox.DocumentedRateLimits())
+	stopped := time.Date(2025, 5, 20, 12, 0, 0, 0, time.UTC)
+	srv := sandbox.NewServer(
+		sandbox.WithClock(func() time.Time { return stopped }),
+		sandbox.WithConfig(func(c *sandbox.Config) { c.RateLimits = true }),
+		sandbox.WithClientOptions(wxpay.WithoutRetries()),
+	)
+	defer srv.Close()
+	auth := businesscircle.New(srv.Client).Businesscircle.UserAuthorizations
+	for i := 1; i <= 200; i++ {
+		_, _, err := auth.Get(context.Background(), "o1", businesscircle.UserAuthorizationQuery{AppID: "wx1"})
+		if ae, ok := errors.AsType[*wxpay.APIError](err); ok {
+			fmt.Println("request", i, ae.StatusCode, ae.Code)
+			return
+		}
+	}
+	fmt.Println("no limit")
+	// Output:
+	// map[v3/businesscircle/user-authorizations/{openid}:150]
+	// request 151 429 FREQUENCY_LIMITED
 }

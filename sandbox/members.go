@@ -54,7 +54,7 @@ func objectMembers(b []byte) ([]jsonMember, error) {
 
 // ambiguousMember returns the first member of ms that repeats an earlier
 // name, or whose name differs from one of known only in case, with what is
-// wrong with it; "" when there is none.
+// wrong with it; issue is "" when there is none (a name may be "").
 func ambiguousMember(ms []jsonMember, known []string) (name, issue string) {
 	seen := make(map[string]bool, len(ms))
 	for _, m := range ms {

@@ -129,7 +129,7 @@ func checkBody(body []byte, rules []rule) (map[string]json.RawMessage, *apiError
 	for i, r := range rules {
 		names[i] = r.name
 	}
-	if name, issue := ambiguousMember(list, names); name != "" {
+	if name, issue := ambiguousMember(list, names); issue != "" {
 		p := param{location: "body", name: name, label: name}
 		return nil, paramError(p, fmt.Sprintf("输入源“%s”规则校验失败，字段重复或仅大小写不同", p.source()), issue, nil)
 	}

@@ -336,3 +336,14 @@ func TestPipelineRefusesRepeatedAndCaseVariantQueryParameters(t *testing.T) {
 		}
 	}
 }
+
+// An empty member name given twice is as ambiguous as any other.
+func TestPipelineRefusesARepeatedEmptyMemberName(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	body := `{"brandid":1000,"appid":"` + appID + `","openid":"` + openID + `","plate_number":"粤B888888","state":"IN","time":"2025-05-19T12:00:00+08:00","":1,"":2}`
+	a := send(t, srv, raw{target: "/v3/businesscircle/parkings", body: body})
+	if code, _, detail := a.apiErr(t); a.status != 400 || code != "PARAM_ERROR" || detail["field"] != "/" {
+		t.Errorf("answer %d %s, want 400 PARAM_ERROR on /", a.status, a.body)
+	}
+}
