@@ -124,8 +124,10 @@ func WithMerchant(mchid, certSerial string, key *rsa.PrivateKey) Option {
 		case key == nil:
 			return errors.New("wxpay: WithMerchant: private key is nil")
 		}
-		if strings.ContainsAny(mchid+certSerial, "\"\r\n") {
-			return errors.New("wxpay: WithMerchant: mchid and serial must not contain quotes or line breaks")
+		// Both go into every Authorization header: a character that header
+		// cannot carry would fail each send as a network error.
+		if !headerWord(mchid) || !headerWord(certSerial) {
+			return errors.New("wxpay: WithMerchant: mchid and serial must be printable ASCII without spaces, quotes or commas")
 		}
 		if err := checkKeySize(&key.PublicKey); err != nil {
 			return err
@@ -311,4 +313,15 @@ func (c *Client) EncryptSensitive(plaintext string) (ciphertext, serial string, 
 // certificate, with the merchant private key.
 func (c *Client) DecryptSensitive(ciphertext string) (string, error) {
 	return DecryptOAEP(c.signer.Key, ciphertext)
+}
+
+// headerWord reports whether s can stand in a header value and inside the
+// Authorization header's quotes: printable ASCII other than space, '"' and ','.
+func headerWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || c == '"' || c == ',' {
+			return false
+		}
+	}
+	return true
 }

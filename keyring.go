@@ -69,6 +69,9 @@ func (r *KeyRing) AddPublicKey(keyID string, key *rsa.PublicKey) error {
 	if !strings.HasPrefix(keyID, PublicKeyIDPrefix) || len(keyID) == len(PublicKeyIDPrefix) {
 		return fmt.Errorf("wxpay: public key id %q does not start with %s", keyID, PublicKeyIDPrefix)
 	}
+	if !headerWord(keyID) { // it is sent as the request's Wechatpay-Serial
+		return fmt.Errorf("wxpay: public key id %q has a character a header cannot carry", keyID)
+	}
 	if key == nil {
 		return fmt.Errorf("wxpay: public key %s is nil", keyID)
 	}
