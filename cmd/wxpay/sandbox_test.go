@@ -79,18 +79,7 @@ func TestSandboxMakesKeysAndPrintsAWorkingCallLine(t *testing.T) {
 		t.Fatalf("stderr lacks the keys and the call line:\n%s", out)
 	}
 	// Follow the printed instructions: its environment and its call line.
-	env := map[string]string{}
-	for _, m := range regexp.MustCompile(`(WXPAY_[A-Z_]+)=(\S+)`).FindAllStringSubmatch(out, -1) {
-		env[m[1]] = m[2]
-	}
-	if env["WXPAY_BASE_URL"] != base {
-		t.Fatalf("printed base URL %q, want %q", env["WXPAY_BASE_URL"], base)
-	}
-	r := wxpayCLI(t, "", env, "call", "GET", "v3/businesscircle/user-authorizations/{openid}",
-		"--path-param", "openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8", "--query", "appid=wx1234567890abcdef")
-	if r.code != 0 || !strings.Contains(r.stdout, `"authorize_state":"UNAUTHORIZED"`) {
-		t.Fatalf("the printed call: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
-	}
+	callWithPrintedEnv(t, out, base)
 	// And the one-line form, taken word for word from the output.
 	var line string
 	for _, l := range strings.Split(out, "\n") {
@@ -339,6 +328,13 @@ func TestSandboxOnEveryInterfaceWarnsAndPrintsAWorkingAddress(t *testing.T) {
 	if !strings.Contains(out, "WARNING") || !strings.Contains(out, "no authentication") || strings.Contains(out, "[::]") {
 		t.Fatalf("want a warning and no wildcard address:\n%s", out)
 	}
+	callWithPrintedEnv(t, out, base)
+}
+
+// callWithPrintedEnv runs the printed call with the printed environment,
+// which must name base, and wants the unknown member's answer.
+func callWithPrintedEnv(t *testing.T, out, base string) {
+	t.Helper()
 	env := map[string]string{}
 	for _, m := range regexp.MustCompile(`(WXPAY_[A-Z_]+)=(\S+)`).FindAllStringSubmatch(out, -1) {
 		env[m[1]] = m[2]
@@ -347,9 +343,9 @@ func TestSandboxOnEveryInterfaceWarnsAndPrintsAWorkingAddress(t *testing.T) {
 		t.Fatalf("printed base URL %q, want %q", env["WXPAY_BASE_URL"], base)
 	}
 	r := wxpayCLI(t, "", env, "call", "GET", "v3/businesscircle/user-authorizations/{openid}",
-		"--path-param", "openid=o1", "--query", "appid=wx1")
-	if r.code != 0 {
-		t.Fatalf("the printed connection: exit %d\n%s", r.code, r.stderr)
+		"--path-param", "openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8", "--query", "appid=wx1234567890abcdef")
+	if r.code != 0 || !strings.Contains(r.stdout, `"authorize_state":"UNAUTHORIZED"`) {
+		t.Fatalf("the printed call: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
 }
 
