@@ -462,3 +462,23 @@ func TestResponseBodyReadsTheVerifiedBytes(t *testing.T) {
 		t.Fatalf("resp.Response.Body read %q, %v; resp.Body %q", got, err, resp.Body)
 	}
 }
+
+// FuzzAPIError: whatever body the server sends, Error() is one bounded line
+// without control characters.
+func FuzzAPIError(f *testing.F) {
+	f.Add(`{"code":"PARAM_ERROR","message":"参数错误","detail":{"field":"/points_update_time","location":"body","issue":"x"}}`, "rid")
+	f.Add(`{"code":"SIGN_ERROR","detail":{"detail":{"issue":"sign not match"}}}`, "")
+	f.Add("<html>\x1b[2J</html>", "r\nid")
+	f.Add(`{"detail":"not an object"}`, "")
+	f.Fuzz(func(t *testing.T, body, requestID string) {
+		msg := newAPIError(500, requestID, []byte(body)).Error()
+		if len(msg) > 4096 {
+			t.Fatalf("Error() is %d bytes", len(msg))
+		}
+		for _, r := range msg {
+			if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u202e' {
+				t.Fatalf("Error() carries %U: %q", r, msg)
+			}
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -418,4 +419,23 @@ func TestInvalidHeadersAreRefusedBeforeSending(t *testing.T) {
 	if _, err := c.Chain("v3/businesscircle/points/notify").Post(context.Background(), JSON(pointsBody), Header("X-Trace", "a\tb c")); err != nil {
 		t.Fatalf("a tab and a space are valid: %v", err)
 	}
+}
+
+// FuzzParseRetryAfter: any header value gives a wait that is never negative,
+// and a number of seconds never wraps round to a shorter wait.
+func FuzzParseRetryAfter(f *testing.F) {
+	for _, s := range []string{"0", "1", "3600", "9300000000", "99999999999999999999999", "-5", "1.5", " 7",
+		"Fri, 31 Dec 2099 23:59:59 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", ""} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, v string) {
+		d, ok := ParseRetryAfter(v, now)
+		if d < 0 || (!ok && d != 0) {
+			t.Fatalf("ParseRetryAfter(%q) = %v, %v", v, d, ok)
+		}
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 && d < time.Second {
+			t.Fatalf("ParseRetryAfter(%q) = %v: a positive number of seconds became less than one", v, d)
+		}
+	})
 }
