@@ -172,3 +172,31 @@ func ExampleAPIError() {
 	// 400 PARAM_ERROR
 	// true
 }
+
+// A client onboarded with platform certificates keeps them current; the
+// startup context bounds only the first download.
+func ExampleClient_StartCertificateRefresher() {
+	srv := sandbox.NewServer(sandbox.WithKeyMode(sandbox.PlatformCertificateMode))
+	defer srv.Close()
+	k := srv.Keys
+	c, err := wxpay.NewClient(
+		wxpay.WithMerchant(k.MchID, k.MerchantSerial, k.MerchantKey),
+		wxpay.WithAPIv3Key(k.APIv3Key), // enough to download the platform certificates
+		wxpay.WithBaseURL(srv.URL),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	startup, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := c.StartCertificateRefresher(startup, 24*time.Hour)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(c.KeyRing().Certificates()) > 0, r.Err())
+	r.Stop()
+	fmt.Println(errors.Is(r.Err(), wxpay.ErrRefresherStopped))
+	// Output:
+	// true <nil>
+	// true
+}
