@@ -777,3 +777,25 @@ func TestRecordsAreBoundedKeepingPendingOnes(t *testing.T) {
 		t.Error("the oldest final record is still there")
 	}
 }
+
+// A receiver that answers at once but never finishes its body cannot hold
+// the delivery: the attempt's timeout covers reading the answer too.
+func TestAnAnswerThatNeverEndsIsCutAtTheTimeout(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, `{"code":"FAIL",`)
+			w.(http.Flusher).Flush()
+			<-r.Context().Done() // the rest never comes
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	q := delivery.New(delivery.Config{Schedule: fast(1), Timeout: 50 * time.Millisecond})
+	defer q.Close()
+	q.Enqueue(message("EV-1", rc.URL))
+	if rec := waitFinal(t, q, "EV-1"); rec.State != delivery.StateDelivered || !slices.Equal(statuses(rec), []int{500, 204}) {
+		t.Fatalf("state %s, statuses %v; want delivered after [500 204]", rec.State, statuses(rec))
+	}
+}
