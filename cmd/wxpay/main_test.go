@@ -783,9 +783,10 @@ func TestConfigFileSuppliesSettingsThatFlagsAndVariablesOverride(t *testing.T) {
 	}
 }
 
-// Where the Node.js plugin's CLI falls short (spec/peer-clients.md, pitfall 8)
-// this one does not: numeric-looking strings stay strings, path parameters can
-// be passed, and an error exits non-zero.
+// Where the CLI of wechatpay-axios-plugin 0.9.6 falls short (its argument
+// parser turns a numeric-looking sub_mchid into a number, and it exits 0
+// after printing an error) this one does not: numeric-looking strings stay
+// strings, path parameters can be passed, and an error exits non-zero.
 func TestCallDoesWhatTheNodeCLICannot(t *testing.T) {
 	t.Parallel()
 	f, s := writeKeyFiles(t), newServer(t)
