@@ -90,7 +90,7 @@ func (c *Client) send(ctx context.Context, cl *call, verify bool) (*Response, er
 			wait = max(wait, asked) // never sooner than asked, whatever Backoff says
 		}
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			if hasAsked {
+			if hasAsked && time.Until(dl) < asked {
 				return nil, fmt.Errorf("%w (no retry: WeChat Pay asked to wait %s, past the context deadline)", err, describeWait(asked, retryAfter))
 			}
 			return nil, fmt.Errorf("%w (no retry: the context deadline comes before the next attempt)", err)
