@@ -1,6 +1,7 @@
 package wxpay
 
 import (
+	"crypto"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
@@ -59,11 +60,17 @@ func EncryptOAEP(pub *rsa.PublicKey, plaintext string) (string, error) {
 // DecryptOAEP decrypts a sensitive field WeChat Pay encrypted to the
 // merchant certificate, with the merchant API private key.
 func DecryptOAEP(key *rsa.PrivateKey, ciphertext string) (string, error) {
+	return decryptOAEP(key, ciphertext)
+}
+
+// decryptOAEP decrypts with any crypto.Decrypter holding the merchant key:
+// an *rsa.PrivateKey, or an HSM or KMS key that decrypts RSA-OAEP.
+func decryptOAEP(key crypto.Decrypter, ciphertext string) (string, error) {
 	raw, err := base64.StdEncoding.DecodeString(ciphertext)
 	if err != nil {
 		return "", fmt.Errorf("%w: ciphertext is not Base64", ErrDecrypt)
 	}
-	plain, err := rsa.DecryptOAEP(sha1.New(), nil, key, raw, nil)
+	plain, err := key.Decrypt(rand.Reader, raw, &rsa.OAEPOptions{Hash: crypto.SHA1})
 	if err != nil {
 		return "", fmt.Errorf("%w: RSA-OAEP: wrong key or corrupted ciphertext", ErrDecrypt)
 	}

@@ -148,7 +148,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, verify bool) (*Response,
 	}
 	// Sign exactly the request-target net/http writes on the wire.
 	target := req.URL.RequestURI()
-	auth, err := c.signer.Authorization(cl.method, target, cl.body, c.now().Unix(), wxauth.NewNonce())
+	auth, err := c.signer.AuthorizationContext(ctx, cl.method, target, cl.body, c.now().Unix(), wxauth.NewNonce())
 	if err != nil {
 		return nil, 0, err
 	}

@@ -1,6 +1,7 @@
 package wxpay
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -132,7 +133,29 @@ func WithMerchant(mchid, certSerial string, key *rsa.PrivateKey) Option {
 		if err := checkKeySize(&key.PublicKey); err != nil {
 			return err
 		}
-		c.signer = Signer{MchID: mchid, Serial: strings.ToUpper(certSerial), Key: key}
+		s, err := NewSigner(mchid, certSerial, key)
+		if err != nil {
+			return err
+		}
+		c.signer = *s
+		return nil
+	}
+}
+
+// WithMerchantSigner is WithMerchant with the merchant key behind a
+// crypto.Signer: an HSM, a cloud KMS, a PKCS#11 token or a signing service,
+// so the key never enters the process. Its public key must be RSA of at
+// least MinKeyBits. A signer that implements ContextSigner gets each call's
+// context; a signer's failure is a *SignError naming the merchant, and the
+// request is not sent. DecryptSensitive needs the signer to be a
+// crypto.Decrypter as well.
+func WithMerchantSigner(mchid, certSerial string, signer crypto.Signer) Option {
+	return func(c *Client) error {
+		s, err := NewSigner(mchid, certSerial, signer)
+		if err != nil {
+			return err
+		}
+		c.signer = *s
 		return nil
 	}
 }
@@ -310,9 +333,16 @@ func (c *Client) EncryptSensitive(plaintext string) (ciphertext, serial string, 
 }
 
 // DecryptSensitive decrypts a field WeChat Pay encrypted to the merchant
-// certificate, with the merchant private key.
+// certificate, with the merchant private key. A key given by
+// WithMerchantSigner must also be a crypto.Decrypter; the error says so when
+// it is not.
 func (c *Client) DecryptSensitive(ciphertext string) (string, error) {
-	return DecryptOAEP(c.signer.Key, ciphertext)
+	d, ok := c.signer.Key.(crypto.Decrypter)
+	if !ok {
+		return "", fmt.Errorf("%w: the key of merchant %s (%T) is not a crypto.Decrypter, so it cannot decrypt RSA-OAEP fields",
+			ErrDecrypt, c.signer.MchID, c.signer.Key)
+	}
+	return decryptOAEP(d, ciphertext)
 }
 
 // headerWord reports whether s can stand in a header value and inside the

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/seed2ac2593f/wxpay/internal/pkcs1"
 )
 
 // PublicKeyIDPrefix starts the id of a WeChat Pay public key (微信支付公钥).
@@ -28,8 +30,9 @@ type keySet struct {
 }
 
 type ringKey struct {
-	key  *rsa.PublicKey
-	cert *x509.Certificate // nil for a public key
+	key    *rsa.PublicKey
+	cert   *x509.Certificate // nil for a public key
+	verify *pkcs1.Verifier   // key, prepared once for the build's RSA code
 }
 
 // NewKeyRing returns an empty key ring.
@@ -82,7 +85,9 @@ func (r *KeyRing) AddPublicKey(keyID string, key *rsa.PublicKey) error {
 		if s.publicKey != "" && s.publicKey != keyID {
 			delete(s.byID, s.publicKey)
 		}
-		s.byID[keyID] = ringKey{key: key}
+		if old, ok := s.byID[keyID]; !ok || !old.key.Equal(key) {
+			s.byID[keyID] = ringKey{key: key, verify: pkcs1.NewVerifier(key)}
+		}
 		s.publicKey = keyID
 		return nil
 	})
@@ -106,7 +111,11 @@ func (r *KeyRing) AddCertificates(certs ...*x509.Certificate) error {
 	return r.update(func(s *keySet) error {
 		for _, c := range certs {
 			serial := CertificateSerial(c)
-			s.byID[serial] = ringKey{key: c.PublicKey.(*rsa.PublicKey), cert: c}
+			// A refresh brings the same certificates again; keep their prepared keys.
+			if old, ok := s.byID[serial]; !ok || old.cert == nil || !old.cert.Equal(c) {
+				k := c.PublicKey.(*rsa.PublicKey)
+				s.byID[serial] = ringKey{key: k, cert: c, verify: pkcs1.NewVerifier(k)}
+			}
 			if n, ok := s.byID[s.newest]; !ok || n.cert == nil || c.NotBefore.After(n.cert.NotBefore) {
 				s.newest = serial
 			}

@@ -66,9 +66,9 @@ func (p RetryPolicy) backoff(attempt int, retryAfter string, now time.Time, jitt
 // there was no answer) and err is worth repeating: network errors, 429, 5xx
 // other than 501, and a signed 202 (ErrNotProcessed: WeChat Pay asks for the
 // same request again). Cancellation and timeouts, verification failures, TLS
-// certificate errors, requests refused before sending (ErrInvalidRequest), a
-// 2xx whose body could not be read (WeChat Pay acted on it) and every other
-// status are final.
+// certificate errors, requests refused before sending (ErrInvalidRequest) or
+// never signed (*SignError: the merchant key failed), a 2xx whose body could
+// not be read (WeChat Pay acted on it) and every other status are final.
 func ShouldRetry(status int, err error) bool {
 	if errors.Is(err, ErrNotProcessed) {
 		return true
@@ -82,12 +82,14 @@ func ShouldRetry(status int, err error) bool {
 	}
 	if err != nil {
 		var verr *VerificationError
+		var serr *SignError
 		var unknownAuthority x509.UnknownAuthorityError
 		var hostname x509.HostnameError
 		var invalid x509.CertificateInvalidError
 		switch {
 		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 			errors.As(err, &verr), errors.Is(err, ErrResponseTooLarge), errors.Is(err, ErrInvalidRequest),
+			errors.As(err, &serr),
 			errors.As(err, &unknownAuthority), errors.As(err, &hostname), errors.As(err, &invalid):
 			return false
 		}

@@ -1,13 +1,17 @@
 package wxpay
 
 import (
+	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/seed2ac2593f/wxpay/internal/pkcs1"
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
@@ -21,26 +25,128 @@ const ProbeSignaturePrefix = "WECHATPAY/SIGNTEST/"
 
 // Signer signs requests as a merchant: the five-line message of
 // 签名生成 (https://pay.weixin.qq.com/doc/v3/merchant/4012365336) with the
-// merchant API private key, SHA256withRSA, Base64.
+// merchant API private key, SHA256withRSA, Base64. Make one with NewSigner,
+// which checks the key and prepares it once for the build's RSA code (with
+// -tags openssl, OpenSSL's libcrypto); a Signer written as a literal works
+// too, with crypto/rsa or the Key's own Sign.
 type Signer struct {
-	MchID  string          // the calling merchant: a service provider signs with its own mchid
-	Serial string          // serial of the merchant API certificate
-	Key    *rsa.PrivateKey // the merchant API private key
+	MchID  string // the calling merchant: a service provider signs with its own mchid
+	Serial string // serial of the merchant API certificate
+	// Key is the merchant API private key: an *rsa.PrivateKey (see
+	// LoadPrivateKey) or any crypto.Signer whose Public is an RSA key of at
+	// least MinKeyBits, such as an HSM, a cloud KMS, a PKCS#11 token or a
+	// signing service. It is asked for PKCS#1 v1.5 signatures of SHA-256
+	// digests; one that implements ContextSigner gets the call's context.
+	Key crypto.Signer
+
+	// backend is Key prepared by NewSigner (internal/pkcs1), used while Key
+	// is still the *rsa.PrivateKey it was made from.
+	backend crypto.Signer
+	from    *rsa.PrivateKey
+	size    int // the key's size in bytes, when NewSigner made the Signer
+}
+
+// ContextSigner is implemented by a merchant key that can take the call's
+// context, such as the client of a KMS or a signing service, so that a
+// cancelled or timed-out call stops waiting for its signature. The client
+// calls SignContext instead of Sign when the key has it.
+type ContextSigner interface {
+	SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error)
+}
+
+// SignError reports that the merchant key could not sign a request, which
+// was therefore never sent: WeChat Pay has not seen it, so it is not retried
+// as an answer from WeChat Pay would be. Err is the key's own error (an HSM
+// or KMS failure, a cancelled context, a signature of the wrong size).
+type SignError struct {
+	MchID string
+	Err   error
+}
+
+// Error names the merchant whose key failed.
+func (e *SignError) Error() string {
+	return "wxpay: merchant " + e.MchID + ": signing the request failed, nothing was sent: " + e.Err.Error()
+}
+
+// Unwrap returns the key's error.
+func (e *SignError) Unwrap() error { return e.Err }
+
+// NewSigner checks the merchant's mchid, certificate serial (upper-cased, as
+// WeChat Pay writes it) and key, and prepares an *rsa.PrivateKey once for
+// the build's RSA code. key may be any crypto.Signer with an RSA public key
+// of at least MinKeyBits.
+func NewSigner(mchid, certSerial string, key crypto.Signer) (*Signer, error) {
+	switch {
+	case mchid == "":
+		return nil, errors.New("wxpay: mchid is empty")
+	case certSerial == "":
+		return nil, errors.New("wxpay: certificate serial is empty")
+	case strings.ContainsAny(mchid+certSerial, "\"\r\n"):
+		return nil, errors.New("wxpay: mchid and serial must not contain quotes or line breaks")
+	}
+	if rk, ok := key.(*rsa.PrivateKey); key == nil || ok && rk == nil {
+		return nil, fmt.Errorf("wxpay: merchant %s: private key is nil", mchid)
+	}
+	pub, ok := key.Public().(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("wxpay: merchant %s: the signer's public key is %T, want an RSA key", mchid, key.Public())
+	}
+	if err := checkKeySize(pub); err != nil {
+		return nil, fmt.Errorf("wxpay: merchant %s: %w", mchid, err)
+	}
+	s := &Signer{MchID: mchid, Serial: strings.ToUpper(certSerial), Key: key, size: pub.Size()}
+	if rk, ok := key.(*rsa.PrivateKey); ok {
+		s.backend, s.from = pkcs1.NewSigner(rk), rk
+	}
+	return s, nil
 }
 
 // Authorization signs one request and returns the Authorization header value.
 // target is the request-target exactly as sent: escaped path plus "?" and the
-// raw query if there is one; body is the exact bytes sent (nil for GET).
+// raw query if there is one; body is the exact bytes sent (nil for GET). A
+// failure of the key is a *SignError.
 func (s *Signer) Authorization(method, target string, body []byte, timestamp int64, nonce string) (string, error) {
+	return s.AuthorizationContext(context.Background(), method, target, body, timestamp, nonce)
+}
+
+// AuthorizationContext is Authorization with the call's context, which a Key
+// that implements ContextSigner receives.
+func (s *Signer) AuthorizationContext(ctx context.Context, method, target string, body []byte, timestamp int64, nonce string) (string, error) {
 	d := wxauth.NewDigester()
 	defer d.Release()
 	d.Buf = wxauth.AppendRequestHead(d.Buf, method, target, timestamp, nonce)
 	sum := d.Sum(body)
-	sig, err := rsa.SignPKCS1v15(nil, s.Key, crypto.SHA256, sum[:])
+	sig, err := s.sign(ctx, sum[:])
 	if err != nil {
-		return "", fmt.Errorf("wxpay: sign request: %w", err)
+		return "", &SignError{MchID: s.MchID, Err: err}
 	}
 	return formatAuthorization(s.MchID, nonce, sig, timestamp, s.Serial), nil
+}
+
+// sign makes the PKCS#1 v1.5 signature of a SHA-256 digest with the prepared
+// key, or with Key when it was set or replaced by hand.
+func (s *Signer) sign(ctx context.Context, digest []byte) ([]byte, error) {
+	key := s.Key
+	if rk, ok := key.(*rsa.PrivateKey); ok && rk == s.from && s.backend != nil {
+		key = s.backend
+	}
+	if key == nil {
+		return nil, errors.New("no private key")
+	}
+	var sig []byte
+	var err error
+	if cs, ok := key.(ContextSigner); ok {
+		sig, err = cs.SignContext(ctx, digest, crypto.SHA256)
+	} else {
+		sig, err = key.Sign(rand.Reader, digest, crypto.SHA256)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s.size != 0 && len(sig) != s.size {
+		return nil, fmt.Errorf("the key returned a signature of %d bytes, want %d (an RSA PKCS#1 v1.5 signature)", len(sig), s.size)
+	}
+	return sig, nil
 }
 
 // formatAuthorization writes the header in the order of WeChat Pay's own

@@ -1,0 +1,61 @@
+package wxpay_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"fmt"
+	"io"
+	"log"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/sandbox"
+)
+
+// kmsKey stands for the merchant key held by a KMS or an HSM: the process
+// sees only its public half and asks it for signatures. A real one would
+// call the KMS in SignContext, under the call's deadline.
+type kmsKey struct{ held *rsa.PrivateKey }
+
+func (k kmsKey) Public() crypto.PublicKey { return &k.held.PublicKey }
+
+func (k kmsKey) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return k.SignContext(context.Background(), digest, opts)
+}
+
+// SignContext makes kmsKey a wxpay.ContextSigner: a cancelled call stops
+// waiting for the KMS.
+func (k kmsKey) SignContext(ctx context.Context, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return k.held.Sign(nil, digest, opts)
+}
+
+func ExampleWithMerchantSigner() {
+	srv := sandbox.NewServer()
+	defer srv.Close()
+	k := srv.Keys
+
+	c, err := wxpay.NewClient(
+		wxpay.WithMerchantSigner(k.MchID, k.MerchantSerial, kmsKey{k.MerchantKey}),
+		wxpay.WithWechatPayPublicKey(k.PublicKeyID, &k.WechatPayKey.PublicKey),
+		wxpay.WithBaseURL(srv.URL),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := c.Chain("v3/businesscircle/user-authorizations/{openid}").Get(context.Background(),
+		wxpay.PathParam("openid", "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"), wxpay.Query("appid", "wxd678efh567hg6787"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(resp.StatusCode)
+
+	// kmsKey cannot decrypt, and DecryptSensitive says so.
+	_, err = c.DecryptSensitive("bm90IHVzZWQ=")
+	fmt.Println(err)
+	// Output:
+	// 200
+	// wxpay: decryption failed: the key of merchant 1900000109 (wxpay_test.kmsKey) is not a crypto.Decrypter, so it cannot decrypt RSA-OAEP fields
+}
