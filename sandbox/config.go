@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/internal/pkcs1"
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
@@ -145,6 +147,7 @@ const defaultMerchantName = "微信支付沙盒商圈"
 type merchant struct {
 	Merchant
 	key      *rsa.PublicKey
+	verifier *pkcs1.Verifier // key, prepared once for the build's RSA code
 	apiv3Key []byte
 	subs     map[string]string // sub_mchid → name
 	appIDs   map[string]bool
@@ -198,6 +201,7 @@ func newMerchant(c Merchant) (*merchant, error) {
 		return nil, fmt.Errorf("merchant %s: CertSerial is empty", c.MchID)
 	}
 	m.CertSerial = strings.ToUpper(m.CertSerial)
+	m.verifier = pkcs1.NewVerifier(m.key)
 	m.apiv3Key = []byte(c.APIv3Key)
 	if err := wxauth.CheckAPIv3Key(m.apiv3Key); err != nil {
 		return nil, fmt.Errorf("merchant %s: %w", c.MchID, err)
@@ -231,6 +235,7 @@ func newMerchant(c Merchant) (*merchant, error) {
 type signingKey struct {
 	serial string // PUB_KEY_ID_… or the platform certificate serial
 	key    *rsa.PrivateKey
+	signer crypto.Signer     // key, prepared once for the build's RSA code
 	cert   *x509.Certificate // nil for the public key
 }
 
@@ -250,7 +255,7 @@ func newKeySet(pub *PublicKeySigner, certs []PlatformCertificate) (*keySet, erro
 		if err := checkPrivateKey(pub.Key); err != nil {
 			return nil, fmt.Errorf("public key %s: %w", pub.ID, err)
 		}
-		ks.public = &signingKey{serial: pub.ID, key: pub.Key}
+		ks.public = &signingKey{serial: pub.ID, key: pub.Key, signer: pkcs1.NewSigner(pub.Key)}
 	}
 	for _, c := range certs {
 		if c.Certificate == nil {
@@ -263,7 +268,7 @@ func newKeySet(pub *PublicKeySigner, certs []PlatformCertificate) (*keySet, erro
 		if !c.Key.PublicKey.Equal(c.Certificate.PublicKey) {
 			return nil, fmt.Errorf("platform certificate %s: key does not match the certificate", serial)
 		}
-		ks.platform = append(ks.platform, &signingKey{serial: serial, key: c.Key, cert: c.Certificate})
+		ks.platform = append(ks.platform, &signingKey{serial: serial, key: c.Key, signer: pkcs1.NewSigner(c.Key), cert: c.Certificate})
 	}
 	slices.SortStableFunc(ks.platform, func(a, b *signingKey) int { return a.cert.NotBefore.Compare(b.cert.NotBefore) })
 	if ks.public == nil && len(ks.platform) == 0 {

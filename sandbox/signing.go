@@ -26,12 +26,13 @@ type signingFaults struct {
 // sign signs an answer or a notification with k at the sandbox clock,
 // shifted by f.skew, and applies the other faults of f.
 func (s *Sandbox) sign(k *signingKey, body []byte, f signingFaults) http.Header {
-	key := k.key
+	key := k.signer
 	if f.badSignature {
-		var err error
-		if key, err = untrustedKey(); err != nil {
+		untrusted, err := untrustedKey()
+		if err != nil {
 			panic("sandbox: untrusted key: " + err.Error()) // made in SetFaults
 		}
+		key = untrusted
 	}
 	h := signedHeaders(key, k.serial, s.now().Add(f.skew).Unix(), body)
 	if f.unknownSerial {
@@ -46,7 +47,7 @@ func (s *Sandbox) sign(k *signingKey, body []byte, f signingFaults) http.Header 
 // signedHeaders signs an answer or a notification as WeChat Pay does
 // (docs/protocol.md §3.1, §3.2): SHA256withRSA over "timestamp\nnonce\nbody\n", the
 // nonce 32 lower-case hex characters, the key's serial in Wechatpay-Serial.
-func signedHeaders(key *rsa.PrivateKey, serial string, timestamp int64, body []byte) http.Header {
+func signedHeaders(key crypto.Signer, serial string, timestamp int64, body []byte) http.Header {
 	ts := strconv.FormatInt(timestamp, 10)
 	nonce := randomString(32, lowerHex)
 	msg := make([]byte, 0, len(ts)+len(nonce)+len(body)+3)
@@ -57,7 +58,7 @@ func signedHeaders(key *rsa.PrivateKey, serial string, timestamp int64, body []b
 	msg = append(msg, body...)
 	msg = append(msg, '\n')
 	sum := sha256.Sum256(msg)
-	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
+	sig, err := key.Sign(nil, sum[:], crypto.SHA256)
 	if err != nil {
 		panic("sandbox: sign: " + err.Error()) // keys are checked in New
 	}
