@@ -212,12 +212,17 @@ func headerOp(newAuth func(f *fixture) authorizer) func(*fixture, string) (op, e
 	}
 }
 
-// wxpayAuthorizer is wxpay.Signer.Authorization. The caller passes the time
-// and the nonce (the client makes them itself); here they are the clock and
-// a nonce from crypto/rand on each call, as wechatpay-go makes its own.
+// wxpayAuthorizer is wxpay.Signer.Authorization of a Signer made by
+// wxpay.NewSigner, as NewClient makes it (so with -tags openssl it signs
+// with libcrypto). The caller passes the time and the nonce (the client
+// makes them itself); here they are the clock and a nonce from crypto/rand
+// on each call, as wechatpay-go makes its own.
 func wxpayAuthorizer(f *fixture) authorizer {
 	k := f.keys
-	s := &wxpay.Signer{MchID: k.MchID, Serial: k.MerchantSerial, Key: k.MerchantKey}
+	s, err := wxpay.NewSigner(k.MchID, k.MerchantSerial, k.MerchantKey)
+	if err != nil {
+		panic(err) // GenerateKeys makes valid keys
+	}
 	return func(context.Context) (string, error) {
 		return s.Authorization(http.MethodPost, notifyPath, f.body, time.Now().Unix(), rand.Text())
 	}
