@@ -303,7 +303,7 @@ func ExampleCommitStatus_Get() {
 	fmt.Println(resp.StatusCode, st.PointsCommitStatus) // today's payment is not synced yet
 
 	v3.Businesscircle.Points.Notify.Post(ctx, businesscircle.PointsNotifyRequest{SubMchID: seedMall, TransactionID: seedTx,
-		AppID: seedAppID, OpenID: seedOpenID, EarnPoints: true, IncreasedPoints: 88, PointsUpdateTime: time.Now().Format(time.RFC3339)})
+		AppID: seedAppID, OpenID: seedOpenID, EarnPoints: true, IncreasedPoints: 88, PointsUpdateTime: businesscircle.FormatTime(time.Now())})
 	st, _, _ = v3.Businesscircle.Users.Points.CommitStatus.Get(ctx, seedOpenID, query)
 	fmt.Println(st.PointsCommitStatus)
 	// Output:
@@ -324,7 +324,7 @@ func ExampleParkings_Post() {
 		OpenID:      seedOpenID,
 		PlateNumber: "粤B888888",
 		State:       businesscircle.ParkingStateIn,
-		Time:        "2022-06-01T10:43:39+08:00",
+		Time:        businesscircle.FormatTime(time.Date(2022, 6, 1, 2, 43, 39, 0, time.UTC)), // 2022-06-01T10:43:39.000+08:00
 	})
 	if err != nil {
 		fmt.Println(err)
@@ -388,4 +388,17 @@ func ExampleEventHandlers() {
 	// points synced: true
 	// MALL_TRANSACTION.SUCCESS delivered 204
 	// MALL_AUTH.ACTIVATE_CARD 500
+}
+
+// Times go to WeChat Pay in Beijing time: FormatTime writes any time.Time
+// that way, and ParseTime reads WeChat Pay's times (time_end, refund_time).
+func ExampleFormatTime() {
+	paid := time.Date(2020, 5, 20, 5, 29, 35, 120e6, time.UTC)
+	fmt.Println(businesscircle.FormatTime(paid))
+
+	t, err := businesscircle.ParseTime("2020-05-20T13:29:35.120+08:00")
+	fmt.Println(t.Equal(paid), err)
+	// Output:
+	// 2020-05-20T13:29:35.120+08:00
+	// true <nil>
 }

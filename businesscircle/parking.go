@@ -41,7 +41,7 @@ type ParkingRequest struct {
 	// State is ParkingStateIn or ParkingStateOut.
 	State ParkingState `json:"state"`
 	// Time is when the car entered or left, RFC 3339 such as
-	// 2022-06-01T10:43:39+08:00.
+	// 2022-06-01T10:43:39+08:00 (FormatTime writes one from a time.Time).
 	Time string `json:"time"`
 }
 

@@ -35,7 +35,8 @@ type PointsNotifyRequest struct {
 	// IncreasedPoints is the number of points the purchase added; 0 is sent.
 	IncreasedPoints int64 `json:"increased_points"`
 	// PointsUpdateTime is when the points were credited, RFC 3339 with or
-	// without fractional seconds, such as 2020-05-20T13:29:35.120+08:00.
+	// without fractional seconds, such as 2020-05-20T13:29:35.120+08:00
+	// (FormatTime writes one from a time.Time).
 	// "2024-01-06 14:06:00" is refused: WeChat Pay answers it with a
 	// PARAM_ERROR that blames the ids instead.
 	PointsUpdateTime string `json:"points_update_time"`

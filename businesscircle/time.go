@@ -26,6 +26,19 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
+// beijing is China Standard Time, UTC+8 all year (no daylight saving), the
+// offset WeChat Pay writes its own times in. A fixed zone needs no tz
+// database on the machine.
+var beijing = time.FixedZone("CST", 8*60*60)
+
+// FormatTime formats t the way WeChat Pay writes times, in Beijing time with
+// milliseconds: 2020-05-20T13:29:35.120+08:00. Use it for
+// PointsNotifyRequest.PointsUpdateTime and ParkingRequest.Time; ParseTime
+// reads it back to the same instant (to the millisecond).
+func FormatTime(t time.Time) string {
+	return t.In(beijing).Format("2006-01-02T15:04:05.000Z07:00")
+}
+
 // rfc3339Shape checks the syntax of RFC 3339's date-time production
 // (YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM), upper-case T and Z); time.Parse
 // checks the calendar.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 )
@@ -387,6 +388,35 @@ func TestParseTime(t *testing.T) {
 			}
 			if s := got.UTC().Format("2006-01-02T15:04:05.999999999Z07:00"); s != tt.wantUTC {
 				t.Fatalf("ParseTime(%q) = %s, want %s", tt.in, s, tt.wantUTC)
+			}
+		})
+	}
+}
+
+func TestFormatTimeWritesBeijingTimeWithMillisecondsThatParseTimeReads(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   time.Time
+		want string
+	}{
+		{time.Date(2020, 5, 20, 5, 29, 35, 120e6, time.UTC), "2020-05-20T13:29:35.120+08:00"},
+		{time.Date(2026, 11, 29, 21, 50, 2, 0, time.UTC), "2026-11-30T05:50:02.000+08:00"}, // the Beijing day is the next one
+		{time.Date(2020, 5, 20, 13, 29, 35, 999999999, time.FixedZone("CST", 8*3600)), "2020-05-20T13:29:35.999+08:00"},
+		{time.Date(2020, 5, 20, 0, 0, 0, 0, time.FixedZone("EST", -5*3600)), "2020-05-20T13:00:00.000+08:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			t.Parallel()
+			got := businesscircle.FormatTime(tt.in)
+			if got != tt.want {
+				t.Fatalf("FormatTime(%v) = %s, want %s", tt.in, got, tt.want)
+			}
+			back, err := businesscircle.ParseTime(got)
+			if err != nil {
+				t.Fatalf("ParseTime(FormatTime(%v)): %v", tt.in, err)
+			}
+			if !back.Equal(tt.in.Truncate(time.Millisecond)) {
+				t.Fatalf("ParseTime(%s) = %v, want %v", got, back, tt.in.Truncate(time.Millisecond))
 			}
 		})
 	}

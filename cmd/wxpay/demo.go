@@ -187,7 +187,7 @@ func (d *demoRun) syncPoints() error {
 		OpenID:           demoOpenID,
 		EarnPoints:       true,
 		IncreasedPoints:  points,
-		PointsUpdateTime: time.Now().In(time.FixedZone("CST", 8*3600)).Format(time.RFC3339),
+		PointsUpdateTime: businesscircle.FormatTime(time.Now()),
 		TotalPoints:      businesscircle.Int64(points),
 	})
 	if err != nil {
