@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"net/netip"
 	"reflect"
 	"strings"
 )
@@ -154,8 +156,37 @@ func (s *Sandbox) adminHandler() http.Handler {
 				Error: "cross-origin browser requests to the admin API are refused: " + err.Error()})
 			return
 		}
+		if rebound(r) {
+			writeAdmin(s, w, r, http.StatusForbidden, adminError{Field: "Host",
+				Error: "a request on loopback must name localhost or an IP address in Host"})
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// rebound reports what DNS rebinding looks like: a request that came in on
+// a loopback address under a Host that is a DNS name other than localhost.
+// A web page whose name was re-pointed at 127.0.0.1 is same-origin to the
+// browser, so only the Host it sends gives it away.
+func rebound(r *http.Request) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false // not from a listener (a handler called in process)
+	}
+	ap, err := netip.ParseAddrPort(local.String())
+	if err != nil || !ap.Addr().IsLoopback() {
+		return false
+	}
+	host := r.Host
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return false
+	}
+	return host != "localhost" && !strings.HasSuffix(host, ".localhost")
 }
 
 // writeAdmin writes one admin answer as JSON and logs it.

@@ -286,3 +286,34 @@ func TestAdminRefusesRepeatedAndCaseVariantMembers(t *testing.T) {
 		t.Errorf("a refused PUT changed the faults: %+v", f)
 	}
 }
+
+// DNS rebinding: a page whose name now points at 127.0.0.1 is same-origin
+// to the browser, but its Host gives it away. A request on loopback must
+// name localhost or an IP address.
+func TestAdminRefusesRequestsOnLoopbackUnderAForeignName(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
+	for _, tt := range []struct {
+		host   string
+		status int
+	}{
+		{"evil.example" + port, 403},
+		{"evil.example", 403},
+		{"localhost" + port, 200},
+		{"sandbox.localhost" + port, 200},
+		{"127.0.0.1" + port, 200},
+		{"[::1]" + port, 200},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/sandbox/faults", nil)
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("Host %s: %d, want %d", tt.host, resp.StatusCode, tt.status)
+		}
+	}
+}

@@ -83,8 +83,10 @@
 //
 // The admin API has no authentication: serve it on loopback only. So that a
 // web page the developer opens cannot drive it, a POST or PUT must have
-// Content-Type: application/json (else 415), and a cross-origin browser
-// request (Sec-Fetch-Site or Origin naming another site) is 403:
+// Content-Type: application/json (else 415), a cross-origin browser
+// request (Sec-Fetch-Site or Origin naming another site) is 403, and so is
+// a request that reached a loopback address under a Host other than
+// localhost or an IP address (DNS rebinding):
 //
 //	curl -s -X POST http://127.0.0.1:8090/sandbox/transactions \
 //	  -H 'Content-Type: application/json' \
