@@ -104,7 +104,7 @@ func ExampleWithNotifyHandler() {
 					OpenID:           paid.OpenID,
 					EarnPoints:       true,
 					IncreasedPoints:  paid.Amount / 100, // a point per yuan
-					PointsUpdateTime: time.Now().Format(time.RFC3339),
+					PointsUpdateTime: businesscircle.FormatTime(time.Now()),
 				})
 				return err // an error answers WeChat Pay with a failure: it retries
 			},
