@@ -107,14 +107,7 @@ func TestSandboxMakesKeysAndPrintsAWorkingCallLine(t *testing.T) {
 
 func TestSandboxWithGivenKeysAndNotifications(t *testing.T) {
 	t.Parallel()
-	k, err := demoKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := k.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
+	k, dir := demoKeysDir(t)
 	got := make(chan string, 4)
 	recv := newReceiver(t, got)
 	p := func(name string) string { return filepath.Join(dir, name) }
@@ -196,14 +189,7 @@ func httpPost(url, body string) (int, error) {
 
 func TestSandboxConfigFileWithSeveralMerchants(t *testing.T) {
 	t.Parallel()
-	k, err := demoKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := k.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
+	k, dir := demoKeysDir(t)
 	// The same merchant key serves two merchants here: a mall, and a service provider for mall 1900000200.
 	cfg := fmt.Sprintf(`{
   "wechatpay-private-key": %q, "wechatpay-public-key-id": %q,
@@ -378,14 +364,7 @@ func TestCommandPrefix(t *testing.T) {
 // --rate-limits and --notify-public-key-share reach the configuration.
 func TestSandboxFlagsReachTheConfiguration(t *testing.T) {
 	t.Parallel()
-	k, err := demoKeys()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := k.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
+	_, dir := demoKeysDir(t)
 	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
 	for _, tt := range []struct {
 		args  []string
@@ -404,4 +383,18 @@ func TestSandboxFlagsReachTheConfiguration(t *testing.T) {
 			t.Errorf("%q: RateLimits %v, share %v (%v); want %v, %v", tt.args, cfg.RateLimits, cfg.NotifyPublicKeyShare, err, tt.rate, tt.share)
 		}
 	}
+}
+
+// demoKeysDir writes the demo keys to a folder of the test's.
+func demoKeysDir(t *testing.T) (*sandbox.Keys, string) {
+	t.Helper()
+	k, err := demoKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := k.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	return k, dir
 }
