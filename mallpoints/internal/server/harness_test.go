@@ -133,6 +133,17 @@ type env struct {
 	mchID   string
 	token   string
 	options envOptions
+
+	mu       sync.Mutex
+	received []delivery // every notification that reached the service
+	replicas []*server.Server
+	turn     int
+}
+
+// delivery is a notification as it reached the service, for replaying.
+type delivery struct {
+	header http.Header
+	body   []byte
 }
 
 type envOptions struct {
@@ -141,6 +152,7 @@ type envOptions struct {
 	subs      []string // partner mode: the provider's malls
 	brands    map[int64][]string
 	token     string
+	replicas  int // services on the one database, taking notifications in turn; 0 means 1
 }
 
 // newEnv starts a sandbox and a service on dsn, wired to each other.
@@ -192,23 +204,50 @@ func (e *env) start() {
 	t := e.t
 	t.Helper()
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{
-		DB: e.dsn, MchID: e.mchID, Client: e.client, Parser: e.parser, Rules: e.options.rules,
-		RulesPath: e.options.rulesPath, AdminToken: e.token, Logger: testLogger(t), RetryBase: 20 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
+	var srvs []*server.Server
+	for range max(e.options.replicas, 1) {
+		srv, err := server.New(ctx, server.Config{
+			DB: e.dsn, MchID: e.mchID, Client: e.client, Parser: e.parser, Rules: e.options.rules,
+			RulesPath: e.options.rulesPath, AdminToken: e.token, Logger: testLogger(t), RetryBase: 20 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srvs = append(srvs, srv)
 	}
-	e.srv = srv
+	srv := srvs[0]
+	e.mu.Lock()
+	e.srv, e.replicas = srv, srvs
+	e.mu.Unlock()
 	if e.public.Config.Handler == nil {
 		e.public.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			e.srv.Public().ServeHTTP(w, r)
+			if r.URL.Path == "/wechatpay/notify" {
+				body, _ := io.ReadAll(r.Body)
+				e.mu.Lock()
+				e.received = append(e.received, delivery{r.Header.Clone(), body})
+				e.mu.Unlock()
+				r.Body = io.NopCloser(bytes.NewReader(body))
+			}
+			e.mu.Lock()
+			var srv *server.Server
+			if len(e.replicas) > 0 {
+				srv = e.replicas[e.turn%len(e.replicas)]
+				e.turn++
+			}
+			e.mu.Unlock()
+			if srv == nil {
+				http.Error(w, "restarting", http.StatusServiceUnavailable)
+				return
+			}
+			srv.Public().ServeHTTP(w, r)
 		})
 		e.public.Start()
 	}
 	e.admin = httptest.NewServer(srv.Admin())
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
+	for _, srv := range srvs {
+		if err := srv.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -220,10 +259,56 @@ func (e *env) stop() {
 	e.admin.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := e.srv.Close(ctx); err != nil {
-		e.t.Errorf("close: %v", err)
+	e.mu.Lock()
+	srvs := e.replicas
+	e.srv, e.replicas = nil, nil
+	e.mu.Unlock()
+	for _, srv := range srvs {
+		if err := srv.Close(ctx); err != nil {
+			e.t.Errorf("close: %v", err)
+		}
 	}
-	e.srv = nil
+}
+
+// deliveries returns the notifications received so far.
+func (e *env) deliveries() []delivery {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]delivery(nil), e.received...)
+}
+
+// deliveryOf finds the first notification received whose id is id.
+func (e *env) deliveryOf(id string) delivery {
+	e.t.Helper()
+	var found delivery
+	e.eventually("notification "+id, func() bool {
+		for _, d := range e.deliveries() {
+			var env struct{ ID string }
+			if json.Unmarshal(d.body, &env) == nil && env.ID == id {
+				found = d
+				return true
+			}
+		}
+		return false
+	})
+	return found
+}
+
+// replay sends a received notification again, as WeChat Pay re-delivers.
+func (e *env) replay(d delivery) int {
+	req, err := http.NewRequest(http.MethodPost, e.public.URL+"/wechatpay/notify", bytes.NewReader(d.body))
+	if err != nil {
+		e.t.Error(err)
+		return 0
+	}
+	req.Header = d.header.Clone()
+	resp, err := e.public.Client().Do(req)
+	if err != nil {
+		e.t.Error(err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -261,6 +346,12 @@ func (e *env) member(mall string) string {
 // pay makes a payment at the sandbox.
 func (e *env) pay(mall, openid string, amount int64, shop string) string {
 	e.t.Helper()
+	return e.payment(mall, openid, amount, shop).TransactionID
+}
+
+// payment makes a payment at the sandbox and returns its ids.
+func (e *env) payment(mall, openid string, amount int64, shop string) sandbox.Payment {
+	e.t.Helper()
 	req := sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: amount, ShopNumber: shop}
 	if mall != e.mchID {
 		req.SubMchID = mall
@@ -269,7 +360,7 @@ func (e *env) pay(mall, openid string, amount int64, shop string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return p.TransactionID
+	return p
 }
 
 // transaction is the API's view of a payment.
