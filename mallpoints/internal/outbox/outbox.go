@@ -45,6 +45,10 @@ const (
 // (a brand id) sends the fixed request.
 type SyncArgs struct {
 	SyncID int64 `json:"sync_id"`
+	// Round tells a retry through the API from the job it replaces, which
+	// River may not have finished cancelling yet: the number of attempts
+	// made before the retry; 0 for the first job.
+	Round int `json:"round,omitempty"`
 }
 
 // Kind is the River job kind.
@@ -136,7 +140,10 @@ func useEngine[TTx any](ctx context.Context, o *Outbox, driver riverdriver.Drive
 		return fmt.Errorf("outbox: %w", err)
 	}
 	o.insert = func(ctx context.Context, tx *storage.Tx, args SyncArgs) error {
-		_, err := c.InsertTx(ctx, unwrap(tx), args, nil)
+		res, err := c.InsertTx(ctx, unwrap(tx), args, nil)
+		if err == nil && res.UniqueSkippedAsDuplicate && args.Round > 0 {
+			return fmt.Errorf("a job for round %d exists already", args.Round)
+		}
 		return err
 	}
 	o.start, o.stop, o.cancel = c.Start, c.Stop, c.StopAndCancel
@@ -160,8 +167,12 @@ func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
 
 // Enqueue inserts the job of sync id into tx.
 func (o *Outbox) Enqueue(ctx context.Context, tx *storage.Tx, syncID int64) error {
-	if err := o.insert(ctx, tx, SyncArgs{SyncID: syncID}); err != nil {
-		return fmt.Errorf("outbox: enqueue sync %d: %w", syncID, err)
+	return o.enqueue(ctx, tx, SyncArgs{SyncID: syncID})
+}
+
+func (o *Outbox) enqueue(ctx context.Context, tx *storage.Tx, args SyncArgs) error {
+	if err := o.insert(ctx, tx, args); err != nil {
+		return fmt.Errorf("outbox: enqueue sync %d: %w", args.SyncID, err)
 	}
 	return nil
 }
@@ -171,11 +182,11 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *storage.Tx, syncID int64) erro
 func (o *Outbox) Retry(ctx context.Context, syncID int64) (bool, error) {
 	var ok bool
 	err := o.db.InTx(ctx, func(tx *storage.Tx) error {
-		var err error
-		if ok, err = tx.Unpark(ctx, syncID); err != nil || !ok {
+		round, parked, err := tx.Unpark(ctx, syncID)
+		if ok = parked; err != nil || !ok {
 			return err
 		}
-		return o.Enqueue(ctx, tx, syncID)
+		return o.enqueue(ctx, tx, SyncArgs{SyncID: syncID, Round: round})
 	})
 	return ok, err
 }

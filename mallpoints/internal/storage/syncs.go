@@ -156,13 +156,18 @@ func (tx *Tx) RecordAttempt(ctx context.Context, a Attempt, state string) (bool,
 }
 
 // Unpark moves a parked sync back to pending, reporting false when it was
-// not parked.
-func (tx *Tx) Unpark(ctx context.Context, id int64) (bool, error) {
-	c, err := tx.exec(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state = $3`, id, SyncPending, SyncParked)
-	if err != nil {
-		return false, fmt.Errorf("storage: unpark sync: %w", err)
+// not parked. It returns the number of attempts made so far, which tells
+// this retry apart from earlier ones.
+func (tx *Tx) Unpark(ctx context.Context, id int64) (attempts int, ok bool, err error) {
+	err = tx.queryRow(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state = $3 RETURNING attempts`,
+		id, SyncPending, SyncParked).Scan(&attempts)
+	if err = noRows(err); err == ErrNotFound {
+		return 0, false, nil
 	}
-	return c == 1, nil
+	if err != nil {
+		return 0, false, fmt.Errorf("storage: unpark sync: %w", err)
+	}
+	return attempts, true, nil
 }
 
 // Attempts lists the attempts of a sync, oldest first.
