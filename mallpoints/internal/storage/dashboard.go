@@ -1,0 +1,133 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Overview sums up a period for the dashboard: the payments that arrived in
+// it, the points the ledger gave and took, and how fast syncs went out.
+type Overview struct {
+	Payments       int64 // payments recorded in the period
+	Amount         int64 // their amounts, in fen
+	PointsIssued   int64 // the sum of the period's positive ledger entries
+	PointsDeducted int64 // the sum of its negative entries, as a positive number
+	Pending        int64 // syncs waiting to be sent or retried, now
+	Parked         int64 // syncs waiting for a person, now
+	Synced         int64 // syncs that went out in the period
+	// LagP50 and LagP99 are percentiles of the time from a sync's creation
+	// (the payment's commit) to WeChat Pay's 204, over the syncs done in the
+	// period; zero when there were none.
+	LagP50, LagP99 time.Duration
+}
+
+// Overview reads the summary of [from, to). Each query is a range scan of
+// a time index (transactions_by_time, ledger_by_time, syncs_by_synced) or
+// of syncs_by_state.
+func (db *DB) Overview(ctx context.Context, from, to time.Time) (Overview, error) {
+	var o Overview
+	f, t := micros(from), micros(to)
+	if err := db.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM transactions
+		WHERE created_at >= $1 AND created_at < $2`, f, t).Scan(&o.Payments, &o.Amount); err != nil {
+		return o, fmt.Errorf("storage: overview payments: %w", err)
+	}
+	if err := db.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN points < 0 THEN -points ELSE 0 END), 0) FROM ledger_entries
+		WHERE created_at >= $1 AND created_at < $2`, f, t).Scan(&o.PointsIssued, &o.PointsDeducted); err != nil {
+		return o, fmt.Errorf("storage: overview points: %w", err)
+	}
+	for _, c := range []struct {
+		state string
+		n     *int64
+	}{{SyncPending, &o.Pending}, {SyncParked, &o.Parked}} {
+		if err := db.queryRow(ctx, `SELECT COUNT(*) FROM syncs WHERE state = $1`, c.state).Scan(c.n); err != nil {
+			return o, fmt.Errorf("storage: overview syncs: %w", err)
+		}
+	}
+	rs, err := db.query(ctx, `SELECT synced_at - created_at FROM syncs WHERE synced_at >= $1 AND synced_at < $2`, f, t)
+	if err != nil {
+		return o, fmt.Errorf("storage: overview lag: %w", err)
+	}
+	lags, err := collect(rs, func(r row) (int64, error) {
+		var us int64
+		return us, r.Scan(&us)
+	})
+	if err != nil {
+		return o, fmt.Errorf("storage: overview lag: %w", err)
+	}
+	o.Synced = int64(len(lags))
+	slices.Sort(lags)
+	o.LagP50 = time.Duration(percentile(lags, 50)) * time.Microsecond
+	o.LagP99 = time.Duration(percentile(lags, 99)) * time.Microsecond
+	return o, nil
+}
+
+// percentile is the nearest-rank p-th percentile of sorted; 0 when empty.
+func percentile(sorted []int64, p int) int64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	rank := (p*len(sorted) + 99) / 100 // ceil(p/100 × n), 1-based
+	return sorted[max(rank, 1)-1]
+}
+
+// Hour is one hour of the dashboard's chart.
+type Hour struct {
+	Start    time.Time
+	Payments int64 // payments recorded in the hour
+	Points   int64 // points they earned
+}
+
+// Hourly returns n hours of payments from from on, one Hour per hour, empty
+// hours included. It is one range scan of transactions_by_time.
+func (db *DB) Hourly(ctx context.Context, from time.Time, n int) ([]Hour, error) {
+	const hourUS = int64(time.Hour / time.Microsecond)
+	f := micros(from)
+	rs, err := db.query(ctx, `SELECT (created_at - $1) / $3, COUNT(*), COALESCE(SUM(points), 0) FROM transactions
+		WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`, f, f+int64(n)*hourUS, hourUS)
+	if err != nil {
+		return nil, fmt.Errorf("storage: hourly payments: %w", err)
+	}
+	type bucket struct{ i, payments, points int64 }
+	list, err := collect(rs, func(r row) (bucket, error) {
+		var b bucket
+		return b, r.Scan(&b.i, &b.payments, &b.points)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: hourly payments: %w", err)
+	}
+	hours := make([]Hour, n)
+	for i := range hours {
+		hours[i].Start = from.Add(time.Duration(i) * time.Hour).UTC()
+	}
+	for _, b := range list {
+		if b.i >= 0 && b.i < int64(n) {
+			hours[b.i].Payments, hours[b.i].Points = b.payments, b.points
+		}
+	}
+	return hours, nil
+}
+
+// MembersByOpenID finds an openid in every mall (members_by_openid).
+func (db *DB) MembersByOpenID(ctx context.Context, openid string) ([]Member, error) {
+	rs, err := db.query(ctx, `SELECT `+memberColumns+` FROM members WHERE openid = $1 ORDER BY mall`, openid)
+	if err != nil {
+		return nil, fmt.Errorf("storage: members by openid: %w", err)
+	}
+	return collect(rs, scanMember)
+}
+
+// EntriesBetween lists the entries written in [from, to) numbered above
+// after, in commit order, at most limit: the pages of a day's export
+// (ledger_by_time).
+func (db *DB) EntriesBetween(ctx context.Context, from, to time.Time, after int64, limit int) ([]Entry, error) {
+	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
+		WHERE created_at >= $1 AND created_at < $2 AND seq > $3 ORDER BY seq LIMIT $4`,
+		micros(from), micros(to), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: entries of the day: %w", err)
+	}
+	return collect(rs, scanEntry)
+}

@@ -1,0 +1,71 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// State is what the metrics read from the database at scrape time: the
+// outbox's backlog and how long each mall has been silent. Every replica
+// reads the same rows, so the figures agree whichever replica is scraped.
+type State struct {
+	// Pending is the number of syncs waiting to be sent or retried, and
+	// OldestPending the creation time of the oldest of them (zero when none).
+	Pending       int64
+	OldestPending time.Time
+	// Parked is the number of syncs waiting for a person.
+	Parked int64
+	// LedgerEntries is the number of ledger entries ever written: the
+	// entries are numbered without gaps and never deleted.
+	LedgerEntries int64
+	// LastNotification is, per mall, when its last notification arrived.
+	LastNotification map[string]time.Time
+}
+
+// State reads the state the metrics report. Each query is a seek or a
+// range scan on an index: syncs_by_state for the backlog and the parked
+// syncs, the single ledger_seq row for the entries, and a loose scan of
+// notifications_by_mall_time (one seek per mall) for the last notification.
+func (db *DB) State(ctx context.Context) (State, error) {
+	st := State{LastNotification: map[string]time.Time{}}
+	var oldest int64
+	if err := db.queryRow(ctx, `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM syncs WHERE state = $1`,
+		SyncPending).Scan(&st.Pending, &oldest); err != nil {
+		return st, fmt.Errorf("storage: pending syncs: %w", err)
+	}
+	st.OldestPending = fromMicros(oldest)
+	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM syncs WHERE state = $1`, SyncParked).Scan(&st.Parked); err != nil {
+		return st, fmt.Errorf("storage: parked syncs: %w", err)
+	}
+	if err := db.queryRow(ctx, `SELECT value FROM ledger_seq WHERE id = 1`).Scan(&st.LedgerEntries); err != nil {
+		return st, fmt.Errorf("storage: ledger entries: %w", err)
+	}
+	// A recursive query walks the distinct malls of the index, so the cost
+	// grows with the number of malls, not of notifications.
+	rs, err := db.query(ctx, `WITH RECURSIVE malls (mall) AS (
+			SELECT MIN(mall) FROM notifications
+			UNION ALL
+			SELECT (SELECT MIN(n.mall) FROM notifications n WHERE n.mall > malls.mall) FROM malls WHERE malls.mall IS NOT NULL
+		)
+		SELECT mall, (SELECT MAX(n.received_at) FROM notifications n WHERE n.mall = malls.mall)
+		FROM malls WHERE mall IS NOT NULL`)
+	if err != nil {
+		return st, fmt.Errorf("storage: last notifications: %w", err)
+	}
+	type last struct {
+		mall string
+		at   int64
+	}
+	list, err := collect(rs, func(r row) (last, error) {
+		var l last
+		return l, r.Scan(&l.mall, &l.at)
+	})
+	if err != nil {
+		return st, fmt.Errorf("storage: last notifications: %w", err)
+	}
+	for _, l := range list {
+		st.LastNotification[l.mall] = fromMicros(l.at)
+	}
+	return st, nil
+}
