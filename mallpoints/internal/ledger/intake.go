@@ -32,6 +32,9 @@ func record(ctx context.Context, tx *storage.Tx, n *notify.Notification, mall, k
 	isNew, err := tx.RecordNotification(ctx, storage.Notification{
 		ID: n.ID, EventType: n.EventType, Mall: mall, BusinessKey: key, Outcome: OutcomeApplied, RequestID: n.RequestID,
 	})
+	if err == nil && !isNew {
+		noteOutcome(ctx, OutcomeDuplicateID)
+	}
 	return isNew, wrap("record notification", err)
 }
 
@@ -71,6 +74,7 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			return wrap("find transaction", err)
 		}
 		if known {
+			noteOutcome(ctx, OutcomeDuplicateKey)
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
 		from, to := rules.BeijingDay(timeEnd)
@@ -168,6 +172,7 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 			return wrap("write refund", err)
 		}
 		if !isNew {
+			noteOutcome(ctx, OutcomeDuplicateKey)
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
 		if err := tx.AddRefund(ctx, e.MchID, e.TransactionID, e.RefundAmount, deduct); err != nil {

@@ -1,0 +1,189 @@
+// Package metrics is mallpointsd's Prometheus instrumentation, served at
+// /metrics on the admin listener. Metrics are declared once, here, on a
+// registry the service owns (never the global one), so a test reads exactly
+// what a scrape would.
+//
+// Two kinds of series: counters and a histogram updated in process, as
+// events happen (notifications, signature failures, sync attempts), and
+// gauges read from the database at scrape time (the outbox's backlog, parked
+// syncs, ledger entries, each mall's silence, the rules version), which
+// every replica reports alike.
+//
+//	m := metrics.New()
+//	handler := notify.NewHandler(parser, m.Notify(ledger.Handlers().Handle))
+//	http.Handle("/wechatpay/notify", m.Rejections(handler))
+//	m.WatchState(db, ledger.Rules().Version, time.Now)
+//	http.Handle("/metrics", m.Handler())
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/seed2ac2593f/wxpay/notify"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+// Outcomes of notifications besides the ledger's own (applied,
+// duplicate_id, duplicate_key).
+const (
+	// OutcomeFailed: the handler failed and WeChat Pay was answered 5xx, so
+	// it delivers the notification again.
+	OutcomeFailed = "failed"
+	// OutcomeRejected: the request was refused before its event was read
+	// (bad signature, malformed body, wrong method); its event type is
+	// "unknown", since nothing unverified is trusted.
+	OutcomeRejected = "rejected"
+)
+
+// Metrics holds the service's metrics and their registry.
+type Metrics struct {
+	reg               *prometheus.Registry
+	notifications     *prometheus.CounterVec
+	signatureFailures prometheus.Counter
+	syncAttempts      *prometheus.CounterVec
+	syncDuration      *prometheus.HistogramVec
+	log               *slog.Logger
+}
+
+// New returns the metrics on a registry of their own, with the Go runtime
+// and process collectors. log receives scrape-time database errors; nil
+// discards them.
+func New(log *slog.Logger) *Metrics {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	f := promauto.With(reg)
+	return &Metrics{
+		reg: reg,
+		log: log,
+		notifications: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_notifications_total",
+			Help: "WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, rejected).",
+		}, []string{"event_type", "outcome"}),
+		signatureFailures: f.NewCounter(prometheus.CounterOpts{
+			Name: "mallpoints_signature_verification_failures_total",
+			Help: "Notifications refused because their signature, timestamp or key did not verify (answered 401).",
+		}),
+		syncAttempts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_sync_attempts_total",
+			Help: "Calls to WeChat Pay made by the outbox, by outcome (ok, retry, parked) and WeChat Pay code (empty for ok).",
+		}, []string{"outcome", "code"}),
+		syncDuration: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mallpoints_sync_attempt_duration_seconds",
+			Help:    "Time of one call to WeChat Pay made by the outbox, by outcome.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
+		}, []string{"outcome"}),
+	}
+}
+
+// Registry is the registry the metrics live on.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the exposition format a scraper asks for.
+// A collector that fails (the database is down) leaves its series out and
+// the rest are served; mallpoints_database_up says so.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry:      m.reg,
+		ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog:      slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	})
+}
+
+// Notify wraps the notification callback so that each verified
+// notification is counted by event type and by the outcome the ledger noted.
+func (m *Metrics) Notify(fn notify.HandlerFunc) notify.HandlerFunc {
+	return func(ctx context.Context, n *notify.Notification) error {
+		ctx, outcome := ledger.WithOutcome(ctx)
+		err := fn(ctx, n)
+		o := OutcomeFailed
+		if err == nil {
+			o = outcome.String()
+		}
+		m.notifications.WithLabelValues(eventType(n.EventType), o).Inc()
+		return err
+	}
+}
+
+// eventType bounds the label to the shape of WeChat Pay's event types, so
+// that a verified but unexpected value cannot grow the series without end.
+func eventType(s string) string {
+	if s == "" || len(s) > 64 || strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.") != "" {
+		return "other"
+	}
+	return s
+}
+
+// Rejections wraps the notification endpoint (notify.NewHandler's handler)
+// to count the requests it refuses before reading their event: 401 is a
+// failed signature check (notify answers every verification failure so, and
+// nothing else), 400, 405 and 413 a malformed request.
+func (m *Metrics) Rejections(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		switch sw.status {
+		case http.StatusUnauthorized:
+			m.signatureFailures.Inc()
+			m.notifications.WithLabelValues("unknown", OutcomeRejected).Inc()
+		case http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge:
+			m.notifications.WithLabelValues("unknown", OutcomeRejected).Inc()
+		}
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.status, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// ObserveAttempt counts one recorded sync attempt and its duration; pass it
+// as outbox.Config.OnAttempt.
+func (m *Metrics) ObserveAttempt(a storage.Attempt) {
+	m.syncAttempts.WithLabelValues(a.Outcome, code(a.Code)).Inc()
+	m.syncDuration.WithLabelValues(a.Outcome).Observe(a.Elapsed.Seconds())
+}
+
+// code bounds the code label to WeChat Pay's codes, upper-case words such as
+// PARAM_ERROR, and the outbox's own (NETWORK_ERROR, UNVERIFIED_ANSWER).
+func code(s string) string {
+	if len(s) > 40 || strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
+		return "OTHER"
+	}
+	return s
+}
+
+// StateSource reads the database's state at scrape time: *storage.DB.
+type StateSource interface {
+	State(ctx context.Context) (storage.State, error)
+}
+
+// WatchState registers the collector of the gauges read at scrape time from
+// src, with rulesVersion giving the version of the rules in force and now
+// the clock (time.Now). Call it once.
+func (m *Metrics) WatchState(src StateSource, rulesVersion func() string, now func() time.Time) {
+	m.reg.MustRegister(&stateCollector{src: src, rulesVersion: rulesVersion, now: now, log: m.log})
+}
