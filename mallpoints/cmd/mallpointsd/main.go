@@ -103,6 +103,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 		}
 		defer sb.close()
 		scfg.Client, scfg.MchID, scfg.DB, apiv3Key = sb.client, sb.mchID, sb.db, sb.apiv3Key
+		scfg.Sandbox = sb.sandbox
 	}
 	if scfg.Parser, err = notify.NewParser(scfg.Client.Verifier(), apiv3Key); err != nil {
 		return err
@@ -143,6 +144,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	}
 	fmt.Fprintf(stdout, "mallpointsd: notifications at %s://%s/wechatpay/notify; admin API at http://%s/api/\n",
 		scheme, public.Addr(), admin.Addr())
+	fmt.Fprintf(stdout, "mallpointsd: dashboard at http://%s/, metrics at http://%s/metrics\n", admin.Addr(), admin.Addr())
 
 	for {
 		select {

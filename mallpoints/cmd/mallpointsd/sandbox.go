@@ -29,6 +29,8 @@ type embedded struct {
 	apiv3Key string
 	db       string
 	close    func()
+	// sandbox is the emulator itself: the dashboard makes payments there.
+	sandbox *sandbox.Sandbox
 }
 
 // startSandbox starts a sandbox on c.sandboxListen that sends its
@@ -79,7 +81,7 @@ func startSandbox(c *config, publicAddr, adminAddr string, log *slog.Logger, std
 		hs.Close()
 		return nil, err
 	}
-	e := &embedded{mchID: keys.MchID, apiv3Key: keys.APIv3Key, db: filepath.Join(dir, "mallpoints.db")}
+	e := &embedded{mchID: keys.MchID, apiv3Key: keys.APIv3Key, db: filepath.Join(dir, "mallpoints.db"), sandbox: sb}
 	e.close = func() {
 		sb.Close()
 		hs.Close()
@@ -107,6 +109,7 @@ func startSandbox(c *config, publicAddr, adminAddr string, log *slog.Logger, std
 mallpointsd: sandbox mode keeps its own database, made afresh: %[3]s (removed at exit; %[4]s is not touched).
 Make a payment of 123.45 yuan by the demo member (it earns 123 points, synced back to the sandbox):
   curl -s -H 'Content-Type: application/json' -d '{"appid":"%[5]s","openid":"%[6]s","amount":12345}' %[1]s/sandbox/transactions
+Or make one in the dashboard: http://%[7]s/
 See it in the service:      curl -s http://%[7]s/api/transactions
 and what the sandbox got:   curl -s %[1]s/sandbox/points/TRANSACTION_ID
 `, sandboxURL, keys.MchID, e.db, c.db, demoAppID, demoOpenID, adminAddr)

@@ -7,7 +7,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,7 +18,9 @@ import (
 	"github.com/seed2ac2593f/wxpay/notify"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -47,6 +48,11 @@ type Config struct {
 	// Workers and RetryBase tune the outbox (see outbox.Config).
 	Workers   int
 	RetryBase time.Duration
+	// Metrics, when set, is the registry to count on; nil makes one.
+	Metrics *metrics.Metrics
+	// Sandbox is the embedded sandbox, in sandbox mode only: the dashboard
+	// offers to make payments and refunds there.
+	Sandbox dashboard.Simulator
 }
 
 // Server is a running mallpointsd, short of its listeners.
@@ -59,6 +65,7 @@ type Server struct {
 	draining atomic.Bool
 	public   http.Handler
 	admin    http.Handler
+	metrics  *metrics.Metrics
 }
 
 // New opens the database, runs the migrations (the service's and River's)
@@ -88,19 +95,24 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, log: cfg.Logger}
+	s := &Server{cfg: cfg, db: db, log: cfg.Logger, metrics: newMetrics(cfg)}
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
-		Logger:  cfg.Logger,
-		BrandID: func(mall string) int64 { return s.ledger.Rules().Mall(mall).BrandID },
+		Logger:    cfg.Logger,
+		OnAttempt: s.metrics.ObserveAttempt,
+		BrandID:   func(mall string) int64 { return s.ledger.Rules().Mall(mall).BrandID },
 	})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	s.ledger = ledger.New(db, s.outbox, set, cfg.Logger)
+	s.watchState()
 	s.public = s.publicHandler()
-	s.admin = s.adminHandler()
+	if s.admin, err = s.adminHandler(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -116,7 +128,8 @@ func (s *Server) Start(ctx context.Context) error {
 // /readyz.
 func (s *Server) Public() http.Handler { return s.public }
 
-// Admin is the handler of --admin-listen: the JSON API under /api/.
+// Admin is the handler of --admin-listen: the dashboard at /, the JSON API
+// under /api/ and /metrics.
 func (s *Server) Admin() http.Handler { return s.admin }
 
 // DB is the database.
@@ -156,8 +169,8 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) publicHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /wechatpay/notify", notify.NewHandler(s.cfg.Parser, s.ledger.Handlers().Handle,
-		notify.WithLogger(s.log), notify.WithTimeout(4*time.Second)))
+	mux.Handle("POST /wechatpay/notify", s.metrics.Rejections(notify.NewHandler(s.cfg.Parser,
+		s.metrics.Notify(s.ledger.Handlers().Handle), notify.WithLogger(s.log), notify.WithTimeout(4*time.Second))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
@@ -188,33 +201,13 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-func (s *Server) adminHandler() http.Handler {
+func (s *Server) adminHandler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(s.db, s.ledger, s.outbox, s.cfg.MchID, s.log).Handler())
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("mallpointsd admin: the JSON API is under /api/ (members, transactions, parked, parkings, rules, entries)\n"))
-	})
-	var h http.Handler = mux
-	if s.cfg.AdminToken != "" {
-		h = requireToken(s.cfg.AdminToken, h)
+	guard, err := s.observe(mux) // /metrics, the dashboard at /, and the token check
+	if err != nil {
+		return nil, err
 	}
 	// Refuse state-changing requests a browser sends cross-site, token or not.
-	return http.NewCrossOriginProtection().Handler(h)
-}
-
-// requireToken answers 401 unless the request carries "Authorization:
-// Bearer token"; the comparison takes the same time whatever the guess.
-func requireToken(token string, next http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="mallpointsd"`)
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"code":"UNAUTHORIZED","message":"send Authorization: Bearer <admin token>","field":"Authorization"}` + "\n"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return http.NewCrossOriginProtection().Handler(guard(mux)), nil
 }

@@ -1,0 +1,122 @@
+package dashboard
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// SessionCookie is the name of the cookie a signed-in browser carries.
+const SessionCookie = "mallpointsd_session"
+
+// sessionLifetime is how long a sign-in lasts.
+const sessionLifetime = 12 * time.Hour
+
+// Guard puts the admin surface behind token. A request passes with
+// "Authorization: Bearer <token>" (the JSON API and /metrics accept nothing
+// else), or, for the dashboard's pages, with the session cookie that
+// signing in at /signin sets. A browser that is not signed in is sent to
+// /signin; any other caller gets 401. An empty token lets everything
+// through: the admin listener is then on loopback.
+func Guard(token string, now func() time.Time, next http.Handler) http.Handler {
+	if token == "" {
+		return next
+	}
+	bearer := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), bearer) == 1 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		machine := strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics"
+		switch {
+		case r.URL.Path == "/signin" || strings.HasPrefix(r.URL.Path, "/static/"):
+			next.ServeHTTP(w, r)
+		case !machine && validSession(r, token, now()):
+			next.ServeHTTP(w, r)
+		case !machine && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+		default:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mallpointsd"`)
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"code":"UNAUTHORIZED","message":"send Authorization: Bearer <admin token>","field":"Authorization"}` + "\n"))
+		}
+	})
+}
+
+// sessionValue is "<expiry>.<mac>": the expiry in Unix seconds and an
+// HMAC-SHA256 of it keyed by the admin token. It carries no secret, every
+// replica with the same token accepts it, and changing the token ends every
+// session.
+func sessionValue(token string, expiry time.Time) string {
+	exp := strconv.FormatInt(expiry.Unix(), 10)
+	return exp + "." + sessionMAC(token, exp)
+}
+
+func sessionMAC(token, exp string) string {
+	h := hmac.New(sha256.New, []byte(token))
+	h.Write([]byte("mallpointsd dashboard session\x00" + exp))
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+}
+
+func validSession(r *http.Request, token string, now time.Time) bool {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil {
+		return false
+	}
+	exp, mac, ok := strings.Cut(c.Value, ".")
+	if !ok {
+		return false
+	}
+	unix, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || now.Unix() >= unix {
+		return false
+	}
+	return hmac.Equal([]byte(mac), []byte(sessionMAC(token, exp)))
+}
+
+// localPath keeps a sign-in's "next" on this site: a path, not a URL or a
+// scheme-relative "//host".
+func localPath(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (d *Dashboard) signinForm(w http.ResponseWriter, r *http.Request) {
+	d.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", Data: map[string]any{"Next": localPath(r.URL.Query().Get("next"))}})
+}
+
+func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
+	next := localPath(r.PostFormValue("next"))
+	if d.cfg.Token == "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("token")), []byte(d.cfg.Token)) != 1 {
+		d.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "That is not the admin token.",
+			Data: map[string]any{"Next": next}})
+		return
+	}
+	expiry := d.cfg.Now().Add(sessionLifetime)
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: sessionValue(d.cfg.Token, expiry), Path: "/",
+		Expires: expiry, MaxAge: int(sessionLifetime / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
+	})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (d *Dashboard) signout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}

@@ -1,0 +1,200 @@
+package dashboard
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+// overviewData is the overview page.
+type overviewData struct {
+	Day      string // the Beijing day shown, 2006-01-02
+	Overview storage.Overview
+	Chart    chart
+	Recent   []storage.Transaction
+	MchID    string
+}
+
+func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	now := d.cfg.Now()
+	from, to := rules.BeijingDay(now)
+	o, err := d.cfg.DB.Overview(ctx, from, to)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	// The chart's last bar is the hour under way.
+	start := now.Truncate(time.Hour).Add(-23 * time.Hour)
+	hours, err := d.cfg.DB.Hourly(ctx, start, 24)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	recent, err := d.cfg.DB.Transactions(ctx, storage.TransactionFilter{Limit: 20})
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Data: overviewData{
+		Day: from.In(beijing).Format(time.DateOnly), Overview: o, Chart: newChart(hours), Recent: recent, MchID: d.cfg.MchID,
+	}})
+}
+
+// membersData is the members page: a search by openid, or a list.
+type membersData struct {
+	OpenID  string
+	Members []storage.Member
+	Next    string // the openid to list after, for the next page
+}
+
+func (d *Dashboard) members(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	data := membersData{OpenID: q.Get("openid")}
+	var err error
+	if data.OpenID != "" {
+		data.Members, err = d.cfg.DB.MembersByOpenID(ctx, data.OpenID)
+	} else {
+		const pageSize = 50
+		data.Members, err = d.cfg.DB.Members(ctx, "", q.Get("after"), pageSize)
+		if err == nil && len(data.Members) == pageSize {
+			data.Next = data.Members[pageSize-1].OpenID
+		}
+	}
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "members", page{Title: "Members", Nav: "members", Data: data})
+}
+
+type memberData struct {
+	Member       storage.Member
+	Entries      []storage.Entry
+	Transactions []storage.Transaction
+}
+
+func (d *Dashboard) member(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	mall, openid := r.PathValue("mall"), r.PathValue("openid")
+	m, err := d.cfg.DB.Member(ctx, mall, openid)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	entries, err := d.cfg.DB.MemberEntries(ctx, mall, openid, 200)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	txs, err := d.cfg.DB.Transactions(ctx, storage.TransactionFilter{Mall: mall, OpenID: openid, Limit: 50})
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "member", page{Title: "Member " + openid, Nav: "members",
+		Data: memberData{Member: m, Entries: entries, Transactions: txs}})
+}
+
+type transactionData struct {
+	Transaction  storage.Transaction
+	Notification storage.Notification
+	Entries      []storage.Entry
+	Refunds      []storage.Refund
+	Attempts     []storage.Attempt
+}
+
+func (d *Dashboard) transaction(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	mall, id := r.PathValue("mall"), r.PathValue("transaction_id")
+	var data transactionData
+	var err error
+	if data.Transaction, err = d.cfg.DB.Transaction(ctx, mall, id); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if data.Notification, err = d.cfg.DB.Notification(ctx, data.Transaction.NotificationID); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if data.Entries, err = d.cfg.DB.TransactionEntries(ctx, mall, id); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if data.Refunds, err = d.cfg.DB.Refunds(ctx, mall, id); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	if data.Attempts, err = d.cfg.DB.Attempts(ctx, data.Transaction.SyncID); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "transaction", page{Title: "Transaction " + id, Data: data})
+}
+
+type parkedData struct {
+	Syncs []storage.Sync
+	Next  int64
+}
+
+func (d *Dashboard) parked(w http.ResponseWriter, r *http.Request) {
+	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	const pageSize = 100
+	list, err := d.cfg.DB.Syncs(r.Context(), storage.SyncParked, max(after, 0), pageSize)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	data := parkedData{Syncs: list}
+	if len(list) == pageSize {
+		data.Next = list[pageSize-1].ID
+	}
+	d.render(w, r, http.StatusOK, "parked", page{Title: "Parked syncs", Nav: "parked", Data: data})
+}
+
+// retry is the retry button of a parked sync: the outbox moves it back to
+// pending and queues a new job, in one transaction.
+func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		d.fail(w, r, storage.ErrNotFound)
+		return
+	}
+	ok, err := d.cfg.Retrier.Retry(r.Context(), id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	notice := "Sync " + strconv.FormatInt(id, 10) + " is queued again."
+	if !ok {
+		notice = "Sync " + strconv.FormatInt(id, 10) + " was not parked any more; nothing changed."
+	}
+	d.cfg.Logger.InfoContext(r.Context(), "dashboard: parked sync retried", "sync_id", id, "queued", ok)
+	http.Redirect(w, r, "/parked?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+}
+
+type rulesData struct {
+	Version string
+	Malls   []rules.Mall
+	Default rules.Mall
+	JSON    string
+}
+
+func (d *Dashboard) rules(w http.ResponseWriter, r *http.Request) {
+	set := d.cfg.Rules()
+	doc, err := json.MarshalIndent(set, "", "  ")
+	if err != nil {
+		d.fail(w, r, errors.Join(errors.New("dashboard: rules"), err))
+		return
+	}
+	d.render(w, r, http.StatusOK, "rules", page{Title: "Rules", Nav: "rules", Data: rulesData{
+		Version: set.Version(), Malls: set.Malls(), Default: set.Mall(d.cfg.MchID), JSON: string(doc),
+	}})
+}

@@ -1,0 +1,86 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/seed2ac2593f/wxpay/sandbox"
+)
+
+// The member the simulate form starts with: the embedded sandbox's demo
+// member.
+const (
+	demoAppID  = "wxd678efh567hg6787"
+	demoOpenID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
+)
+
+// parseYuan reads an amount such as "123.45" as fen.
+func parseYuan(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(frac) > 2 || strings.Trim(whole+frac, "0123456789") != "" || len(whole) > 9 {
+		return 0, errors.New("the amount is in yuan, such as 123.45")
+	}
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	fen, _ := strconv.ParseInt(whole+frac, 10, 64)
+	if fen <= 0 {
+		return 0, errors.New("the amount must be above zero")
+	}
+	return fen, nil
+}
+
+// back returns to the overview with a notice.
+func back(w http.ResponseWriter, r *http.Request, notice string) {
+	http.Redirect(w, r, "/?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+}
+
+// simulatePayment authorises the member at the embedded sandbox (so that
+// WeChat Pay tells the mall about the payment) and pays; the notification
+// reaches the service like a real one.
+func (d *Dashboard) simulatePayment(w http.ResponseWriter, r *http.Request) {
+	if d.cfg.Sandbox == nil {
+		http.NotFound(w, r)
+		return
+	}
+	amount, err := parseYuan(r.PostFormValue("amount"))
+	if err != nil {
+		back(w, r, "Payment not made: "+err.Error()+".")
+		return
+	}
+	appid, openid := r.PostFormValue("appid"), r.PostFormValue("openid")
+	if _, _, err := d.cfg.Sandbox.Authorize(sandbox.MemberRequest{AppID: appid, OpenID: openid}); err != nil {
+		back(w, r, "Payment not made: "+err.Error())
+		return
+	}
+	p, err := d.cfg.Sandbox.Pay(sandbox.PaymentRequest{AppID: appid, OpenID: openid, Amount: amount,
+		ShopNumber: r.PostFormValue("shop_number")})
+	if err != nil {
+		back(w, r, "Payment not made: "+err.Error())
+		return
+	}
+	back(w, r, "The sandbox made payment "+p.TransactionID+"; it appears below once its notification is processed.")
+}
+
+func (d *Dashboard) simulateRefund(w http.ResponseWriter, r *http.Request) {
+	if d.cfg.Sandbox == nil {
+		http.NotFound(w, r)
+		return
+	}
+	amount, err := parseYuan(r.PostFormValue("amount"))
+	if err != nil {
+		back(w, r, "Refund not made: "+err.Error()+".")
+		return
+	}
+	rf, err := d.cfg.Sandbox.Refund(sandbox.RefundRequest{TransactionID: strings.TrimSpace(r.PostFormValue("transaction_id")),
+		RefundAmount: amount})
+	if err != nil {
+		back(w, r, "Refund not made: "+err.Error())
+		return
+	}
+	back(w, r, "The sandbox made refund "+rf.RefundID+".")
+}

@@ -1,0 +1,43 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+)
+
+// Metrics is the service's Prometheus registry, served at /metrics on the
+// admin listener.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
+// newMetrics returns the configured metrics, or new ones.
+func newMetrics(cfg Config) *metrics.Metrics {
+	if cfg.Metrics != nil {
+		return cfg.Metrics
+	}
+	return metrics.New(cfg.Logger)
+}
+
+// watchState registers the gauges read from the database at scrape time.
+func (s *Server) watchState() {
+	s.metrics.WatchState(s.db, func() string { return s.ledger.Rules().Version() }, time.Now)
+}
+
+// observe mounts /metrics and the dashboard on the admin mux, and returns
+// the guard of the admin surface: the bearer token, or the dashboard's
+// session cookie for its pages.
+func (s *Server) observe(mux *http.ServeMux) (func(http.Handler) http.Handler, error) {
+	d, err := dashboard.New(dashboard.Config{
+		DB: s.db, Rules: func() *rules.Set { return s.ledger.Rules() }, Retrier: s.outbox, MchID: s.cfg.MchID,
+		Token: s.cfg.AdminToken, Sandbox: s.cfg.Sandbox, Logger: s.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.Handle("/", d.Handler())
+	return func(h http.Handler) http.Handler { return dashboard.Guard(s.cfg.AdminToken, time.Now, h) }, nil
+}
