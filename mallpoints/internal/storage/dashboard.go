@@ -7,6 +7,20 @@ import (
 	"time"
 )
 
+// The dashboard's queries; indexes_test.go checks each one's plan.
+const (
+	qPayments = `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM transactions WHERE created_at >= $1 AND created_at < $2`
+	qPoints   = `SELECT COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN points < 0 THEN -points ELSE 0 END), 0) FROM ledger_entries
+		WHERE created_at >= $1 AND created_at < $2`
+	qLags   = `SELECT synced_at - created_at FROM syncs WHERE synced_at >= $1 AND synced_at < $2`
+	qHourly = `SELECT (created_at - $1) / $3, COUNT(*), COALESCE(SUM(points), 0) FROM transactions
+		WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`
+	qMembersByOpenID = `SELECT ` + memberColumns + ` FROM members WHERE openid = $1 ORDER BY mall`
+	qEntriesBetween  = `SELECT ` + entryColumns + ` FROM ledger_entries
+		WHERE created_at >= $1 AND created_at < $2 AND seq > $3 ORDER BY seq LIMIT $4`
+)
+
 // Overview sums up a period for the dashboard: the payments that arrived in
 // it, the points the ledger gave and took, and how fast syncs went out.
 type Overview struct {
@@ -29,24 +43,21 @@ type Overview struct {
 func (db *DB) Overview(ctx context.Context, from, to time.Time) (Overview, error) {
 	var o Overview
 	f, t := micros(from), micros(to)
-	if err := db.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM transactions
-		WHERE created_at >= $1 AND created_at < $2`, f, t).Scan(&o.Payments, &o.Amount); err != nil {
+	if err := db.queryRow(ctx, qPayments, f, t).Scan(&o.Payments, &o.Amount); err != nil {
 		return o, fmt.Errorf("storage: overview payments: %w", err)
 	}
-	if err := db.queryRow(ctx, `SELECT COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN points < 0 THEN -points ELSE 0 END), 0) FROM ledger_entries
-		WHERE created_at >= $1 AND created_at < $2`, f, t).Scan(&o.PointsIssued, &o.PointsDeducted); err != nil {
+	if err := db.queryRow(ctx, qPoints, f, t).Scan(&o.PointsIssued, &o.PointsDeducted); err != nil {
 		return o, fmt.Errorf("storage: overview points: %w", err)
 	}
 	for _, c := range []struct {
 		state string
 		n     *int64
 	}{{SyncPending, &o.Pending}, {SyncParked, &o.Parked}} {
-		if err := db.queryRow(ctx, `SELECT COUNT(*) FROM syncs WHERE state = $1`, c.state).Scan(c.n); err != nil {
+		if err := db.queryRow(ctx, qCountState, c.state).Scan(c.n); err != nil {
 			return o, fmt.Errorf("storage: overview syncs: %w", err)
 		}
 	}
-	rs, err := db.query(ctx, `SELECT synced_at - created_at FROM syncs WHERE synced_at >= $1 AND synced_at < $2`, f, t)
+	rs, err := db.query(ctx, qLags, f, t)
 	if err != nil {
 		return o, fmt.Errorf("storage: overview lag: %w", err)
 	}
@@ -85,8 +96,7 @@ type Hour struct {
 func (db *DB) Hourly(ctx context.Context, from time.Time, n int) ([]Hour, error) {
 	const hourUS = int64(time.Hour / time.Microsecond)
 	f := micros(from)
-	rs, err := db.query(ctx, `SELECT (created_at - $1) / $3, COUNT(*), COALESCE(SUM(points), 0) FROM transactions
-		WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`, f, f+int64(n)*hourUS, hourUS)
+	rs, err := db.query(ctx, qHourly, f, f+int64(n)*hourUS, hourUS)
 	if err != nil {
 		return nil, fmt.Errorf("storage: hourly payments: %w", err)
 	}
@@ -112,7 +122,7 @@ func (db *DB) Hourly(ctx context.Context, from time.Time, n int) ([]Hour, error)
 
 // MembersByOpenID finds an openid in every mall (members_by_openid).
 func (db *DB) MembersByOpenID(ctx context.Context, openid string) ([]Member, error) {
-	rs, err := db.query(ctx, `SELECT `+memberColumns+` FROM members WHERE openid = $1 ORDER BY mall`, openid)
+	rs, err := db.query(ctx, qMembersByOpenID, openid)
 	if err != nil {
 		return nil, fmt.Errorf("storage: members by openid: %w", err)
 	}
@@ -123,9 +133,7 @@ func (db *DB) MembersByOpenID(ctx context.Context, openid string) ([]Member, err
 // after, in commit order, at most limit: the pages of a day's export
 // (ledger_by_time).
 func (db *DB) EntriesBetween(ctx context.Context, from, to time.Time, after int64, limit int) ([]Entry, error) {
-	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
-		WHERE created_at >= $1 AND created_at < $2 AND seq > $3 ORDER BY seq LIMIT $4`,
-		micros(from), micros(to), after, limit)
+	rs, err := db.query(ctx, qEntriesBetween, micros(from), micros(to), after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("storage: entries of the day: %w", err)
 	}

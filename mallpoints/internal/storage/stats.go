@@ -23,6 +23,22 @@ type State struct {
 	LastNotification map[string]time.Time
 }
 
+// The scrape-time queries; indexes_test.go checks each one's plan.
+const (
+	qBacklog    = `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM syncs WHERE state = $1`
+	qCountState = `SELECT COUNT(*) FROM syncs WHERE state = $1`
+	qEntryCount = `SELECT value FROM ledger_seq WHERE id = 1`
+	// A recursive query walks the distinct malls of the index, so the cost
+	// grows with the number of malls, not of notifications.
+	qLastNotifications = `WITH RECURSIVE malls (mall) AS (
+			SELECT MIN(mall) FROM notifications
+			UNION ALL
+			SELECT (SELECT MIN(n.mall) FROM notifications n WHERE n.mall > malls.mall) FROM malls WHERE malls.mall IS NOT NULL
+		)
+		SELECT mall, (SELECT MAX(n.received_at) FROM notifications n WHERE n.mall = malls.mall)
+		FROM malls WHERE mall IS NOT NULL`
+)
+
 // State reads the state the metrics report. Each query is a seek or a
 // range scan on an index: syncs_by_state for the backlog and the parked
 // syncs, the single ledger_seq row for the entries, and a loose scan of
@@ -30,26 +46,17 @@ type State struct {
 func (db *DB) State(ctx context.Context) (State, error) {
 	st := State{LastNotification: map[string]time.Time{}}
 	var oldest int64
-	if err := db.queryRow(ctx, `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM syncs WHERE state = $1`,
-		SyncPending).Scan(&st.Pending, &oldest); err != nil {
+	if err := db.queryRow(ctx, qBacklog, SyncPending).Scan(&st.Pending, &oldest); err != nil {
 		return st, fmt.Errorf("storage: pending syncs: %w", err)
 	}
 	st.OldestPending = fromMicros(oldest)
-	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM syncs WHERE state = $1`, SyncParked).Scan(&st.Parked); err != nil {
+	if err := db.queryRow(ctx, qCountState, SyncParked).Scan(&st.Parked); err != nil {
 		return st, fmt.Errorf("storage: parked syncs: %w", err)
 	}
-	if err := db.queryRow(ctx, `SELECT value FROM ledger_seq WHERE id = 1`).Scan(&st.LedgerEntries); err != nil {
+	if err := db.queryRow(ctx, qEntryCount).Scan(&st.LedgerEntries); err != nil {
 		return st, fmt.Errorf("storage: ledger entries: %w", err)
 	}
-	// A recursive query walks the distinct malls of the index, so the cost
-	// grows with the number of malls, not of notifications.
-	rs, err := db.query(ctx, `WITH RECURSIVE malls (mall) AS (
-			SELECT MIN(mall) FROM notifications
-			UNION ALL
-			SELECT (SELECT MIN(n.mall) FROM notifications n WHERE n.mall > malls.mall) FROM malls WHERE malls.mall IS NOT NULL
-		)
-		SELECT mall, (SELECT MAX(n.received_at) FROM notifications n WHERE n.mall = malls.mall)
-		FROM malls WHERE mall IS NOT NULL`)
+	rs, err := db.query(ctx, qLastNotifications)
 	if err != nil {
 		return st, fmt.Errorf("storage: last notifications: %w", err)
 	}

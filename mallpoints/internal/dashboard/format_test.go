@@ -1,0 +1,68 @@
+package dashboard
+
+import (
+	"testing"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+func TestParseYuanReadsAtMostTwoDecimals(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"123.45", 12345, true}, {"1", 100, true}, {"0.5", 50, true}, {" 2.00 ", 200, true},
+		{"0", 0, false}, {"1.234", 0, false}, {"-1", 0, false}, {"1e3", 0, false}, {"", 0, false}, {".5", 0, false},
+		{"1234567890", 0, false},
+	} {
+		got, err := parseYuan(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("parseYuan(%q) = %d, %v; want %d, ok %v", c.in, got, err, c.want, c.ok)
+		}
+	}
+}
+
+func TestExportKeepsSpreadsheetsFromReadingTextAsAFormula(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"=HYPERLINK(\"x\")": "'=HYPERLINK(\"x\")", "+1": "'+1", "-1": "'-1", "@SUM(A1)": "'@SUM(A1)",
+		"oUpF8uMuAJO": "oUpF8uMuAJO", "": "", "refund of 100": "refund of 100",
+	} {
+		if got := text(in); got != want {
+			t.Errorf("text(%q) = %q, want %q", in, got, want)
+		}
+	}
+	row := exportRow(storage.Entry{Seq: 7, Points: -3, Reason: "=cmd"})
+	if row[5] != "-3" || row[15] != "'=cmd" {
+		t.Errorf("row %q: numbers stay numbers, text is defused", row)
+	}
+}
+
+func TestDurationReadsLikeALag(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		0: "—", 850 * time.Millisecond: "850ms", 2400 * time.Millisecond: "2.4s", 190 * time.Second: "3m10s",
+	} {
+		if got := duration(d); got != want {
+			t.Errorf("duration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestChartScalesBarsAndLineToTheirMaxima(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC) // 08:00 in Beijing
+	c := newChart([]storage.Hour{{Start: start, Payments: 2, Points: 10}, {Start: start.Add(time.Hour), Payments: 4, Points: 0}})
+	if c.MaxPayments != 4 || c.MaxPoints != 10 || len(c.Bars) != 2 {
+		t.Fatalf("chart %+v", c)
+	}
+	if full := float64(chartHeight - chartTop); c.Bars[1].H != full || c.Bars[0].H != full/2 {
+		t.Errorf("bar heights %v and %v, want %v and half", c.Bars[0].H, c.Bars[1].H, full)
+	}
+	if c.Bars[0].Title != "08:00–09:00: 2 payments, 10 points" {
+		t.Errorf("tooltip %q", c.Bars[0].Title)
+	}
+}

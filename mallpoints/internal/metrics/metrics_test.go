@@ -1,0 +1,141 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/seed2ac2593f/wxpay/notify"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+)
+
+func TestNotifyCountsEachNotificationByEventTypeAndOutcome(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	ok := m.Notify(func(context.Context, *notify.Notification) error { return nil })
+	bad := m.Notify(func(context.Context, *notify.Notification) error { return errors.New("database down") })
+	ctx := context.Background()
+	ok(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
+	ok(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
+	bad(ctx, &notify.Notification{EventType: "MALL_REFUND.SUCCESS"})
+	ok(ctx, &notify.Notification{EventType: "<script>"})
+	want := `
+# HELP mallpoints_notifications_total WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, rejected).
+# TYPE mallpoints_notifications_total counter
+mallpoints_notifications_total{event_type="MALL_REFUND.SUCCESS",outcome="failed"} 1
+mallpoints_notifications_total{event_type="MALL_TRANSACTION.SUCCESS",outcome="applied"} 2
+mallpoints_notifications_total{event_type="other",outcome="applied"} 1
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_notifications_total"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestRejectionsCount401AsASignatureFailure(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	for _, status := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusBadRequest, http.StatusNoContent, http.StatusInternalServerError} {
+		h := m.Rejections(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) }))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/wechatpay/notify", nil))
+	}
+	want := `
+# HELP mallpoints_signature_verification_failures_total Notifications refused because their signature, timestamp or key did not verify (answered 401).
+# TYPE mallpoints_signature_verification_failures_total counter
+mallpoints_signature_verification_failures_total 2
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_signature_verification_failures_total"); err != nil {
+		t.Error(err)
+	}
+	rejected := `
+# HELP mallpoints_notifications_total WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, rejected).
+# TYPE mallpoints_notifications_total counter
+mallpoints_notifications_total{event_type="unknown",outcome="rejected"} 3
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(rejected), "mallpoints_notifications_total"); err != nil {
+		t.Errorf("two 401 and one 400 are rejected notifications: %v", err)
+	}
+}
+
+func TestSyncAttemptsCountOutcomeAndBoundedCode(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptOK, Elapsed: 30 * time.Millisecond})
+	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptParked, Code: "PARAM_ERROR", Elapsed: 20 * time.Millisecond})
+	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptRetry, Code: "some text\nfrom afar", Elapsed: time.Second})
+	want := `
+# HELP mallpoints_sync_attempts_total Calls to WeChat Pay made by the outbox, by outcome (ok, retry, parked) and WeChat Pay code (empty for ok).
+# TYPE mallpoints_sync_attempts_total counter
+mallpoints_sync_attempts_total{code="",outcome="ok"} 1
+mallpoints_sync_attempts_total{code="OTHER",outcome="retry"} 1
+mallpoints_sync_attempts_total{code="PARAM_ERROR",outcome="parked"} 1
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_sync_attempts_total"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(m.Registry(), "mallpoints_sync_attempt_duration_seconds"); n != 3 {
+		t.Errorf("duration series: %d, want one per outcome", n)
+	}
+}
+
+type failingState struct{}
+
+func (failingState) State(context.Context) (storage.State, error) {
+	return storage.State{}, errors.New("connection refused")
+}
+
+func TestADatabaseThatCannotBeReadLeavesItsGaugesOutAndSaysSo(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	m.WatchState(failingState{}, func() string { return "abc" }, time.Now)
+	want := `
+# HELP mallpoints_database_up 1 when the scrape-time database reads succeeded, else 0 (and the gauges read from it are left out).
+# TYPE mallpoints_database_up gauge
+mallpoints_database_up 0
+# HELP mallpoints_rules_info The version (content hash) of the points rules in force in this process; always 1.
+# TYPE mallpoints_rules_info gauge
+mallpoints_rules_info{version="abc"} 1
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_database_up", "mallpoints_rules_info", "mallpoints_outbox_depth"); err != nil {
+		t.Error(err)
+	}
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "go_goroutines") {
+		t.Errorf("/metrics with the database down: status %d; the rest must still be served", rec.Code)
+	}
+}
+
+func TestSilenceAndOldestAgeAreSecondsSince(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	m := metrics.New(nil)
+	m.WatchState(stateAt{now}, func() string { return "v" }, func() time.Time { return now })
+	want := `
+# HELP mallpoints_outbox_oldest_age_seconds Age of the oldest sync waiting to be sent or retried; 0 when none waits.
+# TYPE mallpoints_outbox_oldest_age_seconds gauge
+mallpoints_outbox_oldest_age_seconds 90
+# HELP mallpoints_seconds_since_last_notification Seconds since the mall's last notification arrived. WeChat Pay stops retrying a notification after 24h4m and has no call to ask for a lost one, so a long silence must page.
+# TYPE mallpoints_seconds_since_last_notification gauge
+mallpoints_seconds_since_last_notification{mall="1900000109"} 3600
+mallpoints_seconds_since_last_notification{mall="1900000110"} 0
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_outbox_oldest_age_seconds", "mallpoints_seconds_since_last_notification"); err != nil {
+		t.Error(err)
+	}
+}
+
+type stateAt struct{ now time.Time }
+
+func (s stateAt) State(context.Context) (storage.State, error) {
+	return storage.State{Pending: 2, OldestPending: s.now.Add(-90 * time.Second), LastNotification: map[string]time.Time{
+		"1900000109": s.now.Add(-time.Hour), "1900000110": s.now,
+	}}, nil
+}
