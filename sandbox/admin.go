@@ -249,6 +249,9 @@ func decodeAdmin(r *http.Request, v any) error {
 		return &InputError{Field: "body", Message: "is larger than 64 KiB"}
 	}
 	if json.Valid(b) {
+		if t := bytes.TrimSpace(b); t[0] != '{' { // null would decode as an empty request
+			return &InputError{Field: "body", Message: "is not a JSON object"}
+		}
 		if err := checkAdminMembers(b, reflect.TypeOf(v), ""); err != nil {
 			return err
 		}

@@ -137,6 +137,7 @@ func TestAdminBadInput(t *testing.T) {
 		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"transaction_id":"42x"}`, "transaction_id"},
 		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1,"transaction_id":"` + txID + `"}`, "transaction_id"},
 		{"/sandbox/transactions", `[1]`, "body"},
+		{"/sandbox/authorizations", `null`, "body"},
 		{"/sandbox/transactions", `{"appid":"wx","openid":"o","amount":1} {}`, "body"},
 		{"/sandbox/authorizations", `{"appid":"wx","openid":"o","auth_type":"MAYBE"}`, "auth_type"},
 		{"/sandbox/deauthorizations", `{"appid":"wx","openid":"o"}`, "openid"},

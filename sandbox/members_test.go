@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -47,6 +48,34 @@ func FuzzObjectMembers(f *testing.F) {
 		}
 		if name, issue := ambiguousMember(ms, nil); (issue != "") != dup {
 			t.Fatalf("%q: repeated %v, reported %q %q", s, dup, name, issue)
+		}
+	})
+}
+
+// FuzzAdminBody: whatever an admin request carries, decoding it into any
+// admin request type never panics, and what is accepted names only fields
+// of that type, exactly and once.
+func FuzzAdminBody(f *testing.F) {
+	for _, s := range []string{
+		`{"appid":"wx","openid":"o","amount":1}`, `{"appid":"wx","APPID":"x"}`, `{"amount":1,"amount":2}`,
+		`{"endpoints":{"*":{"error_rate":1},"/*":{}}}`, `{"notifications":{"probe_rate":1,"Probe_Rate":0}}`,
+		`{"endpoints":{"*":{"latency":"1s","latency":"2s"}}}`, `[]`, `null`, `{"":1}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, v := range []any{&MemberRequest{}, &PaymentRequest{}, &RefundRequest{}, &Faults{}} {
+			r, _ := http.NewRequest(http.MethodPost, "/sandbox/x", strings.NewReader(s))
+			if err := decodeAdmin(r, v); err != nil {
+				continue
+			}
+			ms, err := objectMembers([]byte(strings.TrimSpace(s)))
+			if err != nil {
+				t.Fatalf("%T accepted %q, which is not one object", v, s)
+			}
+			if name, issue := ambiguousMember(ms, nil); issue != "" {
+				t.Fatalf("%T accepted %q: member %q %s", v, s, name, issue)
+			}
 		}
 	})
 }
