@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -221,6 +223,48 @@ func TestDashboardPagesShowWhatTheAPIReports(t *testing.T) {
 			t.Errorf("a bad day: status %d, want 400", st)
 		}
 	})
+}
+
+func TestDashboardRetryButtonRequeuesAParkedSync(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rulesPath := filepath.Join(dir, "rules.yaml")
+	writeRules := func(brand int) {
+		r := fmt.Sprintf("malls:\n  - mchid: \"1900000109\"\n    brand_id: %d\n    app_ids: [%s]\n", brand, appID)
+		if err := os.WriteFile(rulesPath, []byte(r), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeRules(999) // not the mall's brand: the sandbox refuses the parking sync
+	e := newEnv(t, filepath.Join(dir, "mallpoints.db"), envOptions{rulesPath: rulesPath, brands: map[int64][]string{1001: {appID}}})
+	openid := e.member(e.mchID)
+	if st := e.do(http.MethodPost, "/api/parkings", map[string]any{"openid": openid, "plate_number": "粤B12345",
+		"state": "IN", "time": time.Now().Format(time.RFC3339)}, nil, nil); st != http.StatusAccepted {
+		t.Fatalf("POST /api/parkings: status %d", st)
+	}
+	var parked string
+	e.eventually("the sync to park", func() bool {
+		parked, _ = e.page(http.MethodGet, "/parked", nil)
+		return strings.Contains(parked, "NO_AUTH")
+	})
+	if !strings.Contains(parked, `action="/parked/1/retry"`) {
+		t.Fatalf("no retry button for sync 1:\n%s", parked)
+	}
+	writeRules(1001)
+	if _, err := e.srv.ReloadRules(); err != nil {
+		t.Fatal(err)
+	}
+	body, st := e.page(http.MethodPost, "/parked/1/retry", url.Values{})
+	if st != http.StatusSeeOther {
+		t.Fatalf("retry: status %d: %s", st, body)
+	}
+	e.eventually("the retried sync to land", func() bool {
+		var s struct{ Sync struct{ State string } }
+		return e.get("/api/syncs/1", &s) == http.StatusOK && s.Sync.State == "synced"
+	})
+	if page, _ := e.page(http.MethodGet, "/parked", nil); !strings.Contains(page, `id="none-parked"`) {
+		t.Error("the parked page still lists a sync")
+	}
 }
 
 func TestDashboardSignsInWithTheTokenIntoAStrictHttpOnlyCookie(t *testing.T) {
