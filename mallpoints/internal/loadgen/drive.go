@@ -1,0 +1,189 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Config is one load run.
+type Config struct {
+	AppID    string // the mall's AppID the members use
+	Members  int    // how many members pay, authorized before the run; 0 means 100
+	Payments int    // how many payments the run makes
+	// Rate is payments per second (open loop: payments go out on time
+	// whether or not the service keeps up). 0 means closed loop.
+	Rate float64
+	// InFlight is, in a closed loop, how many payments are between payment
+	// and observed sync at once; 0 means 16.
+	InFlight int
+	// Amount gives the amount in fen of payment i; nil means 100 + 37·i mod
+	// 100000, a spread of yuan and fen.
+	Amount func(i int) int64
+	// Poll is how often outstanding payments are checked for their sync;
+	// 0 means 50 ms.
+	Poll time.Duration
+	// Settle bounds the wait for the syncs after the last payment; 0 means
+	// two minutes.
+	Settle time.Duration
+	// Progress, if set, is called about once a second.
+	Progress func(paid, synced int)
+}
+
+// Payment is one payment of a run and what became of it.
+type Payment struct {
+	Paid
+	OpenID string
+	Amount int64
+	PaidAt time.Time // just before the sandbox was asked to pay
+	// SeenSyncedAt is when the poll first saw the sync; SyncedAt is when
+	// the sync happened, as exact as the run knows it (see
+	// Run.UseServiceTimes).
+	SeenSyncedAt, SyncedAt time.Time
+	Sync                   PointsSync // the sandbox's record when the sync was seen
+}
+
+// Run is a finished load run.
+type Run struct {
+	Payments   []*Payment
+	Start, End time.Time // first payment, last sync seen
+	PayErrors  int       // payments the sandbox refused (they are not in Payments)
+}
+
+// Drive authorizes cfg.Members members, then makes cfg.Payments payments and
+// waits until the sandbox has received a points sync of each. It returns the
+// run, also when some syncs did not arrive within cfg.Settle (then with an
+// error naming how many).
+func Drive(ctx context.Context, a *Admin, cfg Config) (*Run, error) {
+	if cfg.Members <= 0 {
+		cfg.Members = 100
+	}
+	if cfg.InFlight <= 0 {
+		cfg.InFlight = 16
+	}
+	if cfg.Amount == nil {
+		cfg.Amount = func(i int) int64 { return 100 + int64(i)*37%100000 }
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = 50 * time.Millisecond
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = 2 * time.Minute
+	}
+	members, err := authorize(ctx, a, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	t := newTracker()
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		slot = make(chan struct{}, max(cfg.InFlight, 64)) // bounds admin calls in flight
+	)
+	if cfg.Rate == 0 {
+		slot = make(chan struct{}, cfg.InFlight)
+		t.release = func() { <-slot }
+	}
+	run := &Run{Start: time.Now()}
+	pollCtx, stopPoll := context.WithCancel(ctx)
+	pollDone := make(chan struct{})
+	go func() { defer close(pollDone); t.poll(pollCtx, a, cfg.Poll) }()
+	var tick *time.Ticker
+	if cfg.Rate > 0 {
+		tick = time.NewTicker(time.Duration(float64(time.Second) / cfg.Rate))
+		defer tick.Stop()
+	}
+	lastProgress := time.Now()
+payments:
+	for i := 0; i < cfg.Payments; i++ {
+		if tick != nil {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				break payments
+			}
+		}
+		select {
+		case slot <- struct{}{}:
+		case <-ctx.Done():
+			break payments
+		}
+		if cfg.Progress != nil && time.Since(lastProgress) >= time.Second {
+			lastProgress = time.Now()
+			cfg.Progress(i, t.synced())
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			p := &Payment{OpenID: members[i%len(members)], Amount: cfg.Amount(i), PaidAt: time.Now()}
+			paid, err := a.Pay(ctx, PaymentRequest{AppID: cfg.AppID, OpenID: p.OpenID, Amount: p.Amount})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				run.PayErrors++
+				if cfg.Rate == 0 {
+					<-slot
+				}
+				return
+			}
+			if cfg.Rate > 0 {
+				<-slot
+			}
+			p.Paid = paid
+			run.Payments = append(run.Payments, p)
+			t.add(p)
+		}(i)
+	}
+	wg.Wait()
+	settle := time.NewTimer(cfg.Settle)
+	defer settle.Stop()
+	progress := time.NewTicker(time.Second)
+	defer progress.Stop()
+	for wait := true; wait; {
+		select {
+		case <-t.empty():
+			wait = false
+		case <-settle.C:
+			wait = false
+		case <-ctx.Done():
+			wait = false
+		case <-progress.C:
+			if cfg.Progress != nil {
+				cfg.Progress(len(run.Payments), t.synced())
+			}
+		}
+	}
+	stopPoll()
+	<-pollDone
+	run.End = t.lastSeen()
+	if n := t.outstanding(); n > 0 {
+		return run, fmt.Errorf("loadgen: %d of %d payments not synced within %v after the last payment", n, len(run.Payments), cfg.Settle)
+	}
+	if run.PayErrors > 0 {
+		return run, fmt.Errorf("loadgen: the sandbox refused %d payments", run.PayErrors)
+	}
+	return run, ctx.Err()
+}
+
+// authorize makes the run's members, eight at a time.
+func authorize(ctx context.Context, a *Admin, cfg Config) ([]string, error) {
+	members := make([]string, cfg.Members)
+	stamp := time.Now().UnixNano()
+	errs := make([]error, cfg.Members)
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for i := range members {
+		members[i] = fmt.Sprintf("oLoad%x_%d", stamp, i)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = a.Authorize(ctx, cfg.AppID, members[i])
+		}()
+	}
+	wg.Wait()
+	return members, errors.Join(errs...)
+}

@@ -1,0 +1,94 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// startTimeout bounds how long a program may take to print that it listens.
+const startTimeout = 60 * time.Second
+
+// Sandbox is a running `wxpay sandbox`.
+type Sandbox struct {
+	*Proc
+	URL string // base URL, ending in a slash; the admin API is under URL + "sandbox/"
+}
+
+// SandboxOptions configures StartSandbox.
+type SandboxOptions struct {
+	NotifyURL string // where notifications go
+	// RetrySchedule is --notify-retry-schedule, e.g. "1s,1s,2s,5s"; empty
+	// means WeChat Pay's own schedule (first retry after 15 s).
+	RetrySchedule string
+}
+
+var sandboxListening = regexp.MustCompile(`wxpay sandbox: listening on (http://\S+/) `)
+
+// StartSandbox starts `wxpay sandbox` on a free loopback port with keys k.
+func (b Binaries) StartSandbox(ctx context.Context, k Keys, o SandboxOptions) (*Sandbox, error) {
+	args := []string{"sandbox", "--listen", "127.0.0.1:0", "--keys-dir", k.Dir, "--notify-url", o.NotifyURL}
+	if o.RetrySchedule != "" {
+		args = append(args, "--notify-retry-schedule", o.RetrySchedule)
+	}
+	p, err := start("wxpay sandbox", b.Wxpay, args, nil)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	m, err := p.waitFor(ctx, sandboxListening)
+	if err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return &Sandbox{Proc: p, URL: m[1]}, nil
+}
+
+// Service is a running mallpointsd.
+type Service struct {
+	*Proc
+	NotifyURL string // http://…/wechatpay/notify
+	AdminURL  string // http://… (the API is under /api/)
+}
+
+// ServiceOptions configures StartService.
+type ServiceOptions struct {
+	Name       string // for messages, e.g. "replica 2"
+	DB         string // --db: a SQLite path or a postgres:// URL
+	SandboxURL string
+	Keys       Keys
+	Workers    int      // --workers; 0 keeps the default
+	Args       []string // more flags
+}
+
+var serviceListening = regexp.MustCompile(`notifications at (http://\S+/wechatpay/notify); admin API at (http://\S+)/api/`)
+
+// StartService starts mallpointsd on free loopback ports against the
+// sandbox, with the merchant credentials of o.Keys.
+func (b Binaries) StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
+	args := append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--db", o.DB},
+		o.Keys.credentialFlags(o.SandboxURL)...)
+	if o.Workers > 0 {
+		args = append(args, "--workers", fmt.Sprint(o.Workers))
+	}
+	args = append(args, o.Args...)
+	name := o.Name
+	if name == "" {
+		name = "mallpointsd"
+	}
+	// The environment must not add settings the flags do not show.
+	p, err := start(name, b.Mallpointsd, args, []string{"MALLPOINTS_RULES=", "MALLPOINTS_ADMIN_TOKEN="})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	m, err := p.waitFor(ctx, serviceListening)
+	if err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return &Service{Proc: p, NotifyURL: m[1], AdminURL: m[2]}, nil
+}
