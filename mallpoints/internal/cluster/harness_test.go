@@ -1,0 +1,329 @@
+package cluster
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/stack"
+)
+
+// The binaries and keys every test shares, made once in TestMain.
+var (
+	bins stack.Binaries
+	keys stack.Keys
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		dir, err := os.MkdirTemp("", "mallpoints-cluster-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		if bins, err = stack.Build(ctx, "../../..", dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if keys, err = bins.Keygen(ctx, filepath.Join(dir, "keys")); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		return m.Run()
+	}())
+}
+
+// appID is the AppID the tests' members pay with; the sandbox's default
+// merchant accepts any.
+const appID = "wx1234567890abcdef"
+
+// postgresBase is MALLPOINTS_TEST_POSTGRES or the machine's local server.
+// Without a reachable server the tests skip, except with CI=true.
+func postgresBase(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("MALLPOINTS_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required with CI=true: %v", err)
+		}
+		t.Skipf("no PostgreSQL: %v", err)
+	}
+	conn.Close(ctx)
+	return base
+}
+
+// newDatabase creates a database of the test's own on the server at base
+// and drops it afterwards.
+func newDatabase(t *testing.T, base string) string {
+	t.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "mallpoints_cluster_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	exec := func(sql string) error {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	if err := exec("CREATE DATABASE " + name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// front is the round-robin reverse proxy WeChat Pay's notifications go
+// through, as a load balancer before the replicas would be.
+type front struct {
+	*httptest.Server
+	mu       sync.Mutex
+	backends []*backend
+	next     atomic.Uint64
+}
+
+type backend struct {
+	name     string
+	proxy    *httputil.ReverseProxy
+	answered atomic.Int64 // notifications it answered 2xx
+}
+
+func newFront(t *testing.T) *front {
+	f := &front{}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+// NotifyURL is the callback URL the sandbox is given.
+func (f *front) NotifyURL() string { return f.URL + "/wechatpay/notify" }
+
+func (f *front) serve(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	list := f.backends
+	f.mu.Unlock()
+	if len(list) == 0 {
+		http.Error(w, "no replica up", http.StatusBadGateway)
+		return
+	}
+	b := list[f.next.Add(1)%uint64(len(list))]
+	rec := &statusRecorder{ResponseWriter: w}
+	b.proxy.ServeHTTP(rec, r)
+	if rec.status/100 == 2 {
+		b.answered.Add(1)
+	}
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// set replaces the replicas the front forwards to.
+func (f *front) set(replicas ...*replica) {
+	var list []*backend
+	for _, r := range replicas {
+		if r != nil && r.svc != nil && !r.svc.Exited() {
+			list = append(list, r.backend)
+		}
+	}
+	f.mu.Lock()
+	f.backends = list
+	f.mu.Unlock()
+}
+
+// replica is one mallpointsd process, restartable under the same name.
+type replica struct {
+	name    string
+	svc     *stack.Service
+	backend *backend
+	logs    strings.Builder // output of its earlier, ended processes
+}
+
+// cluster is a sandbox, a front and replicas on one database.
+type cluster struct {
+	t        *testing.T
+	db       string
+	sandbox  *stack.Sandbox
+	admin    *loadgen.Admin
+	front    *front
+	replicas []*replica
+	workers  int
+}
+
+// newCluster starts a sandbox whose notifications go to a front, and n
+// replicas on database db behind it.
+func newCluster(t *testing.T, db string, n, workers int) *cluster {
+	t.Helper()
+	c := &cluster{t: t, db: db, front: newFront(t), workers: workers}
+	sb, err := bins.StartSandbox(context.Background(), keys, stack.SandboxOptions{
+		NotifyURL: c.front.NotifyURL(), RetrySchedule: "1s,1s,2s,2s,5s,5s,10s,10s,10s,10s,30s,30s,30s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sb.Kill()
+		if t.Failed() {
+			t.Logf("sandbox output (tail):\n%s", tail(sb.Output(), 3000))
+		}
+	})
+	c.sandbox = sb
+	c.admin = &loadgen.Admin{URL: sb.URL, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	for i := range n {
+		c.replicas = append(c.replicas, &replica{name: fmt.Sprintf("replica %d", i+1)})
+	}
+	t.Cleanup(func() {
+		for _, r := range c.replicas {
+			if r.svc != nil && !r.svc.Exited() {
+				if _, err := r.svc.Stop(30 * time.Second); err != nil {
+					t.Errorf("%s: %v", r.name, err)
+				}
+			}
+			if t.Failed() {
+				t.Logf("%s output (tail):\n%s", r.name, tail(r.output(), 3000))
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for _, r := range c.replicas {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.start(r) }()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	c.front.set(c.replicas...)
+	return c
+}
+
+// start (re)starts replica r; the front is not told.
+func (c *cluster) start(r *replica) {
+	svc, err := bins.StartService(context.Background(), stack.ServiceOptions{Name: r.name, DB: c.db,
+		SandboxURL: c.sandbox.URL, Keys: keys, Workers: c.workers})
+	if err != nil {
+		c.t.Error(err)
+		return
+	}
+	if r.svc != nil {
+		r.logs.WriteString(r.svc.Output())
+	}
+	u, _ := url.Parse(svc.NotifyURL)
+	r.svc = svc
+	r.backend = &backend{name: r.name, proxy: &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(&url.URL{Scheme: u.Scheme, Host: u.Host}) },
+		// A replica that is down answers 502: WeChat Pay retries.
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
+	}}
+}
+
+// output is everything replica r printed, over all its processes.
+func (r *replica) output() string {
+	if r.svc == nil {
+		return r.logs.String()
+	}
+	return r.logs.String() + r.svc.Output()
+}
+
+var syncedLine = regexp.MustCompile(`msg="outbox: synced"`)
+
+// syncs counts the syncs replica r logged as done.
+func (r *replica) syncs() int { return len(syncedLine.FindAllString(r.output(), -1)) }
+
+// get decodes a JSON answer of the admin API of any live replica.
+func (c *cluster) get(path string, v any) {
+	c.t.Helper()
+	for _, r := range c.replicas {
+		if r.svc == nil || r.svc.Exited() {
+			continue
+		}
+		resp, err := http.Get(r.svc.AdminURL + path)
+		if err != nil {
+			continue
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			c.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, raw)
+		}
+		if err := jsonUnmarshal(raw, v); err != nil {
+			c.t.Fatalf("GET %s: %v", path, err)
+		}
+		return
+	}
+	c.t.Fatalf("GET %s: no replica answers", path)
+}
+
+// anyAdmin is the admin URL of a live replica.
+func (c *cluster) anyAdmin() string {
+	for _, r := range c.replicas {
+		if r.svc != nil && !r.svc.Exited() {
+			return r.svc.AdminURL
+		}
+	}
+	c.t.Fatal("no replica is up")
+	return ""
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// eventually polls cond until it holds; after limit the test fails, naming
+// what it waited for. The limit only bounds a hang: nothing is measured.
+func eventually(t *testing.T, what string, limit time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

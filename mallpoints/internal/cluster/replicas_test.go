@@ -1,0 +1,35 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
+)
+
+func TestReplicasOnOneDatabaseShareNotificationsAndOutboxAndSyncEachPaymentOnce(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, newDatabase(t, postgresBase(t)), 3, 4)
+	run, err := loadgen.Drive(context.Background(), c.admin, loadgen.Config{AppID: appID, Members: 20,
+		Payments: 240, InFlight: 24, Settle: 90 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkLedgerMatchesWeChatPay(t, c, run, true)
+	total := 0
+	for _, r := range c.replicas {
+		n, took := r.syncs(), r.backend.answered.Load()
+		t.Logf("%s answered %d notifications and synced %d payments", r.name, took, n)
+		if took == 0 {
+			t.Errorf("%s took no notification: the front round-robins, every replica takes them", r.name)
+		}
+		if n == 0 {
+			t.Errorf("%s worked no sync: every replica works the outbox", r.name)
+		}
+		total += n
+	}
+	if total != len(run.Payments) {
+		t.Errorf("the replicas logged %d syncs done for %d payments", total, len(run.Payments))
+	}
+}
