@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
 )
@@ -21,9 +22,19 @@ func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 // the last one received is the ledger's), the member's balance is the sum of
 // its payments' points, the total_points synced are the balances after each
 // payment, no sync is parked and every payment notification was delivered.
-func checkLedgerMatchesWeChatPay(t *testing.T, c *cluster, run *loadgen.Run, once bool) {
+// It returns how many payments WeChat Pay received more than one sync of.
+func checkLedgerMatchesWeChatPay(t *testing.T, c *cluster, run *loadgen.Run, once bool) (resent int) {
 	t.Helper()
 	ctx := context.Background()
+	// WeChat Pay has every sync; a sync whose answer was lost (a dropped
+	// connection) is confirmed by its next attempt, after a backoff.
+	eventually(t, "the service to have every sync confirmed", 3*time.Minute, func() bool {
+		var pending struct {
+			Transactions []json.RawMessage `json:"transactions"`
+		}
+		c.get("/api/transactions?sync_state=pending&limit=1", &pending)
+		return len(pending.Transactions) == 0
+	})
 	type result struct {
 		p   *loadgen.Payment
 		sb  loadgen.PointsSync
@@ -80,6 +91,9 @@ func checkLedgerMatchesWeChatPay(t *testing.T, c *cluster, run *loadgen.Run, onc
 			t.Errorf("payment %s: WeChat Pay got total %d for %s, the ledger says total %d for %s",
 				r.p.TransactionID, body.TotalPoints, body.OpenID, tx.TotalPoints, r.p.OpenID)
 		default:
+			if r.sb.SyncCount > 1 {
+				resent++
+			}
 			sums[r.p.OpenID] += want
 			totals[r.p.OpenID] = append(totals[r.p.OpenID], tx.TotalPoints)
 			continue
@@ -87,7 +101,7 @@ func checkLedgerMatchesWeChatPay(t *testing.T, c *cluster, run *loadgen.Run, onc
 		bad++
 	}
 	if t.Failed() {
-		return
+		return resent
 	}
 	for openid, sum := range sums {
 		var m struct {
@@ -121,4 +135,5 @@ func checkLedgerMatchesWeChatPay(t *testing.T, c *cluster, run *loadgen.Run, onc
 			t.Errorf("notification %s (%s) is %s after %d attempts", d.ID, d.EventType, d.State, len(d.Attempts))
 		}
 	}
+	return resent
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -181,6 +182,35 @@ type replica struct {
 	svc     *stack.Service
 	backend *backend
 	logs    strings.Builder // output of its earlier, ended processes
+	killed  bool            // the test killed its current process
+	// selfExits counts the processes that ended without being killed.
+	selfExits int
+}
+
+// kill SIGKILLs the replica's process.
+func (r *replica) kill() {
+	if r.svc.Exited() {
+		r.selfExits++
+	}
+	r.svc.Kill()
+	r.killed = true
+}
+
+// restart starts a replica whose process has ended, retrying while the
+// database is down (it may be restarting).
+func (c *cluster) restart(r *replica) {
+	if !r.killed && r.svc.Exited() {
+		r.selfExits++
+	}
+	var err error
+	for range 30 {
+		if err = c.start(r); err == nil {
+			r.killed = false
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	c.t.Errorf("%s does not start again: %v", r.name, err)
 }
 
 // cluster is a sandbox, a front and replicas on one database.
@@ -227,26 +257,26 @@ func newCluster(t *testing.T, db string, n, workers int) *cluster {
 			}
 		}
 	})
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	for _, r := range c.replicas {
+	for i, r := range c.replicas {
 		wg.Add(1)
-		go func() { defer wg.Done(); c.start(r) }()
+		go func() { defer wg.Done(); errs[i] = c.start(r) }()
 	}
 	wg.Wait()
-	if t.Failed() {
-		t.FailNow()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
 	}
 	c.front.set(c.replicas...)
 	return c
 }
 
 // start (re)starts replica r; the front is not told.
-func (c *cluster) start(r *replica) {
+func (c *cluster) start(r *replica) error {
 	svc, err := bins.StartService(context.Background(), stack.ServiceOptions{Name: r.name, DB: c.db,
 		SandboxURL: c.sandbox.URL, Keys: keys, Workers: c.workers})
 	if err != nil {
-		c.t.Error(err)
-		return
+		return err
 	}
 	if r.svc != nil {
 		r.logs.WriteString(r.svc.Output())
@@ -258,6 +288,7 @@ func (c *cluster) start(r *replica) {
 		// A replica that is down answers 502: WeChat Pay retries.
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
 	}}
+	return nil
 }
 
 // output is everything replica r printed, over all its processes.

@@ -57,8 +57,11 @@ func TestAReplicaKilledMidJobLeavesItsJobsToTheOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.replicas = append(c.replicas, &replica{name: "replica 2"}, &replica{name: "replica 3"})
-	c.start(c.replicas[1])
-	c.start(c.replicas[2])
+	for _, r := range c.replicas[1:] {
+		if err := c.start(r); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c.front.set(c.replicas...)
 	<-done
 	if runErr != nil {

@@ -129,15 +129,20 @@ func (p *Proc) CPU() (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	// The command name in parentheses may hold spaces: fields count from after it.
-	s := string(raw)
+	return parseStat(string(raw))
+}
+
+// parseStat reads utime and stime from the text of /proc/<pid>/stat.
+func parseStat(s string) (time.Duration, error) {
+	// The command name, in parentheses, may hold spaces and parentheses:
+	// fields count from after its last closing one.
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", p.Pid())
+		return 0, errors.New("/proc/<pid>/stat: no command name")
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", p.Pid())
+		return 0, errors.New("/proc/<pid>/stat: too few fields")
 	}
 	// utime and stime are fields 14 and 15 of the file, in clock ticks (USER_HZ, 100 on Linux).
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
