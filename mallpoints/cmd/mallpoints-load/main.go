@@ -197,6 +197,10 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}()
 	front.Set(svc.NotifyURL)
 	a := &loadgen.Admin{URL: sb.URL, HTTP: newHTTPClient()}
+	// Members join before the measured run: their activations are not payments.
+	if o.cfg.OpenIDs, err = loadgen.Authorize(ctx, a, o.cfg.AppID, o.cfg.Members); err != nil {
+		return err
+	}
 	if o.warmup > 0 {
 		fmt.Fprintf(stderr, "warming up with %d payments …\n", o.warmup)
 		w := o.cfg

@@ -10,9 +10,12 @@ import (
 
 // Config is one load run.
 type Config struct {
-	AppID    string // the mall's AppID the members use
-	Members  int    // how many members pay, authorized before the run; 0 means 100
-	Payments int    // how many payments the run makes
+	AppID   string // the mall's AppID the members use
+	Members int    // how many members pay, authorized before the run; 0 means 100
+	// OpenIDs, if set, are members already authorized (see Authorize) who
+	// pay instead: the run then makes no activation notifications.
+	OpenIDs  []string
+	Payments int // how many payments the run makes
 	// Rate is payments per second (open loop: payments go out on time
 	// whether or not the service keeps up). 0 means closed loop.
 	Rate float64
@@ -72,9 +75,12 @@ func Drive(ctx context.Context, a *Admin, cfg Config) (*Run, error) {
 	if cfg.Settle <= 0 {
 		cfg.Settle = 2 * time.Minute
 	}
-	members, err := authorize(ctx, a, cfg)
-	if err != nil {
-		return nil, err
+	members := cfg.OpenIDs
+	if len(members) == 0 {
+		var err error
+		if members, err = Authorize(ctx, a, cfg.AppID, cfg.Members); err != nil {
+			return nil, err
+		}
 	}
 
 	t := newTracker()
@@ -168,11 +174,12 @@ payments:
 	return run, ctx.Err()
 }
 
-// authorize makes the run's members, eight at a time.
-func authorize(ctx context.Context, a *Admin, cfg Config) ([]string, error) {
-	members := make([]string, cfg.Members)
+// Authorize makes n new members of appid, eight at a time, and returns their
+// openids.
+func Authorize(ctx context.Context, a *Admin, appid string, n int) ([]string, error) {
+	members := make([]string, n)
 	stamp := time.Now().UnixNano()
-	errs := make([]error, cfg.Members)
+	errs := make([]error, n)
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i := range members {
@@ -181,7 +188,7 @@ func authorize(ctx context.Context, a *Admin, cfg Config) ([]string, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = a.Authorize(ctx, cfg.AppID, members[i])
+			errs[i] = a.Authorize(ctx, appid, members[i])
 		}()
 	}
 	wg.Wait()
