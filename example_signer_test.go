@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/sandbox"
@@ -58,4 +59,26 @@ func ExampleWithMerchantSigner() {
 	// Output:
 	// 200
 	// wxpay: decryption failed: the key of merchant 1900000109 (wxpay_test.kmsKey) is not a crypto.Decrypter, so it cannot decrypt RSA-OAEP fields
+}
+
+// A Signer on its own makes the Authorization header of one request, for
+// code that sends requests with its own HTTP stack.
+func ExampleNewSigner() {
+	keys, err := sandbox.GenerateKeys() // in production: LoadPrivateKey(apiclient_key.pem)
+	if err != nil {
+		log.Fatal(err)
+	}
+	s, err := wxpay.NewSigner(keys.MchID, "5e6a1b2c3d4e5f60718293a4b5c6d7e8f9010203", keys.MerchantKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := s.Authorization("POST", "/v3/businesscircle/points/notify", []byte(`{}`), 1795435200, "593BEC0C930BF1AFEB40B4A08C8FB242")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Serial)
+	fmt.Println(auth[:strings.Index(auth, ",signature=")])
+	// Output:
+	// 5E6A1B2C3D4E5F60718293A4B5C6D7E8F9010203
+	// WECHATPAY2-SHA256-RSA2048 mchid="1900000109",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242"
 }
