@@ -243,7 +243,7 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	perPay := (cpu1 - cpu0) / time.Duration(max(s.Synced, 1))
 	fmt.Fprintf(stdout, "service CPU: %v for %d syncs = %.3f ms per payment (sandbox: %.3f ms per payment)\n",
 		(cpu1 - cpu0).Round(time.Millisecond), s.Synced, ms(perPay), ms((sbcpu1-sbcpu0)/time.Duration(max(s.Synced, 1))))
-	fmt.Fprintf(stdout, "crypto per payment (1 RSA-2048 sign + 2 verifies + AES-GCM open, pure Go, this run): %.3f ms\n", ms(c.total()))
+	fmt.Fprintf(stdout, "crypto per payment (1 RSA-2048 sign + 2 verifies + AES-GCM open, pure Go, CPU time in this run): %.3f ms\n", ms(c.total()))
 	fmt.Fprintf(stdout, "  sign %.3f ms, verify %.3f ms, AES-GCM open %.4f ms\n", ms(c.sign), ms(c.verify), ms(c.open))
 	fmt.Fprintf(stdout, "cost ratio %.2f× (target ≤ 1.5×); remainder beyond the crypto %.3f ms per payment\n",
 		float64(perPay)/float64(c.total()), ms(perPay-c.total()))
