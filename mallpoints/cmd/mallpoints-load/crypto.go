@@ -36,21 +36,14 @@ func measureCrypto() cryptoCost {
 		panic(err)
 	}
 	var c cryptoCost
-	c.sign = perOp(func(b *testing.B) {
-		for b.Loop() {
-			d := sha256.Sum256(msg)
-			if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, d[:]); err != nil {
-				b.Fatal(err)
-			}
-		}
+	c.sign = perOp(func() error {
+		d := sha256.Sum256(msg)
+		_, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, d[:])
+		return err
 	})
-	c.verify = perOp(func(b *testing.B) {
-		for b.Loop() {
-			d := sha256.Sum256(msg)
-			if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, d[:], sig); err != nil {
-				b.Fatal(err)
-			}
-		}
+	c.verify = perOp(func() error {
+		d := sha256.Sum256(msg)
+		return rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, d[:], sig)
 	})
 	k := make([]byte, 32)
 	rand.Read(k)
@@ -58,12 +51,9 @@ func measureCrypto() cryptoCost {
 	gcm, _ := cipher.NewGCM(blk)
 	nonce := make([]byte, gcm.NonceSize())
 	sealed := gcm.Seal(nil, nonce, make([]byte, 500), []byte("mall_transaction"))
-	c.open = perOp(func(b *testing.B) {
-		for b.Loop() {
-			if _, err := gcm.Open(nil, nonce, sealed, []byte("mall_transaction")); err != nil {
-				b.Fatal(err)
-			}
-		}
+	c.open = perOp(func() error {
+		_, err := gcm.Open(nil, nonce, sealed, []byte("mall_transaction"))
+		return err
 	})
 	return c
 }
@@ -72,12 +62,16 @@ func measureCrypto() cryptoCost {
 // operation of f over all of testing.Benchmark's rounds. CPU time, not wall
 // time, so that it compares with the service's CPU time even when other
 // programs share the machine.
-func perOp(f func(b *testing.B)) time.Duration {
+func perOp(op func() error) time.Duration {
 	var ops int
 	cpu0 := processCPU()
 	testing.Benchmark(func(b *testing.B) {
-		ops += b.N
-		f(b)
+		for b.Loop() {
+			if err := op(); err != nil {
+				b.Fatal(err)
+			}
+			ops++
+		}
 	})
 	return (processCPU() - cpu0) / time.Duration(max(ops, 1))
 }
