@@ -23,4 +23,7 @@ func TestOpenSSLBuildSignsWithLibcrypto(t *testing.T) {
 	if _, ok := s.backend.(*ossl.PrivateKey); !ok || pkcs1.Backend != "openssl" {
 		t.Fatalf("signing with %T (backend %q), want *ossl.PrivateKey", s.backend, pkcs1.Backend)
 	}
+	if _, ok := NewRSASigner(k.MerchantKey).(*ossl.PrivateKey); !ok || CryptoBackend != "openssl" {
+		t.Fatalf("NewRSASigner and CryptoBackend (%q) do not name libcrypto", CryptoBackend)
+	}
 }

@@ -1,9 +1,12 @@
 package wxpay_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"log"
@@ -81,4 +84,21 @@ func ExampleNewSigner() {
 	// Output:
 	// 5E6A1B2C3D4E5F60718293A4B5C6D7E8F9010203
 	// WECHATPAY2-SHA256-RSA2048 mchid="1900000109",nonce_str="593BEC0C930BF1AFEB40B4A08C8FB242"
+}
+
+// The build's RSA code as a plain crypto.Signer: with -tags openssl it signs
+// with libcrypto, and the signature is the same as crypto/rsa's.
+func ExampleNewRSASigner() {
+	keys, err := sandbox.GenerateKeys()
+	if err != nil {
+		log.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("1795435200\n593BEC0C930BF1AFEB40B4A08C8FB242\n{}\n"))
+	sig, err := wxpay.NewRSASigner(keys.MerchantKey).Sign(rand.Reader, sum[:], crypto.SHA256)
+	if err != nil {
+		log.Fatal(err)
+	}
+	want, _ := rsa.SignPKCS1v15(nil, keys.MerchantKey, crypto.SHA256, sum[:])
+	fmt.Println(len(sig), bytes.Equal(sig, want))
+	// Output: 256 true
 }
