@@ -166,7 +166,17 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	srv.Drain()
 	sctx, cancel := context.WithTimeout(context.Background(), httpShutdown)
 	defer cancel()
-	errs := []error{publicSrv.Shutdown(sctx), adminSrv.Shutdown(sctx)}
+	var errs []error
+	for _, hs := range []*http.Server{publicSrv, adminSrv} {
+		// Connections still open at the deadline (a client that never sent
+		// a request) are closed; that is not a failed shutdown.
+		if err := hs.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
+			log.Warn("mallpointsd: closing connections still open after the shutdown deadline")
+			hs.Close()
+		} else if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	octx, ocancel := context.WithTimeout(context.Background(), outboxShutdown)
 	defer ocancel()
 	errs = append(errs, srv.Close(octx))

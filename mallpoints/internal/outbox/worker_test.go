@@ -1,0 +1,56 @@
+package outbox
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+)
+
+func TestOnlyADefiniteRefusalParksASyncEverythingUnknownIsRetried(t *testing.T) {
+	t.Parallel()
+	api := func(status int, code string) error {
+		return fmt.Errorf("call: %w", &wxpay.APIError{StatusCode: status, Code: code})
+	}
+	for _, c := range []struct {
+		name string
+		err  error
+		want verdict
+	}{
+		{"204", nil, synced},
+		{"400 PARAM_ERROR", api(400, "PARAM_ERROR"), park},
+		{"403 NO_AUTH", api(403, "NO_AUTH"), park},
+		{"404 RESOURCE_NOT_EXISTS", api(404, "RESOURCE_NOT_EXISTS"), park},
+		{"429 FREQUENCY_LIMITED", api(429, "FREQUENCY_LIMITED"), retry},
+		{"500 SYSTEM_ERROR", api(500, "SYSTEM_ERROR"), retry},
+		{"503", api(503, ""), retry},
+		{"a refused connection", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, retry},
+		{"an answer that does not verify", fmt.Errorf("verify: %w", wxpay.ErrBadSignature), retry},
+		{"a request the SDK refuses to send", &businesscircle.ValidationError{Field: "openid", Rule: "required"}, park},
+	} {
+		if got := classify(c.err); got != c.want {
+			t.Errorf("%s: verdict %d, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+func TestBackoffDoublesFromItsBaseUpToTheCapWithATenthOfJitter(t *testing.T) {
+	t.Parallel()
+	b := &backoff{base: time.Second}
+	for _, c := range []struct {
+		errors int
+		want   time.Duration
+	}{{0, time.Second}, {1, 2 * time.Second}, {3, 8 * time.Second}, {20, MaxBackoff}, {400, MaxBackoff}} {
+		job := &rivertype.JobRow{Errors: make([]rivertype.AttemptError, c.errors)}
+		d := time.Until(b.NextRetry(job))
+		if d < c.want-time.Second || d > c.want+c.want/10+time.Second {
+			t.Errorf("after %d errors: wait %v, want %v plus up to a tenth", c.errors, d, c.want)
+		}
+	}
+}
