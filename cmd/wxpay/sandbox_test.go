@@ -70,11 +70,25 @@ func startSandbox(t *testing.T, args ...string) (string, *syncBuffer) {
 	return "", nil
 }
 
+// waitForOutput waits until the command has written want to stderr (it
+// prints its instructions after the "listening on" line that startSandbox
+// waits for) and returns everything written so far.
+func waitForOutput(t *testing.T, stderr *syncBuffer, want string) string {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if out := stderr.String(); strings.Contains(out, want) {
+			return out
+		}
+	}
+	t.Fatalf("wxpay sandbox never printed %q:\n%s", want, stderr)
+	return ""
+}
+
 func TestSandboxMakesKeysAndPrintsAWorkingCallLine(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	base, stderr := startSandbox(t, "--keys-dir", dir)
-	out := stderr.String()
+	out := waitForOutput(t, stderr, "sandbox/transactions") // the last line of the instructions
 	if !strings.Contains(out, "made new keys in "+dir) || !strings.Contains(out, "wxpay call GET") {
 		t.Fatalf("stderr lacks the keys and the call line:\n%s", out)
 	}
@@ -310,7 +324,7 @@ func TestSandboxOnEveryInterfaceWarnsAndPrintsAWorkingAddress(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	base, stderr := startSandbox(t, "--keys-dir", dir, "--listen", "0.0.0.0:0")
-	out := stderr.String()
+	out := waitForOutput(t, stderr, "sandbox/transactions")
 	if !strings.Contains(out, "WARNING") || !strings.Contains(out, "no authentication") || strings.Contains(out, "[::]") {
 		t.Fatalf("want a warning and no wildcard address:\n%s", out)
 	}
