@@ -33,7 +33,7 @@ type label struct {
 
 const (
 	chartWidth  = 720
-	chartHeight = 160
+	chartHeight = 120
 	chartTop    = 10 // room for the line's highest point
 )
 
