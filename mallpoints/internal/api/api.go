@@ -106,6 +106,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such record"})
 	case errors.Is(err, ledger.ErrInsufficientBalance):
 		writeError(w, http.StatusConflict, &Error{Code: "INSUFFICIENT_BALANCE", Message: err.Error(), Field: "points"})
+	case errors.Is(err, ledger.ErrSyncsPending):
+		writeError(w, http.StatusConflict, &Error{Code: "SYNCS_PENDING",
+			Message: "the member has syncs waiting to be sent to WeChat Pay; erase it once they are done"})
 	case errors.Is(err, ledger.ErrIdempotencyKeyReused):
 		writeError(w, http.StatusConflict, &Error{Code: "IDEMPOTENCY_KEY_REUSED",
 			Message: "this Idempotency-Key was used for a different request", Field: "Idempotency-Key"})

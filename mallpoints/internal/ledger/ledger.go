@@ -71,6 +71,9 @@ var (
 	ErrIdempotencyKeyReused = errors.New("ledger: Idempotency-Key used for a different request")
 	// ErrUnknownMember: the member does not exist.
 	ErrUnknownMember = errors.New("ledger: no such member")
+	// ErrSyncsPending: a member cannot be erased while a sync naming it
+	// waits to be sent; it would go out with the pseudonym.
+	ErrSyncsPending = errors.New("ledger: the member has syncs waiting to be sent")
 	// ErrUnknownTransaction: a refund names a payment the service has not
 	// recorded. The notification fails, so WeChat Pay delivers it again.
 	ErrUnknownTransaction = errors.New("ledger: refund of an unknown transaction")

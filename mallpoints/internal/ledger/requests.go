@@ -157,7 +157,9 @@ func Pseudonym(mall, openid string) string {
 }
 
 // Erase replaces a member's openid with a pseudonym everywhere; balances
-// and sums are untouched. It returns the pseudonym.
+// and sums are untouched. It returns the pseudonym. While a sync naming
+// the member is pending it refuses with ErrSyncsPending: WeChat Pay must get
+// the real openid first (a parked sync does not hold erasure up).
 func (s *Service) Erase(ctx context.Context, mall, openid string) (string, error) {
 	p := Pseudonym(mall, openid)
 	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
@@ -165,6 +167,11 @@ func (s *Service) Erase(ctx context.Context, mall, openid string) (string, error
 			return ErrUnknownMember
 		} else if err != nil {
 			return wrap("lock member", err)
+		}
+		if n, err := tx.PendingSyncs(ctx, mall, openid); err != nil {
+			return wrap("pending syncs", err)
+		} else if n > 0 {
+			return fmt.Errorf("%w: %d", ErrSyncsPending, n)
 		}
 		_, err := tx.EraseMember(ctx, mall, openid, p)
 		return wrap("erase member", err)

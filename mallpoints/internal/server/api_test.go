@@ -153,7 +153,19 @@ func TestErasureReplacesTheOpenIDEverywhereAndKeepsTheSums(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dsn string) {
 		e := newEnv(t, dsn, envOptions{})
 		openid := e.member(e.mchID)
+		// While a sync waits, erasure waits too: WeChat Pay must get the real openid.
+		e.sb.SetFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{"*": {ErrorRate: 1, ErrorStatus: 500}}})
 		tx := e.pay(e.mchID, openid, 30000, "")
+		e.eventually("a failed sync attempt", func() bool {
+			var tr transaction
+			e.get("/api/transactions/"+e.mchID+"/"+tx, &tr)
+			return tr.Transaction.Sync.Attempts > 0
+		})
+		var refused apiError
+		if st := e.do(http.MethodPost, "/api/members/"+e.mchID+"/"+openid+"/erasure", nil, nil, &refused); st != http.StatusConflict || refused.Code != "SYNCS_PENDING" {
+			t.Errorf("erasure with a sync pending: %d %+v", st, refused)
+		}
+		e.sb.SetFaults(sandbox.Faults{})
 		e.synced(e.mchID, tx)
 		e.refund(e.mchID, tx, 10000)
 		var erased struct{ Pseudonym string }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/notify"
@@ -238,4 +239,32 @@ func TestAMalformedRulesFileStopsTheStartNamingTheLine(t *testing.T) {
 	if _, err := os.Stat(db); err == nil {
 		t.Error("the database was created although the rules did not load")
 	}
+}
+
+func TestAPaymentFromAnUnseenMemberCreatesItAndKeepsTheCommitTag(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, envOptions{})
+		// The sandbox notifies payments of authorised members only, so the
+		// lost activation is played by handing the payment to the ledger.
+		n := &notify.Notification{ID: "n-unseen-1", EventType: businesscircle.EventTypeTransactionSuccess}
+		err := e.srv.Ledger().Transaction(context.Background(), n, &businesscircle.TransactionEvent{
+			MchID: e.mchID, AppID: appID, OpenID: "oNeverActivated", TransactionID: "4200000000000000000000000001",
+			Amount: 1999, TimeEnd: time.Now().Format(time.RFC3339), CommitTag: "manual-commit-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := e.memberView(e.mchID, "oNeverActivated")
+		if m.Member.Balance != 19 || m.Member.AuthType != "" || len(m.Entries) != 1 {
+			t.Errorf("member %+v: want balance 19, no activation, one entry", m)
+		}
+		var tr struct {
+			Entries []struct {
+				CommitTag string `json:"commit_tag"`
+			} `json:"entries"`
+		}
+		e.get("/api/transactions/"+e.mchID+"/4200000000000000000000000001", &tr)
+		if len(tr.Entries) != 1 || tr.Entries[0].CommitTag != "manual-commit-1" {
+			t.Errorf("entries %+v: want the commit_tag kept", tr.Entries)
+		}
+	})
 }

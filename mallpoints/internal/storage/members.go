@@ -87,6 +87,21 @@ func (db *DB) Members(ctx context.Context, mall, after string, limit int) ([]Mem
 	return collect(rs, scanMember)
 }
 
+// PendingSyncs counts the member's syncs not yet done: points syncs of its
+// payments and its parking syncs.
+func (tx *Tx) PendingSyncs(ctx context.Context, mall, openid string) (int, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM transactions t JOIN syncs s ON s.id = t.sync_id
+			WHERE t.mall = $1 AND t.openid = $2 AND s.state = $3) +
+		(SELECT COUNT(*) FROM parkings p JOIN syncs s ON s.id = p.sync_id
+			WHERE p.mall = $1 AND p.openid = $2 AND s.state = $3)`, mall, openid, SyncPending).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("storage: pending syncs: %w", err)
+	}
+	return n, nil
+}
+
 // EraseMember replaces the member's openid with pseudonym in every table and
 // clears its card code and parking plates; points and sums are untouched.
 // It reports false when there is no such member.
