@@ -6,11 +6,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
@@ -29,10 +33,53 @@ func wechatpay(h http.Handler) http.Handler {
 	})
 }
 
-// BenchmarkPaymentToSync is one payment per iteration, from the sandbox's
-// notification to the points sync it receives, on SQLite, with the
-// payments of an iteration batch in flight together.
+// BenchmarkPaymentToSync is one batch of payments per iteration, from the
+// sandbox's notifications to the points syncs it receives, on SQLite and,
+// when a server is reachable, on PostgreSQL (MALLPOINTS_TEST_POSTGRES or the
+// machine's local server; a database of its own, dropped afterwards).
 func BenchmarkPaymentToSync(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchPaymentToSync(b, filepath.Join(b.TempDir(), "mallpoints.db")) })
+	b.Run("postgres", func(b *testing.B) { benchPaymentToSync(b, newPostgresDatabase(b)) })
+}
+
+// newPostgresDatabase creates a database for one benchmark and drops it
+// afterwards; without a server the benchmark is skipped.
+func newPostgresDatabase(b *testing.B) string {
+	base := os.Getenv("MALLPOINTS_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx := context.Background()
+	exec := func(sql string) error {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, sql)
+		return err
+	}
+	name := fmt.Sprintf("mallpoints_speed_%d", time.Now().UnixNano())
+	if err := exec("CREATE DATABASE " + name); err != nil {
+		b.Skipf("no PostgreSQL: %v", err)
+	}
+	b.Cleanup(func() {
+		if err := exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
+			b.Error(err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// batch is how many payments an iteration has in flight together.
+const batch = 32
+
+func benchPaymentToSync(b *testing.B, dsn string) {
 	keys, err := testKeys()
 	if err != nil {
 		b.Fatal(err)
@@ -61,7 +108,7 @@ func BenchmarkPaymentToSync(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Config{DB: filepath.Join(b.TempDir(), "mallpoints.db"), MchID: keys.MchID,
+	srv, err := server.New(ctx, server.Config{DB: dsn, MchID: keys.MchID,
 		Client: client, Parser: parser, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)
@@ -104,7 +151,7 @@ func BenchmarkPaymentToSync(b *testing.B) {
 	pay(100) // warm up: connections, statement caches
 	b.ResetTimer()
 	for b.Loop() {
-		pay(32)
+		pay(batch)
 	}
-	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(32*b.N)/1000, "ms/payment")
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(batch*b.N)/1000, "ms/payment")
 }
