@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -18,8 +19,10 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/notify"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
@@ -324,5 +327,34 @@ func TestDashboardSignsInWithTheTokenIntoAStrictHttpOnlyCookie(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("a cross-site retry with the cookie: status %d, want 403", resp.StatusCode)
+	}
+}
+
+func TestMetricsTellARedeliveryAndANewIDForAKnownPaymentFromAnAppliedOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, filepath.Join(t.TempDir(), "mallpoints.db"), envOptions{})
+	openid := e.member(e.mchID)
+	p := e.payment(e.mchID, openid, 5000, "")
+	e.synced(e.mchID, p.TransactionID)
+	if st := e.replay(e.deliveryOf(p.NotificationID)); st != http.StatusNoContent && st != http.StatusOK {
+		t.Fatalf("re-delivery answered %d", st)
+	}
+	// The same payment under a new notification id, through the service's own wrapper.
+	handle := e.srv.Metrics().Notify(func(ctx context.Context, n *notify.Notification) error {
+		return e.srv.Ledger().Transaction(ctx, n, &businesscircle.TransactionEvent{MchID: e.mchID, AppID: appID,
+			OpenID: openid, TransactionID: p.TransactionID, Amount: 5000, TimeEnd: "2026-01-01T10:00:00+08:00"})
+	})
+	if err := handle(context.Background(), &notify.Notification{ID: "another-id", EventType: businesscircle.EventTypeTransactionSuccess}); err != nil {
+		t.Fatal(err)
+	}
+	fams := e.scrape()
+	for outcome, want := range map[string]float64{"applied": 1, "duplicate_id": 1, "duplicate_key": 1} {
+		got, _ := value(t, fams, "mallpoints_notifications_total", map[string]string{"event_type": "MALL_TRANSACTION.SUCCESS", "outcome": outcome})
+		if got != want {
+			t.Errorf("notifications with outcome %s: %v, want %v", outcome, got, want)
+		}
+	}
+	if got, _ := value(t, fams, "mallpoints_ledger_entries_total", nil); got != 1 {
+		t.Errorf("ledger entries %v, want 1", got)
 	}
 }
