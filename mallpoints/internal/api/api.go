@@ -79,6 +79,7 @@ type Error struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// Error is the code and the message.
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -154,6 +154,7 @@ func useEngine[TTx any](ctx context.Context, o *Outbox, driver riverdriver.Drive
 // with a tenth of jitter so that syncs failed together spread out.
 type backoff struct{ base time.Duration }
 
+// NextRetry is River's ClientRetryPolicy: when the job runs again.
 func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	n := len(job.Errors)
 	d := b.base
@@ -217,14 +218,17 @@ type levelFilter struct {
 	min slog.Level
 }
 
+// Enabled drops records below the filter's level.
 func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= f.min && f.Handler.Enabled(ctx, l)
 }
 
+// WithAttrs keeps the filter on the derived handler.
 func (f levelFilter) WithAttrs(a []slog.Attr) slog.Handler {
 	return levelFilter{f.Handler.WithAttrs(a), f.min}
 }
 
+// WithGroup keeps the filter on the derived handler.
 func (f levelFilter) WithGroup(g string) slog.Handler {
 	return levelFilter{f.Handler.WithGroup(g), f.min}
 }

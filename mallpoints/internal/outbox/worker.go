@@ -53,6 +53,8 @@ func classify(err error) verdict {
 	return retry
 }
 
+// Work sends one sync, records the attempt and tells River what next:
+// done, retry later, or cancel (parked until retried through the API).
 func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	db := w.cfg.DB
 	s, err := db.Sync(ctx, job.Args.SyncID)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/notify"
@@ -265,6 +267,27 @@ func TestAPaymentFromAnUnseenMemberCreatesItAndKeepsTheCommitTag(t *testing.T) {
 		e.get("/api/transactions/"+e.mchID+"/4200000000000000000000000001", &tr)
 		if len(tr.Entries) != 1 || tr.Entries[0].CommitTag != "manual-commit-1" {
 			t.Errorf("entries %+v: want the commit_tag kept", tr.Entries)
+		}
+	})
+}
+
+func TestARefundOfAnUnknownPaymentFailsSoWeChatPayDeliversItAgainAndWritesNothing(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, envOptions{})
+		n := &notify.Notification{ID: "n-refund-unknown", EventType: businesscircle.EventTypeRefundSuccess}
+		refund := &businesscircle.RefundEvent{MchID: e.mchID, OpenID: "oSomeone", TransactionID: "4200000000000000000000000404",
+			RefundID: "50300000000000000000000001", PayAmount: 1000, RefundAmount: 500}
+		err := e.srv.Ledger().Refund(context.Background(), n, refund)
+		if !errors.Is(err, ledger.ErrUnknownTransaction) {
+			t.Fatalf("error %v, want ErrUnknownTransaction", err)
+		}
+		var feed feedPage
+		e.get("/api/entries", &feed)
+		if len(feed.Entries) != 0 {
+			t.Errorf("entries written: %+v", feed.Entries)
+		}
+		if st := e.get("/api/members/"+e.mchID+"/oSomeone", nil); st != http.StatusNotFound {
+			t.Errorf("a member was created: %d", st)
 		}
 	})
 }

@@ -237,6 +237,7 @@ type rows interface {
 
 type sqlRows struct{ *sql.Rows }
 
+// Close closes the rows; pgx.Rows.Close returns nothing, so neither does this.
 func (r sqlRows) Close() { r.Rows.Close() }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (int64, error) {

@@ -76,7 +76,7 @@ func (db *DB) Member(ctx context.Context, mall, openid string) (Member, error) {
 	return scanMember(db.queryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE mall = $1 AND openid = $2`, mall, openid))
 }
 
-// MemberPage lists members of mall (all malls when empty) by openid, after
+// Members lists members of mall (all malls when empty) by openid, after
 // the given openid, at most limit of them.
 func (db *DB) Members(ctx context.Context, mall, after string, limit int) ([]Member, error) {
 	rs, err := db.query(ctx, `SELECT `+memberColumns+` FROM members
