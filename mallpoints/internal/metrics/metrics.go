@@ -53,6 +53,7 @@ type Metrics struct {
 	signatureFailures prometheus.Counter
 	syncAttempts      *prometheus.CounterVec
 	syncDuration      *prometheus.HistogramVec
+	syncLag           prometheus.Histogram
 	log               *slog.Logger
 }
 
@@ -86,6 +87,11 @@ func New(log *slog.Logger) *Metrics {
 			Help:    "Time of one call to WeChat Pay made by the outbox, by outcome.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15},
 		}, []string{"outcome"}),
+		syncLag: f.NewHistogram(prometheus.HistogramOpts{
+			Name:    "mallpoints_sync_lag_seconds",
+			Help:    "Time from a sync's creation (the payment's commit) to WeChat Pay's 204, retries and queueing included.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
+		}),
 	}
 }
 
@@ -166,6 +172,10 @@ func (m *Metrics) ObserveAttempt(a storage.Attempt) {
 	m.syncAttempts.WithLabelValues(a.Outcome, code(a.Code)).Inc()
 	m.syncDuration.WithLabelValues(a.Outcome).Observe(a.Elapsed.Seconds())
 }
+
+// ObserveSyncLag records how long a sync took from its creation to WeChat
+// Pay's 204.
+func (m *Metrics) ObserveSyncLag(d time.Duration) { m.syncLag.Observe(max(d, 0).Seconds()) }
 
 // code bounds the code label to WeChat Pay's codes, upper-case words such as
 // PARAM_ERROR, and the outbox's own (NETWORK_ERROR, UNVERIFIED_ANSWER).

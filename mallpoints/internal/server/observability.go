@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 // Metrics is the service's Prometheus registry, served at /metrics on the
@@ -19,6 +21,21 @@ func newMetrics(cfg Config) *metrics.Metrics {
 		return cfg.Metrics
 	}
 	return metrics.New(cfg.Logger)
+}
+
+// observeAttempt counts a recorded sync attempt and, when it landed, the
+// sync's lag from its creation; the read is one primary-key lookup per
+// synced payment.
+func (s *Server) observeAttempt(a storage.Attempt) {
+	s.metrics.ObserveAttempt(a)
+	if a.Outcome != storage.AttemptOK {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if sync, err := s.db.Sync(ctx, a.SyncID); err == nil {
+		s.metrics.ObserveSyncLag(a.At.Sub(sync.CreatedAt))
+	}
 }
 
 // watchState registers the gauges read from the database at scrape time.

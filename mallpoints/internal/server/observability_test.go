@@ -137,6 +137,7 @@ func TestMetricsCountThePaymentItsSyncAndTheMallsLastNotification(t *testing.T) 
 			{"mallpoints_signature_verification_failures_total", nil, 1},
 			{"mallpoints_sync_attempts_total", map[string]string{"outcome": "ok", "code": ""}, 1},
 			{"mallpoints_sync_attempt_duration_seconds", map[string]string{"outcome": "ok"}, 1},
+			{"mallpoints_sync_lag_seconds", nil, 1},
 			{"mallpoints_ledger_entries_total", nil, 1},
 			{"mallpoints_outbox_depth", nil, 0},
 			{"mallpoints_outbox_oldest_age_seconds", nil, 0},

@@ -99,7 +99,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		Logger:    cfg.Logger,
-		OnAttempt: s.metrics.ObserveAttempt,
+		OnAttempt: s.observeAttempt,
 		BrandID:   func(mall string) int64 { return s.ledger.Rules().Mall(mall).BrandID },
 	})
 	if err != nil {
