@@ -21,7 +21,8 @@ func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 // when once is set; otherwise re-sent syncs carried the same points, since
 // the last one received is the ledger's), the member's balance is the sum of
 // its payments' points, the total_points synced are the balances after each
-// payment, no sync is parked and every payment notification was delivered.
+// payment, every sync of a transaction that was ever sent said the same, no
+// sync is parked and every payment notification was delivered.
 // It returns how many payments WeChat Pay received more than one sync of.
 func checkLedgerMatchesWeChatPay(t *testing.T, c *cluster, run *loadgen.Run, once bool) (resent int) {
 	t.Helper()
@@ -121,6 +122,9 @@ func checkLedgerMatchesWeChatPay(t *testing.T, c *cluster, run *loadgen.Run, onc
 	c.get("/api/parked", &parked)
 	if len(parked.Syncs) > 0 {
 		t.Errorf("%d syncs parked, want none: %s", len(parked.Syncs), parked.Syncs[0])
+	}
+	if sent := c.wechat.checkNeverSyncedWithDifferentPoints(t); sent < len(run.Payments) {
+		t.Errorf("%d points syncs sent for %d payments", sent, len(run.Payments))
 	}
 	ds, err := c.admin.Deliveries(ctx)
 	if err != nil {

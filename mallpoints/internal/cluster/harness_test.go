@@ -218,6 +218,7 @@ type cluster struct {
 	t        *testing.T
 	db       string
 	sandbox  *stack.Sandbox
+	wechat   *recorder // between the replicas and the sandbox
 	admin    *loadgen.Admin
 	front    *front
 	replicas []*replica
@@ -241,6 +242,7 @@ func newCluster(t *testing.T, db string, n, workers int) *cluster {
 		}
 	})
 	c.sandbox = sb
+	c.wechat = newRecorder(t, sb.URL)
 	c.admin = &loadgen.Admin{URL: sb.URL, HTTP: &http.Client{Timeout: 30 * time.Second}}
 	for i := range n {
 		c.replicas = append(c.replicas, &replica{name: fmt.Sprintf("replica %d", i+1)})
@@ -280,7 +282,7 @@ func newCluster(t *testing.T, db string, n, workers int) *cluster {
 // start (re)starts replica r; the front is not told.
 func (c *cluster) start(r *replica) error {
 	svc, err := bins.StartService(context.Background(), stack.ServiceOptions{Name: r.name, DB: c.db,
-		SandboxURL: c.sandbox.URL, Keys: keys, Workers: c.workers})
+		SandboxURL: c.wechat.BaseURL(), Keys: keys, Workers: c.workers})
 	if err != nil {
 		return err
 	}
