@@ -57,7 +57,8 @@ func classify(err error) verdict {
 // done, retry later, or cancel (parked until retried through the API).
 func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	db := w.cfg.DB
-	s, err := db.Sync(ctx, job.Args.SyncID)
+	sub, err := w.load(ctx, job.Args.SyncID)
+	s := sub.sync
 	if errors.Is(err, storage.ErrNotFound) {
 		return river.JobCancel(fmt.Errorf("sync %d does not exist", job.Args.SyncID))
 	}
@@ -72,7 +73,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		log = log.With("transaction_id", s.Subject)
 	}
 	start := time.Now()
-	resp, err := w.send(ctx, s)
+	resp, err := w.send(ctx, sub)
 	a := storage.Attempt{SyncID: s.ID, Attempt: job.Attempt, At: time.Now().UTC(), Elapsed: time.Since(start)}
 	v := classify(err)
 	state := storage.SyncPending
@@ -127,27 +128,45 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	}
 }
 
-// send builds the request of s from the database and makes the call.
-func (w *worker) send(ctx context.Context, s storage.Sync) (*wxpay.Response, error) {
-	v3 := businesscircle.New(w.cfg.Client).Businesscircle
-	sub := ""
-	if s.Mall != w.cfg.MchID {
-		sub = s.Mall
+// subject is a sync with what it reports: a payment or a parking.
+type subject struct {
+	sync    storage.Sync
+	payment *storage.Transaction
+	parking *storage.Parking
+}
+
+// load reads a sync together with its payment (one query, the common case)
+// or its parking; storage.ErrNotFound when there is no such sync.
+func (w *worker) load(ctx context.Context, id int64) (subject, error) {
+	t, err := w.cfg.DB.TransactionBySync(ctx, id)
+	if err == nil {
+		return subject{sync: *t.Sync, payment: &t}, nil
 	}
-	switch s.Kind {
-	case storage.SyncPoints:
-		t, err := w.cfg.DB.TransactionBySync(ctx, s.ID)
-		if err != nil {
-			return nil, fmt.Errorf("read transaction of sync %d: %w", s.ID, err)
-		}
-		return v3.Points.Notify.Post(ctx, PointsRequest(t, sub))
-	case storage.SyncParking:
-		p, err := w.cfg.DB.ParkingBySync(ctx, s.ID)
-		if err != nil {
-			return nil, fmt.Errorf("read parking of sync %d: %w", s.ID, err)
-		}
+	if !errors.Is(err, storage.ErrNotFound) {
+		return subject{}, err
+	}
+	p, err := w.cfg.DB.ParkingBySync(ctx, id)
+	if err != nil {
+		return subject{}, err
+	}
+	return subject{sync: *p.Sync, parking: &p}, nil
+}
+
+// send builds the request of a sync from what was recorded and makes the call.
+func (w *worker) send(ctx context.Context, sub subject) (*wxpay.Response, error) {
+	v3 := businesscircle.New(w.cfg.Client).Businesscircle
+	s := sub.sync
+	subMchID := ""
+	if s.Mall != w.cfg.MchID {
+		subMchID = s.Mall
+	}
+	switch {
+	case s.Kind == storage.SyncPoints && sub.payment != nil:
+		return v3.Points.Notify.Post(ctx, PointsRequest(*sub.payment, subMchID))
+	case s.Kind == storage.SyncParking && sub.parking != nil:
+		p := sub.parking
 		return v3.Parkings.Post(ctx, businesscircle.ParkingRequest{
-			SubMchID: sub, BrandID: w.cfg.BrandID(s.Mall), AppID: p.AppID, OpenID: p.OpenID,
+			SubMchID: subMchID, BrandID: w.cfg.BrandID(s.Mall), AppID: p.AppID, OpenID: p.OpenID,
 			PlateNumber: p.PlateNumber, State: businesscircle.ParkingState(p.State), Time: p.Time,
 		})
 	}
