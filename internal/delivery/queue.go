@@ -315,11 +315,12 @@ func (q *Queue) attempt(e *entry, n int) {
 	if e.rec.Final() {
 		e.msg.Build = nil // the body is not needed any more
 	}
-	rec := e.rec
+	// Logged before the lock is released: a retry due in a millisecond could
+	// otherwise run and log first, and the log would tell the attempts out
+	// of order.
+	q.logAttempt(e.rec, a, wait)
 	q.notifyLocked()
 	q.mu.Unlock()
-
-	q.logAttempt(rec, a, wait)
 }
 
 // notifyLocked wakes every Wait. q.mu must be held.
@@ -328,8 +329,8 @@ func (q *Queue) notifyLocked() {
 	q.changed = make(chan struct{})
 }
 
-// logAttempt writes the one log record of attempt a; rec is the record after
-// it. Bodies and headers are never logged: they carry signatures and, once
+// logAttempt writes the one log record of attempt a, with q.mu held; rec is
+// the record after it. Bodies and headers are never logged: they carry signatures and, once
 // decrypted, personal data.
 func (q *Queue) logAttempt(rec Record, a Attempt, wait time.Duration) {
 	level, msg := slog.LevelInfo, "notification delivered"
