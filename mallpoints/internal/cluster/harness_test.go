@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -42,6 +43,10 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
+		if err := statSources("../../.."); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		if bins, err = stack.Build(ctx, "../../..", dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -52,6 +57,24 @@ func TestMain(m *testing.M) {
 		}
 		return m.Run()
 	}())
+}
+
+// statSources stats every Go source and module file the binaries are built
+// from, so that go test's cache, which notes the files a test looks at,
+// runs these tests again when the service or the SDK changes.
+func statSources(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if n := d.Name(); strings.HasSuffix(n, ".go") || strings.HasSuffix(n, ".sql") || n == "go.mod" || n == "go.sum" {
+			_, err = os.Stat(path)
+		}
+		return err
+	})
 }
 
 // appID is the AppID the tests' members pay with; the sandbox's default
