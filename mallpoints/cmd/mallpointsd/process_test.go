@@ -19,12 +19,24 @@ import (
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
+// binDir holds the binaries built for the tests; TestMain removes it.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // binaries builds mallpointsd and wxpay once per test binary.
 var binaries = sync.OnceValues(func() (string, error) {
 	dir, err := os.MkdirTemp("", "mallpointsd-bin-")
 	if err != nil {
 		return "", err
 	}
+	binDir = dir
 	for _, b := range []struct{ out, pkg string }{
 		{"mallpointsd", "."},
 		{"wxpay", "github.com/seed2ac2593f/wxpay/cmd/wxpay"},
