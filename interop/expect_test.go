@@ -32,7 +32,7 @@ func row(cells ...expect) []expect { return cells }
 // expectations is the table: scenario → cells in the order of columns
 // (axios pubkey, axios platform, wechatpay-go pubkey, platform, auto,
 // gopay pubkey, platform, auto, off). It is exactly what
-// spec/peer-clients.md says each peer checks.
+// docs/protocol.md §11 says each peer checks.
 var expectations = map[string][]expect{
 	//                     axios/pubkey axios/platform  wxgo/pubkey wxgo/platform wxgo/auto  gopay/pubkey gopay/platform gopay/auto gopay/off
 	"points":               row(accepted, accepted, accepted, accepted, accepted, accepted, accepted, accepted, accepted),

@@ -225,8 +225,8 @@ type wechatpayGoClient struct {
 	handler *wxnotify.Handler
 }
 
-// newWechatpayGo sets wechatpay-go up as peer-clients.md shows: public key,
-// a platform certificate list, or the automatic download through its
+// newWechatpayGo sets wechatpay-go up in one of its verification modes
+// (docs/protocol.md §11): public key, a platform certificate list, or the automatic download through its
 // CertificateDownloaderMgr (its requests go to WeChat Pay's host, so a
 // RoundTripper sends them to the sandbox).
 func newWechatpayGo(t *testing.T, e *env, mode string) peerClient {

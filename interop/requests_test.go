@@ -10,7 +10,7 @@ import (
 )
 
 // TestPeerRequestsAsObserved checks that each peer still sends what
-// spec/peer-clients.md recorded ("Observed requests"), and that the sandbox
+// docs/protocol.md §11 records, and that the sandbox
 // accepts each shape: the Authorization pairs in the peer's own order, the
 // body bytes as the peer made them (a trailing newline, HTML escapes or raw
 // UTF-8) and Wechatpay-Serial present, absent or empty.
