@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 // TTx, after migrating River's tables.
 func useEngine[TTx any](ctx context.Context, o *Outbox, driver riverdriver.Driver[TTx], rc *river.Config,
 	unwrap func(*storage.Tx) TTx) error {
-	if err := migrateRiver(ctx, driver); err != nil {
+	if err := o.db.WithMigrationLock(ctx, func() error { return migrateRiver(ctx, driver) }); err != nil {
 		return err
 	}
 	c, err := river.NewClient(driver, rc)

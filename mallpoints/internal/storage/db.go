@@ -157,6 +157,38 @@ func (db *DB) migrator() (*goose.Provider, error) {
 	return p, nil
 }
 
+// riverMigrationLock is the PostgreSQL advisory lock key under which
+// replicas migrate River's tables, one at a time ("mallpoints river" in
+// ASCII, so it cannot meet goose's own key).
+const riverMigrationLock int64 = 0x6d616c6c72697672
+
+// WithMigrationLock runs fn while holding a database-wide lock, so replicas
+// that start together migrate one after another: River's migrator takes no
+// lock of its own, and two replicas creating its types at once collide
+// (seen: 1 start in 24 failed with a duplicate pg_type). On SQLite, which
+// one process uses, fn just runs.
+func (db *DB) WithMigrationLock(ctx context.Context, fn func() error) error {
+	if db.engine != Postgres {
+		return fn()
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("storage: migration lock: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", riverMigrationLock); err != nil {
+		return fmt.Errorf("storage: migration lock: %w", err)
+	}
+	defer func() {
+		// A session lock outlives a failed unlock only until the connection
+		// closes; close it rather than return it to the pool still locked.
+		if _, err := conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", riverMigrationLock); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	return fn()
+}
+
 // Ping checks the connection.
 func (db *DB) Ping(ctx context.Context) error {
 	if db.pool != nil {
