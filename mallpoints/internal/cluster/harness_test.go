@@ -282,9 +282,9 @@ func newCluster(t *testing.T, db string, n, workers int) *cluster {
 			}
 		}
 	})
-	// The first replica migrates the new database alone: River's migrator
-	// takes no lock, and replicas migrating an empty database at once can
-	// collide (seen here: one in 24 exits with a duplicate key).
+	// The first replica starts alone and the rest together, as a rolling
+	// deploy would; replicas that all start at once on an empty database are
+	// tested in internal/server (TestReplicasStartingTogether…).
 	if err := c.start(c.replicas[0]); err != nil {
 		t.Fatal(err)
 	}
