@@ -496,3 +496,20 @@ func (e *env) do(method, path string, body any, header http.Header, v any) int {
 }
 
 func fmtInt(n int64) string { return fmt.Sprint(n) }
+
+// brandRules writes, in a folder of the test's own, a rules file that gives
+// the test mall brand id brand, and returns its path and a function that
+// rewrites it with another brand (the parked-parking tests fix the rules and
+// reload them).
+func brandRules(t *testing.T, brand int) (path string, rewrite func(brand int)) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "rules.yaml")
+	rewrite = func(brand int) {
+		r := fmt.Sprintf("malls:\n  - mchid: \"1900000109\"\n    brand_id: %d\n    app_ids: [%s]\n", brand, appID)
+		if err := os.WriteFile(path, []byte(r), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rewrite(brand)
+	return path, rewrite
+}

@@ -3,12 +3,10 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -231,16 +229,8 @@ func TestDashboardPagesShowWhatTheAPIReports(t *testing.T) {
 
 func TestDashboardRetryButtonRequeuesAParkedSync(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	rulesPath := filepath.Join(dir, "rules.yaml")
-	writeRules := func(brand int) {
-		r := fmt.Sprintf("malls:\n  - mchid: \"1900000109\"\n    brand_id: %d\n    app_ids: [%s]\n", brand, appID)
-		if err := os.WriteFile(rulesPath, []byte(r), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeRules(999) // not the mall's brand: the sandbox refuses the parking sync
-	e := newEnv(t, filepath.Join(dir, "mallpoints.db"), envOptions{rulesPath: rulesPath, brands: map[int64][]string{1001: {appID}}})
+	rulesPath, writeRules := brandRules(t, 999) // not the mall's brand: the sandbox refuses the parking sync
+	e := newEnv(t, filepath.Join(t.TempDir(), "mallpoints.db"), envOptions{rulesPath: rulesPath, brands: map[int64][]string{1001: {appID}}})
 	openid := e.member(e.mchID)
 	if st := e.do(http.MethodPost, "/api/parkings", map[string]any{"openid": openid, "plate_number": "粤B12345",
 		"state": "IN", "time": time.Now().Format(time.RFC3339)}, nil, nil); st != http.StatusAccepted {

@@ -3,8 +3,6 @@ package server_test
 import (
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -91,15 +89,7 @@ func TestSyncsFailingWith500429AndDroppedConnectionsAllLandOnceTheFaultClears(t 
 
 func TestARefusedParkingSyncIsParkedListedAndLandsWhenRetriedAfterTheRulesAreFixed(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dsn string) {
-		dir := t.TempDir()
-		rulesPath := filepath.Join(dir, "rules.yaml")
-		writeRules := func(brand int) {
-			rules := fmt.Sprintf("malls:\n  - mchid: \"1900000109\"\n    brand_id: %d\n    app_ids: [%s]\n", brand, appID)
-			if err := os.WriteFile(rulesPath, []byte(rules), 0o600); err != nil {
-				t.Fatal(err)
-			}
-		}
-		writeRules(999) // not the mall's brand: WeChat Pay refuses it
+		rulesPath, writeRules := brandRules(t, 999) // not the mall's brand: WeChat Pay refuses it
 		e := newEnv(t, dsn, envOptions{rulesPath: rulesPath, brands: map[int64][]string{1001: {appID}}})
 		openid := e.member(e.mchID)
 		body := map[string]any{"openid": openid, "plate_number": "粤B12345", "state": "IN",
