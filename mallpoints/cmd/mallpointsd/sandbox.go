@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -72,7 +71,10 @@ func startSandbox(c *config, publicAddr, adminAddr string, log *slog.Logger, std
 		ln.Close()
 		return nil, err
 	}
-	hs := &http.Server{Handler: sb, ReadHeaderTimeout: 5 * time.Second}
+	// The service's own limits, but a write timeout above the longest
+	// latency a sandbox fault can inject, as `wxpay sandbox` has.
+	hs := newHTTPServer(sb, log)
+	hs.WriteTimeout = 90 * time.Second
 	go hs.Serve(ln)
 	sandboxURL := "http://" + ln.Addr().String()
 
