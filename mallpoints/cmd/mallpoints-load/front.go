@@ -6,6 +6,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync/atomic"
+	"time"
 )
 
 // front forwards the sandbox's notifications to the service, whose address
@@ -34,7 +35,11 @@ func newFront() (*front, error) {
 			return
 		}
 		rp.ServeHTTP(w, r)
-	})}
+	}),
+		// Bounded like every server the project starts, though only the
+		// sandbox on loopback calls it.
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}
 	go f.srv.Serve(ln)
 	return f, nil
 }
