@@ -16,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // the pure Go SQLite driver, registered as "sqlite"
+	"modernc.org/sqlite" // the pure Go SQLite driver
 )
 
 // Engine names a database engine.
@@ -70,10 +70,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	var err error
-	if db.sql, err = sql.Open("sqlite", "file:"+dsn+"?"+q.Encode()); err != nil {
+	conn, err := sqlite.NewConnector("file:" + dsn + "?" + q.Encode())
+	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
+	db.sql = sql.OpenDB(stmtCacheConnector{Connector: conn, size: stmtCacheSize})
 	db.sql.SetMaxOpenConns(1)
 	if err := db.sql.PingContext(ctx); err != nil {
 		db.sql.Close()
