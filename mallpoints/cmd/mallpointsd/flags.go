@@ -51,7 +51,7 @@ Service (environment variable in brackets):
   --rules FILE           rules YAML; reloaded on SIGHUP [MALLPOINTS_RULES]
   --tls-cert FILE        serve --listen over https with this certificate chain [MALLPOINTS_TLS_CERT]
   --tls-key FILE         and this key [MALLPOINTS_TLS_KEY]
-  --workers N            syncs sent at once (10) [MALLPOINTS_WORKERS]
+  --workers N            syncs sent at once (32) [MALLPOINTS_WORKERS]
   --log-format text|json (text) [MALLPOINTS_LOG_FORMAT]
   --sandbox-listen ADDR  the embedded sandbox's address, without credentials (127.0.0.1:8090) [MALLPOINTS_SANDBOX_LISTEN]
 

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -29,6 +30,7 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 )
 
@@ -91,7 +93,8 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 		if err != nil {
 			return err
 		}
-		if scfg.Client, err = wxpay.NewClient(append(opts, wxpay.WithLogger(log))...); err != nil {
+		opts = append(opts, wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers)))
+		if scfg.Client, err = wxpay.NewClient(opts...); err != nil {
 			return err
 		}
 		refresh = len(certs) > 0
@@ -204,4 +207,14 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// outboundHTTP is the HTTP client of the calls to WeChat Pay: every call goes
+// to one host, so it keeps as many idle connections to it as the outbox has
+// workers (net/http's default keeps two, and a busy outbox would then open,
+// and shake TLS hands on, a new connection for most calls).
+func outboundHTTP(workers int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = cmp.Or(workers, outbox.DefaultWorkers)
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }

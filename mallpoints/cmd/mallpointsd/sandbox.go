@@ -96,6 +96,7 @@ func startSandbox(c *config, publicAddr, adminAddr string, log *slog.Logger, std
 		wxpay.WithAPIv3Key(keys.APIv3Key),
 		wxpay.WithoutRetries(),
 		wxpay.WithLogger(log),
+		wxpay.WithHTTPClient(outboundHTTP(c.workers)),
 	)
 	if err != nil {
 		e.close()

@@ -112,7 +112,7 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return fmt.Errorf("record attempt: %w", rerr)
 	}
 	if recorded && w.cfg.OnAttempt != nil {
-		w.cfg.OnAttempt(a)
+		w.cfg.OnAttempt(a, s)
 	}
 	attrs := []any{"outcome", a.Outcome, "status", a.Status, "request_id", a.RequestID, "elapsed", a.Elapsed}
 	switch {

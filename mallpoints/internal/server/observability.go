@@ -1,8 +1,8 @@
 package server
 
 import (
-	"context"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
@@ -23,17 +23,11 @@ func newMetrics(cfg Config) *metrics.Metrics {
 	return metrics.New(cfg.Logger)
 }
 
-// observeAttempt counts a recorded sync attempt and, when it landed, the
-// sync's lag from its creation; the read is one primary-key lookup per
-// synced payment.
-func (s *Server) observeAttempt(a storage.Attempt) {
+// observeAttempt counts a recorded sync attempt of sync and, when it
+// landed, the sync's lag from its creation.
+func (s *Server) observeAttempt(a storage.Attempt, sync storage.Sync) {
 	s.metrics.ObserveAttempt(a)
-	if a.Outcome != storage.AttemptOK {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if sync, err := s.db.Sync(ctx, a.SyncID); err == nil {
+	if a.Outcome == storage.AttemptOK {
 		s.metrics.ObserveSyncLag(a.At.Sub(sync.CreatedAt))
 	}
 }
@@ -55,6 +49,9 @@ func (s *Server) observe(mux *http.ServeMux) (func(http.Handler) http.Handler, e
 		return nil, err
 	}
 	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.Handle("/", d.Handler())
 	return func(h http.Handler) http.Handler { return dashboard.Guard(s.cfg.AdminToken, time.Now, h) }, nil
 }
