@@ -163,7 +163,11 @@ func (c *Client) attempt(ctx context.Context, cl *call, verify bool) (*Response,
 		return nil, hr.StatusCode, fmt.Errorf("wxpay: %s %s: read answer (HTTP %d): %w", cl.method, cl.target, hr.StatusCode, err)
 	}
 	// resp.Response.Body reads the bytes that were verified, not the spent stream.
-	hr.Body = io.NopCloser(bytes.NewReader(data))
+	if len(data) == 0 {
+		hr.Body = http.NoBody
+	} else {
+		hr.Body = io.NopCloser(bytes.NewReader(data))
+	}
 	resp := &Response{Response: hr, Body: data}
 	if hr.StatusCode < 200 || hr.StatusCode > 299 {
 		return resp, hr.StatusCode, newAPIError(hr.StatusCode, requestID(hr.Header), data)
@@ -195,8 +199,11 @@ func readBounded(hr *http.Response, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: Content-Length %d exceeds %d", ErrResponseTooLarge, hr.ContentLength, limit)
 	}
 	if hr.ContentLength == 0 {
-		// A 204 (or an empty 200) has nothing to read; drain for connection reuse.
-		io.Copy(io.Discard, io.LimitReader(hr.Body, 1))
+		// A 204 (or an empty 200) has nothing to read; drain for connection
+		// reuse, unless net/http already gave it no body at all.
+		if hr.Body != http.NoBody {
+			io.Copy(io.Discard, io.LimitReader(hr.Body, 1))
+		}
 		return []byte{}, nil
 	}
 	var buf []byte

@@ -447,19 +447,32 @@ func TestVerifierIsACopy(t *testing.T) {
 }
 
 // TestResponseBodyReadsTheVerifiedBytes: the embedded *http.Response's Body
-// reads the bytes whose signature was checked.
+// reads the bytes whose signature was checked, and nothing for a 204.
 func TestResponseBodyReadsTheVerifiedBytes(t *testing.T) {
 	t.Parallel()
-	const answer = `{"openid":"o1","authorize_state":"AUTHORIZED"}`
-	m := &memTransport{answers: []memAnswer{{status: 200, body: answer, signed: true}}}
-	c := newMemClient(t, m)
-	resp, err := c.Chain("v3/businesscircle/user-authorizations/o1").Get(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := io.ReadAll(resp.Response.Body)
-	if err != nil || string(got) != answer || string(resp.Body) != answer {
-		t.Fatalf("resp.Response.Body read %q, %v; resp.Body %q", got, err, resp.Body)
+	for _, c := range []struct {
+		name   string
+		status int
+		answer string
+	}{
+		{"a JSON answer", 200, `{"openid":"o1","authorize_state":"AUTHORIZED"}`},
+		{"an empty 204", 204, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := &memTransport{answers: []memAnswer{{status: c.status, body: c.answer, signed: true}}}
+			cl := newMemClient(t, m)
+			resp, err := cl.Chain("v3/businesscircle/user-authorizations/o1").Get(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(resp.Response.Body)
+			if err != nil || string(got) != c.answer || string(resp.Body) != c.answer || resp.Body == nil {
+				t.Fatalf("resp.Response.Body read %q, %v; resp.Body %q", got, err, resp.Body)
+			}
+			if err := resp.Response.Body.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
 

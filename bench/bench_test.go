@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"runtime/trace"
 	"syscall"
 	"testing"
 	"time"
@@ -11,7 +12,8 @@ import (
 // with the one key set; see README.md for the command and the figures.
 
 // run builds the op of each impl and times it in a sub-benchmark named
-// impl=NAME, for benchstat -col /impl.
+// impl=NAME, for benchstat -col /impl. Each op is a runtime/trace region
+// named after its impl, so that -test.trace shows where a call's time goes.
 func run(b *testing.B, impls []impl) {
 	f := sharedFixture(b)
 	ctx := context.Background()
@@ -29,7 +31,10 @@ func run(b *testing.B, impls []impl) {
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			for b.Loop() {
-				if err := do(ctx); err != nil {
+				r := trace.StartRegion(ctx, im.name)
+				err := do(ctx)
+				r.End()
+				if err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -64,9 +69,12 @@ func BenchmarkNotifyParse(b *testing.B) { run(b, parseImpls) }
 
 // BenchmarkPointsSyncInterleaved calls the four points syncs in turn in one
 // loop, so machine noise and drift hit them alike, and reports each one's
-// time per call (IMPL-ns/call) and its ratio to wxpay (IMPL/wxpay). The
-// order rotates every iteration so no impl always follows the same one.
-// Separate runs on this machine differ by 7–12 %; these ratios are steadier.
+// time per call (IMPL-ns/call), the process's CPU time over that call
+// (IMPL-cpu-ns/call, every goroutine's, the server's too) and its ratio to
+// wxpay (IMPL/wxpay). The order rotates every iteration so no impl always
+// follows the same one. Separate runs on this machine differ by 7–12 %;
+// these ratios are steadier. Each call is slower here than in
+// BenchmarkPointsSync: see BenchmarkInterleaveCost for why.
 func BenchmarkPointsSyncInterleaved(b *testing.B) {
 	f := sharedFixture(b)
 	f.srv.freshen()
@@ -82,15 +90,21 @@ func BenchmarkPointsSyncInterleaved(b *testing.B) {
 		}
 	}
 	spent := make([]time.Duration, len(ops))
+	cpu := make([]int64, len(ops))
 	turn := 0
 	for b.Loop() {
 		for j := range ops {
 			i := (turn + j) % len(ops)
+			c0 := cpuTime()
 			t0 := time.Now()
-			if err := ops[i](ctx); err != nil {
+			r := trace.StartRegion(ctx, syncImpls[i].name)
+			err := ops[i](ctx)
+			r.End()
+			spent[i] += time.Since(t0)
+			cpu[i] += cpuTime() - c0
+			if err != nil {
 				b.Fatal(syncImpls[i].name, err)
 			}
-			spent[i] += time.Since(t0)
 		}
 		turn++
 	}
@@ -102,6 +116,7 @@ func BenchmarkPointsSyncInterleaved(b *testing.B) {
 	}
 	for i, im := range syncImpls {
 		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), im.name+"-ns/call")
+		b.ReportMetric(float64(cpu[i])/float64(b.N), im.name+"-cpu-ns/call")
 		if im.name != "wxpay" {
 			b.ReportMetric(float64(spent[i])/float64(wx), im.name+"/wxpay")
 		}
