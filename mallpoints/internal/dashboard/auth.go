@@ -34,7 +34,7 @@ func Guard(token string, now func() time.Time, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		machine := strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics"
+		machine := strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/debug/pprof/")
 		switch {
 		case r.URL.Path == "/signin" || strings.HasPrefix(r.URL.Path, "/static/"):
 			next.ServeHTTP(w, r)

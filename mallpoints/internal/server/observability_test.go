@@ -349,3 +349,22 @@ func TestMetricsTellARedeliveryAndANewIDForAKnownPaymentFromAnAppliedOne(t *test
 		t.Errorf("ledger entries %v, want 1", got)
 	}
 }
+
+func TestProfilesAreServedOnTheAdminListenerOnlyWithTheToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, filepath.Join(t.TempDir(), "mallpoints.db"), envOptions{token: "s3cret-token"})
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/goroutine?debug=1", "/debug/pprof/profile?seconds=1"} {
+		resp, err := noRedirects.Get(e.admin.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without the token: %d, want 401 (profiles are for machines with the token, never a browser session)", path, resp.StatusCode)
+		}
+	}
+	body, status := e.page(http.MethodGet, "/debug/pprof/goroutine?debug=1", nil)
+	if status != http.StatusOK || !strings.Contains(body, "goroutine profile:") {
+		t.Errorf("GET /debug/pprof/goroutine with the token: status %d, body %.80q", status, body)
+	}
+}
