@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -98,7 +99,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		return nil, errors.New("wxpay: no key to verify WeChat Pay's answers: use WithWechatPayPublicKey, WithPlatformCertificates or WithAPIv3Key")
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Timeout: 30 * time.Second}
+		c.hc = &http.Client{Timeout: 30 * time.Second, Transport: sharedTransport()}
 	}
 	// Redirects would replay a signature made for another URL; WeChat Pay never sends one.
 	hc := *c.hc
@@ -220,8 +221,27 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// sharedTransport is the transport of every Client made without
+// WithHTTPClient: net/http's default transport, except that it keeps up to
+// DefaultMaxIdleConnsPerHost idle connections to a host instead of two. A
+// client sends every call to one host, so with the default two, most of a
+// burst of concurrent calls would open, and shake TLS hands on, a connection
+// of its own and close it afterwards.
+var sharedTransport = sync.OnceValue(func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	return t
+})
+
+// DefaultMaxIdleConnsPerHost is how many idle connections to WeChat Pay a
+// Client made without WithHTTPClient keeps for reuse.
+const DefaultMaxIdleConnsPerHost = 64
+
 // WithHTTPClient sets the http.Client used to send requests. The client is
-// copied and its redirect policy replaced: a redirect is never followed.
+// copied and its redirect policy replaced: a redirect is never followed. Its
+// transport should keep idle connections for as many concurrent calls as
+// the program makes (http.Transport.MaxIdleConnsPerHost; net/http's default
+// transport keeps two).
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) error {
 		if hc == nil {

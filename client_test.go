@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -494,4 +495,30 @@ func FuzzAPIError(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestConcurrentCallsReuseTheirConnectionsByDefault(t *testing.T) {
+	t.Parallel()
+	srv := wxtest.NewServer(wxtest.SharedKeys())
+	defer srv.Close()
+	c := newTestClient(t, srv)
+	const concurrent = 16
+	burst := func() {
+		var wg sync.WaitGroup
+		for range concurrent {
+			wg.Go(func() {
+				if _, err := c.Chain("v3/businesscircle/points/notify").Post(context.Background(), JSON(pointsBody)); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	burst()
+	opened := srv.Connections()
+	burst()
+	if again := srv.Connections() - opened; again != 0 {
+		t.Errorf("a second burst of %d calls opened %d new connections after the first opened %d; the idle ones should have been kept (net/http's default transport keeps 2 per host)",
+			concurrent, again, opened)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -84,6 +85,8 @@ type Server struct {
 	fault atomic.Int64
 	http  *httptest.Server
 
+	conns atomic.Int64 // connections accepted
+
 	mu       sync.Mutex
 	routes   map[string]route // "METHOD /path"
 	requests []Request
@@ -100,13 +103,22 @@ func NewServer(k *Keys, opts ...Option) *Server {
 	s.fault.Store(int64(s.cfg.fault))
 	s.routes["POST /v3/businesscircle/points/notify"] = route{fn: func(*Request) (int, []byte) { return http.StatusNoContent, nil }}
 	s.routes["GET /v3/certificates"] = route{fn: s.certificatesAnswer, forceMode: true, mode: PlatformCertMode}
-	s.http = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.http = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.http.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.http.Start()
 	s.URL = s.http.URL
 	return s
 }
 
 // Close shuts the server down and waits for outstanding requests.
 func (s *Server) Close() { s.http.Close() }
+
+// Connections is how many connections the server has accepted so far.
+func (s *Server) Connections() int64 { return s.conns.Load() }
 
 // Client returns an *http.Client for the server (plain HTTP on loopback).
 func (s *Server) Client() *http.Client { return s.http.Client() }
