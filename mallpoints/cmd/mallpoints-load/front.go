@@ -23,7 +23,14 @@ func newFront() (*front, error) {
 		return nil, err
 	}
 	f := &front{ln: ln}
-	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+	// Like a load balancer in front of the service (nginx's upstream
+	// keepalive, any cloud balancer), the front keeps its connections to the
+	// service open: net/http's default transport would keep two, and with
+	// dozens of notifications in flight the service would accept a new
+	// connection for most of them.
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 256
+	rp := &httputil.ReverseProxy{Transport: t, Rewrite: func(r *httputil.ProxyRequest) {
 		if t := f.target.Load(); t != nil {
 			r.SetURL(t)
 			r.Out.URL.Path = t.Path
