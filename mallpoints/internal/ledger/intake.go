@@ -77,10 +77,15 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			noteOutcome(ctx, OutcomeDuplicateKey)
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
-		from, to := rules.BeijingDay(timeEnd)
-		earned, err := tx.EarnedBetween(ctx, e.MchID, e.OpenID, from, to)
-		if err != nil {
-			return wrap("points earned today", err)
+		// Only a daily cap needs the points earned today; without one the
+		// sum is not read. The payments it would add up are written either
+		// way, so a cap set later in the day counts them.
+		var earned int64
+		if set.Mall(e.MchID).DailyCap > 0 {
+			from, to := rules.BeijingDay(timeEnd)
+			if earned, err = tx.EarnedBetween(ctx, e.MchID, e.OpenID, from, to); err != nil {
+				return wrap("points earned today", err)
+			}
 		}
 		out := set.Evaluate(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount, TimeEnd: timeEnd}, earned)
 		applyDelta(&m, out.Points)

@@ -30,15 +30,14 @@ func scanMember(r row) (Member, error) {
 
 // LockMember returns the member (mall, openid), creating it if it is new,
 // and holds its row until the transaction ends, so that concurrent balance
-// updates of one member queue up instead of overwriting each other.
+// updates of one member queue up instead of overwriting each other. It is
+// one statement: an insert whose conflict updates the row to itself, which
+// on PostgreSQL takes the row lock as SELECT … FOR UPDATE would, waits for a
+// transaction holding it, and returns the row as that transaction left it.
 func (tx *Tx) LockMember(ctx context.Context, mall, openid, appid string) (Member, error) {
-	now := micros(tx.db.now())
-	if _, err := tx.exec(ctx, `INSERT INTO members (mall, openid, appid, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (mall, openid) DO NOTHING`, mall, openid, appid, now); err != nil {
-		return Member{}, fmt.Errorf("storage: add member: %w", err)
-	}
-	m, err := scanMember(tx.queryRow(ctx, `SELECT `+memberColumns+` FROM members
-		WHERE mall = $1 AND openid = $2`+tx.forUpdate(), mall, openid))
+	m, err := scanMember(tx.queryRow(ctx, `INSERT INTO members (mall, openid, appid, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (mall, openid) DO UPDATE SET balance = members.balance
+		RETURNING `+memberColumns, mall, openid, appid, micros(tx.db.now())))
 	if err != nil {
 		return Member{}, fmt.Errorf("storage: lock member: %w", err)
 	}

@@ -1,0 +1,149 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+	"github.com/seed2ac2593f/wxpay/notify"
+)
+
+// noQueue enqueues nothing: these tests look at the ledger only.
+type noQueue struct{}
+
+func (noQueue) Enqueue(context.Context, *storage.Tx, int64) error { return nil }
+
+func TestADailyCapSetLaterInTheDayCountsThePointsEarnedBeforeIt(t *testing.T) {
+	t.Parallel()
+	uncapped := mustRules(t, "default:\n  min_amount_fen: 0\n")
+	capped := mustRules(t, "default:\n  min_amount_fen: 0\n  daily_cap: 25\n")
+	for _, dsn := range testDatabases(t) {
+		t.Run(dsn.name, func(t *testing.T) {
+			t.Parallel()
+			s := New(openDB(t, dsn.dsn(t)), noQueue{}, uncapped, nil)
+			timeEnd := time.Now().Format(time.RFC3339) // one Beijing day for every payment
+			// Payments without a cap skip the day's sum; the cap, once set,
+			// still counts them.
+			for i, step := range []struct {
+				rules       *rules.Set
+				amount      int64
+				points      int64
+				totalPoints int64
+			}{
+				{uncapped, 1000, 10, 10},
+				{uncapped, 1200, 12, 22},
+				{capped, 1000, 3, 25},
+				{capped, 1000, 0, 25},
+				{uncapped, 500, 5, 30},
+			} {
+				s.SetRules(step.rules)
+				txid := fmt.Sprintf("42000000000000000000000000%02d", i)
+				n := &notify.Notification{ID: "n-" + txid, EventType: businesscircle.EventTypeTransactionSuccess}
+				if err := s.Transaction(context.Background(), n, &businesscircle.TransactionEvent{
+					MchID: "1900000109", AppID: "wxapp", OpenID: "oCapped", TransactionID: txid,
+					Amount: step.amount, TimeEnd: timeEnd}); err != nil {
+					t.Fatal(err)
+				}
+				got, err := s.db.Transaction(context.Background(), "1900000109", txid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got.Points != step.points || got.TotalPoints != step.totalPoints {
+					t.Errorf("payment %d of %d fen: points %d, total %d; want %d, %d", i, step.amount, got.Points,
+						got.TotalPoints, step.points, step.totalPoints)
+				}
+			}
+		})
+	}
+}
+
+func mustRules(t *testing.T, yaml string) *rules.Set {
+	t.Helper()
+	set, err := rules.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
+// testDatabase is an engine to run a test on.
+type testDatabase struct {
+	name string
+	dsn  func(t *testing.T) string
+}
+
+// testDatabases are SQLite, always, and PostgreSQL: MALLPOINTS_TEST_POSTGRES
+// (a URL) or the local server at 127.0.0.1:5432 as user postgres. Without a
+// reachable server the PostgreSQL runs skip, except with CI=true.
+func testDatabases(t *testing.T) []testDatabase {
+	list := []testDatabase{{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "ledger.db") }}}
+	base := os.Getenv("MALLPOINTS_TEST_POSTGRES")
+	if base == "" {
+		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL is required with CI=true: %v", err)
+		}
+		t.Logf("PostgreSQL runs skipped: %v", err)
+		return list
+	}
+	conn.Close(ctx)
+	return append(list, testDatabase{"postgres", func(t *testing.T) string {
+		var b [6]byte
+		rand.Read(b[:])
+		name := "ledger_test_" + hex.EncodeToString(b[:])
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			conn, err := pgx.Connect(ctx, base)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close(ctx)
+			conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+		})
+		u, err := url.Parse(base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Path = "/" + name
+		return u.String()
+	}})
+}
+
+// openDB opens and migrates dsn, closing it when the test ends.
+func openDB(t *testing.T, dsn string) *storage.DB {
+	t.Helper()
+	db, err := storage.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
