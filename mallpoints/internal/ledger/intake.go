@@ -92,10 +92,6 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 		if m.AppID == "" {
 			m.AppID = e.AppID
 		}
-		sync, err := tx.NewSync(ctx, storage.SyncPoints, e.MchID, e.TransactionID)
-		if err != nil {
-			return wrap("new sync", err)
-		}
 		t = storage.Transaction{
 			Mall: e.MchID, TransactionID: e.TransactionID, NotificationID: n.ID, OpenID: e.OpenID, AppID: e.AppID,
 			ShopNumber: e.ShopNumber, ShopName: e.ShopName, Amount: e.Amount, TimeEnd: timeEnd, CommitTag: e.CommitTag,
@@ -103,15 +99,11 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			Uncapped: out.Uncapped, Capped: out.Capped, RuleVersion: out.RuleVersion, Explain: out.Explain,
 			TotalPoints:      m.Balance,
 			PointsUpdateTime: s.now().In(beijing).Format("2006-01-02T15:04:05.000Z07:00"),
-			SyncID:           sync.ID,
 		}
-		if _, err := tx.InsertTransaction(ctx, &t); err != nil {
-			return wrap("write transaction", err)
+		if err := tx.InsertPayment(ctx, &t, m); err != nil {
+			return wrap("write payment", err)
 		}
-		if err := tx.UpdateMember(ctx, m); err != nil {
-			return wrap("update balance", err)
-		}
-		if err := s.queue.Enqueue(ctx, tx, sync.ID); err != nil {
+		if err := s.queue.Enqueue(ctx, tx, t.SyncID); err != nil {
 			return wrap("enqueue sync", err)
 		}
 		applied = true

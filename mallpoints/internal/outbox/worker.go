@@ -103,11 +103,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	// The attempt is recorded even if the job's context has ended.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	var recorded bool
-	if rerr := db.InTx(rctx, func(tx *storage.Tx) error {
-		recorded, err = tx.RecordAttempt(rctx, a, state)
-		return err
-	}); rerr != nil {
+	recorded, rerr := db.RecordAttempt(rctx, a, state)
+	if rerr != nil {
 		// WeChat Pay may have accepted the sync; the retry re-sends the same body.
 		return fmt.Errorf("record attempt: %w", rerr)
 	}

@@ -55,16 +55,27 @@ func scanEntry(r row) (Entry, error) {
 // AppendEntry numbers e and writes it. Call it as the last write of the
 // transaction: the numbering row stays locked until commit, so entries are
 // numbered in the order their transactions commit and a feed reader that
-// has seen seq n has seen every entry below n.
+// has seen seq n has seen every entry below n. On PostgreSQL numbering and
+// writing are one statement.
 func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
+	e.CreatedAt = tx.db.now().UTC()
+	args := []any{e.Mall, e.OpenID, e.Kind, e.Points, e.Requested, e.Shortfall, e.BalanceAfter, e.TransactionID,
+		e.RefundID, e.IdempotencyKey, e.NotificationID, e.CommitTag, e.RuleVersion, e.Reason, micros(e.CreatedAt)}
+	if tx.db.engine == Postgres {
+		err := tx.queryRow(ctx, `WITH n AS (UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value)
+			INSERT INTO ledger_entries (`+entryColumns+`)
+			VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			RETURNING seq`, args...).Scan(&e.Seq)
+		if err != nil {
+			return fmt.Errorf("storage: write ledger entry: %w", err)
+		}
+		return nil
+	}
 	if err := tx.queryRow(ctx, `UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&e.Seq); err != nil {
 		return fmt.Errorf("storage: number ledger entry: %w", err)
 	}
-	e.CreatedAt = tx.db.now().UTC()
 	_, err := tx.exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
-		e.Seq, e.Mall, e.OpenID, e.Kind, e.Points, e.Requested, e.Shortfall, e.BalanceAfter, e.TransactionID,
-		e.RefundID, e.IdempotencyKey, e.NotificationID, e.CommitTag, e.RuleVersion, e.Reason, micros(e.CreatedAt))
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, append([]any{e.Seq}, args...)...)
 	if err != nil {
 		return fmt.Errorf("storage: write ledger entry: %w", err)
 	}

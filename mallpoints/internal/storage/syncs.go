@@ -129,30 +129,45 @@ type Attempt struct {
 }
 
 // RecordAttempt writes a and moves its sync to state, keeping the attempt's
-// code, message and Request-ID as the sync's last. It reports false, writing
-// nothing, when the sync is not pending any more (a job taken over from a
-// killed worker ran twice, or the sync was already done).
-func (tx *Tx) RecordAttempt(ctx context.Context, a Attempt, state string) (bool, error) {
+// code, message and Request-ID as the sync's last, in one transaction. It
+// reports false, writing nothing, when the sync is not pending any more (a
+// job taken over from a killed worker ran twice, or the sync was already
+// done). On PostgreSQL both writes are one statement, which commits alone.
+func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool, error) {
 	var synced int64
 	if state == SyncSynced {
 		synced = micros(a.At)
 	}
-	c, err := tx.exec(ctx, `UPDATE syncs SET state = $2, attempts = attempts + 1, last_status = $3, last_code = $4,
+	args := []any{a.SyncID, state, a.Status, a.Code, a.Message, a.RequestID, micros(a.At), synced, SyncPending,
+		a.Attempt, a.Outcome, a.Elapsed.Microseconds()}
+	const update = `UPDATE syncs SET state = $2, attempts = attempts + 1, last_status = $3, last_code = $4,
 		last_message = $5, last_request_id = $6, last_attempt_at = $7, synced_at = $8
-		WHERE id = $1 AND state = $9`, a.SyncID, state, a.Status, a.Code, a.Message, a.RequestID, micros(a.At),
-		synced, SyncPending)
+		WHERE id = $1 AND state = $9`
+	if db.engine == Postgres {
+		c, err := db.exec(ctx, `WITH s AS (`+update+` RETURNING id)
+			INSERT INTO sync_attempts (sync_id, attempt, outcome, status, code, message, request_id, at, elapsed_us)
+			SELECT id, $10::integer, $11, $3, $4, $5, $6, $7, $12::bigint FROM s`, args...)
+		if err != nil {
+			return false, fmt.Errorf("storage: record sync attempt: %w", err)
+		}
+		return c == 1, nil
+	}
+	recorded := false
+	err := db.InTx(ctx, func(tx *Tx) error {
+		c, err := tx.exec(ctx, update, args[:9]...)
+		if err != nil || c == 0 {
+			return err
+		}
+		recorded = true
+		_, err = tx.exec(ctx, `INSERT INTO sync_attempts (sync_id, attempt, outcome, status, code, message,
+			request_id, at, elapsed_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.SyncID, a.Attempt, a.Outcome,
+			a.Status, a.Code, a.Message, a.RequestID, micros(a.At), a.Elapsed.Microseconds())
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("storage: record sync attempt: %w", err)
 	}
-	if c == 0 {
-		return false, nil
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO sync_attempts (sync_id, attempt, outcome, status, code, message,
-		request_id, at, elapsed_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.SyncID, a.Attempt, a.Outcome,
-		a.Status, a.Code, a.Message, a.RequestID, micros(a.At), a.Elapsed.Microseconds()); err != nil {
-		return false, fmt.Errorf("storage: record sync attempt: %w", err)
-	}
-	return true, nil
+	return recorded, nil
 }
 
 // Unpark moves a parked sync back to pending, reporting false when it was
