@@ -68,7 +68,7 @@ func TestADailyCapSetLaterInTheDayCountsThePointsEarnedBeforeIt(t *testing.T) {
 	}
 }
 
-func mustRules(t *testing.T, yaml string) *rules.Set {
+func mustRules(t testing.TB, yaml string) *rules.Set {
 	t.Helper()
 	set, err := rules.Parse([]byte(yaml))
 	if err != nil {
@@ -80,14 +80,14 @@ func mustRules(t *testing.T, yaml string) *rules.Set {
 // testDatabase is an engine to run a test on.
 type testDatabase struct {
 	name string
-	dsn  func(t *testing.T) string
+	dsn  func(t testing.TB) string
 }
 
 // testDatabases are SQLite, always, and PostgreSQL: MALLPOINTS_TEST_POSTGRES
 // (a URL) or the local server at 127.0.0.1:5432 as user postgres. Without a
 // reachable server the PostgreSQL runs skip, except with CI=true.
-func testDatabases(t *testing.T) []testDatabase {
-	list := []testDatabase{{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "ledger.db") }}}
+func testDatabases(t testing.TB) []testDatabase {
+	list := []testDatabase{{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "ledger.db") }}}
 	base := os.Getenv("MALLPOINTS_TEST_POSTGRES")
 	if base == "" {
 		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -103,7 +103,7 @@ func testDatabases(t *testing.T) []testDatabase {
 		return list
 	}
 	conn.Close(ctx)
-	return append(list, testDatabase{"postgres", func(t *testing.T) string {
+	return append(list, testDatabase{"postgres", func(t testing.TB) string {
 		var b [6]byte
 		rand.Read(b[:])
 		name := "ledger_test_" + hex.EncodeToString(b[:])
@@ -135,7 +135,7 @@ func testDatabases(t *testing.T) []testDatabase {
 }
 
 // openDB opens and migrates dsn, closing it when the test ends.
-func openDB(t *testing.T, dsn string) *storage.DB {
+func openDB(t testing.TB, dsn string) *storage.DB {
 	t.Helper()
 	db, err := storage.Open(context.Background(), dsn)
 	if err != nil {

@@ -80,3 +80,61 @@ func TestPercentileIsTheNearestRank(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryIndexOnTheTablesAPaymentWritesServesAQuery lists the indexes of
+// the tables written for every payment, each with what searches it. Each
+// costs a page written per insert on SQLite and an index tuple with its WAL
+// on PostgreSQL, so one that no query needs does not stay; a new index is
+// added here with its reason.
+func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "indexes.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"sqlite_autoindex_members_1":        "UNIQUE (mall, openid): LockMember, Member",
+		"members_by_openid":                 "the members search and list by openid",
+		"sqlite_autoindex_notifications_1":  "PRIMARY KEY id: RecordNotification skips a known id",
+		"notifications_by_mall_time":        "the last notification per mall (metrics)",
+		"sqlite_autoindex_syncs_1":          "UNIQUE (kind, mall, subject): a subject is synced once",
+		"syncs_by_state":                    "backlog, counts by state, the syncs list",
+		"syncs_by_synced":                   "sync lags of a day",
+		"sync_attempts_by_sync":             "a sync's attempts",
+		"sqlite_autoindex_transactions_1":   "PRIMARY KEY (mall, transaction_id): a payment is recorded once",
+		"transactions_by_member_day":        "EarnedBetween (the daily cap), a member's payments",
+		"transactions_by_time":              "payments of a day, the hourly chart, the payments list",
+		"transactions_by_sync":              "TransactionBySync (the outbox worker)",
+		"sqlite_autoindex_ledger_entries_1": "PRIMARY KEY seq: the CRM feed",
+		"ledger_by_member":                  "a member's entries, BalanceCheck",
+		"ledger_by_transaction":             "a payment's entries",
+		"ledger_by_time":                    "points and entries of a day (CSV export)",
+	}
+	rs, err := db.sql.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index'
+		AND tbl_name IN ('members', 'notifications', 'syncs', 'sync_attempts', 'transactions', 'ledger_entries')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	got := map[string]bool{}
+	for rs.Next() {
+		var name string
+		if err := rs.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		got[name] = true
+		if _, ok := want[name]; !ok {
+			t.Errorf("index %s serves no query named here: drop it, or name the query that needs it", name)
+		}
+	}
+	for name := range want {
+		if !got[name] {
+			t.Errorf("index %s is gone; %s needs it", name, want[name])
+		}
+	}
+}

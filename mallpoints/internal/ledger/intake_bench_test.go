@@ -1,0 +1,61 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+	"github.com/seed2ac2593f/wxpay/notify"
+)
+
+// lastSync keeps the sync id the intake enqueued.
+type lastSync struct{ id int64 }
+
+func (q *lastSync) Enqueue(_ context.Context, _ *storage.Tx, id int64) error { q.id = id; return nil }
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPaymentDatabaseWork runs the database work of one payment, River's
+// aside: the intake transaction and the record of its sync's attempt, for 50
+// members in turn. cpu-µs/op is the process's CPU time (rusage) per payment,
+// the figure the load generator reports for the whole service; on
+// PostgreSQL it leaves out the server's.
+func BenchmarkPaymentDatabaseWork(b *testing.B) {
+	for _, dsn := range testDatabases(b) {
+		b.Run(dsn.name, func(b *testing.B) {
+			db := openDB(b, dsn.dsn(b))
+			q := &lastSync{}
+			s := New(db, q, mustRules(b, "default:\n  min_amount_fen: 0\n"), nil)
+			ctx := context.Background()
+			timeEnd := time.Now().Format(time.RFC3339)
+			next := 0 // payments made by earlier rounds of b.N
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu0 := cpuTime()
+			for range b.N {
+				i := next
+				next++
+				txid := fmt.Sprintf("4200%024d", i)
+				n := &notify.Notification{ID: "n-" + txid, EventType: businesscircle.EventTypeTransactionSuccess}
+				if err := s.Transaction(ctx, n, &businesscircle.TransactionEvent{
+					MchID: "1900000109", AppID: "wxapp", OpenID: fmt.Sprintf("o%02d", i%50), TransactionID: txid,
+					Amount: 1000, TimeEnd: timeEnd}); err != nil {
+					b.Fatal(err)
+				}
+				if ok, err := db.RecordAttempt(ctx, storage.Attempt{SyncID: q.id, Attempt: 1, Outcome: storage.AttemptOK,
+					Status: 204, RequestID: "r", At: time.Now().UTC()}, storage.SyncSynced); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+		})
+	}
+}
