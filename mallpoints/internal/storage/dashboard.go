@@ -13,7 +13,7 @@ const (
 	qPoints   = `SELECT COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN points < 0 THEN -points ELSE 0 END), 0) FROM ledger_entries
 		WHERE created_at >= $1 AND created_at < $2`
-	qLags   = `SELECT synced_at - created_at FROM syncs WHERE synced_at >= $1 AND synced_at < $2`
+	qLags   = `SELECT synced_at - created_at FROM syncs WHERE synced_at > 0 AND synced_at >= $1 AND synced_at < $2`
 	qHourly = `SELECT (created_at - $1) / $3, COUNT(*), COALESCE(SUM(points), 0) FROM transactions
 		WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`
 	qMembersByOpenID = `SELECT ` + memberColumns + ` FROM members WHERE openid = $1 ORDER BY mall`
