@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"runtime/trace"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -71,8 +72,10 @@ func BenchmarkNotifyParse(b *testing.B) { run(b, parseImpls) }
 // loop, so machine noise and drift hit them alike, and reports each one's
 // time per call (IMPL-ns/call), the process's CPU time over that call
 // (IMPL-cpu-ns/call, every goroutine's, the server's too) and its ratio to
-// wxpay (IMPL/wxpay). The order rotates every iteration so no impl always
-// follows the same one. Separate runs on this machine differ by 7–12 %;
+// wxpay (IMPL/wxpay), and the same from the median call (IMPL-p50-ns/call,
+// IMPL/wxpay-p50), which a call stalled by another program on the machine
+// moves less than the mean. The order rotates every iteration so no impl
+// always follows the same one. Separate runs on this machine differ by 7–12 %;
 // these ratios are steadier. Each call is slower here than in
 // BenchmarkPointsSync: see BenchmarkInterleaveCost for why.
 func BenchmarkPointsSyncInterleaved(b *testing.B) {
@@ -91,6 +94,7 @@ func BenchmarkPointsSyncInterleaved(b *testing.B) {
 	}
 	spent := make([]time.Duration, len(ops))
 	cpu := make([]int64, len(ops))
+	calls := make([][]time.Duration, len(ops)) // every call's time, for the medians
 	turn := 0
 	for b.Loop() {
 		for j := range ops {
@@ -100,27 +104,46 @@ func BenchmarkPointsSyncInterleaved(b *testing.B) {
 			r := trace.StartRegion(ctx, syncImpls[i].name)
 			err := ops[i](ctx)
 			r.End()
-			spent[i] += time.Since(t0)
+			d := time.Since(t0)
+			spent[i] += d
 			cpu[i] += cpuTime() - c0
+			calls[i] = append(calls[i], d)
 			if err != nil {
 				b.Fatal(syncImpls[i].name, err)
 			}
 		}
 		turn++
 	}
-	var wx time.Duration
+	var wx, wxMedian time.Duration
 	for i, im := range syncImpls {
 		if im.name == "wxpay" {
-			wx = spent[i]
+			wx, wxMedian = spent[i], median(calls[i])
 		}
 	}
 	for i, im := range syncImpls {
+		m := median(calls[i])
 		b.ReportMetric(float64(spent[i].Nanoseconds())/float64(b.N), im.name+"-ns/call")
+		b.ReportMetric(float64(m.Nanoseconds()), im.name+"-p50-ns/call")
 		b.ReportMetric(float64(cpu[i])/float64(b.N), im.name+"-cpu-ns/call")
 		if im.name != "wxpay" {
 			b.ReportMetric(float64(spent[i])/float64(wx), im.name+"/wxpay")
+			b.ReportMetric(float64(m)/float64(wxMedian), im.name+"/wxpay-p50")
 		}
 	}
 	// The default ns/op is the sum of the four and says nothing on its own.
 	b.ReportMetric(0, "ns/op")
+}
+
+// median returns the middle of ds (the mean of the two middle ones for an
+// even count); ds is sorted in place.
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	n := len(ds)
+	if n%2 == 1 {
+		return ds[n/2]
+	}
+	return (ds[n/2-1] + ds[n/2]) / 2
 }
