@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -27,11 +28,16 @@ func (s *Service) Handlers() businesscircle.EventHandlers {
 	}
 }
 
+// notification is the record of n, an event of mall about key.
+func notification(n *notify.Notification, mall, key string) storage.Notification {
+	return storage.Notification{
+		ID: n.ID, EventType: n.EventType, Mall: mall, BusinessKey: key, Outcome: OutcomeApplied, RequestID: n.RequestID,
+	}
+}
+
 // record writes the notification; false means its id was processed before.
 func record(ctx context.Context, tx *storage.Tx, n *notify.Notification, mall, key string) (bool, error) {
-	isNew, err := tx.RecordNotification(ctx, storage.Notification{
-		ID: n.ID, EventType: n.EventType, Mall: mall, BusinessKey: key, Outcome: OutcomeApplied, RequestID: n.RequestID,
-	})
+	isNew, err := tx.RecordNotification(ctx, notification(n, mall, key))
 	if err == nil && !isNew {
 		noteOutcome(ctx, OutcomeDuplicateID)
 	}
@@ -60,34 +66,29 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "mall", e.MchID)
 	var t storage.Transaction
 	applied := false
+	// Only a daily cap needs the points earned today; without one the sum
+	// is not read. The payments it would add up are written either way, so
+	// a cap set later in the day counts them.
+	var day *[2]time.Time
+	if set.Mall(e.MchID).DailyCap > 0 {
+		from, to := rules.BeijingDay(timeEnd)
+		day = &[2]time.Time{from, to}
+	}
 	err = s.db.InTx(ctx, func(tx *storage.Tx) error {
-		isNew, err := record(ctx, tx, n, e.MchID, e.TransactionID)
-		if err != nil || !isNew {
-			return err
-		}
-		m, err := tx.LockMember(ctx, e.MchID, e.OpenID, e.AppID)
+		in, err := tx.OpenPayment(ctx, notification(n, e.MchID, e.TransactionID), e.OpenID, e.AppID, e.TransactionID, day)
 		if err != nil {
-			return wrap("lock member", err)
+			return wrap("record notification, lock member", err)
 		}
-		known, err := tx.TransactionExists(ctx, e.MchID, e.TransactionID)
-		if err != nil {
-			return wrap("find transaction", err)
+		if !in.New {
+			noteOutcome(ctx, OutcomeDuplicateID)
+			return nil
 		}
-		if known {
+		if in.Known {
 			noteOutcome(ctx, OutcomeDuplicateKey)
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
-		// Only a daily cap needs the points earned today; without one the
-		// sum is not read. The payments it would add up are written either
-		// way, so a cap set later in the day counts them.
-		var earned int64
-		if set.Mall(e.MchID).DailyCap > 0 {
-			from, to := rules.BeijingDay(timeEnd)
-			if earned, err = tx.EarnedBetween(ctx, e.MchID, e.OpenID, from, to); err != nil {
-				return wrap("points earned today", err)
-			}
-		}
-		out := set.Evaluate(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount, TimeEnd: timeEnd}, earned)
+		out := set.Evaluate(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount, TimeEnd: timeEnd}, in.Earned)
+		m := in.Member
 		applyDelta(&m, out.Points)
 		if m.AppID == "" {
 			m.AppID = e.AppID
@@ -100,17 +101,14 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			TotalPoints:      m.Balance,
 			PointsUpdateTime: s.now().In(beijing).Format("2006-01-02T15:04:05.000Z07:00"),
 		}
-		if err := tx.InsertPayment(ctx, &t, m); err != nil {
-			return wrap("write payment", err)
-		}
-		if err := s.queue.Enqueue(ctx, tx, t.SyncID); err != nil {
-			return wrap("enqueue sync", err)
-		}
-		applied = true
-		return wrap("append entry", tx.AppendEntry(ctx, &storage.Entry{
+		entry := storage.Entry{
 			Mall: e.MchID, OpenID: e.OpenID, Kind: storage.EntryEarn, Points: out.Points, Requested: out.Points,
 			BalanceAfter: m.Balance, TransactionID: e.TransactionID, NotificationID: n.ID, CommitTag: e.CommitTag,
 			RuleVersion: out.RuleVersion, Reason: out.Explain,
+		}
+		applied = true
+		return wrap("write payment", tx.WritePayment(ctx, in, &t, m, &entry, func(syncID int64) error {
+			return s.queue.Enqueue(ctx, tx, syncID)
 		}))
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -63,6 +64,46 @@ func TestADailyCapSetLaterInTheDayCountsThePointsEarnedBeforeIt(t *testing.T) {
 					t.Errorf("payment %d of %d fen: points %d, total %d; want %d, %d", i, step.amount, got.Points,
 						got.TotalPoints, step.points, step.totalPoints)
 				}
+			}
+		})
+	}
+}
+
+func TestARedeliveryAfterErasureChangesNothingAndDoesNotBringTheOpenIDBack(t *testing.T) {
+	t.Parallel()
+	for _, dsn := range testDatabases(t) {
+		t.Run(dsn.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openDB(t, dsn.dsn(t))
+			q := &lastSync{}
+			s := New(db, q, mustRules(t, "default:\n  min_amount_fen: 0\n"), nil)
+			n := &notify.Notification{ID: "n-erased-1", EventType: businesscircle.EventTypeTransactionSuccess}
+			pay := &businesscircle.TransactionEvent{MchID: "1900000109", AppID: "wxapp", OpenID: "oErased",
+				TransactionID: "4200000000000000000000000099", Amount: 1000, TimeEnd: time.Now().Format(time.RFC3339)}
+			if err := s.Transaction(ctx, n, pay); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := db.RecordAttempt(ctx, storage.Attempt{SyncID: q.id, Attempt: 1, Outcome: storage.AttemptOK,
+				Status: 204, At: time.Now()}, storage.SyncSynced); err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			pseudonym, err := s.Erase(ctx, "1900000109", "oErased")
+			if err != nil {
+				t.Fatal(err)
+			}
+			octx, outcome := WithOutcome(ctx)
+			if err := s.Transaction(octx, n, pay); err != nil {
+				t.Fatal(err)
+			}
+			if outcome.String() != OutcomeDuplicateID {
+				t.Errorf("outcome %q, want %q", outcome, OutcomeDuplicateID)
+			}
+			if m, err := db.Member(ctx, "1900000109", "oErased"); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("the erased openid is back: %+v, %v", m, err)
+			}
+			if m, err := db.Member(ctx, "1900000109", pseudonym); err != nil || m.Balance != 10 {
+				t.Errorf("the erased member: %+v, %v; want balance 10", m, err)
 			}
 		})
 	}

@@ -59,14 +59,8 @@ func scanEntry(r row) (Entry, error) {
 // writing are one statement.
 func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
 	e.CreatedAt = tx.db.now().UTC()
-	args := []any{e.Mall, e.OpenID, e.Kind, e.Points, e.Requested, e.Shortfall, e.BalanceAfter, e.TransactionID,
-		e.RefundID, e.IdempotencyKey, e.NotificationID, e.CommitTag, e.RuleVersion, e.Reason, micros(e.CreatedAt)}
 	if tx.db.engine == Postgres {
-		err := tx.queryRow(ctx, `WITH n AS (UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value)
-			INSERT INTO ledger_entries (`+entryColumns+`)
-			VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-			RETURNING seq`, args...).Scan(&e.Seq)
-		if err != nil {
+		if err := tx.queryRow(ctx, appendEntryPostgres, e.args()...).Scan(&e.Seq); err != nil {
 			return fmt.Errorf("storage: write ledger entry: %w", err)
 		}
 		return nil
@@ -75,11 +69,24 @@ func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
 		return fmt.Errorf("storage: number ledger entry: %w", err)
 	}
 	_, err := tx.exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, append([]any{e.Seq}, args...)...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, append([]any{e.Seq}, e.args()...)...)
 	if err != nil {
 		return fmt.Errorf("storage: write ledger entry: %w", err)
 	}
 	return nil
+}
+
+// appendEntryPostgres numbers and writes an entry in one statement, with
+// the arguments of Entry.args.
+const appendEntryPostgres = `WITH n AS (UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value)
+	INSERT INTO ledger_entries (` + entryColumns + `)
+	VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+	RETURNING seq`
+
+// args are e's columns after seq, in entryColumns order.
+func (e *Entry) args() []any {
+	return []any{e.Mall, e.OpenID, e.Kind, e.Points, e.Requested, e.Shortfall, e.BalanceAfter, e.TransactionID,
+		e.RefundID, e.IdempotencyKey, e.NotificationID, e.CommitTag, e.RuleVersion, e.Reason, micros(e.CreatedAt)}
 }
 
 // MemberEntries lists a member's entries, newest first, at most limit.

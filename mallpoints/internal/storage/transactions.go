@@ -121,48 +121,6 @@ func (tx *Tx) InsertTransaction(ctx context.Context, t *Transaction) (bool, erro
 	return c == 1, nil
 }
 
-// InsertPayment writes a new payment t with its pending points sync, whose
-// id it sets in t.SyncID, and the payer m's new balance, in tx. The caller
-// has checked under m's lock that t is new. On PostgreSQL the three writes
-// are one statement, one round trip.
-func (tx *Tx) InsertPayment(ctx context.Context, t *Transaction, m Member) error {
-	if tx.db.engine != Postgres {
-		sync, err := tx.NewSync(ctx, SyncPoints, t.Mall, t.TransactionID)
-		if err != nil {
-			return err
-		}
-		t.SyncID = sync.ID
-		if _, err := tx.InsertTransaction(ctx, t); err != nil {
-			return err
-		}
-		return tx.UpdateMember(ctx, m)
-	}
-	now := tx.db.now()
-	t.CreatedAt = now.UTC()
-	err := tx.queryRow(ctx, `WITH s AS (
-			INSERT INTO syncs (kind, mall, subject, state, created_at) VALUES ($24, $1, $2, $25, $23) RETURNING id
-		), t AS (
-			INSERT INTO transactions (mall, transaction_id, notification_id, openid, appid, shop_number, shop_name,
-				amount, time_end, commit_tag, points, earn_points, no_points_remarks, uncapped, capped, rule_version,
-				explain, total_points, points_update_time, refunded, points_deducted, sync_id, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-				(SELECT id FROM s), $23)
-			ON CONFLICT (mall, transaction_id) DO NOTHING
-		), m AS (
-			UPDATE members SET appid = $26, auth_type = $27, balance = $28, updated_at = $23
-			WHERE mall = $1 AND openid = $22
-		)
-		SELECT id FROM s`,
-		t.Mall, t.TransactionID, t.NotificationID, t.OpenID, t.AppID, t.ShopNumber, t.ShopName, t.Amount,
-		micros(t.TimeEnd), t.CommitTag, t.Points, t.EarnPoints, t.NoPointsRemarks, t.Uncapped, t.Capped,
-		t.RuleVersion, t.Explain, t.TotalPoints, t.PointsUpdateTime, t.Refunded, t.PointsDeducted, m.OpenID,
-		micros(now), SyncPoints, SyncPending, m.AppID, m.AuthType, m.Balance).Scan(&t.SyncID)
-	if err != nil {
-		return fmt.Errorf("storage: write payment: %w", err)
-	}
-	return nil
-}
-
 // TransactionExists reports whether (mall, transaction_id) is recorded.
 func (tx *Tx) TransactionExists(ctx context.Context, mall, transactionID string) (bool, error) {
 	var n int
