@@ -39,8 +39,11 @@ type Entry struct {
 	CreatedAt      time.Time `json:"created_at"`
 }
 
-const entryColumns = `seq, mall, openid, kind, points, requested, shortfall, balance_after, transaction_id,
-	refund_id, idempotency_key, notification_id, commit_tag, rule_version, reason, created_at`
+const (
+	entryColumns = `seq, ` + entryValues
+	entryValues  = `mall, openid, kind, points, requested, shortfall, balance_after, transaction_id, refund_id,
+	idempotency_key, notification_id, commit_tag, rule_version, reason, created_at`
+)
 
 func scanEntry(r row) (Entry, error) {
 	var e Entry
@@ -53,24 +56,21 @@ func scanEntry(r row) (Entry, error) {
 }
 
 // AppendEntry numbers e and writes it. Call it as the last write of the
-// transaction: the numbering row stays locked until commit, so entries are
-// numbered in the order their transactions commit and a feed reader that
-// has seen seq n has seen every entry below n. On PostgreSQL numbering and
-// writing are one statement.
+// transaction, so that entries are numbered in the order their
+// transactions commit and a feed reader that has seen seq n has seen every
+// entry below n. On PostgreSQL the numbering row ledger_seq stays locked
+// until commit; numbering and writing are one statement. On SQLite the
+// transaction holds the whole database from BEGIN IMMEDIATE and seq is the
+// rowid, which SQLite hands out as the largest plus one: entries are never
+// deleted, so the numbers have no gaps, and no counter row is written.
 func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
 	e.CreatedAt = tx.db.now().UTC()
+	q := `INSERT INTO ledger_entries (` + entryValues + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq`
 	if tx.db.engine == Postgres {
-		if err := tx.queryRow(ctx, appendEntryPostgres, e.args()...).Scan(&e.Seq); err != nil {
-			return fmt.Errorf("storage: write ledger entry: %w", err)
-		}
-		return nil
+		q = appendEntryPostgres
 	}
-	if err := tx.queryRow(ctx, `UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value`).Scan(&e.Seq); err != nil {
-		return fmt.Errorf("storage: number ledger entry: %w", err)
-	}
-	_, err := tx.exec(ctx, `INSERT INTO ledger_entries (`+entryColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`, append([]any{e.Seq}, e.args()...)...)
-	if err != nil {
+	if err := tx.queryRow(ctx, q, e.args()...).Scan(&e.Seq); err != nil {
 		return fmt.Errorf("storage: write ledger entry: %w", err)
 	}
 	return nil

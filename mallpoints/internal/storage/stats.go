@@ -27,7 +27,7 @@ type State struct {
 const (
 	qBacklog    = `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM syncs WHERE state = $1`
 	qCountState = `SELECT COUNT(*) FROM syncs WHERE state = $1`
-	qEntryCount = `SELECT value FROM ledger_seq WHERE id = 1`
+	qEntryCount = `SELECT COALESCE(MAX(seq), 0) FROM ledger_entries`
 	// A recursive query walks the distinct malls of the index, so the cost
 	// grows with the number of malls, not of notifications.
 	qLastNotifications = `WITH RECURSIVE malls (mall) AS (
@@ -41,7 +41,7 @@ const (
 
 // State reads the state the metrics report. Each query is a seek or a
 // range scan on an index: syncs_by_state for the backlog and the parked
-// syncs, the single ledger_seq row for the entries, and a loose scan of
+// syncs, the last seq for the entries, and a loose scan of
 // notifications_by_mall_time (one seek per mall) for the last notification.
 func (db *DB) State(ctx context.Context) (State, error) {
 	st := State{LastNotification: map[string]time.Time{}}

@@ -233,8 +233,13 @@ func (db *DB) Refunds(ctx context.Context, mall, transactionID string) ([]Refund
 	})
 }
 
-// TransactionBySync reads the payment a sync reports.
+// TransactionBySync reads the payment a sync reports. It finds the sync by
+// its id and the payment by its key, the sync's subject, so no index of
+// transactions by sync_id has to be written with every payment.
 func (db *DB) TransactionBySync(ctx context.Context, syncID int64) (Transaction, error) {
-	return scanTransactionSync(db.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
-		WHERE t.sync_id = $1`, syncID))
+	return scanTransactionSync(db.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+qTransactionBySync,
+		syncID, SyncPoints))
 }
+
+const qTransactionBySync = ` FROM syncs s JOIN transactions t ON t.mall = s.mall AND t.transaction_id = s.subject
+	WHERE s.id = $1 AND s.kind = $2 AND t.sync_id = s.id`
