@@ -514,11 +514,16 @@ func TestConcurrentCallsReuseTheirConnectionsByDefault(t *testing.T) {
 		}
 		wg.Wait()
 	}
+	// With every idle connection kept, no more than `concurrent` are ever
+	// needed: the second burst opens only those its calls overlap beyond the
+	// first's (it may overlap more), never one per call as it would if the
+	// first burst's connections had been closed (net/http's default
+	// transport keeps 2 per host).
 	burst()
 	opened := srv.Connections()
 	burst()
-	if again := srv.Connections() - opened; again != 0 {
-		t.Errorf("a second burst of %d calls opened %d new connections after the first opened %d; the idle ones should have been kept (net/http's default transport keeps 2 per host)",
-			concurrent, again, opened)
+	if total := srv.Connections(); total > concurrent {
+		t.Errorf("two bursts of %d concurrent calls opened %d connections (%d in the first); the idle ones should have been kept",
+			concurrent, total, opened)
 	}
 }
