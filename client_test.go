@@ -501,9 +501,30 @@ func TestConcurrentCallsReuseTheirConnectionsByDefault(t *testing.T) {
 	t.Parallel()
 	srv := wxtest.NewServer(wxtest.SharedKeys())
 	defer srv.Close()
+	// The server holds each call until all of a burst's calls have arrived,
+	// so every burst has exactly `concurrent` calls in flight at once.
+	const concurrent, bursts = 16, 6
+	var (
+		mu      sync.Mutex
+		arrived int
+		gate    = make(chan struct{})
+	)
+	srv.Handle(http.MethodPost, "/v3/businesscircle/points/notify", func(*wxtest.Request) (int, []byte) {
+		mu.Lock()
+		g := gate
+		if arrived++; arrived == concurrent {
+			close(gate)
+			gate, arrived = make(chan struct{}), 0
+		}
+		mu.Unlock()
+		select {
+		case <-g:
+		case <-time.After(10 * time.Second):
+		}
+		return http.StatusNoContent, nil
+	})
 	c := newTestClient(t, srv)
-	const concurrent = 16
-	burst := func() {
+	for range bursts {
 		var wg sync.WaitGroup
 		for range concurrent {
 			wg.Go(func() {
@@ -514,16 +535,9 @@ func TestConcurrentCallsReuseTheirConnectionsByDefault(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	// With every idle connection kept, no more than `concurrent` are ever
-	// needed: the second burst opens only those its calls overlap beyond the
-	// first's (it may overlap more), never one per call as it would if the
-	// first burst's connections had been closed (net/http's default
-	// transport keeps 2 per host).
-	burst()
-	opened := srv.Connections()
-	burst()
-	if total := srv.Connections(); total > concurrent {
-		t.Errorf("two bursts of %d concurrent calls opened %d connections (%d in the first); the idle ones should have been kept",
-			concurrent, total, opened)
+	// Keeping two idle connections, as net/http's default transport does,
+	// opens concurrent-2 new ones every burst after the first: 86 here.
+	if opened := srv.Connections(); opened >= 2*concurrent {
+		t.Errorf("%d bursts of %d concurrent calls opened %d connections; the first burst's should have been kept and reused", bursts, concurrent, opened)
 	}
 }
