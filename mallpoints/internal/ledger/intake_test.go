@@ -109,6 +109,48 @@ func TestARedeliveryAfterErasureChangesNothingAndDoesNotBringTheOpenIDBack(t *te
 	}
 }
 
+func TestANewNotificationIDForAPaymentOfAnErasedMemberDoesNotBringTheOpenIDBack(t *testing.T) {
+	t.Parallel()
+	for _, dsn := range testDatabases(t) {
+		t.Run(dsn.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := openDB(t, dsn.dsn(t))
+			q := &lastSync{}
+			s := New(db, q, mustRules(t, "default:\n  min_amount_fen: 0\n"), nil)
+			pay := &businesscircle.TransactionEvent{MchID: "1900000109", AppID: "wxapp", OpenID: "oErasedToo",
+				TransactionID: "4200000000000000000000000098", Amount: 1000, TimeEnd: time.Now().Format(time.RFC3339)}
+			first := &notify.Notification{ID: "n-first", EventType: businesscircle.EventTypeTransactionSuccess}
+			if err := s.Transaction(ctx, first, pay); err != nil {
+				t.Fatal(err)
+			}
+			if ok, err := db.RecordAttempt(ctx, storage.Attempt{SyncID: q.id, Attempt: 1, Outcome: storage.AttemptOK,
+				Status: 204, At: time.Now()}, storage.SyncSynced); err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			pseudonym, err := s.Erase(ctx, "1900000109", "oErasedToo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// WeChat Pay may notify one payment under a second id.
+			again := &notify.Notification{ID: "n-second", EventType: businesscircle.EventTypeTransactionSuccess}
+			octx, outcome := WithOutcome(ctx)
+			if err := s.Transaction(octx, again, pay); err != nil {
+				t.Fatal(err)
+			}
+			if outcome.String() != OutcomeDuplicateKey {
+				t.Errorf("outcome %q, want %q", outcome, OutcomeDuplicateKey)
+			}
+			if m, err := db.Member(ctx, "1900000109", "oErasedToo"); !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("the erased openid is back: %+v, %v", m, err)
+			}
+			if m, err := db.Member(ctx, "1900000109", pseudonym); err != nil || m.Balance != 10 {
+				t.Errorf("the erased member: %+v, %v; want balance 10", m, err)
+			}
+		})
+	}
+}
+
 func mustRules(t testing.TB, yaml string) *rules.Set {
 	t.Helper()
 	set, err := rules.Parse([]byte(yaml))

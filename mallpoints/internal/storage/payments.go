@@ -35,12 +35,14 @@ type PaymentIntake struct {
 }
 
 // OpenPayment records notification n of the payment (n.Mall,
-// transactionID) by openid. When n's id is new it also creates the member
-// if unseen and locks it (LockMember), then, under that lock, tells whether
-// the payment is known (TransactionExists) and, when earned is not nil, sums
-// the points the member earned from payments whose time_end is in [earned[0],
-// earned[1]) (EarnedBetween). A second delivery of n's id waits for the
-// first one's transaction, then finds it recorded.
+// transactionID) by openid. When n's id is new and the payment is not
+// recorded (TransactionExists), it also creates the member if unseen and
+// locks it (LockMember); on PostgreSQL it then tells, under that lock,
+// whether a concurrent transaction recorded the payment meanwhile. When the
+// payment is new and earned is not nil, it sums the points the member earned
+// from payments whose time_end is in [earned[0], earned[1]) (EarnedBetween).
+// A second delivery of n's id waits for the first one's transaction, then
+// finds it recorded. A known payment never creates or locks its member.
 func (tx *Tx) OpenPayment(ctx context.Context, n Notification, openid, appid, transactionID string, earned *[2]time.Time) (PaymentIntake, error) {
 	var in PaymentIntake
 	if tx.db.engine != Postgres {
@@ -48,10 +50,14 @@ func (tx *Tx) OpenPayment(ctx context.Context, n Notification, openid, appid, tr
 		if in.New, err = tx.RecordNotification(ctx, n); err != nil || !in.New {
 			return in, err
 		}
-		if in.Member, err = tx.LockMember(ctx, n.Mall, openid, appid); err != nil {
+		// Known before the member: a new notification id for a payment
+		// already recorded must not create its payer, nor bring an erased
+		// payer's openid back. SQLite runs one writer at a time, so nothing
+		// can record the payment between this read and the commit.
+		if in.Known, err = tx.TransactionExists(ctx, n.Mall, transactionID); err != nil || in.Known {
 			return in, err
 		}
-		if in.Known, err = tx.TransactionExists(ctx, n.Mall, transactionID); err != nil || in.Known || earned == nil {
+		if in.Member, err = tx.LockMember(ctx, n.Mall, openid, appid); err != nil || earned == nil {
 			return in, err
 		}
 		in.Earned, err = tx.EarnedBetween(ctx, n.Mall, openid, earned[0], earned[1])
@@ -60,14 +66,23 @@ func (tx *Tx) OpenPayment(ctx context.Context, n Notification, openid, appid, tr
 	now := micros(tx.db.now())
 	b := &pgx.Batch{}
 	// The member is created or locked only if the notification row was
-	// inserted: a redelivery must not bring back an erased member's openid.
+	// inserted, and only if the payment is not recorded yet: neither a
+	// redelivery nor a new notification id for a recorded payment may
+	// create its payer or bring back an erased member's openid. The row is
+	// there when the notification is new; its first column says whether the
+	// member was locked. A payment recorded by a transaction that commits
+	// while this one waits for the member's lock is seen by the check below.
 	b.Queue(`WITH n AS (
 			INSERT INTO notifications (id, event_type, mall, business_key, outcome, request_id, received_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING id
+		), m AS (
+			INSERT INTO members (mall, openid, appid, created_at, updated_at) SELECT $3, $8::text, $9::text, $7, $7 FROM n
+			WHERE NOT EXISTS (SELECT 1 FROM transactions WHERE mall = $3 AND transaction_id = $10)
+			ON CONFLICT (mall, openid) DO UPDATE SET balance = members.balance
+			RETURNING `+memberColumns+`
 		)
-		INSERT INTO members (mall, openid, appid, created_at, updated_at) SELECT $3, $8::text, $9::text, $7, $7 FROM n
-		ON CONFLICT (mall, openid) DO UPDATE SET balance = members.balance
-		RETURNING `+memberColumns, n.ID, n.EventType, n.Mall, n.BusinessKey, n.Outcome, n.RequestID, now, openid, appid)
+		SELECT m.mall IS NOT NULL, m.* FROM n LEFT JOIN m ON true`,
+		n.ID, n.EventType, n.Mall, n.BusinessKey, n.Outcome, n.RequestID, now, openid, appid, transactionID)
 	b.Queue(`SELECT EXISTS (SELECT 1 FROM transactions WHERE mall = $1 AND transaction_id = $2)`, n.Mall, transactionID)
 	if earned != nil {
 		b.Queue(`SELECT COALESCE(SUM(points), 0) FROM transactions
@@ -77,13 +92,20 @@ func (tx *Tx) OpenPayment(ctx context.Context, n Notification, openid, appid, tr
 	b.Queue(`SELECT nextval('syncs_id_seq')`)
 	br := tx.pgTx.SendBatch(ctx, b)
 	defer br.Close()
-	var err error
-	if in.Member, err = scanMember(br.QueryRow()); errors.Is(err, ErrNotFound) {
+	var locked bool
+	var m lockedMember
+	err := br.QueryRow().Scan(&locked, &m.mall, &m.openid, &m.appid, &m.authType, &m.balance, &m.erased, &m.created, &m.updated)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return PaymentIntake{}, br.Close()
 	} else if err != nil {
 		return in, fmt.Errorf("storage: record notification and lock member: %w", err)
 	}
 	in.New = true
+	if !locked {
+		in.Known = true
+		return in, br.Close()
+	}
+	in.Member = m.member()
 	if err := br.QueryRow().Scan(&in.Known); err != nil {
 		return in, fmt.Errorf("storage: find transaction: %w", err)
 	}
@@ -154,4 +176,29 @@ func (tx *Tx) WritePayment(ctx context.Context, in PaymentIntake, t *Transaction
 		return fmt.Errorf("storage: write ledger entry: %w", err)
 	}
 	return br.Close()
+}
+
+// lockedMember is a member row that may be absent (all NULL), as
+// OpenPayment's first statement returns it.
+type lockedMember struct {
+	mall, openid, appid, authType *string
+	balance, created, updated     *int64
+	erased                        *bool
+}
+
+func (l lockedMember) member() Member {
+	v := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	n := func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	return Member{Mall: v(l.mall), OpenID: v(l.openid), AppID: v(l.appid), AuthType: v(l.authType), Balance: n(l.balance),
+		Erased: l.erased != nil && *l.erased, CreatedAt: fromMicros(n(l.created)), UpdatedAt: fromMicros(n(l.updated))}
 }
