@@ -2,12 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
 	"runtime"
 	"sync"
 	"time"
@@ -40,20 +34,7 @@ func (s *cryptoSampler) run(ctx context.Context, every time.Duration) {
 	defer close(s.done)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	msg := make([]byte, 600)
-	rand.Read(msg)
-	d := sha256.Sum256(msg)
-	sig, _ := rsa.SignPKCS1v15(nil, key, crypto.SHA256, d[:])
-	k := make([]byte, 32)
-	rand.Read(k)
-	blk, _ := aes.NewCipher(k)
-	gcm, _ := cipher.NewGCM(blk)
-	nonce := make([]byte, gcm.NonceSize())
-	sealed := gcm.Seal(nil, nonce, make([]byte, 500), []byte("mall_transaction"))
+	o := newCryptoOps()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
@@ -63,21 +44,12 @@ func (s *cryptoSampler) run(ctx context.Context, every time.Duration) {
 		case <-tick.C:
 		}
 		t0 := threadCPU()
-		d := sha256.Sum256(msg)
-		if _, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, d[:]); err != nil {
-			panic(err)
-		}
+		must(o.sign())
 		t1 := threadCPU()
-		for range 2 {
-			d := sha256.Sum256(msg)
-			if err := rsa.VerifyPKCS1v15(&key.PublicKey, crypto.SHA256, d[:], sig); err != nil {
-				panic(err)
-			}
-		}
+		must(o.verify())
+		must(o.verify())
 		t2 := threadCPU()
-		if _, err := gcm.Open(nil, nonce, sealed, []byte("mall_transaction")); err != nil {
-			panic(err)
-		}
+		must(o.open())
 		t3 := threadCPU()
 		if t3 == t0 {
 			continue // no thread CPU clock on this system
@@ -100,4 +72,10 @@ func (s *cryptoSampler) result() (cryptoCost, int) {
 	defer s.mu.Unlock()
 	n := time.Duration(max(s.rounds, 1))
 	return cryptoCost{sign: s.sign / n, verify: s.verify / n, open: s.op / n}, s.rounds
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
 }

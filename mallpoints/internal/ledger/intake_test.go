@@ -69,85 +69,54 @@ func TestADailyCapSetLaterInTheDayCountsThePointsEarnedBeforeIt(t *testing.T) {
 	}
 }
 
-func TestARedeliveryAfterErasureChangesNothingAndDoesNotBringTheOpenIDBack(t *testing.T) {
+func TestANotificationOfAnErasedMembersPaymentChangesNothingAndDoesNotBringTheOpenIDBack(t *testing.T) {
 	t.Parallel()
 	for _, dsn := range testDatabases(t) {
-		t.Run(dsn.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			db := openDB(t, dsn.dsn(t))
-			q := &lastSync{}
-			s := New(db, q, mustRules(t, "default:\n  min_amount_fen: 0\n"), nil)
-			n := &notify.Notification{ID: "n-erased-1", EventType: businesscircle.EventTypeTransactionSuccess}
-			pay := &businesscircle.TransactionEvent{MchID: "1900000109", AppID: "wxapp", OpenID: "oErased",
-				TransactionID: "4200000000000000000000000099", Amount: 1000, TimeEnd: time.Now().Format(time.RFC3339)}
-			if err := s.Transaction(ctx, n, pay); err != nil {
-				t.Fatal(err)
-			}
-			if ok, err := db.RecordAttempt(ctx, storage.Attempt{SyncID: q.id, Attempt: 1, Outcome: storage.AttemptOK,
-				Status: 204, At: time.Now()}, storage.SyncSynced); err != nil || !ok {
-				t.Fatal(ok, err)
-			}
-			pseudonym, err := s.Erase(ctx, "1900000109", "oErased")
-			if err != nil {
-				t.Fatal(err)
-			}
-			octx, outcome := WithOutcome(ctx)
-			if err := s.Transaction(octx, n, pay); err != nil {
-				t.Fatal(err)
-			}
-			if outcome.String() != OutcomeDuplicateID {
-				t.Errorf("outcome %q, want %q", outcome, OutcomeDuplicateID)
-			}
-			if m, err := db.Member(ctx, "1900000109", "oErased"); !errors.Is(err, storage.ErrNotFound) {
-				t.Errorf("the erased openid is back: %+v, %v", m, err)
-			}
-			if m, err := db.Member(ctx, "1900000109", pseudonym); err != nil || m.Balance != 10 {
-				t.Errorf("the erased member: %+v, %v; want balance 10", m, err)
-			}
-		})
-	}
-}
-
-func TestANewNotificationIDForAPaymentOfAnErasedMemberDoesNotBringTheOpenIDBack(t *testing.T) {
-	t.Parallel()
-	for _, dsn := range testDatabases(t) {
-		t.Run(dsn.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			db := openDB(t, dsn.dsn(t))
-			q := &lastSync{}
-			s := New(db, q, mustRules(t, "default:\n  min_amount_fen: 0\n"), nil)
-			pay := &businesscircle.TransactionEvent{MchID: "1900000109", AppID: "wxapp", OpenID: "oErasedToo",
-				TransactionID: "4200000000000000000000000098", Amount: 1000, TimeEnd: time.Now().Format(time.RFC3339)}
-			first := &notify.Notification{ID: "n-first", EventType: businesscircle.EventTypeTransactionSuccess}
-			if err := s.Transaction(ctx, first, pay); err != nil {
-				t.Fatal(err)
-			}
-			if ok, err := db.RecordAttempt(ctx, storage.Attempt{SyncID: q.id, Attempt: 1, Outcome: storage.AttemptOK,
-				Status: 204, At: time.Now()}, storage.SyncSynced); err != nil || !ok {
-				t.Fatal(ok, err)
-			}
-			pseudonym, err := s.Erase(ctx, "1900000109", "oErasedToo")
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, tc := range []struct {
+			name    string
+			againID string // the id of the second notification of the payment
+			outcome string
+		}{
+			{"the same notification again", "n-first", OutcomeDuplicateID},
 			// WeChat Pay may notify one payment under a second id.
-			again := &notify.Notification{ID: "n-second", EventType: businesscircle.EventTypeTransactionSuccess}
-			octx, outcome := WithOutcome(ctx)
-			if err := s.Transaction(octx, again, pay); err != nil {
-				t.Fatal(err)
-			}
-			if outcome.String() != OutcomeDuplicateKey {
-				t.Errorf("outcome %q, want %q", outcome, OutcomeDuplicateKey)
-			}
-			if m, err := db.Member(ctx, "1900000109", "oErasedToo"); !errors.Is(err, storage.ErrNotFound) {
-				t.Errorf("the erased openid is back: %+v, %v", m, err)
-			}
-			if m, err := db.Member(ctx, "1900000109", pseudonym); err != nil || m.Balance != 10 {
-				t.Errorf("the erased member: %+v, %v; want balance 10", m, err)
-			}
-		})
+			{"a new notification id", "n-second", OutcomeDuplicateKey},
+		} {
+			t.Run(dsn.name+"/"+tc.name, func(t *testing.T) {
+				t.Parallel()
+				ctx := context.Background()
+				db := openDB(t, dsn.dsn(t))
+				q := &lastSync{}
+				s := New(db, q, mustRules(t, "default:\n  min_amount_fen: 0\n"), nil)
+				pay := &businesscircle.TransactionEvent{MchID: "1900000109", AppID: "wxapp", OpenID: "oErased",
+					TransactionID: "4200000000000000000000000099", Amount: 1000, TimeEnd: time.Now().Format(time.RFC3339)}
+				first := &notify.Notification{ID: "n-first", EventType: businesscircle.EventTypeTransactionSuccess}
+				if err := s.Transaction(ctx, first, pay); err != nil {
+					t.Fatal(err)
+				}
+				if ok, err := db.RecordAttempt(ctx, storage.Attempt{SyncID: q.id, Attempt: 1, Outcome: storage.AttemptOK,
+					Status: 204, At: time.Now()}, storage.SyncSynced); err != nil || !ok {
+					t.Fatal(ok, err)
+				}
+				pseudonym, err := s.Erase(ctx, "1900000109", "oErased")
+				if err != nil {
+					t.Fatal(err)
+				}
+				again := &notify.Notification{ID: tc.againID, EventType: businesscircle.EventTypeTransactionSuccess}
+				octx, outcome := WithOutcome(ctx)
+				if err := s.Transaction(octx, again, pay); err != nil {
+					t.Fatal(err)
+				}
+				if outcome.String() != tc.outcome {
+					t.Errorf("outcome %q, want %q", outcome, tc.outcome)
+				}
+				if m, err := db.Member(ctx, "1900000109", "oErased"); !errors.Is(err, storage.ErrNotFound) {
+					t.Errorf("the erased openid is back: %+v, %v", m, err)
+				}
+				if m, err := db.Member(ctx, "1900000109", pseudonym); err != nil || m.Balance != 10 {
+					t.Errorf("the erased member: %+v, %v; want balance 10", m, err)
+				}
+			})
+		}
 	}
 }
 
