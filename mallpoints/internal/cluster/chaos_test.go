@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 )
 
 // chaosForm is the size of the chaos run: short in the default suite,
@@ -40,9 +41,9 @@ func TestChaosEveryPaymentSyncedOnceInEffectThroughKilledReplicasWeChatPayFailur
 		base = pg.URL()
 	} else {
 		t.Log("not root or no pg_createcluster: PostgreSQL is not restarted in this run")
-		base = postgresBase(t)
+		base = pgtest.Require(t)
 	}
-	c := newCluster(t, newDatabase(t, base), 3, 4)
+	c := newCluster(t, pgtest.NewDatabase(t, base, "mallpoints_cluster"), 3, 4)
 	ctx := context.Background()
 	if err := c.admin.SetFaults(ctx, faults(500)); err != nil {
 		t.Fatal(err)

@@ -2,8 +2,6 @@ package cluster
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -20,8 +18,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/stack"
@@ -80,60 +76,6 @@ func statSources(root string) error {
 // appID is the AppID the tests' members pay with; the sandbox's default
 // merchant accepts any.
 const appID = "wx1234567890abcdef"
-
-// postgresBase is MALLPOINTS_TEST_POSTGRES or the machine's local server.
-// Without a reachable server the tests skip, except with CI=true.
-func postgresBase(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("MALLPOINTS_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required with CI=true: %v", err)
-		}
-		t.Skipf("no PostgreSQL: %v", err)
-	}
-	conn.Close(ctx)
-	return base
-}
-
-// newDatabase creates a database of the test's own on the server at base
-// and drops it afterwards.
-func newDatabase(t *testing.T, base string) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "mallpoints_cluster_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	exec := func(sql string) error {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	if err := exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
 
 // front is the round-robin reverse proxy WeChat Pay's notifications go
 // through, as a load balancer before the replicas would be.

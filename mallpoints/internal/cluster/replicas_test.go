@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 )
 
 func TestReplicasOnOneDatabaseShareNotificationsAndOutboxAndSyncEachPaymentOnce(t *testing.T) {
 	t.Parallel()
-	c := newCluster(t, newDatabase(t, postgresBase(t)), 3, 4)
+	c := newCluster(t, pgtest.NewDatabase(t, pgtest.Require(t), "mallpoints_cluster"), 3, 4)
 	run, err := loadgen.Drive(context.Background(), c.admin, loadgen.Config{AppID: appID, Members: 20,
 		Payments: 240, InFlight: 24, Settle: 90 * time.Second})
 	if err != nil {

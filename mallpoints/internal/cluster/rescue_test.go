@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 )
 
 // runningJobs counts the outbox jobs River holds as running.
@@ -28,7 +29,7 @@ func runningJobs(t *testing.T, db string) int {
 
 func TestAReplicaKilledMidJobLeavesItsJobsToTheOthers(t *testing.T) {
 	t.Parallel()
-	db := newDatabase(t, postgresBase(t))
+	db := pgtest.NewDatabase(t, pgtest.Require(t), "mallpoints_cluster")
 	// One replica first, alone, so that every job is its own; WeChat Pay
 	// answers slowly, so that they are all mid-call when it dies.
 	c := newCluster(t, db, 1, 8)

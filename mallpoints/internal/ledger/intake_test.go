@@ -2,19 +2,15 @@ package ledger
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 	"github.com/seed2ac2593f/wxpay/notify"
@@ -140,13 +136,7 @@ type testDatabase struct {
 // reachable server the PostgreSQL runs skip, except with CI=true.
 func testDatabases(t testing.TB) []testDatabase {
 	list := []testDatabase{{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "ledger.db") }}}
-	base := os.Getenv("MALLPOINTS_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
+	base, err := pgtest.Base()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("PostgreSQL is required with CI=true: %v", err)
@@ -154,36 +144,7 @@ func testDatabases(t testing.TB) []testDatabase {
 		t.Logf("PostgreSQL runs skipped: %v", err)
 		return list
 	}
-	conn.Close(ctx)
-	return append(list, testDatabase{"postgres", func(t testing.TB) string {
-		var b [6]byte
-		rand.Read(b[:])
-		name := "ledger_test_" + hex.EncodeToString(b[:])
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			conn, err := pgx.Connect(ctx, base)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer conn.Close(ctx)
-			conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
-		})
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u.Path = "/" + name
-		return u.String()
-	}})
+	return append(list, testDatabase{"postgres", func(t testing.TB) string { return pgtest.NewDatabase(t, base, "ledger_test") }})
 }
 
 // openDB opens and migrates dsn, closing it when the test ends.

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,9 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/notify"
@@ -47,7 +45,7 @@ type engine struct {
 // fail.
 func engines(t *testing.T) []engine {
 	list := []engine{{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "mallpoints.db") }}}
-	base, err := postgresBase()
+	base, err := pgtest.Base()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("PostgreSQL is required with CI=true: %v", err)
@@ -58,53 +56,10 @@ func engines(t *testing.T) []engine {
 	return append(list, engine{"postgres", func(t *testing.T) string { return newPostgresDatabase(t, base) }})
 }
 
-var postgresBase = sync.OnceValues(func() (string, error) {
-	base := os.Getenv("MALLPOINTS_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		return "", err
-	}
-	return base, conn.Close(ctx)
-})
-
 // newPostgresDatabase creates a database of its own for one test and drops
 // it afterwards.
 func newPostgresDatabase(t *testing.T, base string) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	name := "mallpoints_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.NewDatabase(t, base, "mallpoints_test")
 }
 
 // forEachEngine runs fn as a parallel subtest per engine.

@@ -2,11 +2,11 @@ package server_test
 
 import (
 	"context"
-	"os"
 	"sync"
 	"testing"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
@@ -16,13 +16,7 @@ import (
 // (River's migrator takes no lock; the service takes one around it).
 func TestReplicasStartingTogetherOnAnEmptyDatabaseAllStart(t *testing.T) {
 	t.Parallel()
-	base, err := postgresBase()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required with CI=true: %v", err)
-		}
-		t.Skipf("PostgreSQL: %v", err)
-	}
+	base := pgtest.Require(t)
 	keys, err := testKeys()
 	if err != nil {
 		t.Fatal(err)

@@ -6,20 +6,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"runtime/pprof"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 )
 
@@ -39,41 +36,9 @@ func wechatpay(h http.Handler) http.Handler {
 // machine's local server; a database of its own, dropped afterwards).
 func BenchmarkPaymentToSync(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { benchPaymentToSync(b, filepath.Join(b.TempDir(), "mallpoints.db")) })
-	b.Run("postgres", func(b *testing.B) { benchPaymentToSync(b, newPostgresDatabase(b)) })
-}
-
-// newPostgresDatabase creates a database for one benchmark and drops it
-// afterwards; without a server the benchmark is skipped.
-func newPostgresDatabase(b *testing.B) string {
-	base := os.Getenv("MALLPOINTS_TEST_POSTGRES")
-	if base == "" {
-		base = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	ctx := context.Background()
-	exec := func(sql string) error {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, sql)
-		return err
-	}
-	name := fmt.Sprintf("mallpoints_speed_%d", time.Now().UnixNano())
-	if err := exec("CREATE DATABASE " + name); err != nil {
-		b.Skipf("no PostgreSQL: %v", err)
-	}
-	b.Cleanup(func() {
-		if err := exec("DROP DATABASE " + name + " WITH (FORCE)"); err != nil {
-			b.Error(err)
-		}
+	b.Run("postgres", func(b *testing.B) {
+		benchPaymentToSync(b, pgtest.NewDatabase(b, pgtest.Require(b), "mallpoints_speed"))
 	})
-	u, err := url.Parse(base)
-	if err != nil {
-		b.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // batch is how many payments an iteration has in flight together.
