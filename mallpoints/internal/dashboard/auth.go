@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -101,7 +102,18 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
+	addr := clientAddr(r)
+	if blocked, until := d.signins.blocked(addr); blocked {
+		wait := max(until.Sub(d.cfg.Now()), time.Second)
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		d.render(w, r, http.StatusTooManyRequests, "signin", page{Title: "Sign in",
+			Error: fmt.Sprintf("Too many wrong tokens from your address: try again in %d min.", int((wait+time.Minute-1)/time.Minute)),
+			Data:  map[string]any{"Next": next}})
+		return
+	}
 	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("token")), []byte(d.cfg.Token)) != 1 {
+		d.signins.fail(addr)
+		d.cfg.Logger.Warn("dashboard: wrong admin token at sign-in", "client", addr)
 		d.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "That is not the admin token.",
 			Data: map[string]any{"Next": next}})
 		return

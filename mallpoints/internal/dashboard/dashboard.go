@@ -67,9 +67,10 @@ type Config struct {
 
 // Dashboard serves the pages.
 type Dashboard struct {
-	cfg   Config
-	pages map[string]*template.Template
-	mux   *http.ServeMux
+	cfg     Config
+	pages   map[string]*template.Template
+	mux     *http.ServeMux
+	signins *signinLimiter
 }
 
 // New parses the templates and builds the routes.
@@ -83,7 +84,7 @@ func New(cfg Config) (*Dashboard, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Dashboard{cfg: cfg, pages: map[string]*template.Template{}}
+	d := &Dashboard{cfg: cfg, pages: map[string]*template.Template{}, signins: newSigninLimiter(cfg.Now)}
 	names, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -366,5 +367,32 @@ func TestProfilesAreServedOnTheAdminListenerOnlyWithTheToken(t *testing.T) {
 	body, status := e.page(http.MethodGet, "/debug/pprof/goroutine?debug=1", nil)
 	if status != http.StatusOK || !strings.Contains(body, "goroutine profile:") {
 		t.Errorf("GET /debug/pprof/goroutine with the token: status %d, body %.80q", status, body)
+	}
+}
+
+func TestSigninRefusesAnAddressThatSentTenWrongTokensEvenWithTheRightOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, filepath.Join(t.TempDir(), "mallpoints.db"), envOptions{token: "s3cret-token"})
+	signin := func(token string) *http.Response {
+		resp, err := noRedirects.PostForm(e.admin.URL+"/signin", url.Values{"token": {token}, "next": {"/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for i := range 10 {
+		if r := signin(fmt.Sprintf("guess-%d", i)); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong token %d: status %d, want 401", i+1, r.StatusCode)
+		}
+	}
+	r := signin("s3cret-token")
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" || len(r.Cookies()) != 0 {
+		t.Fatalf("the right token after ten wrong ones: status %d, Retry-After %q, cookies %v; want 429 with Retry-After and no session",
+			r.StatusCode, r.Header.Get("Retry-After"), r.Cookies())
+	}
+	// The API's Bearer token is not limited.
+	if _, status := e.page(http.MethodGet, "/api/transactions", nil); status != http.StatusOK {
+		t.Errorf("the API with the Bearer token: status %d, want 200", status)
 	}
 }
