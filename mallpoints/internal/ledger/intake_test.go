@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -136,12 +135,8 @@ type testDatabase struct {
 // reachable server the PostgreSQL runs skip, except with CI=true.
 func testDatabases(t testing.TB) []testDatabase {
 	list := []testDatabase{{"sqlite", func(t testing.TB) string { return filepath.Join(t.TempDir(), "ledger.db") }}}
-	base, err := pgtest.Base()
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required with CI=true: %v", err)
-		}
-		t.Logf("PostgreSQL runs skipped: %v", err)
+	base, ok := pgtest.Optional(t)
+	if !ok {
 		return list
 	}
 	return append(list, testDatabase{"postgres", func(t testing.TB) string { return pgtest.NewDatabase(t, base, "ledger_test") }})

@@ -47,6 +47,23 @@ func Require(tb testing.TB) string {
 	return base
 }
 
+// Optional returns Base's URL and true, for tests that run on SQLite always
+// and on PostgreSQL when there is one. Without a reachable server it logs
+// why the PostgreSQL runs are left out and returns false, or fails tb with
+// CI=true, where PostgreSQL must be there.
+func Optional(tb testing.TB) (string, bool) {
+	tb.Helper()
+	base, err := Base()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("PostgreSQL is required with CI=true: %v", err)
+		}
+		tb.Logf("PostgreSQL runs skipped: %v", err)
+		return "", false
+	}
+	return base, true
+}
+
 // NewDatabase creates a database named prefix_<random> on the server at
 // base, drops it when tb ends, and returns its URL.
 func NewDatabase(tb testing.TB, base, prefix string) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 )
@@ -34,13 +35,18 @@ func (c stmtCacheConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, ok := range []bool{
-		implements[driver.ExecerContext](conn), implements[driver.QueryerContext](conn),
-		implements[driver.ConnPrepareContext](conn), implements[driver.ConnBeginTx](conn),
+	for _, need := range []struct {
+		name string
+		ok   bool
+	}{
+		{"ExecerContext", implements[driver.ExecerContext](conn)},
+		{"QueryerContext", implements[driver.QueryerContext](conn)},
+		{"ConnPrepareContext", implements[driver.ConnPrepareContext](conn)},
+		{"ConnBeginTx", implements[driver.ConnBeginTx](conn)},
 	} {
-		if !ok {
+		if !need.ok {
 			conn.Close()
-			return nil, errors.New("storage: the SQLite driver's connection lacks a context method the statement cache needs")
+			return nil, fmt.Errorf("storage: the SQLite driver's connection does not implement driver.%s, which the statement cache needs", need.name)
 		}
 	}
 	return &cachingConn{Conn: conn, size: c.size, byQuery: map[string]*list.Element{}, lru: list.New()}, nil
