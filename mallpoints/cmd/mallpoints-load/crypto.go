@@ -7,9 +7,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/cputime"
 )
 
 // cryptoCost is what one payment's unavoidable cryptography costs, pure Go:
@@ -78,7 +79,7 @@ func measureCrypto() cryptoCost {
 // programs share the machine.
 func perOp(op func() error) time.Duration {
 	var ops int
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	testing.Benchmark(func(b *testing.B) {
 		for b.Loop() {
 			if err := op(); err != nil {
@@ -87,14 +88,5 @@ func perOp(op func() error) time.Duration {
 			ops++
 		}
 	})
-	return (processCPU() - cpu0) / time.Duration(max(ops, 1))
-}
-
-// processCPU is this process's user plus system CPU time.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		panic(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return (cputime.Process() - cpu0) / time.Duration(max(ops, 1))
 }

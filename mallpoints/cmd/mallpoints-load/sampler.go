@@ -63,6 +63,13 @@ func (s *cryptoSampler) run(ctx context.Context, every time.Duration) {
 	}
 }
 
+// sampled is the number of rounds taken so far; the sampler goes on.
+func (s *cryptoSampler) sampled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rounds
+}
+
 // result stops the sampler and returns the mean cost of each operation
 // and the number of rounds it is the mean of.
 func (s *cryptoSampler) result() (cryptoCost, int) {

@@ -3,11 +3,11 @@ package ledger
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/cputime"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
@@ -16,12 +16,6 @@ import (
 type lastSync struct{ id int64 }
 
 func (q *lastSync) Enqueue(_ context.Context, _ *storage.Tx, id int64) error { q.id = id; return nil }
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // BenchmarkPaymentDatabaseWork runs the database work of one payment, River's
 // aside: the intake transaction and the record of its sync's attempt, for 50
@@ -39,7 +33,7 @@ func BenchmarkPaymentDatabaseWork(b *testing.B) {
 			next := 0 // payments made by earlier rounds of b.N
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for range b.N {
 				i := next
 				next++
@@ -55,7 +49,7 @@ func BenchmarkPaymentDatabaseWork(b *testing.B) {
 					b.Fatal(ok, err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(cputime.MicrosPerOp(cpu0, b.N), "cpu-µs/op")
 		})
 	}
 }

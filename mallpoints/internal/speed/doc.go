@@ -6,6 +6,11 @@
 // syncs) runs under the pprof label side=wechatpay, to be left out with
 // `go tool pprof -tagignore side=wechatpay`.
 //
+// BenchmarkHTTPExchangeFloor is the least the two HTTP exchanges of a
+// payment cost, beside outbox's BenchmarkRiverCostPerSync and ledger's
+// BenchmarkPaymentDatabaseWork: together, floors under the service's cost
+// per payment (docs/BENCHMARKS.md adds them up).
+//
 // The package has no code of its own besides this comment: see the
-// benchmark. The process-level figures are mallpoints-load's.
+// benchmarks. The process-level figures are mallpoints-load's.
 package speed
