@@ -1,0 +1,81 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestSQLiteLogIsCopiedBackByTheCheckpointerNotByTheWriter(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mallpoints.db")
+	db, err := open(ctx, path, 10*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.sql.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	// Far fewer pages than the writer's safety net: only the checkpointer
+	// can copy them into the database file.
+	for i := range 400 {
+		if _, err := db.sql.ExecContext(ctx, "INSERT INTO t (v) VALUES (?)", fmt.Sprintf("%0200d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs0, _ := db.checkpoints.status()
+	var size int64
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		runs, err := db.checkpoints.status()
+		if err != nil {
+			t.Fatalf("checkpoint: %v", err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if size = fi.Size(); runs > runs0+1 && size >= 400*200 {
+			return
+		}
+	}
+	t.Fatalf("the database file holds %d bytes after 400 rows of 200 bytes: the log was not copied back", size)
+}
+
+func TestClosingAfterCheckpointsLeavesEveryRowInTheFile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mallpoints.db")
+	db, err := open(ctx, path, time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.sql.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY)"); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if _, err := db.sql.ExecContext(ctx, "INSERT INTO t DEFAULT VALUES"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Microsecond) // let checkpoints interleave
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
+		t.Errorf("the log outlived the last connection: %v", err)
+	}
+	again, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	var n int
+	if err := again.sql.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 100 {
+		t.Fatalf("%d rows (%v), want 100", n, err)
+	}
+}
