@@ -18,7 +18,10 @@ import (
 // Instead a connection of its own checkpoints every checkpointEvery, while
 // the service's connection goes on writing; SQLite lets one checkpointer
 // run beside the writer. The writer's own autocheckpoint stays on, at
-// safetyCheckpointPages, in case this one cannot keep up or fails.
+// safetyCheckpointPages: under steady writes it is what lets the log start
+// over from its beginning (SQLite restarts the log only when a writer finds
+// it wholly copied back), and it finds little left to copy, so its pause is
+// short; it also keeps the log bounded if this checkpointer fails.
 const (
 	checkpointEvery       = time.Second
 	safetyCheckpointPages = 20000 // about 80 MB of log
