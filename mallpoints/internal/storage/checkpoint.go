@@ -30,9 +30,10 @@ const (
 // checkpointer runs PRAGMA wal_checkpoint(PASSIVE) on its own connection:
 // it copies what it can without waiting for, or blocking, the writer.
 type checkpointer struct {
-	db   *sql.DB
-	stop chan struct{}
-	wg   sync.WaitGroup
+	db       *sql.DB
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
 
 	mu      sync.Mutex
 	runs    int   // checkpoints made
@@ -72,9 +73,10 @@ func (cp *checkpointer) status() (int, error) {
 	return cp.runs, cp.lastErr
 }
 
-// close stops the checkpoints and closes their connection.
+// close stops the checkpoints and closes their connection; closing again
+// does nothing more.
 func (cp *checkpointer) close() error {
-	close(cp.stop)
+	cp.stopOnce.Do(func() { close(cp.stop) })
 	cp.wg.Wait()
 	return cp.db.Close()
 }

@@ -66,6 +66,7 @@ func TestClosingAfterCheckpointsLeavesEveryRowInTheFile(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
+	db.Close() // a second Close, as a deferred one after an explicit one, is harmless
 	if _, err := os.Stat(path + "-wal"); !os.IsNotExist(err) {
 		t.Errorf("the log outlived the last connection: %v", err)
 	}
