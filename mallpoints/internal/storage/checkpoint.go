@@ -36,8 +36,17 @@ type checkpointer struct {
 	wg       sync.WaitGroup
 
 	mu      sync.Mutex
-	runs    int   // checkpoints made
+	runs    int   // checkpoints tried
+	failed  int   // of which failed
 	lastErr error // of the last checkpoint; nil once one succeeds again
+}
+
+// Checkpoints counts the background checkpoints of a SQLite database's log
+// since it was opened: those tried and those that failed. A failure loses
+// nothing (the frames wait in the log) but says the disk or the file is in
+// trouble, and the log grows until the writer's safety net runs.
+type Checkpoints struct {
+	Tried, Failed int64
 }
 
 func startCheckpointer(c driver.Connector, every time.Duration) *checkpointer {
@@ -59,6 +68,9 @@ func startCheckpointer(c driver.Connector, every time.Duration) *checkpointer {
 			cancel()
 			cp.mu.Lock()
 			cp.runs++
+			if err != nil {
+				cp.failed++
+			}
 			cp.lastErr = err
 			cp.mu.Unlock()
 		}
@@ -71,6 +83,13 @@ func (cp *checkpointer) status() (int, error) {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
 	return cp.runs, cp.lastErr
+}
+
+// counts is what State reports of the checkpoints.
+func (cp *checkpointer) counts() *Checkpoints {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	return &Checkpoints{Tried: int64(cp.runs), Failed: int64(cp.failed)}
 }
 
 // close stops the checkpoints and closes their connection; closing again

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 )
 
 func TestSQLiteLogIsCopiedBackByTheCheckpointerNotByTheWriter(t *testing.T) {
@@ -78,5 +80,51 @@ func TestClosingAfterCheckpointsLeavesEveryRowInTheFile(t *testing.T) {
 	var n int
 	if err := again.sql.QueryRowContext(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil || n != 100 {
 		t.Fatalf("%d rows (%v), want 100", n, err)
+	}
+}
+
+func TestAFailedCheckpointIsCountedAndTheWritesGoOn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := open(ctx, filepath.Join(t.TempDir(), "mallpoints.db"), time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.checkpoints.db.Close() // every checkpoint from now on fails
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		st, err := db.State(ctx)
+		if err == nil && st.Checkpoints.Failed > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed checkpoint counted: %+v, %v", st.Checkpoints, err)
+		}
+	}
+	if _, err := db.sql.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY)"); err != nil {
+		t.Fatalf("the writer stopped with the checkpoints: %v", err)
+	}
+}
+
+func TestPostgreSQLHasNoCheckpointCounts(t *testing.T) {
+	t.Parallel()
+	base, ok := pgtest.Optional(t)
+	if !ok {
+		t.Skip("no PostgreSQL server")
+	}
+	db, err := Open(context.Background(), pgtest.NewDatabase(t, base, "storage_checkpoints"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st, err := db.State(context.Background())
+	if err != nil || st.Checkpoints != nil {
+		t.Fatalf("State on PostgreSQL: checkpoints %+v, %v; want none", st.Checkpoints, err)
 	}
 }
