@@ -130,7 +130,7 @@ func BenchmarkPointsSyncInterleaved(b *testing.B) {
 			b.ReportMetric(float64(m)/float64(wxMedian), im.name+"/wxpay-p50")
 		}
 	}
-	// The default ns/op is the sum of the four and says nothing on its own.
+	// The default ns/op is the sum of the cells and says nothing on its own.
 	b.ReportMetric(0, "ns/op")
 }
 
