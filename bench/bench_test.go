@@ -68,8 +68,9 @@ func BenchmarkVerify(b *testing.B) { run(b, verifyImpls) }
 // BenchmarkNotifyParse is one notification per op: verify, decrypt, decode.
 func BenchmarkNotifyParse(b *testing.B) { run(b, parseImpls) }
 
-// BenchmarkPointsSyncInterleaved calls the points syncs (the floors and the three clients) in turn in one
-// loop, so machine noise and drift hit them alike, and reports each one's
+// BenchmarkPointsSyncInterleaved calls the points syncs (the two floors and
+// the three clients) in turn in one loop, so machine noise and drift hit
+// them alike, and reports each one's
 // time per call (IMPL-ns/call), the process's CPU time over that call
 // (IMPL-cpu-ns/call, every goroutine's, the server's too) and its ratio to
 // wxpay (IMPL/wxpay), and the same from the median call (IMPL-p50-ns/call,
