@@ -70,8 +70,8 @@ func BenchmarkNotifyParse(b *testing.B) { run(b, parseImpls) }
 
 // BenchmarkPointsSyncInterleaved calls the points syncs (the two floors and
 // the three clients) in turn in one loop, so machine noise and drift hit
-// them alike, and reports each one's
-// time per call (IMPL-ns/call), the process's CPU time over that call
+// them alike, and reports each one's time per call (IMPL-ns/call), the
+// process's CPU time over that call
 // (IMPL-cpu-ns/call, every goroutine's, the server's too) and its ratio to
 // wxpay (IMPL/wxpay), and the same from the median call (IMPL-p50-ns/call,
 // IMPL/wxpay-p50), which a call stalled by another program on the machine
