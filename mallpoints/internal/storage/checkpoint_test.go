@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -14,12 +13,7 @@ import (
 func TestSQLiteLogIsCopiedBackByTheCheckpointerNotByTheWriter(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "mallpoints.db")
-	db, err := open(ctx, path, 10*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := testSQLite(t, 10*time.Millisecond, false)
 	if _, err := db.sql.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"); err != nil {
 		t.Fatal(err)
 	}
@@ -51,11 +45,7 @@ func TestSQLiteLogIsCopiedBackByTheCheckpointerNotByTheWriter(t *testing.T) {
 func TestClosingAfterCheckpointsLeavesEveryRowInTheFile(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "mallpoints.db")
-	db, err := open(ctx, path, time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := testSQLite(t, time.Millisecond, false)
 	if _, err := db.sql.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY)"); err != nil {
 		t.Fatal(err)
 	}
@@ -86,14 +76,7 @@ func TestClosingAfterCheckpointsLeavesEveryRowInTheFile(t *testing.T) {
 func TestAFailedCheckpointIsCountedAndTheWritesGoOn(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := open(ctx, filepath.Join(t.TempDir(), "mallpoints.db"), time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := testSQLite(t, time.Millisecond, true)
 	db.checkpoints.db.Close() // every checkpoint from now on fails
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		st, err := db.State(ctx)

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -14,14 +13,7 @@ import (
 func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "plan.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := testSQLite(t, 0, true)
 	for _, q := range []struct {
 		name  string
 		query string
@@ -92,14 +84,7 @@ func TestPercentileIsTheNearestRank(t *testing.T) {
 func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "indexes.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db, _ := testSQLite(t, 0, true)
 	want := map[string]string{
 		"sqlite_autoindex_members_1":      "UNIQUE (mall, openid): LockMember, Member",
 		"members_by_openid":               "the members search and list by openid",

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -14,11 +13,7 @@ import (
 func TestTheTablesRebuiltForFewerPagesKeepEveryRowBothWays(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "rebuild.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, _ := testSQLite(t, 0, false)
 	p, err := db.migrator()
 	if err != nil {
 		t.Fatal(err)
