@@ -46,11 +46,7 @@ func BenchmarkRiverCostPerSync(b *testing.B) {
 	}{
 		{"sqlite", func(b *testing.B) string { return filepath.Join(b.TempDir(), "river.db") }},
 		{"postgres", func(b *testing.B) string {
-			base, ok := pgtest.Optional(b)
-			if !ok {
-				b.Skip("no PostgreSQL server")
-			}
-			return pgtest.NewDatabase(b, base, "mallpoints_river_bench")
+			return pgtest.NewDatabase(b, pgtest.Require(b), "mallpoints_river_bench")
 		}},
 	}
 	for _, e := range engines {

@@ -94,11 +94,7 @@ func TestAFailedCheckpointIsCountedAndTheWritesGoOn(t *testing.T) {
 
 func TestPostgreSQLHasNoCheckpointCounts(t *testing.T) {
 	t.Parallel()
-	base, ok := pgtest.Optional(t)
-	if !ok {
-		t.Skip("no PostgreSQL server")
-	}
-	db, err := Open(context.Background(), pgtest.NewDatabase(t, base, "storage_checkpoints"))
+	db, err := Open(context.Background(), pgtest.NewDatabase(t, pgtest.Require(t), "storage_checkpoints"))
 	if err != nil {
 		t.Fatal(err)
 	}
