@@ -54,6 +54,7 @@ type Metrics struct {
 	syncAttempts      *prometheus.CounterVec
 	syncDuration      *prometheus.HistogramVec
 	syncLag           prometheus.Histogram
+	logDropped        *prometheus.CounterVec
 	log               *slog.Logger
 }
 
@@ -92,8 +93,16 @@ func New(log *slog.Logger) *Metrics {
 			Help:    "Time from a sync's creation (the payment's commit) to WeChat Pay's 204, retries and queueing included.",
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600},
 		}),
+		logDropped: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_log_records_dropped_total",
+			Help: "Log records not written because the same message (a rejected notification, a refused connection) came faster than the log takes it, by message.",
+		}, []string{"message"}),
 	}
 }
+
+// LogDropped counts a log record of message that was not written. Messages
+// are constants of the code, so the label stays small.
+func (m *Metrics) LogDropped(message string) { m.logDropped.WithLabelValues(message).Inc() }
 
 // Registry is the registry the metrics live on.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -104,6 +105,7 @@ type envOptions struct {
 	brands    map[int64][]string
 	token     string
 	replicas  int // services on the one database, taking notifications in turn; 0 means 1
+	log       *slog.Logger // the services' logger; nil discards (or, with -v and MALLPOINTS_TEST_LOG, prints)
 }
 
 // newEnv starts a sandbox and a service on dsn, wired to each other.
@@ -159,7 +161,7 @@ func (e *env) start() {
 	for range max(e.options.replicas, 1) {
 		srv, err := server.New(ctx, server.Config{
 			DB: e.dsn, MchID: e.mchID, Client: e.client, Parser: e.parser, Rules: e.options.rules,
-			RulesPath: e.options.rulesPath, AdminToken: e.token, Logger: testLogger(t), RetryBase: 20 * time.Millisecond,
+			RulesPath: e.options.rulesPath, AdminToken: e.token, Logger: cmp.Or(e.options.log, testLogger(t)), RetryBase: 20 * time.Millisecond,
 		})
 		if err != nil {
 			t.Fatal(err)

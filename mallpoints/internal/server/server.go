@@ -20,6 +20,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -169,8 +170,11 @@ func (s *Server) Close(ctx context.Context) error {
 
 func (s *Server) publicHandler() http.Handler {
 	mux := http.NewServeMux()
+	// Anyone can send a notification that fails to verify: its log record
+	// is rate-limited, and counted in full by the metrics.
+	limited := slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
 	mux.Handle("POST /wechatpay/notify", s.metrics.Rejections(notify.NewHandler(s.cfg.Parser,
-		s.metrics.Notify(s.ledger.Handlers().Handle), notify.WithLogger(s.log), notify.WithTimeout(4*time.Second))))
+		s.metrics.Notify(s.ledger.Handlers().Handle), notify.WithLogger(limited), notify.WithTimeout(4*time.Second))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
