@@ -104,7 +104,7 @@ type envOptions struct {
 	subs      []string // partner mode: the provider's malls
 	brands    map[int64][]string
 	token     string
-	replicas  int // services on the one database, taking notifications in turn; 0 means 1
+	replicas  int          // services on the one database, taking notifications in turn; 0 means 1
 	log       *slog.Logger // the services' logger; nil discards (or, with -v and MALLPOINTS_TEST_LOG, prints)
 }
 
