@@ -293,8 +293,8 @@ func TestHandlerAnswers500WhenTheCallbackTimesOut(t *testing.T) {
 func TestHandlerRecoversFromACallbackPanic(t *testing.T) {
 	t.Parallel()
 	h := notify.NewHandler(newParser(t, publicKeyRing(t)), func(context.Context, *notify.Notification) error {
-		var m map[string]int
-		m["points"]++ // a bug: assignment to a nil map
+		var points []int
+		points[len(points)]++ // a bug: index out of range
 		return nil
 	})
 	header, body := newSpec().build(t)

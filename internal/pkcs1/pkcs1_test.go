@@ -105,6 +105,7 @@ func TestVerifierAgreesWithCryptoRSA(t *testing.T) {
 func TestKeysLibcryptoRefusesBehaveAsInCryptoRSA(t *testing.T) {
 	t.Parallel()
 	// Multi-prime keys are deprecated in crypto/rsa, which is why a backend may refuse one.
+	//lint:ignore SA1019 the test needs the deprecated kind of key a backend may refuse
 	k3, err := rsa.GenerateMultiPrimeKey(rand.Reader, 3, 2048)
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,7 @@
 // on the file system, so that CI can run the install lines a user types
 // (`go install …@version`, `go get`) against what a release would serve:
 //
-//	go run . -repo ../.. -out /tmp/proxy -service-version v0.1.0-ci
+//	go run ./modproxy -repo ../.. -out /tmp/proxy -service-version v0.1.0-ci
 //	GOPROXY=file:///tmp/proxy,$(go env GOPROXY) GONOSUMDB=github.com/seed2ac2593f/wxpay GOWORK=off go install …
 //
 // The SDK is published at the version the service's go.mod requires, from
