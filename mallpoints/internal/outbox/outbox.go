@@ -26,17 +26,19 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// Timing of jobs. A job runs at most JobTimeout; one whose worker died is
-// taken over after RescueAfter plus at most River's 30-second rescue pass,
-// so within a minute.
+// Default timings of jobs (Config changes them). A job runs at most
+// DefaultJobTimeout; one whose worker died is taken over after
+// DefaultRescueAfter plus at most River's 30-second rescue pass, so within a
+// minute.
 const (
-	JobTimeout  = 15 * time.Second
-	RescueAfter = 25 * time.Second
-	// MaxAttempts bounds the retries of a sync that keeps failing with 429,
-	// 5xx or a network error; with backoff capped at MaxBackoff that is
-	// about a day, WeChat Pay's own horizon, before the sync is parked.
-	MaxAttempts = 160
-	MaxBackoff  = 10 * time.Minute
+	DefaultJobTimeout  = 15 * time.Second
+	DefaultRescueAfter = 25 * time.Second
+	// DefaultMaxAttempts bounds the retries of a sync that keeps failing with
+	// 401, 429, 5xx or a network error; with backoff capped at
+	// DefaultMaxBackoff that is about a day, WeChat Pay's own horizon, before
+	// the sync is parked.
+	DefaultMaxAttempts = 160
+	DefaultMaxBackoff  = 10 * time.Minute
 )
 
 // DefaultWorkers is how many syncs one process sends at once unless told
@@ -63,9 +65,10 @@ type SyncArgs struct {
 func (SyncArgs) Kind() string { return "mallpoints.sync" }
 
 // InsertOpts makes the job unique by its sync id: one job per sync, whatever
-// happens to the notification that caused it.
+// happens to the notification that caused it. Its attempts are bounded by
+// Config.MaxAttempts, River's default for the client.
 func (SyncArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: MaxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
 // Config configures an Outbox.
@@ -83,7 +86,18 @@ type Config struct {
 	Workers int
 	// RetryBase is the first backoff; 0 means one second. Tests shorten it.
 	RetryBase time.Duration
-	Logger    *slog.Logger
+	// MaxBackoff caps the backoff; 0 means DefaultMaxBackoff.
+	MaxBackoff time.Duration
+	// MaxAttempts is how many attempts a sync gets before it is parked; 0
+	// means DefaultMaxAttempts.
+	MaxAttempts int
+	// JobTimeout bounds one attempt; 0 means DefaultJobTimeout.
+	JobTimeout time.Duration
+	// RescueAfter is how long a job may run before another process takes it
+	// over as abandoned (its worker died); 0 means DefaultRescueAfter. It must
+	// not be shorter than JobTimeout.
+	RescueAfter time.Duration
+	Logger      *slog.Logger
 	// OnAttempt, if set, is called after each attempt is recorded, with the
 	// sync as it was before the attempt; for metrics.
 	OnAttempt func(storage.Attempt, storage.Sync)
@@ -109,20 +123,33 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 	if cfg.BrandID == nil {
 		cfg.BrandID = func(string) int64 { return 0 }
 	}
+	cfg = cfg.withDefaults()
 	return newOutbox(ctx, cfg, &worker{cfg: cfg})
+}
+
+// withDefaults fills the timings left zero.
+func (cfg Config) withDefaults() Config {
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, time.Second)
+	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.JobTimeout = cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, DefaultRescueAfter)
+	return cfg
 }
 
 // newOutbox is New with w working the jobs; benchmarks give a worker that
 // does nothing, to measure what River itself costs a sync.
 func newOutbox(ctx context.Context, cfg Config, w river.Worker[SyncArgs]) (*Outbox, error) {
+	cfg = cfg.withDefaults()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
 	rc := &river.Config{
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)}},
 		Workers:                     workers,
-		JobTimeout:                  JobTimeout,
-		RescueStuckJobsAfter:        RescueAfter,
-		RetryPolicy:                 &backoff{base: cmp.Or(cfg.RetryBase, time.Second)},
+		JobTimeout:                  cfg.JobTimeout,
+		RescueStuckJobsAfter:        cfg.RescueAfter,
+		MaxAttempts:                 cfg.MaxAttempts,
+		RetryPolicy:                 &backoff{base: cfg.RetryBase, max: cfg.MaxBackoff},
 		CompletedJobRetentionPeriod: time.Hour,
 		Logger:                      riverLogger(cfg.Logger),
 	}
@@ -164,18 +191,18 @@ func useEngine[TTx any](ctx context.Context, o *Outbox, driver riverdriver.Drive
 	return nil
 }
 
-// backoff is the retry schedule: doubling from base, capped at MaxBackoff,
-// with a tenth of jitter so that syncs failed together spread out.
-type backoff struct{ base time.Duration }
+// backoff is the retry schedule: doubling from base, capped at max, with a
+// tenth of jitter so that syncs failed together spread out.
+type backoff struct{ base, max time.Duration }
 
 // NextRetry is River's ClientRetryPolicy: when the job runs again.
 func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	n := len(job.Errors)
 	d := b.base
-	for i := 0; i < n && d < MaxBackoff; i++ {
+	for i := 0; i < n && d < b.max; i++ {
 		d *= 2
 	}
-	d = min(d, MaxBackoff)
+	d = min(d, b.max)
 	d += time.Duration(rand.Int64N(int64(d)/10 + 1))
 	return time.Now().Add(d)
 }

@@ -22,7 +22,7 @@ type worker struct {
 }
 
 // Timeout leaves room to record the attempt after the call.
-func (w *worker) Timeout(*river.Job[SyncArgs]) time.Duration { return JobTimeout }
+func (w *worker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.cfg.JobTimeout }
 
 // verdict is what one attempt's answer means for its sync.
 type verdict int

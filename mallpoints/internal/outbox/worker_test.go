@@ -42,11 +42,11 @@ func TestOnlyADefiniteRefusalParksASyncEverythingUnknownIsRetried(t *testing.T) 
 
 func TestBackoffDoublesFromItsBaseUpToTheCapWithATenthOfJitter(t *testing.T) {
 	t.Parallel()
-	b := &backoff{base: time.Second}
+	b := &backoff{base: time.Second, max: DefaultMaxBackoff}
 	for _, c := range []struct {
 		errors int
 		want   time.Duration
-	}{{0, time.Second}, {1, 2 * time.Second}, {3, 8 * time.Second}, {20, MaxBackoff}, {400, MaxBackoff}} {
+	}{{0, time.Second}, {1, 2 * time.Second}, {3, 8 * time.Second}, {20, DefaultMaxBackoff}, {400, DefaultMaxBackoff}} {
 		job := &rivertype.JobRow{Errors: make([]rivertype.AttemptError, c.errors)}
 		d := time.Until(b.NextRetry(job))
 		if d < c.want-time.Second || d > c.want+c.want/10+time.Second {

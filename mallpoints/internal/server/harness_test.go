@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -104,8 +103,11 @@ type envOptions struct {
 	subs      []string // partner mode: the provider's malls
 	brands    map[int64][]string
 	token     string
-	replicas  int          // services on the one database, taking notifications in turn; 0 means 1
-	log       *slog.Logger // the services' logger; nil discards (or, with -v and MALLPOINTS_TEST_LOG, prints)
+	replicas  int // services on the one database, taking notifications in turn; 0 means 1
+	// sandbox and server, when set, change the sandbox's and the service's
+	// configuration last (a sandbox clock, the outbox's timings).
+	sandbox func(*sandbox.Config)
+	server  func(*server.Config)
 }
 
 // newEnv starts a sandbox and a service on dsn, wired to each other.
@@ -128,6 +130,9 @@ func newEnv(t *testing.T, dsn string, opts envOptions) *env {
 	}
 	if opts.brands != nil {
 		cfg.Merchants[0].Brands = opts.brands
+	}
+	if opts.sandbox != nil {
+		opts.sandbox(&cfg)
 	}
 	if e.sb, err = sandbox.New(cfg); err != nil {
 		t.Fatal(err)
@@ -159,10 +164,14 @@ func (e *env) start() {
 	ctx := context.Background()
 	var srvs []*server.Server
 	for range max(e.options.replicas, 1) {
-		srv, err := server.New(ctx, server.Config{
+		cfg := server.Config{
 			DB: e.dsn, MchID: e.mchID, Client: e.client, Parser: e.parser, Rules: e.options.rules,
-			RulesPath: e.options.rulesPath, AdminToken: e.token, Logger: cmp.Or(e.options.log, testLogger(t)), RetryBase: 20 * time.Millisecond,
-		})
+			RulesPath: e.options.rulesPath, AdminToken: e.token, Logger: testLogger(t), RetryBase: 20 * time.Millisecond,
+		}
+		if e.options.server != nil {
+			e.options.server(&cfg)
+		}
+		srv, err := server.New(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 )
 
 // syncBuffer is a bytes.Buffer that several goroutines may write.
@@ -36,7 +37,9 @@ func (b *syncBuffer) String() string {
 func TestAFloodOfBadlySignedNotificationsLogsABurstAndCountsTheRest(t *testing.T) {
 	t.Parallel()
 	var logs syncBuffer
-	e := newEnv(t, filepath.Join(t.TempDir(), "mallpoints.db"), envOptions{log: slog.New(slog.NewTextHandler(&logs, nil))})
+	e := newEnv(t, filepath.Join(t.TempDir(), "mallpoints.db"), envOptions{
+		server: func(c *server.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) },
+	})
 	const sent = 3 * lograte.DefaultBurst
 	for range sent {
 		req, _ := http.NewRequest(http.MethodPost, e.public.URL+"/wechatpay/notify", strings.NewReader(`{"id":"x"}`))

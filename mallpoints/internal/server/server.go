@@ -46,9 +46,14 @@ type Config struct {
 	// every admin request.
 	AdminToken string
 	Logger     *slog.Logger
-	// Workers and RetryBase tune the outbox (see outbox.Config).
-	Workers   int
-	RetryBase time.Duration
+	// Workers, RetryBase, MaxBackoff, MaxAttempts, JobTimeout and
+	// RescueAfter tune the outbox (see outbox.Config; zero means its default).
+	Workers     int
+	RetryBase   time.Duration
+	MaxBackoff  time.Duration
+	MaxAttempts int
+	JobTimeout  time.Duration
+	RescueAfter time.Duration
 	// Metrics, when set, is the registry to count on; nil makes one.
 	Metrics *metrics.Metrics
 	// Sandbox is the embedded sandbox, in sandbox mode only: the dashboard
@@ -99,6 +104,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, db: db, log: cfg.Logger, metrics: newMetrics(cfg)}
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
+		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
 		Logger:    cfg.Logger,
 		OnAttempt: s.observeAttempt,
 		BrandID:   func(mall string) int64 { return s.ledger.Rules().Mall(mall).BrandID },
