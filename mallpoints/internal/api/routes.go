@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -111,8 +112,8 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	state := q.Get("sync_state")
-	if state != "" && state != storage.SyncPending && state != storage.SyncSynced && state != storage.SyncParked {
-		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "sync_state is pending, synced or parked", Field: "sync_state"})
+	if state != "" && !slices.Contains(storage.SyncStates, state) {
+		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "sync_state is " + syncStates, Field: "sync_state"})
 		return
 	}
 	list, err := a.db.Transactions(r.Context(), storage.TransactionFilter{Mall: q.Get("mall"), OpenID: q.Get("openid"),
@@ -183,10 +184,13 @@ func (a *API) listSyncs(w http.ResponseWriter, r *http.Request, state string) {
 	writeJSON(w, http.StatusOK, map[string]any{"syncs": list, "next_after": next})
 }
 
+// syncStates names the states a filter accepts, for its error message.
+var syncStates = "one of " + strings.Join(storage.SyncStates, ", ")
+
 func (a *API) syncs(w http.ResponseWriter, r *http.Request) {
 	state := r.URL.Query().Get("state")
-	if state != "" && state != storage.SyncPending && state != storage.SyncSynced && state != storage.SyncParked {
-		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "state is pending, synced or parked", Field: "state"})
+	if state != "" && !slices.Contains(storage.SyncStates, state) {
+		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "state is " + syncStates, Field: "state"})
 		return
 	}
 	a.listSyncs(w, r, state)
@@ -240,7 +244,7 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", not parked"})
+		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", neither parked nor synced_unconfirmed"})
 		return
 	}
 	s.State = storage.SyncPending

@@ -19,6 +19,9 @@ type overviewData struct {
 	Chart    chart
 	Recent   []storage.Transaction
 	MchID    string
+	// SignaturesRefused is the newest sync attempt when WeChat Pay answered
+	// it 401: it refuses the service's signatures, and every sync fails.
+	SignaturesRefused *storage.Attempt
 }
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
@@ -42,9 +45,18 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
-	d.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Data: overviewData{
+	data := overviewData{
 		Day: from.In(beijing).Format(time.DateOnly), Overview: o, Chart: newChart(hours), Recent: recent, MchID: d.cfg.MchID,
-	}})
+	}
+	last, err := d.cfg.DB.LastAttempt(ctx)
+	switch {
+	case err == nil && last.Status == http.StatusUnauthorized:
+		data.SignaturesRefused = &last
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		d.fail(w, r, err)
+		return
+	}
+	d.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Data: data})
 }
 
 // membersData is the members page: a search by openid, or a list.

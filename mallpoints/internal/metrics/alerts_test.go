@@ -104,7 +104,8 @@ func TestTheSampleAlertRulesParseAndNameOnlyExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	for _, must := range []string{"MallPointsNotificationsSilent", "MallPointsOutboxStuck", "MallPointsSyncsParked"} {
+	for _, must := range []string{"MallPointsNotificationsSilent", "MallPointsOutboxStuck", "MallPointsSyncsParked",
+		"MallPointsSyncSignaturesRefused", "MallPointsSyncsUnconfirmed"} {
 		if !seen[must] {
 			t.Errorf("no %s alert", must)
 		}

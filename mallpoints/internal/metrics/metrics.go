@@ -52,6 +52,7 @@ type Metrics struct {
 	notifications     *prometheus.CounterVec
 	signatureFailures prometheus.Counter
 	syncAttempts      *prometheus.CounterVec
+	signatureRefused  prometheus.Counter
 	syncDuration      *prometheus.HistogramVec
 	syncLag           prometheus.Histogram
 	logDropped        *prometheus.CounterVec
@@ -81,8 +82,12 @@ func New(log *slog.Logger) *Metrics {
 		}),
 		syncAttempts: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mallpoints_sync_attempts_total",
-			Help: "Calls to WeChat Pay made by the outbox, by outcome (ok, retry, parked) and WeChat Pay code (empty for ok).",
+			Help: "Calls to WeChat Pay made by the outbox, by outcome (ok, retry, unknown, parked, unconfirmed) and WeChat Pay code (empty for ok).",
 		}, []string{"outcome", "code"}),
+		signatureRefused: f.NewCounter(prometheus.CounterOpts{
+			Name: "mallpoints_sync_signature_refused_total",
+			Help: "Calls to WeChat Pay by the outbox answered 401: WeChat Pay refuses the service's signatures (a clock over 5 minutes off, a wrong merchant key or serial). They are retried.",
+		}),
 		syncDuration: f.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "mallpoints_sync_attempt_duration_seconds",
 			Help:    "Time of one call to WeChat Pay made by the outbox, by outcome.",
@@ -179,6 +184,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // as outbox.Config.OnAttempt.
 func (m *Metrics) ObserveAttempt(a storage.Attempt) {
 	m.syncAttempts.WithLabelValues(a.Outcome, code(a.Code)).Inc()
+	if a.Status == http.StatusUnauthorized {
+		m.signatureRefused.Inc()
+	}
 	m.syncDuration.WithLabelValues(a.Outcome).Observe(a.Elapsed.Seconds())
 }
 

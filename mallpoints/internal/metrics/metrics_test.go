@@ -64,24 +64,34 @@ mallpoints_notifications_total{event_type="unknown",outcome="rejected"} 3
 	}
 }
 
-func TestSyncAttemptsCountOutcomeAndBoundedCode(t *testing.T) {
+func TestSyncAttemptsCountOutcomeAndBoundedCodeAndA401AsRefusedSignatures(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(nil)
 	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptOK, Elapsed: 30 * time.Millisecond})
 	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptParked, Code: "PARAM_ERROR", Elapsed: 20 * time.Millisecond})
 	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptRetry, Code: "some text\nfrom afar", Elapsed: time.Second})
+	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptRetry, Status: 401, Code: "SIGN_ERROR", Elapsed: time.Millisecond})
 	want := `
-# HELP mallpoints_sync_attempts_total Calls to WeChat Pay made by the outbox, by outcome (ok, retry, parked) and WeChat Pay code (empty for ok).
+# HELP mallpoints_sync_attempts_total Calls to WeChat Pay made by the outbox, by outcome (ok, retry, unknown, parked, unconfirmed) and WeChat Pay code (empty for ok).
 # TYPE mallpoints_sync_attempts_total counter
 mallpoints_sync_attempts_total{code="",outcome="ok"} 1
 mallpoints_sync_attempts_total{code="OTHER",outcome="retry"} 1
 mallpoints_sync_attempts_total{code="PARAM_ERROR",outcome="parked"} 1
+mallpoints_sync_attempts_total{code="SIGN_ERROR",outcome="retry"} 1
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_sync_attempts_total"); err != nil {
 		t.Error(err)
 	}
 	if n := testutil.CollectAndCount(m.Registry(), "mallpoints_sync_attempt_duration_seconds"); n != 3 {
 		t.Errorf("duration series: %d, want one per outcome", n)
+	}
+	refused := `
+# HELP mallpoints_sync_signature_refused_total Calls to WeChat Pay by the outbox answered 401: WeChat Pay refuses the service's signatures (a clock over 5 minutes off, a wrong merchant key or serial). They are retried.
+# TYPE mallpoints_sync_signature_refused_total counter
+mallpoints_sync_signature_refused_total 1
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(refused), "mallpoints_sync_signature_refused_total"); err != nil {
+		t.Errorf("the one 401: %v", err)
 	}
 }
 

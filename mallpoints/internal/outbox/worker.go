@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -28,15 +29,19 @@ func (w *worker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.cfg.JobT
 type verdict int
 
 const (
-	synced verdict = iota // 204: done
-	retry                 // 429, 5xx, network error or unknown outcome: try again later
-	park                  // any other refusal: wait for a person
+	synced  verdict = iota // 204: done
+	retry                  // 401, 429, 5xx, or nothing was sent: try again later
+	unknown                // the request may have taken effect: try again later
+	park                   // any other refusal: wait for a person
 )
 
 // classify sorts an attempt's error. Re-sending a points sync is safe (it
-// carries the same points), so anything whose outcome is unknown — a network
-// error, an answer that did not verify — is retried; only a definite 4xx
-// refusal other than 429 parks.
+// carries the same points), so anything whose outcome is unknown — a broken
+// connection, an answer that did not verify, a timeout — is retried after
+// the backoff, like a 429 or a 5xx. A 401 says WeChat Pay refuses the
+// merchant's signatures (a clock over 5 minutes off, a wrong key or serial):
+// the service's configuration, not the payment, so it is retried too. Only
+// a definite refusal of the request itself parks.
 func classify(err error) verdict {
 	if err == nil {
 		return synced
@@ -45,16 +50,31 @@ func classify(err error) verdict {
 		return park // nothing was sent and nothing will change by itself
 	}
 	if apiErr, ok := errors.AsType[*wxpay.APIError](err); ok {
-		if apiErr.StatusCode == http.StatusTooManyRequests || apiErr.StatusCode >= 500 {
+		switch s := apiErr.StatusCode; {
+		case s == http.StatusUnauthorized, s == http.StatusTooManyRequests, s >= 500:
 			return retry
 		}
 		return park
 	}
-	return retry
+	if notSent(err) || errors.Is(err, wxpay.ErrNotProcessed) {
+		return retry
+	}
+	return unknown
+}
+
+// notSent reports whether err says the request never left: no connection
+// could be made, or the SDK refused to sign or build it.
+func notSent(err error) bool {
+	if op, ok := errors.AsType[*net.OpError](err); ok && op.Op == "dial" {
+		return true
+	}
+	_, unsigned := errors.AsType[*wxpay.SignError](err)
+	return unsigned || errors.Is(err, wxpay.ErrInvalidRequest)
 }
 
 // Work sends one sync, records the attempt and tells River what next:
-// done, retry later, or cancel (parked until retried through the API).
+// done, retry later, or cancel (parked or synced_unconfirmed until retried
+// through the API).
 func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	db := w.cfg.DB
 	sub, err := w.load(ctx, job.Args.SyncID)
@@ -68,26 +88,50 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if s.State != storage.SyncPending {
 		return nil // done already: a re-run of a job taken over from a killed worker
 	}
-	log := w.cfg.Logger.With("sync_id", s.ID, "kind", s.Kind, "mall", s.Mall, "attempt", job.Attempt)
+	// made numbers this attempt among all of the sync's: those before a retry
+	// through the API, then River's count for this job, which includes
+	// attempts whose process died before recording them (River's rescuer
+	// hands their job on). Such an attempt's outcome is unknown.
+	made := job.Args.Round + job.Attempt
+	hidden := made-1 > s.Attempts
+	log := w.cfg.Logger.With("sync_id", s.ID, "kind", s.Kind, "mall", s.Mall, "attempt", made)
 	if s.Kind == storage.SyncPoints {
 		log = log.With("transaction_id", s.Subject)
 	}
 	start := time.Now()
 	resp, err := w.send(ctx, sub)
-	a := storage.Attempt{SyncID: s.ID, Attempt: job.Attempt, At: time.Now().UTC(), Elapsed: time.Since(start)}
+	a := storage.Attempt{SyncID: s.ID, Attempt: made, At: time.Now().UTC(), Elapsed: time.Since(start)}
 	v := classify(err)
 	state := storage.SyncPending
 	switch v {
 	case synced:
 		a.Outcome, state, a.Status = storage.AttemptOK, storage.SyncSynced, resp.StatusCode
 		a.RequestID = resp.Header.Get("Request-ID")
-	case retry:
+	case retry, unknown:
 		a.Outcome = storage.AttemptRetry
+		if v == unknown {
+			a.Outcome = storage.AttemptUnknown
+		}
 		if job.Attempt >= job.MaxAttempts {
 			a.Outcome, state = storage.AttemptParked, storage.SyncParked
 		}
 	case park:
 		a.Outcome, state = storage.AttemptParked, storage.SyncParked
+		if _, refused := errors.AsType[*wxpay.APIError](err); refused {
+			// A refused repeat of a request WeChat Pay may have taken already
+			// (it does not document how it treats one) is no failure of
+			// the payment: it is most likely synced.
+			earlier := hidden
+			if !earlier {
+				var qerr error
+				if earlier, qerr = db.HadUnknownOutcome(ctx, s.ID); qerr != nil {
+					return qerr
+				}
+			}
+			if earlier {
+				a.Outcome, state = storage.AttemptUnconfirmed, storage.SyncUnconfirmed
+			}
+		}
 	}
 	if err != nil {
 		a.Code, a.Message = "NETWORK_ERROR", err.Error()
@@ -116,28 +160,39 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	case v == synced:
 		log.Info("outbox: synced", attrs...)
 		return nil
+	case state == storage.SyncUnconfirmed:
+		log.Warn("outbox: synced_unconfirmed: WeChat Pay refused a repeat of a sync after an attempt whose outcome "+
+			"is unknown, so it most likely has the first; check the member's points in WeChat Pay, and retry the "+
+			"sync only if they are missing", append(attrs, "code", a.Code, "message", a.Message)...)
+		return river.JobCancel(fmt.Errorf("synced_unconfirmed: %s %s", a.Code, a.Message))
 	case state == storage.SyncParked:
 		log.Warn("outbox: parked", append(attrs, "code", a.Code, "message", a.Message)...)
 		return river.JobCancel(fmt.Errorf("parked: %s %s", a.Code, a.Message))
+	case a.Status == http.StatusUnauthorized:
+		log.Error("outbox: WeChat Pay refuses this service's signatures (401): check that the server clock is within "+
+			"5 minutes of the true time and that the merchant private key and certificate serial are the ones "+
+			"registered with WeChat Pay; the sync is retried", append(attrs, "code", a.Code, "message", a.Message)...)
 	default:
 		log.Info("outbox: will retry", append(attrs, "code", a.Code, "message", a.Message)...)
-		return fmt.Errorf("sync %d: %s %s", s.ID, a.Code, a.Message)
 	}
+	return fmt.Errorf("sync %d: %s %s", s.ID, a.Code, a.Message)
 }
 
-// subject is a sync with what it reports: a payment or a parking.
+// subject is a sync with what it reports: a payment, with its member's
+// balance now, or a parking.
 type subject struct {
 	sync    storage.Sync
 	payment *storage.Transaction
+	balance int64
 	parking *storage.Parking
 }
 
 // load reads a sync together with its payment (one query, the common case)
 // or its parking; storage.ErrNotFound when there is no such sync.
 func (w *worker) load(ctx context.Context, id int64) (subject, error) {
-	t, err := w.cfg.DB.TransactionBySync(ctx, id)
+	t, balance, err := w.cfg.DB.TransactionBySync(ctx, id)
 	if err == nil {
-		return subject{sync: *t.Sync, payment: &t}, nil
+		return subject{sync: *t.Sync, payment: &t, balance: balance}, nil
 	}
 	if !errors.Is(err, storage.ErrNotFound) {
 		return subject{}, err
@@ -159,7 +214,7 @@ func (w *worker) send(ctx context.Context, sub subject) (*wxpay.Response, error)
 	}
 	switch {
 	case s.Kind == storage.SyncPoints && sub.payment != nil:
-		return v3.Points.Notify.Post(ctx, PointsRequest(*sub.payment, subMchID))
+		return v3.Points.Notify.Post(ctx, PointsRequest(*sub.payment, sub.balance, subMchID))
 	case s.Kind == storage.SyncParking && sub.parking != nil:
 		p := sub.parking
 		return v3.Parkings.Post(ctx, businesscircle.ParkingRequest{
@@ -170,10 +225,12 @@ func (w *worker) send(ctx context.Context, sub subject) (*wxpay.Response, error)
 	return nil, &businesscircle.ValidationError{Field: "kind", Rule: "unknown sync kind " + strconv.Quote(s.Kind)}
 }
 
-// PointsRequest is the points sync of payment t; sub is the mall's
-// sub_mchid in partner mode, else empty. Every field comes from what was
-// recorded when the payment arrived, so every attempt sends the same body.
-func PointsRequest(t storage.Transaction, sub string) businesscircle.PointsNotifyRequest {
+// PointsRequest is the points sync of payment t, with total the member's
+// balance when it is sent (total_points is the customer's current total, so
+// a sync retried after a later payment's does not send an older one); sub
+// is the mall's sub_mchid in partner mode, else empty. Every other field
+// comes from what was recorded when the payment arrived.
+func PointsRequest(t storage.Transaction, total int64, sub string) businesscircle.PointsNotifyRequest {
 	return businesscircle.PointsNotifyRequest{
 		SubMchID:         sub,
 		TransactionID:    t.TransactionID,
@@ -183,6 +240,6 @@ func PointsRequest(t storage.Transaction, sub string) businesscircle.PointsNotif
 		IncreasedPoints:  t.Points,
 		PointsUpdateTime: t.PointsUpdateTime,
 		NoPointsRemarks:  t.NoPointsRemarks,
-		TotalPoints:      businesscircle.Int64(t.TotalPoints),
+		TotalPoints:      businesscircle.Int64(total),
 	}
 }

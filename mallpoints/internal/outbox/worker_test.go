@@ -1,9 +1,12 @@
 package outbox
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/url"
 	"testing"
 	"time"
 
@@ -13,7 +16,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 )
 
-func TestOnlyADefiniteRefusalParksASyncEverythingUnknownIsRetried(t *testing.T) {
+func TestOnlyADefiniteRefusalParksASyncAndAnUnknownOutcomeIsToldApart(t *testing.T) {
 	t.Parallel()
 	api := func(status int, code string) error {
 		return fmt.Errorf("call: %w", &wxpay.APIError{StatusCode: status, Code: code})
@@ -27,11 +30,16 @@ func TestOnlyADefiniteRefusalParksASyncEverythingUnknownIsRetried(t *testing.T) 
 		{"400 PARAM_ERROR", api(400, "PARAM_ERROR"), park},
 		{"403 NO_AUTH", api(403, "NO_AUTH"), park},
 		{"404 RESOURCE_NOT_EXISTS", api(404, "RESOURCE_NOT_EXISTS"), park},
+		{"401 SIGN_ERROR: the merchant's configuration", api(401, "SIGN_ERROR"), retry},
 		{"429 FREQUENCY_LIMITED", api(429, "FREQUENCY_LIMITED"), retry},
 		{"500 SYSTEM_ERROR", api(500, "SYSTEM_ERROR"), retry},
 		{"503", api(503, ""), retry},
-		{"a refused connection", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, retry},
-		{"an answer that does not verify", fmt.Errorf("verify: %w", wxpay.ErrBadSignature), retry},
+		{"a refused connection: nothing sent", &url.Error{Op: "Post", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}, retry},
+		{"a 202: WeChat Pay asks for it again", fmt.Errorf("call: %w", wxpay.ErrNotProcessed), retry},
+		{"a connection broken after sending", &url.Error{Op: "Post", Err: io.EOF}, unknown},
+		{"a read that failed", &url.Error{Op: "Post", Err: &net.OpError{Op: "read", Err: errors.New("connection reset by peer")}}, unknown},
+		{"a timeout", &url.Error{Op: "Post", Err: context.DeadlineExceeded}, unknown},
+		{"an answer that does not verify", fmt.Errorf("verify: %w", wxpay.ErrBadSignature), unknown},
 		{"a request the SDK refuses to send", &businesscircle.ValidationError{Field: "openid", Rule: "required"}, park},
 	} {
 		if got := classify(c.err); got != c.want {

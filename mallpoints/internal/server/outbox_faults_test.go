@@ -105,8 +105,10 @@ func TestASyncRefusedWith401IsRetriedSaidAndLandsOnceTheClockIsRight(t *testing.
 		var skew atomic.Int64
 		logs := &logRecorder{}
 		e := newEnv(t, dsn, envOptions{
-			sandbox: func(c *sandbox.Config) { c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) } },
-			server:  func(c *server.Config) { c.Logger = slog.New(logs) },
+			sandbox: func(c *sandbox.Config) {
+				c.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+			},
+			server: func(c *server.Config) { c.Logger = slog.New(logs) },
 		})
 		openid := e.member(e.mchID)
 		// The payment's notification must reach the service before the clock

@@ -30,6 +30,7 @@ type Overview struct {
 	PointsDeducted int64 // the sum of its negative entries, as a positive number
 	Pending        int64 // syncs waiting to be sent or retried, now
 	Parked         int64 // syncs waiting for a person, now
+	Unconfirmed    int64 // syncs synced_unconfirmed, now
 	Synced         int64 // syncs that went out in the period
 	// LagP50 and LagP99 are percentiles of the time from a sync's creation
 	// (the payment's commit) to WeChat Pay's 204, over the syncs done in the
@@ -52,7 +53,7 @@ func (db *DB) Overview(ctx context.Context, from, to time.Time) (Overview, error
 	for _, c := range []struct {
 		state string
 		n     *int64
-	}{{SyncPending, &o.Pending}, {SyncParked, &o.Parked}} {
+	}{{SyncPending, &o.Pending}, {SyncParked, &o.Parked}, {SyncUnconfirmed, &o.Unconfirmed}} {
 		if err := db.queryRow(ctx, qCountState, c.state).Scan(c.n); err != nil {
 			return o, fmt.Errorf("storage: overview syncs: %w", err)
 		}

@@ -17,13 +17,26 @@ const (
 	SyncPending = "pending" // queued or being retried
 	SyncSynced  = "synced"  // WeChat Pay answered 204
 	SyncParked  = "parked"  // refused (4xx) or out of retries; waits for a retry through the API
+	// SyncUnconfirmed: a repeat was refused (a 4xx other than 401 and 429)
+	// after an earlier attempt whose outcome is unknown, which WeChat Pay
+	// probably took; nobody can tell from here, so a person should look.
+	SyncUnconfirmed = "synced_unconfirmed"
 )
+
+// SyncStates are the states a sync can be in.
+var SyncStates = []string{SyncPending, SyncSynced, SyncParked, SyncUnconfirmed}
 
 // Attempt outcomes.
 const (
 	AttemptOK     = "ok"
 	AttemptRetry  = "retry"
 	AttemptParked = "parked"
+	// AttemptUnknown: the request may have reached WeChat Pay (the connection
+	// broke after sending, the answer did not verify, the call timed out);
+	// retried after the backoff.
+	AttemptUnknown = "unknown"
+	// AttemptUnconfirmed: the refusal that made the sync SyncUnconfirmed.
+	AttemptUnconfirmed = "unconfirmed"
 )
 
 // Sync is one outbound call to WeChat Pay and what became of it.
@@ -108,7 +121,10 @@ func (db *DB) SyncCounts(ctx context.Context) (map[string]int64, error) {
 		var v kv
 		return v, r.Scan(&v.state, &v.n)
 	})
-	out := map[string]int64{SyncPending: 0, SyncSynced: 0, SyncParked: 0}
+	out := map[string]int64{}
+	for _, st := range SyncStates {
+		out[st] = 0
+	}
 	for _, v := range list {
 		out[v.state] = v.n
 	}
@@ -117,7 +133,9 @@ func (db *DB) SyncCounts(ctx context.Context) (map[string]int64, error) {
 
 // Attempt is one call made for a sync.
 type Attempt struct {
-	SyncID    int64         `json:"sync_id"`
+	SyncID int64 `json:"sync_id"`
+	// Attempt numbers the sync's attempts from 1, across retries through
+	// the API, counting those whose record a crash prevented.
 	Attempt   int           `json:"attempt"`
 	Outcome   string        `json:"outcome"`
 	Status    int           `json:"status"`
@@ -129,10 +147,13 @@ type Attempt struct {
 }
 
 // RecordAttempt writes a and moves its sync to state, keeping the attempt's
-// code, message and Request-ID as the sync's last, in one transaction. It
-// reports false, writing nothing, when the sync is not pending any more (a
-// job taken over from a killed worker ran twice, or the sync was already
-// done). On PostgreSQL both writes are one statement, which commits alone.
+// code, message and Request-ID as the sync's last, in one transaction. The
+// sync's count of attempts becomes a.Attempt when that is more than one
+// above it: the attempts in between started and were never recorded (their
+// process died). It reports false, writing nothing, when the sync is not
+// pending any more (a job taken over from a killed worker ran twice, or the
+// sync was already done). On PostgreSQL both writes are one statement,
+// which commits alone.
 func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool, error) {
 	var synced int64
 	if state == SyncSynced {
@@ -140,8 +161,9 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool,
 	}
 	args := []any{a.SyncID, state, a.Status, a.Code, a.Message, a.RequestID, micros(a.At), synced, SyncPending,
 		a.Attempt, a.Outcome, a.Elapsed.Microseconds()}
-	const update = `UPDATE syncs SET state = $2, attempts = attempts + 1, last_status = $3, last_code = $4,
-		last_message = $5, last_request_id = $6, last_attempt_at = $7, synced_at = $8
+	const update = `UPDATE syncs SET state = $2,
+		attempts = CASE WHEN attempts + 1 > CAST($10 AS INTEGER) THEN attempts + 1 ELSE CAST($10 AS INTEGER) END,
+		last_status = $3, last_code = $4, last_message = $5, last_request_id = $6, last_attempt_at = $7, synced_at = $8
 		WHERE id = $1 AND state = $9`
 	if db.engine == Postgres {
 		c, err := db.exec(ctx, `WITH s AS (`+update+` RETURNING id)
@@ -154,7 +176,7 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool,
 	}
 	recorded := false
 	err := db.InTx(ctx, func(tx *Tx) error {
-		c, err := tx.exec(ctx, update, args[:9]...)
+		c, err := tx.exec(ctx, update, args[:10]...)
 		if err != nil || c == 0 {
 			return err
 		}
@@ -170,12 +192,12 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool,
 	return recorded, nil
 }
 
-// Unpark moves a parked sync back to pending, reporting false when it was
-// not parked. It returns the number of attempts made so far, which tells
-// this retry apart from earlier ones.
+// Unpark moves a parked or synced_unconfirmed sync back to pending,
+// reporting false when it was neither. It returns the number of attempts
+// made so far, which tells this retry apart from earlier ones.
 func (tx *Tx) Unpark(ctx context.Context, id int64) (attempts int, ok bool, err error) {
-	err = tx.queryRow(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state = $3 RETURNING attempts`,
-		id, SyncPending, SyncParked).Scan(&attempts)
+	err = tx.queryRow(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state IN ($3, $4) RETURNING attempts`,
+		id, SyncPending, SyncParked, SyncUnconfirmed).Scan(&attempts)
 	if err = noRows(err); err == ErrNotFound {
 		return 0, false, nil
 	}
@@ -185,18 +207,40 @@ func (tx *Tx) Unpark(ctx context.Context, id int64) (attempts int, ok bool, err 
 	return attempts, true, nil
 }
 
+// HadUnknownOutcome reports whether an attempt of the sync was recorded
+// with an unknown outcome.
+func (db *DB) HadUnknownOutcome(ctx context.Context, syncID int64) (bool, error) {
+	var n int
+	err := db.queryRow(ctx, `SELECT COUNT(*) FROM sync_attempts WHERE sync_id = $1 AND outcome = $2`,
+		syncID, AttemptUnknown).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("storage: unknown outcomes: %w", err)
+	}
+	return n > 0, nil
+}
+
+// LastAttempt returns the newest attempt of any sync; ErrNotFound when no
+// sync was ever attempted.
+func (db *DB) LastAttempt(ctx context.Context) (Attempt, error) {
+	a, err := scanAttempt(db.queryRow(ctx, `SELECT `+attemptColumns+` FROM sync_attempts ORDER BY id DESC LIMIT 1`))
+	return a, noRows(err)
+}
+
+const attemptColumns = `sync_id, attempt, outcome, status, code, message, request_id, at, elapsed_us`
+
+func scanAttempt(r row) (Attempt, error) {
+	var a Attempt
+	var at, us int64
+	err := r.Scan(&a.SyncID, &a.Attempt, &a.Outcome, &a.Status, &a.Code, &a.Message, &a.RequestID, &at, &us)
+	a.At, a.Elapsed = fromMicros(at), time.Duration(us)*time.Microsecond
+	return a, err
+}
+
 // Attempts lists the attempts of a sync, oldest first.
 func (db *DB) Attempts(ctx context.Context, syncID int64) ([]Attempt, error) {
-	rs, err := db.query(ctx, `SELECT sync_id, attempt, outcome, status, code, message, request_id, at, elapsed_us
-		FROM sync_attempts WHERE sync_id = $1 ORDER BY id`, syncID)
+	rs, err := db.query(ctx, `SELECT `+attemptColumns+` FROM sync_attempts WHERE sync_id = $1 ORDER BY id`, syncID)
 	if err != nil {
 		return nil, fmt.Errorf("storage: attempts: %w", err)
 	}
-	return collect(rs, func(r row) (Attempt, error) {
-		var a Attempt
-		var at, us int64
-		err := r.Scan(&a.SyncID, &a.Attempt, &a.Outcome, &a.Status, &a.Code, &a.Message, &a.RequestID, &at, &us)
-		a.At, a.Elapsed = fromMicros(at), time.Duration(us)*time.Microsecond
-		return a, err
-	})
+	return collect(rs, scanAttempt)
 }

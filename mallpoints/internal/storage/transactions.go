@@ -82,7 +82,10 @@ const transactionColumns = `t.mall, t.transaction_id, t.notification_id, t.openi
 	t.capped, t.rule_version, t.explain, t.total_points, t.points_update_time, t.refunded, t.points_deducted,
 	t.sync_id, t.created_at`
 
-func scanTransactionSync(r row) (Transaction, error) {
+func scanTransactionSync(r row) (Transaction, error) { return scanTransactionSyncAnd(r) }
+
+// scanTransactionSyncAnd scans a payment, its sync and then extra columns.
+func scanTransactionSyncAnd(r row, extra ...any) (Transaction, error) {
 	var t Transaction
 	var s Sync
 	var timeEnd, created int64
@@ -91,7 +94,7 @@ func scanTransactionSync(r row) (Transaction, error) {
 		&t.Capped, &t.RuleVersion, &t.Explain, &t.TotalPoints, &t.PointsUpdateTime, &t.Refunded, &t.PointsDeducted,
 		&t.SyncID, &created}
 	sdest, finish := syncDest(&s)
-	if err := r.Scan(append(dest, sdest...)...); err != nil {
+	if err := r.Scan(append(append(dest, sdest...), extra...)...); err != nil {
 		return t, noRows(err)
 	}
 	finish()
@@ -233,13 +236,17 @@ func (db *DB) Refunds(ctx context.Context, mall, transactionID string) ([]Refund
 	})
 }
 
-// TransactionBySync reads the payment a sync reports. It finds the sync by
-// its id and the payment by its key, the sync's subject, so no index of
-// transactions by sync_id has to be written with every payment.
-func (db *DB) TransactionBySync(ctx context.Context, syncID int64) (Transaction, error) {
-	return scanTransactionSync(db.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+qTransactionBySync,
-		syncID, SyncPoints))
+// TransactionBySync reads the payment a sync reports, and its member's
+// balance now: the total_points a sync sends, whatever came after the
+// payment. It finds the sync by its id and the payment by its key, the
+// sync's subject, so no index of transactions by sync_id has to be written
+// with every payment.
+func (db *DB) TransactionBySync(ctx context.Context, syncID int64) (t Transaction, balance int64, err error) {
+	t, err = scanTransactionSyncAnd(db.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+`, m.balance`+
+		qTransactionBySync, syncID, SyncPoints), &balance)
+	return t, balance, err
 }
 
 const qTransactionBySync = ` FROM syncs s JOIN transactions t ON t.mall = s.mall AND t.transaction_id = s.subject
+	JOIN members m ON m.mall = t.mall AND m.openid = t.openid
 	WHERE s.id = $1 AND s.kind = $2 AND t.sync_id = s.id`
