@@ -117,10 +117,10 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		}
 	case park:
 		a.Outcome, state = storage.AttemptParked, storage.SyncParked
-		if _, refused := errors.AsType[*wxpay.APIError](err); refused {
-			// A refused repeat of a request WeChat Pay may have taken already
-			// (it does not document how it treats one) is no failure of
-			// the payment: it is most likely synced.
+		if _, refused := errors.AsType[*wxpay.APIError](err); refused && s.Kind == storage.SyncPoints {
+			// A refused repeat of a points sync WeChat Pay may have taken
+			// already (it does not document how it treats a second one) is
+			// no failure of the payment: it is most likely synced.
 			earlier := hidden
 			if !earlier {
 				var qerr error
