@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
+	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -73,12 +74,16 @@ func Load(path string) (*Set, error) {
 // naming its line and key. An empty file means Default.
 //
 // Decoding is strict: an unknown key, a key given twice, a value of the
-// wrong kind, anchors and aliases, custom tags and a second document are
-// errors, not silently ignored, so a typo never turns a rule off.
+// wrong kind, an empty value, anchors and aliases, merge keys, custom tags
+// and a second document are errors, not silently ignored, so a typo never
+// turns a rule off.
 func Parse(data []byte) (*Set, error) {
 	if len(data) > MaxSize {
 		return nil, &Error{Problem: fmt.Sprintf("the file is larger than %d bytes", MaxSize)}
 	}
+	// The file is parsed twice: as nodes, for the checks yaml does not make
+	// and to name the key of a decoding error (yaml gives only its line),
+	// then into the file's structs, as only a Decoder refuses unknown keys.
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -94,11 +99,16 @@ func Parse(data []byte) (*Set, error) {
 	case !errors.Is(err, io.EOF):
 		return nil, syntaxError(err)
 	}
-	nodes := 0
-	if err := check(&doc, 0, &nodes); err != nil {
+	if err := check(&doc); err != nil {
 		return nil, err
 	}
-	return readFile(&doc)
+	var f fileDoc
+	dec = yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, decodeError(err, &doc)
+	}
+	return f.validate()
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
@@ -143,118 +153,157 @@ func isScannerProblem(problem string) bool {
 	return false
 }
 
-func fail(n *yaml.Node, field, format string, args ...any) *Error {
-	return &Error{Line: n.Line, Field: field, Problem: fmt.Sprintf(format, args...)}
+// located is a node of the file with the path of the key or list item it
+// belongs to, such as "malls[0].shops".
+type located struct {
+	node  *yaml.Node
+	path  string
+	key   bool // the node is a mapping's key, and path the key's
+	depth int  // 0 for the document
 }
 
-// check refuses what the schema never needs and would make the walk
-// unbounded or the file mean something other than it reads: aliases and
-// anchors (a billion laughs), custom tags, more than maxNodes nodes.
-func check(n *yaml.Node, depth int, nodes *int) error {
-	*nodes++
-	switch {
-	case *nodes > maxNodes:
-		return fail(n, "", "the file has more than %d YAML nodes", maxNodes)
-	case depth > 20:
-		return fail(n, "", "nested deeper than any rules file needs")
-	case n.Kind == yaml.AliasNode || n.Anchor != "":
-		return fail(n, "", "anchors and aliases (&name, *name) are not supported: write the rule out, or put it in the default section")
-	case n.Tag != "" && !strings.HasPrefix(n.ShortTag(), "!!"):
-		return fail(n, "", "custom YAML tag %s is not supported", n.Tag)
+// nodes yields every node of the file in the order it is written.
+func nodes(doc *yaml.Node) iter.Seq[located] {
+	var walk func(n *yaml.Node, path string, key bool, depth int, yield func(located) bool) bool
+	walk = func(n *yaml.Node, path string, key bool, depth int, yield func(located) bool) bool {
+		if !yield(located{n, path, key, depth}) {
+			return false
+		}
+		for i, c := range n.Content {
+			switch n.Kind {
+			case yaml.MappingNode:
+				k := n.Content[i&^1]
+				if !walk(c, join(path, k.Value), i%2 == 0, depth+1, yield) {
+					return false
+				}
+			case yaml.SequenceNode:
+				if !walk(c, index(path, i), false, depth+1, yield) {
+					return false
+				}
+			default:
+				if !walk(c, path, false, depth+1, yield) {
+					return false
+				}
+			}
+		}
+		return true
 	}
-	for _, c := range n.Content {
-		if err := check(c, depth+1, nodes); err != nil {
-			return err
+	return func(yield func(located) bool) { walk(doc, "", false, 0, yield) }
+}
+
+// check refuses what the file's structs never need, which yaml would
+// otherwise accept: aliases and anchors (a billion laughs), merge keys and
+// custom tags (the file would mean other than it reads), a key that is not
+// a name, an empty value (yaml leaves the key out, which would inherit the
+// default's rule unnoticed), and more than maxNodes nodes. Only the top
+// level's default and malls may be empty.
+func check(doc *yaml.Node) error {
+	count := 0
+	for v := range nodes(doc) {
+		n := v.node
+		count++
+		switch {
+		case count > maxNodes:
+			return fail(n.Line, "", "the file has more than %d YAML nodes", maxNodes)
+		case v.depth > 20:
+			return fail(n.Line, "", "nested deeper than any rules file needs")
+		case n.Kind == yaml.AliasNode || n.Anchor != "":
+			return fail(n.Line, "", "anchors and aliases (&name, *name) are not supported: write the rule out, or put it in the default section")
+		case n.Tag != "" && !strings.HasPrefix(n.ShortTag(), "!!"):
+			return fail(n.Line, "", "custom YAML tag %s is not supported", n.Tag)
+		case v.key && n.ShortTag() == "!!merge":
+			return fail(n.Line, "", "merge keys (<<) are not supported: write the keys out")
+		case v.key && (n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str"):
+			return fail(n.Line, "", "a key must be a name such as daily_cap, not a number, list or other value")
+		case !v.key && v.depth > 2 && n.ShortTag() == "!!null":
+			return fail(n.Line, v.path, "must not be empty")
 		}
 	}
 	return nil
 }
 
-// fields checks that n is a mapping whose keys are all known and unique,
-// and returns the value node of each key present.
-func fields(n *yaml.Node, field string, known ...string) (map[string]*yaml.Node, error) {
-	if n.Kind != yaml.MappingNode {
-		return nil, fail(n, field, "must be a mapping of %s", strings.Join(known, ", "))
+// The decoding errors yaml reports, each as one line of a *yaml.TypeError.
+var (
+	unknownKey   = regexp.MustCompile(`(?s)^line (\d+): field (.*) not found in type (\S+)$`)
+	duplicateKey = regexp.MustCompile(`(?s)^line (\d+): mapping key (".*") already defined at line (\d+)$`)
+	wrongKind    = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
+	lineOf       = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
+)
+
+// decodeError turns the first of yaml's decoding errors into an *Error. yaml
+// names the line and the key or value at fault; the path of the first such
+// key or value on that line in doc, the same file, names the field.
+func decodeError(err error, doc *yaml.Node) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) || len(te.Errors) == 0 {
+		return &Error{Problem: "YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
-	out := make(map[string]*yaml.Node, len(n.Content)/2)
-	keyLine := make(map[string]int, len(n.Content)/2)
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode {
-			return nil, fail(k, field, "a key must be a plain name")
+	msg := te.Errors[0]
+	at := func(line string, match func(located) bool) (int, string) {
+		n, _ := strconv.Atoi(line)
+		for v := range nodes(doc) {
+			if v.node.Line == n && match(v) {
+				return n, v.path
+			}
 		}
-		name := k.Value
-		if !slices.Contains(known, name) {
-			return nil, fail(k, join(field, name), "unknown key; known keys here: %s", strings.Join(known, ", "))
+		return n, ""
+	}
+	e := &Error{}
+	if m := unknownKey.FindStringSubmatch(msg); m != nil {
+		e.Line, e.Field = at(m[1], func(v located) bool { return v.key && v.node.Value == m[2] })
+		e.Problem = "unknown key; known keys here: " + strings.Join(keysOf[m[3]], ", ")
+	} else if m := duplicateKey.FindStringSubmatch(msg); m != nil {
+		key, _ := strconv.Unquote(m[2])
+		e.Line, e.Field = at(m[1], func(v located) bool { return v.key && v.node.Value == key })
+		e.Problem = fmt.Sprintf("given twice (first at line %s)", m[3])
+	} else if m := wrongKind.FindStringSubmatch(msg); m != nil {
+		shown := strings.TrimSuffix(m[3], "...") // yaml shortens long values to 7 bytes and "..."
+		e.Line, e.Field = at(m[1], func(v located) bool {
+			return !v.key && v.node.ShortTag() == m[2] && strings.HasPrefix(v.node.Value, shown)
+		})
+		e.Problem = "must be a mapping of " + strings.Join(keysOf[m[4]], ", ")
+		if strings.HasPrefix(m[4], "[]") {
+			e.Problem = "must be a list (items starting with -, or [a, b])"
 		}
-		if line, dup := keyLine[name]; dup {
-			return nil, fail(k, join(field, name), "given twice (first at line %d)", line)
+	} else if m := lineOf.FindStringSubmatch(msg); m != nil {
+		e.Line, _ = strconv.Atoi(m[1])
+		e.Problem = m[2]
+	} else {
+		e.Problem = msg
+	}
+	return e
+}
+
+// keysOf lists the keys of each mapping of the file, in the structs' order,
+// by the name yaml gives its type in errors ("rules.shopDoc").
+var keysOf = func() map[string][]string {
+	out := map[string][]string{}
+	leaf := reflect.TypeFor[yaml.Unmarshaler]()
+	var keys func(t reflect.Type) []string
+	keys = func(t reflect.Type) []string {
+		var list []string
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+				ft = ft.Elem()
+			}
+			mapping := ft.Kind() == reflect.Struct && !reflect.PointerTo(ft).Implements(leaf)
+			switch {
+			case opts == "inline" && mapping:
+				list = append(list, keys(ft)...)
+			case opts == "inline": // at: a line, not a key
+			default:
+				list = append(list, name)
+				if mapping {
+					out[ft.String()] = keys(ft)
+				}
+			}
 		}
-		keyLine[name] = k.Line
-		out[name] = v
+		return list
 	}
-	return out, nil
-}
-
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
-
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// scalar returns the text of a scalar, as written: "001" stays "001".
-func scalar(n *yaml.Node, field string) (string, error) {
-	switch {
-	case n.Kind != yaml.ScalarNode:
-		return "", fail(n, field, "must be a single value, not a list or mapping")
-	case isNull(n) || n.Value == "":
-		return "", fail(n, field, "must not be empty")
-	}
-	return n.Value, nil
-}
-
-var wholeNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
-
-// count reads a whole number that must not be negative.
-func count(n *yaml.Node, field string) (int64, error) {
-	s, err := scalar(n, field)
-	if err != nil {
-		return 0, err
-	}
-	if !wholeNumber.MatchString(s) {
-		return 0, fail(n, field, "must be a whole number, got %q", s)
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	switch {
-	case err != nil:
-		return 0, fail(n, field, "%s is too large", s)
-	case v < 0:
-		return 0, fail(n, field, "must not be negative, got %d", v)
-	}
-	return v, nil
-}
-
-func boolean(n *yaml.Node, field string) (bool, error) {
-	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
-		switch n.Value {
-		case "true":
-			return true, nil
-		case "false":
-			return false, nil
-		}
-	}
-	return false, fail(n, field, "must be true or false")
-}
-
-// list returns the items of a sequence.
-func list(n *yaml.Node, field string) ([]*yaml.Node, error) {
-	if n.Kind != yaml.SequenceNode {
-		return nil, fail(n, field, "must be a list (items starting with -, or [a, b])")
-	}
-	return n.Content, nil
-}
-
-func index(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }
+	t := reflect.TypeFor[fileDoc]()
+	out[t.String()] = keys(t)
+	return out
+}()

@@ -106,6 +106,17 @@ func TestParseErrors(t *testing.T) {
 		{"an alias", "default:\n  shops: &s\n    - {shop_number: S1, multiplier: 2}\nmalls:\n  - mchid: \"1\"\n    shops: *s\n", 2, "", "anchors and aliases"},
 		{"a custom tag", "default:\n  daily_cap: !cap 5\n", 2, "", "custom YAML tag"},
 		{"a second document", "default: {}\n---\nmalls: []\n", 2, "", "one YAML document"},
+		{"a merge key", "default:\n  <<: {daily_cap: 5}\n", 2, "", "merge keys (<<) are not supported"},
+		{"an empty value", "default:\n  daily_cap:\n  min_amount_fen: 1\n", 2, "default.daily_cap", "must not be empty"},
+		{"an empty shops list in a mall", "malls:\n  - mchid: \"1\"\n    shops: ~\n", 3, "malls[0].shops", "must not be empty"},
+		{"an empty list item", "malls:\n  - mchid: \"1\"\n    app_ids: [wx1, ~]\n", 3, "malls[0].app_ids[1]", "must not be empty"},
+		{"an empty key", "default:\n  ~: 5\n", 2, "", "a key must be a name"},
+		{"a number as a key", "default:\n  5: x\n", 2, "", "a key must be a name"},
+		{"a mall that is not a mapping", "malls:\n  - x\n", 2, "malls[0]", "must be a mapping of mchid, brand_id, app_ids, min_amount_fen"},
+		{"shops that are not a list", "default:\n  shops: S1\n", 2, "default.shops", "must be a list"},
+		{"an unknown key in a mall", "malls:\n  - mchid: \"1\"\n    dailycap: 5\n", 3, "malls[0].dailycap", "unknown key; known keys here: mchid, brand_id, app_ids, min_amount_fen"},
+		{"an unknown key known elsewhere", "default:\n  shops:\n    - {shop_number: S1, excluded: true, remark: x}\n  promotions:\n    - {name: p, multiplier: 2, start: 2026-11-11, end: 2026-11-11, remark: y}\n", 5, "default.promotions[0].remark", "unknown key; known keys here: name, multiplier, start, end, shops"},
+		{"a key given twice in a list item", "malls:\n  - {mchid: \"1\", mchid: \"2\"}\n", 2, "malls[0].mchid", "given twice (first at line 2)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,570 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// The rules file as written: the structs yaml decodes it into (with
+// KnownFields, so an unknown key is an error), and the checks that turn them
+// into sections. Every value is a scalar, which keeps its text and line, and
+// every list item records its line, so a check made after decoding still
+// names its line. A nil field is a key the file leaves out.
+// testdata/example.yaml shows every key.
+
+type fileDoc struct {
+	Default *sectionDoc `yaml:"default"`
+	Malls   []mallDoc   `yaml:"malls"`
+}
+
+// sectionDoc is the default section, and the part of a mall's section that
+// replaces the default's keys.
+type sectionDoc struct {
+	MinAmountFen *scalar         `yaml:"min_amount_fen"`
+	DailyCap     *scalar         `yaml:"daily_cap"`
+	Shops        *[]shopDoc      `yaml:"shops"`
+	Promotions   *[]promotionDoc `yaml:"promotions"`
+	Remarks      *remarksDoc     `yaml:"remarks"`
+}
+
+type mallDoc struct {
+	At         at       `yaml:",inline"`
+	MchID      *scalar  `yaml:"mchid"`
+	BrandID    *scalar  `yaml:"brand_id"`
+	AppIDs     *scalars `yaml:"app_ids"`
+	sectionDoc `yaml:",inline"`
+}
+
+type shopDoc struct {
+	At         at      `yaml:",inline"`
+	Number     *scalar `yaml:"shop_number"`
+	Multiplier *scalar `yaml:"multiplier"`
+	Excluded   *scalar `yaml:"excluded"`
+	Remark     *scalar `yaml:"remark"`
+}
+
+type promotionDoc struct {
+	At         at       `yaml:",inline"`
+	Name       *scalar  `yaml:"name"`
+	Multiplier *scalar  `yaml:"multiplier"`
+	Start      *scalar  `yaml:"start"`
+	End        *scalar  `yaml:"end"`
+	Shops      *scalars `yaml:"shops"`
+}
+
+type remarksDoc struct {
+	Excluded     *scalar `yaml:"excluded_shop"`
+	BelowMinimum *scalar `yaml:"below_minimum"`
+	CapReached   *scalar `yaml:"daily_cap_reached"`
+	NoPoints     *scalar `yaml:"no_points"`
+}
+
+// at records the line of the mapping it is inlined in, for a problem of a
+// list item as a whole, such as a shop without a shop_number. Being inlined,
+// it leaves the mapping's keys to yaml, which keeps checking them.
+type at struct{ line int }
+
+func (a *at) UnmarshalYAML(n *yaml.Node) error {
+	a.line = n.Line
+	return nil
+}
+
+// scalar is a value as written, with its line: "007" stays "007", and an
+// mchid stays text rather than becoming a number. A list or a mapping where
+// a value belongs is kept too, for its key's check to refuse.
+type scalar struct {
+	text   string
+	tag    string // as yaml resolves it: !!str, !!int, !!bool…
+	line   int
+	single bool // false: a list or a mapping
+}
+
+func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
+	*s = scalar{text: n.Value, tag: n.ShortTag(), line: n.Line, single: n.Kind == yaml.ScalarNode}
+	return nil
+}
+
+// scalars is a list of values, such as app_ids, with the line of the list.
+type scalars struct {
+	items []scalar
+	line  int
+	list  bool // false: a value or a mapping where a list belongs
+}
+
+func (l *scalars) UnmarshalYAML(n *yaml.Node) error {
+	*l = scalars{line: n.Line, list: n.Kind == yaml.SequenceNode}
+	if l.list {
+		l.items = make([]scalar, len(n.Content))
+		for i, c := range n.Content {
+			_ = l.items[i].UnmarshalYAML(c)
+		}
+	}
+	return nil
+}
+
+// validate checks the whole file and resolves it into a Set.
+func (f *fileDoc) validate() (*Set, error) {
+	def := defaultSection()
+	if f.Default != nil {
+		own, err := f.Default.section("default")
+		if err != nil {
+			return nil, err
+		}
+		def = resolveDefault(own)
+	}
+	malls := map[string]section{}
+	for i, d := range f.Malls {
+		field := index("malls", i)
+		sec, err := d.mall(field)
+		if err != nil {
+			return nil, err
+		}
+		if first, dup := malls[sec.mchid]; dup {
+			return nil, fail(sec.mchidLine, field+".mchid", "mall %s is already listed at line %d", sec.mchid, first.mchidLine)
+		}
+		malls[sec.mchid] = sec
+	}
+	return build(def, malls)
+}
+
+// resolveDefault fills what the default section leaves out with the
+// built-in defaults.
+func resolveDefault(own section) section {
+	d := defaultSection()
+	d.minAmount = cmpOr(own.minAmount, d.minAmount)
+	d.dailyCap = cmpOr(own.dailyCap, d.dailyCap)
+	d.shops = cmpOr(own.shops, d.shops)
+	d.promotions = cmpOr(own.promotions, d.promotions)
+	d.remarks.excluded = cmpOr(own.remarks.excluded, d.remarks.excluded)
+	d.remarks.belowMinimum = cmpOr(own.remarks.belowMinimum, d.remarks.belowMinimum)
+	d.remarks.capReached = cmpOr(own.remarks.capReached, d.remarks.capReached)
+	d.remarks.noPoints = cmpOr(own.remarks.noPoints, d.remarks.noPoints)
+	return d
+}
+
+// section checks the default section or the shared part of a mall's.
+func (d *sectionDoc) section(field string) (sec section, err error) {
+	if sec.minAmount, err = optional(d.MinAmountFen, join(field, "min_amount_fen"), (*scalar).count); err != nil {
+		return sec, err
+	}
+	if sec.dailyCap, err = optional(d.DailyCap, join(field, "daily_cap"), (*scalar).count); err != nil {
+		return sec, err
+	}
+	if d.Shops != nil {
+		if sec.shops, err = shops(*d.Shops, join(field, "shops")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Promotions != nil {
+		if sec.promotions, err = promotions(*d.Promotions, join(field, "promotions")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Remarks != nil {
+		sec.remarks, err = d.Remarks.remarks(join(field, "remarks"))
+	}
+	return sec, err
+}
+
+// optional reads a key with read, or gives nil when the key is left out.
+func optional[T any](s *scalar, field string, read func(*scalar, string) (T, error)) (*T, error) {
+	if s == nil {
+		return nil, nil
+	}
+	v, err := read(s, field)
+	return &v, err
+}
+
+// mall checks one mall's section.
+func (d *mallDoc) mall(field string) (section, error) {
+	if d.MchID == nil {
+		return section{}, fail(d.At.line, field, "a mall needs its mchid (the sub_mchid in partner mode)")
+	}
+	sec, err := d.section(field)
+	if err != nil {
+		return sec, err
+	}
+	if sec.mchid, err = d.MchID.mchID(join(field, "mchid")); err != nil {
+		return sec, err
+	}
+	sec.mchidLine = d.MchID.line
+	if d.BrandID != nil {
+		if sec.brandID, err = d.BrandID.brandID(join(field, "brand_id")); err != nil {
+			return sec, err
+		}
+	}
+	if d.AppIDs != nil {
+		sec.appIDs, err = d.AppIDs.appIDs(join(field, "app_ids"))
+	}
+	return sec, err
+}
+
+func shops(docs []shopDoc, field string) (*[]shop, error) {
+	out := []shop{}
+	seen := map[string]int{}
+	for i, d := range docs {
+		f := index(field, i)
+		sh, err := d.shop(f)
+		if err != nil {
+			return nil, err
+		}
+		if line, dup := seen[sh.number]; dup {
+			return nil, d.Number.fail(join(f, "shop_number"), "shop %s is already listed at line %d", sh.number, line)
+		}
+		seen[sh.number] = d.Number.line
+		out = append(out, sh)
+	}
+	return &out, nil
+}
+
+func (d *shopDoc) shop(field string) (sh shop, err error) {
+	if d.Number == nil {
+		return sh, fail(d.At.line, field, "a shop needs its shop_number")
+	}
+	if sh.number, err = d.Number.name(join(field, "shop_number")); err != nil {
+		return sh, err
+	}
+	if d.Excluded != nil {
+		if sh.excluded, err = d.Excluded.boolean(join(field, "excluded")); err != nil {
+			return sh, err
+		}
+	}
+	switch {
+	case sh.excluded && d.Multiplier != nil:
+		return sh, d.Multiplier.fail(join(field, "multiplier"), "an excluded shop earns nothing; remove the multiplier or excluded: true")
+	case !sh.excluded && d.Multiplier == nil:
+		return sh, fail(d.At.line, field, "shop %s needs a multiplier or excluded: true", sh.number)
+	case d.Multiplier != nil:
+		if sh.multiplier, err = d.Multiplier.multiplier(join(field, "multiplier")); err != nil {
+			return sh, err
+		}
+	}
+	if d.Remark != nil {
+		if !sh.excluded {
+			return sh, d.Remark.fail(join(field, "remark"), "only an excluded shop syncs a remark")
+		}
+		sh.remark, err = d.Remark.remark(join(field, "remark"))
+	}
+	return sh, err
+}
+
+func promotions(docs []promotionDoc, field string) (*[]promotion, error) {
+	out := []promotion{}
+	seen := map[string]int{}
+	for i, d := range docs {
+		f := index(field, i)
+		pr, err := d.promotion(f)
+		if err != nil {
+			return nil, err
+		}
+		if line, dup := seen[pr.name]; dup {
+			return nil, d.Name.fail(join(f, "name"), "promotion %s is already listed at line %d", pr.name, line)
+		}
+		seen[pr.name] = d.Name.line
+		out = append(out, pr)
+	}
+	return &out, nil
+}
+
+// Promotion times must lie in [earliest, latest]: a typo such as 9999
+// fails at load rather than running a promotion for ever.
+var (
+	earliest = time.Date(2000, 1, 1, 0, 0, 0, 0, beijing)
+	latest   = time.Date(2100, 1, 1, 0, 0, 0, 0, beijing)
+)
+
+func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
+	for _, k := range []struct {
+		v   *scalar
+		key string
+	}{{d.Name, "name"}, {d.Multiplier, "multiplier"}, {d.Start, "start"}, {d.End, "end"}} {
+		if k.v == nil {
+			return pr, fail(d.At.line, field, "a promotion needs %s (it has name, multiplier, start, end and optionally shops)", k.key)
+		}
+	}
+	if pr.name, err = d.Name.name(join(field, "name")); err != nil {
+		return pr, err
+	}
+	if pr.multiplier, err = d.Multiplier.multiplier(join(field, "multiplier")); err != nil {
+		return pr, err
+	}
+	if pr.start, _, err = d.Start.beijingTime(join(field, "start")); err != nil {
+		return pr, err
+	}
+	end, dateOnly, err := d.End.beijingTime(join(field, "end"))
+	if err != nil {
+		return pr, err
+	}
+	if dateOnly {
+		end = end.AddDate(0, 0, 1) // a date as end means through that whole day
+	}
+	for _, b := range []struct {
+		t   time.Time
+		v   *scalar
+		key string
+	}{{pr.start, d.Start, "start"}, {end, d.End, "end"}} {
+		if b.t.Before(earliest) || b.t.After(latest) {
+			return pr, b.v.fail(join(field, b.key), "must be in the years 2000 to 2099")
+		}
+	}
+	if !end.After(pr.start) {
+		return pr, d.End.fail(join(field, "end"), "ends (%s) before it starts (%s)", d.End.text, d.Start.text)
+	}
+	pr.end = end
+	if d.Shops != nil {
+		pr.shops, err = d.Shops.shopNumbers(join(field, "shops"))
+	}
+	return pr, err
+}
+
+func (d *remarksDoc) remarks(field string) (r remarks, err error) {
+	for _, k := range []struct {
+		v   *scalar
+		key string
+		dst **string
+	}{
+		{d.Excluded, "excluded_shop", &r.excluded}, {d.BelowMinimum, "below_minimum", &r.belowMinimum},
+		{d.CapReached, "daily_cap_reached", &r.capReached}, {d.NoPoints, "no_points", &r.noPoints},
+	} {
+		if *k.dst, err = optional(k.v, join(field, k.key), (*scalar).remark); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// The checks of single values. Each takes the path of its key, to name it.
+
+func (s *scalar) fail(field, format string, args ...any) *Error {
+	return fail(s.line, field, format, args...)
+}
+
+func fail(line int, field, format string, args ...any) *Error {
+	return &Error{Line: line, Field: field, Problem: fmt.Sprintf(format, args...)}
+}
+
+func join(field, key string) string {
+	if field == "" {
+		return key
+	}
+	return field + "." + key
+}
+
+func index(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }
+
+// value returns the text of a single value that is not empty.
+func (s *scalar) value(field string) (string, error) {
+	switch {
+	case !s.single:
+		return "", s.fail(field, "must be a single value, not a list or mapping")
+	case s.text == "":
+		return "", s.fail(field, "must not be empty")
+	}
+	return s.text, nil
+}
+
+var wholeNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
+
+// count reads a whole number that must not be negative.
+func (s *scalar) count(field string) (int64, error) {
+	text, err := s.value(field)
+	if err != nil {
+		return 0, err
+	}
+	if !wholeNumber.MatchString(text) {
+		return 0, s.fail(field, "must be a whole number, got %q", text)
+	}
+	v, err := strconv.ParseInt(text, 10, 64)
+	switch {
+	case err != nil:
+		return 0, s.fail(field, "%s is too large", text)
+	case v < 0:
+		return 0, s.fail(field, "must not be negative, got %d", v)
+	}
+	return v, nil
+}
+
+func (s *scalar) boolean(field string) (bool, error) {
+	if s.single && s.tag == "!!bool" {
+		switch s.text {
+		case "true":
+			return true, nil
+		case "false":
+			return false, nil
+		}
+	}
+	return false, s.fail(field, "must be true or false")
+}
+
+func (s *scalar) multiplier(field string) (multiplier, error) {
+	text, err := s.value(field)
+	if err != nil {
+		return 0, err
+	}
+	m, err := parseMultiplier(text)
+	if err != nil {
+		return 0, s.fail(field, "%s", err)
+	}
+	return m, nil
+}
+
+// name reads a shop number or a promotion's name: at most 64 bytes, no
+// control characters, no spaces at either end (the SDK trims notification
+// strings, so such a shop number would never match).
+func (s *scalar) name(field string) (string, error) {
+	const maxBytes = 64
+	text, err := s.value(field)
+	switch {
+	case err != nil:
+		return "", err
+	case len(text) > maxBytes:
+		return "", s.fail(field, "must be at most %d bytes, got %d", maxBytes, len(text))
+	case strings.TrimSpace(text) != text:
+		return "", s.fail(field, "%q has spaces at an end", text)
+	case strings.IndexFunc(text, unicode.IsControl) >= 0:
+		return "", s.fail(field, "must not contain control characters")
+	}
+	return text, nil
+}
+
+// mchID reads a mall's mchid: letters and digits, at most 32 bytes, the
+// length sub_mchid has in the parking and commit-status calls.
+func (s *scalar) mchID(field string) (string, error) {
+	text, err := s.value(field)
+	if err != nil {
+		return "", err
+	}
+	if len(text) > 32 || !alnum(text) {
+		return "", s.fail(field, "must be 1 to 32 letters or digits, got %q", text)
+	}
+	return text, nil
+}
+
+func alnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func (s *scalar) brandID(field string) (int64, error) {
+	text, err := s.value(field)
+	if err != nil {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(text, 10, 64)
+	if err != nil || !wholeNumber.MatchString(text) || id <= 0 {
+		return 0, s.fail(field, "must be a positive whole number (品牌ID), got %q", text)
+	}
+	return id, nil
+}
+
+// Promotion times are Beijing wall-clock times: a date, or a date and a
+// time of day. An offset or Z is refused, so that no one has to work out
+// which day 2026-11-10T16:00:00Z is in Beijing.
+var timeLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"}
+
+func (s *scalar) beijingTime(field string) (t time.Time, dateOnly bool, err error) {
+	text, err := s.value(field)
+	if err != nil {
+		return t, false, err
+	}
+	if t, err := time.ParseInLocation("2006-01-02", text, beijing); err == nil {
+		return t, true, nil
+	}
+	for _, layout := range timeLayouts {
+		if t, err := time.ParseInLocation(layout, text, beijing); err == nil {
+			return t, false, nil
+		}
+	}
+	return t, false, s.fail(field, "%q is not a Beijing date (2026-11-11) or date and time (2026-11-11T18:00), without offset", text)
+}
+
+// remarkLimit is no_points_remarks' limit, string(128), counted in bytes of
+// UTF-8 as WeChat Pay and the SDK count it: a Chinese character is three.
+const remarkLimit = 128
+
+// remark checks a no_points_remarks text the way the SDK validates the
+// sync: valid UTF-8 without four-byte characters (WeChat Pay refuses
+// emoji), at most 128 bytes; control characters are refused as well.
+func (s *scalar) remark(field string) (string, error) {
+	text, err := s.value(field)
+	if err != nil {
+		return "", err
+	}
+	if problem := remarkProblem(text); problem != "" {
+		return "", s.fail(field, "%s", problem)
+	}
+	return text, nil
+}
+
+func remarkProblem(s string) string {
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError:
+			return fmt.Sprintf("is not valid UTF-8 (byte %d)", i)
+		case r > 0xFFFF:
+			return fmt.Sprintf("U+%04X needs four bytes in UTF-8, which WeChat Pay does not accept in no_points_remarks", r)
+		case unicode.IsControl(r):
+			return "must not contain control characters (line breaks, tabs)"
+		}
+	}
+	if len(s) > remarkLimit {
+		return fmt.Sprintf("is %d bytes of UTF-8 (%d characters); no_points_remarks takes at most %d bytes, and a Chinese character is 3", len(s), utf8.RuneCountInString(s), remarkLimit)
+	}
+	return ""
+}
+
+// each checks that l is a list and reads its items with read, refusing an
+// item listed twice.
+func (l *scalars) each(field string, read func(s *scalar, field string) (string, error), dup string) ([]string, error) {
+	if !l.list {
+		return nil, fail(l.line, field, "must be a list (items starting with -, or [a, b])")
+	}
+	var out []string
+	seen := map[string]int{}
+	for i := range l.items {
+		s, f := &l.items[i], index(field, i)
+		v, err := read(s, f)
+		if err != nil {
+			return nil, err
+		}
+		if line, ok := seen[v]; ok {
+			return nil, s.fail(f, "%s %s is already listed at line %d", dup, v, line)
+		}
+		seen[v] = s.line
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// appIDs reads a mall's AppIDs, in the file's order. Every WeChat AppID
+// starts with "wx" and is letters and digits; the parking sync allows at
+// most 32 bytes.
+func (l *scalars) appIDs(field string) ([]string, error) {
+	return l.each(field, func(s *scalar, field string) (string, error) {
+		text, err := s.value(field)
+		if err == nil && (!strings.HasPrefix(text, "wx") || len(text) > 32 || !alnum(text)) {
+			err = s.fail(field, "%q is not an AppID: \"wx\" then letters and digits, at most 32 bytes", text)
+		}
+		return text, err
+	}, "AppID")
+}
+
+// shopNumbers reads the shops a promotion is limited to.
+func (l *scalars) shopNumbers(field string) ([]string, error) {
+	if l.list && len(l.items) == 0 {
+		return nil, fail(l.line, field, "an empty list would limit the promotion to no shop; leave shops out for every shop")
+	}
+	return l.each(field, (*scalar).name, "shop")
+}
