@@ -16,7 +16,8 @@ import (
 // KnownFields, so an unknown key is an error), and the checks that turn them
 // into sections. Every value is a scalar, which keeps its text and line, and
 // every list item records its line, so a check made after decoding still
-// names its line. A nil field is a key the file leaves out.
+// names its line. A nil field is a key the file leaves out (check refuses
+// an empty value, which yaml would decode as nil too).
 // testdata/example.yaml shows every key.
 
 type fileDoc struct {

@@ -170,20 +170,15 @@ func nodes(doc *yaml.Node) iter.Seq[located] {
 			return false
 		}
 		for i, c := range n.Content {
+			childPath, isKey := path, false
 			switch n.Kind {
-			case yaml.MappingNode:
-				k := n.Content[i&^1]
-				if !walk(c, join(path, k.Value), i%2 == 0, depth+1, yield) {
-					return false
-				}
+			case yaml.MappingNode: // keys and values alternate; a value has its key's path
+				childPath, isKey = join(path, n.Content[i-i%2].Value), i%2 == 0
 			case yaml.SequenceNode:
-				if !walk(c, index(path, i), false, depth+1, yield) {
-					return false
-				}
-			default:
-				if !walk(c, path, false, depth+1, yield) {
-					return false
-				}
+				childPath = index(path, i)
+			}
+			if !walk(c, childPath, isKey, depth+1, yield) {
+				return false
 			}
 		}
 		return true
@@ -227,7 +222,6 @@ var (
 	unknownKey   = regexp.MustCompile(`(?s)^line (\d+): field (.*) not found in type (\S+)$`)
 	duplicateKey = regexp.MustCompile(`(?s)^line (\d+): mapping key (".*") already defined at line (\d+)$`)
 	wrongKind    = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (\\S+)(?: `(.*)`)? into (\\S+)$")
-	lineOf       = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
 )
 
 // decodeError turns the first of yaml's decoding errors into an *Error. yaml
@@ -239,7 +233,7 @@ func decodeError(err error, doc *yaml.Node) error {
 		return &Error{Problem: "YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	}
 	msg := te.Errors[0]
-	at := func(line string, match func(located) bool) (int, string) {
+	locate := func(line string, match func(located) bool) (int, string) {
 		n, _ := strconv.Atoi(line)
 		for v := range nodes(doc) {
 			if v.node.Line == n && match(v) {
@@ -250,26 +244,23 @@ func decodeError(err error, doc *yaml.Node) error {
 	}
 	e := &Error{}
 	if m := unknownKey.FindStringSubmatch(msg); m != nil {
-		e.Line, e.Field = at(m[1], func(v located) bool { return v.key && v.node.Value == m[2] })
+		e.Line, e.Field = locate(m[1], func(v located) bool { return v.key && v.node.Value == m[2] })
 		e.Problem = "unknown key; known keys here: " + strings.Join(keysOf[m[3]], ", ")
 	} else if m := duplicateKey.FindStringSubmatch(msg); m != nil {
 		key, _ := strconv.Unquote(m[2])
-		e.Line, e.Field = at(m[1], func(v located) bool { return v.key && v.node.Value == key })
+		e.Line, e.Field = locate(m[1], func(v located) bool { return v.key && v.node.Value == key })
 		e.Problem = fmt.Sprintf("given twice (first at line %s)", m[3])
 	} else if m := wrongKind.FindStringSubmatch(msg); m != nil {
 		shown := strings.TrimSuffix(m[3], "...") // yaml shortens long values to 7 bytes and "..."
-		e.Line, e.Field = at(m[1], func(v located) bool {
+		e.Line, e.Field = locate(m[1], func(v located) bool {
 			return !v.key && v.node.ShortTag() == m[2] && strings.HasPrefix(v.node.Value, shown)
 		})
 		e.Problem = "must be a mapping of " + strings.Join(keysOf[m[4]], ", ")
 		if strings.HasPrefix(m[4], "[]") {
 			e.Problem = "must be a list (items starting with -, or [a, b])"
 		}
-	} else if m := lineOf.FindStringSubmatch(msg); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Problem = m[2]
 	} else {
-		e.Problem = msg
+		e.Problem = msg // "line 3: …": no other is known to reach here
 	}
 	return e
 }
