@@ -20,8 +20,14 @@ import (
 // fast instead of filling memory.
 const MaxSize = 1 << 20
 
-// maxNodes bounds the work a file can cause, whatever its shape.
-const maxNodes = 100_000
+// maxNodes and maxKeys bound the work a file can cause, whatever its shape.
+// yaml looks for a key given twice by comparing every pair of a mapping's
+// keys, so one mapping of 50,000 keys would take seconds; no mapping of the
+// file needs more than a few dozen.
+const (
+	maxNodes = 100_000
+	maxKeys  = 1000
+)
 
 // Error is a rules file that cannot be used: where and what.
 type Error struct {
@@ -190,7 +196,8 @@ func nodes(doc *yaml.Node) iter.Seq[located] {
 // otherwise accept: aliases and anchors (a billion laughs), merge keys and
 // custom tags (the file would mean other than it reads), a key that is not
 // a name, an empty value (yaml leaves the key out, which would inherit the
-// default's rule unnoticed), and more than maxNodes nodes. Only the top
+// default's rule unnoticed), more than maxNodes nodes and a mapping of more
+// than maxKeys keys. Only the top
 // level's default and malls may be empty.
 func check(doc *yaml.Node) error {
 	count := 0
@@ -200,6 +207,8 @@ func check(doc *yaml.Node) error {
 		switch {
 		case count > maxNodes:
 			return fail(n.Line, "", "the file has more than %d YAML nodes", maxNodes)
+		case n.Kind == yaml.MappingNode && len(n.Content) > 2*maxKeys:
+			return fail(n.Line, v.path, "has more than %d keys; no rules file needs that many", maxKeys)
 		case v.depth > 20:
 			return fail(n.Line, "", "nested deeper than any rules file needs")
 		case n.Kind == yaml.AliasNode || n.Anchor != "":

@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -116,6 +117,7 @@ func TestParseErrors(t *testing.T) {
 		{"shops that are not a list", "default:\n  shops: S1\n", 2, "default.shops", "must be a list"},
 		{"an unknown key in a mall", "malls:\n  - mchid: \"1\"\n    dailycap: 5\n", 3, "malls[0].dailycap", "unknown key; known keys here: mchid, brand_id, app_ids, min_amount_fen"},
 		{"an unknown key known elsewhere", "default:\n  shops:\n    - {shop_number: S1, excluded: true, remark: x}\n  promotions:\n    - {name: p, multiplier: 2, start: 2026-11-11, end: 2026-11-11, remark: y}\n", 5, "default.promotions[0].remark", "unknown key; known keys here: name, multiplier, start, end, shops"},
+		{"a mapping of too many keys", "default:\n  remarks:\n" + manyKeys(1001), 3, "default.remarks", "more than 1000 keys"},
 		{"a key given twice in a list item", "malls:\n  - {mchid: \"1\", mchid: \"2\"}\n", 2, "malls[0].mchid", "given twice (first at line 2)"},
 	}
 	for _, tt := range tests {
@@ -131,6 +133,15 @@ func TestParseErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// manyKeys writes n distinct keys of a mapping indented under a key.
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "    k%d: x\n", i)
+	}
+	return b.String()
 }
 
 func TestLoadErrorsNameTheFile(t *testing.T) {
