@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/json"
 	"context"
 	"fmt"
 	"time"
@@ -143,7 +144,16 @@ type Attempt struct {
 	Message   string        `json:"message,omitempty"`
 	RequestID string        `json:"request_id,omitempty"`
 	At        time.Time     `json:"at"`
-	Elapsed   time.Duration `json:"elapsed_us"`
+	Elapsed   time.Duration `json:"-"` // in JSON, elapsed_us
+}
+
+// MarshalJSON writes Elapsed as whole microseconds, "elapsed_us".
+func (a Attempt) MarshalJSON() ([]byte, error) {
+	type fields Attempt // without this method
+	return json.Marshal(struct {
+		fields
+		ElapsedUS int64 `json:"elapsed_us"`
+	}{fields(a), a.Elapsed.Microseconds()})
 }
 
 // RecordAttempt writes a and moves its sync to state, keeping the attempt's
