@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/credentials"
 )
 
 // call signs one request, sends it and verifies the answer:
@@ -21,9 +22,7 @@ import (
 func (c *cli) call(ctx context.Context, args []string) int {
 	const cmd = "wxpay call"
 	fs := newFlagSet("call")
-	s := newSettings(fs, c.getenv)
-	s.merchantFlags()
-	s.verifyFlags()
+	s := newSettings(fs, c.getenv, credentials.All)
 	data := fs.String("data", "", "")
 	var queries, params, headers listFlag
 	fs.Var(&queries, "query", "")
@@ -37,9 +36,6 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	positional, code, done := c.parseFlags(fs, callHelp, args)
 	if done {
 		return code
-	}
-	if err := s.loadConfig(); err != nil {
-		return c.usageError(cmd, err)
 	}
 	if len(positional) != 2 {
 		return c.usageError(cmd, fmt.Errorf("want METHOD PATH, got %d argument(s) (see 'wxpay call --help')", len(positional)))
@@ -96,10 +92,15 @@ func (c *cli) call(ctx context.Context, args []string) int {
 	if *timeout <= 0 || *retries < 0 {
 		return c.usageError(cmd, errors.New("--timeout must be positive and --retries at least 0"))
 	}
-	opts, download, err := c.clientOptions(s, *noVerify)
+	src, creds, err := s.load(credentials.Merchant)
 	if err != nil {
 		return c.usageError(cmd, err)
 	}
+	opts, download, err := verification(src, creds, *noVerify)
+	if err != nil {
+		return c.usageError(cmd, err)
+	}
+	c.warn(creds)
 	policy := wxpay.DefaultRetryPolicy()
 	policy.MaxRetries = *retries
 	// --timeout bounds the whole call, retries and a certificate download
@@ -160,45 +161,17 @@ func timedOut(ctx context.Context, timeout time.Duration, err error) error {
 	return err
 }
 
-// clientOptions builds the client's options from the credential settings.
+// verification returns the client's options with how answers are verified.
 // download reports that the platform certificates must be fetched first:
 // only an APIv3 key was given to verify with.
-func (c *cli) clientOptions(s *settings, noVerify bool) (opts []wxpay.Option, download bool, err error) {
-	merchant, err := s.merchant()
-	if err != nil {
-		return nil, false, err
-	}
-	opts = append(opts, merchant)
-	if base := s.get(flagBaseURL); base.value != "" {
-		opts = append(opts, wxpay.WithBaseURL(base.value))
-	}
-	ring, err := s.keyRing()
-	if err != nil {
-		return nil, false, err
-	}
-	if certs := ring.Certificates(); len(certs) > 0 {
-		opts = append(opts, wxpay.WithPlatformCertificates(certs...))
-	}
-	for _, id := range ring.Serials() {
-		if strings.HasPrefix(id, wxpay.PublicKeyIDPrefix) {
-			pub, _ := ring.Lookup(id)
-			opts = append(opts, wxpay.WithWechatPayPublicKey(id, pub))
-		}
-	}
-	apiv3, err := s.apiv3Key()
-	if err != nil {
-		return nil, false, err
-	}
-	if apiv3 != "" {
-		opts = append(opts, wxpay.WithAPIv3Key(apiv3))
-	}
-	switch empty := len(ring.Serials()) == 0; {
+func verification(src credentials.Sources, creds *credentials.Credentials, noVerify bool) (opts []wxpay.Option, download bool, err error) {
+	opts = creds.Options
+	switch empty := len(creds.Keys.Serials()) == 0; {
 	case noVerify:
 		opts = append(opts, wxpay.WithInsecureSkipResponseVerification())
-	case empty && apiv3 == "":
-		return nil, false, fmt.Errorf("a key to verify answers is required: --%s with --%s, --%s, or --%s to download platform certificates (or %s with %s, %s, %s)",
-			flagPublicKey, flagPublicKeyID, flagPlatformCerts, flagAPIv3Key,
-			envOf[flagPublicKey], envOf[flagPublicKeyID], envOf[flagPlatformCerts], envOf[flagAPIv3Key])
+	case empty && creds.APIv3Key == "":
+		return nil, false, fmt.Errorf("a key to verify answers is required: %s with %s, %s, or %s to download platform certificates",
+			src.PublicKeyFile.From, src.PublicKeyID.From, src.PlatformCertFiles.From, src.APIv3Key.From)
 	case empty:
 		download = true
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/credentials"
 )
 
 // certificates dispatches "wxpay certificates SUBCOMMAND"; download is the only one.
@@ -42,16 +43,11 @@ type downloadedCert struct {
 func (c *cli) certificatesDownload(ctx context.Context, args []string) int {
 	const cmd = "wxpay certificates download"
 	fs := newFlagSet("certificates download")
-	s := newSettings(fs, c.getenv)
-	s.merchantFlags()
-	s.verifyFlags()
+	s := newSettings(fs, c.getenv, credentials.All)
 	out := fs.String("out", "", "")
 	positional, code, done := c.parseFlags(fs, certificatesHelp, args)
 	if done {
 		return code
-	}
-	if err := s.loadConfig(); err != nil {
-		return c.usageError(cmd, err)
 	}
 	switch {
 	case len(positional) > 0:
@@ -59,18 +55,12 @@ func (c *cli) certificatesDownload(ctx context.Context, args []string) int {
 	case *out == "":
 		return c.usageError(cmd, errors.New("--out DIR is required"))
 	}
-	apiv3, err := s.apiv3Key()
+	_, creds, err := s.load(credentials.Merchant | credentials.APIv3Key)
 	if err != nil {
 		return c.usageError(cmd, err)
 	}
-	if apiv3 == "" {
-		return c.usageError(cmd, required(flagAPIv3Key))
-	}
-	opts, _, err := c.clientOptions(s, false)
-	if err != nil {
-		return c.usageError(cmd, err)
-	}
-	client, err := wxpay.NewClient(opts...)
+	c.warn(creds)
+	client, err := wxpay.NewClient(creds.Options...)
 	if err != nil {
 		return c.usageError(cmd, err)
 	}
@@ -78,7 +68,7 @@ func (c *cli) certificatesDownload(ctx context.Context, args []string) int {
 	var apiErr *wxpay.APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode == 404 && apiErr.Code == "RESOURCE_NOT_EXISTS" {
 		return c.failure(fmt.Errorf("wxpay: this merchant has no platform certificates (HTTP 404 RESOURCE_NOT_EXISTS, Request-ID %s): "+
-			"it verifies with the WeChat Pay public key instead; pass --%s and --%s", apiErr.RequestID, flagPublicKey, flagPublicKeyID))
+			"it verifies with the WeChat Pay public key instead; pass --wechatpay-public-key and --wechatpay-public-key-id", apiErr.RequestID))
 	}
 	if err != nil {
 		return c.failure(err)

@@ -1,134 +1,97 @@
 package main
 
 import (
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
 
-	"github.com/seed2ac2593f/wxpay"
-	"github.com/seed2ac2593f/wxpay/internal/wxauth"
+	"github.com/seed2ac2593f/wxpay/credentials"
 )
 
-// Flag names and their environment variables: the contract of the command
-// line, shared with mallpointsd; renaming one breaks scripts.
+// flagConfig names the JSON file of credential settings, keyed by flag name.
 const (
-	flagBaseURL       = "base-url"
-	flagMchID         = "mchid"
-	flagPrivateKey    = "private-key"
-	flagMerchSerial   = "merchant-serial"
-	flagMerchCert     = "merchant-cert"
-	flagPublicKey     = "wechatpay-public-key"
-	flagPublicKeyID   = "wechatpay-public-key-id"
-	flagPlatformCerts = "platform-cert"
-	flagAPIv3Key      = "apiv3-key"
-	flagConfig        = "config"
+	flagConfig = "config"
+	envConfig  = "WXPAY_CONFIG"
 )
 
-// fileFlags name files; in a --config file they are relative to the file.
-var fileFlags = map[string]bool{flagPrivateKey: true, flagMerchCert: true, flagPublicKey: true, flagPlatformCerts: true}
-
-var envOf = map[string]string{
-	flagBaseURL:       "WXPAY_BASE_URL",
-	flagMchID:         "WXPAY_MCHID",
-	flagPrivateKey:    "WXPAY_PRIVATE_KEY",
-	flagMerchSerial:   "WXPAY_MERCHANT_SERIAL",
-	flagMerchCert:     "WXPAY_MERCHANT_CERT",
-	flagPublicKey:     "WXPAY_WECHATPAY_PUBLIC_KEY",
-	flagPublicKeyID:   "WXPAY_WECHATPAY_PUBLIC_KEY_ID",
-	flagPlatformCerts: "WXPAY_PLATFORM_CERTS",
-	flagAPIv3Key:      "WXPAY_APIV3_KEY",
-	flagConfig:        "WXPAY_CONFIG",
-}
-
-// settings are credential flags that fall back to their environment
-// variables and then to a --config file: a flag given on the command line
-// wins, even when empty, then the variable, then the file.
+// settings are a command's credential flags: each falls back to its
+// environment variable (see package credentials) and then to the --config
+// file.
 type settings struct {
 	fs      *flag.FlagSet
 	getenv  func(string) string
-	str     map[string]*string
-	list    map[string]*listFlag
+	flags   *credentials.Flags
 	cfgPath *string
-	config  map[string][]string // from --config, file paths made absolute
-	cfgName string              // "--config FILE" or "WXPAY_CONFIG FILE", for messages
 }
 
-// setting is one resolved value and where it came from ("--mchid" or
-// "WXPAY_MCHID"), so that errors can name it.
-type setting struct {
-	value  string
-	source string
+func newSettings(fs *flag.FlagSet, getenv func(string) string, parts credentials.Parts) *settings {
+	return &settings{fs: fs, getenv: getenv, flags: credentials.Register(fs, parts), cfgPath: fs.String(flagConfig, "", "")}
 }
 
-func newSettings(fs *flag.FlagSet, getenv func(string) string) *settings {
-	s := &settings{fs: fs, getenv: getenv, str: map[string]*string{}, list: map[string]*listFlag{}}
-	s.cfgPath = fs.String(flagConfig, "", "")
-	return s
+// load reads the --config file, if any, and the credentials, requiring the
+// parts in need. Call it once the flags are parsed.
+func (s *settings) load(need credentials.Parts) (credentials.Sources, *credentials.Credentials, error) {
+	config, err := s.config()
+	if err != nil {
+		return credentials.Sources{}, nil, err
+	}
+	src := s.flags.Sources(s.getenv, config)
+	creds, err := src.Load(need)
+	return src, creds, err
 }
 
-// loadConfig reads the --config file (or WXPAY_CONFIG), if any: a JSON
-// object whose keys are flag names, e.g. {"mchid": "1900000109",
-// "private-key": "apiclient_key.pem", "platform-cert": ["a.pem", "b.pem"]}.
-// Call it once the flags are parsed.
-func (s *settings) loadConfig() error {
+// config reads the --config file (or WXPAY_CONFIG), if any: a JSON object
+// whose keys are flag names, e.g. {"mchid": "1900000109", "private-key":
+// "apiclient_key.pem", "platform-cert": ["a.pem", "b.pem"]}. File paths in
+// it are relative to it.
+func (s *settings) config() (credentials.Lookup, error) {
 	path, source := *s.cfgPath, "--"+flagConfig
 	if !s.isSet(flagConfig) {
-		path, source = s.getenv(envOf[flagConfig]), envOf[flagConfig]
+		path, source = s.getenv(envConfig), envConfig
 	}
 	if path == "" {
-		return nil
+		return nil, nil
 	}
-	s.cfgName = source + " " + path
+	name := source + " " + path
 	raw, err := readFileLimited(path, maxConfigBytes)
 	if err != nil {
-		return fmt.Errorf("%s: %v", s.cfgName, err)
+		return nil, fmt.Errorf("%s: %v", name, err)
 	}
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return fmt.Errorf("%s: not a JSON object: %v", s.cfgName, err)
+		return nil, fmt.Errorf("%s: not a JSON object: %v", name, err)
 	}
-	s.config = map[string][]string{}
+	known := map[string]credentials.Setting{}
+	for _, st := range credentials.Settings(credentials.All) {
+		known[st.Flag] = st
+	}
+	values := map[string][]string{}
 	for key, val := range doc {
-		if _, known := envOf[key]; !known || key == flagConfig {
-			return fmt.Errorf("%s: unknown key %q (keys are flag names, like \"mchid\")", s.cfgName, key)
+		st, ok := known[key]
+		if !ok {
+			return nil, fmt.Errorf("%s: unknown key %q (keys are flag names, like \"mchid\")", name, key)
 		}
-		var values []string
 		var one string
+		var list []string
 		if err := json.Unmarshal(val, &one); err == nil {
-			values = []string{one}
-		} else if key != flagPlatformCerts || json.Unmarshal(val, &values) != nil {
-			return fmt.Errorf("%s: %q must be a string%s", s.cfgName, key, map[bool]string{true: " or a list of strings"}[key == flagPlatformCerts])
+			list = []string{one}
+		} else if !st.List || json.Unmarshal(val, &list) != nil {
+			return nil, fmt.Errorf("%s: %q must be a string%s", name, key, map[bool]string{true: " or a list of strings"}[st.List])
 		}
-		if fileFlags[key] {
-			for i, v := range values {
+		if st.File {
+			for i, v := range list {
 				if v != "" && !filepath.IsAbs(v) {
-					values[i] = filepath.Join(filepath.Dir(path), v)
+					list[i] = filepath.Join(filepath.Dir(path), v)
 				}
 			}
 		}
-		s.config[key] = values
+		values[key] = list
 	}
-	return nil
-}
-
-// merchantFlags registers what signing a request needs.
-func (s *settings) merchantFlags() {
-	for _, name := range []string{flagBaseURL, flagMchID, flagPrivateKey, flagMerchSerial, flagMerchCert} {
-		s.str[name] = s.fs.String(name, "", "")
-	}
-}
-
-// verifyFlags registers what verifying WeChat Pay's signatures needs.
-func (s *settings) verifyFlags() {
-	for _, name := range []string{flagPublicKey, flagPublicKeyID, flagAPIv3Key} {
-		s.str[name] = s.fs.String(name, "", "")
-	}
-	s.list[flagPlatformCerts] = &listFlag{}
-	s.fs.Var(s.list[flagPlatformCerts], flagPlatformCerts, "")
+	return func(flagName string) ([]string, string) {
+		return values[flagName], fmt.Sprintf("%q in %s", flagName, name)
+	}, nil
 }
 
 func (s *settings) isSet(name string) bool {
@@ -137,149 +100,11 @@ func (s *settings) isSet(name string) bool {
 	return set
 }
 
-// get resolves a string setting: the flag if given, else its variable.
-func (s *settings) get(name string) setting {
-	if s.isSet(name) {
-		return setting{*s.str[name], "--" + name}
+// warn prints the loader's warnings, such as a secret given as a flag.
+func (c *cli) warn(creds *credentials.Credentials) {
+	for _, w := range creds.Warnings {
+		fmt.Fprintf(c.stderr, "wxpay: warning: %s\n", terminalText(w))
 	}
-	if v := s.getenv(envOf[name]); v != "" {
-		return setting{v, envOf[name]}
-	}
-	if v := s.config[name]; len(v) > 0 {
-		return setting{v[0], fmt.Sprintf("%q in %s", name, s.cfgName)}
-	}
-	return setting{}
-}
-
-// getList resolves a repeatable setting: every flag given, else the
-// comma-separated variable.
-func (s *settings) getList(name string) ([]string, string) {
-	if s.isSet(name) {
-		return *s.list[name], "--" + name
-	}
-	var out []string
-	for _, v := range strings.Split(s.getenv(envOf[name]), ",") {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	if len(out) == 0 && len(s.config[name]) > 0 {
-		return s.config[name], fmt.Sprintf("%q in %s", name, s.cfgName)
-	}
-	return out, envOf[name]
-}
-
-// required names a missing setting the way the usage line should.
-func required(name string) error {
-	return fmt.Errorf("--%s (or %s) is required", name, envOf[name])
-}
-
-// merchant reads the merchant's id, key and certificate serial.
-func (s *settings) merchant() (wxpay.Option, error) {
-	mchid := s.get(flagMchID)
-	if mchid.value == "" {
-		return nil, required(flagMchID)
-	}
-	keyFile := s.get(flagPrivateKey)
-	if keyFile.value == "" {
-		return nil, required(flagPrivateKey)
-	}
-	pemBytes, err := readFile(keyFile)
-	if err != nil {
-		return nil, err
-	}
-	key, err := wxpay.LoadPrivateKey(pemBytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %v", keyFile.source, keyFile.value, err)
-	}
-
-	// The serial and the certificate are one choice: flags, if either is
-	// given, replace both variables.
-	var serial, certFile setting
-	if s.isSet(flagMerchSerial) || s.isSet(flagMerchCert) {
-		serial, certFile = setting{*s.str[flagMerchSerial], "--" + flagMerchSerial}, setting{*s.str[flagMerchCert], "--" + flagMerchCert}
-	} else {
-		serial, certFile = s.get(flagMerchSerial), s.get(flagMerchCert)
-	}
-	if certFile.value != "" {
-		cert, err := loadCert(certFile)
-		if err != nil {
-			return nil, err
-		}
-		if pub, ok := cert.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&key.PublicKey) {
-			return nil, fmt.Errorf("%s %s is not the certificate of %s %s", certFile.source, certFile.value, keyFile.source, keyFile.value)
-		}
-		fromCert := wxpay.CertificateSerial(cert)
-		if serial.value != "" && !strings.EqualFold(serial.value, fromCert) {
-			return nil, fmt.Errorf("%s %s disagrees with the serial %s of %s %s", serial.source, serial.value, fromCert, certFile.source, certFile.value)
-		}
-		serial.value = fromCert
-	}
-	if serial.value == "" {
-		return nil, fmt.Errorf("--%s or --%s (or %s or %s) is required", flagMerchSerial, flagMerchCert, envOf[flagMerchSerial], envOf[flagMerchCert])
-	}
-	return wxpay.WithMerchant(mchid.value, serial.value, key), nil
-}
-
-// keyRing fills a key ring with the WeChat Pay public key and the platform
-// certificates given. An empty ring is not an error here.
-func (s *settings) keyRing() (*wxpay.KeyRing, error) {
-	ring := wxpay.NewKeyRing()
-	pubFile, keyID := s.get(flagPublicKey), s.get(flagPublicKeyID)
-	switch {
-	case pubFile.value != "" && keyID.value == "":
-		return nil, fmt.Errorf("--%s (or %s) is required with %s", flagPublicKeyID, envOf[flagPublicKeyID], pubFile.source)
-	case pubFile.value == "" && keyID.value != "":
-		return nil, fmt.Errorf("--%s (or %s) is required with %s", flagPublicKey, envOf[flagPublicKey], keyID.source)
-	case pubFile.value != "":
-		pemBytes, err := readFile(pubFile)
-		if err != nil {
-			return nil, err
-		}
-		pub, err := wxpay.LoadPublicKey(pemBytes)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %v", pubFile.source, pubFile.value, err)
-		}
-		if err := ring.AddPublicKey(keyID.value, pub); err != nil {
-			return nil, fmt.Errorf("%s: %v", keyID.source, err)
-		}
-	}
-	files, source := s.getList(flagPlatformCerts)
-	for _, f := range files {
-		cert, err := loadCert(setting{f, source})
-		if err != nil {
-			return nil, err
-		}
-		if err := ring.AddCertificates(cert); err != nil {
-			return nil, fmt.Errorf("%s %s: %v", source, f, err)
-		}
-	}
-	return ring, nil
-}
-
-// apiv3Key returns the APIv3 key, checked for length, or "" if none is given.
-func (s *settings) apiv3Key() (string, error) {
-	k := s.get(flagAPIv3Key)
-	if k.value == "" {
-		return "", nil
-	}
-	if err := wxauth.CheckAPIv3Key([]byte(k.value)); err != nil {
-		// Never echo the key itself.
-		return "", fmt.Errorf("%s: %v", k.source, err)
-	}
-	return k.value, nil
-}
-
-func loadCert(f setting) (*x509.Certificate, error) {
-	pemBytes, err := readFile(f)
-	if err != nil {
-		return nil, err
-	}
-	cert, err := wxpay.LoadCertificate(pemBytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %v", f.source, f.value, err)
-	}
-	return cert, nil
 }
 
 // listFlag is a repeatable string flag.

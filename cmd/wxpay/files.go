@@ -1,12 +1,15 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/credentials"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
 
@@ -14,9 +17,8 @@ import (
 // /dev/zero included, so every read stops one byte past its limit instead of
 // filling memory.
 const (
-	// maxPEMBytes bounds a key or certificate file: a 4096-bit key with a
-	// certificate chain is under 16 KiB.
-	maxPEMBytes = 64 << 10
+	// maxPEMBytes bounds a key or certificate file, as package credentials does.
+	maxPEMBytes = credentials.MaxFileBytes
 	// maxConfigBytes bounds a --config file, a few dozen settings.
 	maxConfigBytes = 64 << 10
 	// maxDataBytes bounds a request body (--data): WeChat Pay's JSON bodies
@@ -48,14 +50,26 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 	return readLimited(f, limit)
 }
 
-// readFile reads a key or certificate file named by a setting; the error
-// names the setting and the file.
-func readFile(f setting) ([]byte, error) {
-	b, err := readFileLimited(f.value, maxPEMBytes)
+// readFile reads a key or certificate file of the sandbox's; the error
+// names the flag and the file.
+func readFile(flagName, path string) ([]byte, error) {
+	b, err := readFileLimited(path, maxPEMBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %v", f.source, f.value, err)
+		return nil, fmt.Errorf("%s %s: %v", flagName, path, err)
 	}
 	return b, nil
+}
+
+func loadCert(flagName, path string) (*x509.Certificate, error) {
+	pemBytes, err := readFile(flagName, path)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := wxpay.LoadCertificate(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %v", flagName, path, err)
+	}
+	return cert, nil
 }
 
 // readData returns the bytes of a --data value: JSON as given, @FILE or @-.

@@ -1,24 +1,19 @@
 package main
 
+import "github.com/seed2ac2593f/wxpay/credentials"
+
 const configHelp = `  --config FILE                  [WXPAY_CONFIG] a JSON object of these settings, keyed by flag
                                  name, e.g. {"mchid": "1900000109", "private-key": "apiclient_key.pem"};
                                  file paths in it are relative to it; flags and variables win over it
 `
 
-const credentialHelp = `  --base-url URL                 [WXPAY_BASE_URL] default https://api.mch.weixin.qq.com/
-  --mchid ID                     [WXPAY_MCHID] the merchant (a service provider's own mchid in partner mode)
-  --private-key FILE             [WXPAY_PRIVATE_KEY] merchant API private key, apiclient_key.pem
-  --merchant-serial SERIAL       [WXPAY_MERCHANT_SERIAL] serial of the merchant API certificate, or
-  --merchant-cert FILE           [WXPAY_MERCHANT_CERT] apiclient_cert.pem, to read the serial from
-`
+// The credential flags' help is made from their registrations.
+var (
+	credentialHelp = credentials.Usage(credentials.Merchant)
+	verifyHelp     = credentials.Usage(credentials.Verifier | credentials.APIv3Key)
+)
 
-const verifyHelp = `  --wechatpay-public-key FILE    [WXPAY_WECHATPAY_PUBLIC_KEY] WeChat Pay public key, pub_key.pem, with
-  --wechatpay-public-key-id ID   [WXPAY_WECHATPAY_PUBLIC_KEY_ID] its id, PUB_KEY_ID_…
-  --platform-cert FILE           [WXPAY_PLATFORM_CERTS, comma-separated] platform certificate; repeatable
-  --apiv3-key KEY                [WXPAY_APIV3_KEY] the 32-character APIv3 key
-`
-
-const mainHelp = `wxpay: WeChat Pay APIv3 from the command line. Every request is signed and
+var mainHelp = `wxpay: WeChat Pay APIv3 from the command line. Every request is signed and
 every answer verified; a failure names the check that failed.
 
 Usage:
@@ -43,7 +38,7 @@ Examples:
   wxpay call POST v3/businesscircle/points/notify --data @points.json
 `
 
-const callHelp = `Usage: wxpay call METHOD PATH [flags]
+var callHelp = `Usage: wxpay call METHOD PATH [flags]
 
 Signs the request (WECHATPAY2-SHA256-RSA2048), sends it to PATH below
 --base-url and verifies the answer's signature. The answer's body goes to
@@ -65,7 +60,7 @@ Request:
   --raw                          print the body's bytes only, without adding a final line break
 
 Credentials (flag, or the environment variable in brackets):
-` + credentialHelp + verifyHelp + configHelp + `  With only --apiv3-key, the platform certificates are downloaded first.
+` + credentialHelp + verifyHelp + configHelp + `  With only an APIv3 key, the platform certificates are downloaded first.
 
 Exit status: 0 for a 2xx answer whose signature verified; 1 otherwise, with
 one line on stderr naming what failed, with WeChat Pay's code, message and
@@ -80,7 +75,7 @@ Examples:
   wxpay call GET 'v3/businesscircle/user-authorizations/{openid}' --path-param openid=oWmnN4xxxxxxxxxxe92NHIGf1xd8 --query appid=wx1234567890abcdef | jq .authorize_state
 `
 
-const notifyHelp = `Usage: wxpay notify parse [--header 'Name: value']… [--body FILE|-] [flags]
+var notifyHelp = `Usage: wxpay notify parse [--header 'Name: value']… [--body FILE|-] [flags]
 
 Verifies a callback notification's signature (Wechatpay-* headers over the
 exact body bytes) and only then decrypts its resource with the APIv3 key.
@@ -124,7 +119,7 @@ Example:
   wxpay demo
 `
 
-const certificatesHelp = `Usage: wxpay certificates download --out DIR [flags]
+var certificatesHelp = `Usage: wxpay certificates download --out DIR [flags]
 
 Downloads the platform certificates (GET /v3/certificates), decrypts them
 with the APIv3 key, verifies the answer's signature with the certificates it

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/credentials"
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 	"github.com/seed2ac2593f/wxpay/internal/wxtest"
 	"github.com/seed2ac2593f/wxpay/sandbox"
@@ -406,7 +408,7 @@ func TestCallUsageErrorsExitTwoWithOneLine(t *testing.T) {
 		{"empty mchid flag beats the variable", full, append(call, "--mchid", ""), "wxpay call: --mchid (or WXPAY_MCHID) is required"},
 		{"missing private key", without("WXPAY_PRIVATE_KEY"), call, "wxpay call: --private-key (or WXPAY_PRIVATE_KEY) is required"},
 		{"missing serial", without("WXPAY_MERCHANT_CERT"), call,
-			"wxpay call: --merchant-serial or --merchant-cert (or WXPAY_MERCHANT_SERIAL or WXPAY_MERCHANT_CERT) is required"},
+			"wxpay call: --merchant-serial (or WXPAY_MERCHANT_SERIAL) or --merchant-cert (or WXPAY_MERCHANT_CERT) is required"},
 		{"no key to verify with", without("WXPAY_WECHATPAY_PUBLIC_KEY", "WXPAY_WECHATPAY_PUBLIC_KEY_ID"), call,
 			"wxpay call: a key to verify answers is required"},
 		{"public key without id", without("WXPAY_WECHATPAY_PUBLIC_KEY_ID"), call,
@@ -561,6 +563,10 @@ func TestNotifyParse(t *testing.T) {
 	})
 
 	stale, staleHeaders, _ := notification(t, k, time.Now().Add(-time.Hour))
+	wrongKey := filepath.Join(t.TempDir(), "wrong_apiv3_key.txt")
+	if err := os.WriteFile(wrongKey, []byte(strings.Repeat("k", 32)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		body    []byte
@@ -570,7 +576,7 @@ func TestNotifyParse(t *testing.T) {
 	}{
 		{"tampered body", bytes.Replace(body, []byte("支付成功"), []byte("支付失败"), 1), headers, nil, wxpay.ErrBadSignature},
 		{"line break added", append(bytes.Clone(body), '\n'), headers, nil, wxpay.ErrBadSignature},
-		{"wrong APIv3 key", body, headers, []string{"--apiv3-key", strings.Repeat("k", 32)}, wxpay.ErrDecrypt},
+		{"wrong APIv3 key", body, headers, []string{"--apiv3-key-file", wrongKey}, wxpay.ErrDecrypt},
 		{"stale", stale, staleHeaders, nil, wxpay.ErrClockSkew},
 		{"no headers", body, nil, nil, wxpay.ErrMissingHeader},
 	} {
@@ -587,6 +593,20 @@ func TestNotifyParse(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an APIv3 key given as a flag works and is warned about", func(t *testing.T) {
+		t.Parallel()
+		args := append(append([]string{"notify", "parse", "--apiv3-key", k.APIv3Key}, headers...), keyFlags...)
+		r := wxpayCLI(t, string(body), nil, args...)
+		if r.code != 0 || r.stdout != plaintext+"\n" {
+			t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "wxpay: warning: --apiv3-key: other users of this machine can read a command line") {
+			t.Errorf("stderr = %q, want a warning about --apiv3-key", r.stderr)
+		}
+		if strings.Contains(r.stderr, k.APIv3Key) {
+			t.Error("the APIv3 key was printed")
+		}
+	})
 	t.Run("an old notification with a wider clock skew", func(t *testing.T) {
 		t.Parallel()
 		args := append(append([]string{"notify", "parse", "--max-clock-skew", "2h"}, staleHeaders...), keyFlags...)
@@ -601,7 +621,7 @@ func TestNotifyParse(t *testing.T) {
 			args []string
 			want string
 		}{
-			{nil, append([]string{"notify", "parse"}, keyFlags...), "wxpay notify parse: --apiv3-key (or WXPAY_APIV3_KEY) is required"},
+			{nil, append([]string{"notify", "parse"}, keyFlags...), "wxpay notify parse: --apiv3-key-file (or WXPAY_APIV3_KEY_FILE) or --apiv3-key (or WXPAY_APIV3_KEY) is required"},
 			{env, []string{"notify", "parse"}, "wxpay notify parse: a key to verify with is required"},
 			{env, append([]string{"notify", "parse", "--body", "/nonexistent"}, keyFlags...), "wxpay notify parse: --body /nonexistent: no such file"},
 			{env, []string{"notify"}, "wxpay notify: want a subcommand: parse"},
@@ -635,9 +655,9 @@ func TestHelpAndVersion(t *testing.T) {
 	// Every flag of the contract is documented, with its variable, and each
 	// help has an example.
 	call := wxpayCLI(t, "", nil, "call", "--help").stdout
-	for name, env := range envOf {
-		if !strings.Contains(call, "--"+name+" ") || !strings.Contains(call, env) {
-			t.Errorf("call help lacks --%s [%s]", name, env)
+	for _, st := range credentials.Settings(credentials.All) {
+		if !strings.Contains(call, "--"+st.Flag+" ") || !strings.Contains(call, st.Env) {
+			t.Errorf("call help lacks --%s [%s]", st.Flag, st.Env)
 		}
 	}
 	for _, flag := range []string{"--data", "--query", "--path-param", "--header", "--no-verify"} {
@@ -653,6 +673,29 @@ func TestHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{}, {"nope"}, {"help", "nope"}, {"demo", "extra"}} {
 		if r := wxpayCLI(t, "", nil, args...); r.code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, r.code)
+		}
+	}
+}
+
+// Each --flag a command's help lists (on its usage line and at the start of
+// a line) is one the command accepts; the credential flags' lines are made
+// from their registrations.
+func TestEveryFlagInAHelpIsAccepted(t *testing.T) {
+	t.Parallel()
+	flagName := regexp.MustCompile(`(?m)(?:^Usage:.*?|^\s+)(--[a-z][a-z0-9-]*)`)
+	for _, cmd := range [][]string{{"call"}, {"notify", "parse"}, {"certificates", "download"}, {"sandbox"}, {"keygen"}} {
+		help := wxpayCLI(t, "", nil, append(cmd, "--help")...).stdout
+		matches := flagName.FindAllStringSubmatch(help, -1)
+		if len(matches) == 0 {
+			t.Fatalf("%q --help lists no flag", cmd)
+		}
+		for _, m := range matches {
+			name := m[1]
+			// An unknown flag fails before --help is reached.
+			r := wxpayCLI(t, "", nil, append(cmd, name+"=x", "--help")...)
+			if strings.Contains(r.stderr, "flag provided but not defined") {
+				t.Errorf("%q --help names %s, which it does not accept", cmd, name)
+			}
 		}
 	}
 }

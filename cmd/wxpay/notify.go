@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/credentials"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
 
@@ -31,8 +32,7 @@ func (c *cli) notify(ctx context.Context, args []string) int {
 func (c *cli) notifyParse(_ context.Context, args []string) int {
 	const cmd = "wxpay notify parse"
 	fs := newFlagSet("notify parse")
-	s := newSettings(fs, c.getenv)
-	s.verifyFlags()
+	s := newSettings(fs, c.getenv, credentials.Verifier|credentials.APIv3Key)
 	var headers listFlag
 	fs.Var(&headers, "header", "")
 	bodyFile := fs.String("body", "-", "")
@@ -42,9 +42,6 @@ func (c *cli) notifyParse(_ context.Context, args []string) int {
 	positional, code, done := c.parseFlags(fs, notifyHelp, args)
 	if done {
 		return code
-	}
-	if err := s.loadConfig(); err != nil {
-		return c.usageError(cmd, err)
 	}
 	if len(positional) > 0 {
 		return c.usageError(cmd, fmt.Errorf("unexpected argument %q (the body comes from --body FILE or stdin)", positional[0]))
@@ -60,22 +57,11 @@ func (c *cli) notifyParse(_ context.Context, args []string) int {
 		}
 		h.Add(k, val)
 	}
-	ring, err := s.keyRing()
+	_, creds, err := s.load(credentials.Verifier | credentials.APIv3Key)
 	if err != nil {
 		return c.usageError(cmd, err)
 	}
-	if len(ring.Serials()) == 0 {
-		return c.usageError(cmd, fmt.Errorf("a key to verify with is required: --%s with --%s, or --%s (or %s with %s, or %s)",
-			flagPublicKey, flagPublicKeyID, flagPlatformCerts, envOf[flagPublicKey], envOf[flagPublicKeyID], envOf[flagPlatformCerts]))
-	}
-	apiv3, err := s.apiv3Key()
-	if err != nil {
-		return c.usageError(cmd, err)
-	}
-	if apiv3 == "" {
-		return c.usageError(cmd, required(flagAPIv3Key))
-	}
-	parser, err := notify.NewParser(&wxpay.Verifier{Keys: ring, MaxClockSkew: *skew}, apiv3)
+	parser, err := notify.NewParser(&wxpay.Verifier{Keys: creds.Keys, MaxClockSkew: *skew}, creds.APIv3Key)
 	if err != nil {
 		return c.usageError(cmd, err)
 	}
@@ -90,6 +76,7 @@ func (c *cli) notifyParse(_ context.Context, args []string) int {
 		return c.usageError(cmd, fmt.Errorf("--body %s: %v", *bodyFile, err))
 	}
 
+	c.warn(creds)
 	n, err := parser.Parse(h, body)
 	if err != nil {
 		if errors.Is(err, wxpay.ErrBadSignature) && bytes.HasSuffix(body, []byte("\n")) {

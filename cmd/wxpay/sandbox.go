@@ -362,7 +362,7 @@ func wechatKeys(keyFile, keyID, platformKeyFile, platformCertFile string) (sandb
 		if err != nil {
 			return cfg, err
 		}
-		cert, err := loadCert(setting{platformCertFile, "--platform-cert"})
+		cert, err := loadCert("--platform-cert", platformCertFile)
 		if err != nil {
 			return cfg, err
 		}
@@ -375,7 +375,7 @@ func wechatKeys(keyFile, keyID, platformKeyFile, platformCertFile string) (sandb
 }
 
 func loadPrivateKeyFile(source, file string) (*rsa.PrivateKey, error) {
-	pemBytes, err := readFile(setting{file, source})
+	pemBytes, err := readFile(source, file)
 	if err != nil {
 		return nil, err
 	}
@@ -395,13 +395,13 @@ func (m sandboxMerchant) merchant() (sandbox.Merchant, error) {
 	}
 	switch {
 	case m.MerchantCert != "":
-		cert, err := loadCert(setting{m.MerchantCert, "--merchant-cert"})
+		cert, err := loadCert("--merchant-cert", m.MerchantCert)
 		if err != nil {
 			return out, err
 		}
 		out.Certificate = cert
 	case m.MerchantPublicKey != "" && m.MerchantSerial != "":
-		pemBytes, err := readFile(setting{m.MerchantPublicKey, "--merchant-public-key"})
+		pemBytes, err := readFile("--merchant-public-key", m.MerchantPublicKey)
 		if err != nil {
 			return out, err
 		}
