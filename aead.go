@@ -47,20 +47,14 @@ func newGCM(key []byte, nonce string) (cipher.AEAD, error) {
 	return gcm, nil
 }
 
-// EncryptOAEP encrypts a sensitive field (敏感信息加密) to a WeChat Pay key
+// encryptOAEP encrypts a sensitive field (敏感信息加密) to a WeChat Pay key
 // with RSAES-OAEP, SHA-1 and MGF1-SHA-1 as WeChat Pay specifies, Base64.
-func EncryptOAEP(pub *rsa.PublicKey, plaintext string) (string, error) {
+func encryptOAEP(pub *rsa.PublicKey, plaintext string) (string, error) {
 	ct, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, pub, []byte(plaintext), nil)
 	if err != nil {
 		return "", fmt.Errorf("wxpay: encrypt sensitive field: %w", err)
 	}
 	return base64.StdEncoding.EncodeToString(ct), nil
-}
-
-// DecryptOAEP decrypts a sensitive field WeChat Pay encrypted to the
-// merchant certificate, with the merchant API private key.
-func DecryptOAEP(key *rsa.PrivateKey, ciphertext string) (string, error) {
-	return decryptOAEP(key, ciphertext)
 }
 
 // decryptOAEP decrypts with any crypto.Decrypter holding the merchant key:

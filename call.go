@@ -54,12 +54,6 @@ type call struct {
 	header http.Header
 }
 
-// Do sends method to target (a path relative to the base URL, such as
-// "v3/certificates"), with the given options. Most code uses Chain instead.
-func (c *Client) Do(ctx context.Context, method, path string, opts ...RequestOption) (*Response, error) {
-	return c.Chain(path).Do(ctx, method, opts...)
-}
-
 // send signs and sends cl, retrying as the policy says, and returns the
 // answer with its body read. Only a 2xx answer comes back without an error;
 // its signature is checked unless verify is false.
@@ -81,7 +75,7 @@ func (c *Client) send(ctx context.Context, cl *call, verify bool) (*Response, er
 		}
 		now := c.now()
 		wait := c.retry.backoff(attempt+1, retryAfter, now, rand.Float64())
-		asked, hasAsked := ParseRetryAfter(retryAfter, now)
+		asked, hasAsked := parseRetryAfter(retryAfter, now)
 		if hasAsked {
 			if c.retry.MaxWait > 0 && asked > c.retry.MaxWait {
 				return nil, fmt.Errorf("%w (no retry: WeChat Pay asked to wait %s, longer than the retry policy's MaxWait of %s)",

@@ -223,19 +223,19 @@ func isLoopback(host string) bool {
 
 // sharedTransport is the transport of every Client made without
 // WithHTTPClient: net/http's default transport, except that it keeps up to
-// DefaultMaxIdleConnsPerHost idle connections to a host instead of two. A
-// client sends every call to one host, so with the default two, most of a
-// burst of concurrent calls would open, and shake TLS hands on, a connection
-// of its own and close it afterwards.
+// maxIdleConnsPerHost idle connections to a host instead of two. A client
+// sends every call to one host, so with the default two, most of a burst of
+// concurrent calls would open, and shake TLS hands on, a connection of its
+// own and close it afterwards.
 var sharedTransport = sync.OnceValue(func() http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	t.MaxIdleConnsPerHost = maxIdleConnsPerHost
 	return t
 })
 
-// DefaultMaxIdleConnsPerHost is how many idle connections to WeChat Pay a
-// Client made without WithHTTPClient keeps for reuse.
-const DefaultMaxIdleConnsPerHost = 64
+// maxIdleConnsPerHost is how many idle connections to WeChat Pay a Client
+// made without WithHTTPClient keeps for reuse.
+const maxIdleConnsPerHost = 64
 
 // WithHTTPClient sets the http.Client used to send requests. The client is
 // copied and its redirect policy replaced: a redirect is never followed. Its
@@ -348,7 +348,7 @@ func (c *Client) EncryptSensitive(plaintext string) (ciphertext, serial string, 
 	if !ok {
 		return "", "", fmt.Errorf("%w: the key ring is empty, nothing to encrypt to", ErrUnknownSerial)
 	}
-	ciphertext, err = EncryptOAEP(key, plaintext)
+	ciphertext, err = encryptOAEP(key, plaintext)
 	return ciphertext, serial, err
 }
 

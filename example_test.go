@@ -122,21 +122,6 @@ func ExampleVerificationError() {
 	// Output: true
 }
 
-// A Retry-After is read in seconds or as an HTTP date; a number too large
-// for a duration saturates rather than wrapping round to "retry now".
-func ExampleParseRetryAfter() {
-	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	for _, v := range []string{"120", "Sun, 29 Nov 2026 12:00:30 GMT", "9300000000", "soon"} {
-		d, ok := wxpay.ParseRetryAfter(v, now)
-		fmt.Println(ok, d > 24*time.Hour, min(d, 24*time.Hour))
-	}
-	// Output:
-	// true false 2m0s
-	// true false 30s
-	// true true 24h0m0s
-	// false false 0s
-}
-
 // RetryPolicy's CheckRetry and Backoff replace the decision and the wait;
 // ShouldRetry and RetryWait, the defaults, can be wrapped.
 func ExampleRetryPolicy() {

@@ -116,11 +116,11 @@ func TestSensitiveFieldsRoundTrip(t *testing.T) {
 		t.Fatalf("EncryptSensitive: %q, %v", serial, err)
 	}
 	// WeChat Pay decrypts with the private half of the key we encrypted to.
-	if got, err := DecryptOAEP(k.WechatPayKey, ct); err != nil || got != "张三" {
-		t.Fatalf("DecryptOAEP = %q, %v", got, err)
+	if got, err := decryptOAEP(k.WechatPayKey, ct); err != nil || got != "张三" {
+		t.Fatalf("decryptOAEP = %q, %v", got, err)
 	}
 	// And answers encrypted to our merchant certificate are opened with our key.
-	toUs, _ := EncryptOAEP(&k.MerchantKey.PublicKey, "13800138000")
+	toUs, _ := encryptOAEP(&k.MerchantKey.PublicKey, "13800138000")
 	if got, err := c.DecryptSensitive(toUs); err != nil || got != "13800138000" {
 		t.Fatalf("DecryptSensitive = %q, %v", got, err)
 	}

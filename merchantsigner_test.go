@@ -202,7 +202,7 @@ func TestDecryptSensitiveNeedsADecrypter(t *testing.T) {
 	k := wxtest.SharedKeys()
 	srv := wxtest.NewServer(k)
 	defer srv.Close()
-	ct, err := EncryptOAEP(&k.MerchantKey.PublicKey, "13800138000")
+	ct, err := encryptOAEP(&k.MerchantKey.PublicKey, "13800138000")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func ShouldRetry(status int, err error) bool {
 // MinWait·2^(attempt-1), capped at MaxWait, of which the upper half is
 // scaled by jitter (in [0,1)) so that clients do not retry in lockstep.
 func RetryWait(p RetryPolicy, attempt int, retryAfter string, now time.Time, jitter float64) time.Duration {
-	if d, ok := ParseRetryAfter(retryAfter, now); ok {
+	if d, ok := parseRetryAfter(retryAfter, now); ok {
 		return d
 	}
 	if attempt < 1 {
@@ -121,12 +121,12 @@ func RetryWait(p RetryPolicy, attempt int, retryAfter string, now time.Time, jit
 	return d/2 + time.Duration(float64(d/2)*jitter)
 }
 
-// ParseRetryAfter reads a Retry-After header value (RFC 9110 §10.2.3):
+// parseRetryAfter reads a Retry-After header value (RFC 9110 §10.2.3):
 // delay-seconds or an HTTP date, measured from now. A date in the past is 0.
 // A number of seconds too large for a time.Duration saturates at the largest
 // one instead of wrapping round to a short wait. ok is false for an empty or
 // unparsable value, which is then ignored.
-func ParseRetryAfter(value string, now time.Time) (wait time.Duration, ok bool) {
+func parseRetryAfter(value string, now time.Time) (wait time.Duration, ok bool) {
 	if value == "" {
 		return 0, false
 	}

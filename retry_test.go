@@ -421,6 +421,29 @@ func TestInvalidHeadersAreRefusedBeforeSending(t *testing.T) {
 	}
 }
 
+// A Retry-After is read in seconds or as an HTTP date; a number too large
+// for a duration saturates rather than wrapping round to "retry now".
+func TestRetryAfterIsSecondsOrAnHTTPDate(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		value string
+		wait  time.Duration
+		ok    bool
+	}{
+		{"120", 2 * time.Minute, true},
+		{"Sun, 29 Nov 2026 12:00:30 GMT", 30 * time.Second, true},
+		{"Sun, 29 Nov 2026 11:00:00 GMT", 0, true},
+		{"9300000000", time.Duration(math.MaxInt64), true},
+		{"soon", 0, false},
+		{"", 0, false},
+	} {
+		if wait, ok := parseRetryAfter(tc.value, now); wait != tc.wait || ok != tc.ok {
+			t.Errorf("parseRetryAfter(%q) = %v, %v; want %v, %v", tc.value, wait, ok, tc.wait, tc.ok)
+		}
+	}
+}
+
 // FuzzParseRetryAfter: any header value gives a wait that is never negative,
 // and a number of seconds never wraps round to a shorter wait.
 func FuzzParseRetryAfter(f *testing.F) {
@@ -430,12 +453,12 @@ func FuzzParseRetryAfter(f *testing.F) {
 	}
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v string) {
-		d, ok := ParseRetryAfter(v, now)
+		d, ok := parseRetryAfter(v, now)
 		if d < 0 || (!ok && d != 0) {
-			t.Fatalf("ParseRetryAfter(%q) = %v, %v", v, d, ok)
+			t.Fatalf("parseRetryAfter(%q) = %v, %v", v, d, ok)
 		}
 		if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > 0 && d < time.Second {
-			t.Fatalf("ParseRetryAfter(%q) = %v: a positive number of seconds became less than one", v, d)
+			t.Fatalf("parseRetryAfter(%q) = %v: a positive number of seconds became less than one", v, d)
 		}
 	})
 }

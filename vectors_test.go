@@ -298,9 +298,9 @@ func TestVectorSensitiveFieldDecrypts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := DecryptOAEP(key, v.SensitiveField.Ciphertext)
+	got, err := decryptOAEP(key, v.SensitiveField.Ciphertext)
 	if err != nil || got != v.SensitiveField.Plaintext {
-		t.Fatalf("DecryptOAEP = %q, %v; want %q", got, err, v.SensitiveField.Plaintext)
+		t.Fatalf("decryptOAEP = %q, %v; want %q", got, err, v.SensitiveField.Plaintext)
 	}
 }
 

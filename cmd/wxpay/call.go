@@ -129,7 +129,7 @@ func (c *cli) call(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stderr, "Platform-Certificates: %s (downloaded; pin them with --platform-cert)\n", strings.Join(client.KeyRing().Serials(), ", "))
 	}
 
-	resp, err := client.Do(ctx, method, path, reqOpts...)
+	resp, err := client.Chain(path).Do(ctx, method, reqOpts...)
 	if errors.Is(err, wxpay.ErrInvalidRequest) {
 		// Refused before sending (a path parameter of ".." say): the
 		// arguments are at fault, not the call.
