@@ -134,12 +134,9 @@ func WithMerchant(mchid, certSerial string, key *rsa.PrivateKey) Option {
 		if err := checkKeySize(&key.PublicKey); err != nil {
 			return err
 		}
-		s, err := NewSigner(mchid, certSerial, key)
-		if err != nil {
-			return err
-		}
-		c.signer = *s
-		return nil
+		// The key reaches the signer through the same crypto.Signer seam as
+		// an HSM's, prepared once for the build's RSA code.
+		return WithMerchantSigner(mchid, certSerial, NewRSASigner(key))(c)
 	}
 }
 

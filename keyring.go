@@ -8,8 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/seed2ac2593f/wxpay/internal/pkcs1"
 )
 
 // PublicKeyIDPrefix starts the id of a WeChat Pay public key (微信支付公钥).
@@ -30,9 +28,8 @@ type keySet struct {
 }
 
 type ringKey struct {
-	key    *rsa.PublicKey
-	cert   *x509.Certificate // nil for a public key
-	verify *pkcs1.Verifier   // key, prepared once for the build's RSA code
+	key  *rsa.PublicKey
+	cert *x509.Certificate // nil for a public key
 }
 
 // NewKeyRing returns an empty key ring.
@@ -85,9 +82,7 @@ func (r *KeyRing) AddPublicKey(keyID string, key *rsa.PublicKey) error {
 		if s.publicKey != "" && s.publicKey != keyID {
 			delete(s.byID, s.publicKey)
 		}
-		if old, ok := s.byID[keyID]; !ok || !old.key.Equal(key) {
-			s.byID[keyID] = ringKey{key: key, verify: pkcs1.NewVerifier(key)}
-		}
+		s.byID[keyID] = ringKey{key: key}
 		s.publicKey = keyID
 		return nil
 	})
@@ -111,11 +106,7 @@ func (r *KeyRing) AddCertificates(certs ...*x509.Certificate) error {
 	return r.update(func(s *keySet) error {
 		for _, c := range certs {
 			serial := CertificateSerial(c)
-			// A refresh brings the same certificates again; keep their prepared keys.
-			if old, ok := s.byID[serial]; !ok || old.cert == nil || !old.cert.Equal(c) {
-				k := c.PublicKey.(*rsa.PublicKey)
-				s.byID[serial] = ringKey{key: k, cert: c, verify: pkcs1.NewVerifier(k)}
-			}
+			s.byID[serial] = ringKey{key: c.PublicKey.(*rsa.PublicKey), cert: c}
 			if n, ok := s.byID[s.newest]; !ok || n.cert == nil || c.NotBefore.After(n.cert.NotBefore) {
 				s.newest = serial
 			}

@@ -148,17 +148,23 @@ func (s *shortSigner) Sign(rd io.Reader, digest []byte, opts crypto.SignerOpts) 
 	return sig[1:], err
 }
 
+// A Signer written as a literal is checked as one made by NewSigner: there
+// is one signing path.
 func TestASignatureOfTheWrongSizeIsASignError(t *testing.T) {
 	t.Parallel()
 	k := wxtest.SharedKeys()
-	s, err := NewSigner(k.MchID, k.MerchantSerial, &shortSigner{remoteKey{key: k.MerchantKey}})
+	key := &shortSigner{remoteKey{key: k.MerchantKey}}
+	made, err := NewSigner(k.MchID, k.MerchantSerial, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.Authorization("GET", "/v3/certificates", nil, 1795435200, "nonce")
-	var se *SignError
-	if !errors.As(err, &se) || !strings.Contains(err.Error(), "255 bytes, want 256") {
-		t.Fatalf("got %v", err)
+	literal := &Signer{MchID: k.MchID, Serial: k.MerchantSerial, Key: key}
+	for name, s := range map[string]*Signer{"NewSigner": made, "literal": literal} {
+		_, err = s.Authorization("GET", "/v3/certificates", nil, 1795435200, "nonce")
+		var se *SignError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), "255 bytes, want 256") {
+			t.Errorf("%s: got %v", name, err)
+		}
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/seed2ac2593f/wxpay/internal/pkcs1"
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
@@ -25,10 +24,8 @@ const ProbeSignaturePrefix = "WECHATPAY/SIGNTEST/"
 
 // Signer signs requests as a merchant: the five-line message of
 // 签名生成 (https://pay.weixin.qq.com/doc/v3/merchant/4012365336) with the
-// merchant API private key, SHA256withRSA, Base64. Make one with NewSigner,
-// which checks the key and prepares it once for the build's RSA code (with
-// -tags openssl, OpenSSL's libcrypto); a Signer written as a literal works
-// too, with crypto/rsa or the Key's own Sign.
+// merchant API private key, SHA256withRSA, Base64. NewSigner checks the
+// fields; a Signer written as a literal signs the same way, with Key.
 type Signer struct {
 	MchID  string // the calling merchant: a service provider signs with its own mchid
 	Serial string // serial of the merchant API certificate
@@ -37,13 +34,10 @@ type Signer struct {
 	// least MinKeyBits, such as an HSM, a cloud KMS, a PKCS#11 token or a
 	// signing service. It is asked for PKCS#1 v1.5 signatures of SHA-256
 	// digests; one that implements ContextSigner gets the call's context.
+	// An *rsa.PrivateKey signs with crypto/rsa; NewRSASigner(key) signs
+	// with the build's RSA code (libcrypto with -tags openssl), as
+	// WithMerchant does.
 	Key crypto.Signer
-
-	// backend is Key prepared by NewSigner (internal/pkcs1), used while Key
-	// is still the *rsa.PrivateKey it was made from.
-	backend crypto.Signer
-	from    *rsa.PrivateKey
-	size    int // the key's size in bytes, when NewSigner made the Signer
 }
 
 // ContextSigner is implemented by a merchant key that can take the call's
@@ -72,9 +66,8 @@ func (e *SignError) Error() string {
 func (e *SignError) Unwrap() error { return e.Err }
 
 // NewSigner checks the merchant's mchid, certificate serial (upper-cased, as
-// WeChat Pay writes it) and key, and prepares an *rsa.PrivateKey once for
-// the build's RSA code. key may be any crypto.Signer with an RSA public key
-// of at least MinKeyBits.
+// WeChat Pay writes it) and key: any crypto.Signer with an RSA public key of
+// at least MinKeyBits, used as given.
 func NewSigner(mchid, certSerial string, key crypto.Signer) (*Signer, error) {
 	switch {
 	case mchid == "":
@@ -94,11 +87,7 @@ func NewSigner(mchid, certSerial string, key crypto.Signer) (*Signer, error) {
 	if err := checkKeySize(pub); err != nil {
 		return nil, fmt.Errorf("wxpay: merchant %s: %w", mchid, err)
 	}
-	s := &Signer{MchID: mchid, Serial: strings.ToUpper(certSerial), Key: key, size: pub.Size()}
-	if rk, ok := key.(*rsa.PrivateKey); ok {
-		s.backend, s.from = pkcs1.NewSigner(rk), rk
-	}
-	return s, nil
+	return &Signer{MchID: mchid, Serial: strings.ToUpper(certSerial), Key: key}, nil
 }
 
 // Authorization signs one request and returns the Authorization header value.
@@ -123,28 +112,25 @@ func (s *Signer) AuthorizationContext(ctx context.Context, method, target string
 	return formatAuthorization(s.MchID, nonce, sig, timestamp, s.Serial), nil
 }
 
-// sign makes the PKCS#1 v1.5 signature of a SHA-256 digest with the prepared
-// key, or with Key when it was set or replaced by hand.
+// sign makes the PKCS#1 v1.5 signature of a SHA-256 digest with Key.
 func (s *Signer) sign(ctx context.Context, digest []byte) ([]byte, error) {
-	key := s.Key
-	if rk, ok := key.(*rsa.PrivateKey); ok && rk == s.from && s.backend != nil {
-		key = s.backend
-	}
-	if key == nil {
+	if s.Key == nil {
 		return nil, errors.New("no private key")
 	}
 	var sig []byte
 	var err error
-	if cs, ok := key.(ContextSigner); ok {
+	if cs, ok := s.Key.(ContextSigner); ok {
 		sig, err = cs.SignContext(ctx, digest, crypto.SHA256)
 	} else {
-		sig, err = key.Sign(rand.Reader, digest, crypto.SHA256)
+		sig, err = s.Key.Sign(rand.Reader, digest, crypto.SHA256)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if s.size != 0 && len(sig) != s.size {
-		return nil, fmt.Errorf("the key returned a signature of %d bytes, want %d (an RSA PKCS#1 v1.5 signature)", len(sig), s.size)
+	// A short answer from an HSM or a signing service would otherwise
+	// surface as WeChat Pay's SIGN_ERROR, far from its cause.
+	if pub, ok := s.Key.Public().(*rsa.PublicKey); ok && len(sig) != pub.Size() {
+		return nil, fmt.Errorf("the key returned a signature of %d bytes, want %d (an RSA PKCS#1 v1.5 signature)", len(sig), pub.Size())
 	}
 	return sig, nil
 }

@@ -1,6 +1,8 @@
 package wxpay
 
 import (
+	"crypto"
+	"crypto/rsa"
 	"fmt"
 	"net/http"
 	"strings"
@@ -97,7 +99,7 @@ func (v *Verifier) Verify(header http.Header, body []byte) (serial string, err e
 	d.Buf = append(d.Buf, '\n')
 	sum := d.Sum(body)
 	d.Release()
-	if k.verify.Verify(sum[:], sig.Bytes()) != nil {
+	if rsa.VerifyPKCS1v15(k.key, crypto.SHA256, sum[:], sig.Bytes()) != nil {
 		return fail(ErrBadSignature, "signature does not match the body with key %s", serial)
 	}
 	return serial, nil

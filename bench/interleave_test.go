@@ -18,8 +18,9 @@ import (
 // after each of a few kinds of other work, untimed, the kinds taking turns in
 // one loop so that load on the machine hits them alike, and reports the op's
 // time after each kind (after-KIND-ns). The ops: a whole wxpay points sync
-// (sync), its parts alone (sign and verify through internal/pkcs1, and post:
-// a bare net/http POST to the same server, no crypto). The kinds of work:
+// (sync), its parts alone (sign through internal/pkcs1, verify as the SDK
+// does with crypto/rsa, and post: a bare net/http POST to the same server,
+// no crypto). The kinds of work:
 //
 //	none    nothing: the op back to back
 //	gorsa   one crypto/rsa signature, what the peers spend their time on:
@@ -43,7 +44,7 @@ func BenchmarkInterleaveCost(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	verify, err := newBackendVerify(f, "")
+	verify, err := newFloorVerify(f, "")
 	if err != nil {
 		b.Fatal(err)
 	}

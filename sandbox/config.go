@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
-	"github.com/seed2ac2593f/wxpay/internal/pkcs1"
 	"github.com/seed2ac2593f/wxpay/internal/wxauth"
 )
 
@@ -147,7 +146,6 @@ const defaultMerchantName = "微信支付沙盒商圈"
 type merchant struct {
 	Merchant
 	key      *rsa.PublicKey
-	verifier *pkcs1.Verifier // key, prepared once for the build's RSA code
 	apiv3Key []byte
 	subs     map[string]string // sub_mchid → name
 	appIDs   map[string]bool
@@ -201,7 +199,6 @@ func newMerchant(c Merchant) (*merchant, error) {
 		return nil, fmt.Errorf("merchant %s: CertSerial is empty", c.MchID)
 	}
 	m.CertSerial = strings.ToUpper(m.CertSerial)
-	m.verifier = pkcs1.NewVerifier(m.key)
 	m.apiv3Key = []byte(c.APIv3Key)
 	if err := wxauth.CheckAPIv3Key(m.apiv3Key); err != nil {
 		return nil, fmt.Errorf("merchant %s: %w", c.MchID, err)
@@ -255,7 +252,7 @@ func newKeySet(pub *PublicKeySigner, certs []PlatformCertificate) (*keySet, erro
 		if err := checkPrivateKey(pub.Key); err != nil {
 			return nil, fmt.Errorf("public key %s: %w", pub.ID, err)
 		}
-		ks.public = &signingKey{serial: pub.ID, key: pub.Key, signer: pkcs1.NewSigner(pub.Key)}
+		ks.public = &signingKey{serial: pub.ID, key: pub.Key, signer: wxpay.NewRSASigner(pub.Key)}
 	}
 	for _, c := range certs {
 		if c.Certificate == nil {
@@ -268,7 +265,7 @@ func newKeySet(pub *PublicKeySigner, certs []PlatformCertificate) (*keySet, erro
 		if !c.Key.PublicKey.Equal(c.Certificate.PublicKey) {
 			return nil, fmt.Errorf("platform certificate %s: key does not match the certificate", serial)
 		}
-		ks.platform = append(ks.platform, &signingKey{serial: serial, key: c.Key, signer: pkcs1.NewSigner(c.Key), cert: c.Certificate})
+		ks.platform = append(ks.platform, &signingKey{serial: serial, key: c.Key, signer: wxpay.NewRSASigner(c.Key), cert: c.Certificate})
 	}
 	slices.SortStableFunc(ks.platform, func(a, b *signingKey) int { return a.cert.NotBefore.Compare(b.cert.NotBefore) })
 	if ks.public == nil && len(ks.platform) == 0 {

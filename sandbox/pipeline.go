@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"context"
+	"crypto"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -192,7 +194,7 @@ func (s *Sandbox) verifySignature(x *exchange) *apiError {
 	msg := requestMessage(x.r.Method, x.target, x.auth.Timestamp, x.auth.NonceStr, x.body)
 	sig, err := base64.StdEncoding.DecodeString(x.auth.Signature)
 	sum := sha256.Sum256(msg)
-	if err != nil || x.merchant.verifier.Verify(sum[:], sig) != nil {
+	if err != nil || rsa.VerifyPKCS1v15(x.merchant.key, crypto.SHA256, sum[:], sig) != nil {
 		return signatureMismatch(x.r.Method, x.target, msg)
 	}
 	return nil

@@ -3,23 +3,39 @@
 package pkcs1
 
 import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
 	"testing"
-
-	"github.com/seed2ac2593f/wxpay/internal/ossl"
 )
 
-// TestOpenSSLBuildUsesLibcrypto: with -tags openssl every RSA-2048 key goes
-// to libcrypto, so a test run with the tag really tests that backend.
-func TestOpenSSLBuildUsesLibcrypto(t *testing.T) {
+func TestOpenSSLBuildSignsWithLibcrypto(t *testing.T) {
 	t.Parallel()
 	if Backend != "openssl" {
 		t.Fatalf("Backend = %q", Backend)
 	}
 	k := vectorKey(t, "merchant")
-	if _, ok := NewSigner(k).(*ossl.PrivateKey); !ok {
-		t.Fatal("NewSigner did not return an *ossl.PrivateKey")
+	if _, ok := NewSigner(k).(*Signer); !ok {
+		t.Fatalf("NewSigner returned %T, want a key held by libcrypto", NewSigner(k))
 	}
-	if NewVerifier(&k.PublicKey).lib == nil {
-		t.Fatal("NewVerifier left the key with crypto/rsa")
+}
+
+// The signer is the crypto.Decrypter the *rsa.PrivateKey was, so a client
+// built with the tag still decrypts sensitive fields.
+func TestOpenSSLSignerDecryptsLikeTheKey(t *testing.T) {
+	t.Parallel()
+	k := vectorKey(t, "merchant")
+	ct, err := rsa.EncryptOAEP(sha1.New(), rand.Reader, &k.PublicKey, []byte("13800138000"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := NewSigner(k).(crypto.Decrypter)
+	if !ok {
+		t.Fatal("the signer is not a crypto.Decrypter")
+	}
+	got, err := d.Decrypt(rand.Reader, ct, &rsa.OAEPOptions{Hash: crypto.SHA1})
+	if err != nil || string(got) != "13800138000" {
+		t.Fatalf("Decrypt = %q, %v", got, err)
 	}
 }

@@ -5,11 +5,12 @@ package pkcs1
 import (
 	"crypto"
 	"crypto/rsa"
+	"io"
 
 	"github.com/seed2ac2593f/wxpay/internal/ossl"
 )
 
-// Backend names the code this build signs and verifies with.
+// Backend names the code this build signs with.
 const Backend = "openssl"
 
 // NewSigner returns key held by libcrypto, or key itself if libcrypto
@@ -19,29 +20,18 @@ func NewSigner(key *rsa.PrivateKey) crypto.Signer {
 	if err != nil {
 		return key
 	}
-	return k
+	return &Signer{PrivateKey: k, key: key}
 }
 
-// Verifier checks PKCS#1 v1.5 signatures of SHA-256 digests with one key.
-type Verifier struct {
-	key *rsa.PublicKey
-	lib *ossl.PublicKey // nil when libcrypto refused the key
+// Signer signs with libcrypto and decrypts with crypto/rsa, so that it is
+// the crypto.Decrypter an *rsa.PrivateKey is: a client decrypts sensitive
+// fields, rarely, with the key it signs with.
+type Signer struct {
+	*ossl.PrivateKey
+	key *rsa.PrivateKey
 }
 
-// NewVerifier prepares key for Verify.
-func NewVerifier(key *rsa.PublicKey) *Verifier {
-	v := &Verifier{key: key}
-	if lib, err := ossl.NewPublicKey(key); err == nil {
-		v.lib = lib
-	}
-	return v
-}
-
-// Verify returns nil if sig is a signature of digest, else an error
-// (rsa.ErrVerification for a signature that does not match).
-func (v *Verifier) Verify(digest, sig []byte) error {
-	if v.lib == nil {
-		return rsa.VerifyPKCS1v15(v.key, crypto.SHA256, digest, sig)
-	}
-	return v.lib.VerifyPKCS1v15SHA256(digest, sig)
+// Decrypt is (*rsa.PrivateKey).Decrypt.
+func (s *Signer) Decrypt(rand io.Reader, msg []byte, opts crypto.DecrypterOpts) ([]byte, error) {
+	return s.key.Decrypt(rand, msg, opts)
 }
