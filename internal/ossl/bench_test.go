@@ -4,7 +4,6 @@ package ossl
 
 import (
 	"crypto"
-	"crypto/rsa"
 	"crypto/sha256"
 	"testing"
 )
@@ -31,34 +30,4 @@ func BenchmarkSign(b *testing.B) {
 			}
 		})
 	}
-}
-
-func BenchmarkVerify(b *testing.B) {
-	k := keys(b).wechatpay
-	sum := sha256.Sum256(benchMsg)
-	sig := goSign(b, k, benchMsg)
-	pk := newPublic(b, &k.PublicKey)
-	for _, c := range []struct {
-		name   string
-		verify func() error
-	}{
-		{"go", func() error {
-			sum := sha256.Sum256(benchMsg)
-			return rsa.VerifyPKCS1v15(&k.PublicKey, crypto.SHA256, sum[:], sig)
-		}},
-		{"openssl", func() error {
-			sum := sha256.Sum256(benchMsg)
-			return pk.VerifyPKCS1v15SHA256(sum[:], sig)
-		}},
-	} {
-		b.Run("backend="+c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := c.verify(); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-	_ = sum
 }

@@ -22,12 +22,11 @@ var ErrClosed = errors.New("ossl: key is closed")
 // concurrent operations makes contexts that are freed after one use.
 const maxIdle = 64
 
-// pkey owns one EVP_PKEY and the initialised contexts made from it, for
-// signing or for verifying. Each context serves one operation at a time; a
+// pkey owns one EVP_PKEY and the initialised signing contexts made from it.
+// Each context serves one operation at a time; a
 // context holds its own reference to the EVP_PKEY, so Close (or the cleanup)
 // can free the key while an operation is still running.
 type pkey struct {
-	sign    bool
 	st      *pkeyState
 	cleanup runtime.Cleanup
 }
@@ -38,8 +37,8 @@ type pkeyState struct {
 	idle []*C.EVP_PKEY_CTX
 }
 
-func newOwned(p *C.EVP_PKEY, sign bool) *pkey {
-	k := &pkey{sign: sign, st: &pkeyState{p: p}}
+func newOwned(p *C.EVP_PKEY) *pkey {
+	k := &pkey{st: &pkeyState{p: p}}
 	k.cleanup = runtime.AddCleanup(k, (*pkeyState).free, k.st)
 	return k
 }
@@ -63,7 +62,7 @@ func (k *pkey) get() (*C.EVP_PKEY_CTX, error) {
 	p := s.p
 	C.EVP_PKEY_up_ref(p)
 	s.mu.Unlock()
-	ctx, err := newCtx(p, k.sign)
+	ctx, err := newCtx(p)
 	C.EVP_PKEY_free(p)
 	return ctx, err
 }
@@ -158,7 +157,7 @@ func NewPrivateKey(key *rsa.PrivateKey) (*PrivateKey, error) {
 	}
 	pub := key.PublicKey
 	pub.N = new(big.Int).Set(key.N)
-	return &PrivateKey{k: newOwned(pk, true), pub: &pub, size: pub.Size()}, nil
+	return &PrivateKey{k: newOwned(pk), pub: &pub, size: pub.Size()}, nil
 }
 
 // Public returns the *rsa.PublicKey of the key.
@@ -192,60 +191,3 @@ func (k *PrivateKey) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([
 // garbage collected; signatures in progress finish first. Later calls to Sign
 // return ErrClosed. Close may be called more than once.
 func (k *PrivateKey) Close() { k.k.close() }
-
-// PublicKey is an RSA public key held by libcrypto, for verifying PKCS#1 v1.5
-// signatures of SHA-256 digests. It is safe for concurrent use.
-type PublicKey struct {
-	k    *pkey
-	size int
-}
-
-// NewPublicKey copies key into libcrypto. It refuses the keys that
-// rsa.VerifyPKCS1v15 refuses to verify with (an even or short modulus, an
-// exponent that is even, below 3 or above 2³¹−1), so the two never disagree
-// because of the key.
-func NewPublicKey(key *rsa.PublicKey) (*PublicKey, error) {
-	switch {
-	case key == nil || key.N == nil:
-		return nil, errors.New("ossl: public key is nil or has no modulus")
-	case key.N.Bit(0) == 0:
-		return nil, errors.New("ossl: public modulus is even")
-	case key.N.BitLen() < 1024:
-		return nil, errors.New("ossl: public modulus is shorter than 1024 bits")
-	case key.E < 3 || key.E&1 == 0 || key.E > 1<<31-1:
-		return nil, errors.New("ossl: public exponent is even, below 3 or above 2³¹−1")
-	}
-	pk, err := newPKey([][]byte{key.N.Bytes(), big.NewInt(int64(key.E)).Bytes()})
-	if err != nil {
-		return nil, err
-	}
-	return &PublicKey{k: newOwned(pk, false), size: key.Size()}, nil
-}
-
-// VerifyPKCS1v15SHA256 checks sig, a PKCS#1 v1.5 signature of digest, a
-// SHA-256 hash. Like rsa.VerifyPKCS1v15 it returns nil for a valid signature
-// and rsa.ErrVerification for any other (a wrong length included); another
-// error means libcrypto could not make the check, or the key is closed.
-func (k *PublicKey) VerifyPKCS1v15SHA256(digest, sig []byte) error {
-	if len(digest) != crypto.SHA256.Size() || len(sig) != k.size {
-		return rsa.ErrVerification
-	}
-	ctx, err := k.k.get()
-	if err != nil {
-		return err
-	}
-	ok, err := verify(ctx, digest, sig)
-	k.k.done(ctx, err != nil)
-	switch {
-	case err != nil:
-		return err
-	case !ok:
-		return rsa.ErrVerification
-	}
-	return nil
-}
-
-// Close frees the key in libcrypto at once instead of when the PublicKey is
-// garbage collected; verifications in progress finish first. Later calls
-// return ErrClosed. Close may be called more than once.
-func (k *PublicKey) Close() { k.k.close() }

@@ -38,10 +38,9 @@ static void wx_params_clear_free(OSSL_PARAM *params) {
 // wx_bn is one big-endian number for wx_rsa_new.
 typedef struct { const unsigned char *b; size_t n; } wx_bn;
 
-// wx_rsa_new builds an RSA EVP_PKEY from its numbers: n and e only for a
-// public key, or n, e, d, p, q, dP, dQ and qInv for a private one (8 of
-// them). The BIGNUMs, the parameter builder and the parameters are freed (the
-// secret ones cleared) before it returns.
+// wx_rsa_new builds an RSA private key EVP_PKEY from its 8 numbers: n, e,
+// d, p, q, dP, dQ and qInv. The BIGNUMs, the parameter builder and the
+// parameters are freed (the secret ones cleared) before it returns.
 static EVP_PKEY *wx_rsa_new(const wx_bn *v, int count, unsigned long *err) {
 	static const char *const names[8] = {
 		OSSL_PKEY_PARAM_RSA_N, OSSL_PKEY_PARAM_RSA_E, OSSL_PKEY_PARAM_RSA_D,
@@ -56,7 +55,7 @@ static EVP_PKEY *wx_rsa_new(const wx_bn *v, int count, unsigned long *err) {
 	EVP_PKEY *pkey = NULL;
 	int i, ok = 0;
 
-	if (count != 2 && count != 8) {
+	if (count != 8) {
 		goto done;
 	}
 	bld = OSSL_PARAM_BLD_new();
@@ -75,7 +74,7 @@ static EVP_PKEY *wx_rsa_new(const wx_bn *v, int count, unsigned long *err) {
 	}
 	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
 	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pkey, count == 8 ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+	    EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_KEYPAIR, params) <= 0) {
 		goto done;
 	}
 	ok = 1;
@@ -97,13 +96,13 @@ done:
 	return pkey;
 }
 
-// wx_ctx_new returns a context for PKCS#1 v1.5 SHA-256 signing (sign != 0)
-// or verification with pkey, initialised once so that wx_sign and wx_verify
-// can use it again and again: in OpenSSL 3.0 making and initialising one
-// costs several microseconds of provider look-ups, a fifth of a verification.
-static EVP_PKEY_CTX *wx_ctx_new(EVP_PKEY *pkey, int sign, unsigned long *err) {
+// wx_ctx_new returns a context for PKCS#1 v1.5 SHA-256 signing with pkey,
+// initialised once so that wx_sign can use it again and again: in OpenSSL
+// 3.0 making and initialising one costs several microseconds of provider
+// look-ups.
+static EVP_PKEY_CTX *wx_ctx_new(EVP_PKEY *pkey, unsigned long *err) {
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new(pkey, NULL);
-	if (ctx != NULL && (sign ? EVP_PKEY_sign_init(ctx) : EVP_PKEY_verify_init(ctx)) > 0 &&
+	if (ctx != NULL && EVP_PKEY_sign_init(ctx) > 0 &&
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) > 0 &&
 	    EVP_PKEY_CTX_set_signature_md(ctx, EVP_sha256()) > 0) {
 		*err = 0;
@@ -126,16 +125,6 @@ static int wx_sign(EVP_PKEY_CTX *ctx, const unsigned char *dgst, size_t dlen,
 	return 0;
 }
 
-// wx_verify checks a signature of a SHA-256 digest: 1 when it matches, 0
-// when it does not (OpenSSL's reason is dropped from the error queue), -1
-// when the check could not be made.
-static int wx_verify(EVP_PKEY_CTX *ctx, const unsigned char *dgst, size_t dlen,
-                     const unsigned char *sig, size_t siglen) {
-	int r = EVP_PKEY_verify(ctx, sig, siglen, dgst, dlen);
-	ERR_clear_error();
-	return r == 1 ? 1 : r == 0 ? 0 : -1;
-}
-
 static char *wx_errstr(unsigned long e, char *buf, size_t n) {
 	ERR_error_string_n(e, buf, n);
 	return buf;
@@ -144,7 +133,6 @@ static char *wx_errstr(unsigned long e, char *buf, size_t n) {
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"unsafe"
 )
@@ -189,14 +177,10 @@ func newPKey(nums [][]byte) (*C.EVP_PKEY, error) {
 	return p, nil
 }
 
-// newCtx returns a context for signing (sign) or verifying with p.
-func newCtx(p *C.EVP_PKEY, sign bool) (*C.EVP_PKEY_CTX, error) {
+// newCtx returns a context for signing with p.
+func newCtx(p *C.EVP_PKEY) (*C.EVP_PKEY_CTX, error) {
 	var code C.ulong
-	s := C.int(0)
-	if sign {
-		s = 1
-	}
-	ctx := C.wx_ctx_new(p, s, &code)
+	ctx := C.wx_ctx_new(p, &code)
 	if ctx == nil {
 		return nil, opError("make a context", code)
 	}
@@ -212,17 +196,4 @@ func sign(ctx *C.EVP_PKEY_CTX, digest, sig []byte) (int, error) {
 		return 0, opError("sign", code)
 	}
 	return int(n), nil
-}
-
-// verify reports whether sig is a PKCS#1 v1.5 signature of a SHA-256 digest;
-// the error is for a check that could not be made at all.
-func verify(ctx *C.EVP_PKEY_CTX, digest, sig []byte) (bool, error) {
-	switch C.wx_verify(ctx, (*C.uchar)(&digest[0]), C.size_t(len(digest)), (*C.uchar)(&sig[0]), C.size_t(len(sig))) {
-	case 1:
-		return true, nil
-	case 0:
-		return false, nil
-	default:
-		return false, errors.New("ossl: verify could not be made")
-	}
 }

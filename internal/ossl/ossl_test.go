@@ -15,7 +15,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 )
@@ -31,11 +30,6 @@ type vectors struct {
 		Message   string `json:"message"`
 		Signature string `json:"signature"`
 	} `json:"request_signatures"`
-	ResponseVerifications []struct {
-		Name    string            `json:"name"`
-		Headers map[string]string `json:"headers"`
-		Body    string            `json:"body"`
-	} `json:"response_verifications"`
 }
 
 func loadVectors(t testing.TB) vectors {
@@ -99,16 +93,6 @@ func newPrivate(t testing.TB, k *rsa.PrivateKey) *PrivateKey {
 	return sk
 }
 
-func newPublic(t testing.TB, k *rsa.PublicKey) *PublicKey {
-	t.Helper()
-	pk, err := NewPublicKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pk.Close)
-	return pk
-}
-
 func goSign(t testing.TB, k *rsa.PrivateKey, msg []byte) []byte {
 	t.Helper()
 	sum := sha256.Sum256(msg)
@@ -138,103 +122,17 @@ func TestSignatureEqualsTheKnownAnswer(t *testing.T) {
 	}
 }
 
-// TestVerificationAgreesWithGoOnTheResponseVectors checks each answer's
-// signature under each of the vectors' keys: the right key accepts the valid
-// ones, and every other pairing is refused by both.
-func TestVerificationAgreesWithGoOnTheResponseVectors(t *testing.T) {
-	t.Parallel()
-	k := keys(t)
-	pubs := map[string]*rsa.PublicKey{
-		"wechatpay": &k.wechatpay.PublicKey, "platform": &k.platform.PublicKey, "merchant": &k.merchant.PublicKey,
-	}
-	valid := 0
-	for _, v := range loadVectors(t).ResponseVerifications {
-		sig, err := base64.StdEncoding.DecodeString(v.Headers["Wechatpay-Signature"])
-		if err != nil {
-			continue // the probe: not Base64, never reaches RSA
-		}
-		sum := sha256.Sum256([]byte(v.Headers["Wechatpay-Timestamp"] + "\n" + v.Headers["Wechatpay-Nonce"] + "\n" + v.Body + "\n"))
-		for name, pub := range pubs {
-			want := rsa.VerifyPKCS1v15(pub, crypto.SHA256, sum[:], sig)
-			got := newPublic(t, pub).VerifyPKCS1v15SHA256(sum[:], sig)
-			if got != want {
-				t.Errorf("%s with the %s key: got %v, Go says %v", v.Name, name, got, want)
-			}
-			if got == nil {
-				valid++
-			}
-		}
-	}
-	if valid < 5 {
-		t.Errorf("only %d (answer, key) pairs verified; the vectors hold more valid answers", valid)
-	}
-}
-
-func TestVerificationAgreesWithGo(t *testing.T) {
-	t.Parallel()
-	k := keys(t)
-	msg := []byte("1795435200\n593BEC0C930BF1AFEB40B4A08C8FB242\n{}\n")
-	sum := sha256.Sum256(msg)
-	sig := goSign(t, k.wechatpay, msg)
-	pub := &k.wechatpay.PublicKey
-	flip := func(b []byte, bit int) []byte {
-		b = append([]byte(nil), b...)
-		b[bit/8] ^= 1 << (bit % 8)
-		return b
-	}
-	otherSum := sha256.Sum256([]byte("another message"))
-	ff := []byte(strings.Repeat("\xff", len(sig)))
-	cases := []struct {
-		name      string
-		pub       *rsa.PublicKey
-		digest    []byte
-		sig       []byte
-		wantValid bool
-	}{
-		{"valid", pub, sum[:], sig, true},
-		{"first bit of the signature flipped", pub, sum[:], flip(sig, 0), false},
-		{"a middle bit of the signature flipped", pub, sum[:], flip(sig, 1000), false},
-		{"last bit of the signature flipped", pub, sum[:], flip(sig, 8*len(sig)-1), false},
-		{"a bit of the digest flipped", pub, flip(sum[:], 77), sig, false},
-		{"another message", pub, otherSum[:], sig, false},
-		{"wrong key", &k.platform.PublicKey, sum[:], sig, false},
-		{"signature one byte short", pub, sum[:], sig[1:], false},
-		{"signature one byte long", pub, sum[:], append([]byte{0}, sig...), false},
-		{"empty signature", pub, sum[:], nil, false},
-		{"zero signature", pub, sum[:], make([]byte, len(sig)), false},
-		{"signature above the modulus", pub, sum[:], ff, false},
-		{"signature equal to the modulus", pub, sum[:], pub.N.Bytes(), false},
-		{"digest one byte short", pub, sum[:31], sig, false},
-		{"empty digest", pub, nil, sig, false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			want := rsa.VerifyPKCS1v15(c.pub, crypto.SHA256, c.digest, c.sig)
-			got := newPublic(t, c.pub).VerifyPKCS1v15SHA256(c.digest, c.sig)
-			if (got == nil) != c.wantValid || (want == nil) != c.wantValid {
-				t.Fatalf("OpenSSL: %v, Go: %v, want valid=%v", got, want, c.wantValid)
-			}
-			if got != nil && !errors.Is(got, rsa.ErrVerification) {
-				t.Fatalf("OpenSSL refused with %v, want rsa.ErrVerification", got)
-			}
-		})
-	}
-}
-
 // FuzzSignatureEqualsGo signs fuzzed messages with both and checks that the
-// signatures are equal and that each verifies the other's result alike, with
-// one bit of the signature flipped too.
+// signatures are equal.
 func FuzzSignatureEqualsGo(f *testing.F) {
 	for _, v := range loadVectors(f).RequestSignatures {
-		f.Add([]byte(v.Message), uint16(0))
+		f.Add([]byte(v.Message))
 	}
-	f.Add([]byte(""), uint16(7))
-	f.Add([]byte("\x00\xff\n"), uint16(2047))
+	f.Add([]byte(""))
+	f.Add([]byte("\x00\xff\n"))
 	k := keys(f)
 	sk := newPrivate(f, k.merchant)
-	pk := newPublic(f, &k.merchant.PublicKey)
-	f.Fuzz(func(t *testing.T, msg []byte, bit uint16) {
+	f.Fuzz(func(t *testing.T, msg []byte) {
 		sum := sha256.Sum256(msg)
 		got, err := sk.Sign(nil, sum[:], crypto.SHA256)
 		if err != nil {
@@ -243,40 +141,6 @@ func FuzzSignatureEqualsGo(f *testing.F) {
 		want := goSign(t, k.merchant, msg)
 		if string(got) != string(want) {
 			t.Fatalf("signature of %q differs from Go's", msg)
-		}
-		if err := pk.VerifyPKCS1v15SHA256(sum[:], got); err != nil {
-			t.Fatalf("OpenSSL refused its own signature: %v", err)
-		}
-		bad := append([]byte(nil), got...)
-		i := int(bit) % (8 * len(bad))
-		bad[i/8] ^= 1 << (i % 8)
-		g, w := pk.VerifyPKCS1v15SHA256(sum[:], bad), rsa.VerifyPKCS1v15(&k.merchant.PublicKey, crypto.SHA256, sum[:], bad)
-		if (g == nil) != (w == nil) || g == nil {
-			t.Fatalf("bit %d flipped: OpenSSL %v, Go %v; want both to refuse", i, g, w)
-		}
-	})
-}
-
-// FuzzVerificationAgreesWithGo verifies fuzzed signatures of any length.
-func FuzzVerificationAgreesWithGo(f *testing.F) {
-	k := keys(f)
-	msg := []byte("seed")
-	sum := sha256.Sum256(msg)
-	good := goSign(f, k.merchant, msg)
-	f.Add(sum[:], good)
-	f.Add(sum[:], good[1:])
-	f.Add(sum[:], append([]byte{1}, good[1:]...))
-	f.Add(sum[:16], good)
-	f.Add([]byte{}, []byte{})
-	pub := &k.merchant.PublicKey
-	pk := newPublic(f, pub)
-	f.Fuzz(func(t *testing.T, digest, sig []byte) {
-		got, want := pk.VerifyPKCS1v15SHA256(digest, sig), rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest, sig)
-		if (got == nil) != (want == nil) {
-			t.Fatalf("OpenSSL %v, Go %v", got, want)
-		}
-		if got != nil && !errors.Is(got, rsa.ErrVerification) {
-			t.Fatalf("OpenSSL refused with %v, want rsa.ErrVerification", got)
 		}
 	})
 }
@@ -331,29 +195,6 @@ func TestPublicReturnsTheKey(t *testing.T) {
 func TestNewKeyRefusesBadKeys(t *testing.T) {
 	t.Parallel()
 	k := keys(t).merchant
-	pub := func(n *big.Int, e int) *rsa.PublicKey { return &rsa.PublicKey{N: n, E: e} }
-	for _, c := range []struct {
-		name string
-		pub  *rsa.PublicKey
-	}{
-		{"nil", nil},
-		{"no modulus", pub(nil, 65537)},
-		{"even modulus", pub(new(big.Int).Lsh(k.N, 1), 65537)},
-		{"short modulus", pub(new(big.Int).Rsh(k.N, 1100), 65537)},
-		{"exponent 1", pub(k.N, 1)},
-		{"even exponent", pub(k.N, 65536)},
-		{"exponent above 2^31-1", pub(k.N, 1<<31+1)},
-	} {
-		if _, err := NewPublicKey(c.pub); err == nil {
-			t.Errorf("%s: accepted", c.name)
-		}
-		if c.pub != nil && c.pub.N != nil {
-			// Go refuses these keys at verification; OpenSSL must never be asked.
-			if rsa.VerifyPKCS1v15(c.pub, crypto.SHA256, make([]byte, 32), make([]byte, c.pub.Size())) == nil {
-				t.Errorf("%s: Go accepted", c.name)
-			}
-		}
-	}
 	broken := *k
 	broken.D = new(big.Int).Add(k.D, big.NewInt(2))
 	if _, err := NewPrivateKey(&broken); err == nil {
@@ -371,20 +212,11 @@ func TestClosedKeyRefusesToWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pk, err := NewPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sk.Close()
 	sk.Close()
-	pk.Close()
-	pk.Close()
 	sum := sha256.Sum256(nil)
 	if _, err := sk.Sign(nil, sum[:], crypto.SHA256); !errors.Is(err, ErrClosed) {
 		t.Errorf("Sign after Close: %v", err)
-	}
-	if err := pk.VerifyPKCS1v15SHA256(sum[:], make([]byte, 256)); !errors.Is(err, ErrClosed) {
-		t.Errorf("Verify after Close: %v", err)
 	}
 }
 
@@ -394,7 +226,6 @@ func TestConcurrentUseSignsLikeGo(t *testing.T) {
 	t.Parallel()
 	k := keys(t).merchant
 	sk := newPrivate(t, k)
-	pk := newPublic(t, &k.PublicKey)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
@@ -412,26 +243,19 @@ func TestConcurrentUseSignsLikeGo(t *testing.T) {
 				if err != nil || string(sig) != string(want) {
 					t.Error("signature differs from Go's", err)
 				}
-				if err := pk.VerifyPKCS1v15SHA256(sum[:], sig); err != nil {
-					t.Error(err)
-				}
 			}
 		})
 	}
 	wg.Wait()
 }
 
-// TestCloseDuringUseIsSafe closes keys while goroutines sign and verify with
-// them: each operation either succeeds or returns ErrClosed, and nothing is
-// freed under a running operation (the -asan run of .ci/run would see it).
+// TestCloseDuringUseIsSafe closes a key while goroutines sign with it: each
+// signature either succeeds or returns ErrClosed, and nothing is freed under
+// a running operation (the -asan run of .ci/run would see it).
 func TestCloseDuringUseIsSafe(t *testing.T) {
 	t.Parallel()
 	k := keys(t).merchant
 	sk, err := NewPrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pk, err := NewPublicKey(&k.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -442,23 +266,14 @@ func TestCloseDuringUseIsSafe(t *testing.T) {
 		wg.Go(func() {
 			for range 6 {
 				sig, err := sk.Sign(nil, sum[:], crypto.SHA256)
-				if err != nil {
-					if !errors.Is(err, ErrClosed) {
-						t.Error(err)
-					}
-					sig = want
-				} else if string(sig) != string(want) {
-					t.Error("signature differs from Go's")
-				}
-				if err := pk.VerifyPKCS1v15SHA256(sum[:], sig); err != nil && !errors.Is(err, ErrClosed) {
+				if err != nil && !errors.Is(err, ErrClosed) {
 					t.Error(err)
+				} else if err == nil && string(sig) != string(want) {
+					t.Error("signature differs from Go's")
 				}
 			}
 		})
 	}
-	wg.Go(func() {
-		sk.Close()
-		pk.Close()
-	})
+	wg.Go(sk.Close)
 	wg.Wait()
 }

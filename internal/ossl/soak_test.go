@@ -17,7 +17,7 @@ import (
 	"testing"
 )
 
-// TestSoakKeepsRSSFlat signs and verifies WXPAY_OSSL_SOAK times (a million
+// TestSoakKeepsRSSFlat signs WXPAY_OSSL_SOAK times (a million
 // for the figure in bench/README.md) and makes and drops a key every
 // thousand signatures, half of them closed and half left to the garbage
 // collector, then checks that the resident set grew by less than 8 MiB after
@@ -31,7 +31,6 @@ func TestSoakKeepsRSSFlat(t *testing.T) {
 	}
 	k := keys(t).merchant
 	sk := newPrivate(t, k)
-	pk := newPublic(t, &k.PublicKey)
 	var done, baseline atomic.Int64
 	var wg sync.WaitGroup
 	workers := runtime.GOMAXPROCS(0)
@@ -41,11 +40,7 @@ func TestSoakKeepsRSSFlat(t *testing.T) {
 			for i := w; i < n; i += workers {
 				binary.LittleEndian.PutUint64(msg[:], uint64(i))
 				sum := sha256.Sum256(msg[:])
-				sig, err := sk.Sign(nil, sum[:], crypto.SHA256)
-				if err == nil {
-					err = pk.VerifyPKCS1v15SHA256(sum[:], sig)
-				}
-				if err != nil {
+				if _, err := sk.Sign(nil, sum[:], crypto.SHA256); err != nil {
 					t.Error(err)
 					return
 				}
@@ -71,7 +66,7 @@ func TestSoakKeepsRSSFlat(t *testing.T) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	end := rss(t)
-	t.Logf("%d signatures and verifications, %d keys made: RSS %d KiB after a tenth, %d KiB at the end",
+	t.Logf("%d signatures, %d keys made: RSS %d KiB after a tenth, %d KiB at the end",
 		n, n/1000, baseline.Load()/1024, end/1024)
 	if grew := end - baseline.Load(); grew > 8<<20 {
 		t.Errorf("RSS grew by %d KiB", grew/1024)
