@@ -107,7 +107,7 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			RuleVersion: out.RuleVersion, Reason: out.Explain,
 		}
 		applied = true
-		return wrap("write payment", tx.WritePayment(ctx, in, &t, m, &entry, func(syncID int64) error {
+		return wrap("write payment", tx.WritePayment(ctx, &t, m, &entry, func(syncID int64) error {
 			return s.queue.Enqueue(ctx, tx, syncID)
 		}))
 	})

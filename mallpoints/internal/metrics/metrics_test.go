@@ -142,32 +142,6 @@ mallpoints_seconds_since_last_notification{mall="1900000110"} 0
 	}
 }
 
-type sqliteState struct{ checkpoints *storage.Checkpoints }
-
-func (s sqliteState) State(context.Context) (storage.State, error) {
-	return storage.State{Checkpoints: s.checkpoints}, nil
-}
-
-func TestSQLiteCheckpointsAreCountedByOutcomeAndOnlyOnSQLite(t *testing.T) {
-	t.Parallel()
-	m := metrics.New(nil)
-	m.WatchState(sqliteState{&storage.Checkpoints{Tried: 120, Failed: 2}}, func() string { return "abc" }, time.Now)
-	want := `
-# HELP mallpoints_sqlite_checkpoints_total Background checkpoints of the SQLite log by this process, by outcome (ok, failed); SQLite only. A failed one loses nothing but says the disk or the file is in trouble.
-# TYPE mallpoints_sqlite_checkpoints_total counter
-mallpoints_sqlite_checkpoints_total{outcome="failed"} 2
-mallpoints_sqlite_checkpoints_total{outcome="ok"} 118
-`
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_sqlite_checkpoints_total"); err != nil {
-		t.Error(err)
-	}
-	pg := metrics.New(nil)
-	pg.WatchState(sqliteState{nil}, func() string { return "abc" }, time.Now)
-	if n, err := testutil.GatherAndCount(pg.Registry(), "mallpoints_sqlite_checkpoints_total"); err != nil || n != 0 {
-		t.Errorf("on PostgreSQL: %d checkpoint series (%v), want none", n, err)
-	}
-}
-
 type stateAt struct{ now time.Time }
 
 func (s stateAt) State(context.Context) (storage.State, error) {

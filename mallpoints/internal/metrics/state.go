@@ -24,8 +24,6 @@ var (
 		"Ledger entries ever written (payments, refunds, adjustments), by every replica.", nil, nil)
 	descSilence = prometheus.NewDesc("mallpoints_seconds_since_last_notification",
 		"Seconds since the mall's last notification arrived. WeChat Pay stops retrying a notification after 24h4m and has no call to ask for a lost one, so a long silence must page.", []string{"mall"}, nil)
-	descCheckpoints = prometheus.NewDesc("mallpoints_sqlite_checkpoints_total",
-		"Background checkpoints of the SQLite log by this process, by outcome (ok, failed); SQLite only. A failed one loses nothing but says the disk or the file is in trouble.", []string{"outcome"}, nil)
 	descRules = prometheus.NewDesc("mallpoints_rules_info",
 		"The version (content hash) of the points rules in force in this process; always 1.", []string{"version"}, nil)
 )
@@ -39,7 +37,7 @@ type stateCollector struct {
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descCheckpoints, descRules} {
+	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descRules} {
 		ch <- d
 	}
 }
@@ -64,10 +62,6 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descOutboxOldest, prometheus.GaugeValue, oldest)
 	ch <- prometheus.MustNewConstMetric(descParked, prometheus.GaugeValue, float64(st.Parked))
 	ch <- prometheus.MustNewConstMetric(descEntries, prometheus.CounterValue, float64(st.LedgerEntries))
-	if cp := st.Checkpoints; cp != nil {
-		ch <- prometheus.MustNewConstMetric(descCheckpoints, prometheus.CounterValue, float64(cp.Tried-cp.Failed), "ok")
-		ch <- prometheus.MustNewConstMetric(descCheckpoints, prometheus.CounterValue, float64(cp.Failed), "failed")
-	}
 	for mall, at := range st.LastNotification {
 		ch <- prometheus.MustNewConstMetric(descSilence, prometheus.GaugeValue, max(now.Sub(at).Seconds(), 0), mall)
 	}

@@ -38,19 +38,12 @@ type DB struct {
 	sql    *sql.DB       // SQLite; for PostgreSQL only the migrations use it
 	pool   *pgxpool.Pool // PostgreSQL
 	now    func() time.Time
-
-	checkpoints *checkpointer // SQLite
 }
 
 // Open connects to dsn: a postgres:// (or postgresql://) URL, or else the
 // path of a SQLite file, created if missing. SQLite runs in WAL mode on one
 // connection, which serialises writers (River's SQLite driver asks for it).
 func Open(ctx context.Context, dsn string) (*DB, error) {
-	return open(ctx, dsn, checkpointEvery)
-}
-
-// open is Open with SQLite's checkpoints every so often.
-func open(ctx context.Context, dsn string, every time.Duration) (*DB, error) {
 	db := &DB{now: time.Now}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		cfg, err := pgxpool.ParseConfig(dsn)
@@ -73,14 +66,9 @@ func open(ctx context.Context, dsn string, every time.Duration) (*DB, error) {
 	}
 	db.engine = SQLite
 	q := url.Values{}
-	// Checkpoints are made by a connection of their own (checkpoint.go);
-	// the writer's autocheckpoint is only a safety net. Checkpointing
-	// seldom also means a page written by many payments in between is
-	// copied back and fsynced once rather than many times (13 % less CPU
-	// for a payment's database work than SQLite's default of every 1,000
-	// pages, in BenchmarkPaymentDatabaseWork).
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)",
-		fmt.Sprintf("wal_autocheckpoint(%d)", safetyCheckpointPages)} {
+	// The log is copied back into the file by SQLite's own autocheckpoint,
+	// every 1,000 pages, on the connection that commits.
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -94,8 +82,6 @@ func open(ctx context.Context, dsn string, every time.Duration) (*DB, error) {
 		db.sql.Close()
 		return nil, fmt.Errorf("storage: open SQLite file %s: %w", dsn, err)
 	}
-	// Started once the writer's connection has made the file a WAL database.
-	db.checkpoints = startCheckpointer(conn, every)
 	return db, nil
 }
 
@@ -112,14 +98,10 @@ func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 // SetClock replaces the clock that stamps rows; for tests.
 func (db *DB) SetClock(now func() time.Time) { db.now = now }
 
-// Close closes the connections. On SQLite the checkpointer's goes first:
-// the last connection to close copies the log back and removes it.
+// Close closes the connections. On SQLite closing the last one copies the
+// log back into the file and removes it.
 func (db *DB) Close() error {
-	var err error
-	if db.checkpoints != nil {
-		err = db.checkpoints.close()
-	}
-	err = errors.Join(err, db.sql.Close())
+	err := db.sql.Close()
 	if db.pool != nil {
 		db.pool.Close()
 	}

@@ -13,7 +13,7 @@ import (
 func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := testSQLite(t, 0, true)
+	db, _ := testSQLite(t, true)
 	for _, q := range []struct {
 		name  string
 		query string
@@ -84,7 +84,7 @@ func TestPercentileIsTheNearestRank(t *testing.T) {
 func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := testSQLite(t, 0, true)
+	db, _ := testSQLite(t, true)
 	want := map[string]string{
 		"sqlite_autoindex_members_1":      "UNIQUE (mall, openid): LockMember, Member",
 		"members_by_openid":               "the members search and list by openid",

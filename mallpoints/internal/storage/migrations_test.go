@@ -13,7 +13,7 @@ import (
 func TestTheTablesRebuiltForFewerPagesKeepEveryRowBothWays(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, _ := testSQLite(t, 0, false)
+	db, _ := testSQLite(t, false)
 	p, err := db.migrator()
 	if err != nil {
 		t.Fatal(err)

@@ -21,9 +21,6 @@ type State struct {
 	LedgerEntries int64
 	// LastNotification is, per mall, when its last notification arrived.
 	LastNotification map[string]time.Time
-	// Checkpoints counts this process's background checkpoints of the
-	// SQLite log; nil on PostgreSQL.
-	Checkpoints *Checkpoints
 }
 
 // The scrape-time queries; indexes_test.go checks each one's plan.
@@ -48,9 +45,6 @@ const (
 // notifications_by_mall_time (one seek per mall) for the last notification.
 func (db *DB) State(ctx context.Context) (State, error) {
 	st := State{LastNotification: map[string]time.Time{}}
-	if db.checkpoints != nil {
-		st.Checkpoints = db.checkpoints.counts()
-	}
 	var oldest int64
 	if err := db.queryRow(ctx, qBacklog, SyncPending).Scan(&st.Pending, &oldest); err != nil {
 		return st, fmt.Errorf("storage: pending syncs: %w", err)
