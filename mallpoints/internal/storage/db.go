@@ -41,8 +41,9 @@ type DB struct {
 }
 
 // Open connects to dsn: a postgres:// (or postgresql://) URL, or else the
-// path of a SQLite file, created if missing. SQLite runs in WAL mode on one
-// connection, which serialises writers (River's SQLite driver asks for it).
+// path of a SQLite file, created if missing. SQLite runs in WAL mode with
+// synchronous=FULL on one connection, which serialises writers (River's
+// SQLite driver asks for it).
 func Open(ctx context.Context, dsn string) (*DB, error) {
 	db := &DB{now: time.Now}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
@@ -66,9 +67,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	}
 	db.engine = SQLite
 	q := url.Values{}
-	// The log is copied back into the file by SQLite's own autocheckpoint,
-	// every 1,000 pages, on the connection that commits.
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	// synchronous=FULL syncs the log at every commit: a notification is
+	// answered 2xx only after its commit, and WeChat Pay never re-sends one
+	// it was told it had, so the commit must survive a power loss or an OS
+	// crash (NORMAL, in WAL mode, may lose the last commits). The log is
+	// copied back into the file by SQLite's own autocheckpoint, every 1,000
+	// pages, on the connection that commits.
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
