@@ -28,3 +28,19 @@ var (
 // errConfig marks a parser that cannot work at all (no verifier, an APIv3
 // key of the wrong length): the fault is ours, not the sender's.
 var errConfig = errors.New("notify: parser misconfigured")
+
+// RefusedError is what a HandlerFunc returns for a notification it will
+// never be able to process however often it is delivered: a value out of
+// range, a field too long to store. The handler answers Status (a 4xx;
+// anything else is answered 400) with Err's message in the FAIL answer,
+// instead of the 500 of a failure that may pass, so the sender sees which
+// check refused it; keep personal data out of that message. WeChat Pay
+// re-sends any non-2xx, so keep a record of the refusal too.
+type RefusedError struct {
+	Status int
+	Err    error
+}
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+
+func (e *RefusedError) Unwrap() error { return e.Err }

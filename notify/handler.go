@@ -105,8 +105,9 @@ func WithTimeout(d time.Duration) HandlerOption {
 //  3. answers 200 at once for an id the store (WithStore) has seen, and 500
 //     while a delivery of the same id is still being processed here;
 //  4. calls fn with a context that ends at the timeout (WithTimeout);
-//  5. answers 204 once fn returned nil and the store recorded the id, and
-//     500 when fn fails, panics or times out, or the store fails.
+//  5. answers 204 once fn returned nil and the store recorded the id; the
+//     status of a *RefusedError fn returns (a 4xx), with its message; and
+//     500 when fn fails otherwise, panics or times out, or the store fails.
 //
 // Every failure is answered with {"code":"FAIL","message":…} naming the
 // check, so that WeChat Pay re-sends the notification; a failed
@@ -216,6 +217,13 @@ func (h *handler) process(ctx context.Context, n *Notification) outcome {
 		}
 	}
 	if err := h.call(cbCtx, n); err != nil {
+		if re, ok := errors.AsType[*RefusedError](err); ok {
+			status := re.Status
+			if status < 400 || status > 499 {
+				status = http.StatusBadRequest
+			}
+			return outcome{status, "refused", slog.LevelWarn, re.Err.Error(), err}
+		}
 		if errors.Is(cbCtx.Err(), context.DeadlineExceeded) {
 			return failed("callback_timeout", "callback did not finish in time", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -99,6 +100,36 @@ func TestHandlerAnswers500WhenTheCallbackFails(t *testing.T) {
 	checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusInternalServerError, "callback failed")
 	if cb.calls.Load() != 2 {
 		t.Errorf("callback called %d times, want 2", cb.calls.Load())
+	}
+}
+
+func TestHandlerAnswersTheStatusOfARefusedErrorAndNamesTheCheck(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name       string
+		err        error
+		wantStatus int
+		wantMsg    string
+	}{
+		{"a 400", &notify.RefusedError{Status: http.StatusBadRequest, Err: errors.New("openid: too_long")},
+			http.StatusBadRequest, "openid: too_long"},
+		{"a 422, wrapped", fmt.Errorf("ledger: %w", &notify.RefusedError{Status: http.StatusUnprocessableEntity,
+			Err: errors.New("amount: out_of_range")}), http.StatusUnprocessableEntity, "amount: out_of_range"},
+		{"a status that is not 4xx is answered 400", &notify.RefusedError{Status: http.StatusOK, Err: errors.New("odd")},
+			http.StatusBadRequest, "odd"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cb := recorder{err: c.err}
+			store := notify.NewMemoryStore()
+			h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithStore(store))
+			s := newSpec()
+			header, body := s.build(t)
+			checkFail(t, deliver(h, http.MethodPost, header, body), c.wantStatus, c.wantMsg)
+			if seen, _ := store.Seen(context.Background(), s.ID); seen {
+				t.Error("a refused notification was recorded as done")
+			}
+		})
 	}
 }
 
