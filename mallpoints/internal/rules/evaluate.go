@@ -2,7 +2,6 @@ package rules
 
 import (
 	"fmt"
-	"math"
 	"math/big"
 	"strings"
 	"time"
@@ -35,6 +34,7 @@ type Outcome struct {
 	Reason          Reason // the machine form of NoPointsRemarks; empty when EarnPoints
 	Uncapped        int64  // points before the daily cap
 	Capped          bool   // the daily cap took points away
+	Limited         bool   // MaxPoints took points away (Limit, or a product above it)
 	RuleVersion     string // Set.Version of the rules that produced this outcome
 	Explain         string // one line for logs and the dashboard
 }
@@ -98,6 +98,10 @@ func (s *Set) Evaluate(p Payment, earnedToday int64) Outcome {
 		explain.WriteString(")")
 	}
 	o.Uncapped = points(base, shopMul, promoMul, &explain)
+	if o.Uncapped > MaxPoints {
+		o.Uncapped, o.Limited = MaxPoints, true
+		fmt.Fprintf(&explain, ", limit %d", MaxPoints)
+	}
 
 	o.Points = o.Uncapped
 	if m.dailyCap > 0 {
@@ -121,11 +125,11 @@ func (s *Set) Evaluate(p Payment, earnedToday int64) Outcome {
 
 var (
 	unitsSquared = big.NewInt(multiplierScale * multiplierScale)
-	maxInt64     = big.NewInt(math.MaxInt64)
+	maxPoints    = big.NewInt(MaxPoints)
 )
 
 // points computes floor(base × a × b) exactly, in integers scaled by
-// 10^8, and saturates at math.MaxInt64 rather than wrap. It writes the
+// 10^8, and saturates just above MaxPoints rather than wrap. It writes the
 // exact product to explain when a multiplier took part.
 func points(base int64, a, b multiplier, explain *strings.Builder) int64 {
 	product := new(big.Int).Mul(big.NewInt(base), big.NewInt(int64(a)))
@@ -139,8 +143,8 @@ func points(base int64, a, b multiplier, explain *strings.Builder) int64 {
 			fmt.Fprintf(explain, " = %s.%s, floor %s", q, strings.TrimRight(frac, "0"), q)
 		}
 	}
-	if q.Cmp(maxInt64) > 0 {
-		return math.MaxInt64
+	if q.Cmp(maxPoints) > 0 {
+		return MaxPoints + 1
 	}
 	return q.Int64()
 }

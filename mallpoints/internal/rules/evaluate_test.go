@@ -1,6 +1,7 @@
 package rules_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -224,7 +225,7 @@ func TestEvaluate(t *testing.T) {
 
 func TestDefaultIsOnePointPerFullYuan(t *testing.T) {
 	t.Parallel()
-	for amount, want := range map[int64]int64{0: 0, 1: 0, 99: 0, 100: 1, 12345: 123, 1 << 62: (1 << 62) / 100} {
+	for amount, want := range map[int64]int64{0: 0, 1: 0, 99: 0, 100: 1, 12345: 123, 1 << 40: (1 << 40) / 100} {
 		got := rules.Default().Evaluate(rules.Payment{MchID: "1900000109", ShopNumber: "S01", Amount: amount, TimeEnd: time.Now()}, 1<<40)
 		if got.Points != want || got.Capped {
 			t.Errorf("amount %d: %d points (capped %v), want %d", amount, got.Points, got.Capped, want)
@@ -232,12 +233,45 @@ func TestDefaultIsOnePointPerFullYuan(t *testing.T) {
 	}
 }
 
-func TestEvaluateSaturatesInsteadOfOverflowing(t *testing.T) {
+func TestEarnedPointsStopAtMaxPointsAndSaySo(t *testing.T) {
 	t.Parallel()
 	set := mustParse(t, `{default: {shops: [{shop_number: S, multiplier: 100}], promotions: [{name: p, multiplier: 100, start: 2000-01-01, end: 2099-12-31}]}}`)
-	got := set.Evaluate(rules.Payment{ShopNumber: "S", Amount: 1<<63 - 1, TimeEnd: at("2026-01-01T00:00:00")}, 0)
-	if got.Points != 1<<63-1 {
-		t.Errorf("points %d, want math.MaxInt64", got.Points)
+	for _, amount := range []int64{1<<63 - 1, 1 << 62, rules.MaxPoints * 100} {
+		got := set.Evaluate(rules.Payment{ShopNumber: "S", Amount: amount, TimeEnd: at("2026-01-01T00:00:00")}, 0)
+		if got.Points != rules.MaxPoints || !got.Limited || !got.EarnPoints || !strings.Contains(got.Explain, "limit") {
+			t.Errorf("amount %d: points %d, limited %v, explain %q; want MaxPoints, limited, explained", amount,
+				got.Points, got.Limited, got.Explain)
+		}
+	}
+	within := set.Evaluate(rules.Payment{ShopNumber: "S", Amount: 100, TimeEnd: at("2026-01-01T00:00:00")}, 0)
+	if within.Points != 10000 || within.Limited {
+		t.Errorf("1 yuan ×100 ×100: points %d, limited %v; want 10000, not limited", within.Points, within.Limited)
+	}
+}
+
+func TestLimitCutsPointsToWhatTheBalanceCanTake(t *testing.T) {
+	t.Parallel()
+	earned := rules.Outcome{Points: 50, EarnPoints: true, Uncapped: 50}
+	for _, c := range []struct {
+		name       string
+		room       int64
+		points     int64
+		limited    bool
+		earnPoints bool
+	}{
+		{"room to spare", 100, 50, false, true},
+		{"exactly enough room", 50, 50, false, true},
+		{"less room", 20, 20, true, true},
+		{"no room", 0, 0, true, false},
+		{"a balance above the maximum", -5, 0, true, false},
+	} {
+		got := rules.Limit(earned, c.room)
+		if got.Points != c.points || got.Limited != c.limited || got.EarnPoints != c.earnPoints {
+			t.Errorf("%s: %+v", c.name, got)
+		}
+		if !c.earnPoints && (got.Reason != rules.ReasonBalanceLimit || got.NoPointsRemarks == "") {
+			t.Errorf("%s: reason %q, remark %q", c.name, got.Reason, got.NoPointsRemarks)
+		}
 	}
 }
 
