@@ -21,6 +21,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -66,6 +67,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/parkings", a.park)
 	mux.HandleFunc("GET /api/rules", a.rules)
 	mux.HandleFunc("GET /api/entries", a.entries)
+	mux.HandleFunc("GET /api/refusals", a.refusals)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
 	})
@@ -110,6 +112,15 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ledger.ErrSyncsPending):
 		writeError(w, http.StatusConflict, &Error{Code: "SYNCS_PENDING",
 			Message: "the member has syncs waiting to be sent to WeChat Pay; erase it once they are done"})
+	case errors.Is(err, ledger.ErrSyncsParked):
+		writeError(w, http.StatusConflict, &Error{Code: "SYNCS_PARKED",
+			Message: "the member has parked syncs, which would be sent with the pseudonym if retried after erasure; retry them until they are synced, then erase"})
+	case errors.Is(err, ledger.ErrPointsOutOfRange):
+		writeError(w, http.StatusBadRequest, &Error{Code: "INVALID_FIELD",
+			Message: fmt.Sprintf("points must be at most %d either way", rules.MaxPoints), Field: "points"})
+	case errors.Is(err, ledger.ErrBalanceLimit):
+		writeError(w, http.StatusConflict, &Error{Code: "BALANCE_LIMIT",
+			Message: fmt.Sprintf("the balance would pass its maximum of %d points", rules.MaxPoints), Field: "points"})
 	case errors.Is(err, ledger.ErrIdempotencyKeyReused):
 		writeError(w, http.StatusConflict, &Error{Code: "IDEMPOTENCY_KEY_REUSED",
 			Message: "this Idempotency-Key was used for a different request", Field: "Idempotency-Key"})

@@ -338,3 +338,19 @@ func (a *API) entries(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"entries": list, "next_after": next})
 }
+
+// refusals lists the notifications refused at intake, the most recently
+// delivered first: which field broke which rule, never the value.
+func (a *API) refusals(w http.ResponseWriter, r *http.Request) {
+	n, err := limit(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	list, err := a.db.Refusals(r.Context(), n)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"refusals": list})
+}

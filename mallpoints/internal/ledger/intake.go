@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
@@ -52,20 +53,22 @@ func record(ctx context.Context, tx *storage.Tx, n *notify.Notification, mall, k
 // has not seen creates the member: its activation may come later or have
 // been lost.
 func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *businesscircle.TransactionEvent) error {
-	if e.MchID == "" || e.TransactionID == "" || e.OpenID == "" || e.AppID == "" {
-		return fmt.Errorf("ledger: MALL_TRANSACTION.SUCCESS %s lacks mchid, transaction_id, openid or appid", n.ID)
+	if r := checkFields(n, field{"mchid", e.MchID, true}, field{"appid", e.AppID, true}, field{"openid", e.OpenID, true},
+		field{"transaction_id", e.TransactionID, true}, field{"shop_number", e.ShopNumber, false},
+		field{"shop_name", e.ShopName, false}, field{"commit_tag", e.CommitTag, false}); r != nil {
+		return s.refuse(ctx, n, e.MchID, r)
+	}
+	if r := checkAmount("amount", e.Amount, 0); r != nil {
+		return s.refuse(ctx, n, e.MchID, r)
 	}
 	timeEnd, err := businesscircle.ParseTime(e.TimeEnd)
 	if err != nil {
-		return fmt.Errorf("ledger: MALL_TRANSACTION.SUCCESS %s: time_end: %w", n.ID, err)
-	}
-	if e.Amount < 0 {
-		return fmt.Errorf("ledger: MALL_TRANSACTION.SUCCESS %s: negative amount", n.ID)
+		return s.refuse(ctx, n, e.MchID, &Refusal{Field: "time_end", Rule: RuleFormat, Limit: "RFC 3339"})
 	}
 	set := s.rules.Load()
 	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "mall", e.MchID)
 	var t storage.Transaction
-	applied := false
+	applied, limited := false, false
 	// Only a daily cap needs the points earned today; without one the sum
 	// is not read. The payments it would add up are written either way, so
 	// a cap set later in the day counts them.
@@ -87,8 +90,12 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			noteOutcome(ctx, OutcomeDuplicateKey)
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
-		out := set.Evaluate(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount, TimeEnd: timeEnd}, in.Earned)
 		m := in.Member
+		// The balance stays within rules.MaxPoints: a payment is never
+		// refused for it, it earns what the balance can still take.
+		out := rules.Limit(set.Evaluate(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount,
+			TimeEnd: timeEnd}, in.Earned), rules.MaxPoints-m.Balance)
+		limited = out.Limited
 		applyDelta(&m, out.Points)
 		if m.AppID == "" {
 			m.AppID = e.AppID
@@ -114,6 +121,9 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 	if err != nil {
 		return err
 	}
+	if limited {
+		log.Warn("ledger: payment's points limited by the points maximum", "points", t.Points, "max_points", rules.MaxPoints)
+	}
 	if applied {
 		log.Info("ledger: payment", "points", t.Points, "total_points", t.TotalPoints, "rule_version", t.RuleVersion)
 	} else {
@@ -128,11 +138,16 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 // shortfall. WeChat Pay has no call to report a deduction, so nothing is
 // synced: the member sees the lower total in the next payment's sync.
 func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *businesscircle.RefundEvent) error {
-	if e.MchID == "" || e.RefundID == "" || e.TransactionID == "" || e.RefundAmount <= 0 {
-		return fmt.Errorf("ledger: MALL_REFUND.SUCCESS %s lacks mchid, refund_id, transaction_id or a positive refund_amount", n.ID)
+	if r := checkFields(n, field{"mchid", e.MchID, true}, field{"refund_id", e.RefundID, true},
+		field{"transaction_id", e.TransactionID, true}); r != nil {
+		return s.refuse(ctx, n, e.MchID, r)
+	}
+	if r := checkAmount("refund_amount", e.RefundAmount, 1); r != nil {
+		return s.refuse(ctx, n, e.MchID, r)
 	}
 	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "refund_id", e.RefundID, "mall", e.MchID)
 	var entry storage.Entry
+	var surplus int64
 	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
 		isNew, err := record(ctx, tx, n, e.MchID, e.RefundID)
 		if err != nil || !isNew {
@@ -160,8 +175,12 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 		}
 		deduct := rules.RefundDeduction(t.Points, t.Amount, t.Refunded, e.RefundAmount)
 		applied, shortfall := applyDelta(&m, -deduct)
+		// The refunded total never passes the amount paid: what a refund
+		// claims beyond it is kept apart as its surplus.
+		counted := min(e.RefundAmount, max(t.Amount-t.Refunded, 0))
+		surplus = e.RefundAmount - counted
 		r := storage.Refund{Mall: e.MchID, RefundID: e.RefundID, TransactionID: e.TransactionID, NotificationID: n.ID,
-			OpenID: t.OpenID, RefundAmount: e.RefundAmount, Deducted: -applied, Shortfall: shortfall}
+			OpenID: t.OpenID, RefundAmount: e.RefundAmount, Deducted: -applied, Shortfall: shortfall, Surplus: surplus}
 		isNew, err = tx.InsertRefund(ctx, &r)
 		if err != nil {
 			return wrap("write refund", err)
@@ -170,7 +189,7 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 			noteOutcome(ctx, OutcomeDuplicateKey)
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
-		if err := tx.AddRefund(ctx, e.MchID, e.TransactionID, e.RefundAmount, deduct); err != nil {
+		if err := tx.AddRefund(ctx, e.MchID, e.TransactionID, counted, deduct); err != nil {
 			return wrap("refund totals", err)
 		}
 		if err := tx.UpdateMember(ctx, m); err != nil {
@@ -185,28 +204,49 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 	if err != nil {
 		return err
 	}
+	if surplus > 0 {
+		log.Warn("ledger: refunds exceed the payment's amount; the surplus is not counted", "surplus", surplus)
+	}
 	if entry.Seq != 0 {
 		log.Info("ledger: refund", "deducted", -entry.Points, "shortfall", entry.Shortfall, "balance", entry.BalanceAfter)
 	}
 	return nil
 }
 
-// authRank orders the authorisation types: a member is only ever upgraded.
+// authRank orders the known authorisation types: a member is only ever
+// upgraded. A value WeChat Pay adds without notice ranks above none and
+// below the known ones.
 var authRank = map[string]int{
 	"": 0,
-	string(businesscircle.AuthTypeRegisteredMode):                 1,
-	string(businesscircle.AuthTypeRegisteredAndAuthorizationMode): 2,
+	string(businesscircle.AuthTypeRegisteredMode):                 2,
+	string(businesscircle.AuthTypeRegisteredAndAuthorizationMode): 3,
+}
+
+// rankOf is the rank of an auth_type as given: trimmed (one of WeChat Pay's
+// samples has a trailing space), 1 when unknown.
+func rankOf(authType string) int {
+	if r, ok := authRank[strings.TrimSpace(authType)]; ok {
+		return r
+	}
+	return 1
 }
 
 // Authorization applies MALL_AUTH.ACTIVATE_CARD: it creates or updates the
 // member. REGISTERED_MODE followed by REGISTERED_AND_AUTHORIZATION_MODE
 // upgrades it; the reverse order, a late re-delivery, does not downgrade it.
+// An auth_type the service does not know is stored as given and logged once
+// per value: WeChat Pay adds values without notice, and failing the
+// notification would lose the activation after a day of retries.
 func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *businesscircle.AuthorizationEvent) error {
-	if e.MchID == "" || e.OpenID == "" {
-		return fmt.Errorf("ledger: MALL_AUTH.ACTIVATE_CARD %s lacks mchid or openid", n.ID)
+	if r := checkFields(n, field{"mchid", e.MchID, true}, field{"openid", e.OpenID, true},
+		field{"auth_type", string(e.AuthType), true}, field{"code", e.Code, false}); r != nil {
+		return s.refuse(ctx, n, e.MchID, r)
 	}
-	if _, ok := authRank[string(e.AuthType)]; !ok || e.AuthType == "" {
-		return fmt.Errorf("ledger: MALL_AUTH.ACTIVATE_CARD %s: unknown auth_type %q", n.ID, e.AuthType)
+	authType := string(e.AuthType)
+	if known := strings.TrimSpace(authType); rankOf(authType) > 1 {
+		authType = known
+	} else {
+		s.unknownAuthType(authType)
 	}
 	return s.db.InTx(ctx, func(tx *storage.Tx) error {
 		isNew, err := record(ctx, tx, n, e.MchID, e.OpenID)
@@ -217,8 +257,8 @@ func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *
 		if err != nil {
 			return wrap("lock member", err)
 		}
-		if authRank[string(e.AuthType)] > authRank[m.AuthType] {
-			m.AuthType = string(e.AuthType)
+		if rankOf(authType) > rankOf(m.AuthType) {
+			m.AuthType = authType
 		}
 		if err := tx.UpdateMember(ctx, m); err != nil {
 			return wrap("update member", err)
@@ -228,4 +268,20 @@ func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *
 		}
 		return nil
 	})
+}
+
+// maxUnknownAuthTypes bounds the unknown auth_type values remembered for
+// logging once each.
+const maxUnknownAuthTypes = 64
+
+// unknownAuthType logs an auth_type the service does not know, once per
+// value.
+func (s *Service) unknownAuthType(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen := s.unknownAuth[v]; seen || len(s.unknownAuth) >= maxUnknownAuthTypes {
+		return
+	}
+	s.unknownAuth[v] = struct{}{}
+	s.log.Warn("ledger: unknown auth_type in MALL_AUTH.ACTIVATE_CARD, stored as given", "auth_type", v)
 }

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +38,9 @@ type Service struct {
 	rules atomic.Pointer[rules.Set]
 	now   func() time.Time
 	log   *slog.Logger
+
+	mu          sync.Mutex
+	unknownAuth map[string]struct{} // auth_type values logged once
 }
 
 // New returns a Service over db that enqueues syncs with q and starts with
@@ -45,7 +49,7 @@ func New(db *storage.DB, q Enqueuer, set *rules.Set, log *slog.Logger) *Service 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{db: db, queue: q, now: time.Now, log: log}
+	s := &Service{db: db, queue: q, now: time.Now, log: log, unknownAuth: map[string]struct{}{}}
 	s.rules.Store(set)
 	return s
 }
@@ -74,6 +78,15 @@ var (
 	// ErrSyncsPending: a member cannot be erased while a sync naming it
 	// waits to be sent; it would go out with the pseudonym.
 	ErrSyncsPending = errors.New("ledger: the member has syncs waiting to be sent")
+	// ErrSyncsParked: a member cannot be erased while a sync naming it is
+	// parked; retried after erasure, it would go out with the pseudonym.
+	ErrSyncsParked = errors.New("ledger: the member has parked syncs")
+	// ErrPointsOutOfRange: an adjustment of more than rules.MaxPoints
+	// points either way.
+	ErrPointsOutOfRange = errors.New("ledger: points out of range")
+	// ErrBalanceLimit: an adjustment would take the balance above
+	// rules.MaxPoints.
+	ErrBalanceLimit = errors.New("ledger: the balance would pass its maximum")
 	// ErrUnknownTransaction: a refund names a payment the service has not
 	// recorded. The notification fails, so WeChat Pay delivers it again.
 	ErrUnknownTransaction = errors.New("ledger: refund of an unknown transaction")

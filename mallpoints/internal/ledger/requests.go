@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -26,9 +27,27 @@ type Adjustment struct {
 // Adjust applies a once per Idempotency-Key. A repeat of the same request
 // returns the first one's entry and true; the same key with another request
 // is ErrIdempotencyKeyReused. A deduction larger than the balance is
-// ErrInsufficientBalance and writes nothing: unlike a refund, the mall can
-// be told no. The member must exist.
+// ErrInsufficientBalance, and an addition that would take the balance above
+// rules.MaxPoints is ErrBalanceLimit; both write nothing: unlike a refund
+// or a payment, the mall can be told no. The member must exist.
 func (s *Service) Adjust(ctx context.Context, a Adjustment) (storage.Entry, bool, error) {
+	if a.Points > rules.MaxPoints || a.Points < -rules.MaxPoints {
+		return storage.Entry{}, false, fmt.Errorf("%w: %d points", ErrPointsOutOfRange, a.Points)
+	}
+	entry, replay, err := s.adjust(ctx, a)
+	if errors.Is(err, errKeyTaken) {
+		// A concurrent request with the same key committed first: this
+		// one's work was rolled back, and a second pass replays the first.
+		entry, replay, err = s.adjust(ctx, a)
+	}
+	return entry, replay, err
+}
+
+// errKeyTaken: another transaction recorded the Idempotency-Key between
+// this one's read of it and its write.
+var errKeyTaken = errors.New("ledger: Idempotency-Key recorded concurrently")
+
+func (s *Service) adjust(ctx context.Context, a Adjustment) (storage.Entry, bool, error) {
 	hash := requestHash(a.OpenID, fmt.Sprint(a.Points), a.Reason)
 	var entry storage.Entry
 	replay := false
@@ -55,6 +74,10 @@ func (s *Service) Adjust(ctx context.Context, a Adjustment) (storage.Entry, bool
 		if m.Balance+a.Points < 0 {
 			return fmt.Errorf("%w: balance %d, adjustment %d", ErrInsufficientBalance, m.Balance, a.Points)
 		}
+		// Both are at most rules.MaxPoints, so the sum cannot overflow.
+		if m.Balance+a.Points > rules.MaxPoints {
+			return fmt.Errorf("%w: balance %d, adjustment %d, maximum %d", ErrBalanceLimit, m.Balance, a.Points, rules.MaxPoints)
+		}
 		m.Balance += a.Points
 		if err := tx.UpdateMember(ctx, m); err != nil {
 			return wrap("update balance", err)
@@ -65,9 +88,15 @@ func (s *Service) Adjust(ctx context.Context, a Adjustment) (storage.Entry, bool
 		if err := tx.AppendEntry(ctx, &entry); err != nil {
 			return wrap("append entry", err)
 		}
-		return wrap("write adjustment", tx.InsertAdjustment(ctx, &storage.Adjustment{Mall: a.Mall,
-			IdempotencyKey: a.IdempotencyKey, RequestHash: hash, OpenID: a.OpenID, Points: a.Points,
-			Reason: a.Reason, EntrySeq: entry.Seq}))
+		isNew, err := tx.InsertAdjustment(ctx, &storage.Adjustment{Mall: a.Mall, IdempotencyKey: a.IdempotencyKey,
+			RequestHash: hash, OpenID: a.OpenID, Points: a.Points, Reason: a.Reason, EntrySeq: entry.Seq})
+		if err != nil {
+			return wrap("write adjustment", err)
+		}
+		if !isNew {
+			return errKeyTaken
+		}
+		return nil
 	})
 	return entry, replay, err
 }
@@ -157,9 +186,10 @@ func Pseudonym(mall, openid string) string {
 }
 
 // Erase replaces a member's openid with a pseudonym everywhere; balances
-// and sums are untouched. It returns the pseudonym. While a sync naming
-// the member is pending it refuses with ErrSyncsPending: WeChat Pay must get
-// the real openid first (a parked sync does not hold erasure up).
+// and sums are untouched. It returns the pseudonym. While a sync naming the
+// member is pending it refuses with ErrSyncsPending, and while one is parked
+// with ErrSyncsParked: WeChat Pay must get the real openid first, and a
+// parked sync retried after erasure would send the pseudonym.
 func (s *Service) Erase(ctx context.Context, mall, openid string) (string, error) {
 	p := Pseudonym(mall, openid)
 	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
@@ -168,12 +198,17 @@ func (s *Service) Erase(ctx context.Context, mall, openid string) (string, error
 		} else if err != nil {
 			return wrap("lock member", err)
 		}
-		if n, err := tx.PendingSyncs(ctx, mall, openid); err != nil {
-			return wrap("pending syncs", err)
-		} else if n > 0 {
-			return fmt.Errorf("%w: %d", ErrSyncsPending, n)
+		n, err := tx.UnfinishedSyncs(ctx, mall, openid)
+		if err != nil {
+			return wrap("unfinished syncs", err)
 		}
-		_, err := tx.EraseMember(ctx, mall, openid, p)
+		if n[storage.SyncPending] > 0 {
+			return fmt.Errorf("%w: %d", ErrSyncsPending, n[storage.SyncPending])
+		}
+		if n[storage.SyncParked] > 0 {
+			return fmt.Errorf("%w: %d", ErrSyncsParked, n[storage.SyncParked])
+		}
+		_, err = tx.EraseMember(ctx, mall, openid, p)
 		return wrap("erase member", err)
 	})
 	return p, err

@@ -54,7 +54,8 @@ func exported(t *testing.T) []string {
 		names = append(names, n, n+"_bucket", n+"_count", n+"_sum")
 	}
 	// Counters of events not seen here are still declared.
-	return append(names, "mallpoints_notifications_total", "mallpoints_signature_verification_failures_total")
+	return append(names, "mallpoints_notifications_total", "mallpoints_notifications_refused_total",
+		"mallpoints_signature_verification_failures_total")
 }
 
 func TestTheSampleAlertRulesParseAndNameOnlyExportedMetrics(t *testing.T) {

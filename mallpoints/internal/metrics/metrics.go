@@ -18,6 +18,7 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -40,6 +41,10 @@ const (
 	// OutcomeFailed: the handler failed and WeChat Pay was answered 5xx, so
 	// it delivers the notification again.
 	OutcomeFailed = "failed"
+	// OutcomeRefused: the event broke a rule of the intake (a field too
+	// long, an amount out of range) and was answered 422 with the field
+	// named; mallpoints_notifications_refused_total says which.
+	OutcomeRefused = "refused"
 	// OutcomeRejected: the request was refused before its event was read
 	// (bad signature, malformed body, wrong method); its event type is
 	// "unknown", since nothing unverified is trusted.
@@ -50,6 +55,7 @@ const (
 type Metrics struct {
 	reg               *prometheus.Registry
 	notifications     *prometheus.CounterVec
+	refused           *prometheus.CounterVec
 	signatureFailures prometheus.Counter
 	syncAttempts      *prometheus.CounterVec
 	signatureRefused  prometheus.Counter
@@ -74,8 +80,12 @@ func New(log *slog.Logger) *Metrics {
 		log: log,
 		notifications: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mallpoints_notifications_total",
-			Help: "WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, rejected).",
+			Help: "WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, refused, rejected).",
 		}, []string{"event_type", "outcome"}),
+		refused: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_notifications_refused_total",
+			Help: "Deliveries of notifications refused at intake (answered 422), by the field and the rule it broke; WeChat Pay drops a notification after a day of retries, so each is listed in GET /api/refusals.",
+		}, []string{"field", "rule"}),
 		signatureFailures: f.NewCounter(prometheus.CounterOpts{
 			Name: "mallpoints_signature_verification_failures_total",
 			Help: "Notifications refused because their signature, timestamp or key did not verify (answered 401).",
@@ -132,6 +142,9 @@ func (m *Metrics) Notify(fn notify.HandlerFunc) notify.HandlerFunc {
 		o := OutcomeFailed
 		if err == nil {
 			o = outcome.String()
+		} else if r, ok := errors.AsType[*ledger.Refusal](err); ok {
+			o = OutcomeRefused
+			m.refused.WithLabelValues(r.Field, r.Rule).Inc()
 		}
 		m.notifications.WithLabelValues(eventType(n.EventType), o).Inc()
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/notify"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -27,14 +28,23 @@ func TestNotifyCountsEachNotificationByEventTypeAndOutcome(t *testing.T) {
 	ok(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
 	bad(ctx, &notify.Notification{EventType: "MALL_REFUND.SUCCESS"})
 	ok(ctx, &notify.Notification{EventType: "<script>"})
+	refused := m.Notify(func(context.Context, *notify.Notification) error {
+		return &notify.RefusedError{Status: 400, Err: &ledger.Refusal{Field: "openid", Rule: ledger.RuleTooLong}}
+	})
+	refused(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
+	refused(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
 	want := `
-# HELP mallpoints_notifications_total WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, rejected).
+# HELP mallpoints_notifications_total WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, refused, rejected).
 # TYPE mallpoints_notifications_total counter
 mallpoints_notifications_total{event_type="MALL_REFUND.SUCCESS",outcome="failed"} 1
 mallpoints_notifications_total{event_type="MALL_TRANSACTION.SUCCESS",outcome="applied"} 2
+mallpoints_notifications_total{event_type="MALL_TRANSACTION.SUCCESS",outcome="refused"} 2
 mallpoints_notifications_total{event_type="other",outcome="applied"} 1
+# HELP mallpoints_notifications_refused_total Deliveries of notifications refused at intake (answered 422), by the field and the rule it broke; WeChat Pay drops a notification after a day of retries, so each is listed in GET /api/refusals.
+# TYPE mallpoints_notifications_refused_total counter
+mallpoints_notifications_refused_total{field="openid",rule="too_long"} 2
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_notifications_total"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_notifications_total", "mallpoints_notifications_refused_total"); err != nil {
 		t.Error(err)
 	}
 }
@@ -55,7 +65,7 @@ mallpoints_signature_verification_failures_total 2
 		t.Error(err)
 	}
 	rejected := `
-# HELP mallpoints_notifications_total WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, rejected).
+# HELP mallpoints_notifications_total WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, refused, rejected).
 # TYPE mallpoints_notifications_total counter
 mallpoints_notifications_total{event_type="unknown",outcome="rejected"} 3
 `

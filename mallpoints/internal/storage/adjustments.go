@@ -30,16 +30,18 @@ func (tx *Tx) Adjustment(ctx context.Context, mall, key string) (Adjustment, err
 	return a, noRows(err)
 }
 
-// InsertAdjustment writes a; the key must be new.
-func (tx *Tx) InsertAdjustment(ctx context.Context, a *Adjustment) error {
+// InsertAdjustment writes a unless its key is recorded, and reports whether
+// it was new. On PostgreSQL a concurrent transaction writing the same key
+// makes it wait, then report false if that one committed.
+func (tx *Tx) InsertAdjustment(ctx context.Context, a *Adjustment) (bool, error) {
 	a.CreatedAt = tx.db.now().UTC()
-	_, err := tx.exec(ctx, `INSERT INTO adjustments (mall, idempotency_key, request_hash, openid, points, reason,
-		entry_seq, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.Mall, a.IdempotencyKey, a.RequestHash,
-		a.OpenID, a.Points, a.Reason, a.EntrySeq, micros(a.CreatedAt))
+	c, err := tx.exec(ctx, `INSERT INTO adjustments (mall, idempotency_key, request_hash, openid, points, reason,
+		entry_seq, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (mall, idempotency_key) DO NOTHING`,
+		a.Mall, a.IdempotencyKey, a.RequestHash, a.OpenID, a.Points, a.Reason, a.EntrySeq, micros(a.CreatedAt))
 	if err != nil {
-		return fmt.Errorf("storage: write adjustment: %w", err)
+		return false, fmt.Errorf("storage: write adjustment: %w", err)
 	}
-	return nil
+	return c == 1, nil
 }
 
 // Entry reads one ledger entry by its number.

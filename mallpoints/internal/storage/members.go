@@ -86,17 +86,21 @@ func (db *DB) Members(ctx context.Context, mall, after string, limit int) ([]Mem
 	return collect(rs, scanMember)
 }
 
-// PendingSyncs counts the member's syncs not yet done: points syncs of its
-// payments and its parking syncs.
-func (tx *Tx) PendingSyncs(ctx context.Context, mall, openid string) (int, error) {
-	var n int
-	err := tx.queryRow(ctx, `SELECT
-		(SELECT COUNT(*) FROM transactions t JOIN syncs s ON s.id = t.sync_id
-			WHERE t.mall = $1 AND t.openid = $2 AND s.state = $3) +
-		(SELECT COUNT(*) FROM parkings p JOIN syncs s ON s.id = p.sync_id
-			WHERE p.mall = $1 AND p.openid = $2 AND s.state = $3)`, mall, openid, SyncPending).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("storage: pending syncs: %w", err)
+// UnfinishedSyncs counts the member's syncs still pending or parked, by
+// state: points syncs of its payments and its parking syncs.
+func (tx *Tx) UnfinishedSyncs(ctx context.Context, mall, openid string) (map[string]int, error) {
+	n := map[string]int{SyncPending: 0, SyncParked: 0}
+	for state := range n {
+		var c int
+		err := tx.queryRow(ctx, `SELECT
+			(SELECT COUNT(*) FROM transactions t JOIN syncs s ON s.id = t.sync_id
+				WHERE t.mall = $1 AND t.openid = $2 AND s.state = $3) +
+			(SELECT COUNT(*) FROM parkings p JOIN syncs s ON s.id = p.sync_id
+				WHERE p.mall = $1 AND p.openid = $2 AND s.state = $3)`, mall, openid, state).Scan(&c)
+		if err != nil {
+			return nil, fmt.Errorf("storage: unfinished syncs: %w", err)
+		}
+		n[state] = c
 	}
 	return n, nil
 }
