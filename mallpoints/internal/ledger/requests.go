@@ -71,11 +71,12 @@ func (s *Service) adjust(ctx context.Context, a Adjustment) (storage.Entry, bool
 		if err != nil {
 			return wrap("lock member", err)
 		}
-		if m.Balance+a.Points < 0 {
+		if a.Points < -m.Balance {
 			return fmt.Errorf("%w: balance %d, adjustment %d", ErrInsufficientBalance, m.Balance, a.Points)
 		}
-		// Both are at most rules.MaxPoints, so the sum cannot overflow.
-		if m.Balance+a.Points > rules.MaxPoints {
+		// Compared without adding, so that a balance written before the
+		// bound existed cannot overflow the check.
+		if a.Points > rules.MaxPoints-m.Balance {
 			return fmt.Errorf("%w: balance %d, adjustment %d, maximum %d", ErrBalanceLimit, m.Balance, a.Points, rules.MaxPoints)
 		}
 		m.Balance += a.Points

@@ -133,3 +133,35 @@ func TestRefundsBeyondThePaymentAreClampedAndTheSurplusShown(t *testing.T) {
 		}
 	})
 }
+
+// WeChat Pay may notify one payment under several ids. Delivered at once,
+// each waits for the member's lock; whichever commits first records the
+// payment, and the others must see it under the lock rather than record it
+// again (on PostgreSQL each statement sees what has committed meanwhile).
+func TestOnePaymentNotifiedUnderNineIDsAtOnceIsRecordedOnceAndEveryDeliveryIsAcknowledged(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, envOptions{replicas: 2})
+		openid := e.member(e.mchID)
+		// The sandbox delivers the payment under its own id, meanwhile.
+		txid := e.pay(e.mchID, openid, 4200, "")
+		resource := e.paymentResource(openid, txid, map[string]string{"amount": "4200"})
+		answers := make([]notifyAnswer, 8)
+		var wg sync.WaitGroup
+		for i := range answers {
+			wg.Go(func() { answers[i] = e.notify("n-many-"+fmtInt(int64(i)), "MALL_TRANSACTION.SUCCESS", resource) })
+		}
+		wg.Wait()
+		for i, a := range answers {
+			if a.status != http.StatusNoContent {
+				t.Errorf("delivery %d: %d %s, want 204", i, a.status, a.body)
+			}
+		}
+		got := e.synced(e.mchID, txid)
+		if len(got.Entries) != 1 || got.Entries[0].Points != 42 {
+			t.Errorf("entries %+v, want one of 42 points", got.Entries)
+		}
+		if b := e.memberView(e.mchID, openid).Member.Balance; b != 42 {
+			t.Errorf("balance %d, want 42", b)
+		}
+	})
+}
