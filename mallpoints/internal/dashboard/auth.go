@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // SessionCookie is the name of the cookie a signed-in browser carries.
@@ -83,13 +85,35 @@ func validSession(r *http.Request, token string, now time.Time) bool {
 	return hmac.Equal([]byte(mac), []byte(sessionMAC(token, exp)))
 }
 
-// localPath keeps a sign-in's "next" on this site: a path, not a URL or a
-// scheme-relative "//host".
+// localPath keeps a sign-in's "next" on this site: only a clean absolute
+// path passes, else "/". Browsers drop tabs and newlines from URLs and read
+// a backslash as a slash, so "/\t/evil.example" or "/\\evil.example" would
+// leave the site; the same checks hold once percent-decoded, and the path
+// must parse with no scheme or host.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	decoded, err := url.PathUnescape(next)
+	if err != nil || !cleanPath(next) || !cleanPath(decoded) {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
 		return "/"
 	}
 	return next
+}
+
+// cleanPath reports whether p starts with a single slash and holds no
+// backslash, space, control or invisible format character.
+func cleanPath(p string) bool {
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return false
+	}
+	for _, r := range p {
+		if r == '\\' || r == utf8.RuneError || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (d *Dashboard) signinForm(w http.ResponseWriter, r *http.Request) {

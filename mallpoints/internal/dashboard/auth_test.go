@@ -3,6 +3,8 @@ package dashboard
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,18 +60,59 @@ func TestGuardWithoutATokenLetsEverythingThrough(t *testing.T) {
 	}
 }
 
-func TestSignInReturnsOnlyToAPathOfThisSite(t *testing.T) {
+func TestSignInReturnsOnlyToACleanPathOfThisSite(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{
-		"/parked?after=3":      "/parked?after=3",
-		"":                     "/",
-		"https://evil.example": "/",
-		"//evil.example/x":     "/",
-		"/\\evil.example":      "/",
-		"parked":               "/",
+	for _, c := range []struct{ in, want string }{
+		{"/parked?after=3", "/parked?after=3"},
+		{"/members/1900000109/oUpF8uMuAJO_M2pxb1Q9zNjWeS6o", "/members/1900000109/oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
+		{"/", "/"},
+		{"", "/"},
+		{"parked", "/"},
+		{"https://evil.example", "/"},
+		{"//evil.example/x", "/"},
+		{"/\\evil.example", "/"},
+		{"\\/evil.example", "/"},
+		{"/\t/evil.example/", "/"},
+		{"/\n/evil.example/", "/"},
+		{"/\r/evil.example/", "/"},
+		{"\t//evil.example/", "/"},
+		{" //evil.example/", "/"},
+		{"/ /evil.example/", "/"},
+		{"/\u00a0/evil.example/", "/"},
+		{"/\x00/evil.example/", "/"},
+		{"/%09/evil.example/", "/"},
+		{"/%0a/evil.example/", "/"},
+		{"/%2F/evil.example/", "/"},
+		{"/%2f%2fevil.example/", "/"},
+		{"/%5Cevil.example/", "/"},
+		{"/%5c%5cevil.example/", "/"},
+		{"/%zz", "/"},
+		{"/a\\b", "/"},
+		{"/x/../\\evil.example", "/"},
+		{"javascript:alert(1)", "/"},
+		{"/http://evil.example", "/http://evil.example"},
 	} {
-		if got := localPath(in); got != want {
-			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		if got := localPath(c.in); got != c.want {
+			t.Errorf("localPath(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
+}
+
+// FuzzLocalPath: whatever a sign-in form carries, the redirect stays on
+// this site.
+func FuzzLocalPath(f *testing.F) {
+	for _, s := range []string{"/parked", "//evil.example", "/\t/evil.example/", "/%09/x", "/\\x", "https://x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := localPath(s)
+		if got == "/" {
+			return
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(got, "/") ||
+			strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\t\n\r ") {
+			t.Fatalf("localPath(%q) = %q leaves the site", s, got)
+		}
+	})
 }

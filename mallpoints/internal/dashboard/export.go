@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -68,13 +70,23 @@ func exportRow(e storage.Entry) []string {
 		text(e.IdempotencyKey), text(e.NotificationID), text(e.CommitTag), e.RuleVersion, text(e.Reason)}
 }
 
-// text keeps a spreadsheet from reading a text field as a formula: a value
-// that starts with =, +, -, @, a tab or a carriage return gets a leading
-// apostrophe (OWASP's advice for CSV injection). The numeric columns are
-// written as they are.
+// text keeps a spreadsheet from reading a text field as a formula or a
+// command, following OWASP's advice on CSV injection: a value that starts
+// with a formula character (= + - @, their fullwidth forms, | and ;), a
+// tab, a carriage return, a line feed or NUL, or with any space, control or
+// invisible character a spreadsheet may skip before one (NBSP, ideographic
+// space, zero-width space, a byte-order mark), gets a leading apostrophe.
+// encoding/csv quotes values holding separators and quotes. The numeric
+// columns are written as they are.
 func text(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	r, _ := utf8.DecodeRuneInString(s)
+	if s != "" && (strings.ContainsRune(formulaStarts, r) || unicode.IsSpace(r) || unicode.IsControl(r) ||
+		unicode.Is(unicode.Cf, r) || r == utf8.RuneError) {
 		return "'" + s
 	}
 	return s
 }
+
+// formulaStarts are the first characters that make a spreadsheet evaluate
+// a cell (fullwidth forms included: some spreadsheets fold them).
+const formulaStarts = "=+-@|;\uff1d\uff0b\uff0d\uff20"

@@ -1,64 +1,58 @@
 package dashboard
 
 import (
+	"container/list"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 )
 
-// Wrong tokens at /signin are limited per client address, so the admin
-// token cannot be guessed at the speed of the network: after
-// signinFailures wrong tokens within signinWindow of the first, every
-// sign-in from that address, right token or not, is refused with 429 until
-// the window ends. Behind a reverse proxy every browser shares the proxy's
-// address and so its limit; the Bearer-token API is never limited.
+// Wrong admin tokens, at /signin or as a Bearer token, are limited per
+// client, so the token cannot be guessed at the speed of the network: after
+// signinFailures wrong tokens within signinWindow of the first, every token
+// from that client, right or not, is refused with 429 until the window
+// ends. A client is an IPv4 address, or an IPv6 /64 (what one subscriber
+// holds). Behind a reverse proxy every browser shares the proxy's address
+// and so its limit.
 const (
 	signinFailures = 10
 	signinWindow   = 10 * time.Minute
-	// signinClients bounds the addresses tracked at once. When that many
-	// have failed within their windows, sign-ins from new addresses are
-	// refused too (failing closed) until windows end.
+	// signinClients bounds the clients tracked at once. When the table is
+	// full the oldest window is forgotten: many addresses with a wrong token
+	// each must not lock out everyone else.
 	signinClients = 10000
 )
 
 type signinLimiter struct {
 	now func() time.Time
-	max int // addresses tracked at once
+	max int // clients tracked at once
 
 	mu     sync.Mutex
-	failed map[string]*failures
+	failed map[string]*list.Element // of *failures
+	order  list.List                // of *failures, oldest window first
 }
 
-// failures are an address's wrong tokens since the first one of its window.
+// failures are a client's wrong tokens since the first one of its window.
 type failures struct {
-	count int
-	since time.Time
+	client string
+	count  int
+	since  time.Time
 }
 
 func newSigninLimiter(now func() time.Time) *signinLimiter {
-	return &signinLimiter{now: now, max: signinClients, failed: map[string]*failures{}}
+	return &signinLimiter{now: now, max: signinClients, failed: map[string]*list.Element{}}
 }
 
-// blocked reports whether addr may not sign in now, and until when.
+// blocked reports whether addr may not try a token now, and until when.
 func (l *signinLimiter) blocked(addr string) (bool, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.now()
-	f, ok := l.failed[addr]
-	switch {
-	case ok && now.Sub(f.since) >= signinWindow:
-		delete(l.failed, addr)
-	case ok:
-		if f.count >= signinFailures {
+	l.expire(l.now())
+	if e, ok := l.failed[clientKey(addr)]; ok {
+		if f := e.Value.(*failures); f.count >= signinFailures {
 			return true, f.since.Add(signinWindow)
-		}
-		return false, time.Time{}
-	}
-	if len(l.failed) >= l.max {
-		l.sweep(now)
-		if len(l.failed) >= l.max {
-			return true, l.oldest().Add(signinWindow)
 		}
 	}
 	return false, time.Time{}
@@ -69,38 +63,42 @@ func (l *signinLimiter) fail(addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	f, ok := l.failed[addr]
-	if !ok || now.Sub(f.since) >= signinWindow {
-		if !ok && len(l.failed) >= l.max {
-			l.sweep(now)
-			if len(l.failed) >= l.max {
-				return // blocked already: blocked refuses new addresses while full
-			}
-		}
-		f = &failures{since: now}
-		l.failed[addr] = f
+	l.expire(now)
+	key := clientKey(addr)
+	if e, ok := l.failed[key]; ok {
+		e.Value.(*failures).count++
+		return
 	}
-	f.count++
+	if l.order.Len() >= l.max {
+		oldest := l.order.Front()
+		delete(l.failed, oldest.Value.(*failures).client)
+		l.order.Remove(oldest)
+	}
+	l.failed[key] = l.order.PushBack(&failures{client: key, count: 1, since: now})
 }
 
-// sweep forgets the addresses whose windows have ended.
-func (l *signinLimiter) sweep(now time.Time) {
-	for a, f := range l.failed {
-		if now.Sub(f.since) >= signinWindow {
-			delete(l.failed, a)
-		}
+// expire forgets the windows that have ended; windows start in the order
+// they are kept, so those are at the front.
+func (l *signinLimiter) expire(now time.Time) {
+	for e := l.order.Front(); e != nil && now.Sub(e.Value.(*failures).since) >= signinWindow; e = l.order.Front() {
+		delete(l.failed, e.Value.(*failures).client)
+		l.order.Remove(e)
 	}
 }
 
-// oldest is the start of the oldest window tracked.
-func (l *signinLimiter) oldest() time.Time {
-	var t time.Time
-	for _, f := range l.failed {
-		if t.IsZero() || f.since.Before(t) {
-			t = f.since
-		}
+// clientKey is what the limit counts: an IPv4 address, or the /64 of an
+// IPv6 address. Anything unparsable counts as itself.
+func clientKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
 	}
-	return t
+	ip = ip.Unmap().WithZone("")
+	if ip.Is4() {
+		return ip.String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
 }
 
 // clientAddr is the IP address r came from.
