@@ -47,6 +47,21 @@ func New(db *storage.DB, l *ledger.Service, o Retrier, mchID string, log *slog.L
 	return &API{db: db, ledger: l, outbox: o, mchID: mchID, log: log}
 }
 
+type actorKey struct{}
+
+// WithActor returns ctx naming who makes the request on the admin surface:
+// "local" (the implicit administrator on loopback, without a token) or
+// "token". The admin listener's guard knows; adjustments record it.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// Actor is the actor ctx names, or "".
+func Actor(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}
+
 // maxBody bounds request bodies.
 const maxBody = 64 << 10
 

@@ -76,8 +76,14 @@ func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &Error{Code: "INVALID_FIELD", Message: "reason is required, at most 256 bytes of UTF-8", Field: "reason"})
 		return
 	}
-	e, replay, err := a.ledger.Adjust(r.Context(), ledger.Adjustment{Mall: r.PathValue("mall"),
-		OpenID: r.PathValue("openid"), Points: *req.Points, Reason: req.Reason, IdempotencyKey: key})
+	mall := r.PathValue("mall")
+	e, replay, err := a.ledger.Adjust(r.Context(), ledger.Adjustment{Mall: mall,
+		OpenID: r.PathValue("openid"), Points: *req.Points, Reason: req.Reason, IdempotencyKey: key, Actor: Actor(r.Context())})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	adj, err := a.db.Adjustment(r.Context(), mall, key) // as recorded: a replay names the first request's actor
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -87,7 +93,7 @@ func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeJSON(w, status, map[string]any{"entry": e})
+	writeJSON(w, status, map[string]any{"entry": e, "adjustment": adj})
 }
 
 func (a *API) erase(w http.ResponseWriter, r *http.Request) {

@@ -21,37 +21,64 @@ const SessionCookie = "mallpointsd_session"
 // sessionLifetime is how long a sign-in lasts.
 const sessionLifetime = 12 * time.Hour
 
-// Guard puts the admin surface behind token. A request passes with
-// "Authorization: Bearer <token>" (the JSON API and /metrics accept nothing
-// else), or, for the dashboard's pages, with the session cookie that
+// Guard puts the admin surface behind the admin token. A request passes
+// with "Authorization: Bearer <token>" (the JSON API and /metrics accept
+// nothing else), or, for the dashboard's pages, with the session cookie that
 // signing in at /signin sets. A browser that is not signed in is sent to
-// /signin; any other caller gets 401. An empty token lets everything
-// through: the admin listener is then on loopback.
-func Guard(token string, now func() time.Time, next http.Handler) http.Handler {
+// /signin; any other caller gets 401. Wrong Bearer tokens count against the
+// client's limit as wrong sign-ins do, and a client over it gets 429. With
+// no token everything passes: the admin listener is then on loopback.
+func (d *Dashboard) Guard(next http.Handler) http.Handler {
+	token := d.cfg.Token
 	if token == "" {
 		return next
 	}
 	bearer := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), bearer) == 1 {
-			next.ServeHTTP(w, r)
+		if auth := r.Header.Get("Authorization"); auth != "" {
+			addr := clientAddr(r)
+			if blocked, until := d.signins.blocked(addr); blocked {
+				w.Header().Set("Retry-After", d.retryAfter(until))
+				writeAuthError(w, http.StatusTooManyRequests, "TOO_MANY_WRONG_TOKENS", "too many wrong admin tokens from this address; wait for Retry-After seconds")
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(auth), bearer) == 1 {
+				next.ServeHTTP(w, r)
+				return
+			}
+			d.signins.fail(addr)
+			d.cfg.Logger.Warn("dashboard: wrong admin token in Authorization", "client", addr, "path", r.URL.Path)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="mallpointsd", error="invalid_token"`)
+			writeAuthError(w, http.StatusUnauthorized, "UNAUTHORIZED", "send Authorization: Bearer <admin token>")
 			return
 		}
 		machine := strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/debug/pprof/")
 		switch {
 		case r.URL.Path == "/signin" || strings.HasPrefix(r.URL.Path, "/static/"):
 			next.ServeHTTP(w, r)
-		case !machine && validSession(r, token, now()):
+		case !machine && validSession(r, token, d.cfg.Now()):
 			next.ServeHTTP(w, r)
 		case !machine && (r.Method == http.MethodGet || r.Method == http.MethodHead):
 			http.Redirect(w, r, "/signin?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 		default:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mallpointsd"`)
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusUnauthorized)
-			w.Write([]byte(`{"code":"UNAUTHORIZED","message":"send Authorization: Bearer <admin token>","field":"Authorization"}` + "\n"))
+			writeAuthError(w, http.StatusUnauthorized, "UNAUTHORIZED", "send Authorization: Bearer <admin token>")
 		}
 	})
+}
+
+// writeAuthError answers as the JSON API does, naming the header at fault.
+func writeAuthError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"code":%q,"message":%q,"field":"Authorization"}`+"\n", code, message)
+}
+
+// retryAfter is the Retry-After value, in whole seconds, of a block that
+// ends at until.
+func (d *Dashboard) retryAfter(until time.Time) string {
+	wait := max(until.Sub(d.cfg.Now()), time.Second)
+	return strconv.Itoa(int((wait + time.Second - 1) / time.Second))
 }
 
 // sessionValue is "<expiry>.<mac>": the expiry in Unix seconds and an
@@ -129,7 +156,7 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 	addr := clientAddr(r)
 	if blocked, until := d.signins.blocked(addr); blocked {
 		wait := max(until.Sub(d.cfg.Now()), time.Second)
-		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+		w.Header().Set("Retry-After", d.retryAfter(until))
 		d.render(w, r, http.StatusTooManyRequests, "signin", page{Title: "Sign in",
 			Error: fmt.Sprintf("Too many wrong tokens from your address: try again in %d min.", int((wait+time.Minute-1)/time.Minute)),
 			Data:  map[string]any{"Next": next}})

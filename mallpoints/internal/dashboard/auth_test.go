@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,7 +15,7 @@ func TestGuardLetsInTheBearerTokenOrASessionForPagesOnly(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
-	h := Guard("tok", clock, ok)
+	h := guarded("tok", clock).Guard(ok)
 	session := sessionValue("tok", now.Add(time.Hour))
 	for _, c := range []struct {
 		name, method, path, auth, cookie string
@@ -50,9 +51,56 @@ func TestGuardLetsInTheBearerTokenOrASessionForPagesOnly(t *testing.T) {
 	}
 }
 
+// guarded is a Dashboard with only what Guard needs.
+func guarded(token string, now func() time.Time) *Dashboard {
+	return &Dashboard{cfg: Config{Token: token, Now: now, Logger: slog.New(slog.DiscardHandler)}, signins: newSigninLimiter(now)}
+}
+
+func TestGuardThrottlesWrongBearerTokensPerAddressButNotTheRightOneFromAFreshAddress(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	now := start
+	h := guarded("tok", func() time.Time { return now }).Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	call := func(addr, auth string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodGet, "/api/members", nil)
+		r.RemoteAddr = addr
+		r.Header.Set("Authorization", auth)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for range signinFailures {
+		if w := call("203.0.113.7:4000", "Bearer guess"); w.Code != http.StatusUnauthorized {
+			t.Fatalf("a wrong token: status %d, want 401", w.Code)
+		}
+	}
+	for _, c := range []struct {
+		name, addr, auth string
+		at               time.Duration
+		want             int
+	}{
+		{"a wrong token from the guessing address", "203.0.113.7:4001", "Bearer guess", time.Minute, 429},
+		{"the right token from the guessing address", "203.0.113.7:4002", "Bearer tok", time.Minute, 429},
+		{"the right token from another port of it", "203.0.113.7:4003", "Bearer tok", 2 * time.Minute, 429},
+		{"the right token from a fresh address", "198.51.100.9:4000", "Bearer tok", 2 * time.Minute, 200},
+		{"the right token once the window ended", "203.0.113.7:4004", "Bearer tok", signinWindow, 200},
+	} {
+		now = start.Add(c.at)
+		w := call(c.addr, c.auth)
+		if w.Code != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, w.Code, c.want)
+		}
+		if w.Code == 429 && w.Header().Get("Retry-After") == "" {
+			t.Errorf("%s: 429 without Retry-After", c.name)
+		}
+	}
+}
+
 func TestGuardWithoutATokenLetsEverythingThrough(t *testing.T) {
 	t.Parallel()
-	h := Guard("", time.Now, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	h := guarded("", time.Now).Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/members", nil))
 	if w.Code != 204 {

@@ -71,6 +71,8 @@ type Dashboard struct {
 	pages   map[string]*template.Template
 	mux     *http.ServeMux
 	signins *signinLimiter
+	// noticeKey signs the notices an action leaves for the next page.
+	noticeKey []byte
 }
 
 // New parses the templates and builds the routes.
@@ -84,7 +86,8 @@ func New(cfg Config) (*Dashboard, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	d := &Dashboard{cfg: cfg, pages: map[string]*template.Template{}, signins: newSigninLimiter(cfg.Now)}
+	d := &Dashboard{cfg: cfg, pages: map[string]*template.Template{}, signins: newSigninLimiter(cfg.Now),
+		noticeKey: noticeKey(cfg.Token)}
 	names, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
 		return nil, err
@@ -125,7 +128,7 @@ func New(cfg Config) (*Dashboard, error) {
 }
 
 // Handler serves the dashboard at /. Mount it on the admin mux after the
-// more specific /api/ and /metrics, and behind Guard and
+// more specific /api/ and /metrics, and behind d.Guard and
 // http.CrossOriginProtection.
 func (d *Dashboard) Handler() http.Handler { return d.mux }
 
@@ -149,7 +152,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	p.Sandbox = d.cfg.Sandbox != nil
 	p.SignOut = d.cfg.Token != ""
 	if p.Notice == "" {
-		p.Notice = r.URL.Query().Get("notice")
+		p.Notice = d.takeNotice(w, r)
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, p); err != nil {

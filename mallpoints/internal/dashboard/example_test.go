@@ -1,18 +1,40 @@
 package dashboard_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"time"
+	"os"
+	"path/filepath"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
+
+// noRetries is a Retrier for a dashboard that retries nothing.
+type noRetries struct{}
+
+func (noRetries) Retry(context.Context, int64) (bool, error) { return false, nil }
 
 // Guard puts the admin surface behind the admin token: the API and the
 // metrics want the bearer token, a browser is sent to sign in.
-func ExampleGuard() {
-	admin := dashboard.Guard("s3cret", time.Now, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func ExampleDashboard_Guard() {
+	dir, _ := os.MkdirTemp("", "example-")
+	defer os.RemoveAll(dir)
+	db, err := storage.Open(context.Background(), filepath.Join(dir, "mallpoints.db"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.Default, Retrier: noRetries{}, Token: "s3cret"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	admin := d.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	for _, c := range []struct{ path, auth string }{

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -189,7 +188,7 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 		notice = "Sync " + strconv.FormatInt(id, 10) + " was not parked any more; nothing changed."
 	}
 	d.cfg.Logger.InfoContext(r.Context(), "dashboard: parked sync retried", "sync_id", id, "queued", ok)
-	http.Redirect(w, r, "/parked?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+	d.redirectWithNotice(w, r, "/parked", notice)
 }
 
 type rulesData struct {

@@ -3,7 +3,6 @@ package dashboard
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -35,8 +34,8 @@ func parseYuan(s string) (int64, error) {
 }
 
 // back returns to the overview with a notice.
-func back(w http.ResponseWriter, r *http.Request, notice string) {
-	http.Redirect(w, r, "/?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+func (d *Dashboard) back(w http.ResponseWriter, r *http.Request, notice string) {
+	d.redirectWithNotice(w, r, "/", notice)
 }
 
 // simulatePayment authorises the member at the embedded sandbox (so that
@@ -49,21 +48,21 @@ func (d *Dashboard) simulatePayment(w http.ResponseWriter, r *http.Request) {
 	}
 	amount, err := parseYuan(r.PostFormValue("amount"))
 	if err != nil {
-		back(w, r, "Payment not made: "+err.Error()+".")
+		d.back(w, r, "Payment not made: "+err.Error()+".")
 		return
 	}
 	appid, openid := r.PostFormValue("appid"), r.PostFormValue("openid")
 	if _, _, err := d.cfg.Sandbox.Authorize(sandbox.MemberRequest{AppID: appid, OpenID: openid}); err != nil {
-		back(w, r, "Payment not made: "+err.Error())
+		d.back(w, r, "Payment not made: "+err.Error())
 		return
 	}
 	p, err := d.cfg.Sandbox.Pay(sandbox.PaymentRequest{AppID: appid, OpenID: openid, Amount: amount,
 		ShopNumber: r.PostFormValue("shop_number")})
 	if err != nil {
-		back(w, r, "Payment not made: "+err.Error())
+		d.back(w, r, "Payment not made: "+err.Error())
 		return
 	}
-	back(w, r, "The sandbox made payment "+p.TransactionID+"; it appears below once its notification is processed.")
+	d.back(w, r, "The sandbox made payment "+p.TransactionID+"; it appears below once its notification is processed.")
 }
 
 func (d *Dashboard) simulateRefund(w http.ResponseWriter, r *http.Request) {
@@ -73,14 +72,14 @@ func (d *Dashboard) simulateRefund(w http.ResponseWriter, r *http.Request) {
 	}
 	amount, err := parseYuan(r.PostFormValue("amount"))
 	if err != nil {
-		back(w, r, "Refund not made: "+err.Error()+".")
+		d.back(w, r, "Refund not made: "+err.Error()+".")
 		return
 	}
 	rf, err := d.cfg.Sandbox.Refund(sandbox.RefundRequest{TransactionID: strings.TrimSpace(r.PostFormValue("transaction_id")),
 		RefundAmount: amount})
 	if err != nil {
-		back(w, r, "Refund not made: "+err.Error())
+		d.back(w, r, "Refund not made: "+err.Error())
 		return
 	}
-	back(w, r, "The sandbox made refund "+rf.RefundID+".")
+	d.back(w, r, "The sandbox made refund "+rf.RefundID+".")
 }

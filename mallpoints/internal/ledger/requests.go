@@ -22,6 +22,7 @@ type Adjustment struct {
 	Points         int64 // non-zero; negative deducts
 	Reason         string
 	IdempotencyKey string
+	Actor          string // who asked: recorded with the adjustment
 }
 
 // Adjust applies a once per Idempotency-Key. A repeat of the same request
@@ -90,7 +91,7 @@ func (s *Service) adjust(ctx context.Context, a Adjustment) (storage.Entry, bool
 			return wrap("append entry", err)
 		}
 		isNew, err := tx.InsertAdjustment(ctx, &storage.Adjustment{Mall: a.Mall, IdempotencyKey: a.IdempotencyKey,
-			RequestHash: hash, OpenID: a.OpenID, Points: a.Points, Reason: a.Reason, EntrySeq: entry.Seq})
+			RequestHash: hash, OpenID: a.OpenID, Points: a.Points, Reason: a.Reason, EntrySeq: entry.Seq, Actor: a.Actor})
 		if err != nil {
 			return wrap("write adjustment", err)
 		}

@@ -53,5 +53,5 @@ func (s *Server) observe(mux *http.ServeMux) (func(http.Handler) http.Handler, e
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.Handle("/", d.Handler())
-	return func(h http.Handler) http.Handler { return dashboard.Guard(s.cfg.AdminToken, time.Now, h) }, nil
+	return d.Guard, nil
 }

@@ -6,18 +6,21 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
@@ -45,6 +48,15 @@ type Config struct {
 	// AdminToken, when set, must be sent as "Authorization: Bearer …" with
 	// every admin request.
 	AdminToken string
+	// AdminListen is the address the admin listener was asked for
+	// (--admin-listen); requests naming it as their Host are accepted.
+	AdminListen string
+	// AdminURLs are the URLs people reach the console by (--admin-url):
+	// their hosts are accepted as Host and their origins as Origin.
+	AdminURLs []string
+	// ReadyCache is how long /readyz answers from its last database check;
+	// zero means DefaultReadyCache.
+	ReadyCache time.Duration
 	Logger     *slog.Logger
 	// Workers, RetryBase, MaxBackoff, MaxAttempts, JobTimeout and
 	// RescueAfter tune the outbox (see outbox.Config; zero means its default).
@@ -72,6 +84,22 @@ type Server struct {
 	public   http.Handler
 	admin    http.Handler
 	metrics  *metrics.Metrics
+	ready    readiness
+}
+
+// DefaultReadyCache is how long /readyz answers from its last database
+// check: a flood of it (the endpoint is public) then costs the database one
+// check a second, not one per call.
+const DefaultReadyCache = time.Second
+
+// readiness is /readyz's last database check.
+type readiness struct {
+	window time.Duration
+	checks prometheus.Counter
+
+	mu      sync.Mutex
+	at      time.Time // zero: never checked
+	problem string    // empty: ready
 }
 
 // New opens the database, runs the migrations (the service's and River's)
@@ -102,6 +130,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, db: db, log: cfg.Logger, metrics: newMetrics(cfg)}
+	s.ready.window = cmp.Or(cfg.ReadyCache, DefaultReadyCache)
+	if s.ready.checks, err = readinessCounter(s.metrics.Registry()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
@@ -185,23 +218,18 @@ func (s *Server) publicHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /readyz", s.readyz)
 	return mux
 }
 
-// ready reports whether the database answers and its migrations are done.
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+// readyz reports whether the service is not shutting down, and whether
+// the database answers and its migrations are done; that check is made at
+// most once per ReadyCache, and callers in between share its answer.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	var problem string
-	switch {
-	case s.draining.Load():
-		problem = "shutting down"
-	case s.db.Ping(ctx) != nil:
-		problem = "database unreachable"
-	case s.db.MigrationsCurrent(ctx) != nil:
-		problem = "database migrations not applied"
+	problem := "shutting down"
+	if !s.draining.Load() {
+		problem = s.checkReady(r.Context())
 	}
 	if problem != "" {
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -211,13 +239,44 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ready\n"))
 }
 
-func (s *Server) adminHandler() (http.Handler, error) {
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(s.db, s.ledger, s.outbox, s.cfg.MchID, s.log).Handler())
-	guard, err := s.observe(mux) // /metrics, the dashboard at /, and the token check
-	if err != nil {
-		return nil, err
+// checkReady returns the last database check's problem ("" when ready),
+// checking again when it is older than the window. Callers wait for a
+// check under way rather than start their own.
+func (s *Server) checkReady(ctx context.Context) string {
+	rd := &s.ready
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	if !rd.at.IsZero() && time.Since(rd.at) < rd.window {
+		return rd.problem
 	}
-	// Refuse state-changing requests a browser sends cross-site, token or not.
-	return http.NewCrossOriginProtection().Handler(guard(mux)), nil
+	// The answer is shared: one caller giving up must not make it a failure.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	rd.checks.Inc()
+	rd.problem = ""
+	switch {
+	case s.db.Ping(ctx) != nil:
+		rd.problem = "database unreachable"
+	case s.db.MigrationsCurrent(ctx) != nil:
+		rd.problem = "database migrations not applied"
+	}
+	rd.at = time.Now()
+	return rd.problem
+}
+
+// readinessCounter counts /readyz's database checks on reg, or finds the
+// counter there when another Server on the same registry made it.
+func readinessCounter(reg *prometheus.Registry) (prometheus.Counter, error) {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "mallpoints_readiness_checks_total",
+		Help: "Database checks made by /readyz; calls within the readiness cache window reuse the last one."})
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(prometheus.Counter); ok {
+				return existing, nil
+			}
+		}
+		return nil, fmt.Errorf("server: register readiness counter: %w", err)
+	}
+	return c, nil
 }

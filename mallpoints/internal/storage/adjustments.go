@@ -17,17 +17,29 @@ type Adjustment struct {
 	Reason         string    `json:"reason"`
 	EntrySeq       int64     `json:"entry_seq"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Actor is who asked for it on the admin surface: "local" or "token".
+	Actor string `json:"actor"`
+}
+
+const adjustmentQuery = `SELECT mall, idempotency_key, request_hash, openid, points, reason, entry_seq, created_at, actor
+	FROM adjustments WHERE mall = $1 AND idempotency_key = $2`
+
+func scanAdjustment(r row) (Adjustment, error) {
+	var a Adjustment
+	var at int64
+	err := r.Scan(&a.Mall, &a.IdempotencyKey, &a.RequestHash, &a.OpenID, &a.Points, &a.Reason, &a.EntrySeq, &at, &a.Actor)
+	a.CreatedAt = fromMicros(at)
+	return a, noRows(err)
 }
 
 // Adjustment reads the adjustment made under key, inside tx.
 func (tx *Tx) Adjustment(ctx context.Context, mall, key string) (Adjustment, error) {
-	var a Adjustment
-	var at int64
-	err := tx.queryRow(ctx, `SELECT mall, idempotency_key, request_hash, openid, points, reason, entry_seq, created_at
-		FROM adjustments WHERE mall = $1 AND idempotency_key = $2`+tx.forUpdate(), mall, key).Scan(
-		&a.Mall, &a.IdempotencyKey, &a.RequestHash, &a.OpenID, &a.Points, &a.Reason, &a.EntrySeq, &at)
-	a.CreatedAt = fromMicros(at)
-	return a, noRows(err)
+	return scanAdjustment(tx.queryRow(ctx, adjustmentQuery+tx.forUpdate(), mall, key))
+}
+
+// Adjustment reads the adjustment made under key.
+func (db *DB) Adjustment(ctx context.Context, mall, key string) (Adjustment, error) {
+	return scanAdjustment(db.queryRow(ctx, adjustmentQuery, mall, key))
 }
 
 // InsertAdjustment writes a unless its key is recorded, and reports whether
@@ -36,8 +48,8 @@ func (tx *Tx) Adjustment(ctx context.Context, mall, key string) (Adjustment, err
 func (tx *Tx) InsertAdjustment(ctx context.Context, a *Adjustment) (bool, error) {
 	a.CreatedAt = tx.db.now().UTC()
 	c, err := tx.exec(ctx, `INSERT INTO adjustments (mall, idempotency_key, request_hash, openid, points, reason,
-		entry_seq, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (mall, idempotency_key) DO NOTHING`,
-		a.Mall, a.IdempotencyKey, a.RequestHash, a.OpenID, a.Points, a.Reason, a.EntrySeq, micros(a.CreatedAt))
+		entry_seq, created_at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (mall, idempotency_key) DO NOTHING`,
+		a.Mall, a.IdempotencyKey, a.RequestHash, a.OpenID, a.Points, a.Reason, a.EntrySeq, micros(a.CreatedAt), a.Actor)
 	if err != nil {
 		return false, fmt.Errorf("storage: write adjustment: %w", err)
 	}

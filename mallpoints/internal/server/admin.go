@@ -1,0 +1,164 @@
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
+)
+
+// adminHandler is the admin surface: the host check first (DNS rebinding),
+// then cross-origin protection, the guard (token or session), and the
+// routes, each state-changing request logged with its actor.
+func (s *Server) adminHandler() (http.Handler, error) {
+	hosts, origins, err := adminHosts(s.cfg.AdminListen, s.cfg.AdminURLs)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/", api.New(s.db, s.ledger, s.outbox, s.cfg.MchID, s.log).Handler())
+	guard, err := s.observe(mux) // /metrics, the dashboard at /, and the token check
+	if err != nil {
+		return nil, err
+	}
+	// Refuse state-changing requests a browser sends cross-site, token or
+	// not; the console's own origins are expected, also behind a proxy that
+	// rewrites Host.
+	cop := http.NewCrossOriginProtection()
+	for _, o := range origins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			return nil, fmt.Errorf("server: --admin-url: %w", err)
+		}
+	}
+	return s.checkHost(hosts, cop.Handler(guard(s.audit(mux)))), nil
+}
+
+// adminHosts lists the Host values the admin listener answers besides its
+// own address (which checkHost takes from each connection): the host of
+// --admin-listen, with and without its port, and each --admin-url's host,
+// also without the scheme's default port. It returns the URLs' origins.
+func adminHosts(listen string, urls []string) (map[string]bool, []string, error) {
+	hosts := map[string]bool{}
+	if h, port, err := net.SplitHostPort(listen); err == nil && h != "" {
+		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+			hosts[strings.ToLower(net.JoinHostPort(h, port))] = true
+			hosts[strings.ToLower(hostOnly(h))] = true
+		}
+	}
+	var origins []string
+	for _, raw := range urls {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return nil, nil, fmt.Errorf("server: --admin-url %q: want an http or https URL such as https://points.mall.example", raw)
+		}
+		hosts[strings.ToLower(u.Host)] = true
+		if port := u.Port(); port == "" || (u.Scheme == "http" && port == "80") || (u.Scheme == "https" && port == "443") {
+			hosts[strings.ToLower(hostOnly(u.Hostname()))] = true
+			hosts[strings.ToLower(net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme]))] = true
+		}
+		origins = append(origins, u.Scheme+"://"+u.Host)
+	}
+	return hosts, origins, nil
+}
+
+// hostOnly writes an IPv6 address in brackets, as a Host header does.
+func hostOnly(h string) string {
+	if strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return h
+}
+
+// checkHost answers 421 to a request whose Host is not a name the admin
+// listener is served as. A web page whose name an attacker points at
+// 127.0.0.1 (DNS rebinding) is same-origin with itself, so only the Host
+// tells its requests apart. Accepted: the address the connection came in
+// on, with and without its port; localhost, 127.0.0.1 and [::1] when that
+// is loopback; and hosts.
+func (s *Server) checkHost(hosts map[string]bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := strings.ToLower(r.Host)
+		if hosts[host] || servedAs(r, host) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.log.WarnContext(r.Context(), "admin: request for a host this listener is not served as (DNS rebinding?)",
+			"host", r.Host, "client", r.RemoteAddr)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusMisdirectedRequest)
+		fmt.Fprintf(w, "421 Misdirected Request: this admin listener is not served as host %q. Reach it by its address, "+
+			"or start mallpointsd with --admin-url naming the URL people use (a name pointed at it by someone else is refused: DNS rebinding).\n", r.Host)
+	})
+}
+
+// servedAs reports whether host names the local address r's connection
+// came in on.
+func servedAs(r *http.Request, host string) bool {
+	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	if !ok {
+		return false
+	}
+	ip, port, err := net.SplitHostPort(local.String())
+	if err != nil {
+		return false
+	}
+	names := []string{hostOnly(ip)}
+	if addr := net.ParseIP(ip); addr != nil && addr.IsLoopback() {
+		names = append(names, "localhost", "127.0.0.1", "[::1]")
+	}
+	for _, n := range names {
+		if host == n || host == n+":"+port {
+			return true
+		}
+	}
+	return false
+}
+
+// audit names the actor of every admin request for the routes (the
+// implicit local administrator without a token; whoever holds the token
+// with one: the guard let nothing else through), and logs each
+// state-changing request with its status and actor. Sign-in logs its own
+// outcome.
+func (s *Server) audit(next http.Handler) http.Handler {
+	actor := "local"
+	if s.cfg.AdminToken != "" {
+		actor = "token"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(api.WithActor(r.Context(), actor))
+		switch {
+		case r.Method == http.MethodGet, r.Method == http.MethodHead, r.Method == http.MethodOptions, r.URL.Path == "/signin":
+			next.ServeHTTP(w, r)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		s.log.InfoContext(r.Context(), "admin: state-changing request", "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "actor", actor)
+	})
+}
+
+// statusWriter keeps the status a handler answered.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
