@@ -22,6 +22,10 @@ type config struct {
 	sandboxListen                   string
 	workers                         int
 	logFormat                       string
+	adminURLs                       listFlag
+	// Connections served at once per listener; more wait in the kernel's
+	// backlog.
+	maxConns, adminMaxConns int
 
 	// WeChat Pay credentials, as for `wxpay`.
 	baseURL, mchID, privateKey, merchantSerial, merchantCert string
@@ -29,6 +33,8 @@ type config struct {
 	platformCerts                                            listFlag
 
 	dbGiven bool // --db or MALLPOINTS_DB was set
+	// warnings are logged once the logger exists.
+	warnings []string
 }
 
 type listFlag []string
@@ -45,13 +51,19 @@ with a database of its own made afresh, and prints how to make a payment.
 
 Service (environment variable in brackets):
   --listen ADDR          public surface: POST /wechatpay/notify, /healthz, /readyz (127.0.0.1:8080) [MALLPOINTS_LISTEN]
-  --admin-listen ADDR    JSON API under /api/ (127.0.0.1:8081) [MALLPOINTS_ADMIN_LISTEN]
-  --admin-token TOKEN    required when --admin-listen is not loopback; sent as Authorization: Bearer [MALLPOINTS_ADMIN_TOKEN]
+  --admin-listen ADDR    dashboard, JSON API under /api/, /metrics (127.0.0.1:8081) [MALLPOINTS_ADMIN_LISTEN]
+  --admin-url URL        how people reach the console, e.g. https://points.mall.example; repeatable:
+                         its host is accepted, its origin expected (other hosts get 421) [MALLPOINTS_ADMIN_URL, comma-separated]
+  --admin-token TOKEN    at least 32 characters; required when --admin-listen is not loopback; sent as
+                         Authorization: Bearer. Prefer [MALLPOINTS_ADMIN_TOKEN] or [MALLPOINTS_ADMIN_TOKEN_FILE]:
+                         a flag's value is visible to every local account in /proc/PID/cmdline
   --db PATH|URL          SQLite file (./mallpoints.db) or postgres:// URL [MALLPOINTS_DB]
   --rules FILE           rules YAML; reloaded on SIGHUP [MALLPOINTS_RULES]
   --tls-cert FILE        serve --listen over https with this certificate chain [MALLPOINTS_TLS_CERT]
   --tls-key FILE         and this key [MALLPOINTS_TLS_KEY]
   --workers N            syncs sent at once (32) [MALLPOINTS_WORKERS]
+  --max-connections N    connections --listen serves at once (1024) [MALLPOINTS_MAX_CONNECTIONS]
+  --admin-max-connections N  connections --admin-listen serves at once (64) [MALLPOINTS_ADMIN_MAX_CONNECTIONS]
   --log-format text|json (text) [MALLPOINTS_LOG_FORMAT]
   --sandbox-listen ADDR  the embedded sandbox's address, without credentials (127.0.0.1:8090) [MALLPOINTS_SANDBOX_LISTEN]
 
@@ -60,7 +72,9 @@ WeChat Pay credentials, as for wxpay:
   --merchant-serial S [WXPAY_MERCHANT_SERIAL] or --merchant-cert FILE [WXPAY_MERCHANT_CERT]
   --wechatpay-public-key FILE [WXPAY_WECHATPAY_PUBLIC_KEY] with --wechatpay-public-key-id ID [WXPAY_WECHATPAY_PUBLIC_KEY_ID]
   and/or --platform-cert FILE, repeatable [WXPAY_PLATFORM_CERTS, comma-separated]
-  --apiv3-key KEY [WXPAY_APIV3_KEY]
+  --apiv3-key KEY        prefer [WXPAY_APIV3_KEY] or [WXPAY_APIV3_KEY_FILE], as for --admin-token
+
+A variable ending in _FILE names a file holding the secret (a trailing newline is ignored).
 `
 
 // parseFlags reads args, falling back to the environment for each flag not
@@ -96,8 +110,20 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	for _, s := range strs {
 		fs.StringVar(s.p, s.name, s.def, "")
 	}
-	fs.IntVar(&c.workers, "workers", 0, "")
+	ints := []struct {
+		p         *int
+		name, env string
+		def, min  int
+	}{
+		{&c.workers, "workers", "MALLPOINTS_WORKERS", 0, 0}, // 0: the outbox's default
+		{&c.maxConns, "max-connections", "MALLPOINTS_MAX_CONNECTIONS", 1024, 1},
+		{&c.adminMaxConns, "admin-max-connections", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", 64, 1},
+	}
+	for _, n := range ints {
+		fs.IntVar(n.p, n.name, n.def, "")
+	}
 	fs.Var(&c.platformCerts, "platform-cert", "")
+	fs.Var(&c.adminURLs, "admin-url", "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, usage)
@@ -119,20 +145,30 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 			c.dbGiven = c.dbGiven || s.isDBSetting
 		}
 	}
-	if !given["workers"] {
-		if v := getenv("MALLPOINTS_WORKERS"); v != "" {
-			if _, err := fmt.Sscan(v, &c.workers); err != nil || c.workers < 1 {
-				return nil, fmt.Errorf("MALLPOINTS_WORKERS %q is not a positive number", v)
+	for _, n := range ints {
+		if v := getenv(n.env); v != "" && !given[n.name] {
+			if _, err := fmt.Sscan(v, n.p); err != nil || *n.p < 1 {
+				return nil, fmt.Errorf("%s %q is not a positive number", n.env, v)
+			}
+		}
+		if *n.p < n.min {
+			return nil, fmt.Errorf("--%s must be at least %d", n.name, n.min)
+		}
+	}
+	for _, l := range []struct {
+		p         *listFlag
+		name, env string
+	}{{&c.platformCerts, "platform-cert", "WXPAY_PLATFORM_CERTS"}, {&c.adminURLs, "admin-url", "MALLPOINTS_ADMIN_URL"}} {
+		if v := getenv(l.env); v != "" && !given[l.name] {
+			for _, item := range strings.Split(v, ",") {
+				if item = strings.TrimSpace(item); item != "" {
+					*l.p = append(*l.p, item)
+				}
 			}
 		}
 	}
-	if c.workers < 0 {
-		return nil, errors.New("--workers must be positive")
-	}
-	if !given["platform-cert"] {
-		if v := getenv("WXPAY_PLATFORM_CERTS"); v != "" {
-			c.platformCerts = strings.Split(v, ",")
-		}
+	if err := c.secrets(given, getenv); err != nil {
+		return nil, err
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: text or json", c.logFormat)
@@ -141,9 +177,73 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
 	if c.adminToken == "" && !isLoopback(c.adminListen) {
-		return nil, fmt.Errorf("--admin-listen %s is not on loopback: set --admin-token (or MALLPOINTS_ADMIN_TOKEN); the admin surface changes balances", c.adminListen)
+		return nil, fmt.Errorf("--admin-listen %s is not on loopback: set MALLPOINTS_ADMIN_TOKEN_FILE (or MALLPOINTS_ADMIN_TOKEN, --admin-token); the admin surface changes balances", c.adminListen)
+	}
+	if n := len(c.adminToken); n > 0 && n < minAdminToken {
+		return nil, fmt.Errorf("the admin token has %d characters; use at least %d, such as the output of `openssl rand -hex 32` "+
+			"or `head -c 32 /dev/urandom | base64`, in a file named by MALLPOINTS_ADMIN_TOKEN_FILE", n, minAdminToken)
 	}
 	return c, nil
+}
+
+// minAdminToken is the shortest admin token taken: guessing one of 32
+// random hex characters is out of reach even without the limit on wrong
+// tokens.
+const minAdminToken = 32
+
+// maxSecretFile bounds what a …_FILE variable's file may hold: a secret,
+// not a file named by mistake.
+const maxSecretFile = 4096
+
+// secrets reads the admin token and the APIv3 key from the files their
+// …_FILE variables name, unless given otherwise, and warns about a secret
+// given as a flag, which any local account reads in /proc/PID/cmdline.
+func (c *config) secrets(given map[string]bool, getenv func(string) string) error {
+	for _, s := range []struct {
+		p         *string
+		flag, env string
+	}{
+		{&c.adminToken, "admin-token", "MALLPOINTS_ADMIN_TOKEN"},
+		{&c.apiv3Key, "apiv3-key", "WXPAY_APIV3_KEY"},
+	} {
+		file := getenv(s.env + "_FILE")
+		switch {
+		case given[s.flag]:
+			c.warnings = append(c.warnings, fmt.Sprintf("--%s on the command line is visible to every local account in /proc/%d/cmdline and ps; "+
+				"set %s_FILE (a file only the service reads) or %s instead", s.flag, os.Getpid(), s.env, s.env))
+		case file != "" && getenv(s.env) != "":
+			return fmt.Errorf("%s and %s_FILE are both set: set one", s.env, s.env)
+		case file != "":
+			v, err := readSecretFile(file)
+			if err != nil {
+				return fmt.Errorf("%s_FILE: %w", s.env, err)
+			}
+			*s.p = v
+		}
+	}
+	return nil
+}
+
+// readSecretFile reads a secret from path, without its trailing newline;
+// errors never show the content.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(raw) > maxSecretFile {
+		return "", fmt.Errorf("%s holds more than %d bytes: it should hold the secret alone", path, maxSecretFile)
+	}
+	v := strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r")
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return v, nil
 }
 
 // hasCredentials says whether any WeChat Pay credential was given.

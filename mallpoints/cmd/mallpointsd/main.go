@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, hup <-c
 		h = slog.NewJSONHandler(stderr, nil)
 	}
 	log := slog.New(h)
+	for _, w := range c.warnings {
+		log.Warn("mallpointsd: " + w)
+	}
 	if err := serve(ctx, c, log, hup, stdout); err != nil {
 		fmt.Fprintln(stderr, "mallpointsd:", err)
 		return 1
@@ -77,15 +80,17 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	if err != nil {
 		return fmt.Errorf("--listen: %w", err)
 	}
+	public = limitListen(public, c.maxConns)
 	defer public.Close()
 	admin, err := net.Listen("tcp", c.adminListen)
 	if err != nil {
 		return fmt.Errorf("--admin-listen: %w", err)
 	}
+	admin = limitListen(admin, c.adminMaxConns)
 	defer admin.Close()
 
 	scfg := server.Config{DB: c.db, MchID: c.mchID, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
-		Workers: c.workers}
+		Workers: c.workers, AdminListen: c.adminListen, AdminURLs: c.adminURLs}
 	var refresh bool
 	apiv3Key := c.apiv3Key
 	if c.hasCredentials() {
@@ -196,14 +201,15 @@ func redactDSN(dsn string) string {
 }
 
 // newHTTPServer bounds every phase of a request: WeChat Pay waits at most
-// five seconds for an answer, and slow clients must not hold connections.
+// five seconds for an answer, and slow or idle clients must not hold
+// connections (each listener also serves a bounded number at once).
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

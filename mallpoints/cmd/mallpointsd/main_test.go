@@ -127,6 +127,10 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 		{"a stray argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 		{"a bad log format", []string{"--log-format", "xml"}, nil, "--log-format"},
 		{"credentials need a private key", []string{"--mchid", "1900000109", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--private-key is required"},
+		{"a connection limit is positive", []string{"--max-connections", "0"}, nil, "--max-connections must be at least 1"},
+		{"so is the admin listener's", nil, map[string]string{"MALLPOINTS_ADMIN_MAX_CONNECTIONS": "many"}, "MALLPOINTS_ADMIN_MAX_CONNECTIONS"},
+		{"an admin URL is an http or https URL", []string{"--admin-url", "points.mall.example", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, nil, "--admin-url"},
+		{"so is each of the environment's", []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, map[string]string{"MALLPOINTS_ADMIN_URL": "https://points.mall.example, ftp://x"}, "--admin-url"},
 		{"the sandbox mode keeps its own database", []string{"--db", "x.db", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--db needs WeChat Pay credentials"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

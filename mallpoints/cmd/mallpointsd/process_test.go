@@ -67,7 +67,17 @@ type process struct {
 
 func start(t *testing.T, name string, args ...string) *process {
 	t.Helper()
+	return startEnv(t, nil, name, args...)
+}
+
+// startEnv starts name with args, and env added to this process's
+// environment.
+func startEnv(t *testing.T, env []string, name string, args ...string) *process {
+	t.Helper()
 	p := &process{cmd: exec.Command(name, args...), out: &lines{}}
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

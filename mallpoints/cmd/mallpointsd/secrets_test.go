@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodToken = "0123456789abcdef0123456789abcdef" // 32 characters
+
+func TestAnAdminTokenShorterThan32CharactersIsRefusedWithHowToMakeOne(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short")
+	os.WriteFile(short, []byte("s3cret\n"), 0o600)
+	for _, c := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"as a flag", []string{"--admin-token", "s3cret"}, nil},
+		{"in the environment", nil, map[string]string{"MALLPOINTS_ADMIN_TOKEN": "s3cret"}},
+		{"in a file", nil, map[string]string{"MALLPOINTS_ADMIN_TOKEN_FILE": short}},
+		{"one short", []string{"--admin-token", goodToken[1:]}, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			// Should the token be taken, the service starts: stop it so that
+			// the test fails instead of waiting.
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			args := append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, c.args...)
+			var out, errs lines
+			code := run(ctx, args, func(k string) string { return c.env[k] }, nil, &out, &errs)
+			if code == 0 || !strings.Contains(errs.String(), "at least 32") || !strings.Contains(errs.String(), "openssl rand -hex 32") {
+				t.Errorf("exit %d, stderr %q; want a refusal saying how to make a token", code, errs.String())
+			}
+			if strings.Contains(errs.String(), "s3cret") {
+				t.Errorf("the refusal shows the token: %q", errs.String())
+			}
+		})
+	}
+}
+
+func TestSecretsAreReadFromTheFilesTheEnvironmentNames(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	token, key := write("token", goodToken+"\n"), write("apiv3", "0123456789abcdefghijklmnopqrstuv\r\n")
+	c, err := parseFlags(nil, func(k string) string {
+		return map[string]string{"MALLPOINTS_ADMIN_TOKEN_FILE": token, "WXPAY_APIV3_KEY_FILE": key}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.adminToken != goodToken || c.apiv3Key != "0123456789abcdefghijklmnopqrstuv" {
+		t.Errorf("read %q and %q: the trailing newline must go, nothing else", c.adminToken, c.apiv3Key)
+	}
+	if len(c.warnings) != 0 {
+		t.Errorf("warnings for secrets from files: %q", c.warnings)
+	}
+	for _, bad := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"a missing file", map[string]string{"MALLPOINTS_ADMIN_TOKEN_FILE": filepath.Join(dir, "nope")}, "MALLPOINTS_ADMIN_TOKEN_FILE"},
+		{"an empty file", map[string]string{"WXPAY_APIV3_KEY_FILE": write("empty", "\n")}, "WXPAY_APIV3_KEY_FILE"},
+		{"a file far larger than a secret", map[string]string{"WXPAY_APIV3_KEY_FILE": write("big", strings.Repeat("k", 1<<20))}, "WXPAY_APIV3_KEY_FILE"},
+		{"both the variable and its file", map[string]string{"MALLPOINTS_ADMIN_TOKEN": goodToken, "MALLPOINTS_ADMIN_TOKEN_FILE": token}, "MALLPOINTS_ADMIN_TOKEN_FILE"},
+	} {
+		_, err := parseFlags(nil, func(k string) string { return bad.env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%s: error %v, want one naming %s", bad.name, err, bad.want)
+		}
+		if err != nil && strings.Contains(err.Error(), goodToken) {
+			t.Errorf("%s: the error shows the secret: %v", bad.name, err)
+		}
+	}
+}
+
+func TestASecretGivenAsAFlagWorksButWarnsThatItIsVisibleInProc(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, logs lines
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0",
+			"--admin-token", goodToken}, func(string) string { return "" }, nil, &out, &logs)
+	}()
+	defer func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("exit code %d; log:\n%s", code, logs.String())
+		}
+	}()
+	adminRE := regexp.MustCompile(`admin API at (http://[^ ]+)/api/`)
+	deadline := time.Now().Add(60 * time.Second)
+	for !adminRE.MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no admin URL printed; output:\n%s\nlog:\n%s", out.String(), logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if l := logs.String(); !strings.Contains(l, "--admin-token") || !strings.Contains(l, "/cmdline") || !strings.Contains(l, "MALLPOINTS_ADMIN_TOKEN_FILE") {
+		t.Errorf("no warning that the flag's value is visible in /proc; log:\n%s", l)
+	}
+	if strings.Contains(logs.String()+out.String(), goodToken) {
+		t.Error("the token is in the output")
+	}
+	admin := adminRE.FindStringSubmatch(out.String())[1]
+	req, _ := http.NewRequest(http.MethodGet, admin+"/api/members", nil)
+	req.Header.Set("Authorization", "Bearer "+goodToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the token given as a flag: status %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestTheBinaryTakesItsAdminTokenFromAFile runs the built mallpointsd with
+// MALLPOINTS_ADMIN_TOKEN_FILE, as docs/deploy.md says to.
+func TestTheBinaryTakesItsAdminTokenFromAFile(t *testing.T) {
+	t.Parallel()
+	bin, err := binaries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(t.TempDir(), "admin-token")
+	os.WriteFile(tokenFile, []byte(goodToken+"\n"), 0o600)
+	pubAddr, admAddr := freeAddr(t), freeAddr(t)
+	p := startEnv(t, []string{"MALLPOINTS_ADMIN_TOKEN_FILE=" + tokenFile}, filepath.Join(bin, "mallpointsd"),
+		"--listen", pubAddr, "--admin-listen", admAddr, "--sandbox-listen", freeAddr(t))
+	waitHTTP(t, "http://"+pubAddr+"/readyz", p)
+	for _, c := range []struct {
+		auth string
+		want int
+	}{
+		{"", http.StatusUnauthorized},
+		{"Bearer " + goodToken, http.StatusOK},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+admAddr+"/api/members", nil)
+		if c.auth != "" {
+			req.Header.Set("Authorization", c.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("Authorization %q: status %d, want %d\n%s", strings.TrimSuffix(c.auth, goodToken), resp.StatusCode, c.want, p.out.String())
+		}
+	}
+	if strings.Contains(p.out.String(), "cmdline") {
+		t.Errorf("a warning about the command line for a token read from a file:\n%s", p.out.String())
+	}
+}
