@@ -1,8 +1,9 @@
 // Package server wires mallpointsd together: the database, the ledger, the
 // outbox and the two HTTP surfaces. The public one takes WeChat Pay's
-// notifications and health checks; the admin one serves the JSON API behind
-// a bearer token and cross-origin protection. Package main only parses
-// flags, listens and handles signals.
+// notifications and health checks; the admin one serves the dashboard and
+// the JSON API behind a host check (against DNS rebinding), cross-origin
+// protection and the admin token. Package main only parses flags, listens
+// and handles signals.
 package server
 
 import (
