@@ -1,38 +1,18 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 )
-
-// syncBuffer is a bytes.Buffer that several goroutines may write.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestAFloodOfBadlySignedNotificationsLogsABurstAndCountsTheRest(t *testing.T) {
 	t.Parallel()
