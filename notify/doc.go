@@ -73,6 +73,15 @@
 // store, a timeout that is not positive) is refused by the constructor, never
 // ignored: NewHandler panics, as it does for a nil parser or callback.
 //
+// WithRejectionHook receives each request rejected before the callback, with
+// its status and reason, for example to count signature failures apart:
+//
+//	notify.WithRejectionHook(func(r *http.Request, status int, err error) {
+//		if _, ok := errors.AsType[*wxpay.VerificationError](err); ok {
+//			signatureFailures.Add(1)
+//		}
+//	})
+//
 // # Answering WeChat Pay
 //
 // WeChat Pay treats 200 and 204 as received and re-sends anything else, for

@@ -108,6 +108,40 @@ func ExampleNewHandler() {
 	// 401 {"code":"FAIL","message":"wxpay: missing Wechatpay signature header"}
 }
 
+func ExampleWithRejectionHook() {
+	keys := wxtest.SharedKeys()
+	p := exampleParser(keys) // as in the Parser.Parse example
+	var signatureFailures, otherRejections int
+	h := notify.NewHandler(p, func(ctx context.Context, n *notify.Notification) error {
+		return nil // award the points here, idempotently
+	}, notify.WithRejectionHook(func(r *http.Request, status int, err error) {
+		if _, ok := errors.AsType[*wxpay.VerificationError](err); ok {
+			signatureFailures++ // a key out of date, or someone posing as WeChat Pay
+			return
+		}
+		otherRejections++
+	}))
+
+	header, body := fromWeChatPay(keys, "EV-1", "MALL_TRANSACTION.SUCCESS", `{"transaction_id":"1234567890","amount":200}`)
+	tampered := bytes.Replace(body, []byte("EV-1"), []byte("EV-2"), 1)
+	for _, d := range []struct {
+		method string
+		body   []byte
+	}{{http.MethodPost, body}, {http.MethodPost, tampered}, {http.MethodGet, body}} {
+		r := httptest.NewRequest(d.method, "/wechatpay/notify", bytes.NewReader(d.body))
+		r.Header = header.Clone()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(d.method, w.Code)
+	}
+	fmt.Println("signature failures:", signatureFailures, "other rejections:", otherRejections)
+	// Output:
+	// POST 204
+	// POST 401
+	// GET 405
+	// signature failures: 1 other rejections: 1
+}
+
 func ExampleNewServer() {
 	keys := wxtest.SharedKeys()
 	p := exampleParser(keys) // as in the Parser.Parse example

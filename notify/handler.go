@@ -46,9 +46,10 @@ type HandlerFunc func(ctx context.Context, n *Notification) error
 type HandlerOption func(*handlerConfig) error
 
 type handlerConfig struct {
-	store   Store
-	log     *slog.Logger
-	timeout time.Duration
+	store    Store
+	log      *slog.Logger
+	timeout  time.Duration
+	rejected func(r *http.Request, status int, err error)
 }
 
 // WithStore makes the handler acknowledge a notification whose id the store
@@ -90,6 +91,28 @@ func WithTimeout(d time.Duration) HandlerOption {
 			return fmt.Errorf("notify: WithTimeout(%s): the timeout must be positive", d)
 		}
 		c.timeout = d
+		return nil
+	}
+}
+
+// WithRejectionHook calls fn with each request the handler rejects before
+// its callback could see it (step 1 or 2 of NewHandler), the status it is
+// answered with and the reason: a *wxpay.VerificationError for a
+// verification failure (401), else an error wrapping ErrWrongMethod,
+// ErrBodyTooLarge, ErrMalformed, ErrUnsupportedAlgorithm or wxpay.ErrDecrypt
+// (4xx), or the parser's own misconfiguration (500); test for them with
+// errors.Is or errors.As. It lets a merchant count
+// signature failures, which may be an attack or a key out of date, apart
+// from other rejections. fn runs before the answer is written and must not
+// write to the response; the body has been read, and r's other fields are as
+// received. Notifications the callback refuses (RefusedError) are not
+// rejections: the callback knows them already.
+func WithRejectionHook(fn func(r *http.Request, status int, err error)) HandlerOption {
+	return func(c *handlerConfig) error {
+		if fn == nil {
+			return errors.New("notify: WithRejectionHook: nil function")
+		}
+		c.rejected = fn
 		return nil
 	}
 }
@@ -188,6 +211,9 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	attrs = append(attrs, slog.String("error", clip.Text(err.Error(), maxLoggedError)))
 	h.log.LogAttrs(r.Context(), slog.LevelWarn, "notify: notification rejected", attrs...)
+	if h.rejected != nil {
+		h.rejected(r, status, err)
+	}
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
 	}

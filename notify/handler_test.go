@@ -185,13 +185,18 @@ func TestHandlerRejectsUnverifiedNotificationsWith401(t *testing.T) {
 		t.Run(tt.rule, func(t *testing.T) {
 			t.Parallel()
 			var cb recorder
-			h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle)
+			var hook rejections
+			h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithRejectionHook(hook.note))
 			s := newSpec()
 			tt.mod(s)
 			header, body := s.build(t)
 			checkFail(t, deliver(h, http.MethodPost, header, body), http.StatusUnauthorized, tt.want.Error())
 			if cb.calls.Load() != 0 {
 				t.Error("the callback was called")
+			}
+			hook.check(t, http.StatusUnauthorized, tt.want)
+			if _, ok := errors.AsType[*wxpay.VerificationError](hook.errs[0]); !ok {
+				t.Errorf("the hook's reason %T is not a *wxpay.VerificationError", hook.errs[0])
 			}
 		})
 	}
@@ -215,13 +220,67 @@ func TestHandlerRejectsUnusableNotificationsWith4xx(t *testing.T) {
 		t.Run(tt.rule, func(t *testing.T) {
 			t.Parallel()
 			var cb recorder
-			h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle)
+			var hook rejections
+			h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithRejectionHook(hook.note))
 			s := newSpec()
 			tt.mod(s)
 			header, body := s.build(t)
 			checkFail(t, deliver(h, http.MethodPost, header, body), tt.status, tt.want.Error())
 			if cb.calls.Load() != 0 {
 				t.Error("the callback was called")
+			}
+			hook.check(t, tt.status, tt.want)
+			if _, ok := errors.AsType[*wxpay.VerificationError](hook.errs[0]); ok {
+				t.Errorf("the hook's reason %v is a verification failure", hook.errs[0])
+			}
+		})
+	}
+}
+
+// rejections records what a rejection hook was called with.
+type rejections struct {
+	statuses []int
+	errs     []error
+}
+
+func (h *rejections) note(r *http.Request, status int, err error) {
+	h.statuses = append(h.statuses, status)
+	h.errs = append(h.errs, err)
+}
+
+// check wants exactly one call, with status and a reason that is want.
+func (h *rejections) check(t *testing.T, status int, want error) {
+	t.Helper()
+	if len(h.statuses) != 1 {
+		t.Fatalf("the hook was called %d times, want once", len(h.statuses))
+	}
+	if h.statuses[0] != status || !errors.Is(h.errs[0], want) {
+		t.Errorf("the hook got %d, %v; want %d, %v", h.statuses[0], h.errs[0], status, want)
+	}
+}
+
+func TestTheRejectionHookIsNotCalledForNotificationsTheCallbackSees(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		rule   string
+		err    error
+		status int
+	}{
+		{"processed", nil, http.StatusNoContent},
+		{"refused by the callback", &notify.RefusedError{Status: http.StatusUnprocessableEntity, Err: errors.New("amount out of range")}, http.StatusUnprocessableEntity},
+		{"failed in the callback", errors.New("database down"), http.StatusInternalServerError},
+	} {
+		t.Run(tt.rule, func(t *testing.T) {
+			t.Parallel()
+			cb := recorder{err: tt.err}
+			var hook rejections
+			h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithRejectionHook(hook.note))
+			header, body := newSpec().build(t)
+			if w := deliver(h, http.MethodPost, header, body); w.Code != tt.status {
+				t.Errorf("status %d, want %d", w.Code, tt.status)
+			}
+			if len(hook.statuses) != 0 {
+				t.Errorf("the hook was called with %v, %v", hook.statuses, hook.errs)
 			}
 		})
 	}
@@ -230,14 +289,16 @@ func TestHandlerRejectsUnusableNotificationsWith4xx(t *testing.T) {
 func TestHandlerAcceptsOnlyPOST(t *testing.T) {
 	t.Parallel()
 	var cb recorder
-	h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle)
 	header, body := newSpec().build(t)
 	for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+		var hook rejections
+		h := notify.NewHandler(newParser(t, publicKeyRing(t)), cb.handle, notify.WithRejectionHook(hook.note))
 		w := deliver(h, m, header, body)
 		checkFail(t, w, http.StatusMethodNotAllowed, notify.ErrWrongMethod.Error())
 		if allow := w.Header().Get("Allow"); allow != "POST" {
 			t.Errorf("%s: Allow %q, want POST", m, allow)
 		}
+		hook.check(t, http.StatusMethodNotAllowed, notify.ErrWrongMethod)
 	}
 	if cb.calls.Load() != 0 {
 		t.Error("the callback was called")
@@ -403,6 +464,7 @@ func TestNewHandlerRefusesInvalidArguments(t *testing.T) {
 		"zero timeout":     func() { notify.NewHandler(p, cb, notify.WithTimeout(0)) },
 		"negative timeout": func() { notify.NewHandler(p, cb, notify.WithTimeout(-time.Second)) },
 		"nil store":        func() { notify.NewHandler(p, cb, notify.WithStore(nil)) },
+		"nil hook":         func() { notify.NewHandler(p, cb, notify.WithRejectionHook(nil)) },
 	} {
 		func() {
 			defer func() {
