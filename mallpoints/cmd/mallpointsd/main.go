@@ -132,7 +132,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 		srv.Close(context.Background())
 		return err
 	}
-	log.Info("mallpointsd: rules in force", "version", srv.Ledger().Rules().Version(), "file", c.rules)
+	log.Info("mallpointsd: rules in force", "version", srv.Rules().Load().Version(), "file", c.rules)
 
 	publicSrv := newHTTPServer(srv.Public(), log)
 	adminSrv := newHTTPServer(srv.Admin(), log)

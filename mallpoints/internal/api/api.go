@@ -32,19 +32,21 @@ type Retrier interface {
 
 // API serves /api/.
 type API struct {
-	db     *storage.DB
-	ledger *ledger.Service
-	outbox Retrier
-	mchID  string // the merchant's own mchid: the mall when a request names none
-	log    *slog.Logger
+	db           *storage.DB
+	ledger       *ledger.Service
+	outbox       Retrier
+	rulesInForce *rules.Current
+	mchID        string // the merchant's own mchid: the mall when a request names none
+	log          *slog.Logger
 }
 
-// New returns the API over db, ledger and outbox; mchID is the default mall.
-func New(db *storage.DB, l *ledger.Service, o Retrier, mchID string, log *slog.Logger) *API {
+// New returns the API over db, ledger and outbox, showing the rules in force
+// in current; mchID is the default mall.
+func New(db *storage.DB, l *ledger.Service, o Retrier, current *rules.Current, mchID string, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{db: db, ledger: l, outbox: o, mchID: mchID, log: log}
+	return &API{db: db, ledger: l, outbox: o, rulesInForce: current, mchID: mchID, log: log}
 }
 
 type actorKey struct{}

@@ -310,7 +310,7 @@ func (a *API) parkings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) rules(w http.ResponseWriter, r *http.Request) {
-	set := a.ledger.Rules()
+	set := a.rulesInForce.Load()
 	doc, err := json.Marshal(set)
 	if err != nil {
 		a.fail(w, r, err)

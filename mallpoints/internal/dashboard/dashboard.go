@@ -51,8 +51,8 @@ type Simulator interface {
 // Config is what the dashboard needs.
 type Config struct {
 	DB *storage.DB
-	// Rules returns the rules in force.
-	Rules   func() *rules.Set
+	// Rules holds the rules in force.
+	Rules   *rules.Current
 	Retrier Retrier
 	// MchID is the merchant's own mchid, the mall of simulated payments.
 	MchID string

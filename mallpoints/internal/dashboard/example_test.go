@@ -29,7 +29,7 @@ func ExampleDashboard_Guard() {
 		return
 	}
 	defer db.Close()
-	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.Default, Retrier: noRetries{}, Token: "s3cret"})
+	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.NewCurrent(rules.Default()), Retrier: noRetries{}, Token: "s3cret"})
 	if err != nil {
 		fmt.Println(err)
 		return

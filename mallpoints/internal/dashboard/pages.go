@@ -199,7 +199,7 @@ type rulesData struct {
 }
 
 func (d *Dashboard) rules(w http.ResponseWriter, r *http.Request) {
-	set := d.cfg.Rules()
+	set := d.cfg.Rules.Load()
 	doc, err := json.MarshalIndent(set, "", "  ")
 	if err != nil {
 		d.fail(w, r, errors.Join(errors.New("dashboard: rules"), err))

@@ -12,23 +12,6 @@ import (
 	"github.com/seed2ac2593f/wxpay/notify"
 )
 
-// Outcomes recorded on notifications.
-const (
-	OutcomeApplied      = "applied"       // the event changed the ledger or a member
-	OutcomeDuplicateKey = "duplicate_key" // a new notification id for a known transaction_id or refund_id
-)
-
-// Handlers returns the typed notification handlers of the business circle,
-// ready for notify.NewHandler(parser, s.Handlers().Handle). An event type
-// the service does not know fails, so WeChat Pay delivers it again.
-func (s *Service) Handlers() businesscircle.EventHandlers {
-	return businesscircle.EventHandlers{
-		Transaction:   s.Transaction,
-		Refund:        s.Refund,
-		Authorization: s.Authorization,
-	}
-}
-
 // notification is the record of n, an event of mall about key.
 func notification(n *notify.Notification, mall, key string) storage.Notification {
 	return storage.Notification{
@@ -39,9 +22,6 @@ func notification(n *notify.Notification, mall, key string) storage.Notification
 // record writes the notification; false means its id was processed before.
 func record(ctx context.Context, tx *storage.Tx, n *notify.Notification, mall, key string) (bool, error) {
 	isNew, err := tx.RecordNotification(ctx, notification(n, mall, key))
-	if err == nil && !isNew {
-		noteOutcome(ctx, OutcomeDuplicateID)
-	}
 	return isNew, wrap("record notification", err)
 }
 
@@ -52,23 +32,24 @@ func record(ctx context.Context, tx *storage.Tx, n *notify.Notification, mall, k
 // the ledger entry and the sync's job. A payment from a member the service
 // has not seen creates the member: its activation may come later or have
 // been lost.
-func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *businesscircle.TransactionEvent) error {
+func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *businesscircle.TransactionEvent) (Outcome, error) {
 	if r := checkFields(n, field{"mchid", e.MchID, true}, field{"appid", e.AppID, true}, field{"openid", e.OpenID, true},
 		field{"transaction_id", e.TransactionID, true}, field{"shop_number", e.ShopNumber, false},
 		field{"shop_name", e.ShopName, false}, field{"commit_tag", e.CommitTag, false}); r != nil {
-		return s.refuse(ctx, n, e.MchID, r)
+		return "", s.refuse(ctx, n, e.MchID, r)
 	}
 	if r := checkAmount("amount", e.Amount, 0); r != nil {
-		return s.refuse(ctx, n, e.MchID, r)
+		return "", s.refuse(ctx, n, e.MchID, r)
 	}
 	timeEnd, err := businesscircle.ParseTime(e.TimeEnd)
 	if err != nil {
-		return s.refuse(ctx, n, e.MchID, &Refusal{Field: "time_end", Rule: RuleFormat, Limit: "RFC 3339"})
+		return "", s.refuse(ctx, n, e.MchID, &Refusal{Field: "time_end", Rule: RuleFormat, Limit: "RFC 3339"})
 	}
 	set := s.rules.Load()
 	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "mall", e.MchID)
 	var t storage.Transaction
 	applied, limited := false, false
+	var outcome Outcome = OutcomeApplied
 	// Only a daily cap needs the points earned today; without one the sum
 	// is not read. The payments it would add up are written either way, so
 	// a cap set later in the day counts them.
@@ -83,11 +64,11 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			return wrap("record notification, lock member", err)
 		}
 		if !in.New {
-			noteOutcome(ctx, OutcomeDuplicateID)
+			outcome = OutcomeDuplicateID
 			return nil
 		}
 		if in.Known {
-			noteOutcome(ctx, OutcomeDuplicateKey)
+			outcome = OutcomeDuplicateKey
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
 		m := in.Member
@@ -119,7 +100,7 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 		}))
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if limited {
 		log.Warn("ledger: payment's points limited by the points maximum", "points", t.Points, "max_points", rules.MaxPoints)
@@ -129,7 +110,7 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 	} else {
 		log.Info("ledger: payment already recorded")
 	}
-	return nil
+	return outcome, nil
 }
 
 // Refund applies MALL_REFUND.SUCCESS: it deducts on the running total of the
@@ -137,19 +118,23 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 // taking the balance below zero; what could not be deducted is the entry's
 // shortfall. WeChat Pay has no call to report a deduction, so nothing is
 // synced: the member sees the lower total in the next payment's sync.
-func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *businesscircle.RefundEvent) error {
+func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *businesscircle.RefundEvent) (Outcome, error) {
 	if r := checkFields(n, field{"mchid", e.MchID, true}, field{"refund_id", e.RefundID, true},
 		field{"transaction_id", e.TransactionID, true}); r != nil {
-		return s.refuse(ctx, n, e.MchID, r)
+		return "", s.refuse(ctx, n, e.MchID, r)
 	}
 	if r := checkAmount("refund_amount", e.RefundAmount, 1); r != nil {
-		return s.refuse(ctx, n, e.MchID, r)
+		return "", s.refuse(ctx, n, e.MchID, r)
 	}
 	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "refund_id", e.RefundID, "mall", e.MchID)
 	var entry storage.Entry
 	var surplus int64
+	var outcome Outcome = OutcomeApplied
 	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
 		isNew, err := record(ctx, tx, n, e.MchID, e.RefundID)
+		if !isNew {
+			outcome = OutcomeDuplicateID
+		}
 		if err != nil || !isNew {
 			return err
 		}
@@ -186,7 +171,7 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 			return wrap("write refund", err)
 		}
 		if !isNew {
-			noteOutcome(ctx, OutcomeDuplicateKey)
+			outcome = OutcomeDuplicateKey
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
 		if err := tx.AddRefund(ctx, e.MchID, e.TransactionID, counted, deduct); err != nil {
@@ -202,7 +187,7 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 		return wrap("append entry", tx.AppendEntry(ctx, &entry))
 	})
 	if err != nil {
-		return err
+		return "", err
 	}
 	if surplus > 0 {
 		log.Warn("ledger: refunds exceed the payment's amount; the surplus is not counted", "surplus", surplus)
@@ -210,7 +195,7 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 	if entry.Seq != 0 {
 		log.Info("ledger: refund", "deducted", -entry.Points, "shortfall", entry.Shortfall, "balance", entry.BalanceAfter)
 	}
-	return nil
+	return outcome, nil
 }
 
 // authRank orders the known authorisation types: a member is only ever
@@ -237,10 +222,10 @@ func rankOf(authType string) int {
 // An auth_type the service does not know is stored as given and logged once
 // per value: WeChat Pay adds values without notice, and failing the
 // notification would lose the activation after a day of retries.
-func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *businesscircle.AuthorizationEvent) error {
+func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *businesscircle.AuthorizationEvent) (Outcome, error) {
 	if r := checkFields(n, field{"mchid", e.MchID, true}, field{"openid", e.OpenID, true},
 		field{"auth_type", string(e.AuthType), true}, field{"code", e.Code, false}); r != nil {
-		return s.refuse(ctx, n, e.MchID, r)
+		return "", s.refuse(ctx, n, e.MchID, r)
 	}
 	authType := string(e.AuthType)
 	if known := strings.TrimSpace(authType); rankOf(authType) > 1 {
@@ -248,8 +233,12 @@ func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *
 	} else {
 		s.unknownAuthType(authType)
 	}
-	return s.db.InTx(ctx, func(tx *storage.Tx) error {
+	var outcome Outcome = OutcomeApplied
+	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
 		isNew, err := record(ctx, tx, n, e.MchID, e.OpenID)
+		if !isNew {
+			outcome = OutcomeDuplicateID
+		}
 		if err != nil || !isNew {
 			return err
 		}
@@ -268,6 +257,10 @@ func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *
 		}
 		return nil
 	})
+	if err != nil {
+		return "", err
+	}
+	return outcome, nil
 }
 
 // maxUnknownAuthTypes bounds the unknown auth_type values remembered for

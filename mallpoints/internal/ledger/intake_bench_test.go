@@ -8,6 +8,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/cputime"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
@@ -27,7 +28,7 @@ func BenchmarkPaymentDatabaseWork(b *testing.B) {
 		b.Run(dsn.name, func(b *testing.B) {
 			db := openDB(b, dsn.dsn(b))
 			q := &lastSync{}
-			s := New(db, q, mustRules(b, "default:\n  min_amount_fen: 0\n"), nil)
+			s := New(db, q, rules.NewCurrent(mustRules(b, "default:\n  min_amount_fen: 0\n")), nil)
 			ctx := context.Background()
 			timeEnd := time.Now().Format(time.RFC3339)
 			next := 0 // payments made by earlier rounds of b.N
@@ -39,7 +40,7 @@ func BenchmarkPaymentDatabaseWork(b *testing.B) {
 				next++
 				txid := fmt.Sprintf("4200%024d", i)
 				n := &notify.Notification{ID: "n-" + txid, EventType: businesscircle.EventTypeTransactionSuccess}
-				if err := s.Transaction(ctx, n, &businesscircle.TransactionEvent{
+				if _, err := s.Transaction(ctx, n, &businesscircle.TransactionEvent{
 					MchID: "1900000109", AppID: "wxapp", OpenID: fmt.Sprintf("o%02d", i%50), TransactionID: txid,
 					Amount: 1000, TimeEnd: timeEnd}); err != nil {
 					b.Fatal(err)

@@ -27,7 +27,8 @@ func TestADailyCapSetLaterInTheDayCountsThePointsEarnedBeforeIt(t *testing.T) {
 	for _, dsn := range testDatabases(t) {
 		t.Run(dsn.name, func(t *testing.T) {
 			t.Parallel()
-			s := New(openDB(t, dsn.dsn(t)), noQueue{}, uncapped, nil)
+			current := rules.NewCurrent(uncapped)
+			s := New(openDB(t, dsn.dsn(t)), noQueue{}, current, nil)
 			timeEnd := time.Now().Format(time.RFC3339) // one Beijing day for every payment
 			// Payments without a cap skip the day's sum; the cap, once set,
 			// still counts them.
@@ -43,10 +44,10 @@ func TestADailyCapSetLaterInTheDayCountsThePointsEarnedBeforeIt(t *testing.T) {
 				{capped, 1000, 0, 25},
 				{uncapped, 500, 5, 30},
 			} {
-				s.SetRules(step.rules)
+				current.Store(step.rules)
 				txid := fmt.Sprintf("42000000000000000000000000%02d", i)
 				n := &notify.Notification{ID: "n-" + txid, EventType: businesscircle.EventTypeTransactionSuccess}
-				if err := s.Transaction(context.Background(), n, &businesscircle.TransactionEvent{
+				if _, err := s.Transaction(context.Background(), n, &businesscircle.TransactionEvent{
 					MchID: "1900000109", AppID: "wxapp", OpenID: "oCapped", TransactionID: txid,
 					Amount: step.amount, TimeEnd: timeEnd}); err != nil {
 					t.Fatal(err)
@@ -70,7 +71,7 @@ func TestANotificationOfAnErasedMembersPaymentChangesNothingAndDoesNotBringTheOp
 		for _, tc := range []struct {
 			name    string
 			againID string // the id of the second notification of the payment
-			outcome string
+			outcome Outcome
 		}{
 			{"the same notification again", "n-first", OutcomeDuplicateID},
 			// WeChat Pay may notify one payment under a second id.
@@ -81,11 +82,11 @@ func TestANotificationOfAnErasedMembersPaymentChangesNothingAndDoesNotBringTheOp
 				ctx := context.Background()
 				db := openDB(t, dsn.dsn(t))
 				q := &lastSync{}
-				s := New(db, q, mustRules(t, "default:\n  min_amount_fen: 0\n"), nil)
+				s := New(db, q, rules.NewCurrent(mustRules(t, "default:\n  min_amount_fen: 0\n")), nil)
 				pay := &businesscircle.TransactionEvent{MchID: "1900000109", AppID: "wxapp", OpenID: "oErased",
 					TransactionID: "4200000000000000000000000099", Amount: 1000, TimeEnd: time.Now().Format(time.RFC3339)}
 				first := &notify.Notification{ID: "n-first", EventType: businesscircle.EventTypeTransactionSuccess}
-				if err := s.Transaction(ctx, first, pay); err != nil {
+				if _, err := s.Transaction(ctx, first, pay); err != nil {
 					t.Fatal(err)
 				}
 				if ok, err := db.RecordAttempt(ctx, storage.Attempt{SyncID: q.id, Attempt: 1, Outcome: storage.AttemptOK,
@@ -97,11 +98,11 @@ func TestANotificationOfAnErasedMembersPaymentChangesNothingAndDoesNotBringTheOp
 					t.Fatal(err)
 				}
 				again := &notify.Notification{ID: tc.againID, EventType: businesscircle.EventTypeTransactionSuccess}
-				octx, outcome := WithOutcome(ctx)
-				if err := s.Transaction(octx, again, pay); err != nil {
+				outcome, err := s.Transaction(ctx, again, pay)
+				if err != nil {
 					t.Fatal(err)
 				}
-				if outcome.String() != tc.outcome {
+				if outcome != tc.outcome {
 					t.Errorf("outcome %q, want %q", outcome, tc.outcome)
 				}
 				if m, err := db.Member(ctx, "1900000109", "oErased"); !errors.Is(err, storage.ErrNotFound) {

@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -35,7 +34,7 @@ type Enqueuer interface {
 type Service struct {
 	db    *storage.DB
 	queue Enqueuer
-	rules atomic.Pointer[rules.Set]
+	rules *rules.Current
 	now   func() time.Time
 	log   *slog.Logger
 
@@ -43,26 +42,15 @@ type Service struct {
 	unknownAuth map[string]struct{} // auth_type values logged once
 }
 
-// New returns a Service over db that enqueues syncs with q and starts with
-// the rules set.
-func New(db *storage.DB, q Enqueuer, set *rules.Set, log *slog.Logger) *Service {
+// New returns a Service over db that enqueues syncs with q and evaluates
+// payments with the rules in force in current; their entries name its
+// version.
+func New(db *storage.DB, q Enqueuer, current *rules.Current, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{db: db, queue: q, now: time.Now, log: log, unknownAuth: map[string]struct{}{}}
-	s.rules.Store(set)
-	return s
+	return &Service{db: db, queue: q, rules: current, now: time.Now, log: log, unknownAuth: map[string]struct{}{}}
 }
-
-// Rules is the rule set in force.
-func (s *Service) Rules() *rules.Set { return s.rules.Load() }
-
-// SetRules replaces the rules in force; payments that arrive afterwards are
-// evaluated with set, and their entries name its version.
-func (s *Service) SetRules(set *rules.Set) { s.rules.Store(set) }
-
-// SetClock replaces the clock; for tests.
-func (s *Service) SetClock(now func() time.Time) { s.now = now }
 
 // beijing is UTC+8, in which WeChat Pay writes times.
 var beijing = time.FixedZone("CST", 8*3600)

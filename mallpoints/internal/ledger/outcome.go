@@ -2,42 +2,42 @@ package ledger
 
 import (
 	"context"
-	"sync"
+
+	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/notify"
 )
 
-// OutcomeDuplicateID is the outcome of a notification whose id was
-// processed before: WeChat Pay delivered it again, and nothing changed.
-const OutcomeDuplicateID = "duplicate_id"
+// Outcome is what became of a notification the ledger processed, as its
+// handlers return it and the notification's record keeps it.
+type Outcome string
 
-// Outcome is where the event handlers note what became of one notification,
-// for a caller that counts outcomes (package metrics). It holds
-// OutcomeApplied unless a handler found a duplicate.
-type Outcome struct {
-	mu sync.Mutex
-	v  string
-}
+// Outcomes of a notification processed without error. They are untyped so
+// that the storage records take them as they are.
+const (
+	OutcomeApplied      = "applied"       // the event changed the ledger or a member
+	OutcomeDuplicateID  = "duplicate_id"  // the notification id was processed before: nothing changed
+	OutcomeDuplicateKey = "duplicate_key" // a new notification id for a known transaction_id or refund_id
+)
 
-// String is the outcome noted; read it after the handler returned nil.
-func (o *Outcome) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.v
-}
-
-type outcomeKey struct{}
-
-// WithOutcome returns a context that carries a fresh Outcome into the event
-// handlers, and that Outcome.
-func WithOutcome(ctx context.Context) (context.Context, *Outcome) {
-	o := &Outcome{v: OutcomeApplied}
-	return context.WithValue(ctx, outcomeKey{}, o), o
-}
-
-// noteOutcome records v in the context's Outcome, if it carries one.
-func noteOutcome(ctx context.Context, v string) {
-	if o, ok := ctx.Value(outcomeKey{}).(*Outcome); ok {
-		o.mu.Lock()
-		o.v = v
-		o.mu.Unlock()
-	}
+// Handle decodes a verified notification by its event type and applies it
+// (Transaction, Refund or Authorization), returning what became of it. An
+// event type the service does not know fails with
+// businesscircle.ErrUnhandledEvent, so WeChat Pay delivers it again.
+func (s *Service) Handle(ctx context.Context, n *notify.Notification) (Outcome, error) {
+	var out Outcome
+	err := businesscircle.EventHandlers{
+		Transaction: func(ctx context.Context, n *notify.Notification, e *businesscircle.TransactionEvent) (err error) {
+			out, err = s.Transaction(ctx, n, e)
+			return err
+		},
+		Refund: func(ctx context.Context, n *notify.Notification, e *businesscircle.RefundEvent) (err error) {
+			out, err = s.Refund(ctx, n, e)
+			return err
+		},
+		Authorization: func(ctx context.Context, n *notify.Notification, e *businesscircle.AuthorizationEvent) (err error) {
+			out, err = s.Authorization(ctx, n, e)
+			return err
+		},
+	}.Handle(ctx, n)
+	return out, err
 }

@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -42,7 +43,7 @@ func (fixedState) State(context.Context) (storage.State, error) {
 // of each event shows, histogram series included.
 func exported(t *testing.T) []string {
 	m := metrics.New(nil)
-	m.WatchState(fixedState{}, func() string { return "v1" }, time.Now)
+	m.WatchState(fixedState{}, rules.NewCurrent(rules.Default()), time.Now)
 	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptOK, Elapsed: time.Millisecond})
 	fams, err := m.Registry().Gather()
 	if err != nil {

@@ -9,10 +9,10 @@
 // syncs, ledger entries, each mall's silence, the rules version), which
 // every replica reports alike.
 //
-//	m := metrics.New()
-//	handler := notify.NewHandler(parser, m.Notify(ledger.Handlers().Handle))
-//	http.Handle("/wechatpay/notify", m.Rejections(handler))
-//	m.WatchState(db, ledger.Rules().Version, time.Now)
+//	m := metrics.New(log)
+//	http.Handle("/wechatpay/notify", notify.NewHandler(parser, m.Notify(ledger.Handle),
+//		notify.WithRejectionHook(m.Rejected)))
+//	m.WatchState(db, current, time.Now)
 //	http.Handle("/metrics", m.Handler())
 package metrics
 
@@ -29,9 +29,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -133,15 +135,15 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
-// Notify wraps the notification callback so that each verified
-// notification is counted by event type and by the outcome the ledger noted.
-func (m *Metrics) Notify(fn notify.HandlerFunc) notify.HandlerFunc {
+// Notify returns the notification callback: handle (the ledger's Handle),
+// with each verified notification counted by event type and by the outcome
+// handle returned.
+func (m *Metrics) Notify(handle func(context.Context, *notify.Notification) (ledger.Outcome, error)) notify.HandlerFunc {
 	return func(ctx context.Context, n *notify.Notification) error {
-		ctx, outcome := ledger.WithOutcome(ctx)
-		err := fn(ctx, n)
+		outcome, err := handle(ctx, n)
 		o := OutcomeFailed
 		if err == nil {
-			o = outcome.String()
+			o = string(outcome)
 		} else if r, ok := errors.AsType[*ledger.Refusal](err); ok {
 			o = OutcomeRefused
 			m.refused.WithLabelValues(r.Field, r.Rule).Inc()
@@ -160,38 +162,15 @@ func eventType(s string) string {
 	return s
 }
 
-// Rejections wraps the notification endpoint (notify.NewHandler's handler)
-// to count the requests it refuses before reading their event: 401 is a
-// failed signature check (notify answers every verification failure so, and
-// nothing else), 400, 405 and 413 a malformed request.
-func (m *Metrics) Rejections(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		switch sw.status {
-		case http.StatusUnauthorized:
-			m.signatureFailures.Inc()
-			m.notifications.WithLabelValues("unknown", OutcomeRejected).Inc()
-		case http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge:
-			m.notifications.WithLabelValues("unknown", OutcomeRejected).Inc()
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
+// Rejected counts a request the notification handler refused before
+// reading its event, and a signature that did not verify apart; pass it to
+// notify.WithRejectionHook.
+func (m *Metrics) Rejected(_ *http.Request, _ int, err error) {
+	if _, ok := errors.AsType[*wxpay.VerificationError](err); ok {
+		m.signatureFailures.Inc()
 	}
-	w.ResponseWriter.WriteHeader(code)
+	m.notifications.WithLabelValues("unknown", OutcomeRejected).Inc()
 }
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // ObserveAttempt counts one recorded sync attempt and its duration; pass it
 // as outbox.Config.OnAttempt.
@@ -222,8 +201,8 @@ type StateSource interface {
 }
 
 // WatchState registers the collector of the gauges read at scrape time from
-// src, with rulesVersion giving the version of the rules in force and now
+// src, with current holding the rules in force (their version is a gauge) and now
 // the clock (time.Now). Call it once.
-func (m *Metrics) WatchState(src StateSource, rulesVersion func() string, now func() time.Time) {
-	m.reg.MustRegister(&stateCollector{src: src, rulesVersion: rulesVersion, now: now, log: m.log})
+func (m *Metrics) WatchState(src StateSource, current *rules.Current, now func() time.Time) {
+	m.reg.MustRegister(&stateCollector{src: src, rules: current, now: now, log: m.log})
 }

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -11,31 +12,40 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 func TestNotifyCountsEachNotificationByEventTypeAndOutcome(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(nil)
-	ok := m.Notify(func(context.Context, *notify.Notification) error { return nil })
-	bad := m.Notify(func(context.Context, *notify.Notification) error { return errors.New("database down") })
+	ok := m.Notify(func(context.Context, *notify.Notification) (ledger.Outcome, error) { return ledger.OutcomeApplied, nil })
+	duplicate := m.Notify(func(context.Context, *notify.Notification) (ledger.Outcome, error) {
+		return ledger.OutcomeDuplicateID, nil
+	})
+	bad := m.Notify(func(context.Context, *notify.Notification) (ledger.Outcome, error) {
+		return "", errors.New("database down")
+	})
 	ctx := context.Background()
 	ok(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
 	ok(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
 	bad(ctx, &notify.Notification{EventType: "MALL_REFUND.SUCCESS"})
 	ok(ctx, &notify.Notification{EventType: "<script>"})
-	refused := m.Notify(func(context.Context, *notify.Notification) error {
-		return &notify.RefusedError{Status: 400, Err: &ledger.Refusal{Field: "openid", Rule: ledger.RuleTooLong}}
+	duplicate(ctx, &notify.Notification{EventType: "MALL_REFUND.SUCCESS"})
+	refused := m.Notify(func(context.Context, *notify.Notification) (ledger.Outcome, error) {
+		return "", &notify.RefusedError{Status: 400, Err: &ledger.Refusal{Field: "openid", Rule: ledger.RuleTooLong}}
 	})
 	refused(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
 	refused(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
 	want := `
 # HELP mallpoints_notifications_total WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, refused, rejected).
 # TYPE mallpoints_notifications_total counter
+mallpoints_notifications_total{event_type="MALL_REFUND.SUCCESS",outcome="duplicate_id"} 1
 mallpoints_notifications_total{event_type="MALL_REFUND.SUCCESS",outcome="failed"} 1
 mallpoints_notifications_total{event_type="MALL_TRANSACTION.SUCCESS",outcome="applied"} 2
 mallpoints_notifications_total{event_type="MALL_TRANSACTION.SUCCESS",outcome="refused"} 2
@@ -49,12 +59,20 @@ mallpoints_notifications_refused_total{field="openid",rule="too_long"} 2
 	}
 }
 
-func TestRejectionsCount401AsASignatureFailure(t *testing.T) {
+func TestRejectedCountsAVerificationFailureAsASignatureFailure(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(nil)
-	for _, status := range []int{http.StatusUnauthorized, http.StatusUnauthorized, http.StatusBadRequest, http.StatusNoContent, http.StatusInternalServerError} {
-		h := m.Rejections(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) }))
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/wechatpay/notify", nil))
+	r := httptest.NewRequest(http.MethodPost, "/wechatpay/notify", nil)
+	for _, rejection := range []struct {
+		status int
+		err    error
+	}{
+		{http.StatusUnauthorized, &wxpay.VerificationError{Err: wxpay.ErrBadSignature}},
+		{http.StatusUnauthorized, &wxpay.VerificationError{Err: wxpay.ErrClockSkew}},
+		{http.StatusBadRequest, fmt.Errorf("%w: not JSON", notify.ErrMalformed)},
+		{http.StatusBadRequest, fmt.Errorf("%w: tag", wxpay.ErrDecrypt)},
+	} {
+		m.Rejected(r, rejection.status, rejection.err)
 	}
 	want := `
 # HELP mallpoints_signature_verification_failures_total Notifications refused because their signature, timestamp or key did not verify (answered 401).
@@ -67,10 +85,10 @@ mallpoints_signature_verification_failures_total 2
 	rejected := `
 # HELP mallpoints_notifications_total WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, refused, rejected).
 # TYPE mallpoints_notifications_total counter
-mallpoints_notifications_total{event_type="unknown",outcome="rejected"} 3
+mallpoints_notifications_total{event_type="unknown",outcome="rejected"} 4
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(rejected), "mallpoints_notifications_total"); err != nil {
-		t.Errorf("two 401 and one 400 are rejected notifications: %v", err)
+		t.Errorf("every rejection is a rejected notification: %v", err)
 	}
 }
 
@@ -114,14 +132,15 @@ func (failingState) State(context.Context) (storage.State, error) {
 func TestADatabaseThatCannotBeReadLeavesItsGaugesOutAndSaysSo(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(nil)
-	m.WatchState(failingState{}, func() string { return "abc" }, time.Now)
+	current := rules.NewCurrent(rules.Default())
+	m.WatchState(failingState{}, current, time.Now)
 	want := `
 # HELP mallpoints_database_up 1 when the scrape-time database reads succeeded, else 0 (and the gauges read from it are left out).
 # TYPE mallpoints_database_up gauge
 mallpoints_database_up 0
 # HELP mallpoints_rules_info The version (content hash) of the points rules in force in this process; always 1.
 # TYPE mallpoints_rules_info gauge
-mallpoints_rules_info{version="abc"} 1
+mallpoints_rules_info{version="` + current.Load().Version() + `"} 1
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_database_up", "mallpoints_rules_info", "mallpoints_outbox_depth"); err != nil {
 		t.Error(err)
@@ -137,7 +156,7 @@ func TestSilenceAndOldestAgeAreSecondsSince(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	m := metrics.New(nil)
-	m.WatchState(stateAt{now}, func() string { return "v" }, func() time.Time { return now })
+	m.WatchState(stateAt{now}, rules.NewCurrent(rules.Default()), func() time.Time { return now })
 	want := `
 # HELP mallpoints_outbox_oldest_age_seconds Age of the oldest sync waiting to be sent or retried; 0 when none waits.
 # TYPE mallpoints_outbox_oldest_age_seconds gauge

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 )
 
 // scrapeTimeout bounds the database reads of one scrape.
@@ -30,10 +32,10 @@ var (
 
 // stateCollector reads the database when scraped.
 type stateCollector struct {
-	src          StateSource
-	rulesVersion func() string
-	now          func() time.Time
-	log          *slog.Logger
+	src   StateSource
+	rules *rules.Current
+	now   func() time.Time
+	log   *slog.Logger
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -43,7 +45,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(descRules, prometheus.GaugeValue, 1, c.rulesVersion())
+	ch <- prometheus.MustNewConstMetric(descRules, prometheus.GaugeValue, 1, c.rules.Load().Version())
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 	st, err := c.src.State(ctx)

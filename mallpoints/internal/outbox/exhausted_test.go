@@ -40,8 +40,8 @@ func TestASyncThatFailsOnItsLastAttemptIsParkedNotDropped(t *testing.T) {
 	if err := srv.Sandbox.SetFaults(sandbox.Faults{Endpoints: map[string]sandbox.EndpointFaults{"*": {ErrorRate: 1, ErrorStatus: 500}}}); err != nil {
 		t.Fatal(err)
 	}
-	l := ledger.New(db, noQueue{}, rules.Default(), nil)
-	err = l.Transaction(ctx, &notify.Notification{ID: "n1", EventType: businesscircle.EventTypeTransactionSuccess},
+	l := ledger.New(db, noQueue{}, rules.NewCurrent(rules.Default()), nil)
+	_, err = l.Transaction(ctx, &notify.Notification{ID: "n1", EventType: businesscircle.EventTypeTransactionSuccess},
 		&businesscircle.TransactionEvent{MchID: srv.Keys.MchID, AppID: "wxd678efh567hg6787", OpenID: "oLast",
 			TransactionID: "4200000000000000000000000777", Amount: 1000, TimeEnd: time.Now().Format(time.RFC3339)})
 	if err != nil {

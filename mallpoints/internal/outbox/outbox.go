@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -80,8 +81,9 @@ type Config struct {
 	// MchID is the merchant the client signs as; a mall other than it is a
 	// sub-merchant, named in sub_mchid (partner mode).
 	MchID string
-	// BrandID gives a mall's brand id (品牌ID) for parking syncs.
-	BrandID func(mall string) int64
+	// Rules holds the rules in force, which give a mall's brand id (品牌ID)
+	// for parking syncs; nil sends none.
+	Rules *rules.Current
 	// Workers is how many syncs run at once; 0 means DefaultWorkers.
 	Workers int
 	// RetryBase is the first backoff; 0 means one second. Tests shorten it.
@@ -120,29 +122,12 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.BrandID == nil {
-		cfg.BrandID = func(string) int64 { return 0 }
+	if cfg.Rules == nil {
+		cfg.Rules = rules.NewCurrent(rules.Default())
 	}
 	cfg = cfg.withDefaults()
-	return newOutbox(ctx, cfg, &worker{cfg: cfg})
-}
-
-// withDefaults fills the timings left zero.
-func (cfg Config) withDefaults() Config {
-	cfg.RetryBase = cmp.Or(cfg.RetryBase, time.Second)
-	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff)
-	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
-	cfg.JobTimeout = cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
-	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, DefaultRescueAfter)
-	return cfg
-}
-
-// newOutbox is New with w working the jobs; benchmarks give a worker that
-// does nothing, to measure what River itself costs a sync.
-func newOutbox(ctx context.Context, cfg Config, w river.Worker[SyncArgs]) (*Outbox, error) {
-	cfg = cfg.withDefaults()
 	workers := river.NewWorkers()
-	river.AddWorker(workers, w)
+	river.AddWorker(workers, &worker{cfg: cfg})
 	rc := &river.Config{
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)}},
 		Workers:                     workers,
@@ -167,6 +152,16 @@ func newOutbox(ctx context.Context, cfg Config, w river.Worker[SyncArgs]) (*Outb
 		return nil, err
 	}
 	return o, nil
+}
+
+// withDefaults fills the timings left zero.
+func (cfg Config) withDefaults() Config {
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, time.Second)
+	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, DefaultMaxBackoff)
+	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
+	cfg.JobTimeout = cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, DefaultRescueAfter)
+	return cfg
 }
 
 // useEngine builds the River client of one engine, whose transactions are

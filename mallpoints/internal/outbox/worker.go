@@ -218,7 +218,7 @@ func (w *worker) send(ctx context.Context, sub subject) (*wxpay.Response, error)
 	case s.Kind == storage.SyncParking && sub.parking != nil:
 		p := sub.parking
 		return v3.Parkings.Post(ctx, businesscircle.ParkingRequest{
-			SubMchID: subMchID, BrandID: w.cfg.BrandID(s.Mall), AppID: p.AppID, OpenID: p.OpenID,
+			SubMchID: subMchID, BrandID: w.cfg.Rules.Load().Mall(s.Mall).BrandID, AppID: p.AppID, OpenID: p.OpenID,
 			PlateNumber: p.PlateNumber, State: businesscircle.ParkingState(p.State), Time: p.Time,
 		})
 	}

@@ -19,7 +19,7 @@ func (s *Server) adminHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(s.db, s.ledger, s.outbox, s.cfg.MchID, s.log).Handler())
+	mux.Handle("/api/", api.New(s.db, s.ledger, s.outbox, s.rules, s.cfg.MchID, s.log).Handler())
 	guard, err := s.observe(mux) // /metrics, the dashboard at /, and the token check
 	if err != nil {
 		return nil, err

@@ -143,7 +143,7 @@ func TestANewNotificationIDForAKnownTransactionChangesNothing(t *testing.T) {
 		tx := e.pay(e.mchID, openid, 5000, "")
 		before := e.synced(e.mchID, tx)
 		n := &notify.Notification{ID: "another-id-for-" + tx, EventType: businesscircle.EventTypeTransactionSuccess}
-		err := e.srv.Ledger().Transaction(context.Background(), n, &businesscircle.TransactionEvent{
+		_, err := e.srv.Ledger().Transaction(context.Background(), n, &businesscircle.TransactionEvent{
 			MchID: e.mchID, AppID: appID, OpenID: openid, TransactionID: tx, Amount: 999999,
 			TimeEnd: "2026-01-01T10:00:00+08:00"})
 		if err != nil {

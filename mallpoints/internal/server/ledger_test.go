@@ -249,7 +249,7 @@ func TestAPaymentFromAnUnseenMemberCreatesItAndKeepsTheCommitTag(t *testing.T) {
 		// The sandbox notifies payments of authorised members only, so the
 		// lost activation is played by handing the payment to the ledger.
 		n := &notify.Notification{ID: "n-unseen-1", EventType: businesscircle.EventTypeTransactionSuccess}
-		err := e.srv.Ledger().Transaction(context.Background(), n, &businesscircle.TransactionEvent{
+		_, err := e.srv.Ledger().Transaction(context.Background(), n, &businesscircle.TransactionEvent{
 			MchID: e.mchID, AppID: appID, OpenID: "oNeverActivated", TransactionID: "4200000000000000000000000001",
 			Amount: 1999, TimeEnd: time.Now().Format(time.RFC3339), CommitTag: "manual-commit-1"})
 		if err != nil {
@@ -277,7 +277,7 @@ func TestARefundOfAnUnknownPaymentFailsSoWeChatPayDeliversItAgainAndWritesNothin
 		n := &notify.Notification{ID: "n-refund-unknown", EventType: businesscircle.EventTypeRefundSuccess}
 		refund := &businesscircle.RefundEvent{MchID: e.mchID, OpenID: "oSomeone", TransactionID: "4200000000000000000000000404",
 			RefundID: "50300000000000000000000001", PayAmount: 1000, RefundAmount: 500}
-		err := e.srv.Ledger().Refund(context.Background(), n, refund)
+		_, err := e.srv.Ledger().Refund(context.Background(), n, refund)
 		if !errors.Is(err, ledger.ErrUnknownTransaction) {
 			t.Fatalf("error %v, want ErrUnknownTransaction", err)
 		}

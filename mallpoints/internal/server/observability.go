@@ -7,7 +7,6 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -34,7 +33,7 @@ func (s *Server) observeAttempt(a storage.Attempt, sync storage.Sync) {
 
 // watchState registers the gauges read from the database at scrape time.
 func (s *Server) watchState() {
-	s.metrics.WatchState(s.db, func() string { return s.ledger.Rules().Version() }, time.Now)
+	s.metrics.WatchState(s.db, s.rules, time.Now)
 }
 
 // observe mounts /metrics and the dashboard on the admin mux, and returns
@@ -42,7 +41,7 @@ func (s *Server) watchState() {
 // session cookie for its pages.
 func (s *Server) observe(mux *http.ServeMux) (func(http.Handler) http.Handler, error) {
 	d, err := dashboard.New(dashboard.Config{
-		DB: s.db, Rules: func() *rules.Set { return s.ledger.Rules() }, Retrier: s.outbox, MchID: s.cfg.MchID,
+		DB: s.db, Rules: s.rules, Retrier: s.outbox, MchID: s.cfg.MchID,
 		Token: s.cfg.AdminToken, Sandbox: s.cfg.Sandbox, Logger: s.log,
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/notify"
 	"github.com/seed2ac2593f/wxpay/sandbox"
@@ -332,7 +333,7 @@ func TestMetricsTellARedeliveryAndANewIDForAKnownPaymentFromAnAppliedOne(t *test
 		t.Fatalf("re-delivery answered %d", st)
 	}
 	// The same payment under a new notification id, through the service's own wrapper.
-	handle := e.srv.Metrics().Notify(func(ctx context.Context, n *notify.Notification) error {
+	handle := e.srv.Metrics().Notify(func(ctx context.Context, n *notify.Notification) (ledger.Outcome, error) {
 		return e.srv.Ledger().Transaction(ctx, n, &businesscircle.TransactionEvent{MchID: e.mchID, AppID: appID,
 			OpenID: openid, TransactionID: p.TransactionID, Amount: 5000, TimeEnd: "2026-01-01T10:00:00+08:00"})
 	})

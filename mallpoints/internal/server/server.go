@@ -80,6 +80,7 @@ type Server struct {
 	db       *storage.DB
 	outbox   *outbox.Outbox
 	ledger   *ledger.Service
+	rules    *rules.Current
 	log      *slog.Logger
 	draining atomic.Bool
 	public   http.Handler
@@ -130,7 +131,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, log: cfg.Logger, metrics: newMetrics(cfg)}
+	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(set), log: cfg.Logger, metrics: newMetrics(cfg)}
 	s.ready.window = cmp.Or(cfg.ReadyCache, DefaultReadyCache)
 	if s.ready.checks, err = readinessCounter(s.metrics.Registry()); err != nil {
 		db.Close()
@@ -139,15 +140,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
-		Logger:    cfg.Logger,
-		OnAttempt: s.observeAttempt,
-		BrandID:   func(mall string) int64 { return s.ledger.Rules().Mall(mall).BrandID },
+		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt,
 	})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	s.ledger = ledger.New(db, s.outbox, set, cfg.Logger)
+	s.ledger = ledger.New(db, s.outbox, s.rules, cfg.Logger)
 	s.watchState()
 	s.public = s.publicHandler()
 	if s.admin, err = s.adminHandler(); err != nil {
@@ -182,6 +181,9 @@ func (s *Server) Ledger() *ledger.Service { return s.ledger }
 // Outbox is the queue of syncs.
 func (s *Server) Outbox() *outbox.Outbox { return s.outbox }
 
+// Rules holds the rules in force.
+func (s *Server) Rules() *rules.Current { return s.rules }
+
 // ReloadRules reads the rules file again and puts it in force; on error
 // the rules in force stay.
 func (s *Server) ReloadRules() (*rules.Set, error) {
@@ -192,7 +194,7 @@ func (s *Server) ReloadRules() (*rules.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ledger.SetRules(set)
+	s.rules.Store(set)
 	return set, nil
 }
 
@@ -213,8 +215,8 @@ func (s *Server) publicHandler() http.Handler {
 	// Anyone can send a notification that fails to verify: its log record
 	// is rate-limited, and counted in full by the metrics.
 	limited := slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
-	mux.Handle("POST /wechatpay/notify", s.metrics.Rejections(notify.NewHandler(s.cfg.Parser,
-		s.metrics.Notify(s.ledger.Handlers().Handle), notify.WithLogger(limited), notify.WithTimeout(4*time.Second))))
+	mux.Handle("POST /wechatpay/notify", notify.NewHandler(s.cfg.Parser, s.metrics.Notify(s.ledger.Handle),
+		notify.WithLogger(limited), notify.WithRejectionHook(s.metrics.Rejected), notify.WithTimeout(4*time.Second)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
