@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,6 +126,34 @@ func TestWithPlatformCertificatesAndTLSThePaymentLoopRunsOverHTTPS(t *testing.T)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("https /healthz: %s", resp.Status)
+	}
+
+	// A flood of failed handshakes is logged as a burst and counted past it.
+	for range 40 {
+		conn, err := net.Dial("tcp", pubAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+	}
+	droppedRE := regexp.MustCompile(`mallpoints_log_records_dropped_total\{message="http: TLS handshake error"\} (\d+)`)
+	for {
+		resp, err := http.Get(admin + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if droppedRE.Match(body) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no dropped handshake errors counted:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := strings.Count(logs.String(), `msg="http: TLS handshake error"`); n > 20 || n == 0 {
+		t.Errorf("%d handshake errors logged; want the burst, at most 20", n)
 	}
 
 	if _, _, err := sb.Authorize(sandbox.MemberRequest{AppID: demoAppID, OpenID: "oTLS0001"}); err != nil {

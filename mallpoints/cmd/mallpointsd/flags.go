@@ -1,8 +1,7 @@
 package main
 
 import (
-	"crypto/rsa"
-	"crypto/x509"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/credentials"
 )
 
 // config is everything the flags and the environment say.
@@ -27,10 +27,10 @@ type config struct {
 	// backlog.
 	maxConns, adminMaxConns int
 
-	// WeChat Pay credentials, as for `wxpay`.
-	baseURL, mchID, privateKey, merchantSerial, merchantCert string
-	publicKey, publicKeyID, apiv3Key                         string
-	platformCerts                                            listFlag
+	// creds are the WeChat Pay credentials, as for `wxpay`; nil when none
+	// was given (the embedded sandbox runs instead).
+	creds   *credentials.Credentials
+	baseURL string // where creds call WeChat Pay
 
 	dbGiven bool // --db or MALLPOINTS_DB was set
 	// warnings are logged once the logger exists.
@@ -42,7 +42,40 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-const usage = `mallpointsd: the mall points service — WeChat Pay business-circle payments in, points synced out.
+// option is one of the service's own flags and its environment variable;
+// the table of them registers the flags, reads the environment and makes
+// the help.
+type option struct {
+	name, env, arg string
+	help           string // one line; the default, if any, is added to it
+	def            string // the default, as the help shows it
+	p              any    // *string, *int or *listFlag
+	min            int    // the least value of an int
+}
+
+// options lists the service's flags, in the order of the help.
+func (c *config) options() []option {
+	return []option{
+		{"listen", "MALLPOINTS_LISTEN", "ADDR", "public surface: POST /wechatpay/notify, /healthz, /readyz", "127.0.0.1:8080", &c.listen, 0},
+		{"admin-listen", "MALLPOINTS_ADMIN_LISTEN", "ADDR", "dashboard, JSON API under /api/, /metrics", "127.0.0.1:8081", &c.adminListen, 0},
+		{"admin-url", "MALLPOINTS_ADMIN_URL", "URL", "how people reach the console; repeatable: its host is accepted, its origin expected", "", &c.adminURLs, 0},
+		{"admin-token", "MALLPOINTS_ADMIN_TOKEN", "TOKEN", "32+ characters, required off loopback; prefer MALLPOINTS_ADMIN_TOKEN_FILE", "", &c.adminToken, 0},
+		{"db", "MALLPOINTS_DB", "PATH|URL", "SQLite file or postgres:// URL", "./mallpoints.db", &c.db, 0},
+		{"rules", "MALLPOINTS_RULES", "FILE", "rules YAML; reloaded on SIGHUP", "", &c.rules, 0},
+		{"tls-cert", "MALLPOINTS_TLS_CERT", "FILE", "serve --listen over https with this certificate chain", "", &c.tlsCert, 0},
+		{"tls-key", "MALLPOINTS_TLS_KEY", "FILE", "and this key", "", &c.tlsKey, 0},
+		{"workers", "MALLPOINTS_WORKERS", "N", "syncs sent at once (32)", "", &c.workers, 0},
+		{"max-connections", "MALLPOINTS_MAX_CONNECTIONS", "N", "connections --listen serves at once", "1024", &c.maxConns, 1},
+		{"admin-max-connections", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "N", "connections --admin-listen serves at once", "64", &c.adminMaxConns, 1},
+		{"log-format", "MALLPOINTS_LOG_FORMAT", "text|json", "", "text", &c.logFormat, 0},
+		{"sandbox-listen", "MALLPOINTS_SANDBOX_LISTEN", "ADDR", "the embedded sandbox's address, without credentials", "127.0.0.1:8090", &c.sandboxListen, 0},
+	}
+}
+
+// usage is the help, made from the flags' tables.
+func usage(opts []option) string {
+	var b strings.Builder
+	b.WriteString(`mallpointsd: the mall points service — WeChat Pay business-circle payments in, points synced out.
 
 Usage: mallpointsd [flags]
 
@@ -50,83 +83,53 @@ With no WeChat Pay credentials it starts an embedded sandbox on loopback,
 with a database of its own made afresh, and prints how to make a payment.
 
 Service (environment variable in brackets):
-  --listen ADDR          public surface: POST /wechatpay/notify, /healthz, /readyz (127.0.0.1:8080) [MALLPOINTS_LISTEN]
-  --admin-listen ADDR    dashboard, JSON API under /api/, /metrics (127.0.0.1:8081) [MALLPOINTS_ADMIN_LISTEN]
-  --admin-url URL        how people reach the console, e.g. https://points.mall.example; repeatable:
-                         its host is accepted, its origin expected (other hosts get 421) [MALLPOINTS_ADMIN_URL, comma-separated]
-  --admin-token TOKEN    at least 32 characters; required when --admin-listen is not loopback; sent as
-                         Authorization: Bearer. Prefer [MALLPOINTS_ADMIN_TOKEN] or [MALLPOINTS_ADMIN_TOKEN_FILE]:
-                         a flag's value is visible to every local account in /proc/PID/cmdline
-  --db PATH|URL          SQLite file (./mallpoints.db) or postgres:// URL [MALLPOINTS_DB]
-  --rules FILE           rules YAML; reloaded on SIGHUP [MALLPOINTS_RULES]
-  --tls-cert FILE        serve --listen over https with this certificate chain [MALLPOINTS_TLS_CERT]
-  --tls-key FILE         and this key [MALLPOINTS_TLS_KEY]
-  --workers N            syncs sent at once (32) [MALLPOINTS_WORKERS]
-  --max-connections N    connections --listen serves at once (1024) [MALLPOINTS_MAX_CONNECTIONS]
-  --admin-max-connections N  connections --admin-listen serves at once (64) [MALLPOINTS_ADMIN_MAX_CONNECTIONS]
-  --log-format text|json (text) [MALLPOINTS_LOG_FORMAT]
-  --sandbox-listen ADDR  the embedded sandbox's address, without credentials (127.0.0.1:8090) [MALLPOINTS_SANDBOX_LISTEN]
+`)
+	for _, o := range opts {
+		env := "[" + o.env + "]"
+		if _, list := o.p.(*listFlag); list {
+			env = "[" + o.env + ", comma-separated]"
+		}
+		help := o.help
+		if o.def != "" {
+			help = strings.TrimSpace(help + " (" + o.def + ")")
+		}
+		fmt.Fprintf(&b, "  %-30s %s %s\n", "--"+o.name+" "+o.arg, env, help)
+	}
+	b.WriteString("\nWeChat Pay credentials, as for wxpay:\n")
+	b.WriteString(credentials.Usage(credentials.All))
+	b.WriteString("\nA variable ending in _FILE names a file holding the secret (a trailing newline is ignored).\n")
+	return b.String()
+}
 
-WeChat Pay credentials, as for wxpay:
-  --base-url URL [WXPAY_BASE_URL]   --mchid ID [WXPAY_MCHID]   --private-key FILE [WXPAY_PRIVATE_KEY]
-  --merchant-serial S [WXPAY_MERCHANT_SERIAL] or --merchant-cert FILE [WXPAY_MERCHANT_CERT]
-  --wechatpay-public-key FILE [WXPAY_WECHATPAY_PUBLIC_KEY] with --wechatpay-public-key-id ID [WXPAY_WECHATPAY_PUBLIC_KEY_ID]
-  and/or --platform-cert FILE, repeatable [WXPAY_PLATFORM_CERTS, comma-separated]
-  --apiv3-key KEY        prefer [WXPAY_APIV3_KEY] or [WXPAY_APIV3_KEY_FILE], as for --admin-token
-
-A variable ending in _FILE names a file holding the secret (a trailing newline is ignored).
-`
+// flagSet registers the flags on a new flag set, the service's own (opts)
+// and the credentials'.
+func (c *config) flagSet() (fs *flag.FlagSet, opts []option, credFlags *credentials.Flags) {
+	fs = flag.NewFlagSet("mallpointsd", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	opts = c.options()
+	for _, o := range opts {
+		switch p := o.p.(type) {
+		case *string:
+			fs.StringVar(p, o.name, o.def, o.help)
+		case *int:
+			var def int
+			fmt.Sscan(o.def, &def)
+			fs.IntVar(p, o.name, def, o.help)
+		case *listFlag:
+			fs.Var(p, o.name, o.help)
+		}
+	}
+	return fs, opts, credentials.Register(fs, credentials.All)
+}
 
 // parseFlags reads args, falling back to the environment for each flag not
-// given.
+// given, and loads the WeChat Pay credentials they name.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
 	c := &config{}
-	fs := flag.NewFlagSet("mallpointsd", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	strs := []struct {
-		p           *string
-		name, env   string
-		def         string
-		isDBSetting bool
-	}{
-		{&c.listen, "listen", "MALLPOINTS_LISTEN", "127.0.0.1:8080", false},
-		{&c.adminListen, "admin-listen", "MALLPOINTS_ADMIN_LISTEN", "127.0.0.1:8081", false},
-		{&c.adminToken, "admin-token", "MALLPOINTS_ADMIN_TOKEN", "", false},
-		{&c.db, "db", "MALLPOINTS_DB", "./mallpoints.db", true},
-		{&c.rules, "rules", "MALLPOINTS_RULES", "", false},
-		{&c.tlsCert, "tls-cert", "MALLPOINTS_TLS_CERT", "", false},
-		{&c.tlsKey, "tls-key", "MALLPOINTS_TLS_KEY", "", false},
-		{&c.logFormat, "log-format", "MALLPOINTS_LOG_FORMAT", "text", false},
-		{&c.sandboxListen, "sandbox-listen", "MALLPOINTS_SANDBOX_LISTEN", "127.0.0.1:8090", false},
-		{&c.baseURL, "base-url", "WXPAY_BASE_URL", "https://api.mch.weixin.qq.com/", false},
-		{&c.mchID, "mchid", "WXPAY_MCHID", "", false},
-		{&c.privateKey, "private-key", "WXPAY_PRIVATE_KEY", "", false},
-		{&c.merchantSerial, "merchant-serial", "WXPAY_MERCHANT_SERIAL", "", false},
-		{&c.merchantCert, "merchant-cert", "WXPAY_MERCHANT_CERT", "", false},
-		{&c.publicKey, "wechatpay-public-key", "WXPAY_WECHATPAY_PUBLIC_KEY", "", false},
-		{&c.publicKeyID, "wechatpay-public-key-id", "WXPAY_WECHATPAY_PUBLIC_KEY_ID", "", false},
-		{&c.apiv3Key, "apiv3-key", "WXPAY_APIV3_KEY", "", false},
-	}
-	for _, s := range strs {
-		fs.StringVar(s.p, s.name, s.def, "")
-	}
-	ints := []struct {
-		p         *int
-		name, env string
-		def, min  int
-	}{
-		{&c.workers, "workers", "MALLPOINTS_WORKERS", 0, 0}, // 0: the outbox's default
-		{&c.maxConns, "max-connections", "MALLPOINTS_MAX_CONNECTIONS", 1024, 1},
-		{&c.adminMaxConns, "admin-max-connections", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", 64, 1},
-	}
-	for _, n := range ints {
-		fs.IntVar(n.p, n.name, n.def, "")
-	}
-	fs.Var(&c.platformCerts, "platform-cert", "")
-	fs.Var(&c.adminURLs, "admin-url", "")
+	fs, opts, credFlags := c.flagSet()
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stderr, usage)
+			fmt.Fprint(stderr, usage(opts))
 		}
 		return nil, err
 	}
@@ -135,40 +138,39 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	for _, s := range strs {
-		if given[s.name] {
-			c.dbGiven = c.dbGiven || s.isDBSetting
-			continue
-		}
-		if v := getenv(s.env); v != "" {
-			*s.p = v
-			c.dbGiven = c.dbGiven || s.isDBSetting
-		}
-	}
-	for _, n := range ints {
-		if v := getenv(n.env); v != "" && !given[n.name] {
-			if _, err := fmt.Sscan(v, n.p); err != nil || *n.p < 1 {
-				return nil, fmt.Errorf("%s %q is not a positive number", n.env, v)
-			}
-		}
-		if *n.p < n.min {
-			return nil, fmt.Errorf("--%s must be at least %d", n.name, n.min)
-		}
-	}
-	for _, l := range []struct {
-		p         *listFlag
-		name, env string
-	}{{&c.platformCerts, "platform-cert", "WXPAY_PLATFORM_CERTS"}, {&c.adminURLs, "admin-url", "MALLPOINTS_ADMIN_URL"}} {
-		if v := getenv(l.env); v != "" && !given[l.name] {
-			for _, item := range strings.Split(v, ",") {
-				if item = strings.TrimSpace(item); item != "" {
-					*l.p = append(*l.p, item)
+	for _, o := range opts {
+		v := getenv(o.env)
+		if v != "" && !given[o.name] {
+			switch p := o.p.(type) {
+			case *string:
+				*p = v
+			case *int:
+				if _, err := fmt.Sscan(v, p); err != nil || *p < 1 {
+					return nil, fmt.Errorf("%s %q is not a positive number", o.env, v)
+				}
+			case *listFlag:
+				for _, item := range strings.Split(v, ",") {
+					if item = strings.TrimSpace(item); item != "" {
+						*p = append(*p, item)
+					}
 				}
 			}
 		}
+		if p, ok := o.p.(*int); ok && *p < o.min {
+			return nil, fmt.Errorf("--%s must be at least %d", o.name, o.min)
+		}
 	}
-	if err := c.secrets(given, getenv); err != nil {
+	c.dbGiven = given["db"] || getenv("MALLPOINTS_DB") != ""
+	if err := c.adminSecret(given["admin-token"], getenv); err != nil {
 		return nil, err
+	}
+	if src := credFlags.Sources(getenv, nil); src.Given() {
+		creds, err := src.Load(credentials.All)
+		if err != nil {
+			return nil, err
+		}
+		c.creds, c.baseURL = creds, cmp.Or(src.BaseURL.Value, wxpay.DefaultBaseURL)
+		c.warnings = append(c.warnings, creds.Warnings...)
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: text or json", c.logFormat)
@@ -191,35 +193,29 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 // tokens.
 const minAdminToken = 32
 
-// maxSecretFile bounds what a …_FILE variable's file may hold: a secret,
-// not a file named by mistake.
+// maxSecretFile bounds what MALLPOINTS_ADMIN_TOKEN_FILE's file may hold:
+// a secret, not a file named by mistake.
 const maxSecretFile = 4096
 
-// secrets reads the admin token and the APIv3 key from the files their
-// …_FILE variables name, unless given otherwise, and warns about a secret
-// given as a flag, which any local account reads in /proc/PID/cmdline.
-func (c *config) secrets(given map[string]bool, getenv func(string) string) error {
-	for _, s := range []struct {
-		p         *string
-		flag, env string
-	}{
-		{&c.adminToken, "admin-token", "MALLPOINTS_ADMIN_TOKEN"},
-		{&c.apiv3Key, "apiv3-key", "WXPAY_APIV3_KEY"},
-	} {
-		file := getenv(s.env + "_FILE")
-		switch {
-		case given[s.flag]:
-			c.warnings = append(c.warnings, fmt.Sprintf("--%s on the command line is visible to every local account in /proc/%d/cmdline and ps; "+
-				"set %s_FILE (a file only the service reads) or %s instead", s.flag, os.Getpid(), s.env, s.env))
-		case file != "" && getenv(s.env) != "":
-			return fmt.Errorf("%s and %s_FILE are both set: set one", s.env, s.env)
-		case file != "":
-			v, err := readSecretFile(file)
-			if err != nil {
-				return fmt.Errorf("%s_FILE: %w", s.env, err)
-			}
-			*s.p = v
+// adminSecret reads the admin token from the file MALLPOINTS_ADMIN_TOKEN_FILE
+// names, unless it is given otherwise, and warns about a token given as a
+// flag, which any local account reads in /proc/PID/cmdline. (The credentials
+// package does the same for the APIv3 key.)
+func (c *config) adminSecret(flagGiven bool, getenv func(string) string) error {
+	const env = "MALLPOINTS_ADMIN_TOKEN"
+	file := getenv(env + "_FILE")
+	switch {
+	case flagGiven:
+		c.warnings = append(c.warnings, fmt.Sprintf("--admin-token on the command line is visible to every local account in /proc/%d/cmdline and ps; "+
+			"set %s_FILE (a file only the service reads) or %s instead", os.Getpid(), env, env))
+	case file != "" && getenv(env) != "":
+		return fmt.Errorf("%s and %s_FILE are both set: set one", env, env)
+	case file != "":
+		v, err := readSecretFile(file)
+		if err != nil {
+			return fmt.Errorf("%s_FILE: %w", env, err)
 		}
+		c.adminToken = v
 	}
 	return nil
 }
@@ -246,12 +242,6 @@ func readSecretFile(path string) (string, error) {
 	return v, nil
 }
 
-// hasCredentials says whether any WeChat Pay credential was given.
-func (c *config) hasCredentials() bool {
-	return c.mchID != "" || c.privateKey != "" || c.merchantSerial != "" || c.merchantCert != "" ||
-		c.publicKey != "" || c.publicKeyID != "" || c.apiv3Key != "" || len(c.platformCerts) > 0
-}
-
 // isLoopback reports whether addr's host is a loopback address or localhost.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
@@ -263,74 +253,4 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// credentials loads the key files and builds the client options, naming the
-// flag of whatever is missing or unreadable.
-func (c *config) credentials() (opts []wxpay.Option, certs []*x509.Certificate, err error) {
-	need := func(v, name string) error {
-		if v == "" {
-			return fmt.Errorf("--%s is required with WeChat Pay credentials", name)
-		}
-		return nil
-	}
-	if err := errors.Join(need(c.mchID, "mchid"), need(c.privateKey, "private-key"), need(c.apiv3Key, "apiv3-key")); err != nil {
-		return nil, nil, err
-	}
-	if c.publicKey == "" && len(c.platformCerts) == 0 {
-		return nil, nil, errors.New("--wechatpay-public-key (with --wechatpay-public-key-id) or --platform-cert is required to verify WeChat Pay")
-	}
-	key, err := readKey(c.privateKey, "--private-key", wxpay.LoadPrivateKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial := c.merchantSerial
-	if serial == "" {
-		if c.merchantCert == "" {
-			return nil, nil, errors.New("--merchant-serial or --merchant-cert is required")
-		}
-		cert, err := readKey(c.merchantCert, "--merchant-cert", wxpay.LoadCertificate)
-		if err != nil {
-			return nil, nil, err
-		}
-		serial = strings.ToUpper(cert.SerialNumber.Text(16))
-	}
-	opts = []wxpay.Option{wxpay.WithMerchant(c.mchID, serial, key), wxpay.WithBaseURL(c.baseURL),
-		wxpay.WithAPIv3Key(c.apiv3Key), wxpay.WithoutRetries()}
-	if c.publicKey != "" {
-		if c.publicKeyID == "" {
-			return nil, nil, errors.New("--wechatpay-public-key-id is required with --wechatpay-public-key")
-		}
-		pub, err := readKey(c.publicKey, "--wechatpay-public-key", func(b []byte) (*rsa.PublicKey, error) { return wxpay.LoadPublicKey(b) })
-		if err != nil {
-			return nil, nil, err
-		}
-		opts = append(opts, wxpay.WithWechatPayPublicKey(c.publicKeyID, pub))
-	}
-	for _, f := range c.platformCerts {
-		cert, err := readKey(f, "--platform-cert", wxpay.LoadCertificate)
-		if err != nil {
-			return nil, nil, err
-		}
-		certs = append(certs, cert)
-	}
-	if len(certs) > 0 {
-		opts = append(opts, wxpay.WithPlatformCertificates(certs...))
-	}
-	return opts, certs, nil
-}
-
-// readKey reads a PEM file and parses it, naming the flag on failure but
-// never the key's content.
-func readKey[T any](path, flagName string, parse func([]byte) (T, error)) (T, error) {
-	var zero T
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return zero, fmt.Errorf("%s: %w", flagName, err)
-	}
-	v, err := parse(raw)
-	if err != nil {
-		return zero, fmt.Errorf("%s %s: %w", flagName, path, err)
-	}
-	return v, nil
 }

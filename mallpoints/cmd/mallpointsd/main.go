@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"log/slog"
 	"net"
 	"net/http"
@@ -30,6 +31,7 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 )
@@ -89,21 +91,24 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	admin = limitListen(admin, c.adminMaxConns)
 	defer admin.Close()
 
-	scfg := server.Config{DB: c.db, MchID: c.mchID, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
+	scfg := server.Config{DB: c.db, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
 		Workers: c.workers, AdminListen: c.adminListen, AdminURLs: c.adminURLs}
-	var refresh bool
-	apiv3Key := c.apiv3Key
-	if c.hasCredentials() {
-		opts, certs, err := c.credentials()
-		if err != nil {
-			return err
-		}
-		opts = append(opts, wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers)))
+	var apiv3Key string
+	if c.creds != nil {
+		opts := append(c.creds.Options, wxpay.WithoutRetries(), wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers)))
 		if scfg.Client, err = wxpay.NewClient(opts...); err != nil {
 			return err
 		}
-		refresh = len(certs) > 0
-		fmt.Fprintf(stdout, "mallpointsd: merchant %s against %s; database %s\n", c.mchID, c.baseURL, redactDSN(c.db))
+		scfg.MchID, apiv3Key = c.creds.MchID, c.creds.APIv3Key
+		fmt.Fprintf(stdout, "mallpointsd: merchant %s against %s; database %s\n", scfg.MchID, c.baseURL, redactDSN(c.db))
+		if len(c.creds.Keys.Certificates()) > 0 {
+			// Platform-certificate mode: keep the certificates current, as WeChat Pay rotates them.
+			r, err := scfg.Client.StartCertificateRefresher(ctx, 12*time.Hour)
+			if err != nil {
+				return fmt.Errorf("download platform certificates: %w", err)
+			}
+			defer r.Stop()
+		}
 	} else {
 		sb, err := startSandbox(c, public.Addr().String(), admin.Addr().String(), log, stdout)
 		if err != nil {
@@ -116,14 +121,6 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	if scfg.Parser, err = notify.NewParser(scfg.Client.Verifier(), apiv3Key); err != nil {
 		return err
 	}
-	if refresh {
-		// Platform-certificate mode: keep the certificates current, as WeChat Pay rotates them.
-		r, err := scfg.Client.StartCertificateRefresher(ctx, 12*time.Hour)
-		if err != nil {
-			return fmt.Errorf("download platform certificates: %w", err)
-		}
-		defer r.Stop()
-	}
 	srv, err := server.New(ctx, scfg)
 	if err != nil {
 		return err
@@ -134,8 +131,13 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	}
 	log.Info("mallpointsd: rules in force", "version", srv.Rules().Load().Version(), "file", c.rules)
 
-	publicSrv := newHTTPServer(srv.Public(), log)
-	adminSrv := newHTTPServer(srv.Admin(), log)
+	// Anyone can open connections that fail their TLS handshake: the
+	// listeners' error records are rate-limited and counted like the
+	// notifications' rejections.
+	errorLog := lograte.ErrorLog(lograte.New(log.Handler(), lograte.Config{MinLevel: slog.LevelWarn,
+		Dropped: srv.Metrics().LogDropped}), slog.LevelWarn)
+	publicSrv := newHTTPServer(srv.Public(), errorLog)
+	adminSrv := newHTTPServer(srv.Admin(), errorLog)
 	errc := make(chan error, 2)
 	go func() {
 		if c.tlsCert != "" {
@@ -203,7 +205,7 @@ func redactDSN(dsn string) string {
 // newHTTPServer bounds every phase of a request: WeChat Pay waits at most
 // five seconds for an answer, and slow or idle clients must not hold
 // connections (each listener also serves a bounded number at once).
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, errorLog *stdlog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -211,7 +213,7 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       30 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          errorLog,
 	}
 }
 

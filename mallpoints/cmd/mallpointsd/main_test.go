@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"net/http"
 	"os"
@@ -126,7 +127,7 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 		{"an unknown flag", []string{"--nope"}, nil, "nope"},
 		{"a stray argument", []string{"serve"}, nil, `unexpected argument "serve"`},
 		{"a bad log format", []string{"--log-format", "xml"}, nil, "--log-format"},
-		{"credentials need a private key", []string{"--mchid", "1900000109", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--private-key is required"},
+		{"credentials need a private key", []string{"--mchid", "1900000109", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--private-key (or WXPAY_PRIVATE_KEY) is required"},
 		{"a connection limit is positive", []string{"--max-connections", "0"}, nil, "--max-connections must be at least 1"},
 		{"so is the admin listener's", nil, map[string]string{"MALLPOINTS_ADMIN_MAX_CONNECTIONS": "many"}, "MALLPOINTS_ADMIN_MAX_CONNECTIONS"},
 		{"an admin URL is an http or https URL", []string{"--admin-url", "points.mall.example", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, nil, "--admin-url"},
@@ -141,5 +142,39 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want a failure naming %q", code, errs.String(), c.want)
 			}
 		})
+	}
+}
+
+// TestTheHelpNamesEveryFlagAndOnlyRegisteredOnes: the help is made from the
+// tables that register the flags, so it cannot drift from them.
+func TestTheHelpNamesEveryFlagAndOnlyRegisteredOnes(t *testing.T) {
+	t.Parallel()
+	var out, errs lines
+	if code := run(context.Background(), []string{"--help"}, func(string) string { return "" }, nil, &out, &errs); code != 0 {
+		t.Fatalf("--help: exit %d", code)
+	}
+	help := errs.String()
+	inHelp := map[string]bool{}
+	for _, m := range regexp.MustCompile(`--([a-z0-9-]+)`).FindAllStringSubmatch(help, -1) {
+		inHelp[m[1]] = true
+	}
+	fs, _, _ := (&config{}).flagSet()
+	registered := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) {
+		registered[f.Name] = true
+		if !inHelp[f.Name] {
+			t.Errorf("--%s is registered but not in the help", f.Name)
+		}
+	})
+	for name := range inHelp {
+		if !registered[name] {
+			t.Errorf("the help names --%s, which is not registered", name)
+		}
+	}
+	// Each variable of a flag is named beside it.
+	for _, env := range []string{"MALLPOINTS_LISTEN", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "WXPAY_MCHID", "WXPAY_APIV3_KEY_FILE"} {
+		if !strings.Contains(help, "["+env) {
+			t.Errorf("the help does not name %s", env)
+		}
 	}
 }

@@ -73,7 +73,7 @@ func startSandbox(c *config, publicAddr, adminAddr string, log *slog.Logger, std
 	}
 	// The service's own limits, but a write timeout above the longest
 	// latency a sandbox fault can inject, as `wxpay sandbox` has.
-	hs := newHTTPServer(sb, log)
+	hs := newHTTPServer(sb, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	hs.WriteTimeout = 90 * time.Second
 	go hs.Serve(ln)
 	sandboxURL := "http://" + ln.Addr().String()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
 const goodToken = "0123456789abcdef0123456789abcdef" // 32 characters
@@ -59,14 +62,17 @@ func TestSecretsAreReadFromTheFilesTheEnvironmentNames(t *testing.T) {
 		return p
 	}
 	token, key := write("token", goodToken+"\n"), write("apiv3", "0123456789abcdefghijklmnopqrstuv\r\n")
-	c, err := parseFlags(nil, func(k string) string {
-		return map[string]string{"MALLPOINTS_ADMIN_TOKEN_FILE": token, "WXPAY_APIV3_KEY_FILE": key}[k]
-	}, io.Discard)
+	// The APIv3 key is read with the other credentials.
+	creds := credentialEnv(t)
+	with := func(env map[string]string) func(string) string {
+		return func(k string) string { return cmp.Or(env[k], creds[k]) }
+	}
+	c, err := parseFlags(nil, with(map[string]string{"MALLPOINTS_ADMIN_TOKEN_FILE": token, "WXPAY_APIV3_KEY_FILE": key}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.adminToken != goodToken || c.apiv3Key != "0123456789abcdefghijklmnopqrstuv" {
-		t.Errorf("read %q and %q: the trailing newline must go, nothing else", c.adminToken, c.apiv3Key)
+	if c.adminToken != goodToken || c.creds.APIv3Key != "0123456789abcdefghijklmnopqrstuv" {
+		t.Errorf("read %q and %q: the trailing newline must go, nothing else", c.adminToken, c.creds.APIv3Key)
 	}
 	if len(c.warnings) != 0 {
 		t.Errorf("warnings for secrets from files: %q", c.warnings)
@@ -81,13 +87,32 @@ func TestSecretsAreReadFromTheFilesTheEnvironmentNames(t *testing.T) {
 		{"a file far larger than a secret", map[string]string{"WXPAY_APIV3_KEY_FILE": write("big", strings.Repeat("k", 1<<20))}, "WXPAY_APIV3_KEY_FILE"},
 		{"both the variable and its file", map[string]string{"MALLPOINTS_ADMIN_TOKEN": goodToken, "MALLPOINTS_ADMIN_TOKEN_FILE": token}, "MALLPOINTS_ADMIN_TOKEN_FILE"},
 	} {
-		_, err := parseFlags(nil, func(k string) string { return bad.env[k] }, io.Discard)
+		_, err := parseFlags(nil, with(bad.env), io.Discard)
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%s: error %v, want one naming %s", bad.name, err, bad.want)
 		}
 		if err != nil && strings.Contains(err.Error(), goodToken) {
 			t.Errorf("%s: the error shows the secret: %v", bad.name, err)
 		}
+	}
+}
+
+// credentialEnv is the environment naming a fresh merchant's credentials,
+// the APIv3 key aside.
+func credentialEnv(t *testing.T) map[string]string {
+	t.Helper()
+	keys, err := sandbox.GenerateKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := keys.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{
+		"WXPAY_MCHID": keys.MchID, "WXPAY_PRIVATE_KEY": filepath.Join(dir, sandbox.FileMerchantKey),
+		"WXPAY_MERCHANT_CERT":        filepath.Join(dir, sandbox.FileMerchantCert),
+		"WXPAY_WECHATPAY_PUBLIC_KEY": filepath.Join(dir, sandbox.FilePublicKey), "WXPAY_WECHATPAY_PUBLIC_KEY_ID": keys.PublicKeyID,
 	}
 }
 
@@ -169,5 +194,21 @@ func TestTheBinaryTakesItsAdminTokenFromAFile(t *testing.T) {
 	}
 	if strings.Contains(p.out.String(), "cmdline") {
 		t.Errorf("a warning about the command line for a token read from a file:\n%s", p.out.String())
+	}
+}
+
+func TestAnAPIv3KeyGivenAsAFlagWorksButWarnsNamingTheFileVariable(t *testing.T) {
+	t.Parallel()
+	creds := credentialEnv(t)
+	c, err := parseFlags([]string{"--apiv3-key", "0123456789abcdefghijklmnopqrstuv"}, func(k string) string { return creds[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := strings.Join(c.warnings, "\n")
+	if !strings.Contains(w, "--apiv3-key") || !strings.Contains(w, "/proc/PID/cmdline") || !strings.Contains(w, "WXPAY_APIV3_KEY_FILE") {
+		t.Errorf("warnings %q; want one naming --apiv3-key, /proc and WXPAY_APIV3_KEY_FILE", w)
+	}
+	if strings.Contains(w, "0123456789abcdefghijklmnopqrstuv") {
+		t.Error("the warning shows the key")
 	}
 }
