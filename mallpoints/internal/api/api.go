@@ -21,6 +21,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -30,23 +31,35 @@ type Retrier interface {
 	Retry(ctx context.Context, syncID int64) (bool, error)
 }
 
-// API serves /api/.
-type API struct {
-	db           *storage.DB
-	ledger       *ledger.Service
-	outbox       Retrier
-	rulesInForce *rules.Current
-	mchID        string // the merchant's own mchid: the mall when a request names none
-	log          *slog.Logger
+// Config is what the API serves.
+type Config struct {
+	DB      *storage.DB
+	Ledger  *ledger.Service
+	Parking *parking.Service
+	Outbox  Retrier
+	Rules   *rules.Current // the rules in force
+	MchID   string         // the merchant's own mchid: the mall when a request names none
+	Logger  *slog.Logger
 }
 
-// New returns the API over db, ledger and outbox, showing the rules in force
-// in current; mchID is the default mall.
-func New(db *storage.DB, l *ledger.Service, o Retrier, current *rules.Current, mchID string, log *slog.Logger) *API {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// API serves /api/.
+type API struct {
+	db      *storage.DB
+	ledger  *ledger.Service
+	parking *parking.Service
+	outbox  Retrier
+	current *rules.Current
+	mchID   string
+	log     *slog.Logger
+}
+
+// New returns the API cfg describes.
+func New(cfg Config) *API {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{db: db, ledger: l, outbox: o, rulesInForce: current, mchID: mchID, log: log}
+	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, current: cfg.Rules,
+		mchID: cfg.MchID, log: cfg.Logger}
 }
 
 type actorKey struct{}

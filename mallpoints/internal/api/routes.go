@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -276,7 +277,7 @@ func (a *API) park(w http.ResponseWriter, r *http.Request) {
 	if req.Mall == "" {
 		req.Mall = a.mchID
 	}
-	p, created, err := a.ledger.Park(r.Context(), ledger.Parking{Mall: req.Mall, OpenID: req.OpenID, AppID: req.AppID,
+	p, created, err := a.parking.Park(r.Context(), parking.Event{Mall: req.Mall, OpenID: req.OpenID, AppID: req.AppID,
 		PlateNumber: req.PlateNumber, State: req.State, Time: req.Time, IdempotencyKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
 		a.fail(w, r, err)
@@ -310,7 +311,7 @@ func (a *API) parkings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) rules(w http.ResponseWriter, r *http.Request) {
-	set := a.rulesInForce.Load()
+	set := a.current.Load()
 	doc, err := json.Marshal(set)
 	if err != nil {
 		a.fail(w, r, err)

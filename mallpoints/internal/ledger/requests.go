@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -110,70 +109,6 @@ func requestHash(parts ...string) string {
 		fmt.Fprintf(h, "%d:%s;", len(p), p)
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// Parking is a parking state to send to WeChat Pay.
-type Parking struct {
-	Mall           string
-	OpenID         string
-	AppID          string // empty: the member's app id, else the mall's first in the rules
-	PlateNumber    string
-	State          string // IN or OUT
-	Time           string // RFC 3339
-	IdempotencyKey string // optional
-}
-
-// Park records a parking state and queues its sync in one transaction.
-// The request is validated as the SDK will before sending (brand id aside,
-// which the rules give when the sync runs); a *businesscircle.ValidationError
-// names the field. With an Idempotency-Key already used it returns the
-// earlier parking and false.
-func (s *Service) Park(ctx context.Context, p Parking) (storage.Parking, bool, error) {
-	if p.AppID == "" {
-		if m, err := s.db.Member(ctx, p.Mall, p.OpenID); err == nil && m.AppID != "" {
-			p.AppID = m.AppID
-		} else if ids := s.rules.Load().Mall(p.Mall).AppIDs; len(ids) > 0 {
-			p.AppID = ids[0]
-		}
-	}
-	req := businesscircle.ParkingRequest{BrandID: 1, AppID: p.AppID, OpenID: p.OpenID, PlateNumber: p.PlateNumber,
-		State: businesscircle.ParkingState(p.State), Time: p.Time}
-	if err := req.Validate(); err != nil {
-		return storage.Parking{}, false, err
-	}
-	rec := storage.Parking{Mall: p.Mall, OpenID: p.OpenID, AppID: p.AppID, PlateNumber: p.PlateNumber,
-		State: p.State, Time: p.Time, IdempotencyKey: p.IdempotencyKey}
-	created := false
-	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
-		if p.IdempotencyKey != "" {
-			old, err := tx.ParkingByKey(ctx, p.Mall, p.IdempotencyKey)
-			if err == nil {
-				rec = old
-				return nil
-			}
-			if !errors.Is(err, storage.ErrNotFound) {
-				return wrap("parking by key", err)
-			}
-		}
-		sync, err := tx.NewSync(ctx, storage.SyncParking, p.Mall, newReference())
-		if err != nil {
-			return wrap("new sync", err)
-		}
-		rec.SyncID = sync.ID
-		if err := tx.InsertParking(ctx, &rec); err != nil {
-			return wrap("write parking", err)
-		}
-		created = true
-		return wrap("enqueue sync", s.queue.Enqueue(ctx, tx, sync.ID))
-	})
-	return rec, created, err
-}
-
-// newReference is a random subject for a sync that has no business key.
-func newReference() string {
-	var b [12]byte
-	rand.Read(b[:])
-	return "pk_" + hex.EncodeToString(b[:])
 }
 
 // Pseudonym is what replaces an erased member's openid: keyed by a secret

@@ -1,9 +1,10 @@
 // Package outbox sends the service's syncs to WeChat Pay: points syncs of
-// payments and parking states. Each sync is a River job inserted in the same
-// database transaction as the ledger write that caused it, so a job exists
-// if and only if that write committed. Workers call the SDK's typed
-// business-circle calls; every attempt is recorded in the service's own
-// tables, which outlive River's job rows.
+// payments here, and parking states with package parking's worker. Each sync
+// is a River job inserted in the same database transaction as the write that
+// caused it, so a job exists if and only if that write committed. Workers
+// call the SDK's typed business-circle calls; every attempt of every kind of
+// sync is recorded in the service's own tables, which outlive River's job
+// rows.
 package outbox
 
 import (
@@ -23,6 +24,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -108,7 +110,7 @@ type Config struct {
 // Outbox is the queue of syncs and its workers.
 type Outbox struct {
 	db     *storage.DB
-	insert func(ctx context.Context, tx *storage.Tx, args SyncArgs) error
+	insert func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (duplicate bool, err error)
 	start  func(ctx context.Context) error
 	stop   func(ctx context.Context) error
 	cancel func(ctx context.Context) error
@@ -128,6 +130,8 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 	cfg = cfg.withDefaults()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{cfg: cfg})
+	river.AddWorker(workers, &parking.Worker{DB: cfg.DB, Client: cfg.Client, MchID: cfg.MchID, Rules: cfg.Rules,
+		JobTimeout: cfg.JobTimeout, Attempt: cfg.attempt})
 	rc := &river.Config{
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)}},
 		Workers:                     workers,
@@ -175,12 +179,9 @@ func useEngine[TTx any](ctx context.Context, o *Outbox, driver riverdriver.Drive
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	o.insert = func(ctx context.Context, tx *storage.Tx, args SyncArgs) error {
+	o.insert = func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (bool, error) {
 		res, err := c.InsertTx(ctx, unwrap(tx), args, nil)
-		if err == nil && res.UniqueSkippedAsDuplicate && args.Round > 0 {
-			return fmt.Errorf("a job for round %d exists already", args.Round)
-		}
-		return err
+		return err == nil && res.UniqueSkippedAsDuplicate, err
 	}
 	o.start, o.stop, o.cancel = c.Start, c.Stop, c.StopAndCancel
 	return nil
@@ -202,28 +203,46 @@ func (b *backoff) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(d)
 }
 
-// Enqueue inserts the job of sync id into tx.
+// Enqueue inserts the job of the points sync id into tx.
 func (o *Outbox) Enqueue(ctx context.Context, tx *storage.Tx, syncID int64) error {
-	return o.enqueue(ctx, tx, SyncArgs{SyncID: syncID})
+	return o.Insert(ctx, tx, SyncArgs{SyncID: syncID})
 }
 
-func (o *Outbox) enqueue(ctx context.Context, tx *storage.Tx, args SyncArgs) error {
-	if err := o.insert(ctx, tx, args); err != nil {
-		return fmt.Errorf("outbox: enqueue sync %d: %w", args.SyncID, err)
+// Insert inserts a job into tx: a sync of any kind.
+func (o *Outbox) Insert(ctx context.Context, tx *storage.Tx, args river.JobArgs) error {
+	if _, err := o.insert(ctx, tx, args); err != nil {
+		return fmt.Errorf("outbox: insert %s job: %w", args.Kind(), err)
 	}
 	return nil
 }
 
-// Retry moves a parked sync back to pending and enqueues a new job for it,
-// in one transaction. It reports false when the sync was not parked.
+// Retry moves a parked sync back to pending and inserts a new job for it,
+// of its kind, in one transaction. It reports false when the sync was not
+// parked.
 func (o *Outbox) Retry(ctx context.Context, syncID int64) (bool, error) {
+	s, err := o.db.Sync(ctx, syncID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
 	var ok bool
-	err := o.db.InTx(ctx, func(tx *storage.Tx) error {
+	err = o.db.InTx(ctx, func(tx *storage.Tx) error {
 		round, parked, err := tx.Unpark(ctx, syncID)
 		if ok = parked; err != nil || !ok {
 			return err
 		}
-		return o.enqueue(ctx, tx, SyncArgs{SyncID: syncID, Round: round})
+		var args river.JobArgs = SyncArgs{SyncID: syncID, Round: round}
+		if s.Kind == storage.SyncParking {
+			args = parking.Args{SyncID: syncID, Round: round}
+		}
+		// River may not have finished cancelling the job this one replaces:
+		// the round tells them apart.
+		if duplicate, err := o.insert(ctx, tx, args); err != nil || duplicate {
+			return cmp.Or(err, fmt.Errorf("outbox: a job for round %d of sync %d exists already", round, syncID))
+		}
+		return nil
 	})
 	return ok, err
 }

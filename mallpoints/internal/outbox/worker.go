@@ -6,17 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// worker works SyncArgs jobs.
+// worker works SyncArgs jobs: points syncs.
 type worker struct {
 	river.WorkerDefaults[SyncArgs]
 	cfg Config
@@ -24,6 +24,30 @@ type worker struct {
 
 // Timeout leaves room to record the attempt after the call.
 func (w *worker) Timeout(*river.Job[SyncArgs]) time.Duration { return w.cfg.JobTimeout }
+
+// Work sends the points sync of a payment, with the member's balance now.
+func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
+	t, balance, err := w.cfg.DB.TransactionBySync(ctx, job.Args.SyncID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("sync %d does not exist", job.Args.SyncID))
+	}
+	if err != nil {
+		return err
+	}
+	return w.cfg.attempt(ctx, *t.Sync, job.JobRow, job.Args.Round, func(ctx context.Context) (*wxpay.Response, error) {
+		v3 := businesscircle.New(w.cfg.Client).Businesscircle
+		return v3.Points.Notify.Post(ctx, PointsRequest(t, balance, w.cfg.subMchID(t.Mall)))
+	})
+}
+
+// subMchID is mall's sub_mchid in partner mode (a mall other than the
+// merchant), else empty.
+func (cfg Config) subMchID(mall string) string {
+	if mall == cfg.MchID {
+		return ""
+	}
+	return mall
+}
 
 // verdict is what one attempt's answer means for its sync.
 type verdict int
@@ -72,19 +96,13 @@ func notSent(err error) bool {
 	return unsigned || errors.Is(err, wxpay.ErrInvalidRequest)
 }
 
-// Work sends one sync, records the attempt and tells River what next:
-// done, retry later, or cancel (parked or synced_unconfirmed until retried
-// through the API).
-func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
-	db := w.cfg.DB
-	sub, err := w.load(ctx, job.Args.SyncID)
-	s := sub.sync
-	if errors.Is(err, storage.ErrNotFound) {
-		return river.JobCancel(fmt.Errorf("sync %d does not exist", job.Args.SyncID))
-	}
-	if err != nil {
-		return err
-	}
+// attempt makes one attempt of sync s, the job's, with call; records it;
+// and tells River what next: done, retry later, or cancel (parked or
+// synced_unconfirmed until retried through the API). round is the job's
+// Round. Every kind of sync is sent through it.
+func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.JobRow, round int,
+	call func(context.Context) (*wxpay.Response, error)) error {
+	db := cfg.DB
 	if s.State != storage.SyncPending {
 		return nil // done already: a re-run of a job taken over from a killed worker
 	}
@@ -92,14 +110,14 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	// through the API, then River's count for this job, which includes
 	// attempts whose process died before recording them (River's rescuer
 	// hands their job on). Such an attempt's outcome is unknown.
-	made := job.Args.Round + job.Attempt
+	made := round + job.Attempt
 	hidden := made-1 > s.Attempts
-	log := w.cfg.Logger.With("sync_id", s.ID, "kind", s.Kind, "mall", s.Mall, "attempt", made)
+	log := cfg.Logger.With("sync_id", s.ID, "kind", s.Kind, "mall", s.Mall, "attempt", made)
 	if s.Kind == storage.SyncPoints {
 		log = log.With("transaction_id", s.Subject)
 	}
 	start := time.Now()
-	resp, err := w.send(ctx, sub)
+	resp, err := call(ctx)
 	a := storage.Attempt{SyncID: s.ID, Attempt: made, At: time.Now().UTC(), Elapsed: time.Since(start)}
 	v := classify(err)
 	state := storage.SyncPending
@@ -152,8 +170,8 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		// WeChat Pay may have accepted the sync; the retry re-sends the same body.
 		return fmt.Errorf("record attempt: %w", rerr)
 	}
-	if recorded && w.cfg.OnAttempt != nil {
-		w.cfg.OnAttempt(a, s)
+	if recorded && cfg.OnAttempt != nil {
+		cfg.OnAttempt(a, s)
 	}
 	attrs := []any{"outcome", a.Outcome, "status", a.Status, "request_id", a.RequestID, "elapsed", a.Elapsed}
 	switch {
@@ -176,53 +194,6 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		log.Info("outbox: will retry", append(attrs, "code", a.Code, "message", a.Message)...)
 	}
 	return fmt.Errorf("sync %d: %s %s", s.ID, a.Code, a.Message)
-}
-
-// subject is a sync with what it reports: a payment, with its member's
-// balance now, or a parking.
-type subject struct {
-	sync    storage.Sync
-	payment *storage.Transaction
-	balance int64
-	parking *storage.Parking
-}
-
-// load reads a sync together with its payment (one query, the common case)
-// or its parking; storage.ErrNotFound when there is no such sync.
-func (w *worker) load(ctx context.Context, id int64) (subject, error) {
-	t, balance, err := w.cfg.DB.TransactionBySync(ctx, id)
-	if err == nil {
-		return subject{sync: *t.Sync, payment: &t, balance: balance}, nil
-	}
-	if !errors.Is(err, storage.ErrNotFound) {
-		return subject{}, err
-	}
-	p, err := w.cfg.DB.ParkingBySync(ctx, id)
-	if err != nil {
-		return subject{}, err
-	}
-	return subject{sync: *p.Sync, parking: &p}, nil
-}
-
-// send builds the request of a sync from what was recorded and makes the call.
-func (w *worker) send(ctx context.Context, sub subject) (*wxpay.Response, error) {
-	v3 := businesscircle.New(w.cfg.Client).Businesscircle
-	s := sub.sync
-	subMchID := ""
-	if s.Mall != w.cfg.MchID {
-		subMchID = s.Mall
-	}
-	switch {
-	case s.Kind == storage.SyncPoints && sub.payment != nil:
-		return v3.Points.Notify.Post(ctx, PointsRequest(*sub.payment, sub.balance, subMchID))
-	case s.Kind == storage.SyncParking && sub.parking != nil:
-		p := sub.parking
-		return v3.Parkings.Post(ctx, businesscircle.ParkingRequest{
-			SubMchID: subMchID, BrandID: w.cfg.Rules.Load().Mall(s.Mall).BrandID, AppID: p.AppID, OpenID: p.OpenID,
-			PlateNumber: p.PlateNumber, State: businesscircle.ParkingState(p.State), Time: p.Time,
-		})
-	}
-	return nil, &businesscircle.ValidationError{Field: "kind", Rule: "unknown sync kind " + strconv.Quote(s.Kind)}
 }
 
 // PointsRequest is the points sync of payment t, with total the member's

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 )
 
 // adminHandler is the admin surface: the host check first (DNS rebinding),
@@ -19,7 +20,8 @@ func (s *Server) adminHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(s.db, s.ledger, s.outbox, s.rules, s.cfg.MchID, s.log).Handler())
+	mux.Handle("/api/", api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
+		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log}).Handler())
 	guard, err := s.observe(mux) // /metrics, the dashboard at /, and the token check
 	if err != nil {
 		return nil, err
