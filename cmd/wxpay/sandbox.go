@@ -206,7 +206,7 @@ func (c *cli) serveSandbox(ctx context.Context, sb *sandbox.Sandbox, o sandboxOp
 		fmt.Fprintf(c.stderr, "wxpay sandbox: WARNING: %s\n", warning)
 	}
 	if made != nil {
-		c.printConnect(base, o.keysDir, made, commandPrefix(executablePath(), workingDir()))
+		c.printConnect(base, o.keysDir, made, commandPrefix(invokedAs(), executablePath(), workingDir()))
 	}
 	srv := newHTTPServer(sb, serveTimeouts)
 	errc := make(chan error, 1)
@@ -245,6 +245,15 @@ func connectBase(addr *net.TCPAddr) (base, warning string) {
 	return "http://" + net.JoinHostPort(strings.Trim(host, "[]"), port) + "/", warning
 }
 
+// invokedAs is the command as the shell was given it (os.Args[0]), "" if
+// unknown.
+func invokedAs() string {
+	if len(os.Args) == 0 {
+		return ""
+	}
+	return os.Args[0]
+}
+
 // executablePath is this program's path, "" if unknown.
 func executablePath() string {
 	p, _ := os.Executable()
@@ -260,15 +269,27 @@ func workingDir() string {
 // modulePath is the module of this command, for go run and go install lines.
 const modulePath = "github.com/seed2ac2593f/wxpay"
 
-// commandPrefix is how to run this command again from dir: "wxpay" when it
-// is installed, or, when it was built by go run (a binary named wxpay in the
-// go-build cache), "go run <path>" with the path of cmd/wxpay relative to
-// dir when dir is inside this module, else "go run modulePath/cmd/wxpay@latest".
-func commandPrefix(exe, dir string) string {
+// commandPrefix is how to run this command again from dir, so that the lines
+// it prints run as printed. Started from a binary, it is the command as it
+// was invoked (arg0: "wxpay" found on PATH, "./wxpay" or "/opt/bin/wxpay"
+// started by its path), quoted for a shell when it needs to be. Built by go
+// run (a binary named wxpay in the go-build cache), it is "go run <path>"
+// with the path of cmd/wxpay relative to dir when dir is inside this
+// module, else "go run modulePath/cmd/wxpay@latest". Inside a test binary
+// (name.test), whose arg0 is not this command, it is "wxpay".
+func commandPrefix(arg0, exe, dir string) string {
 	name := strings.TrimSuffix(filepath.Base(exe), ".exe")
-	if name != "wxpay" || !strings.Contains(filepath.ToSlash(exe), "/go-build") {
+	switch {
+	case name == "wxpay" && strings.Contains(filepath.ToSlash(exe), "/go-build"):
+		return goRunPrefix(dir)
+	case arg0 == "" || strings.HasSuffix(name, ".test"):
 		return "wxpay"
 	}
+	return shellQuote(arg0)
+}
+
+// goRunPrefix is the go run command that builds this command from dir.
+func goRunPrefix(dir string) string {
 	for d := dir; d != "" && filepath.IsAbs(d); d = filepath.Dir(d) {
 		if gomod, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
 			first, _, _ := strings.Cut(string(gomod), "\n")
@@ -291,6 +312,15 @@ func commandPrefix(exe, dir string) string {
 	return "go run " + modulePath + "/cmd/wxpay@latest"
 }
 
+// shellQuote is s as one word for a POSIX shell: as it is when it holds only
+// characters no shell treats specially, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+,@%=") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // printConnect prints command lines that talk to the sandbox, runnable as
 // printed from where the user stands: run is how to start this command.
 func (c *cli) printConnect(base, dir string, k *sandbox.Keys, run string) {
@@ -311,7 +341,7 @@ or, with the credentials in the environment:
   %s
 `, query, base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID,
 		base, k.MchID, p(sandbox.FileMerchantKey), p(sandbox.FileMerchantCert), p(sandbox.FilePublicKey), k.PublicKeyID, query)
-	if run != "wxpay" {
+	if strings.HasPrefix(run, "go run ") {
 		fmt.Fprintf(c.stderr, "(%s builds the command each time; `go install %s/cmd/wxpay@latest` installs it as wxpay)\n", run, modulePath)
 	}
 	fmt.Fprintf(c.stderr, `

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -350,7 +351,8 @@ func callWithPrintedEnv(t *testing.T, out, base string) {
 }
 
 // Started by go run, the printed lines start with a go run that works from
-// the working directory; installed, with wxpay.
+// the working directory; started from a binary, with the command as it was
+// invoked, so that they run as printed whether or not it is on PATH.
 func TestCommandPrefix(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
@@ -360,18 +362,63 @@ func TestCommandPrefix(t *testing.T) {
 	os.MkdirAll(other, 0o755)
 	os.WriteFile(filepath.Join(other, "go.mod"), []byte("module "+modulePath+"/mallpoints\n"), 0o644)
 	goRun := filepath.Join(os.TempDir(), "go-build1234", "b001", "exe", "wxpay")
-	for _, tt := range []struct{ exe, dir, want string }{
-		{"/usr/local/bin/wxpay", root, "wxpay"},
-		{filepath.Join(os.TempDir(), "go-build1234", "b001", "wxpay.test"), root, "wxpay"},
-		{goRun, root, "go run ./cmd/wxpay"},
-		{goRun, filepath.Join(root, "docs"), "go run ../cmd/wxpay"},
-		{goRun, filepath.Join(root, "cmd", "wxpay"), "go run ."},
-		{goRun, other, "go run " + modulePath + "/cmd/wxpay@latest"},
-		{goRun, t.TempDir(), "go run " + modulePath + "/cmd/wxpay@latest"},
+	for _, tt := range []struct{ arg0, exe, dir, want string }{
+		{"wxpay", "/usr/local/bin/wxpay", root, "wxpay"},
+		{"./wxpay", filepath.Join(root, "wxpay"), root, "./wxpay"},
+		{"bin/wxpay", filepath.Join(root, "bin", "wxpay"), root, "bin/wxpay"},
+		{"/opt/wxpay 1/wxpay", "/opt/wxpay 1/wxpay", root, "'/opt/wxpay 1/wxpay'"},
+		{"./it's/wxpay", filepath.Join(root, "it's", "wxpay"), root, `'./it'\''s/wxpay'`},
+		{"/usr/local/bin/wxpay-dev", "/usr/local/bin/wxpay-dev", root, "/usr/local/bin/wxpay-dev"},
+		{"", "/usr/local/bin/wxpay", root, "wxpay"},
+		{filepath.Join(os.TempDir(), "go-build1234", "b001", "wxpay.test"), filepath.Join(os.TempDir(), "go-build1234", "b001", "wxpay.test"), root, "wxpay"},
+		{goRun, goRun, root, "go run ./cmd/wxpay"},
+		{goRun, goRun, filepath.Join(root, "docs"), "go run ../cmd/wxpay"},
+		{goRun, goRun, filepath.Join(root, "cmd", "wxpay"), "go run ."},
+		{goRun, goRun, other, "go run " + modulePath + "/cmd/wxpay@latest"},
+		{goRun, goRun, t.TempDir(), "go run " + modulePath + "/cmd/wxpay@latest"},
 	} {
-		if got := commandPrefix(tt.exe, tt.dir); got != tt.want {
-			t.Errorf("commandPrefix(%s, %s) = %q, want %q", tt.exe, tt.dir, got, tt.want)
+		if got := commandPrefix(tt.arg0, tt.exe, tt.dir); got != tt.want {
+			t.Errorf("commandPrefix(%q, %s, %s) = %q, want %q", tt.arg0, tt.exe, tt.dir, got, tt.want)
 		}
+	}
+}
+
+// A built binary started by its path, not on PATH, prints a call line that
+// runs as printed from the same directory.
+func TestSandboxBinaryStartedByItsPathPrintsLinesThatRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "bin", "wxpay"), ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	env := append(os.Environ(), "PATH=/usr/bin:/bin") // no wxpay on it
+	sb := exec.Command("./bin/wxpay", "sandbox", "--listen", "127.0.0.1:0", "--keys-dir", "keys")
+	sb.Dir, sb.Env = dir, env
+	stderr := &syncBuffer{}
+	sb.Stderr = stderr
+	if err := sb.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Process.Signal(os.Interrupt); sb.Wait() })
+	out := waitForOutput(t, stderr, "sandbox/transactions")
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, " call GET") && strings.Contains(l, "--base-url") {
+			line = strings.TrimSpace(l)
+		}
+	}
+	if !strings.HasPrefix(line, "./bin/wxpay call GET") {
+		t.Fatalf("the call line does not start with the command as invoked:\n%s", out)
+	}
+	call := exec.Command("sh", "-c", line)
+	call.Dir, call.Env = dir, env
+	got, err := call.CombinedOutput()
+	if err != nil || !strings.Contains(string(got), `"UNAUTHORIZED"`) {
+		t.Fatalf("the printed line %s: %v\n%s", line, err, got)
 	}
 }
 
