@@ -76,53 +76,13 @@
 //
 // # Admin API
 //
-// JSON in and out, no signature, beside the /v3/ paths. Requests may name
-// the merchant in "mchid"; otherwise the provider of "sub_mchid", else the
-// first merchant configured, acts. Bad input is 400 {"error","field"};
-// another method on a known path is 405 with Allow.
-//
-// The admin API has no authentication: serve it on loopback only. So that a
-// web page the developer opens cannot drive it, a POST or PUT must have
-// Content-Type: application/json (else 415), a cross-origin browser
-// request (Sec-Fetch-Site or Origin naming another site) is 403, and so is
-// a request that reached a loopback address under a Host other than
-// localhost or an IP address (DNS rebinding):
-//
-//	curl -s -X POST http://127.0.0.1:8090/sandbox/transactions \
-//	  -H 'Content-Type: application/json' \
-//	  -d '{"appid":"wx1234567890abcdef","openid":"oWmnN4xxxxxxxxxxe92NHIGf1xd8","amount":8800}'
-//
-//	POST /sandbox/authorizations   {"appid","openid","sub_mchid"?,"auth_type"?} → 201 (200 if known) member with "notification_id"; MALL_AUTH.ACTIVATE_CARD sent
-//	POST /sandbox/deauthorizations {"appid","openid","sub_mchid"?}            → 200 member, DEAUTHORIZED
-//	POST /sandbox/transactions     {"appid","openid","amount","sub_mchid"?,"shop_number"?,"shop_name"?,"commit_tag"?}
-//	                               → 201 {"transaction_id","notification_id"}; MALL_TRANSACTION.SUCCESS sent to AUTHORIZED members
-//	POST /sandbox/refunds          {"transaction_id","refund_amount"} → 201 {"refund_id","notification_id"?}
-//	GET  /sandbox/points/{transaction_id} → 200 {"transaction_id","sync_count","last_sync","last_sync_at"}, 404 if unknown
-//	GET  /sandbox/parkings         → 200 {"parkings":[…]}
-//	GET  /sandbox/deliveries       → 200 {"deliveries":[{"id","event_type","url","state","attempts":[…],"next_at"}]}
-//
-// GET /sandbox/points and /sandbox/deliveries take ?mchid= to see one
-// merchant's transactions and notifications only.
-//
-//	GET  /sandbox/faults, PUT /sandbox/faults → the Faults in force
-//
-// Each has a Go method on Sandbox: Authorize, Deauthorize, Pay, Refund,
-// Points, Parkings, Deliveries, Faults and SetFaults.
-//
-// PUT /sandbox/faults replaces every fault with the Faults given, such as
-//
-//	{"endpoints": {"*": {"error_rate": 0.1, "latency": "200ms"},
-//	               "v3/businesscircle/points/notify": {"bad_signature_rate": 1}},
-//	 "notifications": {"probe_rate": 1}}
-//
-// An endpoint, or "*" for the others, takes error_rate, error_status (500 or
-// 429), latency, drop_rate and, for its 2xx answers, probe_rate,
-// bad_signature_rate (signed by a key nobody trusts), unknown_serial_rate
-// (a Wechatpay-Serial nobody has) and clock_skew (added to
-// Wechatpay-Timestamp, signed for the shifted time). Notifications take
-// probe_rate, bad_signature_rate and unknown_serial_rate, for first attempts
-// only, and clock_skew. Rates are shares from 0 (never) to 1 (always);
-// durations are Go duration strings such as "-10m"; {} turns every fault off.
+// JSON under /sandbox/, beside the /v3/ paths, drives the sandbox from any
+// language: authorizations, deauthorizations, transactions, refunds, points,
+// parkings, deliveries and faults. Each call has a Go method on Sandbox
+// (Authorize, Deauthorize, Pay, Refund, Points, Parkings, Deliveries,
+// Faults, SetFaults). It has no authentication: serve it on loopback only.
+// docs/sandbox.md in the repository documents every call, its body and its
+// answer, and the faults PUT /sandbox/faults takes.
 //
 // # Limits
 //
