@@ -1,6 +1,7 @@
 -- +goose Up
--- Times are Unix microseconds (BIGINT) on both engines, so that one set of
--- queries serves SQLite and PostgreSQL alike.
+-- The service's tables on SQLite; postgres/00001_init.sql is the same schema
+-- on PostgreSQL. Times are Unix microseconds (BIGINT) on both engines, so
+-- that one set of queries serves both.
 
 -- A member of a mall's points programme. mall is the mchid of the mall
 -- (sub_mchid in partner mode).
@@ -17,9 +18,10 @@ CREATE TABLE members (
     updated_at  BIGINT  NOT NULL,
     UNIQUE (mall, openid)
 );
-CREATE INDEX members_by_update ON members (mall, updated_at);
+CREATE INDEX members_by_openid ON members (openid);
 
--- Every verified notification that reached the service, once per id.
+-- Every verified notification that reached the service, once per id, stored
+-- in id order (WITHOUT ROWID: the table is its primary key's index).
 CREATE TABLE notifications (
     id           TEXT   PRIMARY KEY,
     event_type   TEXT   NOT NULL,
@@ -28,9 +30,9 @@ CREATE TABLE notifications (
     outcome      TEXT   NOT NULL,
     request_id   TEXT   NOT NULL DEFAULT '',
     received_at  BIGINT NOT NULL
-);
-CREATE INDEX notifications_by_time ON notifications (received_at);
-CREATE INDEX notifications_by_key ON notifications (mall, business_key);
+) WITHOUT ROWID;
+-- The time of each mall's last notification, read as a loose index scan.
+CREATE INDEX notifications_by_mall_time ON notifications (mall, received_at);
 
 -- Outbound syncs (points, parking): their state lives here, not in the job
 -- queue, so nothing the API shows disappears when finished jobs are deleted.
@@ -51,11 +53,12 @@ CREATE TABLE syncs (
     UNIQUE (kind, mall, subject)
 );
 CREATE INDEX syncs_by_state ON syncs (state, created_at);
-CREATE INDEX syncs_by_synced ON syncs (synced_at);
+CREATE INDEX syncs_by_synced ON syncs (synced_at) WHERE synced_at > 0;
 
--- Every attempt at a sync, whatever became of it.
+-- Every attempt at a sync, whatever became of it. Attempts are never
+-- deleted, so the rowid id only grows.
 CREATE TABLE sync_attempts (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          INTEGER PRIMARY KEY,
     sync_id     INTEGER NOT NULL REFERENCES syncs (id),
     attempt     INTEGER NOT NULL,
     outcome     TEXT    NOT NULL,
@@ -67,7 +70,6 @@ CREATE TABLE sync_attempts (
     elapsed_us  BIGINT  NOT NULL
 );
 CREATE INDEX sync_attempts_by_sync ON sync_attempts (sync_id, id);
-CREATE INDEX sync_attempts_by_time ON sync_attempts (at);
 
 -- A payment (MALL_TRANSACTION.SUCCESS) and what the rules made of it.
 CREATE TABLE transactions (
@@ -98,9 +100,10 @@ CREATE TABLE transactions (
 );
 CREATE INDEX transactions_by_member_day ON transactions (mall, openid, time_end);
 CREATE INDEX transactions_by_time ON transactions (created_at);
-CREATE INDEX transactions_by_sync ON transactions (sync_id);
 
--- A refund (MALL_REFUND.SUCCESS), once per refund_id.
+-- A refund (MALL_REFUND.SUCCESS), once per refund_id. surplus is the part of
+-- refund_amount beyond what was left of the payment's amount: the payment's
+-- refunded total stops at its amount.
 CREATE TABLE refunds (
     mall            TEXT   NOT NULL,
     refund_id       TEXT   NOT NULL,
@@ -111,12 +114,14 @@ CREATE TABLE refunds (
     deducted        BIGINT NOT NULL,
     shortfall       BIGINT NOT NULL,
     created_at      BIGINT NOT NULL,
+    surplus         BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (mall, refund_id)
 );
 CREATE INDEX refunds_by_transaction ON refunds (mall, transaction_id);
 
 -- Adjustments made in the mall's own systems (redemptions, corrections),
--- once per Idempotency-Key.
+-- once per Idempotency-Key. actor is who asked: "local" (the implicit
+-- administrator on loopback) or "token" (the admin token).
 CREATE TABLE adjustments (
     mall            TEXT   NOT NULL,
     idempotency_key TEXT   NOT NULL,
@@ -126,6 +131,7 @@ CREATE TABLE adjustments (
     reason          TEXT   NOT NULL,
     entry_seq       BIGINT NOT NULL,
     created_at      BIGINT NOT NULL,
+    actor           TEXT   NOT NULL DEFAULT '',
     PRIMARY KEY (mall, idempotency_key)
 );
 
@@ -147,10 +153,10 @@ CREATE INDEX parkings_by_time ON parkings (created_at);
 CREATE INDEX parkings_by_sync ON parkings (sync_id);
 
 -- The ledger: append-only (erasure only replaces openid). seq is the CRM
--- feed's cursor, handed out from ledger_seq under its row lock as the last
--- write of each transaction, so seq order is commit order.
+-- feed's cursor and the rowid: SQLite has one writer at a time and hands out
+-- the largest rowid plus one, so seq order is commit order, without gaps.
 CREATE TABLE ledger_entries (
-    seq             BIGINT PRIMARY KEY,
+    seq             INTEGER PRIMARY KEY,
     mall            TEXT   NOT NULL,
     openid          TEXT   NOT NULL,
     kind            TEXT   NOT NULL,
@@ -171,14 +177,25 @@ CREATE INDEX ledger_by_member ON ledger_entries (mall, openid, seq);
 CREATE INDEX ledger_by_transaction ON ledger_entries (mall, transaction_id);
 CREATE INDEX ledger_by_time ON ledger_entries (created_at);
 
-CREATE TABLE ledger_seq (
-    id    INTEGER PRIMARY KEY,
-    value BIGINT  NOT NULL
+-- Notifications refused at intake (a field too long, a control character,
+-- an amount out of range), one row per notification id however often
+-- WeChat Pay delivers it: the dead letters an operator looks at, since
+-- WeChat Pay drops a notification after a day of retries. Never the value
+-- that broke the rule, which may be personal data.
+CREATE TABLE refusals (
+    notification_id TEXT    PRIMARY KEY,
+    event_type      TEXT    NOT NULL,
+    mall            TEXT    NOT NULL,
+    field           TEXT    NOT NULL,
+    rule            TEXT    NOT NULL,
+    deliveries      INTEGER NOT NULL,
+    first_at        BIGINT  NOT NULL,
+    last_at         BIGINT  NOT NULL
 );
-INSERT INTO ledger_seq (id, value) VALUES (1, 0);
+CREATE INDEX refusals_by_time ON refusals (last_at);
 
 -- +goose Down
-DROP TABLE ledger_seq;
+DROP TABLE refusals;
 DROP TABLE ledger_entries;
 DROP TABLE parkings;
 DROP TABLE adjustments;
