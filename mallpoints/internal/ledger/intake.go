@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -53,33 +52,58 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 	// Only a daily cap needs the points earned today; without one the sum
 	// is not read. The payments it would add up are written either way, so
 	// a cap set later in the day counts them.
-	var day *[2]time.Time
-	if set.Mall(e.MchID).DailyCap > 0 {
-		from, to := rules.BeijingDay(timeEnd)
-		day = &[2]time.Time{from, to}
-	}
+	dailyCap := set.Mall(e.MchID).DailyCap > 0
 	err = s.db.InTx(ctx, func(tx *storage.Tx) error {
-		in, err := tx.OpenPayment(ctx, notification(n, e.MchID, e.TransactionID), e.OpenID, e.AppID, e.TransactionID, day)
+		isNew, err := record(ctx, tx, n, e.MchID, e.TransactionID)
 		if err != nil {
-			return wrap("record notification, lock member", err)
+			return err
 		}
-		if !in.New {
+		if !isNew {
 			outcome = OutcomeDuplicateID
 			return nil
 		}
-		if in.Known {
+		// A new notification id for a payment already recorded is found
+		// before the member, so that it never creates its payer nor brings
+		// an erased payer's openid back; and again under the member's lock,
+		// since on PostgreSQL a transaction recording the same payment may
+		// have committed while this one waited for it. (SQLite runs one
+		// writer at a time, so there the answer cannot change.)
+		known, err := tx.TransactionExists(ctx, e.MchID, e.TransactionID)
+		if err != nil {
+			return wrap("find transaction", err)
+		}
+		var m storage.Member
+		if !known {
+			if m, err = tx.LockMember(ctx, e.MchID, e.OpenID, e.AppID); err != nil {
+				return wrap("lock member", err)
+			}
+			if known, err = tx.TransactionExists(ctx, e.MchID, e.TransactionID); err != nil {
+				return wrap("find transaction", err)
+			}
+		}
+		if known {
 			outcome = OutcomeDuplicateKey
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
-		m := in.Member
+		var earned int64
+		if dailyCap {
+			from, to := rules.BeijingDay(timeEnd)
+			if earned, err = tx.EarnedBetween(ctx, e.MchID, e.OpenID, from, to); err != nil {
+				return wrap("points earned today", err)
+			}
+		}
 		// The balance stays within rules.MaxPoints: a payment is never
 		// refused for it, it earns what the balance can still take.
 		out := rules.Limit(set.Evaluate(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount,
-			TimeEnd: timeEnd}, in.Earned), rules.MaxPoints-m.Balance)
+			TimeEnd: timeEnd}, earned), rules.MaxPoints-m.Balance)
 		limited = out.Limited
 		applyDelta(&m, out.Points)
 		if m.AppID == "" {
 			m.AppID = e.AppID
+		}
+		sync, err := tx.NewSync(ctx, storage.SyncPoints, e.MchID, e.TransactionID)
+		if err != nil {
+			return wrap("new sync", err)
 		}
 		t = storage.Transaction{
 			Mall: e.MchID, TransactionID: e.TransactionID, NotificationID: n.ID, OpenID: e.OpenID, AppID: e.AppID,
@@ -88,6 +112,16 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			Uncapped: out.Uncapped, Capped: out.Capped, RuleVersion: out.RuleVersion, Explain: out.Explain,
 			TotalPoints:      m.Balance,
 			PointsUpdateTime: s.now().In(beijing).Format("2006-01-02T15:04:05.000Z07:00"),
+			SyncID:           sync.ID,
+		}
+		if _, err := tx.InsertTransaction(ctx, &t); err != nil {
+			return wrap("write payment", err)
+		}
+		if err := s.queue.Enqueue(ctx, tx, sync.ID); err != nil {
+			return wrap("enqueue sync", err)
+		}
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return wrap("update balance", err)
 		}
 		entry := storage.Entry{
 			Mall: e.MchID, OpenID: e.OpenID, Kind: storage.EntryEarn, Points: out.Points, Requested: out.Points,
@@ -95,9 +129,7 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			RuleVersion: out.RuleVersion, Reason: out.Explain,
 		}
 		applied = true
-		return wrap("write payment", tx.WritePayment(ctx, &t, m, &entry, func(syncID int64) error {
-			return s.queue.Enqueue(ctx, tx, syncID)
-		}))
+		return wrap("append entry", tx.AppendEntry(ctx, &entry))
 	})
 	if err != nil {
 		return "", err

@@ -34,7 +34,7 @@ func scanAdjustment(r row) (Adjustment, error) {
 
 // Adjustment reads the adjustment made under key, inside tx.
 func (tx *Tx) Adjustment(ctx context.Context, mall, key string) (Adjustment, error) {
-	return scanAdjustment(tx.queryRow(ctx, adjustmentQuery+tx.forUpdate(), mall, key))
+	return scanAdjustment(tx.queryRow(ctx, adjustmentQuery+tx.db.dialect.forUpdate, mall, key))
 }
 
 // Adjustment reads the adjustment made under key.
@@ -46,7 +46,7 @@ func (db *DB) Adjustment(ctx context.Context, mall, key string) (Adjustment, err
 // it was new. On PostgreSQL a concurrent transaction writing the same key
 // makes it wait, then report false if that one committed.
 func (tx *Tx) InsertAdjustment(ctx context.Context, a *Adjustment) (bool, error) {
-	a.CreatedAt = tx.db.now().UTC()
+	a.CreatedAt = time.Now().UTC()
 	c, err := tx.exec(ctx, `INSERT INTO adjustments (mall, idempotency_key, request_hash, openid, points, reason,
 		entry_seq, created_at, actor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (mall, idempotency_key) DO NOTHING`,
 		a.Mall, a.IdempotencyKey, a.RequestHash, a.OpenID, a.Points, a.Reason, a.EntrySeq, micros(a.CreatedAt), a.Actor)
@@ -56,14 +56,16 @@ func (tx *Tx) InsertAdjustment(ctx context.Context, a *Adjustment) (bool, error)
 	return c == 1, nil
 }
 
+const qEntry = `SELECT ` + entryColumns + ` FROM ledger_entries WHERE seq = $1`
+
 // Entry reads one ledger entry by its number.
 func (db *DB) Entry(ctx context.Context, seq int64) (Entry, error) {
-	return scanEntry(db.queryRow(ctx, `SELECT `+entryColumns+` FROM ledger_entries WHERE seq = $1`, seq))
+	return scanEntry(db.queryRow(ctx, qEntry, seq))
 }
 
 // Entry reads one ledger entry by its number, inside tx.
 func (tx *Tx) Entry(ctx context.Context, seq int64) (Entry, error) {
-	return scanEntry(tx.queryRow(ctx, `SELECT `+entryColumns+` FROM ledger_entries WHERE seq = $1`, seq))
+	return scanEntry(tx.queryRow(ctx, qEntry, seq))
 }
 
 // Parking is a parking state sent to WeChat Pay.
@@ -111,7 +113,7 @@ func (tx *Tx) InsertParking(ctx context.Context, p *Parking) error {
 	if p.IdempotencyKey != "" {
 		key = p.IdempotencyKey
 	}
-	p.CreatedAt = tx.db.now().UTC()
+	p.CreatedAt = time.Now().UTC()
 	err := tx.queryRow(ctx, `INSERT INTO parkings (mall, openid, appid, plate_number, state, time, idempotency_key,
 		sync_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`, p.Mall, p.OpenID, p.AppID,
 		p.PlateNumber, p.State, p.Time, key, p.SyncID, micros(p.CreatedAt)).Scan(&p.ID)

@@ -58,30 +58,14 @@ func scanEntry(r row) (Entry, error) {
 // AppendEntry numbers e and writes it. Call it as the last write of the
 // transaction, so that entries are numbered in the order their
 // transactions commit and a feed reader that has seen seq n has seen every
-// entry below n. On PostgreSQL the numbering row ledger_seq stays locked
-// until commit; numbering and writing are one statement. On SQLite the
-// transaction holds the whole database from BEGIN IMMEDIATE and seq is the
-// rowid, which SQLite hands out as the largest plus one: entries are never
-// deleted, so the numbers have no gaps, and no counter row is written.
+// entry below n (dialect.appendEntry).
 func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
-	e.CreatedAt = tx.db.now().UTC()
-	q := `INSERT INTO ledger_entries (` + entryValues + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq`
-	if tx.db.engine == Postgres {
-		q = appendEntryPostgres
-	}
-	if err := tx.queryRow(ctx, q, e.args()...).Scan(&e.Seq); err != nil {
+	e.CreatedAt = time.Now().UTC()
+	if err := tx.queryRow(ctx, tx.db.dialect.appendEntry, e.args()...).Scan(&e.Seq); err != nil {
 		return fmt.Errorf("storage: write ledger entry: %w", err)
 	}
 	return nil
 }
-
-// appendEntryPostgres numbers and writes an entry in one statement, with
-// the arguments of Entry.args.
-const appendEntryPostgres = `WITH n AS (UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value)
-	INSERT INTO ledger_entries (` + entryColumns + `)
-	VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-	RETURNING seq`
 
 // args are e's columns after seq, in entryColumns order.
 func (e *Entry) args() []any {

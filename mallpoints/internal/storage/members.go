@@ -18,7 +18,10 @@ type Member struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-const memberColumns = `mall, openid, appid, auth_type, balance, erased, created_at, updated_at`
+const (
+	memberColumns = `mall, openid, appid, auth_type, balance, erased, created_at, updated_at`
+	qMember       = `SELECT ` + memberColumns + ` FROM members WHERE mall = $1 AND openid = $2`
+)
 
 func scanMember(r row) (Member, error) {
 	var m Member
@@ -37,7 +40,7 @@ func scanMember(r row) (Member, error) {
 func (tx *Tx) LockMember(ctx context.Context, mall, openid, appid string) (Member, error) {
 	m, err := scanMember(tx.queryRow(ctx, `INSERT INTO members (mall, openid, appid, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $4) ON CONFLICT (mall, openid) DO UPDATE SET balance = members.balance
-		RETURNING `+memberColumns, mall, openid, appid, micros(tx.db.now())))
+		RETURNING `+memberColumns, mall, openid, appid, micros(time.Now())))
 	if err != nil {
 		return Member{}, fmt.Errorf("storage: lock member: %w", err)
 	}
@@ -47,14 +50,13 @@ func (tx *Tx) LockMember(ctx context.Context, mall, openid, appid string) (Membe
 // Member reads a member inside tx and locks its row; ErrNotFound when there
 // is none.
 func (tx *Tx) Member(ctx context.Context, mall, openid string) (Member, error) {
-	return scanMember(tx.queryRow(ctx, `SELECT `+memberColumns+` FROM members
-		WHERE mall = $1 AND openid = $2`+tx.forUpdate(), mall, openid))
+	return scanMember(tx.queryRow(ctx, qMember+tx.db.dialect.forUpdate, mall, openid))
 }
 
 // UpdateMember writes a locked member's app id, authorisation and balance.
 func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
 	_, err := tx.exec(ctx, `UPDATE members SET appid = $3, auth_type = $4, balance = $5, updated_at = $6
-		WHERE mall = $1 AND openid = $2`, m.Mall, m.OpenID, m.AppID, m.AuthType, m.Balance, micros(tx.db.now()))
+		WHERE mall = $1 AND openid = $2`, m.Mall, m.OpenID, m.AppID, m.AuthType, m.Balance, micros(time.Now()))
 	if err != nil {
 		return fmt.Errorf("storage: update member: %w", err)
 	}
@@ -72,7 +74,7 @@ func (tx *Tx) SetCardCode(ctx context.Context, mall, openid, code string) error 
 
 // Member returns one member.
 func (db *DB) Member(ctx context.Context, mall, openid string) (Member, error) {
-	return scanMember(db.queryRow(ctx, `SELECT `+memberColumns+` FROM members WHERE mall = $1 AND openid = $2`, mall, openid))
+	return scanMember(db.queryRow(ctx, qMember, mall, openid))
 }
 
 // Members lists members of mall (all malls when empty) by openid, after
@@ -110,7 +112,7 @@ func (tx *Tx) UnfinishedSyncs(ctx context.Context, mall, openid string) (map[str
 // It reports false when there is no such member.
 func (tx *Tx) EraseMember(ctx context.Context, mall, openid, pseudonym string) (bool, error) {
 	n, err := tx.exec(ctx, `UPDATE members SET openid = $3, card_code = '', erased = $4, updated_at = $5
-		WHERE mall = $1 AND openid = $2`, mall, openid, pseudonym, true, micros(tx.db.now()))
+		WHERE mall = $1 AND openid = $2`, mall, openid, pseudonym, true, micros(time.Now()))
 	if err != nil || n == 0 {
 		return false, err
 	}

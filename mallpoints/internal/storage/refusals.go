@@ -22,7 +22,7 @@ type Refusal struct {
 // RecordRefusal records one refused delivery of r's notification: the
 // first creates its record, each later one counts on it.
 func (db *DB) RecordRefusal(ctx context.Context, r Refusal) error {
-	now := micros(db.now())
+	now := micros(time.Now())
 	_, err := db.exec(ctx, `INSERT INTO refusals (notification_id, event_type, mall, field, rule, deliveries,
 		first_at, last_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $6)
 		ON CONFLICT (notification_id) DO UPDATE SET deliveries = refusals.deliveries + 1, last_at = $6,

@@ -83,7 +83,7 @@ func scanSync(r row) (Sync, error) {
 // NewSync records a pending sync of subject. (kind, mall, subject) is
 // unique: a second call for the same subject fails.
 func (tx *Tx) NewSync(ctx context.Context, kind, mall, subject string) (Sync, error) {
-	s := Sync{Kind: kind, Mall: mall, Subject: subject, State: SyncPending, CreatedAt: tx.db.now().UTC()}
+	s := Sync{Kind: kind, Mall: mall, Subject: subject, State: SyncPending, CreatedAt: time.Now().UTC()}
 	err := tx.queryRow(ctx, `INSERT INTO syncs (kind, mall, subject, state, created_at) VALUES ($1, $2, $3, $4, $5)
 		RETURNING id`, kind, mall, subject, s.State, micros(s.CreatedAt)).Scan(&s.ID)
 	if err != nil {
@@ -162,37 +162,26 @@ func (a Attempt) MarshalJSON() ([]byte, error) {
 // above it: the attempts in between started and were never recorded (their
 // process died). It reports false, writing nothing, when the sync is not
 // pending any more (a job taken over from a killed worker ran twice, or the
-// sync was already done). On PostgreSQL both writes are one statement,
-// which commits alone.
+// sync was already done).
 func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool, error) {
 	var synced int64
 	if state == SyncSynced {
 		synced = micros(a.At)
 	}
-	args := []any{a.SyncID, state, a.Status, a.Code, a.Message, a.RequestID, micros(a.At), synced, SyncPending,
-		a.Attempt, a.Outcome, a.Elapsed.Microseconds()}
-	const update = `UPDATE syncs SET state = $2,
-		attempts = CASE WHEN attempts + 1 > CAST($10 AS INTEGER) THEN attempts + 1 ELSE CAST($10 AS INTEGER) END,
-		last_status = $3, last_code = $4, last_message = $5, last_request_id = $6, last_attempt_at = $7, synced_at = $8
-		WHERE id = $1 AND state = $9`
-	if db.engine == Postgres {
-		c, err := db.exec(ctx, `WITH s AS (`+update+` RETURNING id)
-			INSERT INTO sync_attempts (sync_id, attempt, outcome, status, code, message, request_id, at, elapsed_us)
-			SELECT id, $10::integer, $11, $3, $4, $5, $6, $7, $12::bigint FROM s`, args...)
-		if err != nil {
-			return false, fmt.Errorf("storage: record sync attempt: %w", err)
-		}
-		return c == 1, nil
-	}
 	recorded := false
 	err := db.InTx(ctx, func(tx *Tx) error {
-		c, err := tx.exec(ctx, update, args[:10]...)
+		c, err := tx.exec(ctx, `UPDATE syncs SET state = $2,
+			attempts = CASE WHEN attempts + 1 > $3 THEN attempts + 1 ELSE $3 END,
+			last_status = $4, last_code = $5, last_message = $6, last_request_id = $7, last_attempt_at = $8,
+			synced_at = $9
+			WHERE id = $1 AND state = $10`, a.SyncID, state, a.Attempt, a.Status, a.Code, a.Message, a.RequestID,
+			micros(a.At), synced, SyncPending)
 		if err != nil || c == 0 {
 			return err
 		}
 		recorded = true
-		_, err = tx.exec(ctx, `INSERT INTO sync_attempts (sync_id, attempt, outcome, status, code, message,
-			request_id, at, elapsed_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.SyncID, a.Attempt, a.Outcome,
+		_, err = tx.exec(ctx, `INSERT INTO sync_attempts (`+attemptColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.SyncID, a.Attempt, a.Outcome,
 			a.Status, a.Code, a.Message, a.RequestID, micros(a.At), a.Elapsed.Microseconds())
 		return err
 	})

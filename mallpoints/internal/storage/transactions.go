@@ -23,7 +23,7 @@ type Notification struct {
 func (tx *Tx) RecordNotification(ctx context.Context, n Notification) (bool, error) {
 	c, err := tx.exec(ctx, `INSERT INTO notifications (id, event_type, mall, business_key, outcome, request_id, received_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-		n.ID, n.EventType, n.Mall, n.BusinessKey, n.Outcome, n.RequestID, micros(tx.db.now()))
+		n.ID, n.EventType, n.Mall, n.BusinessKey, n.Outcome, n.RequestID, micros(time.Now()))
 	if err != nil {
 		return false, fmt.Errorf("storage: record notification: %w", err)
 	}
@@ -108,7 +108,7 @@ const transactionSyncFrom = ` FROM transactions t JOIN syncs s ON s.id = t.sync_
 // InsertTransaction writes a payment unless (mall, transaction_id) is
 // known, and reports whether it was new.
 func (tx *Tx) InsertTransaction(ctx context.Context, t *Transaction) (bool, error) {
-	t.CreatedAt = tx.db.now().UTC()
+	t.CreatedAt = time.Now().UTC()
 	c, err := tx.exec(ctx, `INSERT INTO transactions (mall, transaction_id, notification_id, openid, appid,
 		shop_number, shop_name, amount, time_end, commit_tag, points, earn_points, no_points_remarks, uncapped,
 		capped, rule_version, explain, total_points, points_update_time, refunded, points_deducted, sync_id, created_at)
@@ -132,16 +132,17 @@ func (tx *Tx) TransactionExists(ctx context.Context, mall, transactionID string)
 	return n > 0, err
 }
 
-// Transaction reads a payment inside tx.
+const qTransaction = `SELECT ` + transactionColumns + `, ` + syncColumns + transactionSyncFrom + `
+	WHERE t.mall = $1 AND t.transaction_id = $2`
+
+// Transaction reads a payment with its sync, inside tx.
 func (tx *Tx) Transaction(ctx context.Context, mall, transactionID string) (Transaction, error) {
-	return scanTransactionSync(tx.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
-		WHERE t.mall = $1 AND t.transaction_id = $2`, mall, transactionID))
+	return scanTransactionSync(tx.queryRow(ctx, qTransaction, mall, transactionID))
 }
 
 // Transaction reads a payment with its sync.
 func (db *DB) Transaction(ctx context.Context, mall, transactionID string) (Transaction, error) {
-	return scanTransactionSync(db.queryRow(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
-		WHERE t.mall = $1 AND t.transaction_id = $2`, mall, transactionID))
+	return scanTransactionSync(db.queryRow(ctx, qTransaction, mall, transactionID))
 }
 
 // TransactionFilter selects payments for listing.
@@ -200,7 +201,7 @@ type Refund struct {
 // InsertRefund writes r unless (mall, refund_id) is known, reporting
 // whether it was new.
 func (tx *Tx) InsertRefund(ctx context.Context, r *Refund) (bool, error) {
-	r.CreatedAt = tx.db.now().UTC()
+	r.CreatedAt = time.Now().UTC()
 	c, err := tx.exec(ctx, `INSERT INTO refunds (mall, refund_id, transaction_id, notification_id, openid,
 		refund_amount, deducted, shortfall, surplus, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 		ON CONFLICT (mall, refund_id) DO NOTHING`, r.Mall, r.RefundID, r.TransactionID, r.NotificationID, r.OpenID,
