@@ -10,21 +10,21 @@ import (
 	"sync"
 )
 
-// SQLite's cost per statement is mostly in compiling it: modernc.org/sqlite
-// compiles every query database/sql hands it anew, River's included, and a
-// payment's path runs a few dozen, so compiling took about a quarter of the
-// service's CPU time. stmtCacheConnector keeps each connection's compiled
-// statements by their SQL text, so each is compiled once per connection and
-// then only bound, stepped and reset. SQLite recompiles a cached statement
-// by itself when the schema changes under it (sqlite3_prepare_v2).
-
 // stmtCacheSize bounds the statements kept per connection. The service and
 // River together run well under a hundred distinct statements; River's
 // batch statements vary with the batch size and are the ones evicted.
 const stmtCacheSize = 256
 
-// stmtCacheConnector wraps the driver's connector so that every connection
-// it makes keeps a cache of prepared statements.
+// stmtCacheConnector is a driver wrapper that knows no query: it keeps each
+// SQLite connection's compiled statements by their SQL text, the service's
+// and River's alike, so each is compiled once per connection and then only
+// bound, stepped and reset (modernc.org/sqlite compiles every statement
+// database/sql hands it anew; SQLite recompiles a cached one by itself when
+// the schema changes). Its worth, measured with and without it, interleaved,
+// on a shared two-core machine: the load generator (--spawn, 2,000 payments
+// after 200, closed loop) ran 142 against 117 payments/s (medians; runs
+// 134-153 and 110-150) at 3.29 against 4.32 ms of service CPU per payment;
+// BenchmarkPaymentDatabaseWork, 647 against 1,085 CPU-µs per payment.
 type stmtCacheConnector struct {
 	driver.Connector
 	size int
