@@ -165,3 +165,17 @@ func fromMicros(us int64) time.Time {
 	}
 	return time.UnixMicro(us).UTC()
 }
+
+// collect scans every row of rs with scan.
+func collect[T any](rs rows, scan func(row) (T, error)) ([]T, error) {
+	defer rs.Close()
+	out := []T{}
+	for rs.Next() {
+		v, err := scan(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rs.Err()
+}

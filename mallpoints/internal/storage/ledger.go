@@ -111,3 +111,15 @@ func (db *DB) BalanceCheck(ctx context.Context, mall, openid string) (sum int64,
 		mall, openid).Scan(&sum)
 	return sum, err
 }
+
+const qEntry = `SELECT ` + entryColumns + ` FROM ledger_entries WHERE seq = $1`
+
+// Entry reads one ledger entry by its number.
+func (db *DB) Entry(ctx context.Context, seq int64) (Entry, error) {
+	return scanEntry(db.queryRow(ctx, qEntry, seq))
+}
+
+// Entry reads one ledger entry by its number, inside tx.
+func (tx *Tx) Entry(ctx context.Context, seq int64) (Entry, error) {
+	return scanEntry(tx.queryRow(ctx, qEntry, seq))
+}

@@ -129,17 +129,3 @@ func (tx *Tx) EraseMember(ctx context.Context, mall, openid, pseudonym string) (
 	}
 	return true, nil
 }
-
-// collect scans every row of rs with scan.
-func collect[T any](rs rows, scan func(row) (T, error)) ([]T, error) {
-	defer rs.Close()
-	out := []T{}
-	for rs.Next() {
-		v, err := scan(rs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rs.Err()
-}

@@ -6,47 +6,6 @@ import (
 	"time"
 )
 
-// Notification is the record of one verified notification.
-type Notification struct {
-	ID          string    `json:"id"`
-	EventType   string    `json:"event_type"`
-	Mall        string    `json:"mall"`
-	BusinessKey string    `json:"business_key"` // transaction_id, refund_id or openid
-	Outcome     string    `json:"outcome"`
-	RequestID   string    `json:"request_id,omitempty"`
-	ReceivedAt  time.Time `json:"received_at"`
-}
-
-// RecordNotification writes n unless its id is known, and reports whether
-// it was new. A second delivery of the same id waits here until the first
-// one's transaction ends, then finds it.
-func (tx *Tx) RecordNotification(ctx context.Context, n Notification) (bool, error) {
-	c, err := tx.exec(ctx, `INSERT INTO notifications (id, event_type, mall, business_key, outcome, request_id, received_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-		n.ID, n.EventType, n.Mall, n.BusinessKey, n.Outcome, n.RequestID, micros(time.Now()))
-	if err != nil {
-		return false, fmt.Errorf("storage: record notification: %w", err)
-	}
-	return c == 1, nil
-}
-
-// SetNotificationOutcome changes the outcome of a notification recorded in
-// this transaction.
-func (tx *Tx) SetNotificationOutcome(ctx context.Context, id, outcome string) error {
-	_, err := tx.exec(ctx, `UPDATE notifications SET outcome = $2 WHERE id = $1`, id, outcome)
-	return err
-}
-
-// Notification returns the record of a notification.
-func (db *DB) Notification(ctx context.Context, id string) (Notification, error) {
-	var n Notification
-	var at int64
-	err := db.queryRow(ctx, `SELECT id, event_type, mall, business_key, outcome, request_id, received_at
-		FROM notifications WHERE id = $1`, id).Scan(&n.ID, &n.EventType, &n.Mall, &n.BusinessKey, &n.Outcome, &n.RequestID, &at)
-	n.ReceivedAt = fromMicros(at)
-	return n, noRows(err)
-}
-
 // Transaction is a payment and what the rules made of it, with the sync
 // that reports it to WeChat Pay.
 type Transaction struct {
@@ -180,65 +139,6 @@ func (tx *Tx) EarnedBetween(ctx context.Context, mall, openid string, from, to t
 		return 0, fmt.Errorf("storage: points earned today: %w", err)
 	}
 	return sum, nil
-}
-
-// Refund is a refund and the points it deducted.
-type Refund struct {
-	Mall           string `json:"mall"`
-	RefundID       string `json:"refund_id"`
-	TransactionID  string `json:"transaction_id"`
-	NotificationID string `json:"notification_id"`
-	OpenID         string `json:"openid"`
-	RefundAmount   int64  `json:"refund_amount"`
-	Deducted       int64  `json:"deducted"`
-	Shortfall      int64  `json:"shortfall"`
-	// Surplus is the part of RefundAmount beyond what was left of the
-	// payment's amount: it is not added to the payment's refunded total.
-	Surplus   int64     `json:"surplus,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
-// InsertRefund writes r unless (mall, refund_id) is known, reporting
-// whether it was new.
-func (tx *Tx) InsertRefund(ctx context.Context, r *Refund) (bool, error) {
-	r.CreatedAt = time.Now().UTC()
-	c, err := tx.exec(ctx, `INSERT INTO refunds (mall, refund_id, transaction_id, notification_id, openid,
-		refund_amount, deducted, shortfall, surplus, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-		ON CONFLICT (mall, refund_id) DO NOTHING`, r.Mall, r.RefundID, r.TransactionID, r.NotificationID, r.OpenID,
-		r.RefundAmount, r.Deducted, r.Shortfall, r.Surplus, micros(r.CreatedAt))
-	if err != nil {
-		return false, fmt.Errorf("storage: write refund: %w", err)
-	}
-	return c == 1, nil
-}
-
-// AddRefund adds a refund's amount (what the payment's amount had left of
-// it) and deduction to its payment's totals.
-func (tx *Tx) AddRefund(ctx context.Context, mall, transactionID string, amount, deducted int64) error {
-	_, err := tx.exec(ctx, `UPDATE transactions SET refunded = refunded + $3, points_deducted = points_deducted + $4
-		WHERE mall = $1 AND transaction_id = $2`, mall, transactionID, amount, deducted)
-	if err != nil {
-		return fmt.Errorf("storage: refund totals: %w", err)
-	}
-	return nil
-}
-
-// Refunds lists the refunds of a payment, oldest first.
-func (db *DB) Refunds(ctx context.Context, mall, transactionID string) ([]Refund, error) {
-	rs, err := db.query(ctx, `SELECT mall, refund_id, transaction_id, notification_id, openid, refund_amount,
-		deducted, shortfall, surplus, created_at FROM refunds WHERE mall = $1 AND transaction_id = $2 ORDER BY created_at`,
-		mall, transactionID)
-	if err != nil {
-		return nil, fmt.Errorf("storage: refunds: %w", err)
-	}
-	return collect(rs, func(r row) (Refund, error) {
-		var f Refund
-		var at int64
-		err := r.Scan(&f.Mall, &f.RefundID, &f.TransactionID, &f.NotificationID, &f.OpenID, &f.RefundAmount,
-			&f.Deducted, &f.Shortfall, &f.Surplus, &at)
-		f.CreatedAt = fromMicros(at)
-		return f, err
-	})
 }
 
 // TransactionBySync reads the payment a sync reports, and its member's
