@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
@@ -45,16 +46,16 @@ func TestTheLedgerInvariantsHoldAfterEveryEventOnBothEngines(t *testing.T) {
 				t.Parallel()
 				ctx := context.Background()
 				db := openDB(t, dsn.dsn(t))
-				s := New(db, noQueue{}, mustRules(t, "default:\n  min_amount_fen: 0\n"), nil)
+				s := New(db, noQueue{}, rules.NewCurrent(mustRules(t, "default:\n  min_amount_fen: 0\n")), nil)
 				for i, e := range c.events {
 					var err error
 					switch e.kind {
 					case "pay":
-						err = s.Transaction(ctx, &notify.Notification{ID: e.id, EventType: businesscircle.EventTypeTransactionSuccess},
+						_, err = s.Transaction(ctx, &notify.Notification{ID: e.id, EventType: businesscircle.EventTypeTransactionSuccess},
 							&businesscircle.TransactionEvent{MchID: "1900000109", AppID: "wxapp", OpenID: "oA",
 								TransactionID: e.key, Amount: e.amount, TimeEnd: time.Now().Format(time.RFC3339)})
 					case "refund":
-						err = s.Refund(ctx, &notify.Notification{ID: e.id, EventType: businesscircle.EventTypeRefundSuccess},
+						_, err = s.Refund(ctx, &notify.Notification{ID: e.id, EventType: businesscircle.EventTypeRefundSuccess},
 							&businesscircle.RefundEvent{MchID: "1900000109", TransactionID: txid, RefundID: e.key,
 								RefundAmount: e.amount})
 					case "adjust":
