@@ -9,8 +9,6 @@ import (
 	"crypto/sha256"
 	"testing"
 	"time"
-
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/cputime"
 )
 
 // cryptoCost is what one payment's unavoidable cryptography costs, pure Go:
@@ -79,7 +77,7 @@ func measureCrypto() cryptoCost {
 // programs share the machine.
 func perOp(op func() error) time.Duration {
 	var ops int
-	cpu0 := cputime.Process()
+	cpu0 := selfCPU()
 	testing.Benchmark(func(b *testing.B) {
 		for b.Loop() {
 			if err := op(); err != nil {
@@ -88,5 +86,5 @@ func perOp(op func() error) time.Duration {
 			ops++
 		}
 	})
-	return (cputime.Process() - cpu0) / time.Duration(max(ops, 1))
+	return (selfCPU() - cpu0) / time.Duration(max(ops, 1))
 }

@@ -30,8 +30,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/stack"
+	"github.com/seed2ac2593f/wxpay/mallpoints/cmd/mallpoints-load/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
 )
 
 func main() {
@@ -162,7 +162,7 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stderr, "building wxpay and mallpointsd …")
-	bins, err := stack.Build(ctx, root, dir)
+	bins, err := testkit.Build(ctx, root, dir)
 	if err != nil {
 		return err
 	}
@@ -181,12 +181,12 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer front.Close()
-	sb, err := bins.StartSandbox(ctx, keys, stack.SandboxOptions{NotifyURL: front.URL(), RetrySchedule: "1s,2s,5s,10s,30s"})
+	sb, err := bins.StartSandbox(ctx, keys, testkit.SandboxOptions{NotifyURL: front.URL(), RetrySchedule: "1s,2s,5s,10s,30s"})
 	if err != nil {
 		return err
 	}
 	defer sb.Kill()
-	svc, err := bins.StartService(ctx, stack.ServiceOptions{DB: db, SandboxURL: sb.URL, Keys: keys, Workers: o.workers})
+	svc, err := bins.StartService(ctx, testkit.ServiceOptions{DB: db, SandboxURL: sb.URL, Keys: keys, Workers: o.workers})
 	if err != nil {
 		return err
 	}
@@ -209,22 +209,22 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
-	cpu0, err := svc.CPU()
+	cpu0, err := processCPU(svc.Pid())
 	if err != nil {
 		return err
 	}
-	sbcpu0, _ := sb.CPU()
+	sbcpu0, _ := processCPU(sb.Pid())
 	sampler := sampleCrypto(250 * time.Millisecond)
 	r, err := loadgen.Drive(ctx, a, o.cfg)
 	during, rounds := sampler.result()
 	if err != nil {
 		return fmt.Errorf("run: %w\nservice output (tail):\n%s", err, tail(svc.Output(), 2000))
 	}
-	cpu1, err := svc.CPU()
+	cpu1, err := processCPU(svc.Pid())
 	if err != nil {
 		return err
 	}
-	sbcpu1, _ := sb.CPU()
+	sbcpu1, _ := processCPU(sb.Pid())
 	if err := r.UseServiceTimes(ctx, a.HTTP, svc.AdminURL, keys.MchID); err != nil {
 		return err
 	}

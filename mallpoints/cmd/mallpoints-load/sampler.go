@@ -20,12 +20,13 @@ type cryptoSampler struct {
 	rounds           int
 	stop             context.CancelFunc
 	done             chan struct{}
+	first            chan struct{} // closed when the first round is counted
 }
 
 // sampleCrypto starts sampling every interval until the sampler is stopped.
 func sampleCrypto(every time.Duration) *cryptoSampler {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &cryptoSampler{stop: cancel, done: make(chan struct{})}
+	s := &cryptoSampler{stop: cancel, done: make(chan struct{}), first: make(chan struct{})}
 	go s.run(ctx, every)
 	return s
 }
@@ -59,15 +60,11 @@ func (s *cryptoSampler) run(ctx context.Context, every time.Duration) {
 		s.verify += (t2 - t1) / 2
 		s.op += t3 - t2
 		s.rounds++
+		if s.rounds == 1 {
+			close(s.first)
+		}
 		s.mu.Unlock()
 	}
-}
-
-// sampled is the number of rounds taken so far; the sampler goes on.
-func (s *cryptoSampler) sampled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rounds
 }
 
 // result stops the sampler and returns the mean cost of each operation

@@ -5,11 +5,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/browsertest"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/browsertest"
 )
 
 // TestBrowserASimulatedPaymentAppearsAsSynced is the newcomer's loop in a
@@ -18,7 +18,7 @@ import (
 func TestBrowserASimulatedPaymentAppearsAsSynced(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, logs lines
+	var out, logs testkit.Buffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"},
@@ -30,15 +30,7 @@ func TestBrowserASimulatedPaymentAppearsAsSynced(t *testing.T) {
 			t.Errorf("exit code %d; log:\n%s", code, logs.String())
 		}
 	}()
-	dashboardRE := regexp.MustCompile(`dashboard at (http://\S+)/,`)
-	deadline := time.Now().Add(60 * time.Second)
-	for !dashboardRE.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no dashboard URL printed; output:\n%s\nlog:\n%s", out.String(), logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	dashboard := dashboardRE.FindStringSubmatch(out.String())[1]
+	dashboard := printed(t, &out, &logs, regexp.MustCompile(`dashboard at (http://\S+)/,`))[1]
 
 	b := browsertest.New(t)
 	if err := chromedp.Do(b, chromedp.Navigate(dashboard+"/"),
@@ -54,14 +46,12 @@ func TestBrowserASimulatedPaymentAppearsAsSynced(t *testing.T) {
 		t.Fatalf("notice %q names no payment", notice)
 	}
 	synced := `tr[data-transaction="` + txid[1] + `"] .state.synced`
-	for !browsertest.Present(t, b, synced) {
-		if time.Now().After(deadline) {
-			t.Fatalf("payment %s not shown as synced; log:\n%s", txid[1], logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-		if err := chromedp.Do(b, chromedp.Navigate(dashboard+"/"), chromedp.WaitVisible(chromedp.CSS("#payments-today"))); err != nil {
-			t.Fatal(err)
-		}
+	printed(t, &logs, &out, syncedLine)
+	if err := chromedp.Do(b, chromedp.Navigate(dashboard+"/"), chromedp.WaitVisible(chromedp.CSS("#payments-today"))); err != nil {
+		t.Fatal(err)
+	}
+	if !browsertest.Present(t, b, synced) {
+		t.Fatalf("payment %s not shown as synced after its sync was logged; log:\n%s", txid[1], logs.String())
 	}
 	if got := browsertest.Text(t, b, `tr[data-transaction="`+txid[1]+`"] td.num:nth-of-type(5)`); got != "456" {
 		t.Errorf("points shown %q, want 456", got)
@@ -90,14 +80,12 @@ func TestBrowserASimulatedPaymentAppearsAsSynced(t *testing.T) {
 	if n := browsertest.Text(t, b, "#notice"); !strings.Contains(n, "made refund") {
 		t.Fatalf("refund notice %q", n)
 	}
-	for browsertest.Text(t, b, "#points-deducted") != "100" {
-		if time.Now().After(deadline) {
-			t.Fatalf("refund not deducted; log:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-		if err := chromedp.Do(b, chromedp.Navigate(dashboard+"/"), chromedp.WaitVisible(chromedp.CSS("#payments-today"))); err != nil {
-			t.Fatal(err)
-		}
+	printed(t, &logs, &out, regexp.MustCompile(`msg="ledger: refund" .*deducted=100 `))
+	if err := chromedp.Do(b, chromedp.Navigate(dashboard+"/"), chromedp.WaitVisible(chromedp.CSS("#payments-today"))); err != nil {
+		t.Fatal(err)
+	}
+	if got := browsertest.Text(t, b, "#points-deducted"); got != "100" {
+		t.Errorf("points deducted shown %q after the refund was logged, want 100", got)
 	}
 	browsertest.Screenshot(t, b)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -22,6 +23,8 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/sandbox"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
 )
 
 // writeTLSPair writes a self-signed certificate for 127.0.0.1 and its key.
@@ -85,7 +88,7 @@ func TestWithPlatformCertificatesAndTLSThePaymentLoopRunsOverHTTPS(t *testing.T)
 	defer sbHTTP.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, logs lines
+	var out, logs testkit.Buffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--listen", pubAddr, "--admin-listen", "127.0.0.1:0",
@@ -101,15 +104,7 @@ func TestWithPlatformCertificatesAndTLSThePaymentLoopRunsOverHTTPS(t *testing.T)
 			t.Errorf("exit %d:\n%s", code, logs.String())
 		}
 	}()
-	adminRE := regexp.MustCompile(`admin API at (http://[^ ]+)/api/`)
-	deadline := time.Now().Add(60 * time.Second)
-	for !adminRE.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("did not start:\n%s\n%s", out.String(), logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	admin := adminRE.FindStringSubmatch(out.String())[1]
+	admin := printed(t, &out, &logs, regexp.MustCompile(`admin API at (http://[^ ]+)/api/`))[1]
 
 	// Plain http on the public listener gets nowhere; https does.
 	if resp, err := http.Get("http://" + pubAddr + "/healthz"); err == nil {
@@ -137,7 +132,8 @@ func TestWithPlatformCertificatesAndTLSThePaymentLoopRunsOverHTTPS(t *testing.T)
 		conn.Close()
 	}
 	droppedRE := regexp.MustCompile(`mallpoints_log_records_dropped_total\{message="http: TLS handshake error"\} (\d+)`)
-	for {
+	// The metric is read from another goroutine's count, which sends no signal: poll it.
+	for deadline := time.Now().Add(time.Minute); ; {
 		resp, err := http.Get(admin + "/metrics")
 		if err != nil {
 			t.Fatal(err)
@@ -163,23 +159,21 @@ func TestWithPlatformCertificatesAndTLSThePaymentLoopRunsOverHTTPS(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		var got struct {
-			Transaction struct {
-				Points int64
-				Sync   struct{ State string }
-			}
+	printed(t, &logs, &out, syncedLine)
+	var got struct {
+		Transaction struct {
+			Points int64
+			Sync   struct{ State string }
 		}
-		if getJSON(t, admin+"/api/transactions/"+keys.MchID+"/"+paid.TransactionID, &got) == 200 && got.Transaction.Sync.State == "synced" {
-			if got.Transaction.Points != 256 {
-				t.Errorf("points %d, want 256", got.Transaction.Points)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not synced:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	}
+	resp, err = http.Get(admin + "/api/transactions/" + keys.MchID + "/" + paid.TransactionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if got.Transaction.Sync.State != "synced" || got.Transaction.Points != 256 {
+		t.Errorf("after its sync was logged the payment is %+v, want synced with 256 points", got.Transaction)
 	}
 	if p, _ := sb.Points(paid.TransactionID); p.SyncCount != 1 {
 		t.Errorf("sandbox sync count %d, want 1", p.SyncCount)

@@ -5,37 +5,50 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
 )
 
-// lines collects what run prints, for a test to wait on.
-type lines struct {
-	mu   sync.Mutex
-	text strings.Builder
+// printed waits until b, what run prints or logs, matches re and returns
+// the submatches; after a minute, which only bounds a hang, the test fails
+// and shows b and other.
+func printed(t *testing.T, b, other *testkit.Buffer, re *regexp.Regexp) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	m, err := b.Match(ctx, re)
+	if err != nil {
+		t.Fatalf("%v; printed:\n%s\nand:\n%s", err, b.String(), other.String())
+	}
+	return m
 }
 
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.text.Write(p)
+// freeAddr returns a loopback address nothing listens on, for the service
+// to take.
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
-func (l *lines) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.text.String()
-}
+// syncedLine is the outbox's log line for a sync WeChat Pay accepted,
+// written once the attempt is recorded.
+var syncedLine = regexp.MustCompile(`msg="outbox: synced"`)
 
 func TestWithoutCredentialsTheSandboxModeMakesAPaymentFromThePrintedCurlLine(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, logs lines
+	var out, logs testkit.Buffer
 	done := make(chan int)
 	env := map[string]string{}
 	go func() {
@@ -49,29 +62,23 @@ func TestWithoutCredentialsTheSandboxModeMakesAPaymentFromThePrintedCurlLine(t *
 		}
 	}()
 	adminRE := regexp.MustCompile(`admin API at (http://[^ ]+)/api/`)
-	deadline := time.Now().Add(60 * time.Second)
-	for !adminRE.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no admin URL printed; output:\n%s\nlog:\n%s", out.String(), logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	printed := out.String()
-	first := strings.SplitN(printed, "\n", 2)[0]
+	admin := printed(t, &out, &logs, adminRE)[1]
+	text := out.String()
+	first := strings.SplitN(text, "\n", 2)[0]
 	if !strings.Contains(first, "embedded sandbox") {
 		t.Errorf("first line %q does not say the sandbox is in use", first)
 	}
-	if !strings.Contains(printed, "./mallpoints.db is not touched") {
-		t.Errorf("output does not say the default database is left alone:\n%s", printed)
+	if !strings.Contains(text, "./mallpoints.db is not touched") {
+		t.Errorf("output does not say the default database is left alone:\n%s", text)
 	}
 	if _, err := os.Stat("mallpoints.db"); err == nil {
 		t.Error("a database was made in the working folder")
 	}
 
 	// Run the printed curl line's request.
-	curl := regexp.MustCompile(`curl -s -H 'Content-Type: application/json' -d '([^']+)' (http://\S+/sandbox/transactions)`).FindStringSubmatch(printed)
+	curl := regexp.MustCompile(`curl -s -H 'Content-Type: application/json' -d '([^']+)' (http://\S+/sandbox/transactions)`).FindStringSubmatch(text)
 	if curl == nil {
-		t.Fatalf("no payment curl line in:\n%s", printed)
+		t.Fatalf("no payment curl line in:\n%s", text)
 	}
 	resp, err := http.Post(curl[2], "application/json", strings.NewReader(curl[1]))
 	if err != nil {
@@ -85,31 +92,22 @@ func TestWithoutCredentialsTheSandboxModeMakesAPaymentFromThePrintedCurlLine(t *
 	if resp.StatusCode != http.StatusCreated || paid.TransactionID == "" {
 		t.Fatalf("payment: %s", resp.Status)
 	}
-	admin := adminRE.FindStringSubmatch(printed)[1]
-	for {
-		resp, err := http.Get(admin + "/api/transactions/1900000109/" + paid.TransactionID)
-		if err != nil {
-			t.Fatal(err)
+	printed(t, &logs, &out, syncedLine)
+	resp, err = http.Get(admin + "/api/transactions/1900000109/" + paid.TransactionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var got struct {
+		Transaction struct {
+			Points int64
+			Sync   struct{ State string }
 		}
-		var got struct {
-			Transaction struct {
-				Points int64
-				Sync   struct{ State string }
-			}
-		}
-		raw, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		json.Unmarshal(raw, &got)
-		if got.Transaction.Sync.State == "synced" {
-			if got.Transaction.Points != 123 {
-				t.Errorf("points %d, want 123", got.Transaction.Points)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("payment not synced: %s\nlog:\n%s", raw, logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(raw, &got)
+	if got.Transaction.Sync.State != "synced" || got.Transaction.Points != 123 {
+		t.Errorf("the payment after its sync was logged: %s; want synced with 123 points", raw)
 	}
 }
 
@@ -136,7 +134,7 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			var out, errs lines
+			var out, errs testkit.Buffer
 			code := run(context.Background(), c.args, func(k string) string { return c.env[k] }, nil, &out, &errs)
 			if code == 0 || !strings.Contains(errs.String(), c.want) {
 				t.Errorf("exit %d, stderr %q; want a failure naming %q", code, errs.String(), c.want)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
@@ -39,7 +40,7 @@ func TestAnAdminTokenShorterThan32CharactersIsRefusedWithHowToMakeOne(t *testing
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			args := append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, c.args...)
-			var out, errs lines
+			var out, errs testkit.Buffer
 			code := run(ctx, args, func(k string) string { return c.env[k] }, nil, &out, &errs)
 			if code == 0 || !strings.Contains(errs.String(), "at least 32") || !strings.Contains(errs.String(), "openssl rand -hex 32") {
 				t.Errorf("exit %d, stderr %q; want a refusal saying how to make a token", code, errs.String())
@@ -119,7 +120,7 @@ func credentialEnv(t *testing.T) map[string]string {
 func TestASecretGivenAsAFlagWorksButWarnsThatItIsVisibleInProc(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, logs lines
+	var out, logs testkit.Buffer
 	done := make(chan int)
 	go func() {
 		done <- run(ctx, []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0",
@@ -131,21 +132,13 @@ func TestASecretGivenAsAFlagWorksButWarnsThatItIsVisibleInProc(t *testing.T) {
 			t.Errorf("exit code %d; log:\n%s", code, logs.String())
 		}
 	}()
-	adminRE := regexp.MustCompile(`admin API at (http://[^ ]+)/api/`)
-	deadline := time.Now().Add(60 * time.Second)
-	for !adminRE.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no admin URL printed; output:\n%s\nlog:\n%s", out.String(), logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	admin := printed(t, &out, &logs, regexp.MustCompile(`admin API at (http://[^ ]+)/api/`))[1]
 	if l := logs.String(); !strings.Contains(l, "--admin-token") || !strings.Contains(l, "/cmdline") || !strings.Contains(l, "MALLPOINTS_ADMIN_TOKEN_FILE") {
 		t.Errorf("no warning that the flag's value is visible in /proc; log:\n%s", l)
 	}
 	if strings.Contains(logs.String()+out.String(), goodToken) {
 		t.Error("the token is in the output")
 	}
-	admin := adminRE.FindStringSubmatch(out.String())[1]
 	req, _ := http.NewRequest(http.MethodGet, admin+"/api/members", nil)
 	req.Header.Set("Authorization", "Bearer "+goodToken)
 	resp, err := http.DefaultClient.Do(req)
@@ -155,45 +148,6 @@ func TestASecretGivenAsAFlagWorksButWarnsThatItIsVisibleInProc(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("the token given as a flag: status %d, want 200", resp.StatusCode)
-	}
-}
-
-// TestTheBinaryTakesItsAdminTokenFromAFile runs the built mallpointsd with
-// MALLPOINTS_ADMIN_TOKEN_FILE, as docs/deploy.md says to.
-func TestTheBinaryTakesItsAdminTokenFromAFile(t *testing.T) {
-	t.Parallel()
-	bin, err := binaries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokenFile := filepath.Join(t.TempDir(), "admin-token")
-	os.WriteFile(tokenFile, []byte(goodToken+"\n"), 0o600)
-	pubAddr, admAddr := freeAddr(t), freeAddr(t)
-	p := startEnv(t, []string{"MALLPOINTS_ADMIN_TOKEN_FILE=" + tokenFile}, filepath.Join(bin, "mallpointsd"),
-		"--listen", pubAddr, "--admin-listen", admAddr, "--sandbox-listen", freeAddr(t))
-	waitHTTP(t, "http://"+pubAddr+"/readyz", p)
-	for _, c := range []struct {
-		auth string
-		want int
-	}{
-		{"", http.StatusUnauthorized},
-		{"Bearer " + goodToken, http.StatusOK},
-	} {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+admAddr+"/api/members", nil)
-		if c.auth != "" {
-			req.Header.Set("Authorization", c.auth)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != c.want {
-			t.Errorf("Authorization %q: status %d, want %d\n%s", strings.TrimSuffix(c.auth, goodToken), resp.StatusCode, c.want, p.out.String())
-		}
-	}
-	if strings.Contains(p.out.String(), "cmdline") {
-		t.Errorf("a warning about the command line for a token read from a file:\n%s", p.out.String())
 	}
 }
 

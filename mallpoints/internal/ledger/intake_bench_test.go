@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/cputime"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 	"github.com/seed2ac2593f/wxpay/notify"
@@ -20,9 +19,7 @@ func (q *lastSync) Enqueue(_ context.Context, _ *storage.Tx, id int64) error { q
 
 // BenchmarkPaymentDatabaseWork runs the database work of one payment, River's
 // aside: the intake transaction and the record of its sync's attempt, for 50
-// members in turn. cpu-µs/op is the process's CPU time (rusage) per payment,
-// the figure the load generator reports for the whole service; on
-// PostgreSQL it leaves out the server's.
+// members in turn.
 func BenchmarkPaymentDatabaseWork(b *testing.B) {
 	for _, dsn := range testDatabases(b) {
 		b.Run(dsn.name, func(b *testing.B) {
@@ -34,7 +31,6 @@ func BenchmarkPaymentDatabaseWork(b *testing.B) {
 			next := 0 // payments made by earlier rounds of b.N
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := cputime.Process()
 			for range b.N {
 				i := next
 				next++
@@ -50,7 +46,6 @@ func BenchmarkPaymentDatabaseWork(b *testing.B) {
 					b.Fatal(ok, err)
 				}
 			}
-			b.ReportMetric(cputime.MicrosPerOp(cpu0, b.N), "cpu-µs/op")
 		})
 	}
 }

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
 

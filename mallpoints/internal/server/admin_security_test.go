@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -11,13 +10,13 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
 )
 
 // rebound is what a browser sends to the admin listener after DNS
@@ -79,12 +78,12 @@ func TestAForeignHostIsRefusedWith421(t *testing.T) {
 type adminOnly struct {
 	srv   *server.Server
 	admin *httptest.Server
-	log   *syncBuffer
+	log   *testkit.Buffer
 }
 
 func newAdminOnly(t *testing.T, e *env, dsn string, cfg server.Config) *adminOnly {
 	t.Helper()
-	a := &adminOnly{log: &syncBuffer{}}
+	a := &adminOnly{log: &testkit.Buffer{}}
 	cfg.DB, cfg.MchID, cfg.Client, cfg.Parser = dsn, e.mchID, e.client, e.parser
 	cfg.Logger = slog.New(slog.NewTextHandler(a.log, nil))
 	srv, err := server.New(context.Background(), cfg)
@@ -112,24 +111,6 @@ func (a *adminOnly) scrape(t *testing.T) map[string]*dto.MetricFamily {
 		fams[f.GetName()] = f
 	}
 	return fams
-}
-
-// syncBuffer is a log that tests read while the service writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestAnAdminURLNamesAHostAndAnOriginTheConsoleAccepts(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/browsertest"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/browsertest"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 

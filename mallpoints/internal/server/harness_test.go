@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
 	"github.com/seed2ac2593f/wxpay/notify"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )

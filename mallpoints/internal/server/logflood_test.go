@@ -12,11 +12,12 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
 )
 
 func TestAFloodOfBadlySignedNotificationsLogsABurstAndCountsTheRest(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testkit.Buffer
 	e := newEnv(t, filepath.Join(t.TempDir(), "mallpoints.db"), envOptions{
 		server: func(c *server.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) },
 	})

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/seed2ac2593f/wxpay"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
 	"github.com/seed2ac2593f/wxpay/notify"
 )
 

@@ -1,4 +1,4 @@
-package cluster
+package e2e
 
 import (
 	"context"
@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
+	"github.com/seed2ac2593f/wxpay/mallpoints/cmd/mallpoints-load/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
 )
 
 // chaosForm is the size of the chaos run: short in the default suite,
@@ -34,6 +34,7 @@ func faults(errorStatus int) map[string]any {
 
 func TestChaosEveryPaymentSyncedOnceInEffectThroughKilledReplicasWeChatPayFailuresAndADatabaseRestart(t *testing.T) {
 	t.Parallel()
+	long(t)
 	load, rate := chaosForm()
 	pg := newPGCluster(t)
 	base := ""

@@ -1,4 +1,4 @@
-package cluster
+package e2e
 
 import (
 	"context"
@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
+	"github.com/seed2ac2593f/wxpay/mallpoints/cmd/mallpoints-load/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
 )
 
 // runningJobs counts the outbox jobs River holds as running.
@@ -29,6 +29,7 @@ func runningJobs(t *testing.T, db string) int {
 
 func TestAReplicaKilledMidJobLeavesItsJobsToTheOthers(t *testing.T) {
 	t.Parallel()
+	long(t)
 	db := pgtest.NewDatabase(t, pgtest.Require(t), "mallpoints_cluster")
 	// One replica first, alone, so that every job is its own; WeChat Pay
 	// answers slowly, so that they are all mid-call when it dies.

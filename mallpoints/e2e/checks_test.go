@@ -1,4 +1,4 @@
-package cluster
+package e2e
 
 import (
 	"context"
@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/cmd/mallpoints-load/loadgen"
 )
-
-func jsonUnmarshal(raw []byte, v any) error { return json.Unmarshal(raw, v) }
 
 // checkLedgerMatchesWeChatPay checks, for every payment of run, that the
 // service's ledger and the sandbox's record of the sync agree and are right

@@ -1,4 +1,4 @@
-package stack
+package testkit
 
 import (
 	"context"
@@ -51,25 +51,45 @@ type Service struct {
 	*Proc
 	NotifyURL string // http://…/wechatpay/notify
 	AdminURL  string // http://… (the API is under /api/)
+	// SandboxURL is the embedded sandbox's base URL (no trailing slash) when
+	// the service runs without credentials.
+	SandboxURL string
 }
 
 // ServiceOptions configures StartService.
 type ServiceOptions struct {
-	Name       string // for messages, e.g. "replica 2"
-	DB         string // --db: a SQLite path or a postgres:// URL
+	Name string // for messages, e.g. "replica 2"
+	DB   string // --db: a SQLite path or a postgres:// URL; empty with an embedded sandbox
+	// SandboxURL and Keys are the WeChat Pay the service talks to; without
+	// a SandboxURL it runs against an embedded sandbox of its own.
 	SandboxURL string
 	Keys       Keys
 	Workers    int      // --workers; 0 keeps the default
 	Args       []string // more flags
+	Env        []string // more environment, KEY=value
+	// Wrapper, when set, runs mallpointsd through another command, which
+	// gets the binary and its flags as arguments (e.g. a shell that lowers
+	// a limit first).
+	Wrapper []string
 }
 
-var serviceListening = regexp.MustCompile(`notifications at (http://\S+/wechatpay/notify); admin API at (http://\S+)/api/`)
+var (
+	serviceListening = regexp.MustCompile(`notifications at (http://\S+/wechatpay/notify); admin API at (http://\S+)/api/`)
+	embeddedSandbox  = regexp.MustCompile(`embedded sandbox at (http://\S+) `)
+)
 
 // StartService starts mallpointsd on free loopback ports against the
 // sandbox, with the merchant credentials of o.Keys.
 func (b Binaries) StartService(ctx context.Context, o ServiceOptions) (*Service, error) {
-	args := append([]string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--db", o.DB},
-		o.Keys.credentialFlags(o.SandboxURL)...)
+	args := []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}
+	if o.DB != "" {
+		args = append(args, "--db", o.DB)
+	}
+	if o.SandboxURL != "" {
+		args = append(args, o.Keys.credentialFlags(o.SandboxURL)...)
+	} else {
+		args = append(args, "--sandbox-listen", "127.0.0.1:0")
+	}
 	if o.Workers > 0 {
 		args = append(args, "--workers", fmt.Sprint(o.Workers))
 	}
@@ -78,8 +98,13 @@ func (b Binaries) StartService(ctx context.Context, o ServiceOptions) (*Service,
 	if name == "" {
 		name = "mallpointsd"
 	}
+	bin := b.Mallpointsd
+	if len(o.Wrapper) > 0 {
+		bin, args = o.Wrapper[0], append(append(o.Wrapper[1:len(o.Wrapper):len(o.Wrapper)], b.Mallpointsd), args...)
+	}
 	// The environment must not add settings the flags do not show.
-	p, err := start(name, b.Mallpointsd, args, []string{"MALLPOINTS_RULES=", "MALLPOINTS_ADMIN_TOKEN="})
+	env := append([]string{"MALLPOINTS_RULES=", "MALLPOINTS_ADMIN_TOKEN=", "MALLPOINTS_ADMIN_TOKEN_FILE="}, o.Env...)
+	p, err := start(name, bin, args, env)
 	if err != nil {
 		return nil, err
 	}
@@ -90,5 +115,11 @@ func (b Binaries) StartService(ctx context.Context, o ServiceOptions) (*Service,
 		p.Kill()
 		return nil, err
 	}
-	return &Service{Proc: p, NotifyURL: m[1], AdminURL: m[2]}, nil
+	s := &Service{Proc: p, NotifyURL: m[1], AdminURL: m[2]}
+	if o.SandboxURL == "" {
+		if m := embeddedSandbox.FindStringSubmatch(p.Output()); m != nil {
+			s.SandboxURL = m[1]
+		}
+	}
+	return s, nil
 }

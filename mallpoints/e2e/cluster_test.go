@@ -1,7 +1,8 @@
-package cluster
+package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,14 +20,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/stack"
+	"github.com/seed2ac2593f/wxpay/mallpoints/cmd/mallpoints-load/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
 )
 
 // The binaries and keys every test shares, made once in TestMain.
 var (
-	bins stack.Binaries
-	keys stack.Keys
+	bins testkit.Binaries
+	keys testkit.Keys
 )
 
 func TestMain(m *testing.M) {
@@ -39,11 +40,11 @@ func TestMain(m *testing.M) {
 		defer os.RemoveAll(dir)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		if err := statSources("../../.."); err != nil {
+		if err := statSources("../.."); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		if bins, err = stack.Build(ctx, "../../..", dir); err != nil {
+		if bins, err = testkit.Build(ctx, "../..", dir); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -144,7 +145,7 @@ func (f *front) set(replicas ...*replica) {
 // replica is one mallpointsd process, restartable under the same name.
 type replica struct {
 	name    string
-	svc     *stack.Service
+	svc     *testkit.Service
 	backend *backend
 	logs    strings.Builder // output of its earlier, ended processes
 	killed  bool            // the test killed its current process
@@ -173,7 +174,7 @@ func (c *cluster) restart(r *replica) {
 			r.killed = false
 			return
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond) // pacing the retries while the database restarts, not an assertion
 	}
 	c.t.Errorf("%s does not start again: %v", r.name, err)
 }
@@ -182,20 +183,21 @@ func (c *cluster) restart(r *replica) {
 type cluster struct {
 	t        *testing.T
 	db       string
-	sandbox  *stack.Sandbox
+	sandbox  *testkit.Sandbox
 	wechat   *recorder // between the replicas and the sandbox
 	admin    *loadgen.Admin
 	front    *front
 	replicas []*replica
 	workers  int
+	args     []string // more flags for every replica
 }
 
 // newCluster starts a sandbox whose notifications go to a front, and n
-// replicas on database db behind it.
-func newCluster(t *testing.T, db string, n, workers int) *cluster {
+// replicas on database db behind it, each with more flags args.
+func newCluster(t *testing.T, db string, n, workers int, args ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, db: db, front: newFront(t), workers: workers}
-	sb, err := bins.StartSandbox(context.Background(), keys, stack.SandboxOptions{
+	c := &cluster{t: t, db: db, front: newFront(t), workers: workers, args: args}
+	sb, err := bins.StartSandbox(context.Background(), keys, testkit.SandboxOptions{
 		NotifyURL: c.front.NotifyURL(), RetrySchedule: "1s,1s,2s,2s,5s,5s,10s,10s,10s,10s,30s,30s,30s"})
 	if err != nil {
 		t.Fatal(err)
@@ -246,8 +248,8 @@ func newCluster(t *testing.T, db string, n, workers int) *cluster {
 
 // start (re)starts replica r; the front is not told.
 func (c *cluster) start(r *replica) error {
-	svc, err := bins.StartService(context.Background(), stack.ServiceOptions{Name: r.name, DB: c.db,
-		SandboxURL: c.wechat.BaseURL(), Keys: keys, Workers: c.workers})
+	svc, err := bins.StartService(context.Background(), testkit.ServiceOptions{Name: r.name, DB: c.db,
+		SandboxURL: c.wechat.BaseURL(), Keys: keys, Workers: c.workers, Args: c.args})
 	if err != nil {
 		return err
 	}
@@ -293,7 +295,7 @@ func (c *cluster) get(path string, v any) {
 		if resp.StatusCode != http.StatusOK {
 			c.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, raw)
 		}
-		if err := jsonUnmarshal(raw, v); err != nil {
+		if err := json.Unmarshal(raw, v); err != nil {
 			c.t.Fatalf("GET %s: %v", path, err)
 		}
 		return
@@ -319,15 +321,29 @@ func tail(s string, n int) string {
 	return s
 }
 
-// eventually polls cond until it holds; after limit the test fails, naming
-// what it waited for. The limit only bounds a hang: nothing is measured.
+// eventually polls cond, a question to another process (a replica's API,
+// the database) that sends no signal, until it holds; after limit the test
+// fails, naming what it waited for. The limit only bounds a hang: nothing
+// is measured.
 func eventually(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(limit)
 	for !cond() {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			t.Fatalf("waited %v for %s", limit, what)
+		case <-tick.C:
 		}
-		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// long skips t in -short runs: it starts several processes and waits on
+// WeChat Pay's retries and River's rescue.
+func long(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("a cluster run; it runs without -short (CI), and MALLPOINTS_CHAOS=long makes the chaos run long")
 	}
 }

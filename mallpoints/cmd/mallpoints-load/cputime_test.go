@@ -1,10 +1,23 @@
-package stack
+package main
 
 import (
+	"crypto/sha256"
 	"testing"
 	"time"
 )
 
+func TestSelfCPUCountsTheWorkDoneBetweenTwoReadings(t *testing.T) {
+	t.Parallel()
+	start := selfCPU()
+	deadline := time.Now().Add(30 * time.Millisecond)
+	sum := sha256.Sum256(nil)
+	for time.Now().Before(deadline) {
+		sum = sha256.Sum256(sum[:])
+	}
+	if used := selfCPU() - start; used < 10*time.Millisecond {
+		t.Fatalf("30 ms of hashing counted as %v of CPU time", used)
+	}
+}
 func TestParseStatReadsUserAndSystemTicksAfterTheCommandName(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {

@@ -1,9 +1,12 @@
-// Package stack starts the processes of a mallpointsd deployment on
-// loopback: a `wxpay sandbox` standing in for WeChat Pay and mallpointsd
-// replicas pointed at it. The load generator and the process-level tests use
-// it, so that what they measure and check is the shipped binaries, started
-// as an operator would start them.
-package stack
+// Package testkit is what the service's tests share: a Buffer that a test
+// reads and waits on while a service writes to it, and the process harness
+// that builds the shipped binaries and starts a deployment on loopback (a
+// `wxpay sandbox` standing in for WeChat Pay and mallpointsd replicas
+// pointed at it), as an operator would. The process-level tests (../e2e)
+// and the load generator (../cmd/mallpoints-load) start processes with it;
+// its sub-packages give tests PostgreSQL databases (pgtest) and a headless
+// Chromium (browsertest).
+package testkit
 
 import (
 	"context"

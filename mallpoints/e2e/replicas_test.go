@@ -1,16 +1,17 @@
-package cluster
+package e2e
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/loadgen"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
+	"github.com/seed2ac2593f/wxpay/mallpoints/cmd/mallpoints-load/loadgen"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
 )
 
 func TestReplicasOnOneDatabaseShareNotificationsAndOutboxAndSyncEachPaymentOnce(t *testing.T) {
 	t.Parallel()
+	long(t)
 	c := newCluster(t, pgtest.NewDatabase(t, pgtest.Require(t), "mallpoints_cluster"), 3, 4)
 	run, err := loadgen.Drive(context.Background(), c.admin, loadgen.Config{AppID: appID, Members: 20,
 		Payments: 240, InFlight: 24, Settle: 90 * time.Second})
