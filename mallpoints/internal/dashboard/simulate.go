@@ -9,13 +9,6 @@ import (
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
-// The member the simulate form starts with: the embedded sandbox's demo
-// member.
-const (
-	demoAppID  = "wxd678efh567hg6787"
-	demoOpenID = "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"
-)
-
 // parseYuan reads an amount such as "123.45" as fen.
 func parseYuan(s string) (int64, error) {
 	s = strings.TrimSpace(s)

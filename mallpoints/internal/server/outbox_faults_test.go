@@ -280,6 +280,9 @@ func TestAnAttemptOfUnknownOutcomeIsSentAgainOnlyAfterTheBackoff(t *testing.T) {
 }
 
 func TestAnAttemptWhoseOutcomeACrashHidIsCounted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for River's rescue pass, which runs every 30 s")
+	}
 	forEachEngine(t, func(t *testing.T, dsn string) {
 		timings := func(c *server.Config) { c.JobTimeout, c.RescueAfter = 5*time.Second, 5*time.Second }
 		e := newEnv(t, dsn, envOptions{server: timings})
