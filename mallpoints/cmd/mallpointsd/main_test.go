@@ -147,7 +147,7 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 // tables that register the flags, so it cannot drift from them.
 func TestTheHelpNamesEveryFlagAndOnlyRegisteredOnes(t *testing.T) {
 	t.Parallel()
-	var out, errs lines
+	var out, errs testkit.Buffer
 	if code := run(context.Background(), []string{"--help"}, func(string) string { return "" }, nil, &out, &errs); code != 0 {
 		t.Fatalf("--help: exit %d", code)
 	}

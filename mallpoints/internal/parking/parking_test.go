@@ -10,9 +10,9 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
 )
 
 // jobs keeps the jobs inserted.

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/pgtest"
+	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
 )
 
 // testSQLite opens a SQLite file of its own in a temporary folder, migrated
