@@ -77,6 +77,5 @@ func (k Keys) credentialFlags(baseURL string) []string {
 		"--merchant-cert", filepath.Join(k.Dir, "apiclient_cert.pem"),
 		"--wechatpay-public-key", filepath.Join(k.Dir, "pub_key.pem"),
 		"--wechatpay-public-key-id", k.PublicKeyID,
-		"--apiv3-key", k.APIv3Key,
 	}
 }

@@ -3,6 +3,7 @@ package testkit
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"time"
 )
@@ -102,8 +103,14 @@ func (b Binaries) StartService(ctx context.Context, o ServiceOptions) (*Service,
 	if len(o.Wrapper) > 0 {
 		bin, args = o.Wrapper[0], append(append(o.Wrapper[1:len(o.Wrapper):len(o.Wrapper)], b.Mallpointsd), args...)
 	}
-	// The environment must not add settings the flags do not show.
-	env := append([]string{"MALLPOINTS_RULES=", "MALLPOINTS_ADMIN_TOKEN=", "MALLPOINTS_ADMIN_TOKEN_FILE="}, o.Env...)
+	// The environment must not add settings the flags do not show; the
+	// APIv3 key comes from its file, as in production.
+	env := []string{"MALLPOINTS_RULES=", "MALLPOINTS_ADMIN_TOKEN=", "MALLPOINTS_ADMIN_TOKEN_FILE=", "MALLPOINTS_ADMIN_URL=",
+		"WXPAY_APIV3_KEY=", "WXPAY_APIV3_KEY_FILE="}
+	if o.SandboxURL != "" {
+		env = append(env, "WXPAY_APIV3_KEY_FILE="+filepath.Join(o.Keys.Dir, "apiv3_key.txt"))
+	}
+	env = append(env, o.Env...)
 	p, err := start(name, bin, args, env)
 	if err != nil {
 		return nil, err
