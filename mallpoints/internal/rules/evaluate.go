@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 )
@@ -20,126 +21,231 @@ type Reason string
 
 // The reasons for earn_points=false, each synced with its remark.
 const (
-	ReasonExcludedShop    Reason = "excluded_shop"     // the shop is excluded
-	ReasonBelowMinimum    Reason = "below_minimum"     // amount < min_amount_fen
-	ReasonDailyCapReached Reason = "daily_cap_reached" // the member's daily cap left nothing
-	ReasonNoPoints        Reason = "no_points"         // the formula gave 0 (less than one yuan)
+	ReasonExcludedShop      Reason = "excluded_shop"       // the shop (or its category) is excluded
+	ReasonBelowMinimum      Reason = "below_minimum"       // amount < min_amount_fen
+	ReasonDailyCapReached   Reason = "daily_cap_reached"   // the member's daily cap left nothing
+	ReasonMonthlyCapReached Reason = "monthly_cap_reached" // the member's monthly cap left nothing
+	ReasonNoPoints          Reason = "no_points"           // the formula gave 0 (less than one point)
 )
+
+// History is what a payment's points depend on beyond the payment and the
+// rules: the member's record at this mall, read by the ledger under the
+// member's lock. Negative sums count as 0.
+type History struct {
+	// EarnedToday and EarnedThisMonth are the Points (after caps, without
+	// bonuses, not reduced by refunds) of the member's other payments whose
+	// time_end falls in the Beijing day (BeijingDay) and calendar month
+	// (BeijingMonth) of this payment's time_end.
+	EarnedToday, EarnedThisMonth int64
+	// SpendFen is the member's tier spend (TierWindow): amounts of the
+	// payments recorded before this one with time_end in the window, less
+	// their refunds.
+	SpendFen int64
+	// FirstEarning is true when the member has never had a payment here
+	// with points or a bonus: this payment may take first_payment_bonus.
+	FirstEarning bool
+}
+
+// Step is one step of a payment's explanation, kept as data: what applied
+// and the points after it. Step is one of base, category, shop, promotion,
+// tier, max_points, per_payment_cap, daily_cap, monthly_cap,
+// first_payment_bonus, excluded, below_minimum.
+type Step struct {
+	Step       string `json:"step"`
+	Name       string `json:"name,omitempty"`       // the shop, category, promotion or tier
+	Multiplier string `json:"multiplier,omitempty"` // an exact decimal, for the multiplying steps
+	Cap        *int64 `json:"cap,omitempty"`        // for the caps and max_points
+	Bonus      int64  `json:"bonus,omitempty"`      // for first_payment_bonus
+	Points     int64  `json:"points"`               // the payment's points after this step (without the bonus)
+}
 
 // Outcome is what a payment earns under a Set, ready for the points sync.
 type Outcome struct {
-	Points          int64  // what the member earns for this payment, after the cap (>= 0)
+	Points          int64  // what the member earns for this payment, after the caps (>= 0), without Bonus
+	Bonus           int64  // first_payment_bonus, stored apart: neither capped nor counted by caps
 	EarnPoints      bool   // false: sync earn_points=false with NoPointsRemarks
 	NoPointsRemarks string // why no points; at most 128 bytes of UTF-8, as no_points_remarks allows
 	Reason          Reason // the machine form of NoPointsRemarks; empty when EarnPoints
-	Uncapped        int64  // points before the daily cap
-	Capped          bool   // the daily cap took points away
+	Uncapped        int64  // points before the caps
+	Capped          bool   // a cap (per payment, daily, monthly) took points away
 	Limited         bool   // MaxPoints took points away (Limit, or a product above it)
+	Tier            string // the member's tier at this payment; "" without tiers
 	RuleVersion     string // Set.Version of the rules that produced this outcome
 	Explain         string // one line for logs and the dashboard
+	Steps           []Step // the explanation as data
 }
 
-// Evaluate applies the rules of the payment's mall to one payment.
-// earnedToday is what this member already earned at this mall in the
-// Beijing (UTC+8) day of p.TimeEnd (see BeijingDay): the sum of the Points
-// of the member's other payments whose time_end falls in that day, so the
-// order in which notifications arrive does not move the day. Negative
-// counts as 0.
+// Evaluate applies the rules of the payment's mall to one payment of a
+// member who earned earnedToday at this mall in the Beijing day of
+// p.TimeEnd, with no monthly total, no tier spend and no bonus: see
+// EvaluateWith.
+func (s *Set) Evaluate(p Payment, earnedToday int64) Outcome {
+	return s.EvaluateWith(p, History{EarnedToday: earnedToday})
+}
+
+// EvaluateWith applies the rules of the payment's mall to one payment,
+// given the member's history h.
 //
-// In order: an excluded shop earns nothing; an amount below the minimum
-// earns nothing; otherwise
+// In order: an excluded shop (by its own entry, or its category's) earns
+// nothing; an amount below the minimum earns nothing; otherwise
 //
-//	points = floor(floor(amount / 100) × shop multiplier × promotion multiplier)
+//	points = floor(floor(amount / fen_per_point) × shop-or-category multiplier
+//	               × best promotion multiplier × tier multiplier)
 //
 // computed exactly, where a shop without a rule has multiplier 1 and so
 // does a time without a promotion. When several promotions cover the
 // payment, the highest multiplier applies and the others are ignored: they
 // do not compound, so the largest multiplier in the file bounds what a
 // payment earns, and adding a mall-wide promotion over a shop's never
-// surprises the mall with 2 × 2 = 4. Last, the daily cap keeps points to
-// what is left of it. A payment that ends with 0 points has EarnPoints
+// surprises the mall with 2 × 2 = 4. The product is clamped to MaxPoints.
+// Then per_payment_cap, then what is left of daily_cap and monthly_cap; then
+// first_payment_bonus is added apart (Bonus) when the payment earned points
+// and h.FirstEarning. A payment that ends with 0 points has EarnPoints
 // false and the remark of its reason.
-func (s *Set) Evaluate(p Payment, earnedToday int64) Outcome {
+func (s *Set) EvaluateWith(p Payment, h History) Outcome {
 	m := s.mall(p.MchID)
 	o := Outcome{RuleVersion: s.version}
-	noPoints := func(r Reason, remark, explain string) Outcome {
-		o.Reason, o.NoPointsRemarks, o.Explain = r, remark, explain
+	noPoints := func(r Reason, remark, explain string, step Step) Outcome {
+		o.Reason, o.NoPointsRemarks, o.Explain, o.Steps = r, remark, explain, []Step{step}
 		return o
 	}
-
-	if sh, ok := m.shops[p.ShopNumber]; ok && sh.excluded {
-		remark := m.remarks.Excluded
-		if sh.remark != "" {
+	sh, own := m.shops[p.ShopNumber]
+	cat := m.categories[p.ShopNumber]
+	if own && sh.excluded || !own && cat != nil && cat.excluded {
+		remark, name, what := m.remarks.Excluded, p.ShopNumber, "shop"
+		if own && sh.remark != "" {
 			remark = sh.remark
+		} else if cat != nil && cat.excluded && cat.remark != "" {
+			remark = cat.remark
 		}
-		return noPoints(ReasonExcludedShop, remark, fmt.Sprintf("shop %s excluded → 0", p.ShopNumber))
+		if !own {
+			name, what = cat.name, "category"
+		}
+		return noPoints(ReasonExcludedShop, remark, fmt.Sprintf("%s %s excluded → 0", what, name), Step{Step: "excluded", Name: name})
 	}
 	amount := max(p.Amount, 0)
 	if amount < m.minAmount {
 		return noPoints(ReasonBelowMinimum, m.remarks.BelowMinimum,
-			fmt.Sprintf("amount %d < minimum %d → 0", amount, m.minAmount))
+			fmt.Sprintf("amount %d < minimum %d → 0", amount, m.minAmount), Step{Step: "below_minimum"})
 	}
 
-	base := amount / 100
+	base := amount / m.fenPerPoint
 	var explain strings.Builder
-	fmt.Fprintf(&explain, "floor(%d/100)=%d", amount, base)
-	shopMul := one
-	if sh, ok := m.shops[p.ShopNumber]; ok {
-		shopMul = sh.multiplier
-		fmt.Fprintf(&explain, " ×%s (shop %s)", shopMul, p.ShopNumber)
+	fmt.Fprintf(&explain, "floor(%d/%d)=%d", amount, m.fenPerPoint, base)
+	o.Steps = append(o.Steps, Step{Step: "base", Points: base})
+	var muls []multiplier
+	multiply := func(step, name string, k multiplier) {
+		muls = append(muls, k)
+		fmt.Fprintf(&explain, " ×%s (%s %s", k, strings.Replace(step, "promotion", "promo", 1), name)
+		o.Steps = append(o.Steps, Step{Step: step, Name: name, Multiplier: k.String(), Points: product(base, muls)})
 	}
-	promoMul := one
-	if best, others := m.promotionAt(p.TimeEnd, p.ShopNumber); best != nil {
-		promoMul = best.multiplier
-		fmt.Fprintf(&explain, " ×%s (promo %s", promoMul, best.name)
+	switch {
+	case own:
+		multiply("shop", p.ShopNumber, sh.multiplier)
+		explain.WriteString(")")
+	case cat != nil:
+		multiply("category", cat.name, cat.multiplier)
+		explain.WriteString(")")
+	}
+	tier := m.tiers.at(h.SpendFen)
+	if tier != nil {
+		o.Tier = tier.name
+	}
+	if best, others := m.promotionAt(p.TimeEnd, p.ShopNumber, o.Tier); best != nil {
+		multiply("promotion", best.name, best.multiplier)
 		for _, q := range others {
 			fmt.Fprintf(&explain, "; outranks %s ×%s", q.name, q.multiplier)
 		}
 		explain.WriteString(")")
 	}
-	o.Uncapped = points(base, shopMul, promoMul, &explain)
+	if tier != nil {
+		multiply("tier", tier.name, tier.multiplier)
+		explain.WriteString(")")
+	}
+	o.Uncapped = points(base, muls, &explain)
 	if o.Uncapped > MaxPoints {
 		o.Uncapped, o.Limited = MaxPoints, true
 		fmt.Fprintf(&explain, ", limit %d", MaxPoints)
+		o.Steps = append(o.Steps, Step{Step: "max_points", Cap: ptr(MaxPoints), Points: MaxPoints})
 	}
 
 	o.Points = o.Uncapped
-	if m.dailyCap > 0 {
-		left := max(m.dailyCap-max(earnedToday, 0), 0)
-		o.Points = min(o.Uncapped, left)
-		o.Capped = o.Points < o.Uncapped
-		fmt.Fprintf(&explain, ", cap %d (%d left)", m.dailyCap, left)
+	if m.perPayment > 0 {
+		o.Points = min(o.Points, m.perPayment)
+		fmt.Fprintf(&explain, ", per-payment cap %d", m.perPayment)
+		o.Steps = append(o.Steps, Step{Step: "per_payment_cap", Cap: ptr(m.perPayment), Points: o.Points})
 	}
+	dailyLeft, monthlyLeft := int64(-1), int64(-1)
+	if m.dailyCap > 0 {
+		dailyLeft = max(m.dailyCap-max(h.EarnedToday, 0), 0)
+		o.Points = min(o.Points, dailyLeft)
+		fmt.Fprintf(&explain, ", cap %d (%d left)", m.dailyCap, dailyLeft)
+		o.Steps = append(o.Steps, Step{Step: "daily_cap", Cap: ptr(m.dailyCap), Points: o.Points})
+	}
+	if m.monthlyCap > 0 {
+		monthlyLeft = max(m.monthlyCap-max(h.EarnedThisMonth, 0), 0)
+		o.Points = min(o.Points, monthlyLeft)
+		fmt.Fprintf(&explain, ", monthly cap %d (%d left)", m.monthlyCap, monthlyLeft)
+		o.Steps = append(o.Steps, Step{Step: "monthly_cap", Cap: ptr(m.monthlyCap), Points: o.Points})
+	}
+	o.Capped = o.Points < o.Uncapped
 	fmt.Fprintf(&explain, " → %d", o.Points)
+	if o.Points > 0 && h.FirstEarning && m.bonus > 0 {
+		o.Bonus = m.bonus
+		fmt.Fprintf(&explain, " + first-payment bonus %d", o.Bonus)
+		o.Steps = append(o.Steps, Step{Step: "first_payment_bonus", Bonus: o.Bonus, Points: o.Points})
+	}
 	o.Explain = explain.String()
 	switch {
 	case o.Points > 0:
 		o.EarnPoints = true
-	case o.Uncapped > 0:
+	case o.Uncapped > 0 && dailyLeft == 0:
 		o.Reason, o.NoPointsRemarks = ReasonDailyCapReached, m.remarks.CapReached
+	case o.Uncapped > 0 && monthlyLeft == 0:
+		o.Reason, o.NoPointsRemarks = ReasonMonthlyCapReached, m.remarks.MonthlyCapReached
 	default:
 		o.Reason, o.NoPointsRemarks = ReasonNoPoints, m.remarks.NoPoints
 	}
 	return o
 }
 
-var (
-	unitsSquared = big.NewInt(multiplierScale * multiplierScale)
-	maxPoints    = big.NewInt(MaxPoints)
-)
+var maxPoints = big.NewInt(MaxPoints)
 
-// points computes floor(base × a × b) exactly, in integers scaled by
-// 10^8, and saturates just above MaxPoints rather than wrap. It writes the
-// exact product to explain when a multiplier took part.
-func points(base int64, a, b multiplier, explain *strings.Builder) int64 {
-	product := new(big.Int).Mul(big.NewInt(base), big.NewInt(int64(a)))
-	product.Mul(product, big.NewInt(int64(b)))
-	q, r := new(big.Int).QuoRem(product, unitsSquared, new(big.Int))
-	if a != one || b != one {
+// exact returns base × the multipliers, and the scale it is in (10^4 per
+// multiplier).
+func exact(base int64, muls []multiplier) (product, scale *big.Int) {
+	product, scale = big.NewInt(base), big.NewInt(1)
+	for _, k := range muls {
+		product.Mul(product, big.NewInt(int64(k)))
+		scale.Mul(scale, big.NewInt(multiplierScale))
+	}
+	return product, scale
+}
+
+// product is floor(base × muls), saturated just above MaxPoints.
+func product(base int64, muls []multiplier) int64 {
+	p, scale := exact(base, muls)
+	q := p.Quo(p, scale)
+	if q.Cmp(maxPoints) > 0 {
+		return MaxPoints + 1
+	}
+	return q.Int64()
+}
+
+// points computes floor(base × muls) exactly, in integers scaled by 10^4
+// per multiplier, and saturates just above MaxPoints rather than wrap. It
+// writes the exact product to explain when a multiplier other than 1 took
+// part.
+func points(base int64, muls []multiplier, explain *strings.Builder) int64 {
+	p, scale := exact(base, muls)
+	q, r := new(big.Int).QuoRem(p, scale, new(big.Int))
+	if slices.ContainsFunc(muls, func(k multiplier) bool { return k != one }) {
 		if r.Sign() == 0 {
 			fmt.Fprintf(explain, " = %s", q)
 		} else {
-			frac := fmt.Sprintf("%08d", r.Int64())
+			digits := multiplierDigits * len(muls)
+			frac := r.String()
+			frac = strings.Repeat("0", digits-len(frac)) + frac
 			fmt.Fprintf(explain, " = %s.%s, floor %s", q, strings.TrimRight(frac, "0"), q)
 		}
 	}
@@ -149,14 +255,26 @@ func points(base int64, a, b multiplier, explain *strings.Builder) int64 {
 	return q.Int64()
 }
 
+// at is the tier of a member with spend: the highest level whose threshold
+// it reaches; nil without tiers.
+func (t *tiers) at(spend int64) *level {
+	var best *level
+	for i := range t.levels {
+		if spend >= t.levels[i].minSpend {
+			best = &t.levels[i]
+		}
+	}
+	return best
+}
+
 // promotionAt returns the promotion that applies at t in shop, and the
 // others that also cover it, in canonical order. The highest multiplier
 // wins; among equal ones the first in canonical order (start, end, name), so
 // the choice never depends on the order of the file.
-func (m *mall) promotionAt(t time.Time, shop string) (best *promotion, others []*promotion) {
+func (m *mall) promotionAt(t time.Time, shop, tier string) (best *promotion, others []*promotion) {
 	var covering []*promotion
 	for i := range m.promotions {
-		if p := &m.promotions[i]; p.covers(t, shop) {
+		if p := &m.promotions[i]; p.covers(t, shop, m.categories[shop], tier) {
 			covering = append(covering, p)
 			if best == nil || p.multiplier > best.multiplier {
 				best = p
@@ -171,21 +289,29 @@ func (m *mall) promotionAt(t time.Time, shop string) (best *promotion, others []
 	return best, others
 }
 
-// covers reports whether a payment at t in shop falls in the promotion:
-// start inclusive, end exclusive.
-func (p *promotion) covers(t time.Time, shop string) bool {
-	if t.Before(p.start) || !t.Before(p.end) {
+// covers reports whether a payment at t in shop (of category cat, or nil)
+// by a member of tier falls in the promotion: every condition it sets
+// holds. Dates: start inclusive, end exclusive; weekdays and month days in
+// Beijing time; the shop set is shops ∪ the listed categories' shops.
+func (p *promotion) covers(t time.Time, shop string, cat *category, tier string) bool {
+	if !p.start.IsZero() && (t.Before(p.start) || !t.Before(p.end)) {
 		return false
 	}
-	if p.shops == nil {
-		return true
+	b := t.In(beijing)
+	if p.weekdays != nil && !slices.Contains(p.weekdays, b.Weekday()) {
+		return false
 	}
-	for _, s := range p.shops {
-		if s == shop {
-			return true
-		}
+	if p.monthDays != nil && !slices.Contains(p.monthDays, b.Day()) {
+		return false
 	}
-	return false
+	if (p.shops != nil || p.categories != nil) && !slices.Contains(p.shops, shop) &&
+		!(cat != nil && slices.Contains(p.categories, cat.name)) {
+		return false
+	}
+	if p.tiers != nil && !slices.Contains(p.tiers, tier) {
+		return false
+	}
+	return true
 }
 
 // beijing is China Standard Time, UTC+8 all year (China has no daylight
@@ -199,4 +325,34 @@ func BeijingDay(t time.Time) (start, end time.Time) {
 	b := t.In(beijing)
 	start = time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, beijing)
 	return start, start.AddDate(0, 0, 1)
+}
+
+// BeijingMonth returns the UTC+8 calendar month containing t as the
+// instants [start, end): the month a member's monthly cap counts in.
+func BeijingMonth(t time.Time) (start, end time.Time) {
+	b := t.In(beijing)
+	start = time.Date(b.Year(), b.Month(), 1, 0, 0, 0, 0, beijing)
+	return start, start.AddDate(0, 1, 0)
+}
+
+// TierWindow returns the instants [start, end) whose payments count toward
+// the tier of a member paying at t in mall mchid: the window_months before
+// t (by the Beijing calendar, clamped to the month's end), up to t. ok is
+// false when the mall has no tiers, and no spend needs reading.
+func (s *Set) TierWindow(mchid string, t time.Time) (start, end time.Time, ok bool) {
+	m := s.mall(mchid)
+	if len(m.tiers.levels) == 0 {
+		return start, end, false
+	}
+	return monthsBefore(t, m.tiers.windowMonths), t, true
+}
+
+// monthsBefore is t less n calendar months in Beijing time; a day the
+// earlier month lacks becomes its last (31 May less 3 months is 28 or 29
+// February).
+func monthsBefore(t time.Time, n int) time.Time {
+	b := t.In(beijing)
+	first := time.Date(b.Year(), b.Month(), 1, b.Hour(), b.Minute(), b.Second(), b.Nanosecond(), beijing).AddDate(0, -n, 0)
+	last := first.AddDate(0, 1, -1).Day()
+	return first.AddDate(0, 0, min(b.Day(), last)-1)
 }

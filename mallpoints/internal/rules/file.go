@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,34 @@ type sectionDoc struct {
 	Shops        *[]shopDoc      `yaml:"shops"`
 	Promotions   *[]promotionDoc `yaml:"promotions"`
 	Remarks      *remarksDoc     `yaml:"remarks"`
+	FenPerPoint  *scalar         `yaml:"fen_per_point"`
+	Categories   *[]categoryDoc  `yaml:"categories"`
+	PerPayment   *scalar         `yaml:"per_payment_cap"`
+	MonthlyCap   *scalar         `yaml:"monthly_cap"`
+	Bonus        *scalar         `yaml:"first_payment_bonus"`
+	Tiers        *tiersDoc       `yaml:"tiers"`
+}
+
+type categoryDoc struct {
+	At         at       `yaml:",inline"`
+	Name       *scalar  `yaml:"name"`
+	Shops      *scalars `yaml:"shops"`
+	Multiplier *scalar  `yaml:"multiplier"`
+	Excluded   *scalar  `yaml:"excluded"`
+	Remark     *scalar  `yaml:"remark"`
+}
+
+type tiersDoc struct {
+	At           at          `yaml:",inline"`
+	WindowMonths *scalar     `yaml:"window_months"`
+	Levels       *[]levelDoc `yaml:"levels"`
+}
+
+type levelDoc struct {
+	At          at      `yaml:",inline"`
+	Name        *scalar `yaml:"name"`
+	MinSpendFen *scalar `yaml:"min_spend_fen"`
+	Multiplier  *scalar `yaml:"multiplier"`
 }
 
 type mallDoc struct {
@@ -58,6 +87,10 @@ type promotionDoc struct {
 	Start      *scalar  `yaml:"start"`
 	End        *scalar  `yaml:"end"`
 	Shops      *scalars `yaml:"shops"`
+	Weekdays   *scalars `yaml:"weekdays"`
+	MonthDays  *scalars `yaml:"month_days"`
+	Categories *scalars `yaml:"categories"`
+	Tiers      *scalars `yaml:"tiers"`
 }
 
 type remarksDoc struct {
@@ -65,6 +98,7 @@ type remarksDoc struct {
 	BelowMinimum *scalar `yaml:"below_minimum"`
 	CapReached   *scalar `yaml:"daily_cap_reached"`
 	NoPoints     *scalar `yaml:"no_points"`
+	MonthlyCap   *scalar `yaml:"monthly_cap_reached"`
 }
 
 // at records the line of the mapping it is inlined in, for a problem of a
@@ -147,6 +181,13 @@ func resolveDefault(own section) section {
 	d.remarks.belowMinimum = cmpOr(own.remarks.belowMinimum, d.remarks.belowMinimum)
 	d.remarks.capReached = cmpOr(own.remarks.capReached, d.remarks.capReached)
 	d.remarks.noPoints = cmpOr(own.remarks.noPoints, d.remarks.noPoints)
+	d.remarks.monthlyCapReached = cmpOr(own.remarks.monthlyCapReached, d.remarks.monthlyCapReached)
+	d.fenPerPoint = cmpOr(own.fenPerPoint, d.fenPerPoint)
+	d.categories = cmpOr(own.categories, d.categories)
+	d.perPayment = cmpOr(own.perPayment, d.perPayment)
+	d.monthlyCap = cmpOr(own.monthlyCap, d.monthlyCap)
+	d.bonus = cmpOr(own.bonus, d.bonus)
+	d.tiers = cmpOr(own.tiers, d.tiers)
 	return d
 }
 
@@ -158,8 +199,30 @@ func (d *sectionDoc) section(field string) (sec section, err error) {
 	if sec.dailyCap, err = optional(d.DailyCap, join(field, "daily_cap"), (*scalar).count); err != nil {
 		return sec, err
 	}
+	if sec.fenPerPoint, err = optional(d.FenPerPoint, join(field, "fen_per_point"), (*scalar).fenPerPoint); err != nil {
+		return sec, err
+	}
+	for _, k := range []struct {
+		v   *scalar
+		key string
+		dst **int64
+	}{{d.PerPayment, "per_payment_cap", &sec.perPayment}, {d.MonthlyCap, "monthly_cap", &sec.monthlyCap}, {d.Bonus, "first_payment_bonus", &sec.bonus}} {
+		if *k.dst, err = optional(k.v, join(field, k.key), (*scalar).points); err != nil {
+			return sec, err
+		}
+	}
 	if d.Shops != nil {
 		if sec.shops, err = shops(*d.Shops, join(field, "shops")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Categories != nil {
+		if sec.categories, err = categories(*d.Categories, join(field, "categories")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Tiers != nil {
+		if sec.tiers, err = d.Tiers.tiers(join(field, "tiers")); err != nil {
 			return sec, err
 		}
 	}
@@ -285,23 +348,65 @@ func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
 	for _, k := range []struct {
 		v   *scalar
 		key string
-	}{{d.Name, "name"}, {d.Multiplier, "multiplier"}, {d.Start, "start"}, {d.End, "end"}} {
+	}{{d.Name, "name"}, {d.Multiplier, "multiplier"}} {
 		if k.v == nil {
-			return pr, fail(d.At.line, field, "a promotion needs %s (it has name, multiplier, start, end and optionally shops)", k.key)
+			return pr, fail(d.At.line, field, "a promotion needs %s (it has name, multiplier, start and end or weekdays or month_days, and optionally shops, categories and tiers)", k.key)
 		}
 	}
+	pr.line = d.At.line
 	if pr.name, err = d.Name.name(join(field, "name")); err != nil {
 		return pr, err
 	}
 	if pr.multiplier, err = d.Multiplier.multiplier(join(field, "multiplier")); err != nil {
 		return pr, err
 	}
+	switch {
+	case d.Start != nil && d.End == nil:
+		return pr, fail(d.At.line, field, "a promotion with a start needs end (dates are both or neither)")
+	case d.Start == nil && d.End != nil:
+		return pr, fail(d.At.line, field, "a promotion with an end needs start (dates are both or neither)")
+	case d.Start == nil && d.Weekdays == nil && d.MonthDays == nil:
+		return pr, fail(d.At.line, field, "a promotion needs a time: start and end, weekdays or month_days")
+	}
+	if d.Start != nil {
+		if err := d.dates(field, &pr); err != nil {
+			return pr, err
+		}
+	}
+	if d.Weekdays != nil {
+		if pr.weekdays, err = d.Weekdays.weekdays(join(field, "weekdays")); err != nil {
+			return pr, err
+		}
+	}
+	if d.MonthDays != nil {
+		if pr.monthDays, err = d.MonthDays.monthDays(join(field, "month_days")); err != nil {
+			return pr, err
+		}
+	}
+	if d.Shops != nil {
+		if pr.shops, err = d.Shops.shopNumbers(join(field, "shops")); err != nil {
+			return pr, err
+		}
+	}
+	if d.Categories != nil {
+		if pr.categories, err = d.Categories.names(join(field, "categories"), "category"); err != nil {
+			return pr, err
+		}
+	}
+	if d.Tiers != nil {
+		pr.tiers, err = d.Tiers.names(join(field, "tiers"), "tier")
+	}
+	return pr, err
+}
+
+// dates reads a promotion's start and end.
+func (d *promotionDoc) dates(field string, pr *promotion) (err error) {
 	if pr.start, _, err = d.Start.beijingTime(join(field, "start")); err != nil {
-		return pr, err
+		return err
 	}
 	end, dateOnly, err := d.End.beijingTime(join(field, "end"))
 	if err != nil {
-		return pr, err
+		return err
 	}
 	if dateOnly {
 		end = end.AddDate(0, 0, 1) // a date as end means through that whole day
@@ -312,17 +417,142 @@ func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
 		key string
 	}{{pr.start, d.Start, "start"}, {end, d.End, "end"}} {
 		if b.t.Before(earliest) || b.t.After(latest) {
-			return pr, b.v.fail(join(field, b.key), "must be in the years 2000 to 2099")
+			return b.v.fail(join(field, b.key), "must be in the years 2000 to 2099")
 		}
 	}
 	if !end.After(pr.start) {
-		return pr, d.End.fail(join(field, "end"), "ends (%s) before it starts (%s)", d.End.text, d.Start.text)
+		return d.End.fail(join(field, "end"), "ends (%s) before it starts (%s)", d.End.text, d.Start.text)
 	}
 	pr.end = end
-	if d.Shops != nil {
-		pr.shops, err = d.Shops.shopNumbers(join(field, "shops"))
+	return nil
+}
+
+// categories reads a section's categories: names unique, and a shop in at
+// most one category.
+func categories(docs []categoryDoc, field string) (*[]category, error) {
+	out := []category{}
+	names := map[string]int{}
+	shopAt := map[string]struct {
+		line int
+		cat  string
+	}{}
+	for i, d := range docs {
+		f := index(field, i)
+		c, err := d.category(f)
+		if err != nil {
+			return nil, err
+		}
+		if line, dup := names[c.name]; dup {
+			return nil, d.Name.fail(join(f, "name"), "category %s is already listed at line %d", c.name, line)
+		}
+		names[c.name] = d.Name.line
+		for _, n := range c.shops {
+			if first, dup := shopAt[n]; dup {
+				return nil, fail(c.shopLines[n], join(f, "shops"), "shop %s is in category %s (line %d) and in category %s (line %d); a shop belongs to at most one category",
+					n, first.cat, first.line, c.name, c.shopLines[n])
+			}
+			shopAt[n] = struct {
+				line int
+				cat  string
+			}{c.shopLines[n], c.name}
+		}
+		out = append(out, c)
 	}
-	return pr, err
+	return &out, nil
+}
+
+func (d *categoryDoc) category(field string) (c category, err error) {
+	if d.Name == nil || d.Shops == nil {
+		return c, fail(d.At.line, field, "a category needs a name and shops (and optionally multiplier, or excluded and remark)")
+	}
+	c.line = d.At.line
+	if c.name, err = d.Name.name(join(field, "name")); err != nil {
+		return c, err
+	}
+	if !d.Shops.list || len(d.Shops.items) == 0 {
+		return c, fail(d.Shops.line, join(field, "shops"), "must be a list of at least one shop_number")
+	}
+	if c.shops, err = d.Shops.each(join(field, "shops"), (*scalar).name, "shop"); err != nil {
+		return c, err
+	}
+	c.shopLines = map[string]int{}
+	for i, n := range c.shops {
+		c.shopLines[n] = d.Shops.items[i].line
+	}
+	if d.Excluded != nil {
+		if c.excluded, err = d.Excluded.boolean(join(field, "excluded")); err != nil {
+			return c, err
+		}
+	}
+	c.multiplier = one
+	switch {
+	case c.excluded && d.Multiplier != nil:
+		return c, d.Multiplier.fail(join(field, "multiplier"), "an excluded category earns nothing; remove the multiplier or excluded: true")
+	case d.Multiplier != nil:
+		if c.multiplier, err = d.Multiplier.multiplier(join(field, "multiplier")); err != nil {
+			return c, err
+		}
+	case c.excluded:
+		c.multiplier = 0
+	}
+	if d.Remark != nil {
+		if !c.excluded {
+			return c, d.Remark.fail(join(field, "remark"), "only an excluded category syncs a remark")
+		}
+		c.remark, err = d.Remark.remark(join(field, "remark"))
+	}
+	return c, err
+}
+
+// maxWindowMonths bounds tiers.window_months: ten years is more than any
+// programme looks back.
+const maxWindowMonths = 120
+
+func (d *tiersDoc) tiers(field string) (*tiers, error) {
+	t := &tiers{windowMonths: 12}
+	if d.WindowMonths != nil {
+		n, err := d.WindowMonths.count(join(field, "window_months"))
+		if err != nil {
+			return nil, err
+		}
+		if n < 1 || n > maxWindowMonths {
+			return nil, d.WindowMonths.fail(join(field, "window_months"), "must be 1 to %d months, got %d", maxWindowMonths, n)
+		}
+		t.windowMonths = int(n)
+	}
+	if d.Levels == nil || len(*d.Levels) == 0 {
+		return nil, fail(d.At.line, field, "tiers need levels: [{name, min_spend_fen, multiplier}…], the first at min_spend_fen 0")
+	}
+	names := map[string]int{}
+	for i, ld := range *d.Levels {
+		f := index(join(field, "levels"), i)
+		if ld.Name == nil || ld.MinSpendFen == nil || ld.Multiplier == nil {
+			return nil, fail(ld.At.line, f, "a level needs name, min_spend_fen and multiplier")
+		}
+		var l level
+		var err error
+		if l.name, err = ld.Name.name(join(f, "name")); err != nil {
+			return nil, err
+		}
+		if line, dup := names[l.name]; dup {
+			return nil, ld.Name.fail(join(f, "name"), "tier %s is already listed at line %d", l.name, line)
+		}
+		names[l.name] = ld.Name.line
+		if l.minSpend, err = ld.MinSpendFen.count(join(f, "min_spend_fen")); err != nil {
+			return nil, err
+		}
+		switch {
+		case i == 0 && l.minSpend != 0:
+			return nil, ld.MinSpendFen.fail(join(f, "min_spend_fen"), "the first level starts at 0, got %d", l.minSpend)
+		case i > 0 && l.minSpend <= t.levels[i-1].minSpend:
+			return nil, ld.MinSpendFen.fail(join(f, "min_spend_fen"), "levels go in ascending min_spend_fen: %d is not above %d", l.minSpend, t.levels[i-1].minSpend)
+		}
+		if l.multiplier, err = ld.Multiplier.multiplier(join(f, "multiplier")); err != nil {
+			return nil, err
+		}
+		t.levels = append(t.levels, l)
+	}
+	return t, nil
 }
 
 func (d *remarksDoc) remarks(field string) (r remarks, err error) {
@@ -333,6 +563,7 @@ func (d *remarksDoc) remarks(field string) (r remarks, err error) {
 	}{
 		{d.Excluded, "excluded_shop", &r.excluded}, {d.BelowMinimum, "below_minimum", &r.belowMinimum},
 		{d.CapReached, "daily_cap_reached", &r.capReached}, {d.NoPoints, "no_points", &r.noPoints},
+		{d.MonthlyCap, "monthly_cap_reached", &r.monthlyCapReached},
 	} {
 		if *k.dst, err = optional(k.v, join(field, k.key), (*scalar).remark); err != nil {
 			return r, err
@@ -568,4 +799,70 @@ func (l *scalars) shopNumbers(field string) ([]string, error) {
 		return nil, fail(l.line, field, "an empty list would limit the promotion to no shop; leave shops out for every shop")
 	}
 	return l.each(field, (*scalar).name, "shop")
+}
+
+// fenPerPoint reads fen_per_point: at least 1 fen, at most 1,000,000 (a
+// point per 10,000 yuan).
+func (s *scalar) fenPerPoint(field string) (int64, error) {
+	v, err := s.count(field)
+	if err == nil && (v < 1 || v > 1_000_000) {
+		err = s.fail(field, "must be 1 to 1000000 fen, got %d", v)
+	}
+	return v, err
+}
+
+// points reads a cap or a bonus: a count of points of at most MaxPoints.
+func (s *scalar) points(field string) (int64, error) {
+	v, err := s.count(field)
+	if err == nil && v > MaxPoints {
+		err = s.fail(field, "must be at most %d points, got %d", MaxPoints, v)
+	}
+	return v, err
+}
+
+// names reads a promotion's categories or tiers.
+func (l *scalars) names(field, what string) ([]string, error) {
+	if l.list && len(l.items) == 0 {
+		return nil, fail(l.line, field, "an empty list would limit the promotion to no %s; leave the key out", what)
+	}
+	return l.each(field, (*scalar).name, what)
+}
+
+// weekdays reads [mon…sun].
+func (l *scalars) weekdays(field string) ([]time.Weekday, error) {
+	if l.list && len(l.items) == 0 {
+		return nil, fail(l.line, field, "must list at least one day (mon, tue, wed, thu, fri, sat, sun)")
+	}
+	names, err := l.each(field, func(s *scalar, field string) (string, error) {
+		text, err := s.value(field)
+		if err == nil && !slices.Contains(weekdayKeys, text) {
+			err = s.fail(field, "%q is not a day: mon, tue, wed, thu, fri, sat or sun", text)
+		}
+		return text, err
+	}, "day")
+	var out []time.Weekday
+	for _, n := range names {
+		out = append(out, time.Weekday(slices.Index(weekdayKeys, n)))
+	}
+	return out, err
+}
+
+// monthDays reads [1…31].
+func (l *scalars) monthDays(field string) ([]int, error) {
+	if l.list && len(l.items) == 0 {
+		return nil, fail(l.line, field, "must list at least one day of the month (1 to 31)")
+	}
+	texts, err := l.each(field, func(s *scalar, field string) (string, error) {
+		n, err := s.count(field)
+		if err == nil && (n < 1 || n > 31) {
+			err = s.fail(field, "must be a day of the month, 1 to 31, got %d", n)
+		}
+		return strconv.FormatInt(n, 10), err
+	}, "day")
+	var out []int
+	for _, t := range texts {
+		n, _ := strconv.Atoi(t)
+		out = append(out, n)
+	}
+	return out, err
 }

@@ -20,13 +20,17 @@ const RemarkBalanceLimit = "积分已达上限 (points balance at its maximum)"
 // take below MaxPoints: a payment is never refused for it, its points are
 // cut and the outcome says so (Limited, and the explanation). An outcome
 // within room is returned as it is.
+//
+// The bonus is cut first, then the points.
 func Limit(o Outcome, room int64) Outcome {
 	room = max(room, 0)
-	if o.Points <= room {
+	if o.Points+o.Bonus <= room {
 		return o
 	}
-	o.Explain += fmt.Sprintf(", balance limit %d (%d left) → %d", MaxPoints, room, room)
-	o.Points, o.Limited = room, true
+	o.Bonus = min(o.Bonus, max(room-o.Points, 0))
+	o.Explain += fmt.Sprintf(", balance limit %d (%d left) → %d", MaxPoints, room, min(o.Points, room)+o.Bonus)
+	o.Points, o.Limited = min(o.Points, room), true
+	o.Steps = append(o.Steps, Step{Step: "max_points", Name: "balance", Cap: ptr(room), Bonus: o.Bonus, Points: o.Points})
 	if room == 0 {
 		o.EarnPoints, o.Reason, o.NoPointsRemarks = false, ReasonBalanceLimit, RemarkBalanceLimit
 	}

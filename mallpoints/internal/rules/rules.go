@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -20,11 +22,17 @@ type Set struct {
 // section is one section of the file. In the default section every field is
 // set; in a mall's section a nil field is inherited from the default.
 type section struct {
-	minAmount  *int64
-	dailyCap   *int64
-	shops      *[]shop
-	promotions *[]promotion
-	remarks    remarks
+	minAmount   *int64
+	dailyCap    *int64
+	shops       *[]shop
+	promotions  *[]promotion
+	remarks     remarks
+	fenPerPoint *int64
+	categories  *[]category
+	perPayment  *int64 // per_payment_cap
+	monthlyCap  *int64
+	bonus       *int64 // first_payment_bonus
+	tiers       *tiers
 	// Only in a mall's section.
 	mchid     string
 	mchidLine int // where the mchid is written, for duplicate errors
@@ -34,7 +42,7 @@ type section struct {
 
 // remarks are the four no_points_remarks texts; nil means inherited.
 type remarks struct {
-	excluded, belowMinimum, capReached, noPoints *string
+	excluded, belowMinimum, capReached, noPoints, monthlyCapReached *string
 }
 
 type shop struct {
@@ -47,21 +55,56 @@ type shop struct {
 type promotion struct {
 	name       string
 	multiplier multiplier
-	start, end time.Time // [start, end), Beijing time
-	shops      []string  // nil: every shop
+	start, end time.Time // [start, end), Beijing time; zero when the promotion has no dates
+	shops      []string  // nil: every shop (with categories: their union)
+	weekdays   []time.Weekday
+	monthDays  []int
+	categories []string // their shops join shops; checked against the mall's categories
+	tiers      []string // nil: every tier; checked against the mall's tier levels
+	line       int      // of the promotion, for errors found once a mall is resolved
+}
+
+// category is a named group of shops with one multiplier or exclusion.
+type category struct {
+	name       string
+	shops      []string
+	multiplier multiplier // one when neither set nor excluded
+	excluded   bool
+	remark     string
+	line       int
+	shopLines  map[string]int // where each shop is listed, for errors
+}
+
+// tiers are the member levels by spend over the last windowMonths.
+type tiers struct {
+	windowMonths int
+	levels       []level // ascending min_spend_fen, the first at 0
+}
+
+type level struct {
+	name       string
+	minSpend   int64
+	multiplier multiplier
 }
 
 // mall is one mall's effective rules, ready for Evaluate.
 type mall struct {
-	mchid      string
-	listed     bool
-	brandID    int64
-	appIDs     []string
-	minAmount  int64
-	dailyCap   int64
-	shops      map[string]shop
-	promotions []promotion // in canonical order: start, end, name
-	remarks    Remarks
+	mchid       string
+	listed      bool
+	brandID     int64
+	appIDs      []string
+	minAmount   int64
+	dailyCap    int64
+	shops       map[string]shop
+	promotions  []promotion // in canonical order: start, end, name
+	remarks     Remarks
+	fenPerPoint int64
+	categories  map[string]*category // by shop number
+	catNames    map[string]*category // by name
+	perPayment  int64
+	monthlyCap  int64
+	bonus       int64
+	tiers       tiers
 }
 
 // Mall is one mall's rules in force, with the default section's settings
@@ -90,6 +133,35 @@ type Mall struct {
 	Promotions []Promotion `json:"promotions"`
 	// Remarks are the no_points_remarks texts this mall syncs.
 	Remarks Remarks `json:"remarks"`
+	// FenPerPoint is the amount, in fen, of one base point (100: a point per yuan).
+	FenPerPoint int64 `json:"fen_per_point"`
+	// Categories are the mall's shop categories, by name.
+	Categories []Category `json:"categories,omitempty"`
+	// PerPaymentCap, MonthlyCap: the most points one payment earns, and a
+	// member earns at this mall in one Beijing calendar month; 0: no cap.
+	PerPaymentCap int64 `json:"per_payment_cap"`
+	MonthlyCap    int64 `json:"monthly_cap"`
+	// FirstPaymentBonus is added to a member's first earning payment here.
+	FirstPaymentBonus int64 `json:"first_payment_bonus"`
+	// TierWindowMonths and Tiers are the member levels; no Tiers: none.
+	TierWindowMonths int    `json:"tier_window_months,omitempty"`
+	Tiers            []Tier `json:"tiers,omitempty"`
+}
+
+// Category is a named group of shops with one rule.
+type Category struct {
+	Name       string   `json:"name"`
+	Shops      []string `json:"shops"`
+	Multiplier string   `json:"multiplier,omitempty"`
+	Excluded   bool     `json:"excluded,omitempty"`
+	Remark     string   `json:"remark,omitempty"`
+}
+
+// Tier is one member level: from MinSpendFen of spend, points × Multiplier.
+type Tier struct {
+	Name        string `json:"name"`
+	MinSpendFen int64  `json:"min_spend_fen"`
+	Multiplier  string `json:"multiplier"`
 }
 
 // Shop is a shop with a rule of its own.
@@ -112,6 +184,12 @@ type Promotion struct {
 	End        time.Time `json:"end"`
 	// Shops limits the promotion to these shop numbers; empty means all.
 	Shops []string `json:"shops,omitempty"`
+	// Weekdays and MonthDays repeat the promotion (Beijing time); a zero
+	// Start and End mean no date range.
+	Weekdays   []string `json:"weekdays,omitempty"`
+	MonthDays  []int    `json:"month_days,omitempty"`
+	Categories []string `json:"categories,omitempty"`
+	Tiers      []string `json:"tiers,omitempty"`
 }
 
 // Remarks are the no_points_remarks a mall syncs with earn_points=false,
@@ -121,6 +199,8 @@ type Remarks struct {
 	BelowMinimum string `json:"below_minimum"`
 	CapReached   string `json:"daily_cap_reached"`
 	NoPoints     string `json:"no_points"`
+	// MonthlyCapReached is synced when the monthly cap left nothing.
+	MonthlyCapReached string `json:"monthly_cap_reached"`
 }
 
 // The remarks synced when the rules file sets none. Each is at most 128
@@ -131,22 +211,33 @@ const (
 	DefaultRemarkBelowMinimum = "消费金额未达积分起点 (amount below the minimum for points)"
 	DefaultRemarkCapReached   = "今日积分已达上限 (daily points cap reached)"
 	DefaultRemarkNoPoints     = "消费金额不足一积分 (amount earns less than one point)"
+	DefaultRemarkMonthlyCap   = "本月积分已达上限"
 )
+
+// DefaultFenPerPoint is fen_per_point when no section sets it: a point per yuan.
+const DefaultFenPerPoint = 100
 
 // defaultSection is what an empty rules file means: one point per full
 // yuan, no minimum, no cap, no shop rules, no promotions.
 func defaultSection() section {
 	zero := int64(0)
 	return section{
-		minAmount:  &zero,
-		dailyCap:   &zero,
-		shops:      &[]shop{},
-		promotions: &[]promotion{},
+		minAmount:   &zero,
+		dailyCap:    &zero,
+		shops:       &[]shop{},
+		promotions:  &[]promotion{},
+		fenPerPoint: ptr(int64(DefaultFenPerPoint)),
+		categories:  &[]category{},
+		perPayment:  &zero,
+		monthlyCap:  &zero,
+		bonus:       &zero,
+		tiers:       &tiers{},
 		remarks: remarks{
-			excluded:     ptr(DefaultRemarkExcluded),
-			belowMinimum: ptr(DefaultRemarkBelowMinimum),
-			capReached:   ptr(DefaultRemarkCapReached),
-			noPoints:     ptr(DefaultRemarkNoPoints),
+			excluded:          ptr(DefaultRemarkExcluded),
+			belowMinimum:      ptr(DefaultRemarkBelowMinimum),
+			capReached:        ptr(DefaultRemarkCapReached),
+			noPoints:          ptr(DefaultRemarkNoPoints),
+			monthlyCapReached: ptr(DefaultRemarkMonthlyCap),
 		},
 	}
 }
@@ -169,8 +260,14 @@ func Default() *Set {
 func build(def section, malls map[string]section) (*Set, error) {
 	s := &Set{def: def, malls: make(map[string]*mall, len(malls)), source: malls}
 	s.unnamed = resolve("", false, def, section{})
+	if err := s.unnamed.check("default"); err != nil {
+		return nil, err
+	}
 	for id, sec := range malls {
 		s.malls[id] = resolve(id, true, def, sec)
+		if err := s.malls[id].check("mall " + id); err != nil {
+			return nil, err
+		}
 	}
 	v, err := s.computeVersion()
 	if err != nil {
@@ -198,11 +295,26 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 		dailyCap:  *cmpOr(own.dailyCap, def.dailyCap),
 		shops:     make(map[string]shop),
 		remarks: Remarks{
-			Excluded:     pick(own.remarks.excluded, def.remarks.excluded),
-			BelowMinimum: pick(own.remarks.belowMinimum, def.remarks.belowMinimum),
-			CapReached:   pick(own.remarks.capReached, def.remarks.capReached),
-			NoPoints:     pick(own.remarks.noPoints, def.remarks.noPoints),
+			Excluded:          pick(own.remarks.excluded, def.remarks.excluded),
+			BelowMinimum:      pick(own.remarks.belowMinimum, def.remarks.belowMinimum),
+			CapReached:        pick(own.remarks.capReached, def.remarks.capReached),
+			NoPoints:          pick(own.remarks.noPoints, def.remarks.noPoints),
+			MonthlyCapReached: pick(own.remarks.monthlyCapReached, def.remarks.monthlyCapReached),
 		},
+		fenPerPoint: *cmpOr(own.fenPerPoint, def.fenPerPoint),
+		perPayment:  *cmpOr(own.perPayment, def.perPayment),
+		monthlyCap:  *cmpOr(own.monthlyCap, def.monthlyCap),
+		bonus:       *cmpOr(own.bonus, def.bonus),
+		tiers:       *cmpOr(own.tiers, def.tiers),
+		categories:  map[string]*category{},
+		catNames:    map[string]*category{},
+	}
+	for _, c := range *cmpOr(own.categories, def.categories) {
+		c := c
+		m.catNames[c.name] = &c
+		for _, n := range c.shops {
+			m.categories[n] = &c
+		}
 	}
 	for _, sh := range *cmpOr(own.shops, def.shops) {
 		m.shops[sh.number] = sh
@@ -250,15 +362,28 @@ func (s *Set) Version() string { return s.version }
 func (s *Set) Mall(mchid string) Mall {
 	m := s.mall(mchid)
 	out := Mall{
-		MchID:        mchid,
-		Listed:       m.listed,
-		BrandID:      m.brandID,
-		AppIDs:       slices.Clone(m.appIDs),
-		MinAmountFen: m.minAmount,
-		DailyCap:     m.dailyCap,
-		Shops:        []Shop{},
-		Promotions:   []Promotion{},
-		Remarks:      m.remarks,
+		MchID:             mchid,
+		Listed:            m.listed,
+		BrandID:           m.brandID,
+		AppIDs:            slices.Clone(m.appIDs),
+		MinAmountFen:      m.minAmount,
+		DailyCap:          m.dailyCap,
+		Shops:             []Shop{},
+		Promotions:        []Promotion{},
+		Remarks:           m.remarks,
+		FenPerPoint:       m.fenPerPoint,
+		PerPaymentCap:     m.perPayment,
+		MonthlyCap:        m.monthlyCap,
+		FirstPaymentBonus: m.bonus,
+		TierWindowMonths:  m.tiers.windowMonths,
+	}
+	for _, c := range m.catNames {
+		out.Categories = append(out.Categories, Category{Name: c.name, Shops: sorted(c.shops), Multiplier: c.multiplierText(),
+			Excluded: c.excluded, Remark: c.remark})
+	}
+	slices.SortFunc(out.Categories, func(a, b Category) int { return strings.Compare(a.Name, b.Name) })
+	for _, l := range m.tiers.levels {
+		out.Tiers = append(out.Tiers, Tier{Name: l.name, MinSpendFen: l.minSpend, Multiplier: l.multiplier.String()})
 	}
 	for _, sh := range m.shops {
 		out.Shops = append(out.Shops, Shop{Number: sh.number, Multiplier: sh.multiplier.String(), Excluded: sh.excluded, Remark: sh.remark})
@@ -276,6 +401,8 @@ func (s *Set) Mall(mchid string) Mall {
 		out.Promotions = append(out.Promotions, Promotion{
 			Name: p.name, Multiplier: p.multiplier.String(),
 			Start: p.start, End: p.end, Shops: slices.Clone(p.shops),
+			Weekdays: weekdayNames(p.weekdays), MonthDays: slices.Clone(p.monthDays),
+			Categories: slices.Clone(p.categories), Tiers: slices.Clone(p.tiers),
 		})
 	}
 	return out
@@ -301,3 +428,43 @@ func (s *Set) mall(mchid string) *mall {
 	}
 	return s.unnamed
 }
+
+// multiplierText is a category's multiplier as written; "" when excluded
+// or when the category sets none (it then multiplies by 1).
+func (c *category) multiplierText() string {
+	if c.excluded || c.multiplier == one {
+		return ""
+	}
+	return c.multiplier.String()
+}
+
+// check refuses what only a resolved mall shows: a promotion naming a
+// category or a tier the mall does not have (the promotion may come from
+// the default section and the categories from the mall's, or the reverse).
+func (m *mall) check(where string) error {
+	for _, p := range m.promotions {
+		for _, c := range p.categories {
+			if _, ok := m.catNames[c]; !ok {
+				return fail(p.line, "promotions", "promotion %s names category %s, which %s does not have", p.name, c, where)
+			}
+		}
+		for _, t := range p.tiers {
+			if !slices.ContainsFunc(m.tiers.levels, func(l level) bool { return l.name == t }) {
+				return fail(p.line, "promotions", "promotion %s names tier %s, which %s does not have", p.name, t, where)
+			}
+		}
+	}
+	return nil
+}
+
+var weekdayKeys = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+func weekdayNames(ds []time.Weekday) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, weekdayKeys[d])
+	}
+	return out
+}
+
+var _ = fmt.Sprintf

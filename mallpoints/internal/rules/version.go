@@ -38,6 +38,34 @@ type sectionJSON struct {
 	Shops        *[]shopJSON      `json:"shops,omitempty"`
 	Promotions   *[]promotionJSON `json:"promotions,omitempty"`
 	Remarks      *remarksJSON     `json:"remarks,omitempty"`
+	// The points programme's keys, written only when set (in the default
+	// section: when not the built-in default), so that adding them left
+	// every existing file's version as it was.
+	FenPerPoint *int64          `json:"fen_per_point,omitempty"`
+	Categories  *[]categoryJSON `json:"categories,omitempty"`
+	PerPayment  *int64          `json:"per_payment_cap,omitempty"`
+	MonthlyCap  *int64          `json:"monthly_cap,omitempty"`
+	Bonus       *int64          `json:"first_payment_bonus,omitempty"`
+	Tiers       *tiersJSON      `json:"tiers,omitempty"`
+}
+
+type categoryJSON struct {
+	Name       string   `json:"name"`
+	Shops      []string `json:"shops"`
+	Multiplier string   `json:"multiplier,omitempty"`
+	Excluded   bool     `json:"excluded,omitempty"`
+	Remark     string   `json:"remark,omitempty"`
+}
+
+type tiersJSON struct {
+	WindowMonths int         `json:"window_months"`
+	Levels       []levelJSON `json:"levels"`
+}
+
+type levelJSON struct {
+	Name        string `json:"name"`
+	MinSpendFen int64  `json:"min_spend_fen"`
+	Multiplier  string `json:"multiplier"`
 }
 
 type shopJSON struct {
@@ -50,9 +78,13 @@ type shopJSON struct {
 type promotionJSON struct {
 	Name       string   `json:"name"`
 	Multiplier string   `json:"multiplier"`
-	Start      string   `json:"start"`
-	End        string   `json:"end"`
+	Start      string   `json:"start,omitempty"`
+	End        string   `json:"end,omitempty"`
 	Shops      []string `json:"shops,omitempty"`
+	Weekdays   []string `json:"weekdays,omitempty"`
+	MonthDays  []int    `json:"month_days,omitempty"`
+	Categories []string `json:"categories,omitempty"`
+	Tiers      []string `json:"tiers,omitempty"`
 }
 
 type remarksJSON struct {
@@ -60,13 +92,37 @@ type remarksJSON struct {
 	BelowMinimum *string `json:"below_minimum,omitempty"`
 	CapReached   *string `json:"daily_cap_reached,omitempty"`
 	NoPoints     *string `json:"no_points,omitempty"`
+	MonthlyCap   *string `json:"monthly_cap_reached,omitempty"`
 }
 
 // wallClock is how promotion times are written: Beijing time, no offset.
 const wallClock = "2006-01-02T15:04:05"
 
-func (sec section) toJSON() sectionJSON {
+func (sec section) toJSON(isDefault bool) sectionJSON {
 	out := sectionJSON{MinAmountFen: sec.minAmount, DailyCap: sec.dailyCap}
+	set := func(v *int64, builtIn int64) *int64 {
+		if v == nil || isDefault && *v == builtIn {
+			return nil
+		}
+		return v
+	}
+	out.FenPerPoint = set(sec.fenPerPoint, DefaultFenPerPoint)
+	out.PerPayment, out.MonthlyCap, out.Bonus = set(sec.perPayment, 0), set(sec.monthlyCap, 0), set(sec.bonus, 0)
+	if sec.categories != nil && !(isDefault && len(*sec.categories) == 0) {
+		list := []categoryJSON{}
+		for _, c := range *sec.categories {
+			list = append(list, categoryJSON{Name: c.name, Shops: sorted(c.shops), Multiplier: c.multiplierText(), Excluded: c.excluded, Remark: c.remark})
+		}
+		slices.SortFunc(list, func(a, b categoryJSON) int { return strings.Compare(a.Name, b.Name) })
+		out.Categories = &list
+	}
+	if sec.tiers != nil && !(isDefault && len(sec.tiers.levels) == 0) {
+		t := tiersJSON{WindowMonths: sec.tiers.windowMonths, Levels: []levelJSON{}}
+		for _, l := range sec.tiers.levels {
+			t.Levels = append(t.Levels, levelJSON{Name: l.name, MinSpendFen: l.minSpend, Multiplier: l.multiplier.String()})
+		}
+		out.Tiers = &t
+	}
 	if sec.shops != nil {
 		shops := make([]shopJSON, 0, len(*sec.shops))
 		for _, sh := range *sec.shops {
@@ -80,17 +136,29 @@ func (sec section) toJSON() sectionJSON {
 		slices.SortStableFunc(promos, comparePromotions)
 		list := make([]promotionJSON, 0, len(promos))
 		for _, p := range promos {
-			list = append(list, promotionJSON{
-				Name: p.name, Multiplier: p.multiplier.String(),
-				Start: p.start.In(beijing).Format(wallClock), End: p.end.In(beijing).Format(wallClock),
-				Shops: sorted(p.shops),
-			})
+			pj := promotionJSON{
+				Name: p.name, Multiplier: p.multiplier.String(), Shops: sorted(p.shops),
+				Categories: sorted(p.categories), Tiers: sorted(p.tiers),
+			}
+			if !p.start.IsZero() {
+				pj.Start, pj.End = p.start.In(beijing).Format(wallClock), p.end.In(beijing).Format(wallClock)
+			}
+			days := slices.Clone(p.weekdays)
+			slices.Sort(days)
+			pj.Weekdays = weekdayNames(days)
+			pj.MonthDays = slices.Clone(p.monthDays)
+			slices.Sort(pj.MonthDays)
+			list = append(list, pj)
 		}
 		out.Promotions = &list
 	}
 	r := sec.remarks
-	if r.excluded != nil || r.belowMinimum != nil || r.capReached != nil || r.noPoints != nil {
-		out.Remarks = &remarksJSON{Excluded: r.excluded, BelowMinimum: r.belowMinimum, CapReached: r.capReached, NoPoints: r.noPoints}
+	monthly := r.monthlyCapReached
+	if isDefault && monthly != nil && *monthly == DefaultRemarkMonthlyCap {
+		monthly = nil
+	}
+	if r.excluded != nil || r.belowMinimum != nil || r.capReached != nil || r.noPoints != nil || monthly != nil {
+		out.Remarks = &remarksJSON{Excluded: r.excluded, BelowMinimum: r.belowMinimum, CapReached: r.capReached, NoPoints: r.noPoints, MonthlyCap: monthly}
 	}
 	return out
 }
@@ -106,9 +174,9 @@ func sorted(s []string) []string {
 
 // canonical writes the normalised rules.
 func (s *Set) canonical() ([]byte, error) {
-	f := fileJSON{Default: s.def.toJSON()}
+	f := fileJSON{Default: s.def.toJSON(true)}
 	for id, sec := range s.source {
-		f.Malls = append(f.Malls, mallJSON{MchID: id, BrandID: sec.brandID, AppIDs: sec.appIDs, sectionJSON: sec.toJSON()})
+		f.Malls = append(f.Malls, mallJSON{MchID: id, BrandID: sec.brandID, AppIDs: sec.appIDs, sectionJSON: sec.toJSON(false)})
 	}
 	slices.SortFunc(f.Malls, func(a, b mallJSON) int { return strings.Compare(a.MchID, b.MchID) })
 	var buf bytes.Buffer
