@@ -2,8 +2,10 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -49,10 +51,11 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 	var t storage.Transaction
 	applied, limited := false, false
 	var outcome Outcome = OutcomeApplied
-	// Only a daily cap needs the points earned today; without one the sum
-	// is not read. The payments it would add up are written either way, so
-	// a cap set later in the day counts them.
-	dailyCap := set.Mall(e.MchID).DailyCap > 0
+	// Only a cap needs the points earned that day or month, only tiers
+	// the spend, and only a bonus whether the member earned before; what is
+	// not needed is not read. The payments they would add up are written
+	// either way, so a cap, tiers or a bonus set later count them.
+	rulesOf := set.Mall(e.MchID)
 	err = s.db.InTx(ctx, func(tx *storage.Tx) error {
 		isNew, err := record(ctx, tx, n, e.MchID, e.TransactionID)
 		if err != nil {
@@ -85,19 +88,20 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			outcome = OutcomeDuplicateKey
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
-		var earned int64
-		if dailyCap {
-			from, to := rules.BeijingDay(timeEnd)
-			if earned, err = tx.EarnedBetween(ctx, e.MchID, e.OpenID, from, to); err != nil {
-				return wrap("points earned today", err)
-			}
+		h, err := history(ctx, tx, set, rulesOf, e.OpenID, timeEnd)
+		if err != nil {
+			return err
 		}
 		// The balance stays within rules.MaxPoints: a payment is never
 		// refused for it, it earns what the balance can still take.
-		out := rules.Limit(set.Evaluate(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount,
-			TimeEnd: timeEnd}, earned), rules.MaxPoints-m.Balance)
+		out := rules.Limit(set.EvaluateWith(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount,
+			TimeEnd: timeEnd}, h), rules.MaxPoints-m.Balance)
 		limited = out.Limited
-		applyDelta(&m, out.Points)
+		steps, err := json.Marshal(out.Steps)
+		if err != nil {
+			return wrap("explanation", err)
+		}
+		applyDelta(&m, out.Points+out.Bonus)
 		if m.AppID == "" {
 			m.AppID = e.AppID
 		}
@@ -110,6 +114,7 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			ShopNumber: e.ShopNumber, ShopName: e.ShopName, Amount: e.Amount, TimeEnd: timeEnd, CommitTag: e.CommitTag,
 			Points: out.Points, EarnPoints: out.EarnPoints, NoPointsRemarks: out.NoPointsRemarks,
 			Uncapped: out.Uncapped, Capped: out.Capped, RuleVersion: out.RuleVersion, Explain: out.Explain,
+			Bonus: out.Bonus, Tier: out.Tier, Steps: steps,
 			TotalPoints:      m.Balance,
 			PointsUpdateTime: s.now().In(beijing).Format("2006-01-02T15:04:05.000Z07:00"),
 			SyncID:           sync.ID,
@@ -124,9 +129,9 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			return wrap("update balance", err)
 		}
 		entry := storage.Entry{
-			Mall: e.MchID, OpenID: e.OpenID, Kind: storage.EntryEarn, Points: out.Points, Requested: out.Points,
-			BalanceAfter: m.Balance, TransactionID: e.TransactionID, NotificationID: n.ID, CommitTag: e.CommitTag,
-			RuleVersion: out.RuleVersion, Reason: out.Explain,
+			Mall: e.MchID, OpenID: e.OpenID, Kind: storage.EntryEarn, Points: out.Points + out.Bonus,
+			Requested: out.Points + out.Bonus, BalanceAfter: m.Balance, TransactionID: e.TransactionID,
+			NotificationID: n.ID, CommitTag: e.CommitTag, RuleVersion: out.RuleVersion, Reason: out.Explain, Steps: steps,
 		}
 		applied = true
 		return wrap("append entry", tx.AppendEntry(ctx, &entry))
@@ -143,6 +148,40 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 		log.Info("ledger: payment already recorded")
 	}
 	return outcome, nil
+}
+
+// history reads what a payment's points depend on besides the payment:
+// the points the member earned in its Beijing day and month (for the caps),
+// its tier spend and whether it earned before (for the bonus). Each is read
+// only when the mall's rules use it.
+func history(ctx context.Context, tx *storage.Tx, set *rules.Set, m rules.Mall, openid string, timeEnd time.Time) (rules.History, error) {
+	var h rules.History
+	var err error
+	if m.DailyCap > 0 {
+		from, to := rules.BeijingDay(timeEnd)
+		if h.EarnedToday, err = tx.EarnedBetween(ctx, m.MchID, openid, from, to); err != nil {
+			return h, wrap("points earned that day", err)
+		}
+	}
+	if m.MonthlyCap > 0 {
+		from, to := rules.BeijingMonth(timeEnd)
+		if h.EarnedThisMonth, err = tx.EarnedBetween(ctx, m.MchID, openid, from, to); err != nil {
+			return h, wrap("points earned that month", err)
+		}
+	}
+	if from, to, ok := set.TierWindow(m.MchID, timeEnd); ok {
+		if h.SpendFen, err = tx.TierSpend(ctx, m.MchID, openid, from, to); err != nil {
+			return h, wrap("tier spend", err)
+		}
+	}
+	if m.FirstPaymentBonus > 0 {
+		earned, err := tx.HasEarned(ctx, m.MchID, openid)
+		if err != nil {
+			return h, wrap("earned before", err)
+		}
+		h.FirstEarning = !earned
+	}
+	return h, nil
 }
 
 // Refund applies MALL_REFUND.SUCCESS: it deducts on the running total of the
@@ -190,7 +229,8 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 		if t, err = tx.Transaction(ctx, e.MchID, e.TransactionID); err != nil {
 			return wrap("read transaction", err)
 		}
-		deduct := rules.RefundDeduction(t.Points, t.Amount, t.Refunded, e.RefundAmount)
+		// E, what the payment earned, is its points and its bonus.
+		deduct := rules.RefundDeduction(t.Points+t.Bonus, t.Amount, t.Refunded, e.RefundAmount)
 		applied, shortfall := applyDelta(&m, -deduct)
 		// The refunded total never passes the amount paid: what a refund
 		// claims beyond it is kept apart as its surplus.

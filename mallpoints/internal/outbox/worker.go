@@ -208,7 +208,7 @@ func PointsRequest(t storage.Transaction, total int64, sub string) businesscircl
 		AppID:            t.AppID,
 		OpenID:           t.OpenID,
 		EarnPoints:       t.EarnPoints,
-		IncreasedPoints:  t.Points,
+		IncreasedPoints:  t.Points + t.Bonus, // the bonus is part of what the payment earned
 		PointsUpdateTime: t.PointsUpdateTime,
 		NoPointsRemarks:  t.NoPointsRemarks,
 		TotalPoints:      businesscircle.Int64(total),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -209,7 +210,7 @@ func testPaymentRecordedOnce(t *testing.T, ctx context.Context, db *DB) {
 		}
 	}
 	e.CreatedAt = e.CreatedAt.Truncate(time.Microsecond) // as stored
-	if list, err := db.TransactionEntries(ctx, mall, "4200000001"); err != nil || len(list) != 1 || list[0] != e {
+	if list, err := db.TransactionEntries(ctx, mall, "4200000001"); err != nil || len(list) != 1 || !reflect.DeepEqual(list[0], e) {
 		t.Errorf("the payment's entries: %+v, %v; want [%+v]", list, err, e)
 	}
 }

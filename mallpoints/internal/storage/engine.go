@@ -52,7 +52,7 @@ var (
 		migrations: "migrations/sqlite",
 		goose:      goose.DialectSQLite3,
 		appendEntry: `INSERT INTO ledger_entries (` + entryValues + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING seq`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq`,
 	}
 	postgresDialect = dialect{
 		migrations: "migrations/postgres",
@@ -60,7 +60,7 @@ var (
 		forUpdate:  " FOR UPDATE",
 		appendEntry: `WITH n AS (UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value)
 			INSERT INTO ledger_entries (` + entryColumns + `)
-			VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			RETURNING seq`,
 	}
 )

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -37,21 +38,26 @@ type Entry struct {
 	RuleVersion    string    `json:"rule_version,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Steps is an earning's explanation as data (rules.Step, as JSON):
+	// Reason is its sentence, for display. Empty for other kinds and for
+	// entries written before the points programme.
+	Steps json.RawMessage `json:"steps,omitempty"`
 }
 
 const (
 	entryColumns = `seq, ` + entryValues
 	entryValues  = `mall, openid, kind, points, requested, shortfall, balance_after, transaction_id, refund_id,
-	idempotency_key, notification_id, commit_tag, rule_version, reason, created_at`
+	idempotency_key, notification_id, commit_tag, rule_version, reason, created_at, steps`
 )
 
 func scanEntry(r row) (Entry, error) {
 	var e Entry
 	var created int64
+	var steps string
 	err := r.Scan(&e.Seq, &e.Mall, &e.OpenID, &e.Kind, &e.Points, &e.Requested, &e.Shortfall, &e.BalanceAfter,
 		&e.TransactionID, &e.RefundID, &e.IdempotencyKey, &e.NotificationID, &e.CommitTag, &e.RuleVersion,
-		&e.Reason, &created)
-	e.CreatedAt = fromMicros(created)
+		&e.Reason, &created, &steps)
+	e.CreatedAt, e.Steps = fromMicros(created), rawJSON(steps)
 	return e, noRows(err)
 }
 
@@ -70,7 +76,17 @@ func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
 // args are e's columns after seq, in entryColumns order.
 func (e *Entry) args() []any {
 	return []any{e.Mall, e.OpenID, e.Kind, e.Points, e.Requested, e.Shortfall, e.BalanceAfter, e.TransactionID,
-		e.RefundID, e.IdempotencyKey, e.NotificationID, e.CommitTag, e.RuleVersion, e.Reason, micros(e.CreatedAt)}
+		e.RefundID, e.IdempotencyKey, e.NotificationID, e.CommitTag, e.RuleVersion, e.Reason, micros(e.CreatedAt),
+		string(e.Steps)}
+}
+
+// rawJSON is a JSON column as written; nil when empty, so that it is left
+// out of the API's answers.
+func rawJSON(s string) json.RawMessage {
+	if s == "" {
+		return nil
+	}
+	return json.RawMessage(s)
 }
 
 // MemberEntries lists a member's entries, newest first, at most limit.

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -32,6 +33,15 @@ type Transaction struct {
 	PointsDeducted   int64     `json:"points_deducted"`
 	SyncID           int64     `json:"sync_id"`
 	CreatedAt        time.Time `json:"created_at"`
+	// Bonus is the first_payment_bonus the payment took, apart from Points:
+	// the member gained Points + Bonus, a refund deducts from both, the sync
+	// sends both as increased_points, and caps count Points only.
+	Bonus int64 `json:"bonus"`
+	// Tier is the member's tier when it paid; "" without tiers.
+	Tier string `json:"tier,omitempty"`
+	// Steps is the explanation as data (rules.Step, as JSON); Explain is its
+	// sentence, for display.
+	Steps json.RawMessage `json:"steps,omitempty"`
 	// Sync is the state of the points sync, read with the transaction.
 	Sync *Sync `json:"sync,omitempty"`
 }
@@ -39,7 +49,7 @@ type Transaction struct {
 const transactionColumns = `t.mall, t.transaction_id, t.notification_id, t.openid, t.appid, t.shop_number,
 	t.shop_name, t.amount, t.time_end, t.commit_tag, t.points, t.earn_points, t.no_points_remarks, t.uncapped,
 	t.capped, t.rule_version, t.explain, t.total_points, t.points_update_time, t.refunded, t.points_deducted,
-	t.sync_id, t.created_at`
+	t.sync_id, t.created_at, t.bonus, t.tier, t.steps`
 
 func scanTransactionSync(r row) (Transaction, error) { return scanTransactionSyncAnd(r) }
 
@@ -48,16 +58,18 @@ func scanTransactionSyncAnd(r row, extra ...any) (Transaction, error) {
 	var t Transaction
 	var s Sync
 	var timeEnd, created int64
+	var steps string
 	dest := []any{&t.Mall, &t.TransactionID, &t.NotificationID, &t.OpenID, &t.AppID, &t.ShopNumber,
 		&t.ShopName, &t.Amount, &timeEnd, &t.CommitTag, &t.Points, &t.EarnPoints, &t.NoPointsRemarks, &t.Uncapped,
 		&t.Capped, &t.RuleVersion, &t.Explain, &t.TotalPoints, &t.PointsUpdateTime, &t.Refunded, &t.PointsDeducted,
-		&t.SyncID, &created}
+		&t.SyncID, &created, &t.Bonus, &t.Tier, &steps}
 	sdest, finish := syncDest(&s)
 	if err := r.Scan(append(append(dest, sdest...), extra...)...); err != nil {
 		return t, noRows(err)
 	}
 	finish()
 	t.TimeEnd, t.CreatedAt = fromMicros(timeEnd), fromMicros(created)
+	t.Steps = rawJSON(steps)
 	t.Sync = &s
 	return t, nil
 }
@@ -70,13 +82,15 @@ func (tx *Tx) InsertTransaction(ctx context.Context, t *Transaction) (bool, erro
 	t.CreatedAt = time.Now().UTC()
 	c, err := tx.exec(ctx, `INSERT INTO transactions (mall, transaction_id, notification_id, openid, appid,
 		shop_number, shop_name, amount, time_end, commit_tag, points, earn_points, no_points_remarks, uncapped,
-		capped, rule_version, explain, total_points, points_update_time, refunded, points_deducted, sync_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+		capped, rule_version, explain, total_points, points_update_time, refunded, points_deducted, sync_id, created_at,
+		bonus, tier, steps)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+		$24, $25, $26)
 		ON CONFLICT (mall, transaction_id) DO NOTHING`,
 		t.Mall, t.TransactionID, t.NotificationID, t.OpenID, t.AppID, t.ShopNumber, t.ShopName, t.Amount,
 		micros(t.TimeEnd), t.CommitTag, t.Points, t.EarnPoints, t.NoPointsRemarks, t.Uncapped, t.Capped,
 		t.RuleVersion, t.Explain, t.TotalPoints, t.PointsUpdateTime, t.Refunded, t.PointsDeducted, t.SyncID,
-		micros(t.CreatedAt))
+		micros(t.CreatedAt), t.Bonus, t.Tier, string(t.Steps))
 	if err != nil {
 		return false, fmt.Errorf("storage: write transaction: %w", err)
 	}
@@ -129,7 +143,8 @@ func (db *DB) Transactions(ctx context.Context, f TransactionFilter) ([]Transact
 }
 
 // EarnedBetween sums the points a member earned from payments whose time_end
-// falls in [from, to): what the daily cap counts.
+// falls in [from, to): what the daily and monthly caps count (points after
+// caps, without bonuses, not reduced by refunds).
 func (tx *Tx) EarnedBetween(ctx context.Context, mall, openid string, from, to time.Time) (int64, error) {
 	var sum int64
 	err := tx.queryRow(ctx, `SELECT COALESCE(SUM(points), 0) FROM transactions
@@ -139,6 +154,33 @@ func (tx *Tx) EarnedBetween(ctx context.Context, mall, openid string, from, to t
 		return 0, fmt.Errorf("storage: points earned today: %w", err)
 	}
 	return sum, nil
+}
+
+// TierSpend is a member's spend for its tier at a payment: the amounts of
+// the member's payments at mall recorded so far whose time_end falls in
+// [from, to), less what was refunded of them. Read it before writing the
+// payment it is for.
+func (tx *Tx) TierSpend(ctx context.Context, mall, openid string, from, to time.Time) (int64, error) {
+	var sum int64
+	err := tx.queryRow(ctx, `SELECT COALESCE(SUM(amount - refunded), 0) FROM transactions
+		WHERE mall = $1 AND openid = $2 AND time_end >= $3 AND time_end < $4`,
+		mall, openid, micros(from), micros(to)).Scan(&sum)
+	if err != nil {
+		return 0, fmt.Errorf("storage: tier spend: %w", err)
+	}
+	return sum, nil
+}
+
+// HasEarned reports whether a member has a payment at mall that earned
+// points or a bonus: one that has, never takes first_payment_bonus.
+func (tx *Tx) HasEarned(ctx context.Context, mall, openid string) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM transactions
+		WHERE mall = $1 AND openid = $2 AND (points > 0 OR bonus > 0) LIMIT 1) e`, mall, openid).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("storage: earned before: %w", err)
+	}
+	return n > 0, nil
 }
 
 // TransactionBySync reads the payment a sync reports, and its member's
