@@ -224,3 +224,43 @@ func TestProgrammeVersionRoundTrip(t *testing.T) {
 		t.Error("keys set to their defaults change the default section's version")
 	}
 }
+
+// FuzzProgrammeInvariants: under the programme, whatever the payment and
+// the member's history, no cap is exceeded (this payment's points, and the
+// day's and the month's totals with them), the bonus goes only with points,
+// and a larger amount never earns fewer points.
+func FuzzProgrammeInvariants(f *testing.F) {
+	set, err := rules.Parse([]byte(programme))
+	if err != nil {
+		f.Fatal(err)
+	}
+	m := set.Mall("1900000109")
+	shops := []string{"X", "F01", "F02", "R01", "R02", "M01", "M02"}
+	f.Add(int64(12399), int64(100), uint8(2), uint8(4), int64(0), int64(0), int64(0), true)
+	f.Add(int64(1<<40), int64(1), uint8(3), uint8(8), int64(7999), int64(19999), int64(2000000), false)
+	f.Fuzz(func(t *testing.T, amount, more int64, shop, day uint8, today, month, spend int64, first bool) {
+		if amount < 0 || more < 0 || amount > 1<<50 || more > 1<<50 {
+			return
+		}
+		p := rules.Payment{MchID: m.MchID, ShopNumber: shops[int(shop)%len(shops)], Amount: amount,
+			TimeEnd: nov(1+int(day)%30, 12)}
+		h := rules.History{EarnedToday: today, EarnedThisMonth: month, SpendFen: spend, FirstEarning: first}
+		o := set.EvaluateWith(p, h)
+		switch {
+		case o.Points < 0 || o.Points > rules.MaxPoints:
+			t.Fatalf("points %d out of range", o.Points)
+		case o.Points > m.PerPaymentCap:
+			t.Fatalf("points %d above per_payment_cap %d", o.Points, m.PerPaymentCap)
+		case o.Points > 0 && max(today, 0)+o.Points > m.DailyCap:
+			t.Fatalf("%d earned that day + %d above daily_cap %d", today, o.Points, m.DailyCap)
+		case o.Points > 0 && max(month, 0)+o.Points > m.MonthlyCap:
+			t.Fatalf("%d earned that month + %d above monthly_cap %d", month, o.Points, m.MonthlyCap)
+		case o.Bonus != 0 && (o.Points == 0 || !first || o.Bonus != m.FirstPaymentBonus):
+			t.Fatalf("bonus %d with %d points, first %v", o.Bonus, o.Points, first)
+		}
+		p.Amount += more
+		if larger := set.EvaluateWith(p, h); larger.Points < o.Points || larger.Points+larger.Bonus < o.Points+o.Bonus {
+			t.Fatalf("%d fen earns %d+%d, %d fen earns %d+%d", amount, o.Points, o.Bonus, p.Amount, larger.Points, larger.Bonus)
+		}
+	})
+}
