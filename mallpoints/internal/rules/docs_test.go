@@ -115,3 +115,43 @@ func TestDocsRulesWorkedArithmetic(t *testing.T) {
 		}
 	}
 }
+
+// The worked arithmetic of the points programme's example in docs/rules.md.
+func TestDocsRulesProgrammeArithmetic(t *testing.T) {
+	t.Parallel()
+	var yaml string
+	for _, b := range docsBlocks(t) {
+		if strings.Contains(b.yaml, "first_payment_bonus") && b.refused == "" {
+			yaml = b.yaml
+		}
+	}
+	set, err := rules.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatalf("the programme's example: %v", err)
+	}
+	beijing := time.FixedZone("UTC+8", 8*3600)
+	at := func(d int) time.Time { return time.Date(2026, 11, d, 12, 0, 0, 0, beijing) }
+	for _, tt := range []struct {
+		shop          string
+		amount        int64
+		when          time.Time
+		h             rules.History
+		points, bonus int64
+		remark        string
+	}{
+		{"R01", 12399, at(2), rules.History{FirstEarning: true}, 246, 100, ""},
+		{"R01", 12399, at(4), rules.History{SpendFen: 600000}, 590, 0, ""},
+		{"R02", 12399, at(2), rules.History{}, 369, 0, ""},
+		{"F01", 10000, at(8), rules.History{SpendFen: 2000000}, 450, 0, ""},
+		{"M01", 10000, at(2), rules.History{FirstEarning: true}, 0, 0, "超市商品不参与积分"},
+		{"F02", 1000000, at(2), rules.History{}, 5000, 0, ""},
+		{"F01", 10000, at(2), rules.History{EarnedToday: 7950, FirstEarning: true}, 50, 100, ""},
+		{"F01", 10000, at(2), rules.History{EarnedThisMonth: 20000}, 0, 0, "本月积分已达上限"},
+	} {
+		o := set.EvaluateWith(rules.Payment{MchID: "1900000109", ShopNumber: tt.shop, Amount: tt.amount, TimeEnd: tt.when}, tt.h)
+		if o.Points != tt.points || o.Bonus != tt.bonus || o.NoPointsRemarks != tt.remark {
+			t.Errorf("%d fen in %s at %s (%+v): %d + %d, %q (%s); the page says %d + %d, %q",
+				tt.amount, tt.shop, tt.when, tt.h, o.Points, o.Bonus, o.NoPointsRemarks, o.Explain, tt.points, tt.bonus, tt.remark)
+		}
+	}
+}
