@@ -96,6 +96,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/parkings", a.parkings)
 	mux.HandleFunc("POST /api/parkings", a.park)
 	mux.HandleFunc("GET /api/rules", a.rules)
+	mux.HandleFunc("POST /api/rules/preview", a.preview)
 	mux.HandleFunc("GET /api/entries", a.entries)
 	mux.HandleFunc("GET /api/refusals", a.refusals)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +163,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // decode reads a JSON object into v, refusing unknown fields, wrong types,
 // trailing data and bodies over maxBody, and naming the field at fault.
-func decode(r *http.Request, v any) error {
+func decode(r *http.Request, v any) error { return decodeUpTo(r, v, maxBody) }
+
+// decodeUpTo is decode with its own bound on the body.
+func decodeUpTo(r *http.Request, v any, maxBody int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &Error{Code: "UNSUPPORTED_MEDIA_TYPE", Message: "send application/json", Field: "Content-Type"}
 	}
@@ -170,7 +174,7 @@ func decode(r *http.Request, v any) error {
 	if err != nil {
 		return &Error{Code: "INVALID_BODY", Message: "the body could not be read"}
 	}
-	if len(body) > maxBody {
+	if int64(len(body)) > maxBody {
 		return &Error{Code: "BODY_TOO_LARGE", Message: fmt.Sprintf("the body is over %d bytes", maxBody)}
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -92,6 +93,7 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 		if err != nil {
 			return err
 		}
+		h.Tier = tierSet(set, m, timeEnd, log)
 		// The balance stays within rules.MaxPoints: a payment is never
 		// refused for it, it earns what the balance can still take.
 		out := rules.Limit(set.EvaluateWith(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount,
@@ -182,6 +184,19 @@ func history(ctx context.Context, tx *storage.Tx, set *rules.Set, m rules.Mall, 
 		h.FirstEarning = !earned
 	}
 	return h, nil
+}
+
+// tierSet is the tier set through the API for m that holds at timeEnd (its
+// until is an inclusive Beijing date), or "". A name the rules no longer
+// have falls back to the computed tier, with a warning.
+func tierSet(set *rules.Set, m storage.Member, timeEnd time.Time, log *slog.Logger) string {
+	tier := m.TierOn(timeEnd.In(beijing).Format(time.DateOnly))
+	if tier != "" && !set.HasTier(m.Mall, tier) {
+		log.Warn("ledger: the member's tier set through the API is not in the rules; the computed tier applies",
+			"tier", tier, "until", m.TierUntil)
+		return ""
+	}
+	return tier
 }
 
 // Refund applies MALL_REFUND.SUCCESS: it deducts on the running total of the

@@ -44,6 +44,11 @@ type History struct {
 	// FirstEarning is true when the member has never had a payment here
 	// with points or a bonus: this payment may take first_payment_bonus.
 	FirstEarning bool
+	// Tier, when set, is the member's tier instead of the one SpendFen
+	// gives: one set through the API until a date, or asked for by a
+	// preview. A name the mall's tiers lack is ignored (see HasTier), so
+	// a tier removed from the file falls back to the computed one.
+	Tier string
 }
 
 // Step is one step of a payment's explanation, kept as data: what applied
@@ -147,7 +152,10 @@ func (s *Set) EvaluateWith(p Payment, h History) Outcome {
 		multiply("category", cat.name, cat.multiplier)
 		explain.WriteString(")")
 	}
-	tier := m.tiers.at(h.SpendFen)
+	tier := m.tiers.named(h.Tier)
+	if tier == nil {
+		tier = m.tiers.at(h.SpendFen)
+	}
 	if tier != nil {
 		o.Tier = tier.name
 	}
@@ -266,6 +274,20 @@ func (t *tiers) at(spend int64) *level {
 	}
 	return best
 }
+
+// named is the level called name; nil when there is none.
+func (t *tiers) named(name string) *level {
+	for i := range t.levels {
+		if name != "" && t.levels[i].name == name {
+			return &t.levels[i]
+		}
+	}
+	return nil
+}
+
+// HasTier reports whether mall mchid has a tier level called name: a tier
+// History.Tier names that it lacks is ignored.
+func (s *Set) HasTier(mchid, name string) bool { return s.mall(mchid).tiers.named(name) != nil }
 
 // promotionAt returns the promotion that applies at t in shop, and the
 // others that also cover it, in canonical order. The highest multiplier

@@ -147,6 +147,18 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	return nil
 }
 
+// ReadTx runs fn in a transaction that is always rolled back, so nothing
+// fn does is written: reads that must see one moment of the database, for
+// a preview. On PostgreSQL the transaction is also READ ONLY.
+func (db *DB) ReadTx(ctx context.Context, fn func(tx *Tx) error) error {
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return fmt.Errorf("storage: begin: %w", err)
+	}
+	defer tx.rollback()
+	return fn(tx)
+}
+
 // ErrNotFound is returned by lookups of a row that does not exist.
 var ErrNotFound = errors.New("storage: not found")
 

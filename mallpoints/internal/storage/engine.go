@@ -127,6 +127,16 @@ func (db *DB) begin(ctx context.Context) (*Tx, error) {
 	return &Tx{executor: sqlExecutor{t}, db: db, sqlTx: t}, err
 }
 
+// beginRead starts a transaction for ReadTx: READ ONLY on PostgreSQL; on
+// SQLite, where every transaction begins IMMEDIATE, an ordinary one.
+func (db *DB) beginRead(ctx context.Context) (*Tx, error) {
+	if db.pool != nil {
+		t, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+		return &Tx{executor: pgxExecutor{t}, db: db, pgTx: t}, err
+	}
+	return db.begin(ctx)
+}
+
 func (tx *Tx) commit(ctx context.Context) error {
 	if tx.pgTx != nil {
 		return tx.pgTx.Commit(ctx)

@@ -8,25 +8,29 @@ import (
 
 // Member is a member of a mall's points programme.
 type Member struct {
-	Mall      string    `json:"mall"`
-	OpenID    string    `json:"openid"`
-	AppID     string    `json:"appid,omitempty"`
-	AuthType  string    `json:"auth_type,omitempty"` // "" until MALL_AUTH.ACTIVATE_CARD arrives
-	Balance   int64     `json:"balance"`
-	Erased    bool      `json:"erased,omitempty"`
+	Mall     string `json:"mall"`
+	OpenID   string `json:"openid"`
+	AppID    string `json:"appid,omitempty"`
+	AuthType string `json:"auth_type,omitempty"` // "" until MALL_AUTH.ACTIVATE_CARD arrives
+	Balance  int64  `json:"balance"`
+	Erased   bool   `json:"erased,omitempty"`
+	// Tier is the tier set through the API, which overrides the one computed
+	// from spend until TierUntil, an inclusive Beijing date (YYYY-MM-DD).
+	Tier      string    `json:"tier,omitempty"`
+	TierUntil string    `json:"tier_until,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
 const (
-	memberColumns = `mall, openid, appid, auth_type, balance, erased, created_at, updated_at`
+	memberColumns = `mall, openid, appid, auth_type, balance, erased, tier, tier_until, created_at, updated_at`
 	qMember       = `SELECT ` + memberColumns + ` FROM members WHERE mall = $1 AND openid = $2`
 )
 
 func scanMember(r row) (Member, error) {
 	var m Member
 	var created, updated int64
-	err := r.Scan(&m.Mall, &m.OpenID, &m.AppID, &m.AuthType, &m.Balance, &m.Erased, &created, &updated)
+	err := r.Scan(&m.Mall, &m.OpenID, &m.AppID, &m.AuthType, &m.Balance, &m.Erased, &m.Tier, &m.TierUntil, &created, &updated)
 	m.CreatedAt, m.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return m, noRows(err)
 }
@@ -53,12 +57,41 @@ func (tx *Tx) Member(ctx context.Context, mall, openid string) (Member, error) {
 	return scanMember(tx.queryRow(ctx, qMember+tx.db.dialect.forUpdate, mall, openid))
 }
 
+// ReadMember reads a member inside tx without locking it, as a read-only
+// transaction may; ErrNotFound when there is none.
+func (tx *Tx) ReadMember(ctx context.Context, mall, openid string) (Member, error) {
+	return scanMember(tx.queryRow(ctx, qMember, mall, openid))
+}
+
 // UpdateMember writes a locked member's app id, authorisation and balance.
 func (tx *Tx) UpdateMember(ctx context.Context, m Member) error {
 	_, err := tx.exec(ctx, `UPDATE members SET appid = $3, auth_type = $4, balance = $5, updated_at = $6
 		WHERE mall = $1 AND openid = $2`, m.Mall, m.OpenID, m.AppID, m.AuthType, m.Balance, micros(time.Now()))
 	if err != nil {
 		return fmt.Errorf("storage: update member: %w", err)
+	}
+	return nil
+}
+
+// TierOn is the tier set through the API that holds on the Beijing date
+// day (YYYY-MM-DD): Tier until TierUntil, inclusive; "" when none does.
+func (m Member) TierOn(day string) string {
+	if m.Tier == "" || day > m.TierUntil {
+		return ""
+	}
+	return m.Tier
+}
+
+// SetTier sets a locked member's tier until an inclusive Beijing date
+// (YYYY-MM-DD); an empty tier clears it.
+func (tx *Tx) SetTier(ctx context.Context, mall, openid, tier, until string) error {
+	if tier == "" {
+		until = ""
+	}
+	_, err := tx.exec(ctx, `UPDATE members SET tier = $3, tier_until = $4, updated_at = $5
+		WHERE mall = $1 AND openid = $2`, mall, openid, tier, until, micros(time.Now()))
+	if err != nil {
+		return fmt.Errorf("storage: set tier: %w", err)
 	}
 	return nil
 }
