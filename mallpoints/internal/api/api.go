@@ -97,6 +97,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/parkings", a.park)
 	mux.HandleFunc("GET /api/rules", a.rules)
 	mux.HandleFunc("POST /api/rules/preview", a.preview)
+	mux.HandleFunc("PUT /api/members/{mall}/{openid}/tier", a.setTier)
 	mux.HandleFunc("GET /api/entries", a.entries)
 	mux.HandleFunc("GET /api/refusals", a.refusals)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
