@@ -53,6 +53,9 @@ const (
 // run is the whole program; it returns the exit code. It stops when ctx
 // ends (SIGTERM or SIGINT); a value on hup reloads the rules.
 func run(ctx context.Context, args []string, getenv func(string) string, hup <-chan os.Signal, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "rules" {
+		return rulesCommand(ctx, args[1:], stdout, stderr)
+	}
 	c, err := parseFlags(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
