@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -103,7 +104,9 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	conn, err := sqlite.NewConnector("file:" + path + "?" + q.Encode())
+	// The path is escaped as a URI's: a "?" or "#" in it would otherwise end
+	// the file's name there and drop the settings above.
+	conn, err := sqlite.NewConnector("file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?" + q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
