@@ -21,7 +21,7 @@ const maxAdminBytes = 64 << 10
 //
 //	POST /sandbox/authorizations      MemberRequest  → 201 (new) or 200 Member; MALL_AUTH.ACTIVATE_CARD sent
 //	POST /sandbox/deauthorizations    MemberRequest  → 200 Member (DEAUTHORIZED)
-//	POST /sandbox/transactions        PaymentRequest (transaction_id optional) → 201 Payment; MALL_TRANSACTION.SUCCESS sent to members
+//	POST /sandbox/transactions        PaymentRequest (transaction_id, time_end optional) → 201 Payment; MALL_TRANSACTION.SUCCESS sent to members
 //	POST /sandbox/refunds             RefundRequest  → 201 Refund; MALL_REFUND.SUCCESS sent if points were synced
 //	GET  /sandbox/points/{transaction_id}[?mchid=]   → 200 PointsSync, or 404
 //	GET  /sandbox/parkings                           → 200 {"parkings": [Parking…]}

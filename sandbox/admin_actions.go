@@ -133,6 +133,10 @@ type PaymentRequest struct {
 	// TransactionID chooses the 微信支付订单号, 1 to 32 digits, for tests
 	// and examples that want a known id; empty makes a new one.
 	TransactionID string `json:"transaction_id,omitempty"`
+	// TimeEnd backdates the payment (RFC 3339, not after the sandbox clock)
+	// so tests and demos can make old payments whose points are due to
+	// expire; empty means now.
+	TimeEnd string `json:"time_end,omitempty"`
 }
 
 // Payment is the answer to a PaymentRequest. NotificationID is empty when
@@ -143,7 +147,7 @@ type Payment struct {
 	NotificationID string `json:"notification_id,omitempty"`
 }
 
-// Pay records a payment at the sandbox clock's time and, for an AUTHORIZED
+// Pay records a payment at the sandbox clock's time, or at req.TimeEnd, and, for an AUTHORIZED
 // member, sends MALL_TRANSACTION.SUCCESS to the merchant's NotifyURL.
 func (s *Sandbox) Pay(req PaymentRequest) (Payment, error) {
 	m, mall, err := s.adminMember(req.MchID, req.SubMchID, req.AppID, req.OpenID)
@@ -168,11 +172,22 @@ func (s *Sandbox) Pay(req PaymentRequest) (Payment, error) {
 		return Payment{}, &InputError{Field: "transaction_id", Message: "must be 1 to 32 digits"}
 	}
 	now := s.now()
+	timeEnd := now
+	if req.TimeEnd != "" {
+		t, err := time.Parse(time.RFC3339, req.TimeEnd)
+		if err != nil {
+			return Payment{}, &InputError{Field: "time_end", Message: "must be an RFC 3339 time such as 2024-05-19T12:00:00+08:00"}
+		}
+		if t.After(now) {
+			return Payment{}, &InputError{Field: "time_end", Message: "must not be in the future"}
+		}
+		timeEnd = t
+	}
 	key := memberKey{mall, req.AppID, req.OpenID}
 	s.state.mu.Lock()
 	id := req.TransactionID
 	if id == "" {
-		id = s.state.newID(now, "4200")
+		id = s.state.newID(timeEnd, "4200")
 	} else if s.state.txs[id] != nil {
 		s.state.mu.Unlock()
 		return Payment{}, &InputError{Field: "transaction_id", Message: "is already a transaction"}
@@ -180,7 +195,7 @@ func (s *Sandbox) Pay(req PaymentRequest) (Payment, error) {
 	tx := &transaction{
 		id: id, account: m.MchID, key: key,
 		shopNumber: req.ShopNumber, shopName: req.ShopName, commitTag: req.CommitTag,
-		amount: req.Amount, timeEnd: now,
+		amount: req.Amount, timeEnd: timeEnd,
 	}
 	mb := s.state.members[key]
 	tx.notified = mb != nil && mb.state == stateAuthorized

@@ -318,3 +318,46 @@ func TestAdminRefusesRequestsOnLoopbackUnderAForeignName(t *testing.T) {
 		}
 	}
 }
+
+// A payment can be backdated with time_end so its points are old enough to
+// expire: the notification carries that time, the id its date, and the
+// sandbox keeps it for refunds and syncs even past the retention window.
+func TestPaymentTimeEnd(t *testing.T) {
+	t.Parallel()
+	rc := newReceiver(t)
+	srv := newServer(t, sandbox.WithNotifyURL(rc.URL))
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/authorizations", `{"appid":"`+appID+`","openid":"`+openID+`"}`, nil); st != 201 {
+		t.Fatalf("authorisation = %d", st)
+	}
+	var paid sandbox.Payment
+	if st := adminDo(t, srv, http.MethodPost, "/sandbox/transactions",
+		`{"appid":"`+appID+`","openid":"`+openID+`","amount":8800,"time_end":"2023-12-31T23:30:00+08:00"}`, &paid); st != 201 {
+		t.Fatalf("backdated transaction = %d", st)
+	}
+	if !regexp.MustCompile(`^4200[0-9]{6}20231231[0-9]{10}$`).MatchString(paid.TransactionID) {
+		t.Errorf("transaction id %q, want the backdated day in it", paid.TransactionID)
+	}
+	waitFinal(t, srv.Sandbox, paid.NotificationID)
+	n := parseEvent(t, srv, rc.requests(), "MALL_TRANSACTION.SUCCESS")
+	if !strings.Contains(string(n.Plaintext), `"time_end":"2023-12-31T23:30:00+08:00"`) {
+		t.Errorf("plaintext %s, want the backdated time_end", n.Plaintext)
+	}
+	if st := adminDo(t, srv, http.MethodGet, "/sandbox/points/"+paid.TransactionID, "", nil); st != 200 {
+		t.Errorf("a backdated payment older than the retention = %d, want it kept (200)", st)
+	}
+
+	tests := []struct{ name, timeEnd string }{
+		{"in the future", fixedNow.Add(time.Minute).Format(time.RFC3339)},
+		{"not RFC 3339", "2024-05-19 12:00:00"},
+		{"a date only", "2024-05-19"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var e struct{ Error, Field string }
+			if st := adminDo(t, srv, http.MethodPost, "/sandbox/transactions",
+				`{"appid":"`+appID+`","openid":"`+openID+`","amount":1,"time_end":"`+tt.timeEnd+`"}`, &e); st != 400 || e.Field != "time_end" {
+				t.Errorf("time_end %q = %d %+v, want 400 naming time_end", tt.timeEnd, st, e)
+			}
+		})
+	}
+}

@@ -46,8 +46,9 @@ type transaction struct {
 	refunded   int64
 	refundIDs  []string
 	timeEnd    time.Time
-	day        string // timeEnd's date in Beijing, the "today" of commit_status
-	notified   bool   // MALL_TRANSACTION.SUCCESS was sent: the member was authorised
+	addedAt    time.Time // when the sandbox recorded it; timeEnd may be backdated
+	day        string    // timeEnd's date in Beijing, the "today" of commit_status
+	notified   bool      // MALL_TRANSACTION.SUCCESS was sent: the member was authorised
 	syncCount  int
 	lastSync   []byte // the body of the latest points sync, as received
 	lastSyncAt time.Time
@@ -125,10 +126,12 @@ func (st *state) addMember(mb *member) {
 }
 
 // addTransaction keeps a new transaction and indexes it, then forgets those
-// paid longer ago than the retention, and the oldest beyond the limit.
+// recorded longer ago than the retention (a backdated payment is kept as long
+// as any other), and the oldest beyond the limit.
 // Called with the lock held.
 func (st *state) addTransaction(tx *transaction, now time.Time) {
 	tx.day = tx.timeEnd.In(cst).Format(time.DateOnly)
+	tx.addedAt = now
 	st.txs[tx.id] = tx
 	st.txOrder.push(tx)
 	if tx.notified {
@@ -136,7 +139,7 @@ func (st *state) addTransaction(tx *transaction, now time.Time) {
 	}
 	for st.txOrder.len() > 0 {
 		old := st.txOrder.front()
-		if st.txOrder.len() <= st.limits.transactions && now.Sub(old.timeEnd) <= st.limits.retention {
+		if st.txOrder.len() <= st.limits.transactions && now.Sub(old.addedAt) <= st.limits.retention {
 			break
 		}
 		st.txOrder.pop()
