@@ -40,6 +40,7 @@ type sectionDoc struct {
 	MonthlyCap   *scalar         `yaml:"monthly_cap"`
 	Bonus        *scalar         `yaml:"first_payment_bonus"`
 	Tiers        *tiersDoc       `yaml:"tiers"`
+	Expiry       *expiryDoc      `yaml:"expiry"`
 }
 
 type categoryDoc struct {
@@ -188,6 +189,7 @@ func resolveDefault(own section) section {
 	d.monthlyCap = cmpOr(own.monthlyCap, d.monthlyCap)
 	d.bonus = cmpOr(own.bonus, d.bonus)
 	d.tiers = cmpOr(own.tiers, d.tiers)
+	d.expiry = cmpOr(own.expiry, d.expiry)
 	return d
 }
 
@@ -223,6 +225,11 @@ func (d *sectionDoc) section(field string) (sec section, err error) {
 	}
 	if d.Tiers != nil {
 		if sec.tiers, err = d.Tiers.tiers(join(field, "tiers")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Expiry != nil {
+		if sec.expiry, err = d.Expiry.expiry(join(field, "expiry")); err != nil {
 			return sec, err
 		}
 	}

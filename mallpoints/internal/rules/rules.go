@@ -33,6 +33,7 @@ type section struct {
 	monthlyCap  *int64
 	bonus       *int64 // first_payment_bonus
 	tiers       *tiers
+	expiry      *Expiry
 	// Only in a mall's section.
 	mchid     string
 	mchidLine int // where the mchid is written, for duplicate errors
@@ -105,6 +106,7 @@ type mall struct {
 	monthlyCap  int64
 	bonus       int64
 	tiers       tiers
+	expiry      Expiry
 }
 
 // Mall is one mall's rules in force, with the default section's settings
@@ -146,6 +148,8 @@ type Mall struct {
 	// TierWindowMonths and Tiers are the member levels; no Tiers: none.
 	TierWindowMonths int    `json:"tier_window_months,omitempty"`
 	Tiers            []Tier `json:"tiers,omitempty"`
+	// Expiry is when this mall's points expire; the zero Expiry: never.
+	Expiry Expiry `json:"expiry"`
 }
 
 // Category is a named group of shops with one rule.
@@ -232,6 +236,7 @@ func defaultSection() section {
 		monthlyCap:  &zero,
 		bonus:       &zero,
 		tiers:       &tiers{},
+		expiry:      &Expiry{},
 		remarks: remarks{
 			excluded:          ptr(DefaultRemarkExcluded),
 			belowMinimum:      ptr(DefaultRemarkBelowMinimum),
@@ -306,6 +311,7 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 		monthlyCap:  *cmpOr(own.monthlyCap, def.monthlyCap),
 		bonus:       *cmpOr(own.bonus, def.bonus),
 		tiers:       *cmpOr(own.tiers, def.tiers),
+		expiry:      *cmpOr(own.expiry, def.expiry),
 		categories:  map[string]*category{},
 		catNames:    map[string]*category{},
 	}
@@ -376,6 +382,7 @@ func (s *Set) Mall(mchid string) Mall {
 		MonthlyCap:        m.monthlyCap,
 		FirstPaymentBonus: m.bonus,
 		TierWindowMonths:  m.tiers.windowMonths,
+		Expiry:            m.expiry,
 	}
 	for _, c := range m.catNames {
 		out.Categories = append(out.Categories, Category{Name: c.name, Shops: sorted(c.shops), Multiplier: c.multiplierText(),

@@ -47,6 +47,7 @@ type sectionJSON struct {
 	MonthlyCap  *int64          `json:"monthly_cap,omitempty"`
 	Bonus       *int64          `json:"first_payment_bonus,omitempty"`
 	Tiers       *tiersJSON      `json:"tiers,omitempty"`
+	Expiry      *expiryJSON     `json:"expiry,omitempty"`
 }
 
 type categoryJSON struct {
@@ -151,6 +152,9 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 			list = append(list, pj)
 		}
 		out.Promotions = &list
+	}
+	if sec.expiry != nil && !(isDefault && sec.expiry.Policy == "") {
+		out.Expiry = sec.expiry.toJSON()
 	}
 	r := sec.remarks
 	monthly := r.monthlyCapReached
