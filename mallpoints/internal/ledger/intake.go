@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -123,6 +124,12 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 		}
 		if _, err := tx.InsertTransaction(ctx, &t); err != nil {
 			return wrap("write payment", err)
+		}
+		// Points and bonus are one lot, whose expiry is fixed now by the
+		// policy in force.
+		if err := tx.InsertLot(ctx, storage.Lot{Mall: e.MchID, OpenID: e.OpenID, Source: storage.LotFromTransaction + e.TransactionID,
+			EarnedAt: timeEnd, ExpiresAt: rulesOf.Expiry.ExpiresAt(timeEnd), Points: out.Points + out.Bonus}); err != nil {
+			return wrap("write lot", err)
 		}
 		if err := s.queue.Enqueue(ctx, tx, sync.ID); err != nil {
 			return wrap("enqueue sync", err)
@@ -246,7 +253,23 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 		}
 		// E, what the payment earned, is its points and its bonus.
 		deduct := rules.RefundDeduction(t.Points+t.Bonus, t.Amount, t.Refunded, e.RefundAmount)
-		applied, shortfall := applyDelta(&m, -deduct)
+		// The refund takes from its payment's lot first; the part of that
+		// lot that already expired is not deducted again.
+		lot := storage.LotFromTransaction + t.TransactionID
+		remaining := int64(0)
+		if l, err := tx.Lot(ctx, t.Mall, lot); err == nil {
+			remaining = l.Remaining()
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return wrap("read lot", err)
+		}
+		excused, err := tx.Excuse(ctx, t.Mall, lot, deduct-min(deduct, remaining))
+		if err != nil {
+			return wrap("excuse expired points", err)
+		}
+		applied, shortfall := applyDelta(&m, -(deduct - excused))
+		if _, err := tx.Consume(ctx, t.Mall, t.OpenID, lot, -applied); err != nil {
+			return wrap("consume lots", err)
+		}
 		// The refunded total never passes the amount paid: what a refund
 		// claims beyond it is kept apart as its surplus.
 		counted := min(e.RefundAmount, max(t.Amount-t.Refunded, 0))
@@ -267,10 +290,13 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 		if err := tx.UpdateMember(ctx, m); err != nil {
 			return wrap("update balance", err)
 		}
+		reason := fmt.Sprintf("refund of %d fen of %d paid (%d refunded before)", e.RefundAmount, t.Amount, t.Refunded)
+		if excused > 0 {
+			reason += fmt.Sprintf("; %d of its points had expired", excused)
+		}
 		entry = storage.Entry{Mall: e.MchID, OpenID: t.OpenID, Kind: storage.EntryRefund, Points: applied,
-			Requested: -deduct, Shortfall: shortfall, BalanceAfter: m.Balance, TransactionID: e.TransactionID,
-			RefundID: e.RefundID, NotificationID: n.ID, RuleVersion: t.RuleVersion,
-			Reason: fmt.Sprintf("refund of %d fen of %d paid (%d refunded before)", e.RefundAmount, t.Amount, t.Refunded)}
+			Requested: -(deduct - excused), Shortfall: shortfall, BalanceAfter: m.Balance, TransactionID: e.TransactionID,
+			RefundID: e.RefundID, NotificationID: n.ID, RuleVersion: t.RuleVersion, Reason: reason}
 		return wrap("append entry", tx.AppendEntry(ctx, &entry))
 	})
 	if err != nil {

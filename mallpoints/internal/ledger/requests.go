@@ -80,6 +80,10 @@ func (s *Service) adjust(ctx context.Context, a Adjustment) (storage.Entry, bool
 			return fmt.Errorf("%w: balance %d, adjustment %d, maximum %d", ErrBalanceLimit, m.Balance, a.Points, rules.MaxPoints)
 		}
 		m.Balance += a.Points
+		// A debit consumes lots first in, first out.
+		if _, err := tx.Consume(ctx, a.Mall, a.OpenID, "", -a.Points); err != nil {
+			return wrap("consume lots", err)
+		}
 		if err := tx.UpdateMember(ctx, m); err != nil {
 			return wrap("update balance", err)
 		}
@@ -97,7 +101,12 @@ func (s *Service) adjust(ctx context.Context, a Adjustment) (storage.Entry, bool
 		if !isNew {
 			return errKeyTaken
 		}
-		return nil
+		// A credit is a lot expiring by the policy in force, written once
+		// the key is known to be this request's.
+		now := s.now()
+		return wrap("write lot", tx.InsertLot(ctx, storage.Lot{Mall: a.Mall, OpenID: a.OpenID,
+			Source: storage.LotFromAdjustment + a.IdempotencyKey, EarnedAt: now,
+			ExpiresAt: s.rules.Load().Mall(a.Mall).Expiry.ExpiresAt(now), Points: a.Points}))
 	})
 	return entry, replay, err
 }

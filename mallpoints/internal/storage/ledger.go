@@ -12,6 +12,7 @@ const (
 	EntryEarn       = "earn"       // a payment (transaction_id)
 	EntryRefund     = "refund"     // a refund (refund_id)
 	EntryAdjustment = "adjustment" // the mall's own systems (idempotency_key)
+	// EntryExpire (lots.go): an expiry run (idempotency_key "expire:" and its date)
 )
 
 // Entry is one ledger entry. Entries are never changed once written, except

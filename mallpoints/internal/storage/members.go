@@ -155,6 +155,7 @@ func (tx *Tx) EraseMember(ctx context.Context, mall, openid, pseudonym string) (
 		`UPDATE adjustments SET openid = $3 WHERE mall = $1 AND openid = $2`,
 		`UPDATE parkings SET openid = $3, plate_number = '' WHERE mall = $1 AND openid = $2`,
 		`UPDATE ledger_entries SET openid = $3 WHERE mall = $1 AND openid = $2`,
+		`UPDATE point_lots SET openid = $3 WHERE mall = $1 AND openid = $2`,
 	} {
 		if _, err := tx.exec(ctx, q, mall, openid, pseudonym); err != nil {
 			return false, fmt.Errorf("storage: erase member: %w", err)
