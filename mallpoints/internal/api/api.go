@@ -100,6 +100,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("PUT /api/members/{mall}/{openid}/tier", a.setTier)
 	mux.HandleFunc("GET /api/entries", a.entries)
 	mux.HandleFunc("GET /api/refusals", a.refusals)
+	mux.HandleFunc("POST /api/expiry/run", a.runExpiry)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
 	})

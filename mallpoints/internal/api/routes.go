@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
@@ -49,7 +50,14 @@ func (a *API) member(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"member": m, "entries": entries})
+	// Points due within 30 days, and those already due that the next
+	// expiry run will take.
+	expiring, err := a.db.Expiring(r.Context(), mall, openid, time.Time{}, time.Now().Add(expiringWindow))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"member": m, "entries": entries, "expiring_30d": expiring})
 }
 
 // adjustmentRequest is the body of POST …/adjustments.

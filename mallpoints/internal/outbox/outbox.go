@@ -102,6 +102,12 @@ type Config struct {
 	// not be shorter than JobTimeout.
 	RescueAfter time.Duration
 	Logger      *slog.Logger
+	// Expire, if set, is run daily ExpiryAt after 00:00 Beijing time as
+	// a River periodic job (by the leader only, with several replicas).
+	Expire Expirer
+	// ExpiryAt is the daily run's time after 00:00 Beijing time; 0 means
+	// DefaultExpiryAt.
+	ExpiryAt time.Duration
 	// OnAttempt, if set, is called after each attempt is recorded, with the
 	// sync as it was before the attempt; for metrics.
 	OnAttempt func(storage.Attempt, storage.Sync)
@@ -141,6 +147,10 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 		RetryPolicy:                 &backoff{base: cfg.RetryBase, max: cfg.MaxBackoff},
 		CompletedJobRetentionPeriod: time.Hour,
 		Logger:                      riverLogger(cfg.Logger),
+	}
+	if cfg.Expire != nil {
+		river.AddWorker(workers, &expiryWorker{expire: cfg.Expire})
+		rc.PeriodicJobs = []*river.PeriodicJob{expiryJob(cmp.Or(cfg.ExpiryAt, DefaultExpiryAt), time.Now)}
 	}
 	o := &Outbox{db: cfg.DB}
 	var err error

@@ -141,6 +141,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
 		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt,
+		// The daily expiry run; s.ledger is set below, before the outbox starts.
+		Expire: func(ctx context.Context, asOf string) error {
+			_, err := s.ledger.Expire(ctx, asOf)
+			return err
+		},
 	})
 	if err != nil {
 		db.Close()

@@ -99,9 +99,13 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 		"ledger_by_member":                "a member's entries, BalanceCheck",
 		"ledger_by_transaction":           "a payment's entries",
 		"ledger_by_time":                  "points and entries of a day (CSV export)",
+		"ledger_expire_once":              "HasExpireEntry: one expire entry per member and expiry run",
+		"sqlite_autoindex_point_lots_1":   "PRIMARY KEY (mall, source): a lot per payment or credit, Lot, the updates of Consume",
+		"point_lots_by_member":            "Consume (first in, first out), ExpireDue, Expiring, MemberLots",
+		"point_lots_due":                  "MembersDue: the batches of an expiry run",
 	}
 	rs, err := db.sql.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index'
-		AND tbl_name IN ('members', 'notifications', 'syncs', 'sync_attempts', 'transactions', 'ledger_entries')`)
+		AND tbl_name IN ('members', 'notifications', 'syncs', 'sync_attempts', 'transactions', 'ledger_entries', 'point_lots')`)
 	if err != nil {
 		t.Fatal(err)
 	}
