@@ -8,16 +8,21 @@
 //
 // # The rules file
 //
-// testdata/example.yaml shows every key with comments. In brief:
+// docs/rules.md (at the repository's root) is the complete reference, with
+// a typical mall's file and worked examples that the tests run. In brief:
 //
 //	default:                 # applies to every mall; each key optional
 //	  min_amount_fen: 100    # fen; a smaller amount earns nothing (remark below_minimum)
+//	  fen_per_point: 100     # the base is floor(amount / fen_per_point)
 //	  daily_cap: 500         # points per member per mall per Beijing day; 0 = no cap
+//	  # also: per_payment_cap, monthly_cap, first_payment_bonus, categories,
+//	  # tiers {window_months, levels}, expiry {policy, years|months, start}
 //	  shops:                 # rules for single shops, by shop_number
 //	    - {shop_number: S01, multiplier: 1.5}
 //	    - {shop_number: S09, excluded: true, remark: 超市商品不参与积分}
 //	  promotions:            # time-boxed multipliers, in Beijing time
 //	    - {name: 双十一, multiplier: 2, start: 2026-11-11, end: 2026-11-11, shops: [S01]}
+//	    - {name: 会员日, multiplier: 2, weekdays: [wed]}   # or month_days, categories, tiers
 //	  remarks:               # no_points_remarks per reason, <= 128 bytes of UTF-8
 //	    {excluded_shop: …, below_minimum: …, daily_cap_reached: …, no_points: …}
 //	malls:                   # one entry per mall (sub_mchid in partner mode)
@@ -34,9 +39,11 @@
 // # Decisions
 //
 //   - Points: an excluded shop earns nothing; an amount below the minimum
-//     earns nothing; else floor(floor(amount / 100) × shop multiplier ×
-//     promotion multiplier), exact (multipliers are decimals of at most four
-//     places, computed as integers, never floats); then the daily cap.
+//     earns nothing; else floor(floor(amount / fen_per_point) × shop or
+//     category multiplier × best promotion multiplier × tier multiplier),
+//     exact (multipliers are decimals of at most four places, computed as
+//     integers, never floats); then the per-payment, daily and monthly caps;
+//     then the first-payment bonus, kept apart (EvaluateWith).
 //   - Overlapping promotions: the highest multiplier applies; they never
 //     compound. Ties go to the first by start, end, name.
 //   - Promotion times: start inclusive, end exclusive; a date means the

@@ -19,7 +19,7 @@ import (
 // every list item records its line, so a check made after decoding still
 // names its line. A nil field is a key the file leaves out (check refuses
 // an empty value, which yaml would decode as nil too).
-// testdata/example.yaml shows every key.
+// docs/rules.md describes every key.
 
 type fileDoc struct {
 	Default *sectionDoc `yaml:"default"`

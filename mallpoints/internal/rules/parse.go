@@ -75,7 +75,7 @@ func Load(path string) (*Set, error) {
 	return s, err
 }
 
-// Parse reads a rules file (YAML; the schema is in testdata/example.yaml)
+// Parse reads a rules file (YAML; docs/rules.md is its reference)
 // and validates all of it. The first problem found is returned as a *Error
 // naming its line and key. An empty file means Default.
 //
