@@ -205,6 +205,7 @@ var funcs = template.FuncMap{
 		return t.In(beijing).Format("2006-01-02 15:04:05")
 	},
 	"dur":   duration,
+	"steps": storedSteps,
 	"short": func(s string) string { return s[:min(len(s), 12)] },
 	"signed": func(n int64) string {
 		if n > 0 {
