@@ -87,7 +87,10 @@ func (d *Dashboard) members(w http.ResponseWriter, r *http.Request) {
 }
 
 type memberData struct {
-	Member       storage.Member
+	Member storage.Member
+	// Expiring is what the member's points expiring within 30 days add up
+	// to, those already due included: the API's expiring_30d.
+	Expiring     int64
 	Entries      []storage.Entry
 	Transactions []storage.Transaction
 }
@@ -110,9 +113,19 @@ func (d *Dashboard) member(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
+	// The same figure as GET /api/members/{mall}/{openid}'s expiring_30d.
+	expiring, err := d.cfg.DB.Expiring(ctx, mall, openid, time.Time{}, d.cfg.Now().Add(expiringWindow))
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
 	d.render(w, r, http.StatusOK, "member", page{Title: "Member " + openid, Nav: "members",
-		Data: memberData{Member: m, Entries: entries, Transactions: txs}})
+		Data: memberData{Member: m, Expiring: expiring, Entries: entries, Transactions: txs}})
 }
+
+// expiringWindow is how far ahead a member's points count as expiring
+// soon, as in package api.
+const expiringWindow = 30 * 24 * time.Hour
 
 type transactionData struct {
 	Transaction  storage.Transaction
