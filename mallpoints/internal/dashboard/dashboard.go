@@ -119,6 +119,7 @@ func New(cfg Config) (*Dashboard, error) {
 	m.HandleFunc("GET /parked", d.parked)
 	m.HandleFunc("POST /parked/{id}/retry", d.retry)
 	m.HandleFunc("GET /rules", d.rules)
+	m.HandleFunc("POST /rules/preview", d.previewPayment)
 	m.HandleFunc("GET /export", d.exportForm)
 	m.HandleFunc("GET /export/ledger.csv", d.exportCSV)
 	m.HandleFunc("POST /simulate/payment", d.simulatePayment)
@@ -190,20 +191,26 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 // beijing is UTC+8: WeChat Pay's time, and the mall's day.
 var beijing = time.FixedZone("CST", 8*3600)
 
+// yuan shows fen as ¥1.23.
+func yuan(fen int64) string {
+	sign := ""
+	if fen < 0 {
+		sign, fen = "-", -fen
+	}
+	return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
+}
+
+// bj shows an instant in Beijing time.
+func bj(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(beijing).Format("2006-01-02 15:04:05")
+}
+
 var funcs = template.FuncMap{
-	"yuan": func(fen int64) string {
-		sign := ""
-		if fen < 0 {
-			sign, fen = "-", -fen
-		}
-		return fmt.Sprintf("%s¥%d.%02d", sign, fen/100, fen%100)
-	},
-	"bj": func(t time.Time) string {
-		if t.IsZero() {
-			return "—"
-		}
-		return t.In(beijing).Format("2006-01-02 15:04:05")
-	},
+	"yuan":  yuan,
+	"bj":    bj,
 	"dur":   duration,
 	"steps": storedSteps,
 	"short": func(s string) string { return s[:min(len(s), 12)] },

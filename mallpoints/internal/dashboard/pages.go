@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -202,23 +201,4 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 	}
 	d.cfg.Logger.InfoContext(r.Context(), "dashboard: parked sync retried", "sync_id", id, "queued", ok)
 	d.redirectWithNotice(w, r, "/parked", notice)
-}
-
-type rulesData struct {
-	Version string
-	Malls   []rules.Mall
-	Default rules.Mall
-	JSON    string
-}
-
-func (d *Dashboard) rules(w http.ResponseWriter, r *http.Request) {
-	set := d.cfg.Rules.Load()
-	doc, err := json.MarshalIndent(set, "", "  ")
-	if err != nil {
-		d.fail(w, r, errors.Join(errors.New("dashboard: rules"), err))
-		return
-	}
-	d.render(w, r, http.StatusOK, "rules", page{Title: "Rules", Nav: "rules", Data: rulesData{
-		Version: set.Version(), Malls: set.Malls(), Default: set.Mall(d.cfg.MchID), JSON: string(doc),
-	}})
 }
