@@ -3,7 +3,8 @@
 // front-end build and no JavaScript. It shows the day at a glance (payments,
 // points, the outbox, sync lag, the last 24 hours per hour), members and
 // their ledger, a transaction with every sync attempt, the parked syncs with
-// a retry button, the rules in force, and a CSV export of a Beijing day's
+// a retry button, the rules in force with a preview form (ledger.Preview,
+// writing nothing), and a CSV export of a Beijing day's
 // ledger for the mall's CRM. Without WeChat Pay credentials the service runs
 // an embedded sandbox, and the dashboard offers a form that makes payments
 // and refunds there.
