@@ -10,10 +10,42 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// ExpiryBatch is how many members an expiry run reads at a time; each
-// member is expired in a transaction of its own, so a long run never holds
-// a lock that intake waits on for more than one member.
+// ExpiryBatch is how many members an expiry run reads at a time by
+// default; each member is expired in a transaction of its own, so a long run
+// never holds a lock that intake waits on for more than one member.
 const ExpiryBatch = 500
+
+// ExpiryPause is the default pause between two batches of an expiry run: it
+// leaves the database to intake for a moment, so that a year-end run over
+// 100,000 members does not push notification answers towards WeChat Pay's
+// 5 s. With the defaults a run writes at most 500 members per batch and
+// rests 100 ms after each (200 pauses, 20 s, for 100,000 members).
+const ExpiryPause = 100 * time.Millisecond
+
+// ExpiryConfig bounds the rate of an expiry run.
+type ExpiryConfig struct {
+	// Batch is how many members a run reads and expires before it pauses;
+	// 0 means ExpiryBatch.
+	Batch int
+	// Pause is how long a run rests between two batches; 0 means
+	// ExpiryPause, a negative value none (tests).
+	Pause time.Duration
+}
+
+// withDefaults fills the fields left zero.
+func (c ExpiryConfig) withDefaults() ExpiryConfig {
+	if c.Batch <= 0 {
+		c.Batch = ExpiryBatch
+	}
+	if c.Pause == 0 {
+		c.Pause = ExpiryPause
+	}
+	return c
+}
+
+// SetExpiryConfig sets the batch size and the pause of the expiry runs;
+// call it before the service is used.
+func (s *Service) SetExpiryConfig(c ExpiryConfig) { s.expiry = c.withDefaults() }
 
 // ErrAsOfInvalid: an expiry run's as_of is not a Beijing date, or is after
 // today.
@@ -37,16 +69,22 @@ type ExpiryResult struct {
 // Expire runs expiry as of a Beijing date: every lot due at or before 00:00
 // Beijing time that day loses what remains of it, in one expire entry per
 // member keyed (mall, openid, as_of). It is idempotent: a member with that
-// run's entry is skipped, so running it again expires nothing more.
+// run's entry is skipped, so running it again expires nothing more. It is
+// resumable: a run stopped half-way (its context cancelled) has committed
+// the members before the one it stopped on, and a run started again for the
+// date finds only those left (a member expired has nothing more due), so
+// each member is expired once. It reads members in batches of the
+// ExpiryConfig's Batch and pauses for its Pause between them.
 func (s *Service) Expire(ctx context.Context, asOf string) (ExpiryResult, error) {
 	day, err := rules.ParseBeijingDate(asOf)
 	if err != nil || day.After(s.now()) {
 		return ExpiryResult{}, fmt.Errorf("%w: %q", ErrAsOfInvalid, asOf)
 	}
+	cfg := s.expiry.withDefaults()
 	res := ExpiryResult{AsOf: asOf, Members: []Expired{}}
 	var after storage.MemberRef
 	for {
-		batch, err := s.db.MembersDue(ctx, day, after, ExpiryBatch)
+		batch, err := s.db.MembersDue(ctx, day, after, cfg.Batch)
 		if err != nil {
 			return res, wrap("members due", err)
 		}
@@ -60,11 +98,14 @@ func (s *Service) Expire(ctx context.Context, asOf string) (ExpiryResult, error)
 				res.Members = append(res.Members, x)
 			}
 		}
-		if len(batch) < ExpiryBatch {
+		if s.afterBatch != nil {
+			s.afterBatch(len(batch))
+		}
+		if len(batch) < cfg.Batch {
 			break
 		}
 		after = batch[len(batch)-1]
-		if err := ctx.Err(); err != nil {
+		if err := pause(ctx, cfg.Pause); err != nil {
 			return res, err
 		}
 	}
@@ -103,4 +144,19 @@ func (s *Service) expireMember(ctx context.Context, ref storage.MemberRef, day t
 		return nil
 	})
 	return x, err
+}
+
+// pause waits d, or until ctx is done.
+func pause(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

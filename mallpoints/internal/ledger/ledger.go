@@ -37,6 +37,10 @@ type Service struct {
 	rules *rules.Current
 	now   func() time.Time
 	log   *slog.Logger
+	// expiry bounds the rate of expiry runs; afterBatch, if set, is called
+	// after each batch of a run (tests).
+	expiry     ExpiryConfig
+	afterBatch func(n int)
 
 	mu          sync.Mutex
 	unknownAuth map[string]struct{} // auth_type values logged once

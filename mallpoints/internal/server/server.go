@@ -67,6 +67,9 @@ type Config struct {
 	MaxAttempts int
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
+	// Expiry bounds the rate of expiry runs (batch size and the pause between
+	// batches; zero means ledger.ExpiryBatch and ledger.ExpiryPause).
+	Expiry ledger.ExpiryConfig
 	// Metrics, when set, is the registry to count on; nil makes one.
 	Metrics *metrics.Metrics
 	// Sandbox is the embedded sandbox, in sandbox mode only: the dashboard
@@ -152,6 +155,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.ledger = ledger.New(db, s.outbox, s.rules, cfg.Logger)
+	s.ledger.SetExpiryConfig(cfg.Expiry)
 	s.watchState()
 	s.public = s.publicHandler()
 	if s.admin, err = s.adminHandler(); err != nil {
