@@ -52,11 +52,12 @@ func (d dailyAt) Next(current time.Time) time.Time {
 	return next
 }
 
-// expiryJob is the periodic job: as of the Beijing date it is inserted on.
-func expiryJob(offset time.Duration, now func() time.Time) *river.PeriodicJob {
-	return river.NewPeriodicJob(dailyAt{offset}, func() (river.JobArgs, *river.InsertOpts) {
+// expiryJob is the periodic job on schedule: as of the Beijing date it is
+// inserted on.
+func expiryJob(schedule river.PeriodicSchedule, runOnStart bool, now func() time.Time) *river.PeriodicJob {
+	return river.NewPeriodicJob(schedule, func() (river.JobArgs, *river.InsertOpts) {
 		return ExpiryArgs{AsOf: now().In(beijing).Format(time.DateOnly)}, nil
-	}, &river.PeriodicJobOpts{ID: ExpiryKind})
+	}, &river.PeriodicJobOpts{ID: ExpiryKind, RunOnStart: runOnStart})
 }
 
 // expiryWorker works ExpiryArgs jobs. The run goes member by member in

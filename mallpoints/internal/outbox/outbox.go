@@ -108,6 +108,10 @@ type Config struct {
 	// ExpiryAt is the daily run's time after 00:00 Beijing time; 0 means
 	// DefaultExpiryAt.
 	ExpiryAt time.Duration
+	// ExpiryEvery, if set, runs the expiry job every ExpiryEvery (and once
+	// at start) instead of daily: for tests. Each run is still as of the
+	// Beijing date it is inserted on, and unique by it.
+	ExpiryEvery time.Duration
 	// OnAttempt, if set, is called after each attempt is recorded, with the
 	// sync as it was before the attempt; for metrics.
 	OnAttempt func(storage.Attempt, storage.Sync)
@@ -150,7 +154,11 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 	}
 	if cfg.Expire != nil {
 		river.AddWorker(workers, &expiryWorker{expire: cfg.Expire})
-		rc.PeriodicJobs = []*river.PeriodicJob{expiryJob(cmp.Or(cfg.ExpiryAt, DefaultExpiryAt), time.Now)}
+		var every river.PeriodicSchedule = dailyAt{cmp.Or(cfg.ExpiryAt, DefaultExpiryAt)}
+		if cfg.ExpiryEvery > 0 {
+			every = river.PeriodicInterval(cfg.ExpiryEvery)
+		}
+		rc.PeriodicJobs = []*river.PeriodicJob{expiryJob(every, cfg.ExpiryEvery > 0, time.Now)}
 	}
 	o := &Outbox{db: cfg.DB}
 	var err error
