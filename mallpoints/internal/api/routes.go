@@ -26,11 +26,25 @@ func (a *API) members(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	// The page's points expiring within 30 days, in one grouped query.
+	expiring, err := a.db.ExpiringInPage(r.Context(), q.Get("mall"), q.Get("after"), n, time.Time{}, time.Now().Add(expiringWindow))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	type listed struct {
+		storage.Member
+		Expiring int64 `json:"expiring_30d"`
+	}
+	page := make([]listed, len(list))
+	for i, m := range list {
+		page[i] = listed{m, expiring[storage.MemberRef{Mall: m.Mall, OpenID: m.OpenID}]}
+	}
 	next := ""
 	if len(list) == n {
 		next = list[len(list)-1].OpenID
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"members": list, "next_after": next})
+	writeJSON(w, http.StatusOK, map[string]any{"members": page, "next_after": next})
 }
 
 func (a *API) member(w http.ResponseWriter, r *http.Request) {

@@ -39,6 +39,29 @@ func TestTheExpiryRunOverHTTP(t *testing.T) {
 			t.Errorf("member before the run: %d %+v, want balance 88, all of it expiring", st, before)
 		}
 
+		listed := func() (n int64, found bool) {
+			var page struct {
+				Members []struct {
+					OpenID   string `json:"openid"`
+					Expiring *int64 `json:"expiring_30d"`
+				} `json:"members"`
+			}
+			if st := e.get("/api/members?mall="+e.mchID, &page); st != 200 {
+				t.Fatalf("GET /api/members: %d", st)
+			}
+			for _, m := range page.Members {
+				if m.Expiring == nil {
+					t.Errorf("member %s listed without expiring_30d", m.OpenID)
+				} else if m.OpenID == openid {
+					n, found = *m.Expiring, true
+				}
+			}
+			return n, found
+		}
+		if n, ok := listed(); !ok || n != 88 {
+			t.Errorf("the list before the run: expiring %d (listed %v), want 88", n, ok)
+		}
+
 		today := time.Now().In(time.FixedZone("UTC+8", 8*3600)).Format(time.DateOnly)
 		type result struct {
 			AsOf    string `json:"as_of"`
@@ -59,6 +82,9 @@ func TestTheExpiryRunOverHTTP(t *testing.T) {
 		var after memberView
 		if st := e.get("/api/members/"+e.mchID+"/"+openid, &after); st != 200 || after.Member.Balance != 0 || after.Expiring != 0 {
 			t.Errorf("member after the run: %d %+v, want balance 0, nothing expiring", st, after)
+		}
+		if n, ok := listed(); !ok || n != 0 {
+			t.Errorf("the list after the run: expiring %d (listed %v), want 0", n, ok)
 		}
 
 		tomorrow := time.Now().In(time.FixedZone("UTC+8", 8*3600)).AddDate(0, 0, 1).Format(time.DateOnly)

@@ -192,6 +192,36 @@ func (db *DB) Expiring(ctx context.Context, mall, openid string, from, to time.T
 	return n, err
 }
 
+// ExpiringInPage is Expiring for every member of the page that Members
+// lists with the same mall, after and limit, in one grouped query; members
+// with nothing expiring are absent from the map.
+func (db *DB) ExpiringInPage(ctx context.Context, mall, after string, limit int, from, to time.Time) (map[MemberRef]int64, error) {
+	rs, err := db.query(ctx, `SELECT p.mall, p.openid, SUM(l.points - l.consumed - l.expired)
+		FROM (SELECT mall, openid FROM members WHERE ($1 = '' OR mall = $1) AND openid > $2
+			ORDER BY openid, mall LIMIT $3) p
+		JOIN point_lots l ON l.mall = p.mall AND l.openid = p.openid AND l.expires_at > $4 AND l.expires_at <= $5
+		GROUP BY p.mall, p.openid`, mall, after, limit, micros(from), micros(to))
+	if err != nil {
+		return nil, fmt.Errorf("storage: expiring: %w", err)
+	}
+	type due struct {
+		ref MemberRef
+		n   int64
+	}
+	list, err := collect(rs, func(r row) (due, error) {
+		var x due
+		return x, r.Scan(&x.ref.Mall, &x.ref.OpenID, &x.n)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: expiring: %w", err)
+	}
+	out := make(map[MemberRef]int64, len(list))
+	for _, x := range list {
+		out[x.ref] = x.n
+	}
+	return out, nil
+}
+
 // LotTotals are the sums of a member's lots: Earned = Consumed + Expired +
 // what remains, which must equal the balance.
 type LotTotals struct {
