@@ -76,9 +76,24 @@ func TestMarkdownLinksResolve(t *testing.T) {
 // proseLines returns the lines outside fenced code blocks, by line number,
 // with inline code spans removed.
 func proseLines(md string) map[int]string {
-	out := map[int]string{}
-	fence := ""
 	span := regexp.MustCompile("`+[^`]*`+")
+	out := map[int]string{}
+	for _, l := range outsideFences(md) {
+		out[l.n] = span.ReplaceAllString(l.text, "")
+	}
+	return out
+}
+
+// mdLine is a line of a Markdown file and its number, from 1.
+type mdLine struct {
+	n    int
+	text string
+}
+
+// outsideFences returns md's lines outside fenced code blocks, in order.
+func outsideFences(md string) []mdLine {
+	var out []mdLine
+	fence := ""
 	for i, line := range strings.Split(md, "\n") {
 		trimmed := strings.TrimSpace(line)
 		switch {
@@ -91,7 +106,7 @@ func proseLines(md string) map[int]string {
 			fence = trimmed[:3]
 			continue
 		}
-		out[i+1] = span.ReplaceAllString(line, "")
+		out = append(out, mdLine{i + 1, line})
 	}
 	return out
 }
@@ -106,19 +121,9 @@ func headingAnchors(t *testing.T, file string) map[string]bool {
 	}
 	out := map[string]bool{}
 	seen := map[string]int{}
-	fence := ""
-	for _, line := range strings.Split(string(raw), "\n") {
-		trimmed := strings.TrimSpace(line)
-		switch {
-		case fence != "":
-			if strings.HasPrefix(trimmed, fence) {
-				fence = ""
-			}
-			continue
-		case strings.HasPrefix(trimmed, "```"), strings.HasPrefix(trimmed, "~~~"):
-			fence = trimmed[:3]
-			continue
-		case !strings.HasPrefix(line, "#"):
+	for _, l := range outsideFences(string(raw)) {
+		line := l.text
+		if !strings.HasPrefix(line, "#") {
 			continue
 		}
 		text := strings.TrimSpace(strings.TrimLeft(line, "#"))
