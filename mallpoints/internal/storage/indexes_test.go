@@ -2,8 +2,12 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // TestDashboardAndMetricsQueriesSearchIndexes asks SQLite for the plan of
@@ -56,6 +60,91 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 	}
 }
 
+// TestExpiryRunStatementsSearchTheirIndexesWhateverTheStatistics asks each
+// engine for the plan of the statements an expiry run makes per member, on
+// tables with no statistics (as on a new database, or before autovacuum has
+// seen the run's entries) and, on PostgreSQL, as the generic plan that a
+// prepared statement keeps: each must search the index made for it. A plan
+// that reads every entry of the mall per member makes the run quadratic.
+func TestExpiryRunStatementsSearchTheirIndexesWhateverTheStatistics(t *testing.T) {
+	t.Parallel()
+	asOf := micros(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	forEachEngine(t, func(t *testing.T, db *DB) {
+		for _, q := range []struct {
+			name, query, index string
+			args               []any
+		}{
+			{"HasExpireEntry", qHasExpireEntry, "ledger_expire_once", []any{"m", "o", ExpireKey("2026-01-01")}},
+			{"ExpireDue", qExpireDue, "point_lots_due_by_member", []any{"m", "o", asOf}},
+			{"MembersDue", qMembersDue, "point_lots_due_by_member", []any{asOf, "m", "o", 500}},
+		} {
+			plan := queryPlan(t, db, q.query, q.args...)
+			if !strings.Contains(plan, q.index) {
+				t.Errorf("%s does not search %s:\n%s", q.name, q.index, plan)
+			}
+			t.Logf("%s:\n%s", q.name, plan)
+		}
+	})
+}
+
+// queryPlan is the plan of q with args: SQLite's EXPLAIN QUERY PLAN, or
+// PostgreSQL's generic plan of q prepared.
+func queryPlan(t *testing.T, db *DB, q string, args ...any) string {
+	t.Helper()
+	ctx := context.Background()
+	var lines []string
+	if db.pool == nil {
+		rs, err := db.sql.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rs.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, detail)
+		}
+		return strings.Join(lines, "\n")
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	// The generic plan is the one a statement prepared on a connection
+	// comes to keep, whatever the arguments.
+	for _, s := range []string{"SET plan_cache_mode = force_generic_plan", "PREPARE plan_probe AS " + q} {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer conn.Exec(ctx, "DEALLOCATE plan_probe; RESET plan_cache_mode")
+	params := make([]string, len(args))
+	for i := range args {
+		params[i] = fmt.Sprintf("$%d", i+1)
+	}
+	rs, err := conn.Query(ctx, "EXPLAIN EXECUTE plan_probe("+strings.Join(params, ", ")+")",
+		append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var line string
+		if err := rs.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		lines = append(lines, line)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
 func TestPercentileIsTheNearestRank(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -101,8 +190,8 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 		"ledger_by_time":                  "points and entries of a day (CSV export)",
 		"ledger_expire_once":              "HasExpireEntry: one expire entry per member and expiry run",
 		"sqlite_autoindex_point_lots_1":   "PRIMARY KEY (mall, source): a lot per payment or credit, Lot, the updates of Consume",
-		"point_lots_by_member":            "Consume (first in, first out), ExpireDue, Expiring, MemberLots",
-		"point_lots_due":                  "MembersDue: the batches of an expiry run",
+		"point_lots_by_member":            "Consume (first in, first out), Expiring, MemberLots",
+		"point_lots_due_by_member":        "MembersDue (the batches of an expiry run), ExpireDue",
 	}
 	rs, err := db.sql.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index'
 		AND tbl_name IN ('members', 'notifications', 'syncs', 'sync_attempts', 'transactions', 'ledger_entries', 'point_lots')`)
