@@ -118,7 +118,7 @@ func (s *Service) Expire(ctx context.Context, asOf string) (ExpiryResult, error)
 func (s *Service) expireMember(ctx context.Context, ref storage.MemberRef, day time.Time, key string) (Expired, error) {
 	x := Expired{Mall: ref.Mall, OpenID: ref.OpenID}
 	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
-		m, err := tx.LockMember(ctx, ref.Mall, ref.OpenID, "")
+		m, err := tx.Member(ctx, ref.Mall, ref.OpenID)
 		if err != nil {
 			return wrap("lock member", err)
 		}
