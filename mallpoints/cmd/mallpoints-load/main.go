@@ -17,6 +17,12 @@
 //	go run ./cmd/mallpoints-load --spawn --db postgres://postgres@127.0.0.1:5432/load?sslmode=disable --payments 3000
 //
 // Without --rate it runs a closed loop of --in-flight payments at a time.
+//
+// With --expire N (and --spawn) it seeds N members whose points are due and
+// runs an expiry over them through the admin API while the load runs, to
+// measure the notification answers beside a year-end expiry run:
+//
+//	go run ./cmd/mallpoints-load --spawn --rate 75 --payments 4500 --expire 100000
 package main
 
 import (
@@ -52,6 +58,7 @@ type options struct {
 	workers                     int
 	cfg                         loadgen.Config
 	warmup                      int
+	expire                      int
 }
 
 func parse(args []string, stderr io.Writer) (*options, error) {
@@ -68,6 +75,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.workers, "workers", 0, "with --spawn: mallpointsd's --workers (default: its own)")
 	fs.IntVar(&o.cfg.Payments, "payments", 1000, "payments to make")
 	fs.IntVar(&o.warmup, "warmup", 200, "with --spawn: payments made and synced before the measured run")
+	fs.IntVar(&o.expire, "expire", 0, "with --spawn: seed this many members with points due and run an expiry over them (POST /api/expiry/run) while the load runs")
 	fs.IntVar(&o.cfg.Members, "members", 200, "members paying")
 	fs.Float64Var(&o.cfg.Rate, "rate", 0, "payments per second (open loop); 0 runs a closed loop")
 	fs.IntVar(&o.cfg.InFlight, "in-flight", 32, "closed loop: payments between payment and sync at once")
@@ -81,8 +89,11 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	if o.spawn == (o.sandbox != "") {
 		return nil, errors.New("give either --sandbox URL or --spawn")
 	}
-	if o.cfg.Payments < 1 || o.cfg.Rate < 0 || o.cfg.InFlight < 1 || o.warmup < 0 {
-		return nil, errors.New("--payments and --in-flight must be positive, --rate and --warmup not negative")
+	if o.cfg.Payments < 1 || o.cfg.Rate < 0 || o.cfg.InFlight < 1 || o.warmup < 0 || o.expire < 0 {
+		return nil, errors.New("--payments and --in-flight must be positive, --rate, --warmup and --expire not negative")
+	}
+	if o.expire > 0 && !o.spawn {
+		return nil, errors.New("--expire needs --spawn: it seeds the service's database")
 	}
 	o.cfg.AppID = o.appid
 	return o, nil
@@ -214,8 +225,19 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
+	var asOf string
+	if o.expire > 0 {
+		fmt.Fprintf(stderr, "seeding %d members with points due …\n", o.expire)
+		if asOf, err = seedDue(ctx, db, keys.MchID, o.expire); err != nil {
+			return err
+		}
+	}
 	if err := analyze(ctx, db); err != nil {
 		return err
+	}
+	var expiry *expiryRun
+	if o.expire > 0 {
+		expiry = startExpiry(ctx, svc.AdminURL, asOf)
 	}
 	cpu0, err := processCPU(svc.Pid())
 	if err != nil {
@@ -240,6 +262,10 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if expiry != nil {
+		fmt.Fprintln(stderr, "\nwaiting for the expiry run …")
+		<-expiry.done
+	}
 	if _, err := svc.Stop(30 * time.Second); err != nil {
 		return err
 	}
@@ -248,6 +274,15 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "mallpointsd on %s, %d workers (0: its default)\n", engine(db), o.workers)
 	describe(stdout, o)
 	s.Write(stdout)
+	if expiry != nil {
+		n, err := expiredCount(ctx, db, asOf)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "expiry run as of %s beside the load: %d of %d members expired in %.1f s (%.0f members/s; %s), started with the load's first payment\n",
+			asOf, n, o.expire, expiry.took.Seconds(), float64(n)/expiry.took.Seconds(), expiry.reply)
+		fmt.Fprintln(stdout, "(the service CPU below includes the expiry run's)")
+	}
 	fmt.Fprintln(stderr, "measuring the cryptography a payment needs …")
 	c := measureCrypto()
 	perPay := (cpu1 - cpu0) / time.Duration(max(s.Synced, 1))

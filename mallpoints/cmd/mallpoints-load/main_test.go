@@ -18,6 +18,7 @@ func TestFlagsNeedASandboxOrSpawnAndSaneCounts(t *testing.T) {
 		{"both", []string{"--spawn", "--sandbox", "http://127.0.0.1:1/"}, "either --sandbox URL or --spawn"},
 		{"no payments", []string{"--spawn", "--payments", "0"}, "must be positive"},
 		{"a negative rate", []string{"--spawn", "--rate", "-1"}, "must be positive"},
+		{"expire without spawn", []string{"--sandbox", "http://127.0.0.1:1/", "--expire", "10"}, "--expire needs --spawn"},
 		{"a stray argument", []string{"--spawn", "go"}, `unexpected argument "go"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
