@@ -10,22 +10,23 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// ExpiryBatch is how many members an expiry run reads at a time by
-// default; each member is expired in a transaction of its own, so a long run
-// never holds a lock that intake waits on for more than one member.
-const ExpiryBatch = 500
+// ExpiryBatch is how many members an expiry run reads, and expires in one
+// transaction, at a time by default. A batch holds its members' locks until
+// it commits: about 0.1 s for 100 members on PostgreSQL (8 ms on SQLite),
+// which is as long as a payment of one of them can wait on the run.
+const ExpiryBatch = 100
 
 // ExpiryPause is the default pause between two batches of an expiry run: it
 // leaves the database to intake for a moment, so that a year-end run over
 // 100,000 members does not push notification answers towards WeChat Pay's
-// 5 s. With the defaults a run writes at most 500 members per batch and
-// rests 100 ms after each (200 pauses, 20 s, for 100,000 members).
-const ExpiryPause = 100 * time.Millisecond
+// 5 s. With the defaults a run rests 20 ms after each 100 members (1,000
+// pauses, 20 s, for 100,000 members).
+const ExpiryPause = 20 * time.Millisecond
 
 // ExpiryConfig bounds the rate of an expiry run.
 type ExpiryConfig struct {
-	// Batch is how many members a run reads and expires before it pauses;
-	// 0 means ExpiryBatch.
+	// Batch is how many members a run reads and expires, in one
+	// transaction, before it pauses; 0 means ExpiryBatch.
 	Batch int
 	// Pause is how long a run rests between two batches; 0 means
 	// ExpiryPause, a negative value none (tests).
@@ -71,10 +72,11 @@ type ExpiryResult struct {
 // member keyed (mall, openid, as_of). It is idempotent: a member with that
 // run's entry is skipped, so running it again expires nothing more. It is
 // resumable: a run stopped half-way (its context cancelled) has committed
-// the members before the one it stopped on, and a run started again for the
-// date finds only those left (a member expired has nothing more due), so
-// each member is expired once. It reads members in batches of the
-// ExpiryConfig's Batch and pauses for its Pause between them.
+// the batches before the one it stopped in, and a run started again for the
+// date finds only the members left (a member expired has nothing more due),
+// so each member is expired once. It reads members in batches of the
+// ExpiryConfig's Batch, expires each batch in one transaction and pauses
+// for its Pause between them.
 func (s *Service) Expire(ctx context.Context, asOf string) (ExpiryResult, error) {
 	day, err := rules.ParseBeijingDate(asOf)
 	if err != nil || day.After(s.now()) {
@@ -88,11 +90,11 @@ func (s *Service) Expire(ctx context.Context, asOf string) (ExpiryResult, error)
 		if err != nil {
 			return res, wrap("members due", err)
 		}
-		for _, m := range batch {
-			x, err := s.expireMember(ctx, m, day, storage.ExpireKey(asOf))
-			if err != nil {
-				return res, err
-			}
+		xs, err := s.expireBatch(ctx, batch, day, storage.ExpireKey(asOf))
+		if err != nil {
+			return res, err
+		}
+		for _, x := range xs {
 			if x.Points > 0 {
 				res.Points += x.Points
 				res.Members = append(res.Members, x)
@@ -115,35 +117,57 @@ func (s *Service) Expire(ctx context.Context, asOf string) (ExpiryResult, error)
 	return res, nil
 }
 
-func (s *Service) expireMember(ctx context.Context, ref storage.MemberRef, day time.Time, key string) (Expired, error) {
-	x := Expired{Mall: ref.Mall, OpenID: ref.OpenID}
+// expireBatch expires a batch of members in one transaction: it locks each
+// member, expires its due lots and updates its balance, then appends the
+// expire entries last. PostgreSQL numbers entries under one row lock held
+// until commit (AppendEntry), and SQLite has one writer: a transaction per
+// member took that lock, and waited for the log to reach the disk under it,
+// once per member, and intake's payments queued behind the run's commits.
+// A batch takes it once, for its appends and one commit. A member's lock
+// is held for the batch (tens of milliseconds), and a run stopped half-way
+// has committed whole batches.
+func (s *Service) expireBatch(ctx context.Context, refs []storage.MemberRef, day time.Time, key string) ([]Expired, error) {
+	var out []Expired
 	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
-		m, err := tx.Member(ctx, ref.Mall, ref.OpenID)
-		if err != nil {
-			return wrap("lock member", err)
+		entries := make([]storage.Entry, 0, len(refs))
+		for _, ref := range refs {
+			m, err := tx.Member(ctx, ref.Mall, ref.OpenID)
+			if err != nil {
+				return wrap("lock member", err)
+			}
+			done, err := tx.HasExpireEntry(ctx, ref.Mall, ref.OpenID, key)
+			if err != nil {
+				return wrap("find expire entry", err)
+			}
+			if done {
+				continue
+			}
+			due, err := tx.ExpireDue(ctx, ref.Mall, ref.OpenID, day)
+			if err != nil {
+				return wrap("expire lots", err)
+			}
+			if due == 0 {
+				continue
+			}
+			applied, shortfall := applyDelta(&m, -due)
+			if err := tx.UpdateMember(ctx, m); err != nil {
+				return wrap("update balance", err)
+			}
+			entries = append(entries, storage.Entry{Mall: ref.Mall, OpenID: ref.OpenID, Kind: storage.EntryExpire,
+				Points: applied, Requested: -due, Shortfall: shortfall, BalanceAfter: m.Balance, IdempotencyKey: key,
+				Reason: fmt.Sprintf("%d points expired as of %s", due, day.In(beijing).Format(time.DateOnly))})
 		}
-		done, err := tx.HasExpireEntry(ctx, ref.Mall, ref.OpenID, key)
-		if err != nil || done {
-			return wrap("find expire entry", err)
+		out = make([]Expired, 0, len(entries))
+		for i := range entries {
+			e := &entries[i]
+			if err := tx.AppendEntry(ctx, e); err != nil {
+				return wrap("append entry", err)
+			}
+			out = append(out, Expired{Mall: e.Mall, OpenID: e.OpenID, Points: -e.Points, Seq: e.Seq})
 		}
-		due, err := tx.ExpireDue(ctx, ref.Mall, ref.OpenID, day)
-		if err != nil || due == 0 {
-			return wrap("expire lots", err)
-		}
-		applied, shortfall := applyDelta(&m, -due)
-		if err := tx.UpdateMember(ctx, m); err != nil {
-			return wrap("update balance", err)
-		}
-		e := storage.Entry{Mall: ref.Mall, OpenID: ref.OpenID, Kind: storage.EntryExpire, Points: applied,
-			Requested: -due, Shortfall: shortfall, BalanceAfter: m.Balance, IdempotencyKey: key,
-			Reason: fmt.Sprintf("%d points expired as of %s", due, day.In(beijing).Format(time.DateOnly))}
-		if err := tx.AppendEntry(ctx, &e); err != nil {
-			return wrap("append entry", err)
-		}
-		x.Points, x.Seq = -applied, e.Seq
 		return nil
 	})
-	return x, err
+	return out, err
 }
 
 // pause waits d, or until ctx is done.

@@ -97,3 +97,42 @@ func TestAnExpiryRunStoppedHalfWayResumesAndExpiresEachMemberOnce(t *testing.T) 
 		})
 	}
 }
+
+// An expiry run writes each batch of members in one transaction: PostgreSQL
+// numbers entries under one row lock held to commit, so a transaction per
+// member took it, and waited for the disk under it, once per member while
+// intake's payments queued behind. The run's expire entries carry one
+// transaction id (xmin) per batch. SQLite shows no transaction ids; the
+// same code path serves it.
+func TestAnExpiryRunWritesEachBatchInOneTransaction(t *testing.T) {
+	t.Parallel()
+	const members, batch = 7, 3
+	for _, db := range testDatabases(t) {
+		if db.name != "postgres" {
+			continue
+		}
+		t.Run(db.name, func(t *testing.T) {
+			t.Parallel()
+			s := New(openDB(t, db.dsn(t)), noQueue{}, rules.NewCurrent(mustRules(t, expiryRules)), nil)
+			s.now = func() time.Time { return time.Date(2026, 6, 1, 12, 0, 0, 0, beijing) }
+			s.SetExpiryConfig(ExpiryConfig{Batch: batch, Pause: -1})
+			seedDueMembers(t, s.db, members)
+			ctx := context.Background()
+			res, err := s.Expire(ctx, "2026-01-01")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Members) != members {
+				t.Fatalf("expired %d members, want %d", len(res.Members), members)
+			}
+			var txs int
+			if err := s.db.Pool().QueryRow(ctx, `SELECT COUNT(DISTINCT xmin::text) FROM ledger_entries
+				WHERE kind = 'expire'`).Scan(&txs); err != nil {
+				t.Fatal(err)
+			}
+			if want := (members + batch - 1) / batch; txs != want {
+				t.Errorf("the run's %d entries were written in %d transactions, want %d (one per batch of %d)", members, txs, want, batch)
+			}
+		})
+	}
+}
