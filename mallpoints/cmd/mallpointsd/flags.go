@@ -9,9 +9,12 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/credentials"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 )
 
 // config is everything the flags and the environment say.
@@ -26,6 +29,9 @@ type config struct {
 	// Connections served at once per listener; more wait in the kernel's
 	// backlog.
 	maxConns, adminMaxConns int
+	// An expiry run's members per transaction and its rest between two.
+	expiryBatch int
+	expiryPause time.Duration
 
 	// creds are the WeChat Pay credentials, as for `wxpay`; nil when none
 	// was given (the embedded sandbox runs instead).
@@ -49,7 +55,7 @@ type option struct {
 	name, env, arg string
 	help           string // one line; the default, if any, is added to it
 	def            string // the default, as the help shows it
-	p              any    // *string, *int or *listFlag
+	p              any    // *string, *int, *time.Duration or *listFlag
 	min            int    // the least value of an int
 }
 
@@ -67,6 +73,8 @@ func (c *config) options() []option {
 		{"workers", "MALLPOINTS_WORKERS", "N", "syncs sent at once (32)", "", &c.workers, 0},
 		{"max-connections", "MALLPOINTS_MAX_CONNECTIONS", "N", "connections --listen serves at once", "1024", &c.maxConns, 1},
 		{"admin-max-connections", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "N", "connections --admin-listen serves at once", "64", &c.adminMaxConns, 1},
+		{"expiry-batch", "MALLPOINTS_EXPIRY_BATCH", "N", "members an expiry run expires in one transaction", fmt.Sprint(ledger.ExpiryBatch), &c.expiryBatch, 1},
+		{"expiry-pause", "MALLPOINTS_EXPIRY_PAUSE", "DURATION", "an expiry run's rest between two batches; 0s for none", ledger.ExpiryPause.String(), &c.expiryPause, 0},
 		{"log-format", "MALLPOINTS_LOG_FORMAT", "text|json", "", "text", &c.logFormat, 0},
 		{"sandbox-listen", "MALLPOINTS_SANDBOX_LISTEN", "ADDR", "the embedded sandbox's address, without credentials", "127.0.0.1:8090", &c.sandboxListen, 0},
 	}
@@ -115,6 +123,9 @@ func (c *config) flagSet() (fs *flag.FlagSet, opts []option, credFlags *credenti
 			var def int
 			fmt.Sscan(o.def, &def)
 			fs.IntVar(p, o.name, def, o.help)
+		case *time.Duration:
+			def, _ := time.ParseDuration(o.def)
+			fs.DurationVar(p, o.name, def, o.help)
 		case *listFlag:
 			fs.Var(p, o.name, o.help)
 		}
@@ -148,6 +159,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 				if _, err := fmt.Sscan(v, p); err != nil || *p < 1 {
 					return nil, fmt.Errorf("%s %q is not a positive number", o.env, v)
 				}
+			case *time.Duration:
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					return nil, fmt.Errorf("%s %q is not a duration such as 20ms", o.env, v)
+				}
+				*p = d
 			case *listFlag:
 				for _, item := range strings.Split(v, ",") {
 					if item = strings.TrimSpace(item); item != "" {
@@ -158,6 +175,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		if p, ok := o.p.(*int); ok && *p < o.min {
 			return nil, fmt.Errorf("--%s must be at least %d", o.name, o.min)
+		}
+		if p, ok := o.p.(*time.Duration); ok && *p < 0 {
+			return nil, fmt.Errorf("--%s must not be negative", o.name)
 		}
 	}
 	c.dbGiven = given["db"] || getenv("MALLPOINTS_DB") != ""
@@ -186,6 +206,16 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 			"or `head -c 32 /dev/urandom | base64`, in a file named by MALLPOINTS_ADMIN_TOKEN_FILE", n, minAdminToken)
 	}
 	return c, nil
+}
+
+// expiry is the expiry runs' rate: --expiry-pause 0s means none, which
+// ledger.ExpiryConfig says with a negative pause.
+func (c *config) expiry() ledger.ExpiryConfig {
+	e := ledger.ExpiryConfig{Batch: c.expiryBatch, Pause: c.expiryPause}
+	if e.Pause == 0 {
+		e.Pause = -1
+	}
+	return e
 }
 
 // minAdminToken is the shortest admin token taken: guessing one of 32

@@ -95,7 +95,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	defer admin.Close()
 
 	scfg := server.Config{DB: c.db, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
-		Workers: c.workers, AdminListen: c.adminListen, AdminURLs: c.adminURLs}
+		Workers: c.workers, AdminListen: c.adminListen, AdminURLs: c.adminURLs, Expiry: c.expiry()}
 	var apiv3Key string
 	if c.creds != nil {
 		opts := append(c.creds.Options, wxpay.WithoutRetries(), wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers)))

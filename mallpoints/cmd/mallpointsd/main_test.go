@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
 )
 
@@ -130,6 +131,9 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 		{"so is the admin listener's", nil, map[string]string{"MALLPOINTS_ADMIN_MAX_CONNECTIONS": "many"}, "MALLPOINTS_ADMIN_MAX_CONNECTIONS"},
 		{"an admin URL is an http or https URL", []string{"--admin-url", "points.mall.example", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, nil, "--admin-url"},
 		{"so is each of the environment's", []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, map[string]string{"MALLPOINTS_ADMIN_URL": "https://points.mall.example, ftp://x"}, "--admin-url"},
+		{"an expiry batch holds a member at least", []string{"--expiry-batch", "0"}, nil, "--expiry-batch must be at least 1"},
+		{"an expiry pause is a duration", nil, map[string]string{"MALLPOINTS_EXPIRY_PAUSE": "soon"}, "MALLPOINTS_EXPIRY_PAUSE"},
+		{"and not a negative one", []string{"--expiry-pause", "-1s"}, nil, "--expiry-pause must not be negative"},
 		{"the sandbox mode keeps its own database", []string{"--db", "x.db", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--db needs WeChat Pay credentials"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -138,6 +142,34 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 			code := run(context.Background(), c.args, func(k string) string { return c.env[k] }, nil, &out, &errs)
 			if code == 0 || !strings.Contains(errs.String(), c.want) {
 				t.Errorf("exit %d, stderr %q; want a failure naming %q", code, errs.String(), c.want)
+			}
+		})
+	}
+}
+
+// The expiry flags set the expiry runs' rate; 0s is no pause, which
+// ledger.ExpiryConfig says with a negative one.
+func TestExpiryFlagsSetTheRunsBatchAndPause(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want ledger.ExpiryConfig
+	}{
+		{"the defaults", nil, nil, ledger.ExpiryConfig{Batch: ledger.ExpiryBatch, Pause: ledger.ExpiryPause}},
+		{"flags", []string{"--expiry-batch", "50", "--expiry-pause", "250ms"}, nil, ledger.ExpiryConfig{Batch: 50, Pause: 250 * time.Millisecond}},
+		{"the environment", nil, map[string]string{"MALLPOINTS_EXPIRY_BATCH": "20", "MALLPOINTS_EXPIRY_PAUSE": "1s"}, ledger.ExpiryConfig{Batch: 20, Pause: time.Second}},
+		{"no pause", []string{"--expiry-pause", "0s"}, nil, ledger.ExpiryConfig{Batch: ledger.ExpiryBatch, Pause: -1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := parseFlags(c.args, func(k string) string { return c.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.expiry(); got != c.want {
+				t.Errorf("expiry config %+v, want %+v", got, c.want)
 			}
 		})
 	}
