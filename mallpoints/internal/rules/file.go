@@ -41,6 +41,7 @@ type sectionDoc struct {
 	Bonus        *scalar         `yaml:"first_payment_bonus"`
 	Tiers        *tiersDoc       `yaml:"tiers"`
 	Expiry       *expiryDoc      `yaml:"expiry"`
+	Decide       *decideDoc      `yaml:"decide"`
 }
 
 type categoryDoc struct {
@@ -190,6 +191,7 @@ func resolveDefault(own section) section {
 	d.bonus = cmpOr(own.bonus, d.bonus)
 	d.tiers = cmpOr(own.tiers, d.tiers)
 	d.expiry = cmpOr(own.expiry, d.expiry)
+	d.decide = own.decide
 	return d
 }
 
@@ -230,6 +232,11 @@ func (d *sectionDoc) section(field string) (sec section, err error) {
 	}
 	if d.Expiry != nil {
 		if sec.expiry, err = d.Expiry.expiry(join(field, "expiry")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Decide != nil {
+		if sec.decide, err = d.Decide.decide(join(field, "decide")); err != nil {
 			return sec, err
 		}
 	}

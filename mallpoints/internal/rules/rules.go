@@ -34,6 +34,7 @@ type section struct {
 	bonus       *int64 // first_payment_bonus
 	tiers       *tiers
 	expiry      *Expiry
+	decide      *Decide // nil: the file's rules decide
 	// Only in a mall's section.
 	mchid     string
 	mchidLine int // where the mchid is written, for duplicate errors
@@ -107,6 +108,7 @@ type mall struct {
 	bonus       int64
 	tiers       tiers
 	expiry      Expiry
+	decide      *Decide
 }
 
 // Mall is one mall's rules in force, with the default section's settings
@@ -150,6 +152,9 @@ type Mall struct {
 	Tiers            []Tier `json:"tiers,omitempty"`
 	// Expiry is when this mall's points expire; the zero Expiry: never.
 	Expiry Expiry `json:"expiry"`
+	// Decide, when set, is the mall's CRM, which decides its points
+	// instead of the file's rules.
+	Decide *Decide `json:"decide,omitempty"`
 }
 
 // Category is a named group of shops with one rule.
@@ -312,6 +317,7 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 		bonus:       *cmpOr(own.bonus, def.bonus),
 		tiers:       *cmpOr(own.tiers, def.tiers),
 		expiry:      *cmpOr(own.expiry, def.expiry),
+		decide:      cmpOr(own.decide, def.decide),
 		categories:  map[string]*category{},
 		catNames:    map[string]*category{},
 	}
@@ -383,6 +389,7 @@ func (s *Set) Mall(mchid string) Mall {
 		FirstPaymentBonus: m.bonus,
 		TierWindowMonths:  m.tiers.windowMonths,
 		Expiry:            m.expiry,
+		Decide:            m.decide,
 	}
 	for _, c := range m.catNames {
 		out.Categories = append(out.Categories, Category{Name: c.name, Shops: sorted(c.shops), Multiplier: c.multiplierText(),

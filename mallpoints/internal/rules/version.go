@@ -48,6 +48,7 @@ type sectionJSON struct {
 	Bonus       *int64          `json:"first_payment_bonus,omitempty"`
 	Tiers       *tiersJSON      `json:"tiers,omitempty"`
 	Expiry      *expiryJSON     `json:"expiry,omitempty"`
+	Decide      *decideJSON     `json:"decide,omitempty"`
 }
 
 type categoryJSON struct {
@@ -156,6 +157,7 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 	if sec.expiry != nil && !(isDefault && sec.expiry.Policy == "") {
 		out.Expiry = sec.expiry.toJSON()
 	}
+	out.Decide = sec.decide.toJSON()
 	r := sec.remarks
 	monthly := r.monthlyCapReached
 	if isDefault && monthly != nil && *monthly == DefaultRemarkMonthlyCap {
