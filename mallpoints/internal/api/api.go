@@ -101,6 +101,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/entries", a.entries)
 	mux.HandleFunc("GET /api/refusals", a.refusals)
 	mux.HandleFunc("POST /api/expiry/run", a.runExpiry)
+	mux.HandleFunc("GET /api/decisions", a.decisions)
+	mux.HandleFunc("POST /api/decisions/{kind}/{mall}/{subject}", a.decideParked)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
 	})
@@ -154,6 +156,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ledger.ErrBalanceLimit):
 		writeError(w, http.StatusConflict, &Error{Code: "BALANCE_LIMIT",
 			Message: fmt.Sprintf("the balance would pass its maximum of %d points", rules.MaxPoints), Field: "points"})
+	case errors.Is(err, ledger.ErrNoDecision):
+		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such payment or refund"})
+	case errors.Is(err, ledger.ErrNotParked):
+		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED",
+			Message: "only a parked decision can be retried or decided by the rules file"})
 	case errors.Is(err, ledger.ErrIdempotencyKeyReused):
 		writeError(w, http.StatusConflict, &Error{Code: "IDEMPOTENCY_KEY_REUSED",
 			Message: "this Idempotency-Key was used for a different request", Field: "Idempotency-Key"})

@@ -25,18 +25,22 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// Enqueuer inserts the job of a sync into a transaction: package outbox.
+// Enqueuer inserts jobs into a transaction: package outbox. Enqueue
+// inserts the job of a points sync, EnqueueDecision that of a decision by
+// the mall's CRM (kind storage.DecisionOfPayment or DecisionOfRefund).
 type Enqueuer interface {
 	Enqueue(ctx context.Context, tx *storage.Tx, syncID int64) error
+	EnqueueDecision(ctx context.Context, tx *storage.Tx, kind, mall, subject string) error
 }
 
 // Service applies events to the ledger.
 type Service struct {
-	db    *storage.DB
-	queue Enqueuer
-	rules *rules.Current
-	now   func() time.Time
-	log   *slog.Logger
+	db     *storage.DB
+	queue  Enqueuer
+	caller Caller // the malls' CRMs, for rules key decide
+	rules  *rules.Current
+	now    func() time.Time
+	log    *slog.Logger
 	// expiry bounds the rate of expiry runs; afterBatch, if set, is called
 	// after each batch of a run (tests).
 	expiry     ExpiryConfig

@@ -112,6 +112,9 @@ type Config struct {
 	// at start) instead of daily: for tests. Each run is still as of the
 	// Beijing date it is inserted on, and unique by it.
 	ExpiryEvery time.Duration
+	// Decide, if set, makes the decisions of the malls whose CRM decides
+	// their points (DecisionArgs jobs).
+	Decide Decider
 	// OnAttempt, if set, is called after each attempt is recorded, with the
 	// sync as it was before the attempt; for metrics.
 	OnAttempt func(storage.Attempt, storage.Sync)
@@ -151,6 +154,9 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 		RetryPolicy:                 &backoff{base: cfg.RetryBase, max: cfg.MaxBackoff},
 		CompletedJobRetentionPeriod: time.Hour,
 		Logger:                      riverLogger(cfg.Logger),
+	}
+	if cfg.Decide != nil {
+		river.AddWorker(workers, &decisionWorker{cfg: cfg})
 	}
 	if cfg.Expire != nil {
 		river.AddWorker(workers, &expiryWorker{expire: cfg.Expire})

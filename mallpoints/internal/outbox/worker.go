@@ -198,10 +198,15 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 
 // PointsRequest is the points sync of payment t, with total the member's
 // balance when it is sent (total_points is the customer's current total, so
-// a sync retried after a later payment's does not send an older one); sub
+// a sync retried after a later payment's does not send an older one), or
+// the total the mall's CRM gave with its decision (its member total across
+// channels, which only the CRM knows); sub
 // is the mall's sub_mchid in partner mode, else empty. Every other field
 // comes from what was recorded when the payment arrived.
 func PointsRequest(t storage.Transaction, total int64, sub string) businesscircle.PointsNotifyRequest {
+	if t.CRMTotal != nil {
+		total = *t.CRMTotal
+	}
 	return businesscircle.PointsNotifyRequest{
 		SubMchID:         sub,
 		TransactionID:    t.TransactionID,

@@ -22,6 +22,7 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/crm"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
@@ -143,7 +144,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
-		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt,
+		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
 		// The daily expiry run; s.ledger is set below, before the outbox starts.
 		Expire: func(ctx context.Context, asOf string) error {
 			_, err := s.ledger.Expire(ctx, asOf)
@@ -156,6 +157,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.ledger = ledger.New(db, s.outbox, s.rules, cfg.Logger)
 	s.ledger.SetExpiryConfig(cfg.Expiry)
+	s.ledger.SetCaller(&crm.Client{})
 	s.watchState()
 	s.public = s.publicHandler()
 	if s.admin, err = s.adminHandler(); err != nil {
@@ -163,6 +165,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// decisions hands the outbox's decision jobs to the ledger, which is made
+// after the outbox.
+type decisions struct{ s *Server }
+
+func (d decisions) Decide(ctx context.Context, kind, mall, subject string) error {
+	err := d.s.ledger.Decide(ctx, kind, mall, subject)
+	if errors.Is(err, ledger.ErrNoDecision) {
+		return fmt.Errorf("%w: %w", outbox.ErrGone, err)
+	}
+	return err
+}
+
+func (d decisions) ParkDecision(ctx context.Context, kind, mall, subject string, cause error) error {
+	return d.s.ledger.ParkDecision(ctx, kind, mall, subject, cause)
 }
 
 // Start starts the outbox's workers.
