@@ -178,3 +178,29 @@ func (s stateAt) State(context.Context) (storage.State, error) {
 		"1900000109": s.now.Add(-time.Hour), "1900000110": s.now,
 	}}, nil
 }
+
+type decisionsWaiting struct{ now time.Time }
+
+func (s decisionsWaiting) State(context.Context) (storage.State, error) {
+	return storage.State{Decisions: map[string]int64{storage.DecisionPending: 3, storage.DecisionParked: 1},
+		OldestDecision: s.now.Add(-20 * time.Minute)}, nil
+}
+
+func TestDecisionsWaitingForACRMAreCountedByStateWithTheOldestAge(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	m := metrics.New(nil)
+	m.WatchState(decisionsWaiting{now}, rules.NewCurrent(rules.Default()), func() time.Time { return now })
+	want := `
+# HELP mallpoints_decision_oldest_age_seconds Age of the oldest payment or refund whose mall's CRM is still being asked; 0 when none waits.
+# TYPE mallpoints_decision_oldest_age_seconds gauge
+mallpoints_decision_oldest_age_seconds 1200
+# HELP mallpoints_decisions Payments and refunds waiting for their mall's CRM to decide their points (rules key decide), by state: pending (being asked) or parked (a day of failed calls: a person retries or has the rules file decide).
+# TYPE mallpoints_decisions gauge
+mallpoints_decisions{state="parked"} 1
+mallpoints_decisions{state="pending"} 3
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_decisions", "mallpoints_decision_oldest_age_seconds"); err != nil {
+		t.Error(err)
+	}
+}

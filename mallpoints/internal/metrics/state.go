@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 // scrapeTimeout bounds the database reads of one scrape.
@@ -26,6 +27,10 @@ var (
 		"Ledger entries ever written (payments, refunds, adjustments), by every replica.", nil, nil)
 	descSilence = prometheus.NewDesc("mallpoints_seconds_since_last_notification",
 		"Seconds since the mall's last notification arrived. WeChat Pay stops retrying a notification after 24h4m and has no call to ask for a lost one, so a long silence must page.", []string{"mall"}, nil)
+	descDecisions = prometheus.NewDesc("mallpoints_decisions",
+		"Payments and refunds waiting for their mall's CRM to decide their points (rules key decide), by state: pending (being asked) or parked (a day of failed calls: a person retries or has the rules file decide).", []string{"state"}, nil)
+	descDecisionOldest = prometheus.NewDesc("mallpoints_decision_oldest_age_seconds",
+		"Age of the oldest payment or refund whose mall's CRM is still being asked; 0 when none waits.", nil, nil)
 	descRules = prometheus.NewDesc("mallpoints_rules_info",
 		"The version (content hash) of the points rules in force in this process; always 1.", []string{"version"}, nil)
 )
@@ -39,7 +44,7 @@ type stateCollector struct {
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descRules} {
+	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descDecisions, descDecisionOldest, descRules} {
 		ch <- d
 	}
 }
@@ -64,6 +69,14 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descOutboxOldest, prometheus.GaugeValue, oldest)
 	ch <- prometheus.MustNewConstMetric(descParked, prometheus.GaugeValue, float64(st.Parked))
 	ch <- prometheus.MustNewConstMetric(descEntries, prometheus.CounterValue, float64(st.LedgerEntries))
+	for _, state := range []string{storage.DecisionPending, storage.DecisionParked} {
+		ch <- prometheus.MustNewConstMetric(descDecisions, prometheus.GaugeValue, float64(st.Decisions[state]), state)
+	}
+	var decisionAge float64
+	if !st.OldestDecision.IsZero() {
+		decisionAge = max(now.Sub(st.OldestDecision).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(descDecisionOldest, prometheus.GaugeValue, decisionAge)
 	for mall, at := range st.LastNotification {
 		ch <- prometheus.MustNewConstMetric(descSilence, prometheus.GaugeValue, max(now.Sub(at).Seconds(), 0), mall)
 	}

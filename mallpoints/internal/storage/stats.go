@@ -21,6 +21,11 @@ type State struct {
 	LedgerEntries int64
 	// LastNotification is, per mall, when its last notification arrived.
 	LastNotification map[string]time.Time
+	// Decisions counts the payments and refunds waiting for their mall's
+	// CRM, by state (DecisionPending, DecisionParked), and OldestDecision
+	// is when the oldest pending one arrived (zero when none).
+	Decisions      map[string]int64
+	OldestDecision time.Time
 }
 
 // The scrape-time queries; indexes_test.go checks each one's plan.
@@ -42,7 +47,8 @@ const (
 // State reads the state the metrics report. Each query is a seek or a
 // range scan on an index: syncs_by_state for the backlog and the parked
 // syncs, the last seq for the entries, and a loose scan of
-// notifications_by_mall_time (one seek per mall) for the last notification.
+// notifications_by_mall_time (one seek per mall) for the last notification,
+// and the partial indexes of undecided payments and refunds.
 func (db *DB) State(ctx context.Context) (State, error) {
 	st := State{LastNotification: map[string]time.Time{}}
 	var oldest int64
@@ -74,5 +80,10 @@ func (db *DB) State(ctx context.Context) (State, error) {
 	for _, l := range list {
 		st.LastNotification[l.mall] = fromMicros(l.at)
 	}
+	counts, since, err := db.DecisionCounts(ctx)
+	if err != nil {
+		return st, err
+	}
+	st.Decisions, st.OldestDecision = counts, since[DecisionPending]
 	return st, nil
 }
