@@ -46,6 +46,10 @@ type PreviewResult struct {
 	Remark      string       `json:"remark"` // no_points_remarks when earn_points is false
 	Tier        string       `json:"tier,omitempty"`
 	Explanation []rules.Step `json:"explanation"`
+	// CRM is the URL of the CRM that decides the mall's points, when its
+	// rules name one: it is never called by a preview, and the points shown
+	// are the rules file's, what deciding a parked payment by the file gives.
+	CRM string `json:"crm,omitempty"`
 }
 
 // NewPreviewResult is the answer's form of an outcome.
@@ -93,6 +97,9 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request) {
 	results := make([]PreviewResult, len(outs))
 	for i, o := range outs {
 		results[i] = NewPreviewResult(o)
+		if d := set.Mall(ps[i].MchID).Decide; d != nil {
+			results[i].CRM = d.URL
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"version": set.Version(), "results": results})
 }

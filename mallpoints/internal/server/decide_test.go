@@ -185,8 +185,15 @@ func TestTheMallsCRMDecidesThePointsAndTheSyncSendsItsTotal(t *testing.T) {
 			{"payments": []map[string]any{{"mall": e.mchID, "openid": openid, "amount": 100, "time_end": "2026-01-01T10:00:00+08:00"}}},
 			{"rules": upload, "payments": []map[string]any{{"mall": e.mchID, "openid": openid, "amount": 100, "time_end": "2026-01-01T10:00:00+08:00"}}},
 		} {
-			if s := e.do("POST", "/api/rules/preview", body, nil, nil); s != http.StatusOK {
-				t.Errorf("preview: %d", s)
+			var got struct {
+				Results []struct {
+					Points int64  `json:"points"`
+					CRM    string `json:"crm"`
+				} `json:"results"`
+			}
+			if s := e.do("POST", "/api/rules/preview", body, nil, &got); s != http.StatusOK || len(got.Results) != 1 ||
+				got.Results[0].CRM != crm.srv.URL+"/decide" || got.Results[0].Points != 1 {
+				t.Errorf("preview: %d %+v; want the rules file's 1 point, naming the CRM", s, got)
 			}
 		}
 		if got := len(crm.received()); got != before {
