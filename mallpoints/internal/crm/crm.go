@@ -51,7 +51,7 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 // error: a status other than 2xx (a redirect included), a network error, a
 // timeout.
 func (c *Client) Call(ctx context.Context, d *rules.Decide, id string, body []byte) ([]byte, error) {
-	if d.Secret() == nil {
+	if d.Secrets() == nil {
 		return nil, ErrNoSecret
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
@@ -66,7 +66,7 @@ func (c *Client) Call(ctx context.Context, d *rules.Decide, id string, body []by
 	if c.Now != nil {
 		now = c.Now
 	}
-	webhook.Sign(req.Header, id, now(), body, d.Secret())
+	webhook.Sign(req.Header, id, now(), body, d.Secrets()...)
 	hc := c.HTTP
 	if hc == nil {
 		hc = noRedirects

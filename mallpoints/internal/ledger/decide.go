@@ -36,7 +36,7 @@ func (s *Service) SetCaller(c Caller) { s.caller = c }
 // set: its rules name one, with the secret read at load.
 func (s *Service) decidedByCRM(set *rules.Set, mall string) bool {
 	d := set.Mall(mall).Decide
-	return d != nil && d.Secret() != nil
+	return d != nil && d.Secrets() != nil
 }
 
 // awaitDecision records payment t of member m to wait for the CRM's

@@ -26,15 +26,17 @@ type Decide struct {
 	// Timeout bounds one call.
 	Timeout time.Duration `json:"timeout"`
 
-	line   int // of decide:, and its field, for errors found when the secret is read
-	field  string
-	secret []byte // read by Load; nil after Parse
+	line    int // of decide:, and its field, for errors found when the secret is read
+	field   string
+	secrets [][]byte // read by Load; nil after Parse
 }
 
-// Secret is the signing secret, read from SecretEnv or SecretFile when the
-// rules file was loaded; nil when the rules were only parsed (an uploaded
-// file is never given a secret, so nothing can call its URL).
-func (d *Decide) Secret() []byte { return d.secret }
+// Secrets are the signing secrets, read from SecretEnv or SecretFile when
+// the rules file was loaded: usually one; two while a secret is changed
+// (written separated by a comma or on two lines), and the calls carry a
+// signature by each. Nil when the rules were only parsed: an uploaded file
+// is never given a secret, so nothing can call its URL.
+func (d *Decide) Secrets() [][]byte { return d.secrets }
 
 // Bounds of decide.
 const (
@@ -154,12 +156,23 @@ func (d *Decide) readSecret(getenv func(string) (string, bool)) error {
 		if len(b) > maxSecretFile {
 			return fail(d.line, join(field, "secret_file"), "%s is longer than %d bytes: not a secret", d.SecretFile, maxSecretFile)
 		}
-		secret = bytes.TrimRight(b, "\r\n")
+		secret = b
 	}
-	if len(secret) < MinSecretLen {
-		return fail(d.line, field, "the signing secret is shorter than %d characters; make one with: openssl rand -hex 32", MinSecretLen)
+	var secrets [][]byte
+	for _, s := range bytes.FieldsFunc(secret, func(r rune) bool { return r == ',' || r == '\n' || r == '\r' }) {
+		if s = bytes.TrimSpace(s); len(s) > 0 {
+			secrets = append(secrets, s)
+		}
 	}
-	d.secret = secret
+	if len(secrets) == 0 {
+		return fail(d.line, field, "the signing secret is empty; make one with: openssl rand -hex 32")
+	}
+	for _, s := range secrets {
+		if len(s) < MinSecretLen {
+			return fail(d.line, field, "a signing secret is shorter than %d characters; make one with: openssl rand -hex 32", MinSecretLen)
+		}
+	}
+	d.secrets = secrets
 	return nil
 }
 

@@ -44,7 +44,7 @@ malls:
 		{"unlisted", "https://crm.example.com/points", rules.DefaultDecideTimeout},
 	} {
 		d := set.Mall(c.mall).Decide
-		if d == nil || d.URL != c.url || d.Timeout != c.timeout || string(d.Secret()) != crmSecret {
+		if d == nil || d.URL != c.url || d.Timeout != c.timeout || len(d.Secrets()) != 1 || string(d.Secrets()[0]) != crmSecret {
 			t.Errorf("mall %s: decide %+v, want url %s timeout %v and the secret", c.mall, d, c.url, c.timeout)
 		}
 	}
@@ -64,7 +64,7 @@ func TestParseNeverReadsTheSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := set.Mall("1").Decide; d == nil || d.Secret() != nil {
+	if d := set.Mall("1").Decide; d == nil || d.Secrets() != nil {
 		t.Fatalf("decide after Parse: %+v, want the section without its secret", d)
 	}
 }
@@ -84,8 +84,18 @@ func TestDecideSecretFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := string(set.Mall("1").Decide.Secret()); got != crmSecret {
+	if got := set.Mall("1").Decide.Secrets(); len(got) != 1 || string(got[0]) != crmSecret {
 		t.Errorf("secret from the file: %q, want it without its newline", got)
+	}
+	// While a secret changes, the file holds both, one per line.
+	if err := os.WriteFile(secret, []byte(crmSecret+"\n"+strings.Repeat("n", 40)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if set, err = rules.Load(path); err != nil {
+		t.Fatal(err)
+	}
+	if got := set.Mall("1").Decide.Secrets(); len(got) != 2 || string(got[1]) != strings.Repeat("n", 40) {
+		t.Errorf("two secrets: %q", got)
 	}
 }
 
