@@ -1,7 +1,7 @@
 // Package api is mallpointsd's JSON API under /api/, served on the admin
 // listener: members with their balance and ledger, transactions with their
 // sync state, parked syncs and their retry, adjustments, parkings, the rules
-// in force and the CRM feed of ledger entries in commit order.
+// in force and the CRM feed of ledger entries, each mall's in commit order.
 //
 // Every error is JSON, {"code": "...", "message": "...", "field": "..."},
 // with field naming the request field, query parameter or header at fault.

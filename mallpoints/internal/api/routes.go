@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -343,8 +344,9 @@ func (a *API) rules(w http.ResponseWriter, r *http.Request) {
 		"malls": set.Malls(), "default_mall": set.Mall(a.mchID)})
 }
 
-// entries is the CRM feed: ledger entries after a cursor, in commit order.
-// A CRM stores next_after and asks again; it never misses an entry.
+// entries is the CRM feed: a mall's ledger entries after a cursor, in
+// commit order. A CRM stores next_after and asks again; it never misses an
+// entry. Without mall it is every entry, while the ledger holds one mall's.
 func (a *API) entries(w http.ResponseWriter, r *http.Request) {
 	after, err := int64Param(r, "after")
 	if err != nil {
@@ -356,7 +358,11 @@ func (a *API) entries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.EntriesAfter(r.Context(), after, n)
+	list, err := a.db.EntriesAfter(r.Context(), r.URL.Query().Get("mall"), after, n)
+	if errors.Is(err, storage.ErrSeveralMalls) {
+		err = &Error{Code: "INVALID_PARAMETER", Field: "mall",
+			Message: "the ledger holds entries of several malls: follow each mall's feed with mall=MCHID, each with its own cursor"}
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return

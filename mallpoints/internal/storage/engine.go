@@ -41,11 +41,35 @@ type dialect struct {
 	// whole database from BEGIN IMMEDIATE.
 	forUpdate string
 	// appendEntry numbers and writes a ledger entry, with the arguments of
-	// Entry.args, and returns its seq. On SQLite seq is the rowid, which
-	// the one writer at a time gets as the largest plus one; on PostgreSQL
-	// it is counted in ledger_seq, whose row stays locked until commit.
-	// Either way entries are numbered in commit order, without gaps.
+	// Entry.args, and returns its seq. A mall's entries are numbered in the
+	// order they commit, so that a reader following the mall's feed, which
+	// has seen seq n, has seen every entry of the mall below n; another
+	// mall's entries never wait for them.
+	//
+	// On PostgreSQL the entry first takes its mall's turn: it counts itself
+	// in the mall's row of ledger_malls (made by the first entry), which
+	// stays locked until the transaction ends, and only then, in the
+	// RETURNING of that write, draws seq from feed_seq. The mall's next
+	// entry waits for that lock, so it is numbered after this one has
+	// committed. Other malls' rows are not touched, so their entries go on,
+	// and across malls seq is the order entries were numbered, not the order
+	// they commit. Numbering is therefore cheap for the whole ledger but a
+	// turn for each mall: a mall's entries commit one at a time, as its
+	// payments of one member already do. A rolled-back entry leaves a gap in
+	// seq, never in the count. (Numbering the whole ledger in commit order
+	// took one row lock for every mall's entries: at load most of
+	// PostgreSQL's statement time was spent waiting for it.) A table that
+	// shares the feed's numbers, such as webhook events, draws them the same
+	// way, under the same turn.
+	//
+	// On SQLite seq is the rowid, which the one writer at a time gets as
+	// the largest plus one: every mall's entries in commit order, without
+	// gaps (a table sharing the numbers would take the largest of both
+	// tables plus one).
 	appendEntry string
+	// entryCount counts the ledger entries without reading them: the sum of
+	// the malls' counts on PostgreSQL, the last rowid on SQLite.
+	entryCount string
 }
 
 var (
@@ -54,15 +78,20 @@ var (
 		goose:      goose.DialectSQLite3,
 		appendEntry: `INSERT INTO ledger_entries (` + entryValues + `)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq`,
+		entryCount: `SELECT COALESCE(MAX(seq), 0) FROM ledger_entries`,
 	}
 	postgresDialect = dialect{
 		migrations: "migrations/postgres",
 		goose:      goose.DialectPostgres,
 		forUpdate:  " FOR UPDATE",
-		appendEntry: `WITH n AS (UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value)
+		appendEntry: `WITH turn AS (
+				INSERT INTO ledger_malls AS m (mall, entries) VALUES ($1, 1)
+				ON CONFLICT (mall) DO UPDATE SET entries = m.entries + 1
+				RETURNING nextval('feed_seq') AS seq)
 			INSERT INTO ledger_entries (` + entryColumns + `)
-			VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			VALUES ((SELECT seq FROM turn), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			RETURNING seq`,
+		entryCount: `SELECT COALESCE(SUM(entries), 0)::BIGINT FROM ledger_malls`,
 	}
 )
 

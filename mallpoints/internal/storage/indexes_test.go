@@ -21,7 +21,9 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 	}{
 		{"backlog", qBacklog, []any{SyncPending}},
 		{"count by state", qCountState, []any{SyncParked}},
-		{"entry count", qEntryCount, nil},
+		{"entry count", sqliteDialect.entryCount, nil},
+		{"a mall's feed", qMallEntriesAfter, []any{"m", 0, 10}},
+		{"the malls in the ledger", qMallRange, nil},
 		{"last notification per mall", qLastNotifications, nil},
 		{"payments of a day", qPayments, []any{0, 1}},
 		{"points of a day", qPoints, []any{0, 1}},
@@ -105,6 +107,7 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 		"transactions_by_time":            "payments of a day, the hourly chart, the payments list",
 		"ledger_by_member":                "a member's entries, BalanceCheck",
 		"ledger_by_transaction":           "a payment's entries",
+		"ledger_by_mall":                  "a mall's feed (EntriesAfter), the malls the ledger holds",
 		"ledger_by_time":                  "points and entries of a day (CSV export)",
 		"ledger_expire_once":              "HasExpireEntry: one expire entry per member and expiry run",
 		"sqlite_autoindex_point_lots_1":   "PRIMARY KEY (mall, source): a lot per payment or credit, Lot, the updates of Consume",

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -111,15 +112,54 @@ func (db *DB) TransactionEntries(ctx context.Context, mall, transactionID string
 	return collect(rs, scanEntry)
 }
 
-// EntriesAfter is the CRM feed: entries numbered above after, in commit
-// order, at most limit.
-func (db *DB) EntriesAfter(ctx context.Context, after int64, limit int) ([]Entry, error) {
-	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
-		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
-	if err != nil {
+// ErrSeveralMalls is EntriesAfter's answer for the feed of every mall once
+// the ledger holds entries of more than one: seq is each mall's commit
+// order, not the ledger's, so a reader following every mall with one cursor
+// could skip an entry that commits after a higher seq of another mall.
+var ErrSeveralMalls = errors.New("storage: the ledger holds entries of several malls: follow each mall's feed")
+
+const (
+	qMallEntriesAfter = `SELECT ` + entryColumns + ` FROM ledger_entries
+		WHERE mall = $1 AND seq > $2 ORDER BY seq LIMIT $3`
+	qEntriesAfter = `SELECT ` + entryColumns + ` FROM ledger_entries WHERE seq > $1 ORDER BY seq LIMIT $2`
+	// Two seeks on ledger_by_mall.
+	qMallRange = `SELECT (SELECT MIN(mall) FROM ledger_entries), (SELECT MAX(mall) FROM ledger_entries)`
+)
+
+// EntriesAfter is the CRM feed: mall's entries numbered above after, in
+// commit order, at most limit. A reader that asks again after the last seq
+// it was given never misses an entry (dialect.appendEntry). With mall ""
+// it lists every mall's entries in seq order, and answers ErrSeveralMalls
+// unless they are one mall's.
+func (db *DB) EntriesAfter(ctx context.Context, mall string, after int64, limit int) ([]Entry, error) {
+	if mall != "" {
+		rs, err := db.query(ctx, qMallEntriesAfter, mall, after, limit)
+		if err != nil {
+			return nil, fmt.Errorf("storage: feed: %w", err)
+		}
+		return collect(rs, scanEntry)
+	}
+	var list []Entry
+	// One snapshot for both reads: what is listed is of the one mall seen.
+	err := db.ReadTx(ctx, func(tx *Tx) error {
+		var lowest, highest *string
+		if err := tx.queryRow(ctx, qMallRange).Scan(&lowest, &highest); err != nil {
+			return err
+		}
+		if lowest != nil && *lowest != *highest {
+			return ErrSeveralMalls
+		}
+		rs, err := tx.query(ctx, qEntriesAfter, after, limit)
+		if err != nil {
+			return err
+		}
+		list, err = collect(rs, scanEntry)
+		return err
+	})
+	if err != nil && !errors.Is(err, ErrSeveralMalls) {
 		return nil, fmt.Errorf("storage: feed: %w", err)
 	}
-	return collect(rs, scanEntry)
+	return list, err
 }
 
 // BalanceCheck sums a member's entries, which must equal its balance.

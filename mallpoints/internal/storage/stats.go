@@ -16,8 +16,9 @@ type State struct {
 	OldestPending time.Time
 	// Parked is the number of syncs waiting for a person.
 	Parked int64
-	// LedgerEntries is the number of ledger entries ever written: the
-	// entries are numbered without gaps and never deleted.
+	// LedgerEntries is the number of ledger entries ever written (they are
+	// never deleted), read from a count kept as they are written
+	// (dialect.entryCount).
 	LedgerEntries int64
 	// LastNotification is, per mall, when its last notification arrived.
 	LastNotification map[string]time.Time
@@ -32,7 +33,6 @@ type State struct {
 const (
 	qBacklog    = `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM syncs WHERE state = $1`
 	qCountState = `SELECT COUNT(*) FROM syncs WHERE state = $1`
-	qEntryCount = `SELECT COALESCE(MAX(seq), 0) FROM ledger_entries`
 	// A recursive query walks the distinct malls of the index, so the cost
 	// grows with the number of malls, not of notifications.
 	qLastNotifications = `WITH RECURSIVE malls (mall) AS (
@@ -46,7 +46,7 @@ const (
 
 // State reads the state the metrics report. Each query is a seek or a
 // range scan on an index: syncs_by_state for the backlog and the parked
-// syncs, the last seq for the entries, and a loose scan of
+// syncs, the malls' entry counts or the last seq for the entries, a loose scan of
 // notifications_by_mall_time (one seek per mall) for the last notification,
 // and the partial indexes of undecided payments and refunds.
 func (db *DB) State(ctx context.Context) (State, error) {
@@ -59,7 +59,7 @@ func (db *DB) State(ctx context.Context) (State, error) {
 	if err := db.queryRow(ctx, qCountState, SyncParked).Scan(&st.Parked); err != nil {
 		return st, fmt.Errorf("storage: parked syncs: %w", err)
 	}
-	if err := db.queryRow(ctx, qEntryCount).Scan(&st.LedgerEntries); err != nil {
+	if err := db.queryRow(ctx, db.dialect.entryCount).Scan(&st.LedgerEntries); err != nil {
 		return st, fmt.Errorf("storage: ledger entries: %w", err)
 	}
 	rs, err := db.query(ctx, qLastNotifications)
