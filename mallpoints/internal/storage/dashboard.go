@@ -131,7 +131,7 @@ func (db *DB) MembersByOpenID(ctx context.Context, openid string) ([]Member, err
 }
 
 // EntriesBetween lists the entries written in [from, to) numbered above
-// after, in commit order, at most limit: the pages of a day's export
+// after, in seq order, at most limit: the pages of a day's export
 // (ledger_by_time).
 func (db *DB) EntriesBetween(ctx context.Context, from, to time.Time, after int64, limit int) ([]Entry, error) {
 	rs, err := db.query(ctx, qEntriesBetween, micros(from), micros(to), after, limit)

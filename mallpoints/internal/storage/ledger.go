@@ -19,7 +19,8 @@ const (
 // Entry is one ledger entry. Entries are never changed once written, except
 // that erasing a member replaces its openid.
 type Entry struct {
-	// Seq is the feed cursor: entries are numbered in commit order.
+	// Seq is the entry's number and the feed's cursor: unique, and in the
+	// order the mall's entries commit (dialect.appendEntry).
 	Seq    int64  `json:"seq"`
 	Mall   string `json:"mall"`
 	OpenID string `json:"openid"`
@@ -64,9 +65,10 @@ func scanEntry(r row) (Entry, error) {
 }
 
 // AppendEntry numbers e and writes it. Call it as the last write of the
-// transaction, so that entries are numbered in the order their
-// transactions commit and a feed reader that has seen seq n has seen every
-// entry below n (dialect.appendEntry).
+// transaction: from here to the commit the entry holds its mall's turn,
+// which the mall's next entry waits for (dialect.appendEntry), so the
+// mall's entries are numbered in the order they commit and a reader of its
+// feed that has seen seq n has seen every entry of the mall below n.
 func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
 	e.CreatedAt = time.Now().UTC()
 	if err := tx.queryRow(ctx, tx.db.dialect.appendEntry, e.args()...).Scan(&e.Seq); err != nil {
