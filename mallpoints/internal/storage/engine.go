@@ -47,20 +47,22 @@ type dialect struct {
 	// mall's entries never wait for them.
 	//
 	// On PostgreSQL the entry first takes its mall's turn: it counts itself
-	// in the mall's row of ledger_malls (made by the first entry), which
-	// stays locked until the transaction ends, and only then, in the
-	// RETURNING of that write, draws seq from feed_seq. The mall's next
-	// entry waits for that lock, so it is numbered after this one has
-	// committed. Other malls' rows are not touched, so their entries go on,
-	// and across malls seq is the order entries were numbered, not the order
-	// they commit. Numbering is therefore cheap for the whole ledger but a
-	// turn for each mall: a mall's entries commit one at a time, as its
-	// payments of one member already do. A rolled-back entry leaves a gap in
-	// seq, never in the count. (Numbering the whole ledger in commit order
-	// took one row lock for every mall's entries: at load most of
-	// PostgreSQL's statement time was spent waiting for it.) A table that
-	// shares the feed's numbers, such as webhook events, draws them the same
-	// way, under the same turn.
+	// in the mall's row of ledger_malls (the first entry makes the row),
+	// which stays locked until the transaction ends, and only then, in the
+	// RETURNING of that write, draws seq from the sequence feed_seq. The
+	// mall's next entry waits for the lock, so it is numbered after this one
+	// has committed; other malls' rows are not touched, so theirs do not
+	// wait. A mall's entries thus commit one at a time (a turn is this
+	// statement, a round trip and the commit), and across malls seq is the
+	// order entries were numbered, not the order they commit. A rolled-back
+	// entry leaves a gap in seq, never in the count. This is the simplest
+	// numbering that keeps each mall's feed complete without a lock for the
+	// whole ledger, which at load held most of PostgreSQL's statement time
+	// in waiting. Numbering at commit behind a watermark would give one
+	// complete feed of every mall, at the price of a position written after
+	// each commit and a feed that lags the slowest transaction. A table that
+	// shares the feed's numbers (webhook events) draws them the same way,
+	// under the same turn.
 	//
 	// On SQLite seq is the rowid, which the one writer at a time gets as
 	// the largest plus one: every mall's entries in commit order, without
