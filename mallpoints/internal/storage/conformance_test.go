@@ -32,6 +32,9 @@ var conformance = []struct {
 	{"an erased member never comes back", testErasedMemberNeverComesBack},
 	{"a refused notification counts its deliveries", testRefusals},
 	{"the metrics and the dashboard read what was written", testStateAndDashboard},
+	{"an account's name is taken once, also when disabled", testAccountNameTakenOnce},
+	{"a session and a token lead to their enabled account", testSessionsAndTokens},
+	{"disabling or resetting an account ends its sessions and tokens", testAccountRevocation},
 }
 
 func TestEveryOperationAndLedgerInvariantHoldsOnBothEngines(t *testing.T) {
