@@ -56,6 +56,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, hup <-c
 	if len(args) > 0 && args[0] == "rules" {
 		return rulesCommand(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "users" {
+		return usersCommand(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
+	}
 	c, err := parseFlags(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
