@@ -95,12 +95,17 @@ const qUndecided = `SELECT kind, mall, subject, transaction_id, openid, amount, 
 		      UNION ALL
 		      SELECT 'refund', mall, refund_id, transaction_id, openid, refund_amount, decision, decision_note, created_at
 		        FROM refunds WHERE decision IN ('pending', 'parked')) u
-		WHERE $1 = '' OR decision = $1 ORDER BY created_at, subject LIMIT $2`
+		WHERE ($1 = '' OR decision = $1)`
 
-// UndecidedList lists the payments and refunds waiting for a decision
-// (state: DecisionPending, DecisionParked, or "" for both), oldest first.
-func (db *DB) UndecidedList(ctx context.Context, state string, limit int) ([]Undecided, error) {
-	rs, err := db.query(ctx, qUndecided, state, limit)
+// qUndecidedOrder ends qUndecided, after the condition on malls.
+const qUndecidedOrder = ` ORDER BY created_at, subject LIMIT $2`
+
+// UndecidedList lists the payments and refunds of scope's malls waiting
+// for a decision (state: DecisionPending, DecisionParked, or "" for both),
+// oldest first.
+func (db *DB) UndecidedList(ctx context.Context, scope Malls, state string, limit int) ([]Undecided, error) {
+	in, args := scope.and("mall", 3)
+	rs, err := db.query(ctx, qUndecided+in+qUndecidedOrder, append([]any{state, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: undecided: %w", err)
 	}

@@ -111,11 +111,12 @@ func (db *DB) TransactionEntries(ctx context.Context, mall, transactionID string
 	return collect(rs, scanEntry)
 }
 
-// EntriesAfter is the CRM feed: entries numbered above after, in commit
-// order, at most limit.
-func (db *DB) EntriesAfter(ctx context.Context, after int64, limit int) ([]Entry, error) {
+// EntriesAfter is the CRM feed: entries of scope's malls numbered above
+// after, in commit order, at most limit.
+func (db *DB) EntriesAfter(ctx context.Context, scope Malls, after int64, limit int) ([]Entry, error) {
+	in, args := scope.and("mall", 3)
 	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
-		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+		WHERE seq > $1`+in+` ORDER BY seq LIMIT $2`, append([]any{after, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: feed: %w", err)
 	}
