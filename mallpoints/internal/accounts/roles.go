@@ -38,6 +38,9 @@ type Permission string
 const (
 	// Open: the sign-in page and the stylesheet, before any credential.
 	Open Permission = "open"
+	// SignedIn: any principal, whatever its role (the API's answer to a
+	// path it does not have).
+	SignedIn Permission = "signed-in"
 	// Read: the pages and the API's reads of members, payments, syncs,
 	// parkings, refusals, decisions and rules, of the account's malls.
 	Read Permission = "read"
@@ -141,10 +144,14 @@ const (
 func (p Principal) Scoped() bool { return len(p.Malls) > 0 }
 
 // Can reports whether p may use perm: its role holds it, and it is open
-// to accounts confined to malls when p is one. Open needs nothing.
+// to accounts confined to malls when p is one. Open needs nothing,
+// SignedIn any role.
 func (p Principal) Can(perm Permission) bool {
-	if perm == Open {
+	switch perm {
+	case Open:
 		return true
+	case SignedIn:
+		return p.Role != ""
 	}
 	g, ok := grant(perm)
 	return ok && slices.Contains(g.Roles, p.Role) && (g.Scoped || !p.Scoped())

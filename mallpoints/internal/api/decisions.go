@@ -19,7 +19,7 @@ func (a *API) decisions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "state is pending or parked", Field: "state"})
 		return
 	}
-	list, err := a.db.UndecidedList(r.Context(), state, n)
+	list, err := a.db.UndecidedList(r.Context(), scope(r), state, n)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -9,8 +9,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -21,13 +23,13 @@ func (a *API) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	list, err := a.db.Members(r.Context(), q.Get("mall"), q.Get("after"), n)
+	list, err := a.db.Members(r.Context(), scope(r), q.Get("mall"), q.Get("after"), n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	// The page's points expiring within 30 days, in one grouped query.
-	expiring, err := a.db.ExpiringInPage(r.Context(), q.Get("mall"), q.Get("after"), n, time.Time{}, time.Now().Add(expiringWindow))
+	expiring, err := a.db.ExpiringInPage(r.Context(), scope(r), q.Get("mall"), q.Get("after"), n, time.Time{}, time.Now().Add(expiringWindow))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -98,6 +100,11 @@ func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 	case strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 256 || !utf8.ValidString(req.Reason):
 		a.fail(w, r, &Error{Code: "INVALID_FIELD", Message: "reason is required, at most 256 bytes of UTF-8", Field: "reason"})
 		return
+	case *req.Points > 0 && !who(r).Can(accounts.Adjust):
+		// The route needs Redeem; crediting points needs Adjust too.
+		writeError(w, http.StatusForbidden, &Error{Code: "FORBIDDEN", Field: "points",
+			Message: "this account records redemptions (negative points) only; crediting points needs an operator"})
+		return
 	}
 	mall := r.PathValue("mall")
 	e, replay, err := a.ledger.Adjust(r.Context(), ledger.Adjustment{Mall: mall,
@@ -145,7 +152,7 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "sync_state is " + syncStates, Field: "sync_state"})
 		return
 	}
-	list, err := a.db.Transactions(r.Context(), storage.TransactionFilter{Mall: q.Get("mall"), OpenID: q.Get("openid"),
+	list, err := a.db.Transactions(r.Context(), storage.TransactionFilter{Mall: q.Get("mall"), Malls: scope(r), OpenID: q.Get("openid"),
 		SyncState: state, Before: before, Limit: n})
 	if err != nil {
 		a.fail(w, r, err)
@@ -201,7 +208,7 @@ func (a *API) listSyncs(w http.ResponseWriter, r *http.Request, state string) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.Syncs(r.Context(), state, after, n)
+	list, err := a.db.Syncs(r.Context(), scope(r), state, after, n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -237,13 +244,23 @@ func syncID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// sightedSync reads a sync of one of r's principal's malls; another
+// mall's is ErrNotFound, as if it did not exist.
+func (a *API) sightedSync(r *http.Request, id int64) (storage.Sync, error) {
+	s, err := a.db.Sync(r.Context(), id)
+	if err == nil && !who(r).Sees(s.Mall) {
+		return storage.Sync{}, storage.ErrNotFound
+	}
+	return s, err
+}
+
 func (a *API) sync(w http.ResponseWriter, r *http.Request) {
 	id, err := syncID(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	s, err := a.db.Sync(r.Context(), id)
+	s, err := a.sightedSync(r, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -262,7 +279,7 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	s, err := a.db.Sync(r.Context(), id)
+	s, err := a.sightedSync(r, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -299,6 +316,10 @@ func (a *API) park(w http.ResponseWriter, r *http.Request) {
 	if req.Mall == "" {
 		req.Mall = a.mchID
 	}
+	if err := seen(r, "mall", req.Mall); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	p, created, err := a.parking.Park(r.Context(), parking.Event{Mall: req.Mall, OpenID: req.OpenID, AppID: req.AppID,
 		PlateNumber: req.PlateNumber, State: req.State, Time: req.Time, IdempotencyKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
@@ -324,7 +345,7 @@ func (a *API) parkings(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.Parkings(r.Context(), before, n)
+	list, err := a.db.Parkings(r.Context(), scope(r), before, n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -332,15 +353,22 @@ func (a *API) parkings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"parkings": list})
 }
 
+// rules answers the rules in force; an account confined to some malls
+// gets the default section and its malls' own, no other mall's.
 func (a *API) rules(w http.ResponseWriter, r *http.Request) {
 	set := a.current.Load()
-	doc, err := json.Marshal(set)
+	p := who(r)
+	doc, err := set.MarshalMalls(func(mall string) bool { return p.Sees(mall) })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"version": set.Version(), "rules": json.RawMessage(doc),
-		"malls": set.Malls(), "default_mall": set.Mall(a.mchID)})
+	malls := slices.DeleteFunc(set.Malls(), func(m rules.Mall) bool { return !p.Sees(m.MchID) })
+	out := map[string]any{"version": set.Version(), "rules": json.RawMessage(doc), "malls": malls}
+	if p.Sees(a.mchID) {
+		out["default_mall"] = set.Mall(a.mchID)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // entries is the CRM feed: ledger entries after a cursor, in commit order.
@@ -356,7 +384,7 @@ func (a *API) entries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.EntriesAfter(r.Context(), after, n)
+	list, err := a.db.EntriesAfter(r.Context(), scope(r), after, n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -376,7 +404,7 @@ func (a *API) refusals(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.Refusals(r.Context(), n)
+	list, err := a.db.Refusals(r.Context(), scope(r), n)
 	if err != nil {
 		a.fail(w, r, err)
 		return

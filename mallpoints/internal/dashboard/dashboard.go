@@ -29,6 +29,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/sandbox"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -59,6 +60,12 @@ type Config struct {
 	MchID string
 	// Token is the admin token; when set, browsers sign in with it.
 	Token string
+	// Accounts are the people and programs that sign in; nil: the admin
+	// token or the implicit local administrator only.
+	Accounts *accounts.Service
+	// SecureCookies marks cookies Secure on plain-HTTP requests too: the
+	// console is reached over https through a proxy (an https --admin-url).
+	SecureCookies bool
 	// Sandbox, when set, enables the simulate forms (sandbox mode only).
 	Sandbox Simulator
 	Logger  *slog.Logger
@@ -70,7 +77,7 @@ type Config struct {
 type Dashboard struct {
 	cfg     Config
 	pages   map[string]*template.Template
-	mux     *http.ServeMux
+	static  http.Handler
 	signins *signinLimiter
 	// noticeKey signs the notices an action leaves for the next page.
 	noticeKey []byte
@@ -108,31 +115,41 @@ func New(cfg Config) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := http.NewServeMux()
-	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	m.HandleFunc("GET /signin", d.signinForm)
-	m.HandleFunc("POST /signin", d.signin)
-	m.HandleFunc("POST /signout", d.signout)
-	m.HandleFunc("GET /{$}", d.overview)
-	m.HandleFunc("GET /members", d.members)
-	m.HandleFunc("GET /members/{mall}/{openid}", d.member)
-	m.HandleFunc("GET /transactions/{mall}/{transaction_id}", d.transaction)
-	m.HandleFunc("GET /parked", d.parked)
-	m.HandleFunc("POST /parked/{id}/retry", d.retry)
-	m.HandleFunc("GET /rules", d.rules)
-	m.HandleFunc("POST /rules/preview", d.previewPayment)
-	m.HandleFunc("GET /export", d.exportForm)
-	m.HandleFunc("GET /export/ledger.csv", d.exportCSV)
-	m.HandleFunc("POST /simulate/payment", d.simulatePayment)
-	m.HandleFunc("POST /simulate/refund", d.simulateRefund)
-	d.mux = m
+	d.static = http.StripPrefix("/static/", http.FileServerFS(static))
 	return d, nil
 }
 
-// Handler serves the dashboard at /. Mount it on the admin mux after the
-// more specific /api/ and /metrics, and behind d.Guard and
+// Route is one page or form of the dashboard and the permission it needs.
+type Route struct {
+	Pattern    string // a ServeMux pattern
+	Permission accounts.Permission
+	Handler    http.Handler
+}
+
+// Routes lists the dashboard's pages and forms. Mount each on the admin
+// mux through d.Allow(route.Permission, …), behind d.Guard and
 // http.CrossOriginProtection.
-func (d *Dashboard) Handler() http.Handler { return d.mux }
+func (d *Dashboard) Routes() []Route {
+	f := func(h http.HandlerFunc) http.Handler { return h }
+	return []Route{
+		{"GET /static/", accounts.Open, d.static},
+		{"GET /signin", accounts.Open, f(d.signinForm)},
+		{"POST /signin", accounts.Open, f(d.signin)},
+		{"POST /signout", accounts.Open, f(d.signout)},
+		{"GET /{$}", accounts.Read, f(d.overview)},
+		{"GET /members", accounts.Read, f(d.members)},
+		{"GET /members/{mall}/{openid}", accounts.Read, f(d.member)},
+		{"GET /transactions/{mall}/{transaction_id}", accounts.Read, f(d.transaction)},
+		{"GET /parked", accounts.Read, f(d.parked)},
+		{"POST /parked/{id}/retry", accounts.Retry, f(d.retry)},
+		{"GET /rules", accounts.Read, f(d.rules)},
+		{"POST /rules/preview", accounts.Preview, f(d.previewPayment)},
+		{"GET /export", accounts.Export, f(d.exportForm)},
+		{"GET /export/ledger.csv", accounts.Export, f(d.exportCSV)},
+		{"POST /simulate/payment", accounts.Simulate, f(d.simulatePayment)},
+		{"POST /simulate/refund", accounts.Simulate, f(d.simulateRefund)},
+	}
+}
 
 // page is what every template receives.
 type page struct {
@@ -140,8 +157,9 @@ type page struct {
 	Nav     string // the menu entry to mark
 	Notice  string // a message after an action
 	Error   string
-	Sandbox bool
-	SignOut bool // a token is configured: offer to sign out
+	Sandbox bool   // the simulate forms are offered: sandbox mode, to whom may use them
+	SignOut bool   // signed in: offer to sign out
+	Who     string // who is signed in
 	Data    any
 }
 
@@ -151,8 +169,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 		d.fail(w, r, fmt.Errorf("dashboard: no template %q", name))
 		return
 	}
-	p.Sandbox = d.cfg.Sandbox != nil
-	p.SignOut = d.cfg.Token != ""
+	d.who(r, &p)
 	if p.Notice == "" {
 		p.Notice = d.takeNotice(w, r)
 	}
@@ -180,14 +197,45 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		d.cfg.Logger.ErrorContext(r.Context(), "dashboard: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
-	if t, ok := d.pages["error"]; ok && !strings.HasPrefix(r.URL.Path, "/error") {
+	d.errorPage(w, r, status, msg)
+}
+
+// errorPage answers status with the error page showing msg.
+func (d *Dashboard) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if t, ok := d.pages["error"]; ok {
+		p := page{Title: http.StatusText(status), Error: msg}
+		d.who(r, &p)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
-		t.Execute(w, page{Title: http.StatusText(status), Error: msg, Sandbox: d.cfg.Sandbox != nil, SignOut: d.cfg.Token != ""})
+		t.Execute(w, p)
 		return
 	}
 	http.Error(w, msg, status)
 }
+
+// who fills in what a page shows of its viewer: who is signed in, and the
+// simulate forms for whom may use them.
+func (d *Dashboard) who(r *http.Request, p *page) {
+	v, ok := accounts.FromContext(r.Context())
+	p.Sandbox = d.cfg.Sandbox != nil && ok && v.Can(accounts.Simulate) && v.Sees(d.cfg.MchID)
+	p.SignOut = ok && v.Name != accounts.LocalActor
+	if p.SignOut {
+		p.Who = v.Name
+	}
+}
+
+// viewer is the principal of r, set by the guard before any route but an
+// Open one runs; without one (a page mounted without the guard) it is
+// confined to a mall that does not exist, so it sees nothing.
+func viewer(r *http.Request) accounts.Principal {
+	if p, ok := accounts.FromContext(r.Context()); ok {
+		return p
+	}
+	return accounts.Principal{Malls: []string{""}}
+}
+
+// scope is the malls r's viewer sees, for storage's reads.
+func scope(r *http.Request) storage.Malls { return viewer(r).Malls }
 
 // beijing is UTC+8: WeChat Pay's time, and the mall's day.
 var beijing = time.FixedZone("CST", 8*3600)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -18,8 +19,8 @@ type noRetries struct{}
 
 func (noRetries) Retry(context.Context, int64) (bool, error) { return false, nil }
 
-// Guard puts the admin surface behind the admin token: the API and the
-// metrics want the bearer token, a browser is sent to sign in.
+// Guard finds who makes a request, Allow checks what a route needs: the
+// API wants a Bearer token, a browser is sent to sign in.
 func ExampleDashboard_Guard() {
 	dir, _ := os.MkdirTemp("", "example-")
 	defer os.RemoveAll(dir)
@@ -34,9 +35,9 @@ func ExampleDashboard_Guard() {
 		fmt.Println(err)
 		return
 	}
-	admin := d.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	admin := d.Guard(d.Allow(accounts.Read, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
-	}))
+	})))
 	for _, c := range []struct{ path, auth string }{
 		{"/api/members", ""},
 		{"/api/members", "Bearer s3cret"},

@@ -23,7 +23,8 @@ var exportColumns = []string{"seq", "created_at", "mall", "openid", "kind", "poi
 	"rule_version", "reason"}
 
 // exportCSV writes the ledger entries of one Beijing day (?day=2006-01-02),
-// in commit order, for reconciliation with the mall's CRM. It reads the day
+// in commit order, for reconciliation with the mall's CRM: the entries of
+// the malls the viewer sees. It reads the day
 // in pages, so a busy day is never held in memory whole.
 func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 	dayParam := r.URL.Query().Get("day")
@@ -36,7 +37,7 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	from, to := day, day.AddDate(0, 0, 1)
 	const pageSize = 1000
-	first, err := d.cfg.DB.EntriesBetween(r.Context(), from, to, 0, pageSize)
+	first, err := d.cfg.DB.EntriesBetween(r.Context(), scope(r), from, to, 0, pageSize)
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -53,7 +54,7 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 		if len(list) < pageSize {
 			break
 		}
-		if list, err = d.cfg.DB.EntriesBetween(r.Context(), from, to, list[len(list)-1].Seq, pageSize); err != nil {
+		if list, err = d.cfg.DB.EntriesBetween(r.Context(), scope(r), from, to, list[len(list)-1].Seq, pageSize); err != nil {
 			// The header is sent: end the file with a line that says it is cut short.
 			d.cfg.Logger.ErrorContext(r.Context(), "dashboard: export cut short", "day", dayParam, "error", err)
 			cw.Write([]string{"# export failed here; download the file again"})

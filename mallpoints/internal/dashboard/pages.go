@@ -26,19 +26,19 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := d.cfg.Now()
 	from, to := rules.BeijingDay(now)
-	o, err := d.cfg.DB.Overview(ctx, from, to)
+	o, err := d.cfg.DB.Overview(ctx, scope(r), from, to)
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
 	// The chart's last bar is the hour under way.
 	start := now.Truncate(time.Hour).Add(-23 * time.Hour)
-	hours, err := d.cfg.DB.Hourly(ctx, start, 24)
+	hours, err := d.cfg.DB.Hourly(ctx, scope(r), start, 24)
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	recent, err := d.cfg.DB.Transactions(ctx, storage.TransactionFilter{Limit: 20})
+	recent, err := d.cfg.DB.Transactions(ctx, storage.TransactionFilter{Malls: scope(r), Limit: 20})
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -46,7 +46,7 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	data := overviewData{
 		Day: from.In(beijing).Format(time.DateOnly), Overview: o, Chart: newChart(hours), Recent: recent, MchID: d.cfg.MchID,
 	}
-	last, err := d.cfg.DB.LastAttempt(ctx)
+	last, err := d.cfg.DB.LastAttempt(ctx, scope(r))
 	switch {
 	case err == nil && last.Status == http.StatusUnauthorized:
 		data.SignaturesRefused = &last
@@ -70,10 +70,10 @@ func (d *Dashboard) members(w http.ResponseWriter, r *http.Request) {
 	data := membersData{OpenID: q.Get("openid")}
 	var err error
 	if data.OpenID != "" {
-		data.Members, err = d.cfg.DB.MembersByOpenID(ctx, data.OpenID)
+		data.Members, err = d.cfg.DB.MembersByOpenID(ctx, scope(r), data.OpenID)
 	} else {
 		const pageSize = 50
-		data.Members, err = d.cfg.DB.Members(ctx, "", q.Get("after"), pageSize)
+		data.Members, err = d.cfg.DB.Members(ctx, scope(r), "", q.Get("after"), pageSize)
 		if err == nil && len(data.Members) == pageSize {
 			data.Next = data.Members[pageSize-1].OpenID
 		}
@@ -170,7 +170,7 @@ type parkedData struct {
 func (d *Dashboard) parked(w http.ResponseWriter, r *http.Request) {
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	const pageSize = 100
-	list, err := d.cfg.DB.Syncs(r.Context(), storage.SyncParked, max(after, 0), pageSize)
+	list, err := d.cfg.DB.Syncs(r.Context(), scope(r), storage.SyncParked, max(after, 0), pageSize)
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -188,6 +188,14 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
 		d.fail(w, r, storage.ErrNotFound)
+		return
+	}
+	// Another mall's sync is, to a viewer confined to some, none at all.
+	if s, err := d.cfg.DB.Sync(r.Context(), id); err == nil && !viewer(r).Sees(s.Mall) {
+		d.fail(w, r, storage.ErrNotFound)
+		return
+	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		d.fail(w, r, err)
 		return
 	}
 	ok, err := d.cfg.Retrier.Retry(r.Context(), id)

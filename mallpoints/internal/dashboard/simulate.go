@@ -35,8 +35,7 @@ func (d *Dashboard) back(w http.ResponseWriter, r *http.Request, notice string) 
 // WeChat Pay tells the mall about the payment) and pays; the notification
 // reaches the service like a real one.
 func (d *Dashboard) simulatePayment(w http.ResponseWriter, r *http.Request) {
-	if d.cfg.Sandbox == nil {
-		http.NotFound(w, r)
+	if !d.simulating(w, r) {
 		return
 	}
 	amount, err := parseYuan(r.PostFormValue("amount"))
@@ -58,9 +57,22 @@ func (d *Dashboard) simulatePayment(w http.ResponseWriter, r *http.Request) {
 	d.back(w, r, "The sandbox made payment "+p.TransactionID+"; it appears below once its notification is processed.")
 }
 
-func (d *Dashboard) simulateRefund(w http.ResponseWriter, r *http.Request) {
-	if d.cfg.Sandbox == nil {
+// simulating reports whether r may make payments at the sandbox: there is
+// one, and its mall is the viewer's; it answers r when not.
+func (d *Dashboard) simulating(w http.ResponseWriter, r *http.Request) bool {
+	switch {
+	case d.cfg.Sandbox == nil:
 		http.NotFound(w, r)
+		return false
+	case !viewer(r).Sees(d.cfg.MchID):
+		d.errorPage(w, r, http.StatusForbidden, "The sandbox's mall "+d.cfg.MchID+" is not one of yours.")
+		return false
+	}
+	return true
+}
+
+func (d *Dashboard) simulateRefund(w http.ResponseWriter, r *http.Request) {
+	if !d.simulating(w, r) {
 		return
 	}
 	amount, err := parseYuan(r.PostFormValue("amount"))

@@ -178,10 +178,20 @@ func sorted(s []string) []string {
 	return s
 }
 
+// MarshalMalls is MarshalJSON with only the malls keep keeps: what an
+// account confined to some malls may see of the rules.
+func (s *Set) MarshalMalls(keep func(mchid string) bool) ([]byte, error) { return s.canonicalOf(keep) }
+
 // canonical writes the normalised rules.
-func (s *Set) canonical() ([]byte, error) {
+func (s *Set) canonical() ([]byte, error) { return s.canonicalOf(func(string) bool { return true }) }
+
+// canonicalOf writes the normalised rules with the malls keep keeps.
+func (s *Set) canonicalOf(keep func(mchid string) bool) ([]byte, error) {
 	f := fileJSON{Default: s.def.toJSON(true)}
 	for id, sec := range s.source {
+		if !keep(id) {
+			continue
+		}
 		f.Malls = append(f.Malls, mallJSON{MchID: id, BrandID: sec.brandID, AppIDs: sec.appIDs, sectionJSON: sec.toJSON(false)})
 	}
 	slices.SortFunc(f.Malls, func(a, b mallJSON) int { return strings.Compare(a.MchID, b.MchID) })

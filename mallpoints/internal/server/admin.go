@@ -8,23 +8,33 @@ import (
 	"strings"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 )
 
 // adminHandler is the admin surface: the host check first (DNS rebinding),
-// then cross-origin protection, the guard (token or session), and the
-// routes, each state-changing request logged with its actor.
+// then cross-origin protection, the guard (who makes the request: an
+// account's token or session, the admin token, the implicit local
+// administrator), and the routes, each behind the permission it needs and
+// each state-changing request logged with its actor.
 func (s *Server) adminHandler() (http.Handler, error) {
 	hosts, origins, err := adminHosts(s.cfg.AdminListen, s.cfg.AdminURLs)
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
-		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log}).Handler())
-	guard, err := s.observe(mux) // /metrics, the dashboard at /, and the token check
+	d, err := dashboard.New(dashboard.Config{
+		DB: s.db, Rules: s.rules, Retrier: s.outbox, MchID: s.cfg.MchID, Token: s.cfg.AdminToken,
+		Accounts: s.accounts, SecureCookies: httpsURL(s.cfg.AdminURLs), Sandbox: s.cfg.Sandbox, Logger: s.log,
+	})
 	if err != nil {
 		return nil, err
+	}
+	a := api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
+		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log})
+	s.routes = s.adminRoutes(a, d)
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.Pattern, d.Allow(rt.Permission, rt.Handler))
 	}
 	// Refuse state-changing requests a browser sends cross-site, token or
 	// not; the console's own origins are expected, also behind a proxy that
@@ -35,7 +45,18 @@ func (s *Server) adminHandler() (http.Handler, error) {
 			return nil, fmt.Errorf("server: --admin-url: %w", err)
 		}
 	}
-	return s.checkHost(hosts, cop.Handler(guard(s.audit(mux)))), nil
+	return s.checkHost(hosts, cop.Handler(d.Guard(s.audit(mux)))), nil
+}
+
+// httpsURL reports whether any of urls is https: the console is reached
+// over TLS, perhaps ended at a proxy, and its cookies are Secure.
+func httpsURL(urls []string) bool {
+	for _, raw := range urls {
+		if u, err := url.Parse(raw); err == nil && u.Scheme == "https" {
+			return true
+		}
+	}
+	return false
 }
 
 // adminHosts lists the Host values the admin listener answers besides its
@@ -120,18 +141,12 @@ func servedAs(r *http.Request, host string) bool {
 	return false
 }
 
-// audit names the actor of every admin request for the routes (the
-// implicit local administrator without a token; whoever holds the token
-// with one: the guard let nothing else through), and logs each
-// state-changing request with its status and actor. Sign-in logs its own
-// outcome.
+// audit logs each state-changing admin request with its status and its
+// actor, whom the guard named (none when it found no credential). Sign-in
+// logs its own outcome.
 func (s *Server) audit(next http.Handler) http.Handler {
-	actor := "local"
-	if s.cfg.AdminToken != "" {
-		actor = "token"
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = r.WithContext(api.WithActor(r.Context(), actor))
+		actor := api.Actor(r.Context())
 		switch {
 		case r.Method == http.MethodGet, r.Method == http.MethodHead, r.Method == http.MethodOptions, r.URL.Path == "/signin":
 			next.ServeHTTP(w, r)

@@ -2,8 +2,8 @@
 // outbox and the two HTTP surfaces. The public one takes WeChat Pay's
 // notifications and health checks; the admin one serves the dashboard and
 // the JSON API behind a host check (against DNS rebinding), cross-origin
-// protection and the admin token. Package main only parses flags, listens
-// and handles signals.
+// protection, and accounts with roles and mall scopes (package accounts).
+// Package main only parses flags, listens and handles signals.
 package server
 
 import (
@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/crm"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
@@ -47,11 +49,14 @@ type Config struct {
 	// the file at RulesPath when that is set.
 	Rules     *rules.Set
 	RulesPath string
-	// AdminToken, when set, must be sent as "Authorization: Bearer …" with
-	// every admin request.
+	// AdminToken, when set, is the bootstrap administrator's: sent as
+	// "Authorization: Bearer …", or typed at the sign-in page. Accounts
+	// (mallpointsd users) sign in with their passwords and tokens.
 	AdminToken string
 	// AdminListen is the address the admin listener was asked for
-	// (--admin-listen); requests naming it as their Host are accepted.
+	// (--admin-listen); requests naming it as their Host are accepted. Off
+	// loopback, New refuses to start without an AdminToken or an enabled
+	// admin account confined to no mall.
 	AdminListen string
 	// AdminURLs are the URLs people reach the console by (--admin-url):
 	// their hosts are accepted as Host and their origins as Origin.
@@ -91,6 +96,8 @@ type Server struct {
 	admin    http.Handler
 	metrics  *metrics.Metrics
 	ready    readiness
+	accounts *accounts.Service
+	routes   []Route // the admin listener's
 }
 
 // DefaultReadyCache is how long /readyz answers from its last database
@@ -135,7 +142,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(set), log: cfg.Logger, metrics: newMetrics(cfg)}
+	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(set), log: cfg.Logger, metrics: newMetrics(cfg),
+		accounts: accounts.New(accounts.Config{DB: db})}
+	if err := s.checkAdminAccess(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.ready.window = cmp.Or(cfg.ReadyCache, DefaultReadyCache)
 	if s.ready.checks, err = readinessCounter(s.metrics.Registry()); err != nil {
 		db.Close()
@@ -166,6 +178,42 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	return s, nil
 }
+
+// checkAdminAccess refuses an admin listener off loopback that nobody
+// could use safely: without the admin token, and without an enabled admin
+// account confined to no mall, it would serve no one (there is no implicit
+// administrator off loopback) or only people who cannot manage accounts.
+func (s *Server) checkAdminAccess(ctx context.Context) error {
+	if s.cfg.AdminToken != "" || s.cfg.AdminListen == "" || isLoopback(s.cfg.AdminListen) {
+		return nil
+	}
+	ok, err := s.accounts.UnscopedAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("server: --admin-listen %s is not on loopback, and there is no admin token (MALLPOINTS_ADMIN_TOKEN_FILE, "+
+			"--admin-token) and no enabled admin account confined to no mall: add one with "+
+			"`mallpointsd users add NAME --role admin --db …`; the admin surface changes balances", s.cfg.AdminListen)
+	}
+	return nil
+}
+
+// isLoopback reports whether addr's host is a loopback address or localhost.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Accounts are the people and programs of the admin surface.
+func (s *Server) Accounts() *accounts.Service { return s.accounts }
 
 // decisions hands the outbox's decision jobs to the ledger, which is made
 // after the outbox.
