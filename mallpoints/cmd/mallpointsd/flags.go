@@ -19,6 +19,7 @@ type config struct {
 	listen, adminListen, adminToken string
 	db, rules                       string
 	tlsCert, tlsKey                 string
+	adminTLSCert, adminTLSKey       string
 	sandboxListen                   string
 	workers                         int
 	logFormat                       string
@@ -59,7 +60,9 @@ func (c *config) options() []option {
 		{"listen", "MALLPOINTS_LISTEN", "ADDR", "public surface: POST /wechatpay/notify, /healthz, /readyz", "127.0.0.1:8080", &c.listen, 0},
 		{"admin-listen", "MALLPOINTS_ADMIN_LISTEN", "ADDR", "dashboard, JSON API under /api/, /metrics", "127.0.0.1:8081", &c.adminListen, 0},
 		{"admin-url", "MALLPOINTS_ADMIN_URL", "URL", "how people reach the console; repeatable: its host is accepted, its origin expected", "", &c.adminURLs, 0},
-		{"admin-token", "MALLPOINTS_ADMIN_TOKEN", "TOKEN", "32+ characters, required off loopback; prefer MALLPOINTS_ADMIN_TOKEN_FILE", "", &c.adminToken, 0},
+		{"admin-token", "MALLPOINTS_ADMIN_TOKEN", "TOKEN", "the bootstrap administrator's, 32+ characters; off loopback it or an admin account is required; prefer MALLPOINTS_ADMIN_TOKEN_FILE", "", &c.adminToken, 0},
+		{"admin-tls-cert", "MALLPOINTS_ADMIN_TLS_CERT", "FILE", "serve --admin-listen over https with this certificate chain (Secure cookies)", "", &c.adminTLSCert, 0},
+		{"admin-tls-key", "MALLPOINTS_ADMIN_TLS_KEY", "FILE", "and this key", "", &c.adminTLSKey, 0},
 		{"db", "MALLPOINTS_DB", "PATH|URL", "SQLite file or postgres:// URL", "./mallpoints.db", &c.db, 0},
 		{"rules", "MALLPOINTS_RULES", "FILE", "rules YAML; reloaded on SIGHUP", "", &c.rules, 0},
 		{"tls-cert", "MALLPOINTS_TLS_CERT", "FILE", "serve --listen over https with this certificate chain", "", &c.tlsCert, 0},
@@ -178,8 +181,15 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
-	if c.adminToken == "" && !isLoopback(c.adminListen) {
-		return nil, fmt.Errorf("--admin-listen %s is not on loopback: set MALLPOINTS_ADMIN_TOKEN_FILE (or MALLPOINTS_ADMIN_TOKEN, --admin-token); the admin surface changes balances", c.adminListen)
+	if (c.adminTLSCert == "") != (c.adminTLSKey == "") {
+		return nil, errors.New("--admin-tls-cert and --admin-tls-key go together")
+	}
+	// Off loopback, the admin surface needs the admin token or an unscoped
+	// admin account, which the service checks in its database once open;
+	// the sandbox mode's database is new and has no accounts.
+	if c.adminToken == "" && !isLoopback(c.adminListen) && c.creds == nil {
+		return nil, fmt.Errorf("--admin-listen %s is not on loopback: set MALLPOINTS_ADMIN_TOKEN_FILE (or MALLPOINTS_ADMIN_TOKEN, --admin-token); "+
+			"the sandbox mode's database has no accounts; the admin surface changes balances", c.adminListen)
 	}
 	if n := len(c.adminToken); n > 0 && n < minAdminToken {
 		return nil, fmt.Errorf("the admin token has %d characters; use at least %d, such as the output of `openssl rand -hex 32` "+

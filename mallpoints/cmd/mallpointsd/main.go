@@ -153,14 +153,24 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 		}
 		errc <- publicSrv.Serve(public)
 	}()
-	go func() { errc <- adminSrv.Serve(admin) }()
-	scheme := "http"
+	go func() {
+		if c.adminTLSCert != "" {
+			adminSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			errc <- adminSrv.ServeTLS(admin, c.adminTLSCert, c.adminTLSKey)
+			return
+		}
+		errc <- adminSrv.Serve(admin)
+	}()
+	scheme, adminScheme := "http", "http"
 	if c.tlsCert != "" {
 		scheme = "https"
 	}
-	fmt.Fprintf(stdout, "mallpointsd: notifications at %s://%s/wechatpay/notify; admin API at http://%s/api/\n",
-		scheme, public.Addr(), admin.Addr())
-	fmt.Fprintf(stdout, "mallpointsd: dashboard at http://%s/, metrics at http://%s/metrics\n", admin.Addr(), admin.Addr())
+	if c.adminTLSCert != "" {
+		adminScheme = "https"
+	}
+	fmt.Fprintf(stdout, "mallpointsd: notifications at %s://%s/wechatpay/notify; admin API at %s://%s/api/\n",
+		scheme, public.Addr(), adminScheme, admin.Addr())
+	fmt.Fprintf(stdout, "mallpointsd: dashboard at %s://%s/, metrics at %s://%s/metrics\n", adminScheme, admin.Addr(), adminScheme, admin.Addr())
 
 	for {
 		select {
