@@ -522,3 +522,40 @@ func TestAnAppRecordsRedemptionsButNotCredits(t *testing.T) {
 		t.Errorf("an app redeeming points: %d, actor %q; want 201 by crm", st, got.Adjustment.Actor)
 	}
 }
+
+// TestWrongPasswordsAreThrottledPerAddressLikeWrongTokens: ten wrong
+// passwords from one address within the window, and even the right one
+// from it gets 429; a disabled account's right password is wrong.
+func TestWrongPasswordsAreThrottledPerAddressLikeWrongTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, filepath.Join(t.TempDir(), "mallpoints.db"), envOptions{})
+	ctx := context.Background()
+	const password = "a password of some length"
+	for _, name := range []string{"li.na", "gone"} {
+		if err := e.srv.Accounts().Add(ctx, name, accounts.Viewer, nil, password); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.srv.Accounts().Disable(ctx, "gone"); err != nil {
+		t.Fatal(err)
+	}
+	post := func(name, pw string) *http.Response {
+		resp, err := noRedirects.PostForm(e.admin.URL+"/signin", url.Values{"name": {name}, "password": {pw}, "next": {"/"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	if r := post("gone", password); r.StatusCode != http.StatusUnauthorized || len(r.Cookies()) != 0 {
+		t.Errorf("a disabled account's password: %d with cookies %v, want 401 and none", r.StatusCode, r.Cookies())
+	}
+	for i := range 9 {
+		if r := post("li.na", "guess "+fmtInt(int64(i))+" of many bytes"); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d, want 401", i+1, r.StatusCode)
+		}
+	}
+	if r := post("li.na", password); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Errorf("the right password after ten wrong ones: %d, Retry-After %q; want 429 with Retry-After", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+}
