@@ -43,7 +43,8 @@ type Config struct {
 	// DefaultSessionLifetime.
 	SessionLifetime time.Duration
 	// MaxHashing bounds the passwords hashed at once (each takes 19 MiB and
-	// a core for tens of milliseconds); zero means DefaultMaxHashing.
+	// a core for tens of milliseconds); zero means as many as the process
+	// has cores (GOMAXPROCS), at most MaxHashingDefault.
 	MaxHashing int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -52,8 +53,9 @@ type Config struct {
 // DefaultSessionLifetime is how long a sign-in lasts.
 const DefaultSessionLifetime = 12 * time.Hour
 
-// DefaultMaxHashing is the passwords hashed at once: the cores, at most 4.
-var DefaultMaxHashing = min(runtime.GOMAXPROCS(0), 4)
+// MaxHashingDefault bounds the passwords hashed at once by default, on
+// machines of more cores: 4 × 19 MiB.
+const MaxHashingDefault = 4
 
 // touchEvery is how stale a session's last_seen or a token's last_used
 // may be before a request writes it again: one write a minute per client,
@@ -87,7 +89,7 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	s := &Service{db: cfg.DB, lifetime: cmp.Or(cfg.SessionLifetime, DefaultSessionLifetime),
-		now: cfg.Now, hashing: make(chan struct{}, max(cmp.Or(cfg.MaxHashing, DefaultMaxHashing), 1))}
+		now: cfg.Now, hashing: make(chan struct{}, max(cmp.Or(cfg.MaxHashing, min(runtime.GOMAXPROCS(0), MaxHashingDefault)), 1))}
 	s.dummy = sync.OnceValues(func() (string, error) { return s.hashPassword(context.Background(), rand.Text()) })
 	return s
 }

@@ -52,11 +52,12 @@ func (d *Dashboard) Guard(next http.Handler) http.Handler {
 	})
 }
 
-// bootstrap is the administrator of --admin-token; local the implicit one.
-var (
-	bootstrap = accounts.Principal{Name: accounts.TokenActor, Role: accounts.Admin}
-	local     = accounts.Principal{Name: accounts.LocalActor, Role: accounts.Admin}
-)
+// admin is an administrator that is not an account: the bootstrap one of
+// --admin-token (accounts.TokenActor) or the implicit local one
+// (accounts.LocalActor).
+func admin(name string) *accounts.Principal {
+	return &accounts.Principal{Name: name, Role: accounts.Admin}
+}
 
 // authenticate returns r's principal, nil for none; false when it has
 // answered r (a wrong Bearer, a client over its limit, a database error).
@@ -72,7 +73,7 @@ func (d *Dashboard) authenticate(w http.ResponseWriter, r *http.Request) (*accou
 		bearer, isBearer := strings.CutPrefix(auth, "Bearer ")
 		switch {
 		case isBearer && d.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(bearer), []byte(d.cfg.Token)) == 1:
-			return &bootstrap, true
+			return admin(accounts.TokenActor), true
 		case isBearer && d.cfg.Accounts != nil && strings.HasPrefix(bearer, accounts.TokenPrefix):
 			p, err := d.cfg.Accounts.Token(ctx, bearer)
 			if err == nil {
@@ -93,7 +94,7 @@ func (d *Dashboard) authenticate(w http.ResponseWriter, r *http.Request) (*accou
 		switch {
 		case strings.Contains(c.Value, "."): // the admin token's session: "<expiry>.<mac>"
 			if d.cfg.Token != "" && validSession(r, d.cfg.Token, d.cfg.Now()) {
-				return &bootstrap, true
+				return admin(accounts.TokenActor), true
 			}
 		case d.cfg.Accounts != nil:
 			p, err := d.cfg.Accounts.Session(ctx, c.Value)
@@ -107,7 +108,7 @@ func (d *Dashboard) authenticate(w http.ResponseWriter, r *http.Request) (*accou
 		}
 	}
 	if d.implicitLocal(r) {
-		return &local, true
+		return admin(accounts.LocalActor), true
 	}
 	return nil, true
 }
