@@ -2,15 +2,18 @@
 // server-rendered html/template pages with their assets embedded, no
 // front-end build and no JavaScript. It shows the day at a glance (payments,
 // points, the outbox, sync lag, the last 24 hours per hour), members and
-// their ledger, a transaction with every sync attempt, the parked syncs with
-// a retry button, the rules in force with a preview form (ledger.Preview,
+// their ledger, a transaction with every sync attempt and who decided its
+// points, the parked syncs with a retry button, the payments and refunds
+// waiting for their mall's CRM with the two buttons of a parked decision
+// (ask the CRM again, or decide by the rules file), the rules in force with a preview form (ledger.Preview,
 // writing nothing), and a CSV export of a Beijing day's
 // ledger for the mall's CRM. Without WeChat Pay credentials the service runs
 // an embedded sandbox, and the dashboard offers a form that makes payments
 // and refunds there.
 //
 // The dashboard reads through package storage and changes state only through
-// the outbox's Retry and the sandbox. It renders no personal data beyond the
+// the outbox's Retry, the ledger's decisions of parked payments and refunds
+// (recorded with the request's actor) and the sandbox. It renders no personal data beyond the
 // openid; html/template escapes every value.
 package dashboard
 
@@ -55,6 +58,11 @@ type Config struct {
 	// Rules holds the rules in force.
 	Rules   *rules.Current
 	Retrier Retrier
+	// Decider retries parked decisions or has the rules file make them.
+	Decider Decider
+	// Actor names who makes a request: the admin surface's guard knows
+	// (package api's Actor). The ledger records it on a decision.
+	Actor func(context.Context) string
 	// MchID is the merchant's own mchid, the mall of simulated payments.
 	MchID string
 	// Token is the admin token; when set, browsers sign in with it.
@@ -78,8 +86,8 @@ type Dashboard struct {
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Dashboard, error) {
-	if cfg.DB == nil || cfg.Rules == nil || cfg.Retrier == nil {
-		return nil, errors.New("dashboard: DB, Rules and Retrier are required")
+	if cfg.DB == nil || cfg.Rules == nil || cfg.Retrier == nil || cfg.Decider == nil || cfg.Actor == nil {
+		return nil, errors.New("dashboard: DB, Rules, Retrier, Decider and Actor are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -119,6 +127,8 @@ func New(cfg Config) (*Dashboard, error) {
 	m.HandleFunc("GET /transactions/{mall}/{transaction_id}", d.transaction)
 	m.HandleFunc("GET /parked", d.parked)
 	m.HandleFunc("POST /parked/{id}/retry", d.retry)
+	m.HandleFunc("GET /decisions", d.decisions)
+	m.HandleFunc("POST /decisions/{kind}/{mall}/{subject}/{action}", d.decide)
 	m.HandleFunc("GET /rules", d.rules)
 	m.HandleFunc("POST /rules/preview", d.previewPayment)
 	m.HandleFunc("GET /export", d.exportForm)
@@ -210,11 +220,15 @@ func bj(t time.Time) string {
 }
 
 var funcs = template.FuncMap{
-	"yuan":  yuan,
-	"bj":    bj,
-	"dur":   duration,
-	"steps": storedSteps,
-	"short": func(s string) string { return s[:min(len(s), 12)] },
+	"yuan":      yuan,
+	"bj":        bj,
+	"dur":       duration,
+	"steps":     storedSteps,
+	"decision":  decisionLabel,
+	"kind":      kindLabel,
+	"undecided": undecided,
+	"buttons":   buttons,
+	"short":     func(s string) string { return s[:min(len(s), 12)] },
 	"signed": func(n int64) string {
 		if n > 0 {
 			return "+" + strconv.FormatInt(n, 10)

@@ -18,6 +18,12 @@ type noRetries struct{}
 
 func (noRetries) Retry(context.Context, int64) (bool, error) { return false, nil }
 
+// noDecisions is a Decider for a dashboard that decides nothing.
+type noDecisions struct{}
+
+func (noDecisions) RetryDecision(context.Context, string, string, string, string) error { return nil }
+func (noDecisions) DecideByFile(context.Context, string, string, string, string) error  { return nil }
+
 // Guard puts the admin surface behind the admin token: the API and the
 // metrics want the bearer token, a browser is sent to sign in.
 func ExampleDashboard_Guard() {
@@ -29,7 +35,8 @@ func ExampleDashboard_Guard() {
 		return
 	}
 	defer db.Close()
-	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.NewCurrent(rules.Default()), Retrier: noRetries{}, Token: "s3cret"})
+	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.NewCurrent(rules.Default()), Retrier: noRetries{},
+		Decider: noDecisions{}, Actor: func(context.Context) string { return "token" }, Token: "s3cret"})
 	if err != nil {
 		fmt.Println(err)
 		return

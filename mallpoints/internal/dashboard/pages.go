@@ -20,6 +20,8 @@ type overviewData struct {
 	// SignaturesRefused is the newest sync attempt when WeChat Pay answered
 	// it 401: it refuses the service's signatures, and every sync fails.
 	SignaturesRefused *storage.Attempt
+	// Decisions is what waits for the malls' CRMs.
+	Decisions decisionCounts
 }
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +47,10 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	data := overviewData{
 		Day: from.In(beijing).Format(time.DateOnly), Overview: o, Chart: newChart(hours), Recent: recent, MchID: d.cfg.MchID,
+	}
+	if data.Decisions, err = d.decisionCounts(ctx); err != nil {
+		d.fail(w, r, err)
+		return
 	}
 	last, err := d.cfg.DB.LastAttempt(ctx)
 	switch {

@@ -5,6 +5,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -41,7 +42,7 @@ func (s *Server) watchState() {
 // session cookie for its pages.
 func (s *Server) observe(mux *http.ServeMux) (func(http.Handler) http.Handler, error) {
 	d, err := dashboard.New(dashboard.Config{
-		DB: s.db, Rules: s.rules, Retrier: s.outbox, MchID: s.cfg.MchID,
+		DB: s.db, Rules: s.rules, Retrier: s.outbox, Decider: s.ledger, Actor: api.Actor, MchID: s.cfg.MchID,
 		Token: s.cfg.AdminToken, Sandbox: s.cfg.Sandbox, Logger: s.log,
 	})
 	if err != nil {
