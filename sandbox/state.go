@@ -261,8 +261,8 @@ func (st *state) member(key memberKey) Member {
 
 // pending reports whether the member has a payment waiting for points: one
 // of today (in Beijing) that was notified and not yet synced, or one held for
-// the member's submission that has not lapsed. Two lookups, however many
-// transactions there are.
+// the member's submission that has not lapsed. A lookup in each index,
+// however many transactions there are.
 func (st *state) pending(key memberKey, now time.Time) bool {
 	k := pendingKey{key, now.In(cst).Format(time.DateOnly)}
 	st.mu.Lock()
