@@ -98,8 +98,6 @@ func (f *keyFiles) write(t *testing.T, content string) string {
 	return path
 }
 
-func noEnv(string) (string, bool) { return "", false }
-
 // TestAMerchantsFileThatCannotBeUsedNamesItsLine: every problem names the
 // file, the line and the key, and none quotes a key.
 func TestAMerchantsFileThatCannotBeUsedNamesItsLine(t *testing.T) {

@@ -34,7 +34,7 @@ func TestTheInitialSchemaMigratesUpDownAndUpAgainOnBothEngines(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, table := range []string{"members", "notifications", "syncs", "sync_attempts", "transactions",
-				"refunds", "adjustments", "parkings", "ledger_entries", "refusals"} {
+				"refunds", "adjustments", "parkings", "ledger_entries", "refusals", "malls"} {
 				if _, err := db.exec(ctx, "SELECT 1 FROM "+table); err == nil {
 					t.Errorf("table %s is left after migrating down", table)
 				}
