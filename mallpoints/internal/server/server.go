@@ -26,6 +26,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -36,13 +37,22 @@ import (
 type Config struct {
 	// DB is a SQLite file path or a postgres:// URL.
 	DB string
-	// MchID is the merchant (or service provider) the client signs as.
+	// MchID is the merchant (or service provider) the client signs as:
+	// the one merchant of the command-line flags, which serves every mall.
+	// With MerchantsPath it is the mall of requests that name none, by
+	// default the file's first merchant.
 	MchID string
 	// Client calls WeChat Pay; build it with wxpay.WithoutRetries, since
 	// the outbox retries and records every attempt.
 	Client *wxpay.Client
 	// Parser verifies and decrypts notifications.
 	Parser *notify.Parser
+	// MerchantsPath is the merchants file (--merchants), in place of MchID,
+	// Client and Parser: each merchant's notifications arrive at
+	// /wechatpay/notify/{mchid}, and the bare /wechatpay/notify is 404.
+	// MerchantOptions make its clients, at start and at each reload.
+	MerchantsPath   string
+	MerchantOptions merchants.Options
 	// Rules are the rules in force at start; nil means rules.Default, or
 	// the file at RulesPath when that is set.
 	Rules     *rules.Set
@@ -80,17 +90,24 @@ type Config struct {
 
 // Server is a running mallpointsd, short of its listeners.
 type Server struct {
-	cfg      Config
-	db       *storage.DB
-	outbox   *outbox.Outbox
-	ledger   *ledger.Service
-	rules    *rules.Current
-	log      *slog.Logger
-	draining atomic.Bool
-	public   http.Handler
-	admin    http.Handler
-	metrics  *metrics.Metrics
-	ready    readiness
+	cfg       Config
+	merchants *merchants.Registry
+	malls     *malls
+	// notifyAt is the notification handler of each merchant in force, by
+	// mchid.
+	notifyAt   atomic.Pointer[map[string]http.Handler]
+	limitedLog *slog.Logger
+	reloading  sync.Mutex // one merchants reload at a time
+	db         *storage.DB
+	outbox     *outbox.Outbox
+	ledger     *ledger.Service
+	rules      *rules.Current
+	log        *slog.Logger
+	draining   atomic.Bool
+	public     http.Handler
+	admin      http.Handler
+	metrics    *metrics.Metrics
+	ready      readiness
 }
 
 // DefaultReadyCache is how long /readyz answers from its last database
@@ -111,18 +128,28 @@ type readiness struct {
 // New opens the database, runs the migrations (the service's and River's)
 // and builds the handlers. Start starts the outbox's workers.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Client == nil || cfg.Parser == nil || cfg.MchID == "" {
-		return nil, errors.New("server: Client, Parser and MchID are required")
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	set := cfg.Rules
-	if set == nil {
-		set = rules.Default()
+	var set *merchants.Set
+	switch {
+	case cfg.MerchantsPath != "":
+		var err error
+		if set, err = merchants.Load(cfg.MerchantsPath, cfg.MerchantOptions); err != nil {
+			return nil, err
+		}
+		cfg.MchID = cmp.Or(cfg.MchID, set.Default())
+	case cfg.Client == nil || cfg.Parser == nil || cfg.MchID == "":
+		return nil, errors.New("server: MerchantsPath, or Client, Parser and MchID, are required")
+	default:
+		set = merchants.Single(cfg.MchID, cfg.Client, cfg.Parser)
+	}
+	ruleSet := cfg.Rules
+	if ruleSet == nil {
+		ruleSet = rules.Default()
 		if cfg.RulesPath != "" {
 			var err error
-			if set, err = rules.Load(cfg.RulesPath); err != nil {
+			if ruleSet, err = rules.Load(cfg.RulesPath); err != nil {
 				return nil, err
 			}
 		}
@@ -135,14 +162,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(set), log: cfg.Logger, metrics: newMetrics(cfg)}
+	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(ruleSet), log: cfg.Logger, metrics: newMetrics(cfg),
+		merchants: merchants.NewRegistry(set)}
+	s.malls = &malls{db: db, merchants: s.merchants, log: cfg.Logger, unlisted: s.metrics.UnlistedMall}
+	if err := s.malls.load(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.ready.window = cmp.Or(cfg.ReadyCache, DefaultReadyCache)
 	if s.ready.checks, err = readinessCounter(s.metrics.Registry()); err != nil {
 		db.Close()
 		return nil, err
 	}
 	s.outbox, err = outbox.New(ctx, outbox.Config{
-		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
+		DB: db, Signers: s.malls, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
 		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
 		// The daily expiry run; s.ledger is set below, before the outbox starts.
@@ -159,6 +192,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.ledger.SetExpiryConfig(cfg.Expiry)
 	s.ledger.SetCaller(&crm.Client{})
 	s.watchState()
+	// Anyone can send a notification that fails to verify: its log record
+	// is rate-limited, and counted in full by the metrics.
+	s.limitedLog = slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
+	s.useMerchants(set)
 	s.public = s.publicHandler()
 	if s.admin, err = s.adminHandler(); err != nil {
 		db.Close()
@@ -183,15 +220,21 @@ func (d decisions) ParkDecision(ctx context.Context, kind, mall, subject string,
 	return d.s.ledger.ParkDecision(ctx, kind, mall, subject, cause)
 }
 
-// Start starts the outbox's workers.
+// Start downloads the platform certificates of the merchants file's
+// merchants that gave platform_certs, keeps them current, and starts the
+// outbox's workers.
 func (s *Server) Start(ctx context.Context) error {
+	if err := s.merchants.Load().StartRefresh(ctx, merchants.RefreshInterval); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	if err := s.outbox.Start(ctx); err != nil {
 		return fmt.Errorf("server: start outbox: %w", err)
 	}
 	return nil
 }
 
-// Public is the handler of --listen: POST /wechatpay/notify, /healthz and
+// Public is the handler of --listen: POST /wechatpay/notify/{mchid} (and,
+// with the flags' one merchant, POST /wechatpay/notify), /healthz and
 // /readyz.
 func (s *Server) Public() http.Handler { return s.public }
 
@@ -234,16 +277,19 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	err := s.outbox.Stop(ctx)
+	s.merchants.Load().Stop()
 	return errors.Join(err, s.db.Close())
 }
 
 func (s *Server) publicHandler() http.Handler {
 	mux := http.NewServeMux()
-	// Anyone can send a notification that fails to verify: its log record
-	// is rate-limited, and counted in full by the metrics.
-	limited := slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
-	mux.Handle("POST /wechatpay/notify", notify.NewHandler(s.cfg.Parser, s.metrics.Notify(s.ledger.Handle),
-		notify.WithLogger(limited), notify.WithRejectionHook(s.metrics.Rejected), notify.WithTimeout(4*time.Second)))
+	mux.HandleFunc("POST /wechatpay/notify/{mchid}", s.notifyMerchant)
+	if s.cfg.MerchantsPath == "" {
+		// The flags' one merchant, at the URL registered before there were several.
+		mux.HandleFunc("POST /wechatpay/notify", func(w http.ResponseWriter, r *http.Request) {
+			(*s.notifyAt.Load())[s.cfg.MchID].ServeHTTP(w, r)
+		})
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
