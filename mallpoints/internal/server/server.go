@@ -90,24 +90,25 @@ type Config struct {
 
 // Server is a running mallpointsd, short of its listeners.
 type Server struct {
-	cfg       Config
-	merchants *merchants.Registry
-	malls     *malls
-	// notifyAt is the notification handler of each merchant in force, by
-	// mchid.
+	cfg      Config
+	db       *storage.DB
+	outbox   *outbox.Outbox
+	ledger   *ledger.Service
+	rules    *rules.Current
+	log      *slog.Logger
+	draining atomic.Bool
+	public   http.Handler
+	admin    http.Handler
+	metrics  *metrics.Metrics
+	ready    readiness
+
+	// The merchants in force, the malls they serve, and the notification
+	// handler of each merchant's URL, by mchid.
+	merchants  *merchants.Registry
+	malls      *malls
 	notifyAt   atomic.Pointer[map[string]http.Handler]
 	limitedLog *slog.Logger
 	reloading  sync.Mutex // one merchants reload at a time
-	db         *storage.DB
-	outbox     *outbox.Outbox
-	ledger     *ledger.Service
-	rules      *rules.Current
-	log        *slog.Logger
-	draining   atomic.Bool
-	public     http.Handler
-	admin      http.Handler
-	metrics    *metrics.Metrics
-	ready      readiness
 }
 
 // DefaultReadyCache is how long /readyz answers from its last database
