@@ -21,6 +21,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -40,6 +41,8 @@ type Config struct {
 	Rules   *rules.Current // the rules in force
 	MchID   string         // the merchant's own mchid: the mall when a request names none
 	Logger  *slog.Logger
+	// Merchants are the merchants in force (GET /api/merchants).
+	Merchants *merchants.Registry
 }
 
 // API serves /api/.
@@ -51,6 +54,7 @@ type API struct {
 	current *rules.Current
 	mchID   string
 	log     *slog.Logger
+	merch   *merchants.Registry
 }
 
 // New returns the API cfg describes.
@@ -59,7 +63,7 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, current: cfg.Rules,
-		mchID: cfg.MchID, log: cfg.Logger}
+		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants}
 }
 
 type actorKey struct{}
@@ -100,6 +104,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("PUT /api/members/{mall}/{openid}/tier", a.setTier)
 	mux.HandleFunc("GET /api/entries", a.entries)
 	mux.HandleFunc("GET /api/refusals", a.refusals)
+	mux.HandleFunc("GET /api/merchants", a.merchants)
 	mux.HandleFunc("POST /api/expiry/run", a.runExpiry)
 	mux.HandleFunc("GET /api/decisions", a.decisions)
 	mux.HandleFunc("POST /api/decisions/{kind}/{mall}/{subject}", a.decideParked)

@@ -72,6 +72,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MallName is a mall's display name ("" when none is known): pages
+	// show it beside the mall's id.
+	MallName func(mall string) string
 }
 
 // Dashboard serves the pages.
@@ -106,7 +109,8 @@ func New(cfg Config) (*Dashboard, error) {
 		if page == "layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", name)
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{"mall": d.mallLabel}).
+			ParseFS(assets, "templates/layout.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
 		}
@@ -235,6 +239,17 @@ var funcs = template.FuncMap{
 		}
 		return strconv.FormatInt(n, 10)
 	},
+}
+
+// mallLabel shows a mall as people know it: "朝阳大悦城 (1900000301)", or
+// its id alone when no name is known.
+func (d *Dashboard) mallLabel(mall string) string {
+	if d.cfg.MallName != nil {
+		if name := d.cfg.MallName(mall); name != "" {
+			return name + " (" + mall + ")"
+		}
+	}
+	return mall
 }
 
 // duration shows a lag the way people read it: 850ms, 2.4s, 3m10s.

@@ -225,6 +225,19 @@ func (s *Set) Name(mall string) string {
 	return ""
 }
 
+// Malls lists the malls the set lists, in the file's order: each direct
+// merchant's own and each provider's sub-merchants.
+func (s *Set) Malls() []string {
+	var out []string
+	for _, m := range s.list {
+		if m.Mode == Direct {
+			out = append(out, m.MchID)
+		}
+		out = append(out, m.SubMchIDs...)
+	}
+	return out
+}
+
 // Default is the mall of a request that names none: the first merchant's
 // mchid.
 func (s *Set) Default() string { return s.list[0].MchID }

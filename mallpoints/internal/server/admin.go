@@ -21,7 +21,7 @@ func (s *Server) adminHandler() (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/api/", api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
-		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log}).Handler())
+		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log, Merchants: s.merchants}).Handler())
 	guard, err := s.observe(mux) // /metrics, the dashboard at /, and the token check
 	if err != nil {
 		return nil, err

@@ -215,7 +215,11 @@ func (s *Server) ReloadMerchants(ctx context.Context) (*merchants.Set, error) {
 	if len(stranded) > 0 {
 		var parts []string
 		for _, by := range slices.Sorted(maps.Keys(stranded)) {
-			parts = append(parts, fmt.Sprintf("merchant %s has %d pending syncs", by, stranded[by]))
+			n, syncs := stranded[by], "syncs"
+			if n == 1 {
+				syncs = "sync"
+			}
+			parts = append(parts, fmt.Sprintf("merchant %s has %d pending %s", by, n, syncs))
 		}
 		return nil, fmt.Errorf("%w: %s that no merchant of the new file would sign; let them finish, or list their malls under "+
 			"another merchant, then reload", ErrMerchantsNotReloaded, strings.Join(parts, ", "))
