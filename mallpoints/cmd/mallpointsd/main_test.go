@@ -130,6 +130,8 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 		{"so is the admin listener's", nil, map[string]string{"MALLPOINTS_ADMIN_MAX_CONNECTIONS": "many"}, "MALLPOINTS_ADMIN_MAX_CONNECTIONS"},
 		{"an admin URL is an http or https URL", []string{"--admin-url", "points.mall.example", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, nil, "--admin-url"},
 		{"so is each of the environment's", []string{"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, map[string]string{"MALLPOINTS_ADMIN_URL": "https://points.mall.example, ftp://x"}, "--admin-url"},
+		{"a merchants file or the one merchant's credentials", []string{"--merchants", "merchants.yaml", "--mchid", "1900000109"}, nil, "--merchants lists the merchants"},
+		{"a merchants file that cannot be used names its line", []string{"--merchants", os.DevNull, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, os.DevNull + ": the file lists no merchants"},
 		{"the sandbox mode keeps its own database", []string{"--db", "x.db", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--db needs WeChat Pay credentials"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -170,7 +172,7 @@ func TestTheHelpNamesEveryFlagAndOnlyRegisteredOnes(t *testing.T) {
 		}
 	}
 	// Each variable of a flag is named beside it.
-	for _, env := range []string{"MALLPOINTS_LISTEN", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "WXPAY_MCHID", "WXPAY_APIV3_KEY_FILE"} {
+	for _, env := range []string{"MALLPOINTS_LISTEN", "MALLPOINTS_MERCHANTS", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "WXPAY_MCHID", "WXPAY_APIV3_KEY_FILE"} {
 		if !strings.Contains(help, "["+env) {
 			t.Errorf("the help does not name %s", env)
 		}
