@@ -1,11 +1,15 @@
 package merchants_test
 
 import (
+	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay/sandbox"
 
@@ -234,5 +238,51 @@ func TestTheFlagsMerchantServesEveryMall(t *testing.T) {
 	}
 	if _, sub, ok := set.ClientFor("1900000301"); !ok || sub != "1900000301" {
 		t.Errorf("another mall: sub %q, ok %v", sub, ok)
+	}
+}
+
+// TestPlatformCertificatesAreDownloadedPerMerchant: StartRefresh downloads
+// the certificates of the merchants that give platform_certs only, each
+// with its own client; a failed download names the merchant and leaves
+// nothing running.
+func TestPlatformCertificatesAreDownloadedPerMerchant(t *testing.T) {
+	t.Parallel()
+	f := keys(t)
+	sb, err := sandbox.New(f.keys.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sb.Close)
+	var calls sync.Map // mchid → true, of the certificate downloads the sandbox answered
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v3/certificates" {
+			_, mchid, _ := strings.Cut(r.Header.Get("Authorization"), `mchid="`)
+			mchid, _, _ = strings.Cut(mchid, `"`)
+			calls.Store(mchid, true)
+		}
+		sb.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	path := f.write(t, "merchants:\n"+f.merchant(f.keys.MchID, "platform_certs: [keys/"+sandbox.FilePlatformCert+"]")+
+		f.merchant("1900000110"))
+	set, err := merchants.Load(path, merchants.Options{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.StartRefresh(context.Background(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	set.Stop()
+	if _, ok := calls.Load(f.keys.MchID); !ok {
+		t.Errorf("merchant %s, which gives platform_certs, downloaded none", f.keys.MchID)
+	}
+	if _, ok := calls.Load("1900000110"); ok {
+		t.Error("merchant 1900000110, which gives none, downloaded certificates")
+	}
+
+	srv.Close()
+	err = set.StartRefresh(context.Background(), time.Hour)
+	if err == nil || !strings.Contains(err.Error(), "merchant "+f.keys.MchID+": download platform certificates") {
+		t.Errorf("a failed download: %v", err)
 	}
 }
