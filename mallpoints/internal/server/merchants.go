@@ -190,7 +190,7 @@ func (m *malls) stranded(ctx context.Context, cur, next *merchants.Set) (map[str
 
 // ErrMerchantsNotReloaded: the merchants file read again would leave
 // pending syncs without a merchant to sign them.
-var ErrMerchantsNotReloaded = errors.New("merchants not reloaded")
+var ErrMerchantsNotReloaded = errors.New("merchants reload refused")
 
 // ReloadMerchants reads the merchants file again and puts it in force, with
 // its certificate refreshers running and each merchant's notifications

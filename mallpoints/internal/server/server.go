@@ -132,25 +132,25 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	var set *merchants.Set
+	var merchantSet *merchants.Set
 	switch {
 	case cfg.MerchantsPath != "":
 		var err error
-		if set, err = merchants.Load(cfg.MerchantsPath, cfg.MerchantOptions); err != nil {
+		if merchantSet, err = merchants.Load(cfg.MerchantsPath, cfg.MerchantOptions); err != nil {
 			return nil, err
 		}
-		cfg.MchID = cmp.Or(cfg.MchID, set.Default())
+		cfg.MchID = cmp.Or(cfg.MchID, merchantSet.Default())
 	case cfg.Client == nil || cfg.Parser == nil || cfg.MchID == "":
 		return nil, errors.New("server: MerchantsPath, or Client, Parser and MchID, are required")
 	default:
-		set = merchants.Single(cfg.MchID, cfg.Client, cfg.Parser)
+		merchantSet = merchants.Single(cfg.MchID, cfg.Client, cfg.Parser)
 	}
-	ruleSet := cfg.Rules
-	if ruleSet == nil {
-		ruleSet = rules.Default()
+	set := cfg.Rules
+	if set == nil {
+		set = rules.Default()
 		if cfg.RulesPath != "" {
 			var err error
-			if ruleSet, err = rules.Load(cfg.RulesPath); err != nil {
+			if set, err = rules.Load(cfg.RulesPath); err != nil {
 				return nil, err
 			}
 		}
@@ -163,8 +163,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(ruleSet), log: cfg.Logger, metrics: newMetrics(cfg),
-		merchants: merchants.NewRegistry(set)}
+	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(set), log: cfg.Logger, metrics: newMetrics(cfg),
+		merchants: merchants.NewRegistry(merchantSet)}
 	s.malls = &malls{db: db, merchants: s.merchants, log: cfg.Logger, unlisted: s.metrics.UnlistedMall}
 	if err := s.malls.load(ctx); err != nil {
 		db.Close()
@@ -196,7 +196,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// Anyone can send a notification that fails to verify: its log record
 	// is rate-limited, and counted in full by the metrics.
 	s.limitedLog = slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
-	s.useMerchants(set)
+	s.useMerchants(merchantSet)
 	s.public = s.publicHandler()
 	if s.admin, err = s.adminHandler(); err != nil {
 		db.Close()
