@@ -32,6 +32,7 @@ var conformance = []struct {
 	{"an erased member never comes back", testErasedMemberNeverComesBack},
 	{"a refused notification counts its deliveries", testRefusals},
 	{"the metrics and the dashboard read what was written", testStateAndDashboard},
+	{"the audit log is appended to, filtered and never changed", testAuditLog},
 }
 
 func TestEveryOperationAndLedgerInvariantHoldsOnBothEngines(t *testing.T) {
