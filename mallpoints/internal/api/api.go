@@ -43,6 +43,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// Merchants are the merchants in force (GET /api/merchants).
 	Merchants *merchants.Registry
+	// Audit writes the audit entry of a change a request made, once the
+	// change is committed, adding who made it, from where and the request's
+	// id (package server). nil records nothing.
+	Audit func(r *http.Request, e storage.AuditEntry)
 }
 
 // API serves /api/.
@@ -55,6 +59,7 @@ type API struct {
 	mchID   string
 	log     *slog.Logger
 	merch   *merchants.Registry
+	audit   func(r *http.Request, e storage.AuditEntry)
 }
 
 // New returns the API cfg describes.
@@ -63,14 +68,25 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, current: cfg.Rules,
-		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants}
+		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants, audit: cfg.Audit}
 }
+
+// record writes the audit entry of the change r made.
+func (a *API) record(r *http.Request, e storage.AuditEntry) {
+	if a.audit != nil {
+		a.audit(r, e)
+	}
+}
+
+// values is storage.AuditValues, for short.
+func values(kv map[string]any) json.RawMessage { return storage.AuditValues(kv) }
 
 type actorKey struct{}
 
 // WithActor returns ctx naming who makes the request on the admin surface:
 // "local" (the implicit administrator on loopback, without a token) or
-// "token". The admin listener's guard knows; adjustments record it.
+// "token"; the account a trusted proxy signs in. The admin listener's guard
+// knows; adjustments and the audit log record it.
 func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }
@@ -108,6 +124,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/expiry/run", a.runExpiry)
 	mux.HandleFunc("GET /api/decisions", a.decisions)
 	mux.HandleFunc("POST /api/decisions/{kind}/{mall}/{subject}", a.decideParked)
+	mux.HandleFunc("GET /api/audit", a.auditLog)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
 	})

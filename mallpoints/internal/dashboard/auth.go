@@ -13,6 +13,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 // SessionCookie is the name of the cookie a signed-in browser carries.
@@ -46,7 +48,7 @@ func (d *Dashboard) Guard(next http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			d.signins.fail(addr)
+			d.failedSignin(r, addr)
 			d.cfg.Logger.Warn("dashboard: wrong admin token in Authorization", "client", addr, "path", r.URL.Path)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="mallpointsd", error="invalid_token"`)
 			writeAuthError(w, http.StatusUnauthorized, "UNAUTHORIZED", "send Authorization: Bearer <admin token>")
@@ -65,6 +67,16 @@ func (d *Dashboard) Guard(next http.Handler) http.Handler {
 			writeAuthError(w, http.StatusUnauthorized, "UNAUTHORIZED", "send Authorization: Bearer <admin token>")
 		}
 	})
+}
+
+// failedSignin counts a wrong token from addr; the one that blocks the
+// client is written to the audit log, once per burst, as "anonymous".
+func (d *Dashboard) failedSignin(r *http.Request, addr string) {
+	if !d.signins.fail(addr) {
+		return
+	}
+	d.record(r, storage.AuditEntry{Action: "signin.failures", Actor: "anonymous", Subject: clientKey(addr),
+		After: storage.AuditValues(map[string]any{"failures": signinFailures, "window": signinWindow.String()})})
 }
 
 // writeAuthError answers as the JSON API does, naming the header at fault.
@@ -163,7 +175,7 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(r.PostFormValue("token")), []byte(d.cfg.Token)) != 1 {
-		d.signins.fail(addr)
+		d.failedSignin(r, addr)
 		d.cfg.Logger.Warn("dashboard: wrong admin token at sign-in", "client", addr)
 		d.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "That is not the admin token.",
 			Data: map[string]any{"Next": next}})

@@ -13,8 +13,10 @@
 //
 // The dashboard reads through package storage and changes state only through
 // the outbox's Retry, the ledger's decisions of parked payments and refunds
-// (recorded with the request's actor) and the sandbox. It renders no personal data beyond the
-// openid; html/template escapes every value.
+// (recorded with the request's actor) and the sandbox; each change, each
+// export and each burst of wrong sign-ins is written to the audit log, which
+// its Audit page shows. It renders no personal data beyond the openid;
+// html/template escapes every value.
 package dashboard
 
 import (
@@ -75,6 +77,10 @@ type Config struct {
 	// MallName is a mall's display name ("" when none is known): pages
 	// show it beside the mall's id.
 	MallName func(mall string) string
+	// Audit writes the audit entry of a change a request made, adding who
+	// made it, from where and the request's id (package server). nil
+	// records nothing.
+	Audit func(r *http.Request, e storage.AuditEntry)
 }
 
 // Dashboard serves the pages.
@@ -139,6 +145,8 @@ func New(cfg Config) (*Dashboard, error) {
 	m.HandleFunc("GET /export/ledger.csv", d.exportCSV)
 	m.HandleFunc("POST /simulate/payment", d.simulatePayment)
 	m.HandleFunc("POST /simulate/refund", d.simulateRefund)
+	m.HandleFunc("GET /audit", d.auditPage)
+	m.HandleFunc("GET /audit.csv", d.auditCSV)
 	d.mux = m
 	return d, nil
 }
@@ -183,6 +191,13 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	w.Write([]byte(b.String()))
+}
+
+// record writes the audit entry of the change r made.
+func (d *Dashboard) record(r *http.Request, e storage.AuditEntry) {
+	if d.cfg.Audit != nil {
+		d.cfg.Audit(r, e)
+	}
 }
 
 // fail answers 404 for a record that does not exist and 500, logged, for
@@ -233,6 +248,7 @@ var funcs = template.FuncMap{
 	"undecided": undecided,
 	"buttons":   buttons,
 	"short":     func(s string) string { return s[:min(len(s), 12)] },
+	"action":    actionLabel,
 	"signed": func(n int64) string {
 		if n > 0 {
 			return "+" + strconv.FormatInt(n, 10)

@@ -196,6 +196,11 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, storage.ErrNotFound)
 		return
 	}
+	s, err := d.cfg.DB.Sync(r.Context(), id)
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
 	ok, err := d.cfg.Retrier.Retry(r.Context(), id)
 	if err != nil {
 		d.fail(w, r, err)
@@ -204,6 +209,10 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 	notice := "Sync " + strconv.FormatInt(id, 10) + " is queued again."
 	if !ok {
 		notice = "Sync " + strconv.FormatInt(id, 10) + " was not parked any more; nothing changed."
+	} else {
+		d.record(r, storage.AuditEntry{Action: "sync.retry", Mall: s.Mall, Subject: strconv.FormatInt(id, 10),
+			Before: storage.AuditValues(map[string]any{"state": s.State}),
+			After:  storage.AuditValues(map[string]any{"state": storage.SyncPending})})
 	}
 	d.cfg.Logger.InfoContext(r.Context(), "dashboard: parked sync retried", "sync_id", id, "queued", ok)
 	d.redirectWithNotice(w, r, "/parked", notice)

@@ -43,7 +43,7 @@ func (s *Server) watchState() {
 func (s *Server) observe(mux *http.ServeMux) (func(http.Handler) http.Handler, error) {
 	d, err := dashboard.New(dashboard.Config{
 		DB: s.db, Rules: s.rules, Retrier: s.outbox, Decider: s.ledger, Actor: api.Actor, MchID: s.cfg.MchID,
-		Token: s.cfg.AdminToken, Sandbox: s.cfg.Sandbox, Logger: s.log, MallName: s.malls.Name,
+		Token: s.cfg.AdminToken, Sandbox: s.cfg.Sandbox, Logger: s.log, MallName: s.malls.Name, Audit: s.recordAudit,
 	})
 	if err != nil {
 		return nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/crm"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
@@ -66,6 +67,23 @@ type Config struct {
 	// AdminURLs are the URLs people reach the console by (--admin-url):
 	// their hosts are accepted as Host and their origins as Origin.
 	AdminURLs []string
+	// TrustedProxies are the reverse proxies in front of the admin listener
+	// (--admin-trusted-proxies), as addresses or CIDR blocks: from them, a
+	// request's client is the right-most X-Forwarded-For entry that is not
+	// one of them, for the sign-in throttle and the audit log.
+	TrustedProxies []string
+	// ProxyUserHeader, when set (--admin-proxy-user-header, such as
+	// X-Forwarded-User), signs in whoever a trusted proxy names in it, as
+	// the account ProxyAccount maps the name to, provided the request also
+	// carries ProxySecret in ProxySecretHeader.
+	ProxyUserHeader string
+	// ProxySecret is the secret the proxy shares (--admin-proxy-secret-file),
+	// at least 32 characters; required with ProxyUserHeader.
+	ProxySecret string
+	// ProxyAccount maps a name the proxy sends to the actor of an existing
+	// account, or reports false (answered 403); required with
+	// ProxyUserHeader. The accounts store provides it.
+	ProxyAccount func(name string) (actor string, ok bool)
 	// ReadyCache is how long /readyz answers from its last database check;
 	// zero means DefaultReadyCache.
 	ReadyCache time.Duration
@@ -179,9 +197,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DB: db, Signers: s.malls, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
 		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
-		// The daily expiry run; s.ledger is set below, before the outbox starts.
+		// The daily expiry run, audited as the system's; s.ledger is set
+		// below, before the outbox starts.
 		Expire: func(ctx context.Context, asOf string) error {
-			_, err := s.ledger.Expire(ctx, asOf)
+			res, err := s.ledger.Expire(ctx, asOf)
+			if e, ok := api.ExpiryAudit(res, err); ok {
+				e.Actor = ActorSystem
+				s.appendAudit(ctx, e)
+			}
 			return err
 		},
 	})
@@ -255,8 +278,9 @@ func (s *Server) Outbox() *outbox.Outbox { return s.outbox }
 // Rules holds the rules in force.
 func (s *Server) Rules() *rules.Current { return s.rules }
 
-// ReloadRules reads the rules file again and puts it in force; on error
-// the rules in force stay.
+// ReloadRules reads the rules file again and puts it in force, and writes
+// the versions before and after to the audit log as the system's doing (it
+// follows a SIGHUP); on error the rules in force stay.
 func (s *Server) ReloadRules() (*rules.Set, error) {
 	if s.cfg.RulesPath == "" {
 		return nil, errors.New("server: no rules file to reload (--rules)")
@@ -265,7 +289,11 @@ func (s *Server) ReloadRules() (*rules.Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	old := s.rules.Load()
 	s.rules.Store(set)
+	s.appendAudit(context.Background(), storage.AuditEntry{Actor: ActorSystem, Action: "rules.reload",
+		Before: storage.AuditValues(map[string]any{"version": old.Version()}),
+		After:  storage.AuditValues(map[string]any{"version": set.Version()})})
 	return set, nil
 }
 
