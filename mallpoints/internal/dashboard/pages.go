@@ -196,8 +196,10 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, storage.ErrNotFound)
 		return
 	}
+	// Its state before, for the audit log; a sync that does not exist is
+	// not parked, which Retry says.
 	s, err := d.cfg.DB.Sync(r.Context(), id)
-	if err != nil {
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		d.fail(w, r, err)
 		return
 	}

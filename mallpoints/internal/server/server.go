@@ -197,16 +197,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		DB: db, Signers: s.malls, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
 		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
-		// The daily expiry run, audited as the system's; s.ledger is set
-		// below, before the outbox starts.
-		Expire: func(ctx context.Context, asOf string) error {
-			res, err := s.ledger.Expire(ctx, asOf)
-			if e, ok := api.ExpiryAudit(res, err); ok {
-				e.Actor = ActorSystem
-				s.appendAudit(ctx, e)
-			}
-			return err
-		},
+		// s.ledger is set below, before the outbox starts.
+		Expire: s.dailyExpiry,
 	})
 	if err != nil {
 		db.Close()
@@ -226,6 +218,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// dailyExpiry is the daily expiry run, audited as the system's.
+func (s *Server) dailyExpiry(ctx context.Context, asOf string) error {
+	res, err := s.ledger.Expire(ctx, asOf)
+	if e, ok := api.ExpiryAudit(res, err); ok {
+		e.Actor = ActorSystem
+		s.appendAudit(ctx, e)
+	}
+	return err
 }
 
 // decisions hands the outbox's decision jobs to the ledger, which is made
