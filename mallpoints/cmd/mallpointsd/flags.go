@@ -24,6 +24,12 @@ type config struct {
 	workers                         int
 	logFormat                       string
 	adminURLs                       listFlag
+	// Reverse proxies in front of the admin listener, and single sign-on
+	// through them: the header naming the person, and the file holding the
+	// secret the proxy sends with it (read into proxySecret).
+	trustedProxies                   listFlag
+	proxyUserHeader, proxySecretFile string
+	proxySecret                      string
 	// Connections served at once per listener; more wait in the kernel's
 	// backlog.
 	maxConns, adminMaxConns int
@@ -63,6 +69,9 @@ func (c *config) options() []option {
 		{"listen", "MALLPOINTS_LISTEN", "ADDR", "public surface: POST /wechatpay/notify[/{mchid}], /healthz, /readyz", "127.0.0.1:8080", &c.listen, 0},
 		{"admin-listen", "MALLPOINTS_ADMIN_LISTEN", "ADDR", "dashboard, JSON API under /api/, /metrics", "127.0.0.1:8081", &c.adminListen, 0},
 		{"admin-url", "MALLPOINTS_ADMIN_URL", "URL", "how people reach the console; repeatable: its host is accepted, its origin expected", "", &c.adminURLs, 0},
+		{"admin-trusted-proxies", "MALLPOINTS_ADMIN_TRUSTED_PROXIES", "CIDR,…", "reverse proxies in front of the admin listener: the client is the right-most X-Forwarded-For entry not among them", "", &c.trustedProxies, 0},
+		{"admin-proxy-user-header", "MALLPOINTS_ADMIN_PROXY_USER_HEADER", "NAME", "single sign-on: the header a trusted proxy names the account in, such as X-Forwarded-User", "", &c.proxyUserHeader, 0},
+		{"admin-proxy-secret-file", "MALLPOINTS_ADMIN_PROXY_SECRET_FILE", "FILE", "the secret the proxy sends as X-Mallpoints-Proxy-Secret with the user header", "", &c.proxySecretFile, 0},
 		{"admin-token", "MALLPOINTS_ADMIN_TOKEN", "TOKEN", "32+ characters, required off loopback; prefer MALLPOINTS_ADMIN_TOKEN_FILE", "", &c.adminToken, 0},
 		{"db", "MALLPOINTS_DB", "PATH|URL", "SQLite file or postgres:// URL", "./mallpoints.db", &c.db, 0},
 		{"rules", "MALLPOINTS_RULES", "FILE", "rules YAML; reloaded on SIGHUP", "", &c.rules, 0},
@@ -182,6 +191,23 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		c.creds, c.baseURL = creds, cmp.Or(src.BaseURL.Value, wxpay.DefaultBaseURL)
 		c.warnings = append(c.warnings, creds.Warnings...)
+	}
+	// --admin-trusted-proxies 10.0.0.0/8,fd00::/8 names several at once.
+	var proxies listFlag
+	for _, item := range c.trustedProxies {
+		for _, p := range strings.Split(item, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				proxies = append(proxies, p)
+			}
+		}
+	}
+	c.trustedProxies = proxies
+	if c.proxySecretFile != "" {
+		v, err := readSecretFile(c.proxySecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--admin-proxy-secret-file: %w", err)
+		}
+		c.proxySecret = v
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: text or json", c.logFormat)
