@@ -13,7 +13,8 @@ import (
 
 // actionLabels are the audit log's action codes as the Audit page shows
 // them, in English, all in one place. The log stores and filters on the
-// codes; a code without a label is shown as itself.
+// codes; a code without a label is shown as itself (the accounts' own
+// codes are account.*).
 var actionLabels = map[string]string{
 	"adjustment.create": "Balance adjusted",
 	"member.erase":      "Member erased",

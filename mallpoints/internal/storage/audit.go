@@ -13,7 +13,10 @@ import (
 // admin surface, or the service made by itself, with who, when, from where,
 // what (Action, a code such as "adjustment.create", rendered per language
 // by the dashboard) and the values before and after. The log is
-// append-only: this package writes rows and reads them, nothing else.
+// append-only: this package writes rows and reads them, nothing else, and
+// the database's triggers refuse UPDATE and DELETE. The one change issue 22
+// will allow is erasure's: rewriting a member's openid in Subject to its
+// pseudonym, as EraseMember does in the other tables.
 type AuditEntry struct {
 	ID int64     `json:"id"`
 	At time.Time `json:"at"`
