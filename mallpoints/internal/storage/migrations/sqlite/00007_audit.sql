@@ -4,16 +4,16 @@
 -- rules reload). One row per change, never updated or deleted: the triggers
 -- below refuse both, and no code path of the service does either. Issue 22's
 -- erasure will rewrite subject to the member's pseudonym, the one change
--- allowed, by replacing audit_log_append_only. at is Unix microseconds;
+-- allowed, by replacing audit_log_no_update. at is Unix microseconds;
 -- remote_addr the client's address (behind --admin-trusted-proxies, the
 -- right-most untrusted X-Forwarded-For entry); action a code such as
 -- 'adjustment.create'; before_values and after_values JSON objects, '' when
 -- none, with personal data written as "changed". Forward only: there is no
 -- Down, so migrating down leaves the log and its rows in place, and the
--- statements below may run again over them (sqlite/00008_audit.sql is the
--- same table on SQLite).
+-- statements below may run again over them (postgres/00007_audit.sql is the
+-- same table on PostgreSQL). AUTOINCREMENT: an id is never handed out twice.
 CREATE TABLE IF NOT EXISTS audit_log (
-    id            BIGSERIAL PRIMARY KEY,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
     at            BIGINT NOT NULL,
     actor         TEXT   NOT NULL,
     remote_addr   TEXT   NOT NULL DEFAULT '',
@@ -31,13 +31,14 @@ CREATE INDEX IF NOT EXISTS audit_log_by_action ON audit_log (action, id);
 CREATE INDEX IF NOT EXISTS audit_log_by_mall ON audit_log (mall, id);
 
 -- +goose StatementBegin
-CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN
-    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP;
-END
-$$;
+    SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused');
+END;
 -- +goose StatementEnd
-CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
-CREATE OR REPLACE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+-- +goose StatementBegin
+CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN
+    SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused');
+END;
+-- +goose StatementEnd
