@@ -175,6 +175,15 @@ func (d *Dashboard) decide(w http.ResponseWriter, r *http.Request) {
 	default:
 		notice = fmt.Sprintf(noticeByFile, name, actor)
 	}
+	if err == nil {
+		after := storage.DecisionPending
+		if action == "rules" {
+			after = storage.DecisionByFile
+		}
+		d.record(r, storage.AuditEntry{Action: "decision." + action, Mall: mall, Subject: subject,
+			Before: storage.AuditValues(map[string]any{"kind": kind, "decision": storage.DecisionParked}),
+			After:  storage.AuditValues(map[string]any{"kind": kind, "decision": after})})
+	}
 	d.cfg.Logger.InfoContext(ctx, "dashboard: parked decision", "action", action, "kind", kind, "mall", mall,
 		"subject", subject, "actor", actor, "parked", err == nil)
 	d.redirectWithNotice(w, r, next, notice)

@@ -170,19 +170,20 @@ func (s *Server) audit(next http.Handler) http.Handler {
 // the values before and after), or that change nothing: previews, and
 // signing out of a session the browser alone holds.
 var ownAudit = map[string]bool{
-	"POST /api/members/{mall}/{openid}/adjustments": true,
-	"POST /api/members/{mall}/{openid}/erasure":     true,
-	"PUT /api/members/{mall}/{openid}/tier":         true,
-	"POST /api/syncs/{id}/retry":                    true,
-	"POST /api/parkings":                            true,
-	"POST /api/expiry/run":                          true,
-	"POST /api/decisions/{kind}/{mall}/{subject}":   true,
-	"POST /api/rules/preview":                       true,
-	"POST /parked/{id}/retry":                       true,
-	"POST /simulate/payment":                        true,
-	"POST /simulate/refund":                         true,
-	"POST /rules/preview":                           true,
-	"POST /signout":                                 true,
+	"POST /decisions/{kind}/{mall}/{subject}/{action}": true,
+	"POST /api/members/{mall}/{openid}/adjustments":    true,
+	"POST /api/members/{mall}/{openid}/erasure":        true,
+	"PUT /api/members/{mall}/{openid}/tier":            true,
+	"POST /api/syncs/{id}/retry":                       true,
+	"POST /api/parkings":                               true,
+	"POST /api/expiry/run":                             true,
+	"POST /api/decisions/{kind}/{mall}/{subject}":      true,
+	"POST /api/rules/preview":                          true,
+	"POST /parked/{id}/retry":                          true,
+	"POST /simulate/payment":                           true,
+	"POST /simulate/refund":                            true,
+	"POST /rules/preview":                              true,
+	"POST /signout":                                    true,
 }
 
 // routeAction is the audit action of a request to a route without an

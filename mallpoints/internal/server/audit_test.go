@@ -135,7 +135,8 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 		mall := e.mchID
 		openid := e.member(mall)
 		byFile, retried := e.pay(mall, openid, 12345, "S01"), e.pay(mall, openid, 30000, "S01")
-		for _, txid := range []string{byFile, retried} {
+		byButton := e.pay(mall, openid, 5000, "S01")
+		for _, txid := range []string{byFile, retried, byButton} {
 			e.eventually("parked decision of "+txid, func() bool { return e.decision(txid).Transaction.Decision == "parked" })
 		}
 		e.pointsFaults(sandbox.EndpointFaults{ErrorRate: 1, ErrorStatus: 500})
@@ -191,6 +192,14 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 				status(t, "retry a decision", e.do(http.MethodPost, "/api/decisions/payment/"+mall+"/"+retried, map[string]any{"action": "retry"}, nil, nil), 200)
 				return func(t *testing.T, got auditEntry) {
 					if got.Subject != retried || field(got.After, "decision") != `"pending"` || field(got.After, "kind") != `"payment"` {
+						t.Errorf("entry %+v", got)
+					}
+				}
+			}},
+			{"POST /decisions/{kind}/{mall}/{subject}/{action}", "decision.rules", false, func(t *testing.T) check {
+				status(t, "the Decide by the rules file button", form(t, e.admin.URL, "/decisions/payment/"+mall+"/"+byButton+"/rules", nil), http.StatusSeeOther)
+				return func(t *testing.T, got auditEntry) {
+					if got.Mall != mall || got.Subject != byButton || field(got.Before, "decision") != `"parked"` || field(got.After, "decision") != `"file"` {
 						t.Errorf("entry %+v", got)
 					}
 				}
