@@ -18,12 +18,19 @@ import (
 type config struct {
 	listen, adminListen, adminToken string
 	db, rules                       string
+	merchants                       string
 	tlsCert, tlsKey                 string
 	adminTLSCert, adminTLSKey       string
 	sandboxListen                   string
 	workers                         int
 	logFormat                       string
 	adminURLs                       listFlag
+	// Reverse proxies in front of the admin listener, and single sign-on
+	// through them: the header naming the person, and the file holding the
+	// secret the proxy sends with it (read into proxySecret).
+	trustedProxies                   listFlag
+	proxyUserHeader, proxySecretFile string
+	proxySecret                      string
 	// Connections served at once per listener; more wait in the kernel's
 	// backlog.
 	maxConns, adminMaxConns int
@@ -34,6 +41,9 @@ type config struct {
 	baseURL string // where creds call WeChat Pay
 
 	dbGiven bool // --db or MALLPOINTS_DB was set
+	// getenv reads the environment, for the variables the merchants file
+	// names.
+	getenv func(string) string
 	// warnings are logged once the logger exists.
 	warnings []string
 }
@@ -57,14 +67,18 @@ type option struct {
 // options lists the service's flags, in the order of the help.
 func (c *config) options() []option {
 	return []option{
-		{"listen", "MALLPOINTS_LISTEN", "ADDR", "public surface: POST /wechatpay/notify, /healthz, /readyz", "127.0.0.1:8080", &c.listen, 0},
+		{"listen", "MALLPOINTS_LISTEN", "ADDR", "public surface: POST /wechatpay/notify[/{mchid}], /healthz, /readyz", "127.0.0.1:8080", &c.listen, 0},
 		{"admin-listen", "MALLPOINTS_ADMIN_LISTEN", "ADDR", "dashboard, JSON API under /api/, /metrics", "127.0.0.1:8081", &c.adminListen, 0},
 		{"admin-url", "MALLPOINTS_ADMIN_URL", "URL", "how people reach the console; repeatable: its host is accepted, its origin expected", "", &c.adminURLs, 0},
 		{"admin-token", "MALLPOINTS_ADMIN_TOKEN", "TOKEN", "the bootstrap administrator's, 32+ characters; off loopback it or an admin account is required; prefer MALLPOINTS_ADMIN_TOKEN_FILE", "", &c.adminToken, 0},
+		{"admin-trusted-proxies", "MALLPOINTS_ADMIN_TRUSTED_PROXIES", "CIDR,…", "reverse proxies in front of the admin listener: the client is the right-most X-Forwarded-For entry not among them", "", &c.trustedProxies, 0},
+		{"admin-proxy-user-header", "MALLPOINTS_ADMIN_PROXY_USER_HEADER", "NAME", "single sign-on: the header a trusted proxy names the account in, such as X-Forwarded-User", "", &c.proxyUserHeader, 0},
+		{"admin-proxy-secret-file", "MALLPOINTS_ADMIN_PROXY_SECRET_FILE", "FILE", "the secret the proxy sends as X-Mallpoints-Proxy-Secret with the user header", "", &c.proxySecretFile, 0},
 		{"admin-tls-cert", "MALLPOINTS_ADMIN_TLS_CERT", "FILE", "serve --admin-listen over https with this certificate chain (Secure cookies)", "", &c.adminTLSCert, 0},
 		{"admin-tls-key", "MALLPOINTS_ADMIN_TLS_KEY", "FILE", "and this key", "", &c.adminTLSKey, 0},
 		{"db", "MALLPOINTS_DB", "PATH|URL", "SQLite file or postgres:// URL", "./mallpoints.db", &c.db, 0},
 		{"rules", "MALLPOINTS_RULES", "FILE", "rules YAML; reloaded on SIGHUP", "", &c.rules, 0},
+		{"merchants", "MALLPOINTS_MERCHANTS", "FILE", "merchants YAML, several merchants in place of the credentials below (--base-url stays); reloaded on SIGHUP", "", &c.merchants, 0},
 		{"tls-cert", "MALLPOINTS_TLS_CERT", "FILE", "serve --listen over https with this certificate chain", "", &c.tlsCert, 0},
 		{"tls-key", "MALLPOINTS_TLS_KEY", "FILE", "and this key", "", &c.tlsKey, 0},
 		{"workers", "MALLPOINTS_WORKERS", "N", "syncs sent at once (32)", "", &c.workers, 0},
@@ -128,7 +142,7 @@ func (c *config) flagSet() (fs *flag.FlagSet, opts []option, credFlags *credenti
 // parseFlags reads args, falling back to the environment for each flag not
 // given, and loads the WeChat Pay credentials they name.
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*config, error) {
-	c := &config{}
+	c := &config{getenv: getenv}
 	fs, opts, credFlags := c.flagSet()
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -167,13 +181,36 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	if err := c.adminSecret(given["admin-token"], getenv); err != nil {
 		return nil, err
 	}
-	if src := credFlags.Sources(getenv, nil); src.Given() {
+	src := credFlags.Sources(getenv, nil)
+	switch {
+	case c.merchants != "" && src.Given():
+		return nil, errors.New("--merchants lists the merchants with their keys: give it or the one merchant's credentials (--mchid, --private-key, …), not both")
+	case c.merchants != "":
+		c.baseURL = cmp.Or(src.BaseURL.Value, wxpay.DefaultBaseURL)
+	case src.Given():
 		creds, err := src.Load(credentials.All)
 		if err != nil {
 			return nil, err
 		}
 		c.creds, c.baseURL = creds, cmp.Or(src.BaseURL.Value, wxpay.DefaultBaseURL)
 		c.warnings = append(c.warnings, creds.Warnings...)
+	}
+	// --admin-trusted-proxies 10.0.0.0/8,fd00::/8 names several at once.
+	var proxies listFlag
+	for _, item := range c.trustedProxies {
+		for _, p := range strings.Split(item, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				proxies = append(proxies, p)
+			}
+		}
+	}
+	c.trustedProxies = proxies
+	if c.proxySecretFile != "" {
+		v, err := readSecretFile(c.proxySecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("--admin-proxy-secret-file: %w", err)
+		}
+		c.proxySecret = v
 	}
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: text or json", c.logFormat)

@@ -328,6 +328,19 @@ func (s *Service) Token(ctx context.Context, token string) (Principal, error) {
 	return principal(a), nil
 }
 
+// Named is the principal of the account a trusted proxy signed in by name
+// (single sign-on); ErrCredential when no enabled account has the name.
+func (s *Service) Named(ctx context.Context, name string) (Principal, error) {
+	a, err := s.db.Account(ctx, name)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && a.Disabled) {
+		return Principal{}, ErrCredential
+	}
+	if err != nil {
+		return Principal{}, err
+	}
+	return principal(a), nil
+}
+
 // Exist reports whether any account exists, disabled ones included.
 func (s *Service) Exist(ctx context.Context) (bool, error) {
 	if s.exist.Load() {

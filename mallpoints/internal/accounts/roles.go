@@ -76,6 +76,8 @@ const (
 	ReadAudit Permission = "audit"
 	// Metrics: GET /metrics, every mall's series.
 	Metrics Permission = "metrics"
+	// ReadMerchants: the merchants in force and every mall they serve.
+	ReadMerchants Permission = "merchants"
 	// Debug: the Go profiler under /debug/pprof/.
 	Debug Permission = "debug"
 )
@@ -112,6 +114,7 @@ var Grants = []Grant{
 	{ManageUsers, []Role{Admin}, false},
 	{ReadAudit, []Role{Admin}, false},
 	{Metrics, []Role{Viewer, Operator, Admin}, false},
+	{ReadMerchants, []Role{Viewer, Operator, Admin}, false},
 	{Debug, []Role{Admin}, false},
 }
 

@@ -1,7 +1,9 @@
 // Package api is mallpointsd's JSON API under /api/, served on the admin
 // listener: members with their balance and ledger, transactions with their
 // sync state, parked syncs and their retry, adjustments, parkings, the rules
-// in force and the CRM feed of ledger entries in commit order.
+// in force, the CRM feed of ledger entries in commit order and the audit
+// log. Each change a request makes is written to the audit log once it is
+// committed, with the values before and after (Config.Audit).
 //
 // Every error is JSON, {"code": "...", "message": "...", "field": "..."},
 // with field naming the request field, query parameter or header at fault.
@@ -22,6 +24,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -41,6 +44,12 @@ type Config struct {
 	Rules   *rules.Current // the rules in force
 	MchID   string         // the merchant's own mchid: the mall when a request names none
 	Logger  *slog.Logger
+	// Merchants are the merchants in force (GET /api/merchants).
+	Merchants *merchants.Registry
+	// Audit writes the audit entry of a change a request made, once the
+	// change is committed, adding who made it, from where and the request's
+	// id (package server). nil records nothing.
+	Audit func(r *http.Request, e storage.AuditEntry)
 }
 
 // API serves /api/.
@@ -52,6 +61,8 @@ type API struct {
 	current *rules.Current
 	mchID   string
 	log     *slog.Logger
+	merch   *merchants.Registry
+	audit   func(r *http.Request, e storage.AuditEntry)
 }
 
 // New returns the API cfg describes.
@@ -60,8 +71,18 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, current: cfg.Rules,
-		mchID: cfg.MchID, log: cfg.Logger}
+		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants, audit: cfg.Audit}
 }
+
+// record writes the audit entry of the change r made.
+func (a *API) record(r *http.Request, e storage.AuditEntry) {
+	if a.audit != nil {
+		a.audit(r, e)
+	}
+}
+
+// values is storage.AuditValues, for short.
+func values(kv map[string]any) json.RawMessage { return storage.AuditValues(kv) }
 
 // WithActor returns ctx naming who makes the request on the admin surface:
 // an account, "token" (the bootstrap administrator of --admin-token) or
@@ -126,6 +147,8 @@ func (a *API) Routes() []Route {
 		{"POST /api/expiry/run", accounts.RunExpiry, a.runExpiry},
 		{"GET /api/decisions", accounts.Read, a.decisions},
 		{"POST /api/decisions/{kind}/{mall}/{subject}", accounts.Retry, a.decideParked},
+		{"GET /api/merchants", accounts.ReadMerchants, a.merchants},
+		{"GET /api/audit", accounts.ReadAudit, a.auditLog},
 		{"/api/", accounts.SignedIn, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
 		}},

@@ -122,16 +122,26 @@ func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 	if replay {
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
+	} else {
+		// The reason stays in the ledger, which the seq names: it is free
+		// text, and may name a person.
+		a.record(r, storage.AuditEntry{Action: "adjustment.create", Mall: mall, Subject: e.OpenID,
+			Before: values(map[string]any{"balance": e.BalanceAfter - e.Points}),
+			After:  values(map[string]any{"balance": e.BalanceAfter, "points": e.Points, "seq": e.Seq, "idempotency_key": key})})
 	}
 	writeJSON(w, status, map[string]any{"entry": e, "adjustment": adj})
 }
 
 func (a *API) erase(w http.ResponseWriter, r *http.Request) {
-	p, err := a.ledger.Erase(r.Context(), r.PathValue("mall"), r.PathValue("openid"))
+	mall := r.PathValue("mall")
+	p, err := a.ledger.Erase(r.Context(), mall, r.PathValue("openid"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	// Named by the pseudonym: the openid erased is not kept here either.
+	a.record(r, storage.AuditEntry{Action: "member.erase", Mall: mall, Subject: p,
+		After: values(map[string]any{"openid": storage.AuditChanged})})
 	writeJSON(w, http.StatusOK, map[string]any{"pseudonym": p})
 }
 
@@ -293,6 +303,8 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", neither parked nor synced_unconfirmed"})
 		return
 	}
+	a.record(r, storage.AuditEntry{Action: "sync.retry", Mall: s.Mall, Subject: strconv.FormatInt(id, 10),
+		Before: values(map[string]any{"state": s.State}), After: values(map[string]any{"state": storage.SyncPending})})
 	s.State = storage.SyncPending
 	writeJSON(w, http.StatusAccepted, map[string]any{"sync": s})
 }
@@ -330,6 +342,10 @@ func (a *API) park(w http.ResponseWriter, r *http.Request) {
 	if !created {
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
+	} else {
+		// The plate number is personal data: it is not recorded.
+		a.record(r, storage.AuditEntry{Action: "parking.create", Mall: p.Mall, Subject: p.OpenID,
+			After: values(map[string]any{"parking_id": p.ID, "state": p.State, "sync_id": p.SyncID})})
 	}
 	writeJSON(w, status, map[string]any{"parking": p})
 }

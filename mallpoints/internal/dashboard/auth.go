@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 // SessionCookie is the name of the cookie a signed-in browser carries: an
@@ -84,7 +85,7 @@ func (d *Dashboard) authenticate(w http.ResponseWriter, r *http.Request) (*accou
 				return nil, false
 			}
 		}
-		d.signins.fail(addr)
+		d.failedSignin(r, addr)
 		d.cfg.Logger.Warn("dashboard: wrong token in Authorization", "client", addr, "path", r.URL.Path)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mallpointsd", error="invalid_token"`)
 		writeAuthError(w, http.StatusUnauthorized, "UNAUTHORIZED", "send Authorization: Bearer <personal API token or admin token>")
@@ -187,6 +188,16 @@ func (d *Dashboard) Allow(perm accounts.Permission, h http.Handler) http.Handler
 			h.ServeHTTP(w, r)
 		}
 	})
+}
+
+// failedSignin counts a wrong token from addr; the one that blocks the
+// client is written to the audit log, once per burst, as "anonymous".
+func (d *Dashboard) failedSignin(r *http.Request, addr string) {
+	if !d.signins.fail(addr) {
+		return
+	}
+	d.record(r, storage.AuditEntry{Action: "signin.failures", Actor: "anonymous", Subject: clientKey(addr),
+		After: storage.AuditValues(map[string]any{"failures": signinFailures, "window": signinWindow.String()})})
 }
 
 // lacking says why p lacks perm: its role, or its malls.
@@ -315,7 +326,7 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wrong := func(what string) {
-		d.signins.fail(addr)
+		d.failedSignin(r, addr)
 		d.cfg.Logger.Warn("dashboard: wrong sign-in", "client", addr, "with", what)
 		d.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "Wrong " + what + ".", Data: d.signinData(next, name)})
 	}

@@ -2,16 +2,21 @@
 // server-rendered html/template pages with their assets embedded, no
 // front-end build and no JavaScript. It shows the day at a glance (payments,
 // points, the outbox, sync lag, the last 24 hours per hour), members and
-// their ledger, a transaction with every sync attempt, the parked syncs with
-// a retry button, the rules in force with a preview form (ledger.Preview,
+// their ledger, a transaction with every sync attempt and who decided its
+// points, the parked syncs with a retry button, the payments and refunds
+// waiting for their mall's CRM with the two buttons of a parked decision
+// (ask the CRM again, or decide by the rules file), the rules in force with a preview form (ledger.Preview,
 // writing nothing), and a CSV export of a Beijing day's
 // ledger for the mall's CRM. Without WeChat Pay credentials the service runs
 // an embedded sandbox, and the dashboard offers a form that makes payments
 // and refunds there.
 //
 // The dashboard reads through package storage and changes state only through
-// the outbox's Retry and the sandbox. It renders no personal data beyond the
-// openid; html/template escapes every value.
+// the outbox's Retry, the ledger's decisions of parked payments and refunds
+// (recorded with the request's actor) and the sandbox; each change, each
+// export and each burst of wrong sign-ins is written to the audit log, which
+// its Audit page shows. It renders no personal data beyond the openid;
+// html/template escapes every value.
 package dashboard
 
 import (
@@ -56,6 +61,11 @@ type Config struct {
 	// Rules holds the rules in force.
 	Rules   *rules.Current
 	Retrier Retrier
+	// Decider retries parked decisions or has the rules file make them.
+	Decider Decider
+	// Actor names who makes a request: the admin surface's guard knows
+	// (package api's Actor). The ledger records it on a decision.
+	Actor func(context.Context) string
 	// MchID is the merchant's own mchid, the mall of simulated payments.
 	MchID string
 	// Token is the admin token; when set, browsers sign in with it.
@@ -71,6 +81,13 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MallName is a mall's display name ("" when none is known): pages
+	// show it beside the mall's id.
+	MallName func(mall string) string
+	// Audit writes the audit entry of a change a request made, adding who
+	// made it, from where and the request's id (package server). nil
+	// records nothing.
+	Audit func(r *http.Request, e storage.AuditEntry)
 }
 
 // Dashboard serves the pages.
@@ -85,8 +102,8 @@ type Dashboard struct {
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Dashboard, error) {
-	if cfg.DB == nil || cfg.Rules == nil || cfg.Retrier == nil {
-		return nil, errors.New("dashboard: DB, Rules and Retrier are required")
+	if cfg.DB == nil || cfg.Rules == nil || cfg.Retrier == nil || cfg.Decider == nil || cfg.Actor == nil {
+		return nil, errors.New("dashboard: DB, Rules, Retrier, Decider and Actor are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -105,7 +122,8 @@ func New(cfg Config) (*Dashboard, error) {
 		if page == "layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", name)
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{"mall": d.mallLabel}).
+			ParseFS(assets, "templates/layout.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
 		}
@@ -142,12 +160,16 @@ func (d *Dashboard) Routes() []Route {
 		{"GET /transactions/{mall}/{transaction_id}", accounts.Read, f(d.transaction)},
 		{"GET /parked", accounts.Read, f(d.parked)},
 		{"POST /parked/{id}/retry", accounts.Retry, f(d.retry)},
+		{"GET /decisions", accounts.Read, f(d.decisions)},
+		{"POST /decisions/{kind}/{mall}/{subject}/{action}", accounts.Retry, f(d.decide)},
 		{"GET /rules", accounts.Read, f(d.rules)},
 		{"POST /rules/preview", accounts.Preview, f(d.previewPayment)},
 		{"GET /export", accounts.Export, f(d.exportForm)},
 		{"GET /export/ledger.csv", accounts.Export, f(d.exportCSV)},
 		{"POST /simulate/payment", accounts.Simulate, f(d.simulatePayment)},
 		{"POST /simulate/refund", accounts.Simulate, f(d.simulateRefund)},
+		{"GET /audit", accounts.ReadAudit, f(d.auditPage)},
+		{"GET /audit.csv", accounts.ReadAudit, f(d.auditCSV)},
 	}
 }
 
@@ -186,6 +208,13 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	w.Write([]byte(b.String()))
+}
+
+// record writes the audit entry of the change r made.
+func (d *Dashboard) record(r *http.Request, e storage.AuditEntry) {
+	if d.cfg.Audit != nil {
+		d.cfg.Audit(r, e)
+	}
 }
 
 // fail answers 404 for a record that does not exist and 500, logged, for
@@ -258,17 +287,33 @@ func bj(t time.Time) string {
 }
 
 var funcs = template.FuncMap{
-	"yuan":  yuan,
-	"bj":    bj,
-	"dur":   duration,
-	"steps": storedSteps,
-	"short": func(s string) string { return s[:min(len(s), 12)] },
+	"yuan":      yuan,
+	"bj":        bj,
+	"dur":       duration,
+	"steps":     storedSteps,
+	"decision":  decisionLabel,
+	"kind":      kindLabel,
+	"undecided": undecided,
+	"buttons":   buttons,
+	"short":     func(s string) string { return s[:min(len(s), 12)] },
+	"action":    actionLabel,
 	"signed": func(n int64) string {
 		if n > 0 {
 			return "+" + strconv.FormatInt(n, 10)
 		}
 		return strconv.FormatInt(n, 10)
 	},
+}
+
+// mallLabel shows a mall as people know it: "朝阳大悦城 (1900000301)", or
+// its id alone when no name is known.
+func (d *Dashboard) mallLabel(mall string) string {
+	if d.cfg.MallName != nil {
+		if name := d.cfg.MallName(mall); name != "" {
+			return name + " (" + mall + ")"
+		}
+	}
+	return mall
 }
 
 // duration shows a lag the way people read it: 850ms, 2.4s, 3m10s.

@@ -21,6 +21,14 @@ func (noRetries) Retry(context.Context, int64) (bool, error) { return false, nil
 
 // Guard finds who makes a request, Allow checks what a route needs: the
 // API wants a Bearer token, a browser is sent to sign in.
+// noDecisions is a Decider for a dashboard that decides nothing.
+type noDecisions struct{}
+
+func (noDecisions) RetryDecision(context.Context, string, string, string, string) error { return nil }
+func (noDecisions) DecideByFile(context.Context, string, string, string, string) error  { return nil }
+
+// Guard puts the admin surface behind the admin token: the API and the
+// metrics want the bearer token, a browser is sent to sign in.
 func ExampleDashboard_Guard() {
 	dir, _ := os.MkdirTemp("", "example-")
 	defer os.RemoveAll(dir)
@@ -30,7 +38,8 @@ func ExampleDashboard_Guard() {
 		return
 	}
 	defer db.Close()
-	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.NewCurrent(rules.Default()), Retrier: noRetries{}, Token: "s3cret"})
+	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.NewCurrent(rules.Default()), Retrier: noRetries{},
+		Decider: noDecisions{}, Actor: func(context.Context) string { return "token" }, Token: "s3cret"})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -47,10 +47,12 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	cw.Write(exportColumns)
+	rows := 0
 	for list := first; len(list) > 0; {
 		for _, e := range list {
 			cw.Write(exportRow(e))
 		}
+		rows += len(list)
 		if len(list) < pageSize {
 			break
 		}
@@ -62,6 +64,8 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	cw.Flush()
+	d.record(r, storage.AuditEntry{Action: "export.ledger",
+		After: storage.AuditValues(map[string]any{"day": day.Format(time.DateOnly), "rows": rows})})
 }
 
 func exportRow(e storage.Entry) []string {

@@ -20,6 +20,8 @@ type overviewData struct {
 	// SignaturesRefused is the newest sync attempt when WeChat Pay answered
 	// it 401: it refuses the service's signatures, and every sync fails.
 	SignaturesRefused *storage.Attempt
+	// Decisions is what waits for the malls' CRMs.
+	Decisions decisionCounts
 }
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +47,10 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	data := overviewData{
 		Day: from.In(beijing).Format(time.DateOnly), Overview: o, Chart: newChart(hours), Recent: recent, MchID: d.cfg.MchID,
+	}
+	if data.Decisions, err = d.decisionCounts(ctx, scope(r)); err != nil {
+		d.fail(w, r, err)
+		return
 	}
 	last, err := d.cfg.DB.LastAttempt(ctx, scope(r))
 	switch {
@@ -190,11 +196,15 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, storage.ErrNotFound)
 		return
 	}
-	// Another mall's sync is, to a viewer confined to some, none at all.
-	if s, err := d.cfg.DB.Sync(r.Context(), id); err == nil && !viewer(r).Sees(s.Mall) {
+	// Its state before, for the audit log; a sync that does not exist is
+	// not parked, which Retry says. Another mall's sync is, to a viewer
+	// confined to some, none at all.
+	s, err := d.cfg.DB.Sync(r.Context(), id)
+	if err == nil && !viewer(r).Sees(s.Mall) {
 		d.fail(w, r, storage.ErrNotFound)
 		return
-	} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		d.fail(w, r, err)
 		return
 	}
@@ -206,6 +216,10 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 	notice := "Sync " + strconv.FormatInt(id, 10) + " is queued again."
 	if !ok {
 		notice = "Sync " + strconv.FormatInt(id, 10) + " was not parked any more; nothing changed."
+	} else {
+		d.record(r, storage.AuditEntry{Action: "sync.retry", Mall: s.Mall, Subject: strconv.FormatInt(id, 10),
+			Before: storage.AuditValues(map[string]any{"state": s.State}),
+			After:  storage.AuditValues(map[string]any{"state": storage.SyncPending})})
 	}
 	d.cfg.Logger.InfoContext(r.Context(), "dashboard: parked sync retried", "sync_id", id, "queued", ok)
 	d.redirectWithNotice(w, r, "/parked", notice)

@@ -64,6 +64,7 @@ type Metrics struct {
 	syncDuration      *prometheus.HistogramVec
 	syncLag           prometheus.Histogram
 	logDropped        *prometheus.CounterVec
+	unlisted          *prometheus.CounterVec
 	log               *slog.Logger
 }
 
@@ -114,8 +115,16 @@ func New(log *slog.Logger) *Metrics {
 			Name: "mallpoints_log_records_dropped_total",
 			Help: "Log records not written because the same message (a rejected notification, a refused connection) came faster than the log takes it, by message.",
 		}, []string{"message"}),
+		unlisted: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_unlisted_mall_notifications_total",
+			Help: "Notifications of a mall the merchants file lists nowhere, by the merchant whose URL received them: taken, and synced by that merchant; list the mall in its sub_mchids.",
+		}, []string{"merchant"}),
 	}
 }
+
+// UnlistedMall counts a notification of a mall the merchants file lists
+// nowhere, received at merchant's URL. Merchants are the file's, a few.
+func (m *Metrics) UnlistedMall(merchant string) { m.unlisted.WithLabelValues(merchant).Inc() }
 
 // LogDropped counts a log record of message that was not written. Messages
 // are constants of the code, so the label stays small.

@@ -23,7 +23,6 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -77,12 +76,10 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 // Config configures an Outbox.
 type Config struct {
 	DB *storage.DB
-	// Client calls WeChat Pay (or the sandbox). Its own retries should be
-	// off (wxpay.WithoutRetries): the outbox retries, recording each attempt.
-	Client *wxpay.Client
-	// MchID is the merchant the client signs as; a mall other than it is a
-	// sub-merchant, named in sub_mchid (partner mode).
-	MchID string
+	// Signers give the client that signs each mall's syncs: the merchant
+	// that serves it. The clients' own retries should be off
+	// (wxpay.WithoutRetries): the outbox retries, recording each attempt.
+	Signers parking.Signers
 	// Rules holds the rules in force, which give a mall's brand id (品牌ID)
 	// for parking syncs; nil sends none.
 	Rules *rules.Current
@@ -131,8 +128,8 @@ type Outbox struct {
 
 // New migrates River's tables and prepares the workers; Start starts them.
 func New(ctx context.Context, cfg Config) (*Outbox, error) {
-	if cfg.DB == nil || cfg.Client == nil {
-		return nil, errors.New("outbox: DB and Client are required")
+	if cfg.DB == nil || cfg.Signers == nil {
+		return nil, errors.New("outbox: DB and Signers are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -143,7 +140,7 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 	cfg = cfg.withDefaults()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{cfg: cfg})
-	river.AddWorker(workers, &parking.Worker{DB: cfg.DB, Client: cfg.Client, MchID: cfg.MchID, Rules: cfg.Rules,
+	river.AddWorker(workers, &parking.Worker{DB: cfg.DB, Signers: cfg.Signers, Rules: cfg.Rules,
 		JobTimeout: cfg.JobTimeout, Attempt: cfg.attempt})
 	rc := &river.Config{
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)}},

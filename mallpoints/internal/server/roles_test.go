@@ -30,8 +30,14 @@ const (
 // account confined to malls may not, whatever its role; "open" for
 // everyone, signed in or not. A route missing here fails the test.
 var routeRoles = map[string]string{
-	"GET /api/members":                              "VOA",
-	"GET /api/members/{mall}/{openid}":              "VOA",
+	"GET /api/members":   "VOA",
+	"GET /api/merchants": "VOA*",
+	"GET /api/audit":     "A*",
+	"GET /decisions":     "VOA",
+	"POST /decisions/{kind}/{mall}/{subject}/{action}": "OA",
+	"GET /audit":                       "A*",
+	"GET /audit.csv":                   "A*",
+	"GET /api/members/{mall}/{openid}": "VOA",
 	"POST /api/members/{mall}/{openid}/adjustments": "OAP",
 	"POST /api/members/{mall}/{openid}/erasure":     "A",
 	"PUT /api/members/{mall}/{openid}/tier":         "AP",

@@ -36,6 +36,7 @@ var conformance = []struct {
 	{"a session and a token lead to their enabled account", testSessionsAndTokens},
 	{"disabling or resetting an account ends its sessions and tokens", testAccountRevocation},
 	{"a read confined to some malls lists theirs only", testReadsConfinedToMalls},
+	{"the audit log is appended to, filtered and never changed", testAuditLog},
 }
 
 func TestEveryOperationAndLedgerInvariantHoldsOnBothEngines(t *testing.T) {

@@ -119,13 +119,14 @@ func (db *DB) UndecidedList(ctx context.Context, scope Malls, state string, limi
 }
 
 const qDecisionCounts = `SELECT decision, COUNT(*), MIN(created_at) FROM (
-		SELECT decision, created_at FROM transactions WHERE decision IN ('pending', 'parked')
-		UNION ALL SELECT decision, created_at FROM refunds WHERE decision IN ('pending', 'parked')) u GROUP BY decision`
+		SELECT decision, created_at, mall FROM transactions WHERE decision IN ('pending', 'parked')
+		UNION ALL SELECT decision, created_at, mall FROM refunds WHERE decision IN ('pending', 'parked')) u WHERE 1 = 1`
 
-// DecisionCounts counts the payments and refunds waiting for a decision, by
-// state, with the age of the oldest of each state.
-func (db *DB) DecisionCounts(ctx context.Context) (map[string]int64, map[string]time.Time, error) {
-	rs, err := db.query(ctx, qDecisionCounts)
+// DecisionCounts counts the payments and refunds of scope's malls waiting
+// for a decision, by state, with the age of the oldest of each state.
+func (db *DB) DecisionCounts(ctx context.Context, scope Malls) (map[string]int64, map[string]time.Time, error) {
+	cond, args := scope.and("mall", 1)
+	rs, err := db.query(ctx, qDecisionCounts+cond+` GROUP BY decision`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: decision counts: %w", err)
 	}

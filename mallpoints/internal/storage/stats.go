@@ -80,7 +80,7 @@ func (db *DB) State(ctx context.Context) (State, error) {
 	for _, l := range list {
 		st.LastNotification[l.mall] = fromMicros(l.at)
 	}
-	counts, since, err := db.DecisionCounts(ctx)
+	counts, since, err := db.DecisionCounts(ctx, nil)
 	if err != nil {
 		return st, err
 	}
