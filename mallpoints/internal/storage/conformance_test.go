@@ -37,6 +37,7 @@ var conformance = []struct {
 	{"disabling or resetting an account ends its sessions and tokens", testAccountRevocation},
 	{"a read confined to some malls lists theirs only", testReadsConfinedToMalls},
 	{"the audit log is appended to, filtered and never changed", testAuditLog},
+	{"a purge deletes old notifications and attempts in bounded batches, never the ledger", testPurge},
 }
 
 func TestEveryOperationAndLedgerInvariantHoldsOnBothEngines(t *testing.T) {
