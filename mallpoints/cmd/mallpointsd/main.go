@@ -103,7 +103,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	defer admin.Close()
 
 	scfg := server.Config{DB: c.db, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
-		Workers: c.workers, AdminListen: c.adminListen, AdminURLs: c.adminURLs,
+		Workers: c.workers, Retention: c.retention, AdminListen: c.adminListen, AdminURLs: c.adminURLs,
 		TrustedProxies: c.trustedProxies, ProxyUserHeader: c.proxyUserHeader, ProxySecret: c.proxySecret}
 	var apiv3Key string
 	clientOptions := []wxpay.Option{wxpay.WithoutRetries(), wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers))}

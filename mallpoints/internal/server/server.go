@@ -101,6 +101,11 @@ type Config struct {
 	MaxAttempts int
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
+	// Retention is how long notifications, sync attempts and River's
+	// cancelled and discarded jobs are kept before the daily purge
+	// (outbox.Config.Retention); 0 means outbox.DefaultRetention. The
+	// ledger is kept for ever.
+	Retention time.Duration
 	// Expiry bounds the rate of expiry runs (batch size and the pause between
 	// batches; zero means ledger.ExpiryBatch and ledger.ExpiryPause).
 	Expiry ledger.ExpiryConfig
@@ -210,7 +215,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Signers: s.malls, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
-		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
+		Retention: cfg.Retention,
+		Rules:     s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
 		// s.ledger is set below, before the outbox starts.
 		Expire: s.dailyExpiry,
 	})
