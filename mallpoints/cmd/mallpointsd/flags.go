@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/credentials"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -47,6 +49,9 @@ type config struct {
 	// was given (the embedded sandbox runs instead).
 	creds   *credentials.Credentials
 	baseURL string // where creds call WeChat Pay
+	// merchantCert is the certificate --merchant-cert names, for its
+	// expiry; nil without one.
+	merchantCert *x509.Certificate
 
 	dbGiven bool // --db or MALLPOINTS_DB was set
 	// getenv reads the environment, for the variables the merchants file
@@ -203,6 +208,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		c.creds, c.baseURL = creds, cmp.Or(src.BaseURL.Value, wxpay.DefaultBaseURL)
 		c.warnings = append(c.warnings, creds.Warnings...)
+		if c.merchantCert, err = merchants.MerchantCertificate(src); err != nil {
+			return nil, err
+		}
 	}
 	// --admin-trusted-proxies 10.0.0.0/8,fd00::/8 names several at once.
 	var proxies listFlag

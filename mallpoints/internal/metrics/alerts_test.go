@@ -43,7 +43,7 @@ func (fixedState) State(context.Context) (storage.State, error) {
 // of each event shows, histogram series included.
 func exported(t *testing.T) []string {
 	m := metrics.New(nil)
-	m.WatchState(fixedState{}, rules.NewCurrent(rules.Default()), time.Now)
+	m.WatchState(fixedState{}, rules.NewCurrent(rules.Default()), nil, time.Now)
 	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptOK, Elapsed: time.Millisecond})
 	fams, err := m.Registry().Gather()
 	if err != nil {

@@ -111,6 +111,11 @@ type Config struct {
 	Expiry ledger.ExpiryConfig
 	// Metrics, when set, is the registry to count on; nil makes one.
 	Metrics *metrics.Metrics
+	// Certificates are those the process holds besides the merchants
+	// file's: the listeners' (--tls-cert, --admin-tls-cert) and the flags'
+	// merchant certificate (--merchant-cert). Their expiry is a gauge, with
+	// each merchant's API and platform certificates.
+	Certificates []metrics.Certificate
 	// Sandbox is the embedded sandbox, in sandbox mode only: the dashboard
 	// offers to make payments and refunds there.
 	Sandbox dashboard.Simulator
@@ -232,7 +237,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// is rate-limited, and counted in full by the metrics.
 	s.limitedLog = slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
 	s.useMerchants(merchantSet)
-	s.public = s.publicHandler()
+	s.public = s.metrics.Public(s.publicHandler())
 	if s.admin, err = s.adminHandler(); err != nil {
 		db.Close()
 		return nil, err
