@@ -19,7 +19,7 @@ func (a *API) decisions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "state is pending or parked", Field: "state"})
 		return
 	}
-	list, err := a.db.UndecidedList(r.Context(), state, n)
+	list, err := a.db.UndecidedList(r.Context(), scope(r), state, n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -48,11 +48,12 @@ func (a *API) decideParked(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var err error
+	after := ""
 	switch req.Action {
 	case "retry":
-		err = a.ledger.RetryDecision(r.Context(), kind, mall, subject, Actor(r.Context()))
+		err, after = a.ledger.RetryDecision(r.Context(), kind, mall, subject, Actor(r.Context())), storage.DecisionPending
 	case "rules":
-		err = a.ledger.DecideByFile(r.Context(), kind, mall, subject, Actor(r.Context()))
+		err, after = a.ledger.DecideByFile(r.Context(), kind, mall, subject, Actor(r.Context())), storage.DecisionByFile
 	default:
 		err = &Error{Code: "INVALID_FIELD", Message: `action is "retry" or "rules"`, Field: "action"}
 	}
@@ -60,5 +61,8 @@ func (a *API) decideParked(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	a.record(r, storage.AuditEntry{Action: "decision." + req.Action, Mall: mall, Subject: subject,
+		Before: values(map[string]any{"kind": kind, "decision": storage.DecisionParked}),
+		After:  values(map[string]any{"kind": kind, "decision": after})})
 	writeJSON(w, http.StatusOK, map[string]any{"kind": kind, "mall": mall, "subject": subject, "action": req.Action})
 }

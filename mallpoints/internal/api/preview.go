@@ -89,6 +89,13 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	// A preview reads each member's history: of the account's malls only.
+	for i, p := range ps {
+		if err := seen(r, fmt.Sprintf("payments[%d].mall", i), p.MchID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	outs, err := ledger.Preview(r.Context(), a.db, set, ps, a.log)
 	if err != nil {
 		a.fail(w, r, err)

@@ -47,7 +47,7 @@ func TestACallIsSignedAndOnlyA2xxAnswerIsTaken(t *testing.T) {
 		want    string // "" a 2xx answer "ok"; else in the error
 	}{
 		{"2xx", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }, "2s", ""},
-		{"5xx", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) }, "2s", "answered 503"},
+		{"5xx", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) }, "2s", "answered 503"},
 		{"a redirect is not followed", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, "https://elsewhere.example/", http.StatusTemporaryRedirect)
 		}, "2s", "answered 307"},

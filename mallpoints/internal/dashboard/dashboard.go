@@ -2,16 +2,21 @@
 // server-rendered html/template pages with their assets embedded, no
 // front-end build and no JavaScript. It shows the day at a glance (payments,
 // points, the outbox, sync lag, the last 24 hours per hour), members and
-// their ledger, a transaction with every sync attempt, the parked syncs with
-// a retry button, the rules in force with a preview form (ledger.Preview,
+// their ledger, a transaction with every sync attempt and who decided its
+// points, the parked syncs with a retry button, the payments and refunds
+// waiting for their mall's CRM with the two buttons of a parked decision
+// (ask the CRM again, or decide by the rules file), the rules in force with a preview form (ledger.Preview,
 // writing nothing), and a CSV export of a Beijing day's
 // ledger for the mall's CRM. Without WeChat Pay credentials the service runs
 // an embedded sandbox, and the dashboard offers a form that makes payments
 // and refunds there.
 //
 // The dashboard reads through package storage and changes state only through
-// the outbox's Retry and the sandbox. It renders no personal data beyond the
-// openid; html/template escapes every value.
+// the outbox's Retry, the ledger's decisions of parked payments and refunds
+// (recorded with the request's actor) and the sandbox; each change, each
+// export and each burst of wrong sign-ins is written to the audit log, which
+// its Audit page shows. It renders no personal data beyond the openid;
+// html/template escapes every value.
 package dashboard
 
 import (
@@ -29,6 +34,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/sandbox"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -55,22 +61,40 @@ type Config struct {
 	// Rules holds the rules in force.
 	Rules   *rules.Current
 	Retrier Retrier
+	// Decider retries parked decisions or has the rules file make them.
+	Decider Decider
+	// Actor names who makes a request: the admin surface's guard knows
+	// (package api's Actor). The ledger records it on a decision.
+	Actor func(context.Context) string
 	// MchID is the merchant's own mchid, the mall of simulated payments.
 	MchID string
 	// Token is the admin token; when set, browsers sign in with it.
 	Token string
+	// Accounts are the people and programs that sign in; nil: the admin
+	// token or the implicit local administrator only.
+	Accounts *accounts.Service
+	// SecureCookies marks cookies Secure on plain-HTTP requests too: the
+	// console is reached over https through a proxy (an https --admin-url).
+	SecureCookies bool
 	// Sandbox, when set, enables the simulate forms (sandbox mode only).
 	Sandbox Simulator
 	Logger  *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MallName is a mall's display name ("" when none is known): pages
+	// show it beside the mall's id.
+	MallName func(mall string) string
+	// Audit writes the audit entry of a change a request made, adding who
+	// made it, from where and the request's id (package server). nil
+	// records nothing.
+	Audit func(r *http.Request, e storage.AuditEntry)
 }
 
 // Dashboard serves the pages.
 type Dashboard struct {
 	cfg     Config
 	pages   map[string]*template.Template
-	mux     *http.ServeMux
+	static  http.Handler
 	signins *signinLimiter
 	// noticeKey signs the notices an action leaves for the next page.
 	noticeKey []byte
@@ -78,8 +102,8 @@ type Dashboard struct {
 
 // New parses the templates and builds the routes.
 func New(cfg Config) (*Dashboard, error) {
-	if cfg.DB == nil || cfg.Rules == nil || cfg.Retrier == nil {
-		return nil, errors.New("dashboard: DB, Rules and Retrier are required")
+	if cfg.DB == nil || cfg.Rules == nil || cfg.Retrier == nil || cfg.Decider == nil || cfg.Actor == nil {
+		return nil, errors.New("dashboard: DB, Rules, Retrier, Decider and Actor are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -98,7 +122,8 @@ func New(cfg Config) (*Dashboard, error) {
 		if page == "layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", name)
+		t, err := template.New("layout.html").Funcs(funcs).Funcs(template.FuncMap{"mall": d.mallLabel}).
+			ParseFS(assets, "templates/layout.html", name)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard: template %s: %w", name, err)
 		}
@@ -108,31 +133,45 @@ func New(cfg Config) (*Dashboard, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := http.NewServeMux()
-	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	m.HandleFunc("GET /signin", d.signinForm)
-	m.HandleFunc("POST /signin", d.signin)
-	m.HandleFunc("POST /signout", d.signout)
-	m.HandleFunc("GET /{$}", d.overview)
-	m.HandleFunc("GET /members", d.members)
-	m.HandleFunc("GET /members/{mall}/{openid}", d.member)
-	m.HandleFunc("GET /transactions/{mall}/{transaction_id}", d.transaction)
-	m.HandleFunc("GET /parked", d.parked)
-	m.HandleFunc("POST /parked/{id}/retry", d.retry)
-	m.HandleFunc("GET /rules", d.rules)
-	m.HandleFunc("POST /rules/preview", d.previewPayment)
-	m.HandleFunc("GET /export", d.exportForm)
-	m.HandleFunc("GET /export/ledger.csv", d.exportCSV)
-	m.HandleFunc("POST /simulate/payment", d.simulatePayment)
-	m.HandleFunc("POST /simulate/refund", d.simulateRefund)
-	d.mux = m
+	d.static = http.StripPrefix("/static/", http.FileServerFS(static))
 	return d, nil
 }
 
-// Handler serves the dashboard at /. Mount it on the admin mux after the
-// more specific /api/ and /metrics, and behind d.Guard and
+// Route is one page or form of the dashboard and the permission it needs.
+type Route struct {
+	Pattern    string // a ServeMux pattern
+	Permission accounts.Permission
+	Handler    http.Handler
+}
+
+// Routes lists the dashboard's pages and forms. Mount each on the admin
+// mux through d.Allow(route.Permission, …), behind d.Guard and
 // http.CrossOriginProtection.
-func (d *Dashboard) Handler() http.Handler { return d.mux }
+func (d *Dashboard) Routes() []Route {
+	f := func(h http.HandlerFunc) http.Handler { return h }
+	return []Route{
+		{"GET /static/", accounts.Open, d.static},
+		{"GET /signin", accounts.Open, f(d.signinForm)},
+		{"POST /signin", accounts.Open, f(d.signin)},
+		{"POST /signout", accounts.Open, f(d.signout)},
+		{"GET /{$}", accounts.Read, f(d.overview)},
+		{"GET /members", accounts.Read, f(d.members)},
+		{"GET /members/{mall}/{openid}", accounts.Read, f(d.member)},
+		{"GET /transactions/{mall}/{transaction_id}", accounts.Read, f(d.transaction)},
+		{"GET /parked", accounts.Read, f(d.parked)},
+		{"POST /parked/{id}/retry", accounts.Retry, f(d.retry)},
+		{"GET /decisions", accounts.Read, f(d.decisions)},
+		{"POST /decisions/{kind}/{mall}/{subject}/{action}", accounts.Retry, f(d.decide)},
+		{"GET /rules", accounts.Read, f(d.rules)},
+		{"POST /rules/preview", accounts.Preview, f(d.previewPayment)},
+		{"GET /export", accounts.Export, f(d.exportForm)},
+		{"GET /export/ledger.csv", accounts.Export, f(d.exportCSV)},
+		{"POST /simulate/payment", accounts.Simulate, f(d.simulatePayment)},
+		{"POST /simulate/refund", accounts.Simulate, f(d.simulateRefund)},
+		{"GET /audit", accounts.ReadAudit, f(d.auditPage)},
+		{"GET /audit.csv", accounts.ReadAudit, f(d.auditCSV)},
+	}
+}
 
 // page is what every template receives.
 type page struct {
@@ -140,8 +179,9 @@ type page struct {
 	Nav     string // the menu entry to mark
 	Notice  string // a message after an action
 	Error   string
-	Sandbox bool
-	SignOut bool // a token is configured: offer to sign out
+	Sandbox bool   // the simulate forms are offered: sandbox mode, to whom may use them
+	SignOut bool   // signed in: offer to sign out
+	Who     string // who is signed in
 	Data    any
 }
 
@@ -151,8 +191,7 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 		d.fail(w, r, fmt.Errorf("dashboard: no template %q", name))
 		return
 	}
-	p.Sandbox = d.cfg.Sandbox != nil
-	p.SignOut = d.cfg.Token != ""
+	d.who(r, &p)
 	if p.Notice == "" {
 		p.Notice = d.takeNotice(w, r)
 	}
@@ -171,6 +210,13 @@ func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	w.Write([]byte(b.String()))
 }
 
+// record writes the audit entry of the change r made.
+func (d *Dashboard) record(r *http.Request, e storage.AuditEntry) {
+	if d.cfg.Audit != nil {
+		d.cfg.Audit(r, e)
+	}
+}
+
 // fail answers 404 for a record that does not exist and 500, logged, for
 // anything else.
 func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -180,14 +226,45 @@ func (d *Dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		d.cfg.Logger.ErrorContext(r.Context(), "dashboard: request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
-	if t, ok := d.pages["error"]; ok && !strings.HasPrefix(r.URL.Path, "/error") {
+	d.errorPage(w, r, status, msg)
+}
+
+// errorPage answers status with the error page showing msg.
+func (d *Dashboard) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if t, ok := d.pages["error"]; ok {
+		p := page{Title: http.StatusText(status), Error: msg}
+		d.who(r, &p)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.WriteHeader(status)
-		t.Execute(w, page{Title: http.StatusText(status), Error: msg, Sandbox: d.cfg.Sandbox != nil, SignOut: d.cfg.Token != ""})
+		t.Execute(w, p)
 		return
 	}
 	http.Error(w, msg, status)
 }
+
+// who fills in what a page shows of its viewer: who is signed in, and the
+// simulate forms for whom may use them.
+func (d *Dashboard) who(r *http.Request, p *page) {
+	v, ok := accounts.FromContext(r.Context())
+	p.Sandbox = d.cfg.Sandbox != nil && ok && v.Can(accounts.Simulate) && v.Sees(d.cfg.MchID)
+	p.SignOut = ok && v.Name != accounts.LocalActor
+	if p.SignOut {
+		p.Who = v.Name
+	}
+}
+
+// viewer is the principal of r, set by the guard before any route but an
+// Open one runs; without one (a page mounted without the guard) it is
+// confined to a mall that does not exist, so it sees nothing.
+func viewer(r *http.Request) accounts.Principal {
+	if p, ok := accounts.FromContext(r.Context()); ok {
+		return p
+	}
+	return accounts.Principal{Malls: []string{""}}
+}
+
+// scope is the malls r's viewer sees, for storage's reads.
+func scope(r *http.Request) storage.Malls { return viewer(r).Malls }
 
 // beijing is UTC+8: WeChat Pay's time, and the mall's day.
 var beijing = time.FixedZone("CST", 8*3600)
@@ -210,17 +287,33 @@ func bj(t time.Time) string {
 }
 
 var funcs = template.FuncMap{
-	"yuan":  yuan,
-	"bj":    bj,
-	"dur":   duration,
-	"steps": storedSteps,
-	"short": func(s string) string { return s[:min(len(s), 12)] },
+	"yuan":      yuan,
+	"bj":        bj,
+	"dur":       duration,
+	"steps":     storedSteps,
+	"decision":  decisionLabel,
+	"kind":      kindLabel,
+	"undecided": undecided,
+	"buttons":   buttons,
+	"short":     func(s string) string { return s[:min(len(s), 12)] },
+	"action":    actionLabel,
 	"signed": func(n int64) string {
 		if n > 0 {
 			return "+" + strconv.FormatInt(n, 10)
 		}
 		return strconv.FormatInt(n, 10)
 	},
+}
+
+// mallLabel shows a mall as people know it: "朝阳大悦城 (1900000301)", or
+// its id alone when no name is known.
+func (d *Dashboard) mallLabel(mall string) string {
+	if d.cfg.MallName != nil {
+		if name := d.cfg.MallName(mall); name != "" {
+			return name + " (" + mall + ")"
+		}
+	}
+	return mall
 }
 
 // duration shows a lag the way people read it: 850ms, 2.4s, 3m10s.

@@ -24,10 +24,11 @@ var exportColumns = []string{"seq", "created_at", "mall", "openid", "kind", "poi
 
 // exportCSV writes the ledger entries of one Beijing day (?day=2006-01-02),
 // in seq order (each mall's commit order), for reconciliation with the
-// mall's CRM. It reads the day in pages, so a busy day is never held in
-// memory whole. Of a day still under way it lists what had committed, and
-// can leave out an entry that commits during the download after another
-// mall's higher seq was written: reconcile a day once it is over.
+// mall's CRM: the entries of the malls the viewer sees. It reads the day in
+// pages, so a busy day is never held in memory whole. Of a day still under
+// way it lists what had committed, and can leave out an entry that commits
+// during the download after another mall's higher seq was written:
+// reconcile a day once it is over.
 func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 	dayParam := r.URL.Query().Get("day")
 	day, err := time.ParseInLocation(time.DateOnly, dayParam, beijing)
@@ -39,7 +40,7 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	from, to := day, day.AddDate(0, 0, 1)
 	const pageSize = 1000
-	first, err := d.cfg.DB.EntriesBetween(r.Context(), from, to, 0, pageSize)
+	first, err := d.cfg.DB.EntriesBetween(r.Context(), scope(r), from, to, 0, pageSize)
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -49,14 +50,16 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	cw.Write(exportColumns)
+	rows := 0
 	for list := first; len(list) > 0; {
 		for _, e := range list {
 			cw.Write(exportRow(e))
 		}
+		rows += len(list)
 		if len(list) < pageSize {
 			break
 		}
-		if list, err = d.cfg.DB.EntriesBetween(r.Context(), from, to, list[len(list)-1].Seq, pageSize); err != nil {
+		if list, err = d.cfg.DB.EntriesBetween(r.Context(), scope(r), from, to, list[len(list)-1].Seq, pageSize); err != nil {
 			// The header is sent: end the file with a line that says it is cut short.
 			d.cfg.Logger.ErrorContext(r.Context(), "dashboard: export cut short", "day", dayParam, "error", err)
 			cw.Write([]string{"# export failed here; download the file again"})
@@ -64,6 +67,8 @@ func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	cw.Flush()
+	d.record(r, storage.AuditEntry{Action: "export.ledger",
+		After: storage.AuditValues(map[string]any{"day": day.Format(time.DateOnly), "rows": rows})})
 }
 
 func exportRow(e storage.Entry) []string {

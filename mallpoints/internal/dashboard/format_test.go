@@ -66,3 +66,18 @@ func TestChartScalesBarsAndLineToTheirMaxima(t *testing.T) {
 		t.Errorf("tooltip %q", c.Bars[0].Title)
 	}
 }
+
+func TestAnAuditCSVRowKeepsValuesAsWrittenAndDefusesFormulas(t *testing.T) {
+	t.Parallel()
+	row := auditRow(storage.AuditEntry{ID: 9, At: time.Date(2026, 5, 20, 4, 0, 0, 0, time.UTC), Actor: "=evil", RemoteAddr: "2001:db8::1",
+		Action: "tier.set", Mall: "1900000109", Subject: "-1+1", Before: []byte(`{"tier":""}`), After: []byte(`{"tier":"@gold"}`)})
+	want := []string{"9", "2026-05-20T12:00:00+08:00", "'=evil", "2001:db8::1", "tier.set", "1900000109", "'-1+1", `{"tier":""}`, `{"tier":"@gold"}`, ""}
+	if len(row) != len(auditColumns) {
+		t.Fatalf("row of %d cells, header of %d", len(row), len(auditColumns))
+	}
+	for i := range want {
+		if row[i] != want[i] {
+			t.Errorf("%s: %q, want %q", auditColumns[i], row[i], want[i])
+		}
+	}
+}

@@ -20,25 +20,27 @@ type overviewData struct {
 	// SignaturesRefused is the newest sync attempt when WeChat Pay answered
 	// it 401: it refuses the service's signatures, and every sync fails.
 	SignaturesRefused *storage.Attempt
+	// Decisions is what waits for the malls' CRMs.
+	Decisions decisionCounts
 }
 
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	now := d.cfg.Now()
 	from, to := rules.BeijingDay(now)
-	o, err := d.cfg.DB.Overview(ctx, from, to)
+	o, err := d.cfg.DB.Overview(ctx, scope(r), from, to)
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
 	// The chart's last bar is the hour under way.
 	start := now.Truncate(time.Hour).Add(-23 * time.Hour)
-	hours, err := d.cfg.DB.Hourly(ctx, start, 24)
+	hours, err := d.cfg.DB.Hourly(ctx, scope(r), start, 24)
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	recent, err := d.cfg.DB.Transactions(ctx, storage.TransactionFilter{Limit: 20})
+	recent, err := d.cfg.DB.Transactions(ctx, storage.TransactionFilter{Malls: scope(r), Limit: 20})
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -46,7 +48,11 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	data := overviewData{
 		Day: from.In(beijing).Format(time.DateOnly), Overview: o, Chart: newChart(hours), Recent: recent, MchID: d.cfg.MchID,
 	}
-	last, err := d.cfg.DB.LastAttempt(ctx)
+	if data.Decisions, err = d.decisionCounts(ctx, scope(r)); err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	last, err := d.cfg.DB.LastAttempt(ctx, scope(r))
 	switch {
 	case err == nil && last.Status == http.StatusUnauthorized:
 		data.SignaturesRefused = &last
@@ -70,10 +76,10 @@ func (d *Dashboard) members(w http.ResponseWriter, r *http.Request) {
 	data := membersData{OpenID: q.Get("openid")}
 	var err error
 	if data.OpenID != "" {
-		data.Members, err = d.cfg.DB.MembersByOpenID(ctx, data.OpenID)
+		data.Members, err = d.cfg.DB.MembersByOpenID(ctx, scope(r), data.OpenID)
 	} else {
 		const pageSize = 50
-		data.Members, err = d.cfg.DB.Members(ctx, "", q.Get("after"), pageSize)
+		data.Members, err = d.cfg.DB.Members(ctx, scope(r), "", q.Get("after"), pageSize)
 		if err == nil && len(data.Members) == pageSize {
 			data.Next = data.Members[pageSize-1].OpenID
 		}
@@ -170,7 +176,7 @@ type parkedData struct {
 func (d *Dashboard) parked(w http.ResponseWriter, r *http.Request) {
 	after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 	const pageSize = 100
-	list, err := d.cfg.DB.Syncs(r.Context(), storage.SyncParked, max(after, 0), pageSize)
+	list, err := d.cfg.DB.Syncs(r.Context(), scope(r), storage.SyncParked, max(after, 0), pageSize)
 	if err != nil {
 		d.fail(w, r, err)
 		return
@@ -190,6 +196,18 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, storage.ErrNotFound)
 		return
 	}
+	// Its state before, for the audit log; a sync that does not exist is
+	// not parked, which Retry says. Another mall's sync is, to a viewer
+	// confined to some, none at all.
+	s, err := d.cfg.DB.Sync(r.Context(), id)
+	if err == nil && !viewer(r).Sees(s.Mall) {
+		d.fail(w, r, storage.ErrNotFound)
+		return
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		d.fail(w, r, err)
+		return
+	}
 	ok, err := d.cfg.Retrier.Retry(r.Context(), id)
 	if err != nil {
 		d.fail(w, r, err)
@@ -198,6 +216,10 @@ func (d *Dashboard) retry(w http.ResponseWriter, r *http.Request) {
 	notice := "Sync " + strconv.FormatInt(id, 10) + " is queued again."
 	if !ok {
 		notice = "Sync " + strconv.FormatInt(id, 10) + " was not parked any more; nothing changed."
+	} else {
+		d.record(r, storage.AuditEntry{Action: "sync.retry", Mall: s.Mall, Subject: strconv.FormatInt(id, 10),
+			Before: storage.AuditValues(map[string]any{"state": s.State}),
+			After:  storage.AuditValues(map[string]any{"state": storage.SyncPending})})
 	}
 	d.cfg.Logger.InfoContext(r.Context(), "dashboard: parked sync retried", "sync_id", id, "queued", ok)
 	d.redirectWithNotice(w, r, "/parked", notice)

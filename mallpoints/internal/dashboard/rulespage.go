@@ -1,7 +1,6 @@
 package dashboard
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -54,21 +53,33 @@ type previewResult struct {
 
 func (d *Dashboard) rules(w http.ResponseWriter, r *http.Request) {
 	now := d.cfg.Now().In(beijing)
-	d.renderRules(w, r, http.StatusOK, previewForm{Mall: d.cfg.MchID, TimeEnd: now.Format(previewTimeLayout)}, nil, "")
+	d.renderRules(w, r, http.StatusOK, previewForm{Mall: d.defaultMall(r), TimeEnd: now.Format(previewTimeLayout)}, nil, "")
+}
+
+// defaultMall is the mall a form starts with: the merchant's own, or the
+// viewer's first when it is confined to others.
+func (d *Dashboard) defaultMall(r *http.Request) string {
+	if v := viewer(r); !v.Sees(d.cfg.MchID) && len(v.Malls) > 0 {
+		return v.Malls[0]
+	}
+	return d.cfg.MchID
 }
 
 func (d *Dashboard) renderRules(w http.ResponseWriter, r *http.Request, status int, form previewForm, result *previewResult, problem string) {
 	set := d.cfg.Rules.Load()
-	doc, err := json.MarshalIndent(set, "", "  ")
+	v := viewer(r) // an account confined to some malls sees theirs and the default section
+	doc, err := set.MarshalMalls(v.Sees)
 	if err != nil {
 		d.fail(w, r, errors.Join(errors.New("dashboard: rules"), err))
 		return
 	}
 	def := set.Mall("")
-	data := rulesData{Version: set.Version(), MchID: d.cfg.MchID, Default: section{Facts: mallFacts(def)}, JSON: string(doc),
+	data := rulesData{Version: set.Version(), MchID: d.defaultMall(r), Default: section{Facts: mallFacts(def)}, JSON: string(doc),
 		Form: form, Result: result}
 	for _, m := range set.Malls() {
-		data.Malls = append(data.Malls, section{MchID: m.MchID, Facts: ownFacts(m, def)})
+		if v.Sees(m.MchID) {
+			data.Malls = append(data.Malls, section{MchID: m.MchID, Facts: ownFacts(m, def)})
+		}
 	}
 	d.render(w, r, status, "rules", page{Title: "Rules", Nav: "rules", Error: problem, Data: data})
 }
@@ -234,9 +245,12 @@ func (d *Dashboard) previewPayment(w http.ResponseWriter, r *http.Request) {
 	set := d.cfg.Rules.Load()
 	bad := func(msg string) { d.renderRules(w, r, http.StatusBadRequest, form, nil, "Not previewed: "+msg) }
 	if form.Mall == "" {
-		form.Mall = d.cfg.MchID
+		form.Mall = d.defaultMall(r)
 	}
 	switch {
+	case !viewer(r).Sees(form.Mall):
+		d.renderRules(w, r, http.StatusForbidden, form, nil, "Not previewed: mall "+form.Mall+" is not one of yours.")
+		return
 	case form.Mall == "" || len(form.Mall) > 32:
 		bad("the mall is required, at most 32 characters.")
 		return

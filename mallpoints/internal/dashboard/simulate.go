@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/seed2ac2593f/wxpay/sandbox"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 // parseYuan reads an amount such as "123.45" as fen.
@@ -35,8 +37,7 @@ func (d *Dashboard) back(w http.ResponseWriter, r *http.Request, notice string) 
 // WeChat Pay tells the mall about the payment) and pays; the notification
 // reaches the service like a real one.
 func (d *Dashboard) simulatePayment(w http.ResponseWriter, r *http.Request) {
-	if d.cfg.Sandbox == nil {
-		http.NotFound(w, r)
+	if !d.simulating(w, r) {
 		return
 	}
 	amount, err := parseYuan(r.PostFormValue("amount"))
@@ -55,12 +56,27 @@ func (d *Dashboard) simulatePayment(w http.ResponseWriter, r *http.Request) {
 		d.back(w, r, "Payment not made: "+err.Error())
 		return
 	}
+	d.record(r, storage.AuditEntry{Action: "simulate.payment", Mall: d.cfg.MchID, Subject: p.TransactionID,
+		After: storage.AuditValues(map[string]any{"amount": amount, "shop_number": r.PostFormValue("shop_number")})})
 	d.back(w, r, "The sandbox made payment "+p.TransactionID+"; it appears below once its notification is processed.")
 }
 
-func (d *Dashboard) simulateRefund(w http.ResponseWriter, r *http.Request) {
-	if d.cfg.Sandbox == nil {
+// simulating reports whether r may make payments at the sandbox: there is
+// one, and its mall is the viewer's; it answers r when not.
+func (d *Dashboard) simulating(w http.ResponseWriter, r *http.Request) bool {
+	switch {
+	case d.cfg.Sandbox == nil:
 		http.NotFound(w, r)
+		return false
+	case !viewer(r).Sees(d.cfg.MchID):
+		d.errorPage(w, r, http.StatusForbidden, "The sandbox's mall "+d.cfg.MchID+" is not one of yours.")
+		return false
+	}
+	return true
+}
+
+func (d *Dashboard) simulateRefund(w http.ResponseWriter, r *http.Request) {
+	if !d.simulating(w, r) {
 		return
 	}
 	amount, err := parseYuan(r.PostFormValue("amount"))
@@ -68,11 +84,13 @@ func (d *Dashboard) simulateRefund(w http.ResponseWriter, r *http.Request) {
 		d.back(w, r, "Refund not made: "+err.Error()+".")
 		return
 	}
-	rf, err := d.cfg.Sandbox.Refund(sandbox.RefundRequest{TransactionID: strings.TrimSpace(r.PostFormValue("transaction_id")),
-		RefundAmount: amount})
+	txid := strings.TrimSpace(r.PostFormValue("transaction_id"))
+	rf, err := d.cfg.Sandbox.Refund(sandbox.RefundRequest{TransactionID: txid, RefundAmount: amount})
 	if err != nil {
 		d.back(w, r, "Refund not made: "+err.Error())
 		return
 	}
+	d.record(r, storage.AuditEntry{Action: "simulate.refund", Mall: d.cfg.MchID, Subject: rf.RefundID,
+		After: storage.AuditValues(map[string]any{"transaction_id": txid, "refund_amount": amount})})
 	d.back(w, r, "The sandbox made refund "+rf.RefundID+".")
 }

@@ -24,6 +24,7 @@ var stepLabels = map[string]string{
 	"first_payment_bonus": "First-payment bonus",
 	"excluded":            "Shop excluded: no points",
 	"below_minimum":       "Amount below the minimum: no points",
+	"crm":                 "Decided by the mall's CRM",
 }
 
 // stepRow is one step as the transaction page and the preview show it.

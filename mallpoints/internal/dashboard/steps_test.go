@@ -34,10 +34,11 @@ func TestStepRowsReadEveryStepInWordsWithTheRunningPoints(t *testing.T) {
 	}
 }
 
-// Every step rules.EvaluateWith writes has a label.
+// Every step rules.EvaluateWith writes has a label, and so has the one the
+// ledger writes for a payment its mall's CRM decides.
 func TestEveryStepHasALabel(t *testing.T) {
 	for _, s := range []string{"base", "category", "shop", "promotion", "tier", "max_points", "per_payment_cap",
-		"daily_cap", "monthly_cap", "first_payment_bonus", "excluded", "below_minimum"} {
+		"daily_cap", "monthly_cap", "first_payment_bonus", "excluded", "below_minimum", "crm"} {
 		if stepLabels[s] == "" {
 			t.Errorf("step %s has no label", s)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -35,18 +36,12 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return err
 	}
 	return w.cfg.attempt(ctx, *t.Sync, job.JobRow, job.Args.Round, func(ctx context.Context) (*wxpay.Response, error) {
-		v3 := businesscircle.New(w.cfg.Client).Businesscircle
-		return v3.Points.Notify.Post(ctx, PointsRequest(t, balance, w.cfg.subMchID(t.Mall)))
+		client, sub, err := parking.ClientFor(ctx, w.cfg.Signers, t.Mall)
+		if err != nil {
+			return nil, err
+		}
+		return businesscircle.New(client).Businesscircle.Points.Notify.Post(ctx, PointsRequest(t, balance, sub))
 	})
-}
-
-// subMchID is mall's sub_mchid in partner mode (a mall other than the
-// merchant), else empty.
-func (cfg Config) subMchID(mall string) string {
-	if mall == cfg.MchID {
-		return ""
-	}
-	return mall
 }
 
 // verdict is what one attempt's answer means for its sync.
@@ -69,6 +64,9 @@ const (
 func classify(err error) verdict {
 	if err == nil {
 		return synced
+	}
+	if errors.Is(err, parking.ErrNoMerchant) {
+		return park // until a person lists the mall in the merchants file
 	}
 	if _, ok := errors.AsType[*businesscircle.ValidationError](err); ok {
 		return park // nothing was sent and nothing will change by itself
@@ -93,7 +91,7 @@ func notSent(err error) bool {
 		return true
 	}
 	_, unsigned := errors.AsType[*wxpay.SignError](err)
-	return unsigned || errors.Is(err, wxpay.ErrInvalidRequest)
+	return unsigned || errors.Is(err, wxpay.ErrInvalidRequest) || errors.Is(err, parking.ErrNoSigner)
 }
 
 // attempt makes one attempt of sync s, the job's, with call; records it;
@@ -157,6 +155,10 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 			a.Status, a.Code, a.Message, a.RequestID = apiErr.StatusCode, apiErr.Code, apiErr.Message, apiErr.RequestID
 		} else if ve, ok := errors.AsType[*businesscircle.ValidationError](err); ok {
 			a.Code, a.Message = "INVALID_REQUEST", ve.Error()
+		} else if errors.Is(err, parking.ErrNoMerchant) {
+			a.Code = "NO_MERCHANT"
+		} else if errors.Is(err, parking.ErrNoSigner) {
+			a.Code = "NOT_SENT"
 		} else if errors.Is(err, wxpay.ErrBadSignature) || errors.Is(err, wxpay.ErrMissingHeader) ||
 			errors.Is(err, wxpay.ErrUnknownSerial) || errors.Is(err, wxpay.ErrClockSkew) || errors.Is(err, wxpay.ErrProbeSignature) {
 			a.Code = "UNVERIFIED_ANSWER"

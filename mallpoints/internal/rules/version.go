@@ -49,6 +49,9 @@ type sectionJSON struct {
 	Tiers       *tiersJSON      `json:"tiers,omitempty"`
 	Expiry      *expiryJSON     `json:"expiry,omitempty"`
 	Decide      *decideJSON     `json:"decide,omitempty"`
+	// silence_alert, written only when set (in the default section: when
+	// not DefaultSilenceAlert).
+	SilenceAlert string `json:"silence_alert,omitempty"`
 }
 
 type categoryJSON struct {
@@ -158,6 +161,9 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 		out.Expiry = sec.expiry.toJSON()
 	}
 	out.Decide = sec.decide.toJSON()
+	if v := sec.silenceAlert; v != nil && !(isDefault && *v == DefaultSilenceAlert) {
+		out.SilenceAlert = silenceText(*v)
+	}
 	r := sec.remarks
 	monthly := r.monthlyCapReached
 	if isDefault && monthly != nil && *monthly == DefaultRemarkMonthlyCap {
@@ -178,10 +184,20 @@ func sorted(s []string) []string {
 	return s
 }
 
+// MarshalMalls is MarshalJSON with only the malls keep keeps: what an
+// account confined to some malls may see of the rules.
+func (s *Set) MarshalMalls(keep func(mchid string) bool) ([]byte, error) { return s.canonicalOf(keep) }
+
 // canonical writes the normalised rules.
-func (s *Set) canonical() ([]byte, error) {
+func (s *Set) canonical() ([]byte, error) { return s.canonicalOf(func(string) bool { return true }) }
+
+// canonicalOf writes the normalised rules with the malls keep keeps.
+func (s *Set) canonicalOf(keep func(mchid string) bool) ([]byte, error) {
 	f := fileJSON{Default: s.def.toJSON(true)}
 	for id, sec := range s.source {
+		if !keep(id) {
+			continue
+		}
 		f.Malls = append(f.Malls, mallJSON{MchID: id, BrandID: sec.brandID, AppIDs: sec.appIDs, sectionJSON: sec.toJSON(false)})
 	}
 	slices.SortFunc(f.Malls, func(a, b mallJSON) int { return strings.Compare(a.MchID, b.MchID) })

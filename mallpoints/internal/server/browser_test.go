@@ -80,7 +80,7 @@ func TestBrowserOverviewShowsTheNumbersTheAPIReportsAndTheCSVDownloads(t *testin
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.admin.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), "browser-token"),
-		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.Click(chromedp.CSS("#signin-token")),
 		chromedp.WaitVisible(chromedp.CSS("#payments-today"))); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}

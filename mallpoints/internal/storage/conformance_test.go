@@ -32,6 +32,12 @@ var conformance = []struct {
 	{"an erased member never comes back", testErasedMemberNeverComesBack},
 	{"a refused notification counts its deliveries", testRefusals},
 	{"the metrics and the dashboard read what was written", testStateAndDashboard},
+	{"an account's name is taken once, also when disabled", testAccountNameTakenOnce},
+	{"a session and a token lead to their enabled account", testSessionsAndTokens},
+	{"disabling or resetting an account ends its sessions and tokens", testAccountRevocation},
+	{"a read confined to some malls lists theirs only", testReadsConfinedToMalls},
+	{"the audit log is appended to, filtered and never changed", testAuditLog},
+	{"a purge deletes old notifications and attempts in bounded batches, never the ledger", testPurge},
 }
 
 func TestEveryOperationAndLedgerInvariantHoldsOnBothEngines(t *testing.T) {
@@ -58,6 +64,11 @@ func payment(t *testing.T, db *DB, openid, txid string, points int64, timeEnd ti
 }
 
 func writePayment(ctx context.Context, db *DB, openid, txid string, points int64, timeEnd time.Time) (Entry, error) {
+	return writePaymentAt(ctx, db, mall, openid, txid, points, timeEnd)
+}
+
+// writePaymentAt is writePayment at the mall given.
+func writePaymentAt(ctx context.Context, db *DB, mall, openid, txid string, points int64, timeEnd time.Time) (Entry, error) {
 	var e Entry
 	err := db.InTx(ctx, func(tx *Tx) error {
 		if isNew, err := tx.RecordNotification(ctx, Notification{ID: "n-" + txid, EventType: "MALL_TRANSACTION.SUCCESS",
@@ -140,16 +151,16 @@ func testMemberLifecycle(t *testing.T, ctx context.Context, db *DB) {
 	if m, err := db.Member(ctx, mall, "oA"); err != nil || m.Balance != 7 {
 		t.Errorf("member %+v, %v", m, err)
 	}
-	if list, err := db.Members(ctx, "", "", 10); err != nil || len(list) != 2 {
+	if list, err := db.Members(ctx, nil, "", "", 10); err != nil || len(list) != 2 {
 		t.Errorf("every mall's members: %d, %v; want 2", len(list), err)
 	}
-	if list, err := db.Members(ctx, mall, "", 10); err != nil || len(list) != 1 {
+	if list, err := db.Members(ctx, nil, mall, "", 10); err != nil || len(list) != 1 {
 		t.Errorf("one mall's members: %d, %v; want 1", len(list), err)
 	}
-	if list, err := db.Members(ctx, "", "oA", 10); err != nil || len(list) != 0 {
+	if list, err := db.Members(ctx, nil, "", "oA", 10); err != nil || len(list) != 0 {
 		t.Errorf("members after oA: %d, %v; want 0", len(list), err)
 	}
-	if list, err := db.MembersByOpenID(ctx, "oA"); err != nil || len(list) != 2 || list[0].Mall != mall {
+	if list, err := db.MembersByOpenID(ctx, nil, "oA"); err != nil || len(list) != 2 || list[0].Mall != mall {
 		t.Errorf("oA in every mall: %+v, %v", list, err)
 	}
 }
@@ -261,10 +272,10 @@ func testSyncStates(t *testing.T, ctx context.Context, db *DB) {
 	if err != nil || counts[SyncPending] != 1 || counts[SyncParked] != 1 || counts[SyncUnconfirmed] != 1 || counts[SyncSynced] != 0 {
 		t.Errorf("counts %v, %v", counts, err)
 	}
-	if list, err := db.Syncs(ctx, SyncParked, 0, 10); err != nil || len(list) != 1 || list[0].ID != ids[0] {
+	if list, err := db.Syncs(ctx, nil, SyncParked, 0, 10); err != nil || len(list) != 1 || list[0].ID != ids[0] {
 		t.Errorf("parked syncs %+v, %v", list, err)
 	}
-	if list, err := db.Syncs(ctx, "", ids[0], 10); err != nil || len(list) != 2 {
+	if list, err := db.Syncs(ctx, nil, "", ids[0], 10); err != nil || len(list) != 2 {
 		t.Errorf("syncs after the first: %d, %v; want 2", len(list), err)
 	}
 	if unknown, err := db.HadUnknownOutcome(ctx, ids[0]); err != nil || !unknown {
@@ -298,7 +309,7 @@ func testSyncStates(t *testing.T, ctx context.Context, db *DB) {
 }
 
 func testAttemptRecordedOnce(t *testing.T, ctx context.Context, db *DB) {
-	if _, err := db.LastAttempt(ctx); !errors.Is(err, ErrNotFound) {
+	if _, err := db.LastAttempt(ctx, nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the last attempt of none: %v, want ErrNotFound", err)
 	}
 	e := payment(t, db, "oA", "4200000001", 5, time.Now())
@@ -324,7 +335,7 @@ func testAttemptRecordedOnce(t *testing.T, ctx context.Context, db *DB) {
 	if list, err := db.Attempts(ctx, tr.SyncID); err != nil || len(list) != 1 || list[0] != a {
 		t.Errorf("attempts %+v, %v; want [%+v]", list, err, a)
 	}
-	if last, err := db.LastAttempt(ctx); err != nil || last != a {
+	if last, err := db.LastAttempt(ctx, nil); err != nil || last != a {
 		t.Errorf("last attempt %+v, %v", last, err)
 	}
 }
@@ -448,10 +459,10 @@ func testParkings(t *testing.T, ctx context.Context, db *DB) {
 	if got, err := db.ParkingBySync(ctx, keyed.SyncID); err != nil || got.ID != keyed.ID {
 		t.Errorf("by sync: %+v, %v", got, err)
 	}
-	if list, err := db.Parkings(ctx, 0, 10); err != nil || len(list) != 3 || list[2].ID != keyed.ID {
+	if list, err := db.Parkings(ctx, nil, 0, 10); err != nil || len(list) != 3 || list[2].ID != keyed.ID {
 		t.Errorf("parkings newest first: %+v, %v", list, err)
 	}
-	if list, err := db.Parkings(ctx, keyed.ID+1, 10); err != nil || len(list) != 1 {
+	if list, err := db.Parkings(ctx, nil, keyed.ID+1, 10); err != nil || len(list) != 1 {
 		t.Errorf("parkings before %d: %d, %v; want 1", keyed.ID+1, len(list), err)
 	}
 }
@@ -506,7 +517,7 @@ func testErasedMemberNeverComesBack(t *testing.T, ctx context.Context, db *DB) {
 	if list, err := db.MemberEntries(ctx, mall, "erased_1", 10); err != nil || len(list) != 1 || list[0].Seq != e.Seq {
 		t.Errorf("the pseudonym's entries: %+v, %v", list, err)
 	}
-	if list, err := db.Parkings(ctx, 0, 10); err != nil || len(list) != 1 || list[0].OpenID != "erased_1" || list[0].PlateNumber != "" {
+	if list, err := db.Parkings(ctx, nil, 0, 10); err != nil || len(list) != 1 || list[0].OpenID != "erased_1" || list[0].PlateNumber != "" {
 		t.Errorf("the erased member's parking: %+v, %v", list, err)
 	}
 }
@@ -521,7 +532,7 @@ func testRefusals(t *testing.T, ctx context.Context, db *DB) {
 			t.Fatal(err)
 		}
 	}
-	list, err := db.Refusals(ctx, 10)
+	list, err := db.Refusals(ctx, nil, 10)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("refusals %+v, %v", list, err)
 	}
@@ -550,16 +561,16 @@ func testStateAndDashboard(t *testing.T, ctx context.Context, db *DB) {
 		t.Errorf("state %+v, %v", st, err)
 	}
 	to := time.Now().Add(time.Hour)
-	o, err := db.Overview(ctx, from, to)
+	o, err := db.Overview(ctx, nil, from, to)
 	if err != nil || o.Payments != 2 || o.Amount != 3000 || o.PointsIssued != 30 || o.PointsDeducted != 0 ||
 		o.Pending != 1 || o.Synced != 1 || o.LagP99 < 0 {
 		t.Errorf("overview %+v, %v", o, err)
 	}
-	hours, err := db.Hourly(ctx, from, 2)
+	hours, err := db.Hourly(ctx, nil, from, 2)
 	if err != nil || len(hours) != 2 || hours[0].Payments+hours[1].Payments != 2 || hours[0].Points+hours[1].Points != 30 {
 		t.Errorf("hourly %+v, %v", hours, err)
 	}
-	if list, err := db.EntriesBetween(ctx, from, to, 1, 10); err != nil || len(list) != 1 || list[0].Seq != 2 {
+	if list, err := db.EntriesBetween(ctx, nil, from, to, 1, 10); err != nil || len(list) != 1 || list[0].Seq != 2 {
 		t.Errorf("entries between, after seq 1: %+v, %v", list, err)
 	}
 }

@@ -7,18 +7,27 @@ import (
 	"time"
 )
 
-// The dashboard's queries; indexes_test.go checks each one's plan.
+// The dashboard's queries; indexes_test.go checks each one's plan. Each
+// reads every mall as written; for an account confined to some malls, a
+// condition on them goes at the end of the WHERE clause (before the
+// ...End part where there is one).
 const (
 	qPayments = `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM transactions WHERE created_at >= $1 AND created_at < $2`
 	qPoints   = `SELECT COALESCE(SUM(CASE WHEN points > 0 THEN points ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN points < 0 THEN -points ELSE 0 END), 0) FROM ledger_entries
 		WHERE created_at >= $1 AND created_at < $2`
-	qLags   = `SELECT synced_at - created_at FROM syncs WHERE synced_at > 0 AND synced_at >= $1 AND synced_at < $2`
-	qHourly = `SELECT (created_at - $1) / $3, COUNT(*), COALESCE(SUM(points), 0) FROM transactions
-		WHERE created_at >= $1 AND created_at < $2 GROUP BY 1`
-	qMembersByOpenID = `SELECT ` + memberColumns + ` FROM members WHERE openid = $1 ORDER BY mall`
-	qEntriesBetween  = `SELECT ` + entryColumns + ` FROM ledger_entries
-		WHERE created_at >= $1 AND created_at < $2 AND seq > $3 ORDER BY seq LIMIT $4`
+	qLags        = `SELECT synced_at - created_at FROM syncs WHERE synced_at > 0 AND synced_at >= $1 AND synced_at < $2`
+	qHourlyWhere = `SELECT (created_at - $1) / $3, COUNT(*), COALESCE(SUM(points), 0) FROM transactions
+		WHERE created_at >= $1 AND created_at < $2`
+	qHourlyEnd            = ` GROUP BY 1`
+	qHourly               = qHourlyWhere + qHourlyEnd
+	qMembersByOpenIDWhere = `SELECT ` + memberColumns + ` FROM members WHERE openid = $1`
+	qMembersByOpenIDEnd   = ` ORDER BY mall`
+	qMembersByOpenID      = qMembersByOpenIDWhere + qMembersByOpenIDEnd
+	qEntriesBetweenWhere  = `SELECT ` + entryColumns + ` FROM ledger_entries
+		WHERE created_at >= $1 AND created_at < $2 AND seq > $3`
+	qEntriesBetweenEnd = ` ORDER BY seq LIMIT $4`
+	qEntriesBetween    = qEntriesBetweenWhere + qEntriesBetweenEnd
 )
 
 // Overview sums up a period for the dashboard: the payments that arrived in
@@ -38,27 +47,29 @@ type Overview struct {
 	LagP50, LagP99 time.Duration
 }
 
-// Overview reads the summary of [from, to). Each query is a range scan of
-// a time index (transactions_by_time, ledger_by_time, syncs_by_synced) or
-// of syncs_by_state.
-func (db *DB) Overview(ctx context.Context, from, to time.Time) (Overview, error) {
+// Overview reads the summary of [from, to) over scope's malls. Each query
+// is a range scan of a time index (transactions_by_time, ledger_by_time,
+// syncs_by_synced) or of syncs_by_state.
+func (db *DB) Overview(ctx context.Context, scope Malls, from, to time.Time) (Overview, error) {
 	var o Overview
 	f, t := micros(from), micros(to)
-	if err := db.queryRow(ctx, qPayments, f, t).Scan(&o.Payments, &o.Amount); err != nil {
+	in, args := scope.and("mall", 3)
+	if err := db.queryRow(ctx, qPayments+in, append([]any{f, t}, args...)...).Scan(&o.Payments, &o.Amount); err != nil {
 		return o, fmt.Errorf("storage: overview payments: %w", err)
 	}
-	if err := db.queryRow(ctx, qPoints, f, t).Scan(&o.PointsIssued, &o.PointsDeducted); err != nil {
+	if err := db.queryRow(ctx, qPoints+in, append([]any{f, t}, args...)...).Scan(&o.PointsIssued, &o.PointsDeducted); err != nil {
 		return o, fmt.Errorf("storage: overview points: %w", err)
 	}
+	stateIn, stateArgs := scope.and("mall", 2)
 	for _, c := range []struct {
 		state string
 		n     *int64
 	}{{SyncPending, &o.Pending}, {SyncParked, &o.Parked}, {SyncUnconfirmed, &o.Unconfirmed}} {
-		if err := db.queryRow(ctx, qCountState, c.state).Scan(c.n); err != nil {
+		if err := db.queryRow(ctx, qCountState+stateIn, append([]any{c.state}, stateArgs...)...).Scan(c.n); err != nil {
 			return o, fmt.Errorf("storage: overview syncs: %w", err)
 		}
 	}
-	rs, err := db.query(ctx, qLags, f, t)
+	rs, err := db.query(ctx, qLags+in, append([]any{f, t}, args...)...)
 	if err != nil {
 		return o, fmt.Errorf("storage: overview lag: %w", err)
 	}
@@ -92,12 +103,14 @@ type Hour struct {
 	Points   int64 // points they earned
 }
 
-// Hourly returns n hours of payments from from on, one Hour per hour, empty
-// hours included. It is one range scan of transactions_by_time.
-func (db *DB) Hourly(ctx context.Context, from time.Time, n int) ([]Hour, error) {
+// Hourly returns n hours of the payments of scope's malls from from on, one
+// Hour per hour, empty hours included. It is one range scan of
+// transactions_by_time.
+func (db *DB) Hourly(ctx context.Context, scope Malls, from time.Time, n int) ([]Hour, error) {
 	const hourUS = int64(time.Hour / time.Microsecond)
 	f := micros(from)
-	rs, err := db.query(ctx, qHourly, f, f+int64(n)*hourUS, hourUS)
+	in, args := scope.and("mall", 4)
+	rs, err := db.query(ctx, qHourlyWhere+in+qHourlyEnd, append([]any{f, f + int64(n)*hourUS, hourUS}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: hourly payments: %w", err)
 	}
@@ -121,20 +134,22 @@ func (db *DB) Hourly(ctx context.Context, from time.Time, n int) ([]Hour, error)
 	return hours, nil
 }
 
-// MembersByOpenID finds an openid in every mall (members_by_openid).
-func (db *DB) MembersByOpenID(ctx context.Context, openid string) ([]Member, error) {
-	rs, err := db.query(ctx, qMembersByOpenID, openid)
+// MembersByOpenID finds an openid in every mall of scope (members_by_openid).
+func (db *DB) MembersByOpenID(ctx context.Context, scope Malls, openid string) ([]Member, error) {
+	in, args := scope.and("mall", 2)
+	rs, err := db.query(ctx, qMembersByOpenIDWhere+in+qMembersByOpenIDEnd, append([]any{openid}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: members by openid: %w", err)
 	}
 	return collect(rs, scanMember)
 }
 
-// EntriesBetween lists the entries written in [from, to) numbered above
-// after, in seq order, at most limit: the pages of a day's export
-// (ledger_by_time).
-func (db *DB) EntriesBetween(ctx context.Context, from, to time.Time, after int64, limit int) ([]Entry, error) {
-	rs, err := db.query(ctx, qEntriesBetween, micros(from), micros(to), after, limit)
+// EntriesBetween lists the entries of scope's malls written in [from, to)
+// numbered above after, in seq order, at most limit: the pages of a
+// day's export (ledger_by_time).
+func (db *DB) EntriesBetween(ctx context.Context, scope Malls, from, to time.Time, after int64, limit int) ([]Entry, error) {
+	in, args := scope.and("mall", 5)
+	rs, err := db.query(ctx, qEntriesBetweenWhere+in+qEntriesBetweenEnd, append([]any{micros(from), micros(to), after, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: entries of the day: %w", err)
 	}

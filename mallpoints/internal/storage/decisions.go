@@ -95,12 +95,17 @@ const qUndecided = `SELECT kind, mall, subject, transaction_id, openid, amount, 
 		      UNION ALL
 		      SELECT 'refund', mall, refund_id, transaction_id, openid, refund_amount, decision, decision_note, created_at
 		        FROM refunds WHERE decision IN ('pending', 'parked')) u
-		WHERE $1 = '' OR decision = $1 ORDER BY created_at, subject LIMIT $2`
+		WHERE ($1 = '' OR decision = $1)`
 
-// UndecidedList lists the payments and refunds waiting for a decision
-// (state: DecisionPending, DecisionParked, or "" for both), oldest first.
-func (db *DB) UndecidedList(ctx context.Context, state string, limit int) ([]Undecided, error) {
-	rs, err := db.query(ctx, qUndecided, state, limit)
+// qUndecidedOrder ends qUndecided, after the condition on malls.
+const qUndecidedOrder = ` ORDER BY created_at, subject LIMIT $2`
+
+// UndecidedList lists the payments and refunds of scope's malls waiting
+// for a decision (state: DecisionPending, DecisionParked, or "" for both),
+// oldest first.
+func (db *DB) UndecidedList(ctx context.Context, scope Malls, state string, limit int) ([]Undecided, error) {
+	in, args := scope.and("mall", 3)
+	rs, err := db.query(ctx, qUndecided+in+qUndecidedOrder, append([]any{state, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: undecided: %w", err)
 	}
@@ -114,13 +119,14 @@ func (db *DB) UndecidedList(ctx context.Context, state string, limit int) ([]Und
 }
 
 const qDecisionCounts = `SELECT decision, COUNT(*), MIN(created_at) FROM (
-		SELECT decision, created_at FROM transactions WHERE decision IN ('pending', 'parked')
-		UNION ALL SELECT decision, created_at FROM refunds WHERE decision IN ('pending', 'parked')) u GROUP BY decision`
+		SELECT decision, created_at, mall FROM transactions WHERE decision IN ('pending', 'parked')
+		UNION ALL SELECT decision, created_at, mall FROM refunds WHERE decision IN ('pending', 'parked')) u WHERE 1 = 1`
 
-// DecisionCounts counts the payments and refunds waiting for a decision, by
-// state, with the age of the oldest of each state.
-func (db *DB) DecisionCounts(ctx context.Context) (map[string]int64, map[string]time.Time, error) {
-	rs, err := db.query(ctx, qDecisionCounts)
+// DecisionCounts counts the payments and refunds of scope's malls waiting
+// for a decision, by state, with the age of the oldest of each state.
+func (db *DB) DecisionCounts(ctx context.Context, scope Malls) (map[string]int64, map[string]time.Time, error) {
+	cond, args := scope.and("mall", 1)
+	rs, err := db.query(ctx, qDecisionCounts+cond+` GROUP BY decision`, args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("storage: decision counts: %w", err)
 	}

@@ -7,8 +7,9 @@ import (
 )
 
 // TestDashboardAndMetricsQueriesSearchIndexes asks SQLite for the plan of
-// every query the dashboard and the metrics run, and of the outbox worker's
-// read of a sync's payment: none may scan a table whole; each must search an
+// every query the dashboard and the metrics run, of the outbox worker's
+// read of a sync's payment and of the purge's statements: none may scan a
+// table whole; each must search an
 // index or a table by its key, or scan a partial index.
 func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 	t.Parallel()
@@ -32,8 +33,11 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 		{"members by openid", qMembersByOpenID, []any{"o"}},
 		{"entries of a day", qEntriesBetween, []any{0, 1, 0, 10}},
 		{"a sync's payment", "SELECT t.points" + qTransactionBySync, []any{1, SyncPoints}},
-		{"undecided payments and refunds", qUndecided, []any{"", 10}},
-		{"decision counts", qDecisionCounts, nil},
+		{"undecided payments and refunds", qUndecided + qUndecidedOrder, []any{"", 10}},
+		{"decision counts", qDecisionCounts + ` GROUP BY decision`, nil},
+		{"purge: a mall's old notifications", qPurgeNotifications, []any{"m", 1, 1000}},
+		{"purge: the next attempts", qAttemptsAfter, []any{0, 1000}},
+		{"purge: a range of attempts", qPurgeAttempts, []any{0, 1000, 1, SyncPending, SyncParked, SyncUnconfirmed}},
 	} {
 		rs, err := db.sql.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.query, q.args...)
 		if err != nil {
@@ -55,7 +59,7 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 			if strings.HasSuffix(step, "USING INDEX transactions_undecided") || strings.HasSuffix(step, "USING INDEX refunds_undecided") {
 				continue
 			}
-			for _, table := range []string{"syncs", "transactions", "ledger_entries", "members", "notifications"} {
+			for _, table := range []string{"syncs", "transactions", "ledger_entries", "members", "notifications", "sync_attempts"} {
 				if strings.HasPrefix(step, "SCAN "+table) || strings.HasPrefix(step, "SCAN n") {
 					t.Errorf("%s scans a table: %s\nplan: %q", q.name, step, plan)
 				}
@@ -97,7 +101,7 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 	want := map[string]string{
 		"sqlite_autoindex_members_1":      "UNIQUE (mall, openid): LockMember, Member",
 		"members_by_openid":               "the members search and list by openid",
-		"notifications_by_mall_time":      "the last notification per mall (metrics)",
+		"notifications_by_mall_time":      "the last notification per mall (metrics), Purge mall by mall",
 		"sqlite_autoindex_syncs_1":        "UNIQUE (kind, mall, subject): a subject is synced once",
 		"syncs_by_state":                  "backlog, counts by state, the syncs list",
 		"syncs_by_synced":                 "sync lags of a day",

@@ -132,8 +132,15 @@ const (
 // commit order, at most limit. A reader that asks again after the last seq
 // it was given never misses an entry (dialect.appendEntry). With mall ""
 // it lists every mall's entries in seq order, and answers ErrSeveralMalls
-// unless they are one mall's.
-func (db *DB) EntriesAfter(ctx context.Context, mall string, after int64, limit int) ([]Entry, error) {
+// unless they are one mall's; confined to one mall (scope), that mall's.
+// The caller checks that scope sees mall.
+func (db *DB) EntriesAfter(ctx context.Context, scope Malls, mall string, after int64, limit int) ([]Entry, error) {
+	switch {
+	case mall == "" && len(scope) == 1:
+		mall = scope[0]
+	case mall == "" && len(scope) > 1:
+		return nil, ErrSeveralMalls
+	}
 	if mall != "" {
 		rs, err := db.query(ctx, qMallEntriesAfter, mall, after, limit)
 		if err != nil {

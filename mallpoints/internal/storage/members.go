@@ -110,11 +110,13 @@ func (db *DB) Member(ctx context.Context, mall, openid string) (Member, error) {
 	return scanMember(db.queryRow(ctx, qMember, mall, openid))
 }
 
-// Members lists members of mall (all malls when empty) by openid, after
-// the given openid, at most limit of them.
-func (db *DB) Members(ctx context.Context, mall, after string, limit int) ([]Member, error) {
+// Members lists members of mall (all malls when empty) among scope's by
+// openid, after the given openid, at most limit of them.
+func (db *DB) Members(ctx context.Context, scope Malls, mall, after string, limit int) ([]Member, error) {
+	in, args := scope.and("mall", 4)
 	rs, err := db.query(ctx, `SELECT `+memberColumns+` FROM members
-		WHERE ($1 = '' OR mall = $1) AND openid > $2 ORDER BY openid, mall LIMIT $3`, mall, after, limit)
+		WHERE ($1 = '' OR mall = $1) AND openid > $2`+in+` ORDER BY openid, mall LIMIT $3`,
+		append([]any{mall, after, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: members: %w", err)
 	}

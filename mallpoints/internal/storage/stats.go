@@ -20,7 +20,8 @@ type State struct {
 	// never deleted), read from a count kept as they are written
 	// (dialect.entryCount).
 	LedgerEntries int64
-	// LastNotification is, per mall, when its last notification arrived.
+	// LastNotification is, per mall, when its last notification arrived:
+	// every mall that ever sent one, since a purge keeps each mall's newest.
 	LastNotification map[string]time.Time
 	// Decisions counts the payments and refunds waiting for their mall's
 	// CRM, by state (DecisionPending, DecisionParked), and OldestDecision
@@ -50,7 +51,7 @@ const (
 // notifications_by_mall_time (one seek per mall) for the last notification,
 // and the partial indexes of undecided payments and refunds.
 func (db *DB) State(ctx context.Context) (State, error) {
-	st := State{LastNotification: map[string]time.Time{}}
+	var st State
 	var oldest int64
 	if err := db.queryRow(ctx, qBacklog, SyncPending).Scan(&st.Pending, &oldest); err != nil {
 		return st, fmt.Errorf("storage: pending syncs: %w", err)
@@ -62,9 +63,25 @@ func (db *DB) State(ctx context.Context) (State, error) {
 	if err := db.queryRow(ctx, db.dialect.entryCount).Scan(&st.LedgerEntries); err != nil {
 		return st, fmt.Errorf("storage: ledger entries: %w", err)
 	}
+	last, err := db.lastNotifications(ctx)
+	if err != nil {
+		return st, err
+	}
+	st.LastNotification = last
+	counts, since, err := db.DecisionCounts(ctx, nil)
+	if err != nil {
+		return st, err
+	}
+	st.Decisions, st.OldestDecision = counts, since[DecisionPending]
+	return st, nil
+}
+
+// lastNotifications reads when each mall's last notification arrived, by
+// a loose scan of notifications_by_mall_time.
+func (db *DB) lastNotifications(ctx context.Context) (map[string]time.Time, error) {
 	rs, err := db.query(ctx, qLastNotifications)
 	if err != nil {
-		return st, fmt.Errorf("storage: last notifications: %w", err)
+		return nil, fmt.Errorf("storage: last notifications: %w", err)
 	}
 	type last struct {
 		mall string
@@ -75,15 +92,11 @@ func (db *DB) State(ctx context.Context) (State, error) {
 		return l, r.Scan(&l.mall, &l.at)
 	})
 	if err != nil {
-		return st, fmt.Errorf("storage: last notifications: %w", err)
+		return nil, fmt.Errorf("storage: last notifications: %w", err)
 	}
+	out := make(map[string]time.Time, len(list))
 	for _, l := range list {
-		st.LastNotification[l.mall] = fromMicros(l.at)
+		out[l.mall] = fromMicros(l.at)
 	}
-	counts, since, err := db.DecisionCounts(ctx)
-	if err != nil {
-		return st, err
-	}
-	st.Decisions, st.OldestDecision = counts, since[DecisionPending]
-	return st, nil
+	return out, nil
 }

@@ -97,11 +97,12 @@ func (db *DB) Sync(ctx context.Context, id int64) (Sync, error) {
 	return scanSync(db.queryRow(ctx, `SELECT `+syncColumns+` FROM syncs s WHERE s.id = $1`, id))
 }
 
-// Syncs lists syncs in state (any when empty), oldest first, with an id
-// above after, at most limit.
-func (db *DB) Syncs(ctx context.Context, state string, after int64, limit int) ([]Sync, error) {
-	rs, err := db.query(ctx, `SELECT `+syncColumns+` FROM syncs s WHERE ($1 = '' OR s.state = $1) AND s.id > $2
-		ORDER BY s.id LIMIT $3`, state, after, limit)
+// Syncs lists the syncs of scope's malls in state (any when empty), oldest
+// first, with an id above after, at most limit.
+func (db *DB) Syncs(ctx context.Context, scope Malls, state string, after int64, limit int) ([]Sync, error) {
+	in, args := scope.and("s.mall", 4)
+	rs, err := db.query(ctx, `SELECT `+syncColumns+` FROM syncs s WHERE ($1 = '' OR s.state = $1) AND s.id > $2`+in+`
+		ORDER BY s.id LIMIT $3`, append([]any{state, after, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: syncs: %w", err)
 	}
@@ -218,10 +219,16 @@ func (db *DB) HadUnknownOutcome(ctx context.Context, syncID int64) (bool, error)
 	return n > 0, nil
 }
 
-// LastAttempt returns the newest attempt of any sync; ErrNotFound when no
-// sync was ever attempted.
-func (db *DB) LastAttempt(ctx context.Context) (Attempt, error) {
-	a, err := scanAttempt(db.queryRow(ctx, `SELECT `+attemptColumns+` FROM sync_attempts ORDER BY id DESC LIMIT 1`))
+// LastAttempt returns the newest attempt of any sync of scope's malls;
+// ErrNotFound when none was ever attempted.
+func (db *DB) LastAttempt(ctx context.Context, scope Malls) (Attempt, error) {
+	if len(scope) == 0 {
+		a, err := scanAttempt(db.queryRow(ctx, `SELECT `+attemptColumns+` FROM sync_attempts ORDER BY id DESC LIMIT 1`))
+		return a, noRows(err)
+	}
+	in, args := scope.and("s.mall", 1)
+	a, err := scanAttempt(db.queryRow(ctx, `SELECT `+attemptColumns+` FROM sync_attempts
+		WHERE sync_id IN (SELECT s.id FROM syncs s WHERE TRUE`+in+`) ORDER BY id DESC LIMIT 1`, args...))
 	return a, noRows(err)
 }
 

@@ -130,6 +130,7 @@ func (db *DB) Transaction(ctx context.Context, mall, transactionID string) (Tran
 // TransactionFilter selects payments for listing.
 type TransactionFilter struct {
 	Mall      string // empty: every mall
+	Malls     Malls  // the malls the reader may see; empty: every mall
 	OpenID    string // empty: every member
 	SyncState string // empty: any
 	Before    int64  // created_at cursor in microseconds; 0: the newest
@@ -142,9 +143,11 @@ func (db *DB) Transactions(ctx context.Context, f TransactionFilter) ([]Transact
 	if before == 0 {
 		before = 1<<63 - 1
 	}
+	in, args := f.Malls.and("t.mall", 6)
 	rs, err := db.query(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
 		WHERE ($1 = '' OR t.mall = $1) AND ($2 = '' OR t.openid = $2) AND ($3 = '' OR s.state = $3)
-		AND t.created_at < $4 ORDER BY t.created_at DESC LIMIT $5`, f.Mall, f.OpenID, f.SyncState, before, f.Limit)
+		AND t.created_at < $4`+in+` ORDER BY t.created_at DESC LIMIT $5`,
+		append([]any{f.Mall, f.OpenID, f.SyncState, before, f.Limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: transactions: %w", err)
 	}
