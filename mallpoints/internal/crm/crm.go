@@ -54,9 +54,16 @@ func (c *Client) Call(ctx context.Context, d *rules.Decide, id string, body []by
 	if d.Secrets() == nil {
 		return nil, ErrNoSecret
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	return c.Post(ctx, d.URL, d.Secrets(), d.Timeout, id, body)
+}
+
+// Post POSTs body as JSON to url, signed with each of secrets under id,
+// within timeout, and returns the body of a 2xx answer: a decide call or a
+// webhook delivery. Anything else is an error, as for Call.
+func (c *Client) Post(ctx context.Context, url string, secrets [][]byte, timeout time.Duration, id string, body []byte) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.URL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("crm: %w", err)
 	}
@@ -66,7 +73,7 @@ func (c *Client) Call(ctx context.Context, d *rules.Decide, id string, body []by
 	if c.Now != nil {
 		now = c.Now
 	}
-	webhook.Sign(req.Header, id, now(), body, d.Secrets()...)
+	webhook.Sign(req.Header, id, now(), body, secrets...)
 	hc := c.HTTP
 	if hc == nil {
 		hc = noRedirects

@@ -137,7 +137,7 @@ func (s *Service) expireMember(ctx context.Context, ref storage.MemberRef, day t
 		e := storage.Entry{Mall: ref.Mall, OpenID: ref.OpenID, Kind: storage.EntryExpire, Points: applied,
 			Requested: -due, Shortfall: shortfall, BalanceAfter: m.Balance, IdempotencyKey: key,
 			Reason: fmt.Sprintf("%d points expired as of %s", due, day.In(beijing).Format(time.DateOnly))}
-		if err := tx.AppendEntry(ctx, &e); err != nil {
+		if err := s.appendEntry(ctx, tx, &e); err != nil {
 			return wrap("append entry", err)
 		}
 		x.Points, x.Seq = -applied, e.Seq

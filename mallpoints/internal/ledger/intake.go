@@ -179,7 +179,7 @@ func (s *Service) writeEarning(ctx context.Context, tx *storage.Tx, set *rules.S
 		Requested: out.Points + out.Bonus, BalanceAfter: m.Balance, TransactionID: t.TransactionID,
 		NotificationID: t.NotificationID, CommitTag: t.CommitTag, RuleVersion: out.RuleVersion, Reason: out.Explain, Steps: steps,
 	}
-	if err := tx.AppendEntry(ctx, &entry); err != nil {
+	if err := s.appendEntry(ctx, tx, &entry); err != nil {
 		return wrap("append entry", err)
 	}
 	if insert {
@@ -378,7 +378,7 @@ func (s *Service) writeDeduction(ctx context.Context, tx *storage.Tx, m *storage
 	entry := storage.Entry{Mall: t.Mall, OpenID: t.OpenID, Kind: storage.EntryRefund, Points: applied,
 		Requested: -(deduct - excused), Shortfall: shortfall, BalanceAfter: m.Balance, TransactionID: t.TransactionID,
 		RefundID: r.RefundID, NotificationID: r.NotificationID, RuleVersion: t.RuleVersion, Reason: reason}
-	return entry, wrap("append entry", tx.AppendEntry(ctx, &entry))
+	return entry, wrap("append entry", s.appendEntry(ctx, tx, &entry))
 }
 
 // authRank orders the known authorisation types: a member is only ever
@@ -436,9 +436,12 @@ func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *
 			return wrap("update member", err)
 		}
 		if e.Code != "" {
-			return wrap("card code", tx.SetCardCode(ctx, e.MchID, e.OpenID, e.Code))
+			if err := tx.SetCardCode(ctx, e.MchID, e.OpenID, e.Code); err != nil {
+				return wrap("card code", err)
+			}
 		}
-		return nil
+		return wrap("member event", s.MemberEvent(ctx, tx, e.MchID, e.OpenID, storage.EventMemberActivated,
+			map[string]string{"auth_type": authType}))
 	})
 	if err != nil {
 		return "", err

@@ -23,6 +23,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/crm"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -128,6 +129,9 @@ type Config struct {
 	// Decide, if set, makes the decisions of the malls whose CRM decides
 	// their points (DecisionArgs jobs).
 	Decide Decider
+	// CRM sends the webhook deliveries; nil: a crm.Client that follows no
+	// redirects.
+	CRM *crm.Client
 	// OnAttempt, if set, is called after each attempt is recorded, with the
 	// sync as it was before the attempt; for metrics.
 	OnAttempt func(storage.Attempt, storage.Sync)
@@ -136,6 +140,7 @@ type Config struct {
 // Outbox is the queue of syncs and its workers.
 type Outbox struct {
 	db     *storage.DB
+	rules  *rules.Current
 	insert func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (duplicate bool, err error)
 	start  func(ctx context.Context) error
 	stop   func(ctx context.Context) error
@@ -158,8 +163,13 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: a retention of %s is under %s: WeChat Pay redelivers a notification for 24h4m, "+
 			"and a repeat is known by its id", cfg.Retention, storage.MinRetention)
 	}
+	if cfg.CRM == nil {
+		cfg.CRM = &crm.Client{}
+	}
+	o := &Outbox{db: cfg.DB, rules: cfg.Rules}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{cfg: cfg})
+	river.AddWorker(workers, &webhookWorker{cfg: cfg, o: o})
 	river.AddWorker(workers, &parking.Worker{DB: cfg.DB, Signers: cfg.Signers, Rules: cfg.Rules,
 		JobTimeout: cfg.JobTimeout, Attempt: cfg.attempt})
 	rc := &river.Config{
@@ -191,7 +201,6 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 		}
 		rc.PeriodicJobs = append(rc.PeriodicJobs, expiryJob(every, cfg.ExpiryEvery > 0, time.Now))
 	}
-	o := &Outbox{db: cfg.DB}
 	var err error
 	switch cfg.DB.Engine() {
 	case storage.Postgres:

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -134,27 +136,33 @@ func loopback(host string) bool {
 }
 
 // readSecret reads d's secret from the environment or its file.
-func (d *Decide) readSecret(getenv func(string) (string, bool)) error {
-	field := d.field
+func (d *Decide) readSecret(getenv func(string) (string, bool)) (err error) {
+	d.secrets, err = readSecrets(d.SecretEnv, d.SecretFile, d.line, d.field, getenv)
+	return err
+}
+
+// readSecrets reads the signing secrets of a decide or a webhook, written at
+// line under field, from the environment variable env or the file file.
+func readSecrets(env, file string, line int, field string, getenv func(string) (string, bool)) ([][]byte, error) {
 	var secret []byte
-	if d.SecretEnv != "" {
-		v, ok := getenv(d.SecretEnv)
+	if env != "" {
+		v, ok := getenv(env)
 		if !ok || v == "" {
-			return fail(d.line, join(field, "secret_env"), "environment variable %s is not set", d.SecretEnv)
+			return nil, fail(line, join(field, "secret_env"), "environment variable %s is not set", env)
 		}
 		secret = []byte(v)
 	} else {
-		f, err := os.Open(d.SecretFile)
+		f, err := os.Open(file)
 		if err != nil {
-			return fail(d.line, join(field, "secret_file"), "%v", err)
+			return nil, fail(line, join(field, "secret_file"), "%v", err)
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 		if err != nil {
-			return fail(d.line, join(field, "secret_file"), "%v", err)
+			return nil, fail(line, join(field, "secret_file"), "%v", err)
 		}
 		if len(b) > maxSecretFile {
-			return fail(d.line, join(field, "secret_file"), "%s is longer than %d bytes: not a secret", d.SecretFile, maxSecretFile)
+			return nil, fail(line, join(field, "secret_file"), "%s is longer than %d bytes: not a secret", file, maxSecretFile)
 		}
 		secret = b
 	}
@@ -165,27 +173,33 @@ func (d *Decide) readSecret(getenv func(string) (string, bool)) error {
 		}
 	}
 	if len(secrets) == 0 {
-		return fail(d.line, field, "the signing secret is empty; make one with: openssl rand -hex 32")
+		return nil, fail(line, field, "the signing secret is empty; make one with: openssl rand -hex 32")
 	}
 	for _, s := range secrets {
 		if len(s) < MinSecretLen {
-			return fail(d.line, field, "a signing secret is shorter than %d characters; make one with: openssl rand -hex 32", MinSecretLen)
+			return nil, fail(line, field, "a signing secret is shorter than %d characters; make one with: openssl rand -hex 32", MinSecretLen)
 		}
 	}
-	d.secrets = secrets
-	return nil
+	return secrets, nil
 }
 
-// readSecrets reads the secret of every decide in the file.
+// readSecrets reads the secret of every decide and webhook in the file.
 func (s *Set) readSecrets(getenv func(string) (string, bool)) error {
-	if s.def.decide != nil {
-		if err := s.def.decide.readSecret(getenv); err != nil {
-			return err
-		}
+	sections := []section{s.def}
+	for _, mchid := range slices.Sorted(maps.Keys(s.source)) {
+		sections = append(sections, s.source[mchid])
 	}
-	for _, sec := range s.source {
+	for _, sec := range sections {
 		if sec.decide != nil {
 			if err := sec.decide.readSecret(getenv); err != nil {
+				return err
+			}
+		}
+		if sec.webhooks == nil {
+			continue
+		}
+		for _, w := range *sec.webhooks {
+			if err := w.readSecret(getenv); err != nil {
 				return err
 			}
 		}

@@ -42,6 +42,7 @@ type sectionDoc struct {
 	Tiers        *tiersDoc       `yaml:"tiers"`
 	Expiry       *expiryDoc      `yaml:"expiry"`
 	Decide       *decideDoc      `yaml:"decide"`
+	Webhooks     *[]webhookDoc   `yaml:"webhooks"`
 	SilenceAlert *scalar         `yaml:"silence_alert"`
 }
 
@@ -193,6 +194,7 @@ func resolveDefault(own section) section {
 	d.tiers = cmpOr(own.tiers, d.tiers)
 	d.expiry = cmpOr(own.expiry, d.expiry)
 	d.decide = own.decide
+	d.webhooks = own.webhooks
 	d.silenceAlert = cmpOr(own.silenceAlert, d.silenceAlert)
 	return d
 }
@@ -242,6 +244,11 @@ func (d *sectionDoc) section(field string) (sec section, err error) {
 	}
 	if d.Decide != nil {
 		if sec.decide, err = d.Decide.decide(join(field, "decide")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Webhooks != nil {
+		if sec.webhooks, err = webhooks(*d.Webhooks, join(field, "webhooks")); err != nil {
 			return sec, err
 		}
 	}

@@ -35,6 +35,7 @@ type section struct {
 	tiers       *tiers
 	expiry      *Expiry
 	decide      *Decide // nil: the file's rules decide
+	webhooks    *[]*Webhook
 	// silenceAlert is silence_alert; 0: never.
 	silenceAlert *time.Duration
 	// Only in a mall's section.
@@ -111,6 +112,7 @@ type mall struct {
 	tiers       tiers
 	expiry      Expiry
 	decide      *Decide
+	webhooks    []*Webhook
 	silence     time.Duration
 }
 
@@ -158,6 +160,9 @@ type Mall struct {
 	// Decide, when set, is the mall's CRM, which decides its points
 	// instead of the file's rules.
 	Decide *Decide `json:"decide,omitempty"`
+	// Webhooks are told of the mall's events: its own section's, else the
+	// default section's.
+	Webhooks []*Webhook `json:"webhooks,omitempty"`
 	// SilenceAlert is how long the mall may go without a notification
 	// before the silence alert pages (silence_alert); 0: never.
 	SilenceAlert time.Duration `json:"-"`
@@ -325,6 +330,7 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 		tiers:       *cmpOr(own.tiers, def.tiers),
 		expiry:      *cmpOr(own.expiry, def.expiry),
 		decide:      cmpOr(own.decide, def.decide),
+		webhooks:    *cmpOr(own.webhooks, cmpOr(def.webhooks, &[]*Webhook{})),
 		silence:     *cmpOr(own.silenceAlert, def.silenceAlert),
 		categories:  map[string]*category{},
 		catNames:    map[string]*category{},
@@ -398,6 +404,7 @@ func (s *Set) Mall(mchid string) Mall {
 		TierWindowMonths:  m.tiers.windowMonths,
 		Expiry:            m.expiry,
 		Decide:            m.decide,
+		Webhooks:          m.webhooks,
 		SilenceAlert:      m.silence,
 	}
 	for _, c := range m.catNames {

@@ -49,6 +49,7 @@ type sectionJSON struct {
 	Tiers       *tiersJSON      `json:"tiers,omitempty"`
 	Expiry      *expiryJSON     `json:"expiry,omitempty"`
 	Decide      *decideJSON     `json:"decide,omitempty"`
+	Webhooks    *[]webhookJSON  `json:"webhooks,omitempty"`
 	// silence_alert, written only when set (in the default section: when
 	// not DefaultSilenceAlert).
 	SilenceAlert string `json:"silence_alert,omitempty"`
@@ -161,6 +162,7 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 		out.Expiry = sec.expiry.toJSON()
 	}
 	out.Decide = sec.decide.toJSON()
+	out.Webhooks = webhooksJSON(sec.webhooks)
 	if v := sec.silenceAlert; v != nil && !(isDefault && *v == DefaultSilenceAlert) {
 		out.SilenceAlert = silenceText(*v)
 	}

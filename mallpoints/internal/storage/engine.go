@@ -64,11 +64,14 @@ type dialect struct {
 	// shares the feed's numbers (webhook events) draws them the same way,
 	// under the same turn.
 	//
-	// On SQLite seq is the rowid, which the one writer at a time gets as
-	// the largest plus one: every mall's entries in commit order, without
-	// gaps (a table sharing the numbers would take the largest of both
-	// tables plus one).
+	// On SQLite, one writer at a time, seq is the largest of the entries'
+	// and the webhook events' plus one: every mall's entries and events in
+	// commit order, without gaps.
 	appendEntry string
+	// appendEvent numbers and writes a member's webhook event (not an
+	// entry's, which takes the entry's seq) under its mall's turn, with the
+	// arguments mall, openid, type, data, created_at; it returns its seq.
+	appendEvent string
 	// entryCount counts the ledger entries without reading them: the sum of
 	// the malls' counts on PostgreSQL, the last rowid on SQLite.
 	entryCount string
@@ -78,9 +81,14 @@ var (
 	sqliteDialect = dialect{
 		migrations: "migrations/sqlite",
 		goose:      goose.DialectSQLite3,
-		appendEntry: `INSERT INTO ledger_entries (` + entryValues + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq`,
-		entryCount: `SELECT COALESCE(MAX(seq), 0) FROM ledger_entries`,
+		appendEntry: `INSERT INTO ledger_entries (` + entryColumns + `)
+			VALUES (` + sqliteNextSeq + `, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			RETURNING seq`,
+		appendEvent: `INSERT INTO webhook_events (seq, mall, openid, type, data, created_at)
+			VALUES (` + sqliteNextSeq + `, $1, $2, $3, $4, $5) RETURNING seq`,
+		// The last entry's seq, less the member events numbered below it.
+		entryCount: `SELECT COALESCE(MAX(seq), 0) - (SELECT COUNT(*) FROM webhook_events
+			WHERE type LIKE 'member.%' AND seq < (SELECT COALESCE(MAX(seq), 0) FROM ledger_entries)) FROM ledger_entries`,
 	}
 	postgresDialect = dialect{
 		migrations: "migrations/postgres",
@@ -93,9 +101,22 @@ var (
 			INSERT INTO ledger_entries (` + entryColumns + `)
 			VALUES ((SELECT seq FROM turn), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			RETURNING seq`,
+		// A member event takes its mall's turn without counting itself.
+		appendEvent: `WITH turn AS (
+				INSERT INTO ledger_malls AS m (mall, entries) VALUES ($1, 0)
+				ON CONFLICT (mall) DO UPDATE SET entries = m.entries
+				RETURNING nextval('feed_seq') AS seq)
+			INSERT INTO webhook_events (seq, mall, openid, type, data, created_at)
+			VALUES ((SELECT seq FROM turn), $1, $2, $3, $4, $5)
+			RETURNING seq`,
 		entryCount: `SELECT COALESCE(SUM(entries), 0)::BIGINT FROM ledger_malls`,
 	}
 )
+
+// sqliteNextSeq is the next number of the feed on SQLite: the largest of
+// the entries' and the events' plus one (two searches of primary keys).
+const sqliteNextSeq = `(SELECT MAX(s) + 1 FROM (SELECT COALESCE(MAX(seq), 0) AS s FROM ledger_entries
+	UNION ALL SELECT COALESCE(MAX(seq), 0) FROM webhook_events))`
 
 // openPostgres connects to a PostgreSQL server. Statements go through pgx's
 // pool; the migrations, through database/sql over the same pool.

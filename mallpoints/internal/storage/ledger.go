@@ -64,17 +64,18 @@ func scanEntry(r row) (Entry, error) {
 	return e, noRows(err)
 }
 
-// AppendEntry numbers e and writes it. Call it as the last write of the
-// transaction: from here to the commit the entry holds its mall's turn,
-// which the mall's next entry waits for (dialect.appendEntry), so the
-// mall's entries are numbered in the order they commit and a reader of its
-// feed that has seen seq n has seen every entry of the mall below n.
+// AppendEntry numbers e and writes it, with its webhook event (EventOf).
+// Call it as the last write of the transaction: from here to the commit
+// the entry holds its mall's turn, which the mall's next entry waits for
+// (dialect.appendEntry), so the mall's entries are numbered in the order
+// they commit and a reader of its feed that has seen seq n has seen every
+// entry of the mall below n.
 func (tx *Tx) AppendEntry(ctx context.Context, e *Entry) error {
 	e.CreatedAt = time.Now().UTC()
 	if err := tx.queryRow(ctx, tx.db.dialect.appendEntry, e.args()...).Scan(&e.Seq); err != nil {
 		return fmt.Errorf("storage: write ledger entry: %w", err)
 	}
-	return nil
+	return tx.appendEntryEvent(ctx, e)
 }
 
 // args are e's columns after seq, in entryColumns order.

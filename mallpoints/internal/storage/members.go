@@ -163,5 +163,5 @@ func (tx *Tx) EraseMember(ctx context.Context, mall, openid, pseudonym string) (
 			return false, fmt.Errorf("storage: erase member: %w", err)
 		}
 	}
-	return true, nil
+	return true, tx.eraseEvents(ctx, mall, openid, pseudonym)
 }
