@@ -30,9 +30,11 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// Retrier moves a parked sync back to the queue: package outbox.
+// Retrier moves a parked sync back to the queue, and sends a webhook's
+// events again: package outbox.
 type Retrier interface {
 	Retry(ctx context.Context, syncID int64) (bool, error)
+	Redeliver(ctx context.Context, webhook, mall string, after int64) (int64, error)
 }
 
 // Config is what the API serves.
@@ -149,6 +151,8 @@ func (a *API) Routes() []Route {
 		{"POST /api/decisions/{kind}/{mall}/{subject}", accounts.Retry, a.decideParked},
 		{"GET /api/merchants", accounts.ReadMerchants, a.merchants},
 		{"GET /api/audit", accounts.ReadAudit, a.auditLog},
+		{"GET /api/webhooks/deliveries", accounts.Read, a.deliveries},
+		{"POST /api/webhooks/{name}/redeliver", accounts.Redeliver, a.redeliver},
 		{"/api/", accounts.SignedIn, func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
 		}},

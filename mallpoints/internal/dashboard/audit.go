@@ -24,6 +24,7 @@ var actionLabels = map[string]string{
 	"decision.retry":    "Parked decision retried",
 	"decision.rules":    "Parked decision decided by the rules file",
 	"expiry.run":        "Expiry run",
+	"webhook.redeliver": "Webhook events redelivered",
 	"rules.reload":      "Rules reloaded",
 	"simulate.payment":  "Sandbox payment made",
 	"simulate.refund":   "Sandbox refund made",

@@ -190,6 +190,7 @@ var ownAudit = map[string]bool{
 	"POST /api/parkings":                               true,
 	"POST /api/expiry/run":                             true,
 	"POST /api/decisions/{kind}/{mall}/{subject}":      true,
+	"POST /api/webhooks/{name}/redeliver":              true,
 	"POST /api/rules/preview":                          true,
 	"POST /parked/{id}/retry":                          true,
 	"POST /simulate/payment":                           true,
@@ -200,8 +201,8 @@ var ownAudit = map[string]bool{
 
 // routeAction is the audit action of a request to a route without an
 // entry of its own: the route's literal segments after /api/ and its
-// method, such as "webhooks.redeliver.post" for
-// "POST /api/webhooks/{name}/redeliver".
+// method, such as "things.touch.post" for
+// "POST /api/things/{id}/touch".
 func routeAction(method, pattern string) string {
 	path := pattern
 	if _, p, ok := strings.Cut(pattern, " "); ok {

@@ -33,7 +33,7 @@ func TestARouteWithoutAnEntryOfItsOwnIsAuditedByItsRoute(t *testing.T) {
 	ok := func(status int) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status) }
 	}
-	mux.HandleFunc("POST /api/webhooks/{name}/redeliver", ok(http.StatusAccepted))
+	mux.HandleFunc("POST /api/things/{id}/touch", ok(http.StatusAccepted))
 	mux.HandleFunc("DELETE /api/things/{id}", ok(http.StatusBadRequest))
 	mux.HandleFunc("GET /api/things/{id}", ok(http.StatusOK))
 	mux.HandleFunc("POST /api/parkings", ok(http.StatusAccepted)) // its handler writes its own
@@ -43,9 +43,9 @@ func TestARouteWithoutAnEntryOfItsOwnIsAuditedByItsRoute(t *testing.T) {
 		audited.ServeHTTP(w, r.WithContext(api.WithActor(r.Context(), accounts.Principal{Name: accounts.LocalActor, Role: accounts.Admin})))
 	})
 	for _, c := range []struct{ method, path, requestID string }{
-		{http.MethodPost, "/api/webhooks/crm/redeliver", "req-1"},
-		{http.MethodPost, "/api/webhooks/crm/redeliver", strings.Repeat("x", 129)},
-		{http.MethodPost, "/api/webhooks/crm/redeliver", "two words"},
+		{http.MethodPost, "/api/things/7/touch", "req-1"},
+		{http.MethodPost, "/api/things/7/touch", strings.Repeat("x", 129)},
+		{http.MethodPost, "/api/things/7/touch", "two words"},
 		{http.MethodDelete, "/api/things/7", ""},
 		{http.MethodGet, "/api/things/7", ""},
 		{http.MethodPost, "/api/parkings", ""},
@@ -60,11 +60,11 @@ func TestARouteWithoutAnEntryOfItsOwnIsAuditedByItsRoute(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(list) != 3 {
-		t.Fatalf("entries %+v; want the three redeliveries only", list)
+		t.Fatalf("entries %+v; want the three touches only", list)
 	}
 	for i, want := range []string{"", "", "req-1"} {
-		if e := list[i]; e.Action != "webhooks.redeliver.post" || e.Actor != "local" || e.RemoteAddr != "192.0.2.1" || e.RequestID != want {
-			t.Errorf("entry %+v; want webhooks.redeliver.post by local from 192.0.2.1, request id %q", e, want)
+		if e := list[i]; e.Action != "things.touch.post" || e.Actor != "local" || e.RemoteAddr != "192.0.2.1" || e.RequestID != want {
+			t.Errorf("entry %+v; want things.touch.post by local from 192.0.2.1, request id %q", e, want)
 		}
 	}
 }

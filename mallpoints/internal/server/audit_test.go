@@ -78,8 +78,8 @@ func stateChangingRoutes(t *testing.T, srv *server.Server) []string {
 	return routes
 }
 
-// auditRules: the test mall's points are decided by crmURL, and it has a
-// brand id for parkings.
+// auditRules: the test mall's points are decided by crmURL, it has a brand
+// id for parkings, and a webhook that nothing answers.
 func auditRules(t *testing.T, mall, crmURL string) string {
 	dir := t.TempDir()
 	secret := filepath.Join(dir, "crm.secret")
@@ -87,8 +87,8 @@ func auditRules(t *testing.T, mall, crmURL string) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "rules.yaml")
-	rules := fmt.Sprintf("malls:\n  - mchid: %q\n    brand_id: 1001\n    app_ids: [%s]\n    decide: {url: %q, secret_file: %q, timeout: 2s}\n",
-		mall, appID, crmURL, secret)
+	rules := fmt.Sprintf("malls:\n  - mchid: %q\n    brand_id: 1001\n    app_ids: [%s]\n    decide: {url: %q, secret_file: %q, timeout: 2s}\n"+
+		"    webhooks: [{name: crm, url: \"http://127.0.0.1:9/events\", secret_file: %q}]\n", mall, appID, crmURL, secret, secret)
 	if err := os.WriteFile(path, []byte(rules), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +264,14 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 					}
 					if raw, _ := json.Marshal(got); strings.Contains(string(raw), erased) {
 						t.Errorf("the erasure's entry names the erased openid: %s", raw)
+					}
+				}
+			}},
+			{"POST /api/webhooks/{name}/redeliver", "webhook.redeliver", false, func(t *testing.T) check {
+				status(t, "redeliver", e.do(http.MethodPost, "/api/webhooks/crm/redeliver", map[string]any{"after": 0, "mall": mall}, nil, nil), 202)
+				return func(t *testing.T, got auditEntry) {
+					if got.Subject != "crm" || got.Mall != mall || field(got.After, "after") != "0" {
+						t.Errorf("entry %+v", got)
 					}
 				}
 			}},
