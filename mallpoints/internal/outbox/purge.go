@@ -84,7 +84,8 @@ func (w *purgeWorker) Work(ctx context.Context, job *river.Job[PurgeArgs]) error
 		}
 	}})
 	log := w.log.With("date", job.Args.Date, "before", before.Format(time.RFC3339),
-		"notifications", purged[storage.TableNotifications], "sync_attempts", purged[storage.TableSyncAttempts])
+		"notifications", purged[storage.TableNotifications], "sync_attempts", purged[storage.TableSyncAttempts],
+		"webhook_deliveries", purged[storage.TableDeliveries])
 	if err != nil {
 		log.WarnContext(ctx, "outbox: purge cut short; the next attempt resumes it", "error", err)
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -65,25 +66,43 @@ func (o *Outbox) Publish(ctx context.Context, tx *storage.Tx, ev storage.Event) 
 
 // Redeliver sends webhook's events numbered above after again (of mall, or
 // of every mall when ""), keeping their ids, in order per member; a parked
-// delivery among them is tried again. It returns how many deliveries were
-// started again. Only events the webhook was configured for when they were
-// written have deliveries.
+// delivery among them is tried again. The events are those of the malls
+// whose webhooks, in the rules in force, include webhook, of the types it
+// wants now. It returns how many deliveries were started, one transaction
+// per mall.
 func (o *Outbox) Redeliver(ctx context.Context, webhook, mall string, after int64) (int64, error) {
-	var n int64
-	err := o.db.InTx(ctx, func(tx *storage.Tx) error {
-		var heads []storage.Delivery
+	malls := []string{mall}
+	if mall == "" {
 		var err error
-		if n, heads, err = tx.Redeliver(ctx, webhook, mall, after); err != nil {
-			return err
+		if malls, err = o.db.EventMalls(ctx); err != nil {
+			return 0, err
 		}
-		for _, h := range heads {
-			if err := o.Insert(ctx, tx, WebhookArgs{Webhook: h.Webhook, Seq: h.Seq, Round: h.Round}); err != nil {
+	}
+	set := o.rules.Load()
+	var total int64
+	for _, m := range malls {
+		i := slices.IndexFunc(set.Mall(m).Webhooks, func(w *rules.Webhook) bool { return w.Name == webhook })
+		if i < 0 {
+			continue
+		}
+		err := o.db.InTx(ctx, func(tx *storage.Tx) error {
+			n, heads, err := tx.Redeliver(ctx, webhook, m, after, set.Mall(m).Webhooks[i].Events)
+			if err != nil {
 				return err
 			}
+			total += n
+			for _, h := range heads {
+				if err := o.Insert(ctx, tx, WebhookArgs{Webhook: h.Webhook, Seq: h.Seq, Round: h.Round}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return total, err
 		}
-		return nil
-	})
-	return n, err
+	}
+	return total, nil
 }
 
 // webhookWorker works WebhookArgs jobs with the retries and backoff of the

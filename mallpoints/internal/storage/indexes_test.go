@@ -38,6 +38,8 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 		{"purge: a mall's old notifications", qPurgeNotifications, []any{"m", 1, 1000}},
 		{"purge: the next attempts", qAttemptsAfter, []any{0, 1000}},
 		{"purge: a range of attempts", qPurgeAttempts, []any{0, 1000, 1, SyncPending, SyncParked, SyncUnconfirmed}},
+		{"purge: delivered webhook deliveries", qPurgeDeliveries, []any{1, 1000}},
+		{"a member's webhook queue", qQueueHead, []any{"crm", "m", "o"}},
 	} {
 		rs, err := db.sql.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.query, q.args...)
 		if err != nil {
@@ -99,28 +101,37 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 	ctx := context.Background()
 	db, _ := testSQLite(t, true)
 	want := map[string]string{
-		"sqlite_autoindex_members_1":      "UNIQUE (mall, openid): LockMember, Member",
-		"members_by_openid":               "the members search and list by openid",
-		"notifications_by_mall_time":      "the last notification per mall (metrics), Purge mall by mall",
-		"sqlite_autoindex_syncs_1":        "UNIQUE (kind, mall, subject): a subject is synced once",
-		"syncs_by_state":                  "backlog, counts by state, the syncs list",
-		"syncs_by_synced":                 "sync lags of a day",
-		"sync_attempts_by_sync":           "a sync's attempts",
-		"sqlite_autoindex_transactions_1": "PRIMARY KEY (mall, transaction_id): a payment is recorded once",
-		"transactions_by_member_day":      "EarnedBetween (the daily cap), a member's payments",
-		"transactions_by_time":            "payments of a day, the hourly chart, the payments list",
-		"ledger_by_member":                "a member's entries, BalanceCheck",
-		"ledger_by_transaction":           "a payment's entries",
-		"ledger_by_mall":                  "a mall's feed (EntriesAfter), the malls the ledger holds",
-		"ledger_by_time":                  "points and entries of a day (CSV export)",
-		"ledger_expire_once":              "HasExpireEntry: one expire entry per member and expiry run",
-		"sqlite_autoindex_point_lots_1":   "PRIMARY KEY (mall, source): a lot per payment or credit, Lot, the updates of Consume",
-		"point_lots_by_member":            "Consume (first in, first out), ExpireDue, Expiring, MemberLots",
-		"point_lots_due":                  "MembersDue: the batches of an expiry run",
-		"transactions_undecided":          "UndecidedList, DecisionCounts (partial: only undecided payments are in it)",
+		"sqlite_autoindex_members_1":            "UNIQUE (mall, openid): LockMember, Member",
+		"members_by_openid":                     "the members search and list by openid",
+		"notifications_by_mall_time":            "the last notification per mall (metrics), Purge mall by mall",
+		"sqlite_autoindex_syncs_1":              "UNIQUE (kind, mall, subject): a subject is synced once",
+		"syncs_by_state":                        "backlog, counts by state, the syncs list",
+		"syncs_by_synced":                       "sync lags of a day",
+		"sync_attempts_by_sync":                 "a sync's attempts",
+		"sqlite_autoindex_transactions_1":       "PRIMARY KEY (mall, transaction_id): a payment is recorded once",
+		"transactions_by_member_day":            "EarnedBetween (the daily cap), a member's payments",
+		"transactions_by_time":                  "payments of a day, the hourly chart, the payments list",
+		"ledger_by_member":                      "a member's entries, BalanceCheck",
+		"ledger_by_transaction":                 "a payment's entries",
+		"ledger_by_mall":                        "a mall's feed (EntriesAfter), the malls the ledger holds",
+		"ledger_by_time":                        "points and entries of a day (CSV export)",
+		"ledger_expire_once":                    "HasExpireEntry: one expire entry per member and expiry run",
+		"sqlite_autoindex_point_lots_1":         "PRIMARY KEY (mall, source): a lot per payment or credit, Lot, the updates of Consume",
+		"point_lots_by_member":                  "Consume (first in, first out), ExpireDue, Expiring, MemberLots",
+		"point_lots_due":                        "MembersDue: the batches of an expiry run",
+		"transactions_undecided":                "UndecidedList, DecisionCounts (partial: only undecided payments are in it)",
+		"webhook_events_by_member":              "an erasure's rewrite of the member's events",
+		"webhook_events_by_mall":                "EventsAfter, Redeliver's events of a mall, EventMalls",
+		"webhook_member_events":                 "the entry count on SQLite (partial: member events only)",
+		"sqlite_autoindex_webhook_deliveries_1": "PRIMARY KEY (webhook, seq): a delivery per event and webhook, Delivery, RecordDelivery",
+		"webhook_queue":                         "QueueHead: a member's undelivered events (partial)",
+		"webhook_undelivered":                   "Deliveries, DeliveryCounts (partial)",
+		"webhook_delivered":                     "Purge of delivered deliveries (partial)",
+		"webhook_deliveries_by_member":          "an erasure's rewrite of the member's deliveries",
 	}
 	rs, err := db.sql.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index'
-		AND tbl_name IN ('members', 'notifications', 'syncs', 'sync_attempts', 'transactions', 'ledger_entries', 'point_lots')`)
+		AND tbl_name IN ('members', 'notifications', 'syncs', 'sync_attempts', 'transactions', 'ledger_entries', 'point_lots',
+		'webhook_events', 'webhook_deliveries')`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,13 @@ import (
 	"time"
 )
 
-// Retention. Two tables record what happened around the ledger and grow
-// with every payment: notifications (one row per delivery id) and sync
-// attempts (one row per call to WeChat Pay). Purge deletes their rows older
-// than a cutoff, a bounded batch per statement. The ledger, and everything
+// Retention. Three tables record what happened around the ledger and grow
+// with every payment: notifications (one row per delivery id), sync
+// attempts (one row per call to WeChat Pay) and webhook deliveries (one row
+// per event and webhook). Purge deletes their rows older than a cutoff, a
+// bounded batch per statement: of the deliveries, those delivered only (a
+// redelivery makes new ones from the events, which are kept with the
+// ledger). The ledger, and everything
 // it refers to (members, payments, refunds, adjustments, syncs), is never
 // purged; neither is the audit log (append-only) nor the refusals (one row
 // per refused notification, few).
@@ -30,6 +33,7 @@ const DefaultPurgeBatch = 1000
 const (
 	TableNotifications = "notifications"
 	TableSyncAttempts  = "sync_attempts"
+	TableDeliveries    = "webhook_deliveries"
 )
 
 // PurgeConfig says what a purge deletes and at what pace.
@@ -64,6 +68,10 @@ const (
 	// them (HadUnknownOutcome).
 	qPurgeAttempts = `DELETE FROM sync_attempts WHERE id > $1 AND id <= $2 AND at < $3
 		AND sync_id NOT IN (SELECT id FROM syncs WHERE state IN ($4, $5, $6))`
+	// Deliveries delivered before $1, oldest first, through webhook_delivered.
+	qPurgeDeliveries = `DELETE FROM webhook_deliveries WHERE (webhook, seq) IN (
+		SELECT webhook, seq FROM webhook_deliveries WHERE state = 'delivered' AND updated_at < $1
+		ORDER BY updated_at LIMIT $2)`
 )
 
 // Purge deletes the notifications and sync attempts recorded before
@@ -81,7 +89,7 @@ func (db *DB) Purge(ctx context.Context, cfg PurgeConfig) (Purged, error) {
 	if cfg.After == nil {
 		cfg.After = func(context.Context, string, int64) error { return nil }
 	}
-	purged := Purged{TableNotifications: 0, TableSyncAttempts: 0}
+	purged := Purged{TableNotifications: 0, TableSyncAttempts: 0, TableDeliveries: 0}
 	n, err := db.purgeNotifications(ctx, cfg)
 	purged[TableNotifications] = n
 	if err != nil {
@@ -89,7 +97,31 @@ func (db *DB) Purge(ctx context.Context, cfg PurgeConfig) (Purged, error) {
 	}
 	n, err = db.purgeAttempts(ctx, cfg)
 	purged[TableSyncAttempts] = n
+	if err != nil {
+		return purged, err
+	}
+	n, err = db.purgeDeliveries(ctx, cfg)
+	purged[TableDeliveries] = n
 	return purged, err
+}
+
+// purgeDeliveries deletes the webhook deliveries delivered before the
+// cutoff.
+func (db *DB) purgeDeliveries(ctx context.Context, cfg PurgeConfig) (int64, error) {
+	var total int64
+	for {
+		n, err := db.exec(ctx, qPurgeDeliveries, micros(cfg.Before), cfg.Batch)
+		if err != nil {
+			return total, fmt.Errorf("storage: purge webhook deliveries: %w", err)
+		}
+		total += n
+		if err := cfg.After(ctx, TableDeliveries, n); err != nil {
+			return total, err
+		}
+		if n < int64(cfg.Batch) {
+			return total, nil
+		}
+	}
 }
 
 // purgeNotifications deletes each mall's notifications received before the

@@ -71,6 +71,18 @@ func testPurge(t *testing.T, ctx context.Context, db *DB) {
 	attempts(t, db, syncs[1], 4, old, SyncParked) // old, but a retry reads them: they stay
 	attempts(t, db, syncs[2], 2, now, SyncSynced) // new: they stay
 	entries := count(t, db, "ledger_entries", "TRUE")
+	// Webhook deliveries: delivered long ago go; undelivered ones, however
+	// old, and recent ones stay.
+	for i, d := range []struct {
+		state string
+		at    time.Time
+	}{{DeliveryDelivered, old}, {DeliveryDelivered, old}, {DeliveryDelivered, old}, {DeliveryDelivered, old},
+		{DeliveryParked, old}, {DeliveryPending, old}, {DeliveryDelivered, now}} {
+		if _, err := db.exec(ctx, `INSERT INTO webhook_deliveries (webhook, seq, mall, openid, state, created_at, updated_at)
+			VALUES ('crm', $1, $2, 'o', $3, $4, $4)`, i+1, mall, d.state, micros(d.at)); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	const batch = 3
 	var statements []int64
@@ -95,15 +107,15 @@ func testPurge(t *testing.T, ctx context.Context, db *DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (Purged{TableNotifications: 5, TableSyncAttempts: 7}); fmt.Sprint(got) != fmt.Sprint(want) {
+	if want := (Purged{TableNotifications: 5, TableSyncAttempts: 7, TableDeliveries: 4}); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("resumed purge deleted %v, want %v (after %d of the first)", got, want, batch)
 	}
 	var sum int64
 	for _, n := range statements {
 		sum += n
 	}
-	if sum != 5+batch+7 {
-		t.Errorf("statements deleted %v, %d in all; want %d", statements, sum, 5+batch+7)
+	if sum != 5+batch+7+4 {
+		t.Errorf("statements deleted %v, %d in all; want %d", statements, sum, 5+batch+7+4)
 	}
 	for _, c := range []struct {
 		what        string
@@ -122,6 +134,8 @@ func testPurge(t *testing.T, ctx context.Context, db *DB) {
 		{"the syncs", "syncs", "TRUE", nil, 3},
 		{"the payments", "transactions", "TRUE", nil, 3},
 		{"the ledger", "ledger_entries", "TRUE", nil, entries},
+		{"the old delivered deliveries", "webhook_deliveries", "state = 'delivered' AND updated_at < $1", []any{micros(cutoff)}, 0},
+		{"the undelivered and recent deliveries", "webhook_deliveries", "TRUE", nil, 3},
 	} {
 		if n := count(t, db, c.table, c.cond, c.args...); n != c.want {
 			t.Errorf("%s: %d rows, want %d", c.what, n, c.want)
@@ -131,7 +145,7 @@ func testPurge(t *testing.T, ctx context.Context, db *DB) {
 	if err != nil || len(st.LastNotification) != 3 || !st.LastNotification[mallB].Equal(fromMicros(micros(old.Add(3*time.Second)))) {
 		t.Errorf("after a purge, the last notification of each mall: %v, %v", st.LastNotification, err)
 	}
-	if again, err := db.Purge(ctx, cfg); err != nil || again[TableNotifications]+again[TableSyncAttempts] != 0 {
+	if again, err := db.Purge(ctx, cfg); err != nil || again[TableNotifications]+again[TableSyncAttempts]+again[TableDeliveries] != 0 {
 		t.Errorf("a purge again deleted %v, %v; want nothing", again, err)
 	}
 	if _, err := db.Purge(ctx, PurgeConfig{Before: now.Add(-MinRetention + time.Minute)}); err == nil {

@@ -260,26 +260,59 @@ func (tx *Tx) RecordDelivery(ctx context.Context, webhook string, seq int64, rou
 	return openid, err
 }
 
-// Redeliver makes webhook's deliveries of the events numbered above after
-// (of mall, or every mall when "") pending again in a new round, attempts
-// cleared, and returns the head of each member's queue. Deliveries already
+// Redeliver makes webhook's deliveries of mall's events numbered above
+// after pending again in a new round, attempts cleared, and returns how
+// many it started and the head of each of the mall's queues. An event of
+// one of types (nil: any) without a delivery to webhook (purged, or
+// written before the webhook was configured) gets one. Deliveries already
 // pending are left as they are.
-func (tx *Tx) Redeliver(ctx context.Context, webhook, mall string, after int64) (n int64, heads []Delivery, err error) {
+func (tx *Tx) Redeliver(ctx context.Context, webhook, mall string, after int64, types []string) (n int64, heads []Delivery, err error) {
+	now := micros(time.Now())
+	cond := ""
+	args := []any{webhook, mall, after, DeliveryPending, now}
+	for i, t := range types {
+		if i > 0 {
+			cond += ", "
+		}
+		cond += fmt.Sprintf("$%d", len(args)+1)
+		args = append(args, t)
+	}
+	if cond != "" {
+		cond = " AND type IN (" + cond + ")"
+	}
+	added, err := tx.exec(ctx, `INSERT INTO webhook_deliveries (webhook, seq, mall, openid, state, created_at, updated_at)
+		SELECT $1, seq, mall, openid, $4, $5, $5 FROM webhook_events WHERE mall = $2 AND seq > $3`+cond+`
+		ON CONFLICT (webhook, seq) DO NOTHING`, args...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("storage: redeliver: %w", err)
+	}
 	n, err = tx.exec(ctx, `UPDATE webhook_deliveries SET state = $4, round = round + 1, attempts = 0, last_status = 0,
-		last_error = '', updated_at = $5 WHERE webhook = $1 AND seq > $2 AND ($3 = '' OR mall = $3) AND state <> $4`,
-		webhook, after, mall, DeliveryPending, micros(time.Now()))
+		last_error = '', updated_at = $5 WHERE webhook = $1 AND mall = $2 AND seq > $3 AND state <> $4`,
+		webhook, mall, after, DeliveryPending, now)
 	if err != nil {
 		return 0, nil, fmt.Errorf("storage: redeliver: %w", err)
 	}
 	rs, err := tx.query(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d
-		WHERE webhook = $1 AND ($2 = '' OR mall = $2) AND state = $3 AND seq = (SELECT MIN(seq) FROM webhook_deliveries h
+		WHERE webhook = $1 AND mall = $2 AND state = $3 AND seq = (SELECT MIN(seq) FROM webhook_deliveries h
 		WHERE h.webhook = d.webhook AND h.mall = d.mall AND h.openid = d.openid AND h.state <> 'delivered')`,
 		webhook, mall, DeliveryPending)
 	if err != nil {
 		return 0, nil, fmt.Errorf("storage: redeliver: %w", err)
 	}
 	heads, err = collect(rs, scanDelivery)
-	return n, heads, err
+	return n + added, heads, err
+}
+
+// EventMalls lists the malls that have webhook events.
+func (db *DB) EventMalls(ctx context.Context) ([]string, error) {
+	rs, err := db.query(ctx, `SELECT DISTINCT mall FROM webhook_events ORDER BY mall`)
+	if err != nil {
+		return nil, fmt.Errorf("storage: event malls: %w", err)
+	}
+	return collect(rs, func(r row) (string, error) {
+		var m string
+		return m, r.Scan(&m)
+	})
 }
 
 // Deliveries lists the undelivered deliveries of scope's malls in state
