@@ -288,3 +288,75 @@ func TestErasureRewritesStoredWebhookEventsToThePseudonym(t *testing.T) {
 		})
 	}
 }
+
+// A payment, its refund and an adjustment are each an event of their
+// kind, whose data carries the payment's shop and amount, the refund's
+// amount, and nothing about the member but its openid.
+func TestEveryEntryIsAnEventWithItsPaymentsShopAndAmount(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range expiryEngines(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			r := newWebhookRig(t, dsn(t), 1000)
+			const openid, txid = "oPay", "4200000000000000000000000901"
+			r.adjust(t, openid, 1)
+			if _, err := r.ledger.Transaction(ctx, &notify.Notification{ID: "pay", EventType: businesscircle.EventTypeTransactionSuccess},
+				&businesscircle.TransactionEvent{MchID: r.mall, AppID: "wxd678efh567hg6787", OpenID: openid, ShopNumber: "S01",
+					TransactionID: txid, Amount: 12300, TimeEnd: time.Now().Format(time.RFC3339)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.ledger.Refund(ctx, &notify.Notification{ID: "refund", EventType: businesscircle.EventTypeRefundSuccess},
+				&businesscircle.RefundEvent{MchID: r.mall, AppID: "wxd678efh567hg6787", OpenID: openid, ShopNumber: "S01",
+					TransactionID: txid, RefundID: "50300000000000000000000000901", PayAmount: 12300, RefundAmount: 2000,
+					RefundTime: time.Now().Format(time.RFC3339)}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the four events", func() bool { return len(r.rc.of(openid)) == 4 })
+			r.rc.mu.Lock()
+			defer r.rc.mu.Unlock()
+			var types []string
+			allowed := []string{"kind", "points", "balance_after", "transaction_id", "refund_id", "shop_number", "amount", "reason",
+				"auth_type", "member_id", "unionid"}
+			for _, ev := range r.rc.got {
+				types = append(types, ev.Type)
+				var data map[string]any
+				if err := json.Unmarshal(ev.Data, &data); err != nil {
+					t.Fatal(err)
+				}
+				for k := range data {
+					if !slices.Contains(allowed, k) {
+						t.Errorf("event %s: data key %q is not one the docs list", ev.ID, k)
+					}
+				}
+				switch ev.Type {
+				case storage.EventEntryEarn:
+					if data["shop_number"] != "S01" || data["amount"] != 12300.0 || data["transaction_id"] != txid || data["points"].(float64) <= 0 {
+						t.Errorf("earn event data %s", ev.Data)
+					}
+				case storage.EventEntryDeduct:
+					if data["amount"] != 2000.0 || data["refund_id"] == nil || data["points"].(float64) >= 0 {
+						t.Errorf("deduct event data %s", ev.Data)
+					}
+				}
+			}
+			want := []string{storage.EventMemberActivated, storage.EventEntryAdjust, storage.EventEntryEarn, storage.EventEntryDeduct}
+			if !slices.Equal(types, want) {
+				t.Errorf("types %v, want %v", types, want)
+			}
+		})
+	}
+}
+
+func TestTheRulesOfferEveryEventTypeAndEachEntryKindHasOne(t *testing.T) {
+	t.Parallel()
+	if !slices.Equal(rules.WebhookEvents, storage.EventTypes) {
+		t.Errorf("rules offer %v, storage writes %v", rules.WebhookEvents, storage.EventTypes)
+	}
+	for kind, typ := range map[string]string{storage.EntryEarn: storage.EventEntryEarn, storage.EntryRefund: storage.EventEntryDeduct,
+		storage.EntryAdjustment: storage.EventEntryAdjust, storage.EntryExpire: storage.EventEntryExpire} {
+		if got := storage.EntryEventType(kind); got != typ {
+			t.Errorf("entry kind %s: event %s, want %s", kind, got, typ)
+		}
+	}
+}
