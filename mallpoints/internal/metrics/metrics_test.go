@@ -271,7 +271,7 @@ type decisionsWaiting struct{ now time.Time }
 
 func (s decisionsWaiting) State(context.Context) (storage.State, error) {
 	return storage.State{Decisions: map[string]int64{storage.DecisionPending: 3, storage.DecisionParked: 1},
-		OldestDecision: s.now.Add(-20 * time.Minute)}, nil
+		OldestDecision: s.now.Add(-20 * time.Minute), Deliveries: map[string]int64{storage.DeliveryPending: 5, storage.DeliveryParked: 2}}, nil
 }
 
 func TestDecisionsWaitingForACRMAreCountedByStateWithTheOldestAge(t *testing.T) {
@@ -287,8 +287,13 @@ mallpoints_decision_oldest_age_seconds 1200
 # TYPE mallpoints_decisions gauge
 mallpoints_decisions{state="parked"} 1
 mallpoints_decisions{state="pending"} 3
+# HELP mallpoints_webhook_deliveries Webhook events not yet delivered to a mall's CRM, by state: pending (waiting for their turn or being retried) or parked (a day of failed attempts: each holds its member's later events to that webhook until redelivered).
+# TYPE mallpoints_webhook_deliveries gauge
+mallpoints_webhook_deliveries{state="parked"} 2
+mallpoints_webhook_deliveries{state="pending"} 5
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_decisions", "mallpoints_decision_oldest_age_seconds"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_decisions", "mallpoints_decision_oldest_age_seconds",
+		"mallpoints_webhook_deliveries"); err != nil {
 		t.Error(err)
 	}
 }

@@ -34,6 +34,8 @@ var (
 		"Payments and refunds waiting for their mall's CRM to decide their points (rules key decide), by state: pending (being asked) or parked (a day of failed calls: a person retries or has the rules file decide).", []string{"state"}, nil)
 	descDecisionOldest = prometheus.NewDesc("mallpoints_decision_oldest_age_seconds",
 		"Age of the oldest payment or refund whose mall's CRM is still being asked; 0 when none waits.", nil, nil)
+	descDeliveries = prometheus.NewDesc("mallpoints_webhook_deliveries",
+		"Webhook events not yet delivered to a mall's CRM, by state: pending (waiting for their turn or being retried) or parked (a day of failed attempts: each holds its member's later events to that webhook until redelivered).", []string{"state"}, nil)
 	descRules = prometheus.NewDesc("mallpoints_rules_info",
 		"The version (content hash) of the points rules in force in this process; always 1.", []string{"version"}, nil)
 )
@@ -48,7 +50,7 @@ type stateCollector struct {
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descSilenceThreshold, descDecisions, descDecisionOldest, descRules} {
+	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descSilenceThreshold, descDecisions, descDecisionOldest, descDeliveries, descRules} {
 		ch <- d
 	}
 }
@@ -81,6 +83,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		decisionAge = max(now.Sub(st.OldestDecision).Seconds(), 0)
 	}
 	ch <- prometheus.MustNewConstMetric(descDecisionOldest, prometheus.GaugeValue, decisionAge)
+	for _, state := range []string{storage.DeliveryPending, storage.DeliveryParked} {
+		ch <- prometheus.MustNewConstMetric(descDeliveries, prometheus.GaugeValue, float64(st.Deliveries[state]), state)
+	}
 	c.collectSilence(ch, st.LastNotification, now)
 }
 

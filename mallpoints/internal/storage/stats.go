@@ -28,6 +28,9 @@ type State struct {
 	// is when the oldest pending one arrived (zero when none).
 	Decisions      map[string]int64
 	OldestDecision time.Time
+	// Deliveries counts the webhook deliveries not yet delivered, by state
+	// (DeliveryPending, DeliveryParked).
+	Deliveries map[string]int64
 }
 
 // The scrape-time queries; indexes_test.go checks each one's plan.
@@ -73,6 +76,9 @@ func (db *DB) State(ctx context.Context) (State, error) {
 		return st, err
 	}
 	st.Decisions, st.OldestDecision = counts, since[DecisionPending]
+	if st.Deliveries, err = db.DeliveryCounts(ctx); err != nil {
+		return st, err
+	}
 	return st, nil
 }
 
