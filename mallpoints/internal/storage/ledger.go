@@ -92,8 +92,18 @@ func rawJSON(s string) json.RawMessage {
 
 // MemberEntries lists a member's entries, newest first, at most limit.
 func (db *DB) MemberEntries(ctx context.Context, mall, openid string, limit int) ([]Entry, error) {
+	return db.MemberEntriesBefore(ctx, mall, openid, 0, limit)
+}
+
+// MemberEntriesBefore lists a member's entries numbered below before (0:
+// from the newest), newest first, at most limit: the pages of a member's
+// ledger.
+func (db *DB) MemberEntriesBefore(ctx context.Context, mall, openid string, before int64, limit int) ([]Entry, error) {
+	if before <= 0 {
+		before = 1<<63 - 1
+	}
 	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
-		WHERE mall = $1 AND openid = $2 ORDER BY seq DESC LIMIT $3`, mall, openid, limit)
+		WHERE mall = $1 AND openid = $2 AND seq < $3 ORDER BY seq DESC LIMIT $4`, mall, openid, before, limit)
 	if err != nil {
 		return nil, fmt.Errorf("storage: member entries: %w", err)
 	}
