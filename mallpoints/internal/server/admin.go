@@ -180,7 +180,9 @@ func (s *Server) audit(next http.Handler) http.Handler {
 // ownAudit are the state-changing admin routes whose handlers write their
 // own audit entry (the ones that change something, once it is made, with
 // the values before and after), or that change nothing: previews, and
-// signing out of a session the browser alone holds.
+// signing out of a session the browser alone holds. The language switch
+// writes an entry when it changes an account's language, and none when it
+// only sets the browser's cookie.
 var ownAudit = map[string]bool{
 	"POST /decisions/{kind}/{mall}/{subject}/{action}": true,
 	"POST /api/members/{mall}/{openid}/adjustments":    true,
@@ -196,6 +198,7 @@ var ownAudit = map[string]bool{
 	"POST /simulate/refund":                            true,
 	"POST /rules/preview":                              true,
 	"POST /signout":                                    true,
+	"POST /lang":                                       true,
 }
 
 // routeAction is the audit action of a request to a route without an

@@ -281,6 +281,12 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 				status(t, "sign out", form(t, e.admin.URL, "/signout", nil), http.StatusSeeOther)
 				return nil
 			}},
+			// The admin token's language is its browser's cookie, which is no
+			// record; an account's choice is (TestTheLanguageSwitchKeepsAnAccountsChoiceAndAuditsIt).
+			{"POST /lang", "", false, func(t *testing.T) check {
+				status(t, "the language switch", form(t, e.admin.URL, "/lang", url.Values{"lang": {"zh-CN"}, "next": {"/"}}), http.StatusSeeOther)
+				return nil
+			}},
 			{"POST /simulate/payment", "simulate.payment", true, func(t *testing.T) check {
 				status(t, "simulate a payment", form(t, sim.admin.URL, "/simulate/payment", url.Values{"appid": {appID},
 					"openid": {e.member(mall)}, "amount": {"12.34"}, "shop_number": {"S01"}}), http.StatusSeeOther)
