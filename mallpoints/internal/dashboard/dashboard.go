@@ -200,6 +200,7 @@ func (d *Dashboard) Routes() []Route {
 // page is what every template receives.
 type page struct {
 	Title   string
+	Subject string // what the page is about, as written: an openid, a transaction id
 	Nav     string // the menu entry to mark
 	Notice  string // a message after an action
 	Error   string

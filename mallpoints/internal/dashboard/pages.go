@@ -184,7 +184,7 @@ func (d *Dashboard) member(w http.ResponseWriter, r *http.Request) {
 		}
 		data.PaymentsNext = next.Encode()
 	}
-	d.render(w, r, http.StatusOK, "member", page{Title: d.lang(r).T("title.member", openid), Nav: "members",
+	d.render(w, r, http.StatusOK, "member", page{Title: d.lang(r).T("title.member"), Subject: openid, Nav: "members",
 		Live: pending(data.Transactions), Data: data})
 }
 
@@ -261,7 +261,7 @@ func (d *Dashboard) transaction(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
-	d.render(w, r, http.StatusOK, "transaction", page{Title: d.lang(r).T("title.transaction", id),
+	d.render(w, r, http.StatusOK, "transaction", page{Title: d.lang(r).T("title.transaction"), Subject: id,
 		Live: pending([]storage.Transaction{data.Transaction}), Data: data})
 }
 

@@ -16,6 +16,9 @@ type fact struct {
 	Key   string // the rules file's key
 	Label string
 	Value string
+	// AsWritten: the value is the file's own text (app ids, the remarks
+	// sent to WeChat Pay), in no language of the console's.
+	AsWritten bool
 }
 
 // section is a rules section: the default, or a mall's own keys.
@@ -131,6 +134,7 @@ func mallFacts(l *language, m rules.Mall) []fact {
 	}
 	if len(m.AppIDs) > 0 {
 		add("app_ids", strings.Join(m.AppIDs, ", "))
+		fs[len(fs)-1].AsWritten = true
 	}
 	add("fen_per_point", l.T("rules.base", l.yuan(m.FenPerPoint), m.FenPerPoint))
 	add("min_amount_fen", orNone(m.MinAmountFen, l.yuan))
@@ -214,6 +218,7 @@ func mallFacts(l *language, m rules.Mall) []fact {
 	add("expiry", expiryText(l, m.Expiry))
 	add("remarks", l.T("rules.remarks", m.Remarks.Excluded, m.Remarks.BelowMinimum, m.Remarks.NoPoints,
 		m.Remarks.CapReached, m.Remarks.MonthlyCapReached))
+	fs[len(fs)-1].AsWritten = true
 	return fs
 }
 
