@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"encoding/csv"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -64,15 +65,17 @@ type auditData struct {
 	Form    auditForm
 	Actions []string // the codes the action filter offers
 	Entries []storage.AuditEntry
-	Next    string // the query of the next page; "" on the last
-	CSV     string // the query of the CSV of every entry the filters select
+	// Next is the query of the next page ("" on the last), CSV the query
+	// of the CSV of every entry the filters select: url.Values encoded.
+	Next template.URL
+	CSV  template.URL
 }
 
 // auditPage is the audit log, newest first, with its filters.
 func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request) {
 	l := d.lang(r)
 	form, f, problem := auditFilter(l, r)
-	data := auditData{Form: form, CSV: form.query().Encode(), Actions: auditActions}
+	data := auditData{Form: form, CSV: template.URL(form.query().Encode()), Actions: auditActions}
 	if problem != "" {
 		d.render(w, r, http.StatusBadRequest, "audit", page{Title: l.T("title.audit"), Nav: "audit", Error: problem, Data: data})
 		return
@@ -88,7 +91,7 @@ func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request) {
 	if len(list) == pageSize {
 		q := form.query()
 		q.Set("before", strconv.FormatInt(list[pageSize-1].ID, 10))
-		data.Next = q.Encode()
+		data.Next = template.URL(q.Encode())
 	}
 	d.render(w, r, http.StatusOK, "audit", page{Title: l.T("title.audit"), Nav: "audit", Data: data})
 }

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -73,8 +74,8 @@ type decisionsData struct {
 	State  string // the filter: "", pending or parked
 	Counts decisionCounts
 	List   []storage.Undecided
-	Next   string // the query of the next page; "" on the last
-	Here   string // this page, where the buttons come back to
+	Next   template.URL // the query of the next page; "" on the last
+	Here   string       // this page, where the buttons come back to
 }
 
 // decisionsPage is the most decisions a page lists, oldest first.
@@ -102,16 +103,19 @@ func (d *Dashboard) decisions(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
-	if data.List, err = d.cfg.DB.UndecidedAfter(r.Context(), scope(r), state, after, decisionsPage); err != nil {
+	list, err := d.cfg.DB.UndecidedAfter(r.Context(), scope(r), state, after, decisionsPage+1)
+	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	if n := len(data.List); n == decisionsPage {
-		next := url.Values{"after_at": {strconv.FormatInt(data.List[n-1].CreatedAt.UnixMicro(), 10)}, "after": {data.List[n-1].Subject}}
+	var more bool
+	if data.List, more = firstPage(list, decisionsPage); more {
+		last := data.List[decisionsPage-1]
+		next := url.Values{"after_at": {strconv.FormatInt(last.CreatedAt.UnixMicro(), 10)}, "after": {last.Subject}}
 		if state != "" {
 			next.Set("state", state)
 		}
-		data.Next = next.Encode()
+		data.Next = template.URL(next.Encode())
 	}
 	d.render(w, r, http.StatusOK, "decisions", page{Title: d.lang(r).T("title.decisions"), Nav: "decisions", Data: data})
 }

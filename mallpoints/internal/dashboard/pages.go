@@ -3,6 +3,7 @@ package dashboard
 import (
 	"cmp"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -83,7 +84,7 @@ const membersPage = 50
 type membersData struct {
 	Query   string
 	Members []storage.Member
-	Next    string // the query of the next page; "" on the last
+	Next    template.URL // the query of the next page; "" on the last
 }
 
 // members lists the members, or finds them by the start of their openid
@@ -95,19 +96,19 @@ func (d *Dashboard) members(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	data := membersData{Query: strings.TrimSpace(cmp.Or(q.Get("q"), q.Get("openid")))}
 	after := storage.MemberRef{OpenID: q.Get("after"), Mall: q.Get("after_mall")}
-	list, err := d.cfg.DB.SearchMembers(r.Context(), scope(r), data.Query, after, membersPage)
+	list, err := d.cfg.DB.SearchMembers(r.Context(), scope(r), data.Query, after, membersPage+1)
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	data.Members = list
-	if len(list) == membersPage {
-		last := list[len(list)-1]
+	var more bool
+	if data.Members, more = firstPage(list, membersPage); more {
+		last := data.Members[membersPage-1]
 		next := url.Values{"after": {last.OpenID}, "after_mall": {last.Mall}}
 		if data.Query != "" {
 			next.Set("q", data.Query)
 		}
-		data.Next = next.Encode()
+		data.Next = template.URL(next.Encode())
 	}
 	d.render(w, r, http.StatusOK, "members", page{Title: d.lang(r).T("title.members"), Nav: "members", Data: data})
 }
@@ -126,7 +127,7 @@ type memberData struct {
 	Transactions []storage.Transaction
 	// EntriesNext and PaymentsNext are the queries of the next pages of
 	// the ledger and of the payments; "" on the last.
-	EntriesNext, PaymentsNext string
+	EntriesNext, PaymentsNext template.URL
 }
 
 // member is a member's page: its balance beside the total WeChat Pay last
@@ -144,16 +145,20 @@ func (d *Dashboard) member(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
-	if data.Entries, err = d.cfg.DB.MemberEntriesBefore(ctx, mall, openid, max(entriesBefore, 0), membersPage); err != nil {
-		d.fail(w, r, err)
-		return
-	}
-	data.Transactions, err = d.cfg.DB.Transactions(ctx, storage.TransactionFilter{Mall: mall, OpenID: openid,
-		Before: max(paymentsBefore, 0), Limit: membersPage})
+	entries, err := d.cfg.DB.MemberEntriesBefore(ctx, mall, openid, max(entriesBefore, 0), membersPage+1)
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
+	payments, err := d.cfg.DB.Transactions(ctx, storage.TransactionFilter{Mall: mall, OpenID: openid,
+		Before: max(paymentsBefore, 0), Limit: membersPage + 1})
+	if err != nil {
+		d.fail(w, r, err)
+		return
+	}
+	var moreEntries, morePayments bool
+	data.Entries, moreEntries = firstPage(entries, membersPage)
+	data.Transactions, morePayments = firstPage(payments, membersPage)
 	if data.Totals, err = d.cfg.DB.MemberPointTotals(ctx, mall, openid); err != nil {
 		d.fail(w, r, err)
 		return
@@ -170,22 +175,31 @@ func (d *Dashboard) member(w http.ResponseWriter, r *http.Request) {
 		d.fail(w, r, err)
 		return
 	}
-	if n := len(data.Entries); n == membersPage {
+	if n := len(data.Entries); moreEntries {
 		next := url.Values{"entries_before": {strconv.FormatInt(data.Entries[n-1].Seq, 10)}}
 		if paymentsBefore > 0 {
 			next.Set("payments_before", q.Get("payments_before"))
 		}
-		data.EntriesNext = next.Encode()
+		data.EntriesNext = template.URL(next.Encode())
 	}
-	if n := len(data.Transactions); n == membersPage {
+	if n := len(data.Transactions); morePayments {
 		next := url.Values{"payments_before": {strconv.FormatInt(data.Transactions[n-1].CreatedAt.UnixMicro(), 10)}}
 		if entriesBefore > 0 {
 			next.Set("entries_before", q.Get("entries_before"))
 		}
-		data.PaymentsNext = next.Encode()
+		data.PaymentsNext = template.URL(next.Encode())
 	}
 	d.render(w, r, http.StatusOK, "member", page{Title: d.lang(r).T("title.member"), Subject: openid, Nav: "members",
 		Live: pending(data.Transactions), Data: data})
+}
+
+// firstPage is the first n of list, and whether list has more: a page
+// reads one row beyond its size to know whether to offer the next.
+func firstPage[T any](list []T, n int) ([]T, bool) {
+	if len(list) > n {
+		return list[:n], true
+	}
+	return list, false
 }
 
 // expiringWindow is how far ahead a member's points count as expiring
@@ -198,7 +212,7 @@ type transactionsData struct {
 	State  string   // the filter: "" or a sync state
 	States []string // the filters offered
 	List   []storage.Transaction
-	Next   string // the query of the next page; "" on the last
+	Next   template.URL // the query of the next page; "" on the last
 }
 
 // transactions lists the payments, newest first, in pages
@@ -211,21 +225,21 @@ func (d *Dashboard) transactions(w http.ResponseWriter, r *http.Request) {
 	}
 	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
 	list, err := d.cfg.DB.Transactions(r.Context(), storage.TransactionFilter{Malls: scope(r), SyncState: data.State,
-		Before: max(before, 0), Limit: membersPage})
+		Before: max(before, 0), Limit: membersPage + 1})
 	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	data.List = list
-	if len(list) == membersPage {
-		next := url.Values{"before": {strconv.FormatInt(list[len(list)-1].CreatedAt.UnixMicro(), 10)}}
+	var more bool
+	if data.List, more = firstPage(list, membersPage); more {
+		next := url.Values{"before": {strconv.FormatInt(data.List[membersPage-1].CreatedAt.UnixMicro(), 10)}}
 		if data.State != "" {
 			next.Set("state", data.State)
 		}
-		data.Next = next.Encode()
+		data.Next = template.URL(next.Encode())
 	}
 	d.render(w, r, http.StatusOK, "transactions", page{Title: d.lang(r).T("title.transactions"), Nav: "transactions",
-		Live: pending(list), Data: data})
+		Live: pending(data.List), Data: data})
 }
 
 type transactionData struct {
