@@ -1,22 +1,26 @@
 // Package dashboard is mallpointsd's web dashboard on the admin listener:
-// server-rendered html/template pages with their assets embedded, no
-// front-end build and no JavaScript. It shows the day at a glance (payments,
-// points, the outbox, sync lag, the last 24 hours per hour), members and
-// their ledger, a transaction with every sync attempt and who decided its
-// points, the parked syncs with a retry button, the payments and refunds
-// waiting for their mall's CRM with the two buttons of a parked decision
-// (ask the CRM again, or decide by the rules file), the rules in force with a preview form (ledger.Preview,
-// writing nothing), and a CSV export of a Beijing day's
-// ledger for the mall's CRM. Without WeChat Pay credentials the service runs
-// an embedded sandbox, and the dashboard offers a form that makes payments
-// and refunds there.
+// server-rendered html/template pages with their assets embedded and no
+// front-end build, in English and Simplified Chinese (one message
+// catalogue per language, locale/*.json; the language an account chose,
+// else the browser's), with one small script that follows pending syncs
+// (static/live.js). It shows the day at a glance (payments, points, the
+// outbox, sync lag, the last 24 hours per hour), members (found by the start
+// of their openid) and their ledger and payments in pages, the payments, a
+// transaction with every sync attempt and who decided its points, the
+// parked syncs with a retry button, the payments and refunds waiting for
+// their mall's CRM with the two buttons of a parked decision (ask the CRM
+// again, or decide by the rules file), the rules in force with a preview
+// form (ledger.Preview, writing nothing), and a CSV export of a Beijing
+// day's ledger for the mall's CRM. Without WeChat Pay credentials the
+// service runs an embedded sandbox, and the dashboard offers a form that
+// makes payments and refunds there.
 //
 // The dashboard reads through package storage and changes state only through
 // the outbox's Retry, the ledger's decisions of parked payments and refunds
-// (recorded with the request's actor) and the sandbox; each change, each
-// export and each burst of wrong sign-ins is written to the audit log, which
-// its Audit page shows. It renders no personal data beyond the openid;
-// html/template escapes every value.
+// (recorded with the request's actor), an account's language and the
+// sandbox; each change, each export and each burst of wrong sign-ins is
+// written to the audit log, which its Audit page shows. It renders no
+// personal data beyond the openid; html/template escapes every value.
 package dashboard
 
 import (
