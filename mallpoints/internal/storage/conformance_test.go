@@ -37,6 +37,11 @@ var conformance = []struct {
 	{"disabling or resetting an account ends its sessions and tokens", testAccountRevocation},
 	{"a read confined to some malls lists theirs only", testReadsConfinedToMalls},
 	{"the audit log is appended to, filtered and never changed", testAuditLog},
+	{"a member's CRM ids are set by subset and its phone found exactly", testMemberCRMFields},
+	{"erasure clears the CRM ids and rewrites the member's audit subjects, nothing else", testErasureRewritesAudit},
+	{"the query budget is shared and a smaller limit stops first", testQueryBudget},
+	{"members due for a re-check come oldest check first, active ones only", testDueForRecheck},
+	{"the feed carries the shop, the amount and the CRM ids", testFeedColumns},
 }
 
 func TestEveryOperationAndLedgerInvariantHoldsOnBothEngines(t *testing.T) {

@@ -32,6 +32,7 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 		{"a sync's payment", "SELECT t.points" + qTransactionBySync, []any{1, SyncPoints}},
 		{"undecided payments and refunds", qUndecided + qUndecidedOrder, []any{"", 10}},
 		{"decision counts", qDecisionCounts + ` GROUP BY decision`, nil},
+		{"oldest authorisation check", qOldestCheck, []any{1}},
 	} {
 		rs, err := db.sql.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.query, q.args...)
 		if err != nil {

@@ -113,14 +113,54 @@ func (db *DB) TransactionEntries(ctx context.Context, mall, transactionID string
 
 // EntriesAfter is the CRM feed: entries of scope's malls numbered above
 // after, in commit order, at most limit.
-func (db *DB) EntriesAfter(ctx context.Context, scope Malls, after int64, limit int) ([]Entry, error) {
+func (db *DB) EntriesAfter(ctx context.Context, scope Malls, after int64, limit int) ([]FeedEntry, error) {
 	in, args := scope.and("mall", 3)
-	rs, err := db.query(ctx, `SELECT `+entryColumns+` FROM ledger_entries
+	rs, err := db.query(ctx, `SELECT `+entryColumns+feedColumns+` FROM ledger_entries
 		WHERE seq > $1`+in+` ORDER BY seq LIMIT $2`, append([]any{after, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: feed: %w", err)
 	}
-	return collect(rs, scanEntry)
+	return collect(rs, scanFeedEntry)
+}
+
+// FeedEntry is a ledger entry as the CRM feed gives it: with the payment's
+// shop and the amount the entry is about, and the member's CRM ids. The
+// member's phone and birthday are never in it.
+type FeedEntry struct {
+	Entry
+	// ShopNumber is the payment's shop, for an earning or a refund.
+	ShopNumber string `json:"shop_number,omitempty"`
+	// Amount is the payment's amount (an earning) or the refund's
+	// refund_amount (a refund), in fen; 0 for other entries.
+	Amount int64 `json:"amount,omitempty"`
+	// MemberID and UnionID are the member's CRM ids as they are now (see
+	// PUT /api/members); empty when unknown, and after erasure.
+	MemberID string `json:"member_id,omitempty"`
+	UnionID  string `json:"unionid,omitempty"`
+}
+
+// feedColumns follow entryColumns in the feed: each a seek of a primary
+// key (transactions, refunds, members) by the entry's own columns.
+const feedColumns = `,
+	COALESCE((SELECT t.shop_number FROM transactions t WHERE t.mall = ledger_entries.mall
+		AND t.transaction_id = ledger_entries.transaction_id), ''),
+	COALESCE(CASE WHEN ledger_entries.refund_id <> '' THEN (SELECT r.refund_amount FROM refunds r
+		WHERE r.mall = ledger_entries.mall AND r.refund_id = ledger_entries.refund_id)
+		WHEN ledger_entries.transaction_id <> '' THEN (SELECT t.amount FROM transactions t
+		WHERE t.mall = ledger_entries.mall AND t.transaction_id = ledger_entries.transaction_id) END, 0),
+	COALESCE((SELECT m.member_id FROM members m WHERE m.mall = ledger_entries.mall AND m.openid = ledger_entries.openid), ''),
+	COALESCE((SELECT m.unionid FROM members m WHERE m.mall = ledger_entries.mall AND m.openid = ledger_entries.openid), '')`
+
+func scanFeedEntry(r row) (FeedEntry, error) {
+	var f FeedEntry
+	var created int64
+	var steps string
+	e := &f.Entry
+	err := r.Scan(&e.Seq, &e.Mall, &e.OpenID, &e.Kind, &e.Points, &e.Requested, &e.Shortfall, &e.BalanceAfter,
+		&e.TransactionID, &e.RefundID, &e.IdempotencyKey, &e.NotificationID, &e.CommitTag, &e.RuleVersion,
+		&e.Reason, &created, &steps, &f.ShopNumber, &f.Amount, &f.MemberID, &f.UnionID)
+	e.CreatedAt, e.Steps = fromMicros(created), rawJSON(steps)
+	return f, noRows(err)
 }
 
 // BalanceCheck sums a member's entries, which must equal its balance.
