@@ -292,6 +292,19 @@ func (db *DB) DueForRecheck(ctx context.Context, activeSince, checkedBefore time
 	return collect(rs, scanMember)
 }
 
+// RetireInactive zeroes the activity of the members whose last payment or
+// activation was before since, so that members_recheck, which holds the
+// members with an activity, holds about the active ones only: the re-check
+// and the metric of the oldest check scan it. It returns how many it
+// retired.
+func (db *DB) RetireInactive(ctx context.Context, since time.Time) (int64, error) {
+	n, err := db.exec(ctx, `UPDATE members SET active_at = 0 WHERE active_at > 0 AND active_at < $1`, micros(since))
+	if err != nil {
+		return 0, fmt.Errorf("storage: retire inactive members: %w", err)
+	}
+	return n, nil
+}
+
 // LastSync is the points sync of a member's latest payment.
 type LastSync struct {
 	TransactionID string    `json:"transaction_id"`

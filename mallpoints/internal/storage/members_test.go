@@ -218,6 +218,12 @@ func testDueForRecheck(t *testing.T, ctx context.Context, db *DB) {
 	if m, _ := db.Member(ctx, mall, "oOld"); m.CommitStatus != "PENDING" {
 		t.Errorf("an older answer replaced a newer one: %q", m.CommitStatus)
 	}
+	if n, err := db.RetireInactive(ctx, now.Add(-ActiveWindow)); err != nil || n != 1 {
+		t.Errorf("retired %d, %v; want oIdle", n, err)
+	}
+	if m, _ := db.Member(ctx, mall, "oIdle"); !m.ActiveAt.IsZero() {
+		t.Errorf("oIdle is still active: %v", m.ActiveAt)
+	}
 	if _, err := db.LastSync(ctx, mall, "oOld"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the last sync of a member without payments: %v", err)
 	}

@@ -13,9 +13,11 @@
 -- AUTHORIZED, DEAUTHORIZED; '' never asked), or what an activation implied,
 -- as of authorize_checked_at; points_commit_status the answer of the
 -- pending-points query as of commit_checked_at. active_at is the member's
--- last payment or activation, which the periodic re-check of authorisations
--- goes by (members_recheck: oldest check first). Times are Unix
--- microseconds, 0 for never.
+-- last payment or activation (to the day), which the periodic re-check of
+-- authorisations goes by: members_recheck holds the members with one,
+-- oldest check first, and the re-check zeroes it 30 days on, so the index
+-- holds about the active members only. Times are Unix microseconds, 0 for
+-- never.
 --
 -- query_budget counts the calls to WeChat Pay's member queries per calling
 -- merchant, query and second, shared by every replica (one UPSERT a call).
