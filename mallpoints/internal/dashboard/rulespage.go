@@ -161,6 +161,9 @@ func mallFacts(m rules.Mall) []fact {
 			}
 			s += " on day " + strings.Join(days, ", ") + " of the month"
 		}
+		if p.BirthdayMonth {
+			s += " in the member's birthday month"
+		}
 		if len(p.Shops) > 0 {
 			s += " in shops " + strings.Join(p.Shops, ", ")
 		}
@@ -188,8 +191,8 @@ func mallFacts(m rules.Mall) []fact {
 	add("monthly_cap", "Monthly cap (Beijing month)", orNone(m.MonthlyCap, points))
 	add("first_payment_bonus", "First-payment bonus", orNone(m.FirstPaymentBonus, points))
 	add("expiry", "Expiry", expiryText(m.Expiry))
-	add("remarks", "Remarks synced with no points", fmt.Sprintf("excluded shop: %s; below the minimum: %s; less than a point: %s; daily cap: %s; monthly cap: %s",
-		m.Remarks.Excluded, m.Remarks.BelowMinimum, m.Remarks.NoPoints, m.Remarks.CapReached, m.Remarks.MonthlyCapReached))
+	add("remarks", "Remarks synced with no points", fmt.Sprintf("excluded shop: %s; below the minimum: %s; less than a point: %s; daily cap: %s; monthly cap: %s; authorisation withdrawn: %s",
+		m.Remarks.Excluded, m.Remarks.BelowMinimum, m.Remarks.NoPoints, m.Remarks.CapReached, m.Remarks.MonthlyCapReached, m.Remarks.NotAuthorized))
 	return fs
 }
 
