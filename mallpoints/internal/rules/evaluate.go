@@ -159,10 +159,7 @@ func (s *Set) EvaluateWith(p Payment, h History) Outcome {
 		multiply("category", cat.name, cat.multiplier)
 		explain.WriteString(")")
 	}
-	tier := m.tiers.named(h.Tier)
-	if tier == nil {
-		tier = m.tiers.at(h.SpendFen)
-	}
+	tier := m.tiers.of(h)
 	if tier != nil {
 		o.Tier = tier.name
 	}
@@ -280,6 +277,24 @@ func (t *tiers) at(spend int64) *level {
 		}
 	}
 	return best
+}
+
+// of is the tier of a member with history h: h.Tier when the tiers have
+// it, else the one h.SpendFen reaches; nil without tiers.
+func (t *tiers) of(h History) *level {
+	if l := t.named(h.Tier); l != nil {
+		return l
+	}
+	return t.at(h.SpendFen)
+}
+
+// TierOf is the tier of a member of mall mchid with history h (its Tier
+// and SpendFen), as a payment would find it; "" when the mall has no tiers.
+func (s *Set) TierOf(mchid string, h History) string {
+	if l := s.mall(mchid).tiers.of(h); l != nil {
+		return l.name
+	}
+	return ""
 }
 
 // named is the level called name; nil when there is none.

@@ -280,12 +280,14 @@ func (db *DB) SetCommitStatus(ctx context.Context, mall, openid, status string, 
 
 // DueForRecheck lists the members active since activeSince whose
 // authorisation was last checked before checkedBefore, the oldest check
-// first (never checked before any), at most limit: a range scan of
-// members_recheck.
-func (db *DB) DueForRecheck(ctx context.Context, activeSince, checkedBefore time.Time, limit int) ([]Member, error) {
+// first (never checked before any), after the member after (the zero
+// Member: from the first), at most limit: a range scan of members_recheck.
+func (db *DB) DueForRecheck(ctx context.Context, activeSince, checkedBefore time.Time, after Member, limit int) ([]Member, error) {
 	rs, err := db.query(ctx, `SELECT `+memberColumns+` FROM members WHERE active_at > 0 AND active_at >= $1
-		AND authorize_checked_at < $2 ORDER BY authorize_checked_at, active_at LIMIT $3`,
-		max(micros(activeSince), 1), micros(checkedBefore), limit)
+		AND authorize_checked_at < $2 AND (authorize_checked_at, active_at, mall, openid) > ($4, $5, $6, $7)
+		ORDER BY authorize_checked_at, active_at, mall, openid LIMIT $3`,
+		max(micros(activeSince), 1), micros(checkedBefore), limit,
+		micros(after.AuthorizeCheckedAt), micros(after.ActiveAt), after.Mall, after.OpenID)
 	if err != nil {
 		return nil, fmt.Errorf("storage: members due for a re-check: %w", err)
 	}

@@ -187,7 +187,7 @@ func testDueForRecheck(t *testing.T, ctx context.Context, db *DB) {
 	checked("oFresh", AuthorizeAuthorized, now.Add(-time.Hour))
 	active("oIdle", now.Add(-40*24*time.Hour))
 	inTx(t, db, func(tx *Tx) error { _, err := tx.LockMember(ctx, mall, "oSilent", ""); return err }) // never active
-	list, err := db.DueForRecheck(ctx, now.Add(-ActiveWindow), now.Add(-7*24*time.Hour), 10)
+	list, err := db.DueForRecheck(ctx, now.Add(-ActiveWindow), now.Add(-7*24*time.Hour), Member{}, 10)
 	var got []string
 	for _, m := range list {
 		got = append(got, m.OpenID)
@@ -195,8 +195,12 @@ func testDueForRecheck(t *testing.T, ctx context.Context, db *DB) {
 	if err != nil || strings.Join(got, ",") != "oNever,oOlder,oOld" {
 		t.Errorf("due: %v, %v; want oNever,oOlder,oOld", got, err)
 	}
-	if list, _ := db.DueForRecheck(ctx, now.Add(-ActiveWindow), now.Add(-7*24*time.Hour), 1); len(list) != 1 || list[0].OpenID != "oNever" {
-		t.Errorf("a limit of 1: %+v", list)
+	first, _ := db.DueForRecheck(ctx, now.Add(-ActiveWindow), now.Add(-7*24*time.Hour), Member{}, 1)
+	if len(first) != 1 || first[0].OpenID != "oNever" {
+		t.Fatalf("a limit of 1: %+v", first)
+	}
+	if next, _ := db.DueForRecheck(ctx, now.Add(-ActiveWindow), now.Add(-7*24*time.Hour), first[0], 5); len(next) != 2 || next[0].OpenID != "oOlder" {
+		t.Errorf("after the first: %+v", next)
 	}
 	st, err := db.State(ctx)
 	if m, _ := db.Member(ctx, mall, "oNever"); err != nil || !st.OldestAuthorizationCheck.Equal(m.CreatedAt) {
