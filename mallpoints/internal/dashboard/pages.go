@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -107,6 +108,10 @@ func (d *Dashboard) member(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		d.fail(w, r, err)
 		return
+	}
+	// The phone and birthday in full for administrators only.
+	if p, _ := accounts.FromContext(ctx); p.Role != accounts.Admin {
+		m = m.Masked()
 	}
 	entries, err := d.cfg.DB.MemberEntries(ctx, mall, openid, 200)
 	if err != nil {

@@ -24,6 +24,7 @@ var stepLabels = map[string]string{
 	"first_payment_bonus": "First-payment bonus",
 	"excluded":            "Shop excluded: no points",
 	"below_minimum":       "Amount below the minimum: no points",
+	"not_authorized":      "The member withdrew the points authorisation: no points",
 	"crm":                 "Decided by the mall's CRM",
 }
 

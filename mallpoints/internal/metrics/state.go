@@ -31,6 +31,8 @@ var (
 		"Payments and refunds waiting for their mall's CRM to decide their points (rules key decide), by state: pending (being asked) or parked (a day of failed calls: a person retries or has the rules file decide).", []string{"state"}, nil)
 	descDecisionOldest = prometheus.NewDesc("mallpoints_decision_oldest_age_seconds",
 		"Age of the oldest payment or refund whose mall's CRM is still being asked; 0 when none waits.", nil, nil)
+	descOldestCheck = prometheus.NewDesc("mallpoints_member_authorization_oldest_check_age_seconds",
+		"Age of the oldest authorisation check among the members active in the last 30 days (a member never checked counts from when it was first seen); the re-check asks each every recheck interval, so past it the re-check is falling behind; 0 when no member is active.", nil, nil)
 	descRules = prometheus.NewDesc("mallpoints_rules_info",
 		"The version (content hash) of the points rules in force in this process; always 1.", []string{"version"}, nil)
 )
@@ -44,7 +46,7 @@ type stateCollector struct {
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descDecisions, descDecisionOldest, descRules} {
+	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descDecisions, descDecisionOldest, descOldestCheck, descRules} {
 		ch <- d
 	}
 }
@@ -77,6 +79,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		decisionAge = max(now.Sub(st.OldestDecision).Seconds(), 0)
 	}
 	ch <- prometheus.MustNewConstMetric(descDecisionOldest, prometheus.GaugeValue, decisionAge)
+	var checkAge float64
+	if !st.OldestAuthorizationCheck.IsZero() {
+		checkAge = max(now.Sub(st.OldestAuthorizationCheck).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(descOldestCheck, prometheus.GaugeValue, checkAge)
 	for mall, at := range st.LastNotification {
 		ch <- prometheus.MustNewConstMetric(descSilence, prometheus.GaugeValue, max(now.Sub(at).Seconds(), 0), mall)
 	}

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -56,6 +57,24 @@ const (
 // Withdrawn reports whether the member has withdrawn the authorisation of
 // the points service, as last known.
 func (m Member) Withdrawn() bool { return m.AuthorizeState == AuthorizeDeauthorized }
+
+// Masked is m as anyone but an administrator sees it: of the phone, its
+// first three and last four digits (138****5678); of the birthday, its
+// month alone, written as ISO 8601 writes a month without year or day
+// ("--05").
+func (m Member) Masked() Member {
+	if len(m.Phone) >= 8 {
+		m.Phone = m.Phone[:3] + strings.Repeat("*", len(m.Phone)-7) + m.Phone[len(m.Phone)-4:]
+	} else if m.Phone != "" {
+		m.Phone = strings.Repeat("*", len(m.Phone))
+	}
+	if month := m.BirthdayMonth(); month > 0 {
+		m.Birthday = fmt.Sprintf("--%02d", month)
+	} else if m.Birthday != "" {
+		m.Birthday = "--"
+	}
+	return m
+}
 
 // BirthdayMonth is the month of the member's birthday, 1 to 12; 0 when
 // the birthday is not known.
