@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
@@ -315,6 +316,180 @@ func TestTheStatusLookupsOfTwoReplicasShareOneQueryBudget(t *testing.T) {
 		}
 		if total != int(ok+failed) {
 			t.Errorf("the shared budget counted %d queries; the replicas made %v", total, ok+failed)
+		}
+	})
+}
+
+// sandboxAdmin posts body to the sandbox's admin API and decodes its
+// answer into v.
+func (e *env) sandboxAdmin(path string, body, v any) {
+	e.t.Helper()
+	raw, _ := json.Marshal(body)
+	resp, err := http.Post(e.sbHTTP.URL+path, "application/json", bytes.NewReader(raw))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 != 2 {
+		e.t.Fatalf("POST %s: %d %s", path, resp.StatusCode, out)
+	}
+	if v != nil {
+		if err := json.Unmarshal(out, v); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+// statusOf reads a member's status as the mini-program backend does.
+func (e *env) statusOf(mall, openid string) memberStatus {
+	e.t.Helper()
+	var s memberStatus
+	if st := e.get("/api/members/"+mall+"/"+openid+"/status", &s); st != http.StatusOK {
+		e.t.Fatalf("status of %s: %d", openid, st)
+	}
+	return s
+}
+
+// A member who withdraws the authorisation is noticed by asking WeChat Pay
+// (no notification says so). Its next payment is recorded and earns 0 with
+// reason not_authorized; the sync, earn_points false with the remark, is
+// refused by WeChat Pay with an answer of no documented meaning, and the
+// authorisation query, not the code, makes it not_authorized rather than
+// parked. The member's activation ends the withdrawal.
+func TestAWithdrawnMembersPaymentEarnsNothingUntilItIsActivatedAgain(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		waits := make([]time.Duration, 100)
+		for i := range waits {
+			waits[i] = 100 * time.Millisecond
+		}
+		e := newEnv(t, dsn, envOptions{rulesPath: memberRules(t, "1900000109", 0),
+			sandbox: func(c *sandbox.Config) {
+				c.NotifyRetrySchedule = waits
+				// Not the default code: the service must not go by it.
+				c.DeauthorizedSyncAnswer = sandbox.ErrorAnswer{Status: http.StatusForbidden, Code: "RULE_LIMIT", Message: "规则限制"}
+			},
+			server: func(c *server.Config) { c.Status = memberstatus.Config{CacheFor: time.Nanosecond} }})
+		mall := e.mchID
+		openid := e.member(mall)
+		first := e.pay(mall, openid, 10000, "S01")
+		if tr := e.synced(mall, first); tr.Transaction.Points != 100 {
+			t.Fatalf("an authorised member's payment: %+v", tr.Transaction)
+		}
+		if s := e.statusOf(mall, openid); s.AuthorizeState != "AUTHORIZED" || s.Balance != 100 || s.LastSync == nil || s.LastSync.State != "synced" {
+			t.Fatalf("status before the withdrawal: %+v", s)
+		}
+
+		// The next payment's notification is refused while its clock is off;
+		// meanwhile the member withdraws, and the mini-program asks.
+		if err := e.sb.SetFaults(sandbox.Faults{Notifications: sandbox.NotificationFaults{ClockSkew: sandbox.Duration(10 * time.Minute)}}); err != nil {
+			t.Fatal(err)
+		}
+		second := e.pay(mall, openid, 5000, "S01")
+		e.sandboxAdmin("/sandbox/authorizations/"+openid+"/revoke", map[string]string{"appid": appID}, nil)
+		if s := e.statusOf(mall, openid); s.AuthorizeState != "DEAUTHORIZED" {
+			t.Fatalf("status after the withdrawal: %+v", s)
+		}
+		if err := e.sb.SetFaults(sandbox.Faults{}); err != nil {
+			t.Fatal(err)
+		}
+		var tr transaction
+		e.eventually("the withdrawn member's payment and its sync", func() bool {
+			tr = e.transactionView(second)
+			return tr.Transaction.Sync.State == "not_authorized"
+		})
+		last := tr.Attempts[len(tr.Attempts)-1]
+		if tr.Transaction.Points != 0 || tr.Transaction.EarnPoints || tr.Transaction.NoPointsRemarks != "未授权商圈积分服务 (the member withdrew the points authorisation)" ||
+			last.Outcome != "not_authorized" || last.Code != "RULE_LIMIT" || last.Status != http.StatusForbidden {
+			t.Errorf("the withdrawn member's payment: %+v, last attempt %+v", tr.Transaction, last)
+		}
+		var m struct {
+			Member struct {
+				Balance        int64  `json:"balance"`
+				AuthorizeState string `json:"authorize_state"`
+			} `json:"member"`
+		}
+		if e.get("/api/members/"+mall+"/"+openid, &m); m.Member.Balance != 100 || m.Member.AuthorizeState != "DEAUTHORIZED" {
+			t.Errorf("the member: %+v", m.Member)
+		}
+		page, _ := e.page(http.MethodGet, "/transactions/"+mall+"/"+second, nil)
+		if !strings.Contains(page, "withdrew the points service") || !strings.Contains(page, "no points") {
+			t.Errorf("the payment's page does not say the member withdrew:\n%s", page)
+		}
+		var audit struct {
+			Entries []auditEntry `json:"entries"`
+		}
+		e.get("/api/audit?action=member.authorization_changed", &audit)
+		if len(audit.Entries) != 1 || audit.Entries[0].Subject != openid || field(audit.Entries[0].After, "to") != `"DEAUTHORIZED"` ||
+			field(audit.Entries[0].After, "from") != `"AUTHORIZED"` || audit.Entries[0].Actor != "system" {
+			t.Errorf("the withdrawal's member event: %+v", audit.Entries)
+		}
+
+		// The member authorises again: its activation ends the withdrawal.
+		if _, _, err := e.sb.Authorize(sandbox.MemberRequest{AppID: appID, OpenID: openid}); err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("the activation", func() bool {
+			e.get("/api/members/"+mall+"/"+openid, &m)
+			return m.Member.AuthorizeState == "AUTHORIZED"
+		})
+		third := e.pay(mall, openid, 5000, "S01")
+		if tr := e.synced(mall, third); tr.Transaction.Points != 50 || tr.Transaction.TotalPoints != 150 {
+			t.Errorf("after the activation: %+v", tr.Transaction)
+		}
+	})
+}
+
+// WeChat Pay holds the payment of a member without automatic points
+// (REGISTERED_MODE) until the member submits it in the plugin: the status
+// says PENDING meanwhile; once submitted, the payment arrives with a
+// commit_tag, is recorded with it and synced, and the status says FINISHED.
+func TestAHeldPaymentIsPendingUntilTheMemberSubmitsIt(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, envOptions{rulesPath: memberRules(t, "1900000109", 1001),
+			server: func(c *server.Config) { c.Status = memberstatus.Config{CacheFor: time.Nanosecond} }})
+		mall, openid := e.mchID, "oHeld"
+		if _, _, err := e.sb.Authorize(sandbox.MemberRequest{AppID: appID, OpenID: openid, AuthType: "REGISTERED_MODE"}); err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("the card's activation", func() bool { return e.get("/api/members/"+mall+"/"+openid, nil) == http.StatusOK })
+		p := e.payment(mall, openid, 8800, "S01")
+		if p.HeldUntil == "" || p.NotificationID != "" {
+			t.Fatalf("the payment of a member in REGISTERED_MODE: %+v, want held", p)
+		}
+		if s := e.statusOf(mall, openid); s.PointsCommitStatus != "PENDING" || s.AuthorizeState != "UNAUTHORIZED" || s.CheckedAt == nil || s.LastSync != nil {
+			t.Errorf("status while held: %+v", s)
+		}
+		if tr := e.transactionView(p.TransactionID); tr.Transaction.TransactionID != "" {
+			t.Errorf("a held payment reached the service: %+v", tr.Transaction)
+		}
+
+		var sub struct {
+			CommitTag string `json:"commit_tag"`
+			Payments  []struct {
+				TransactionID string `json:"transaction_id"`
+			} `json:"payments"`
+		}
+		e.sandboxAdmin("/sandbox/members/"+openid+"/commit", map[string]string{"appid": appID}, &sub)
+		if sub.CommitTag == "" || len(sub.Payments) != 1 || sub.Payments[0].TransactionID != p.TransactionID {
+			t.Fatalf("the submission: %+v", sub)
+		}
+		e.synced(mall, p.TransactionID)
+		var tr struct {
+			Transaction struct {
+				CommitTag string `json:"commit_tag"`
+				Points    int64  `json:"points"`
+			} `json:"transaction"`
+			Entries []struct {
+				CommitTag string `json:"commit_tag"`
+			} `json:"entries"`
+		}
+		e.get("/api/transactions/"+mall+"/"+p.TransactionID, &tr)
+		if tr.Transaction.CommitTag != sub.CommitTag || tr.Transaction.Points != 88 || len(tr.Entries) != 1 || tr.Entries[0].CommitTag != sub.CommitTag {
+			t.Errorf("the submitted payment as recorded: %+v; want commit_tag %s", tr, sub.CommitTag)
+		}
+		if s := e.statusOf(mall, openid); s.PointsCommitStatus != "FINISHED" || s.Balance != 88 || s.LastSync == nil || s.LastSync.State != "synced" {
+			t.Errorf("status once synced: %+v", s)
 		}
 	})
 }
