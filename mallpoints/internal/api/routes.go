@@ -323,7 +323,7 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", neither parked nor synced_unconfirmed"})
+		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", not parked, synced_unconfirmed or not_authorized"})
 		return
 	}
 	a.record(r, storage.AuditEntry{Action: "sync.retry", Mall: s.Mall, Subject: strconv.FormatInt(id, 10),
