@@ -99,6 +99,8 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 	want := map[string]string{
 		"sqlite_autoindex_members_1":      "UNIQUE (mall, openid): LockMember, Member",
 		"members_by_openid":               "the members search and list by openid",
+		"members_by_phone":                "MembersByPhone, exact (partial: only members with a phone; written when the CRM sets one)",
+		"members_recheck":                 "DueForRecheck, RetireInactive, the oldest check (metrics); partial: members with an activity, which a payment writes at most daily",
 		"notifications_by_mall_time":      "the last notification per mall (metrics)",
 		"sqlite_autoindex_syncs_1":        "UNIQUE (kind, mall, subject): a subject is synced once",
 		"syncs_by_state":                  "backlog, counts by state, the syncs list",
