@@ -1,9 +1,9 @@
 // Package api is mallpointsd's JSON API under /api/, served on the admin
 // listener: members with their balance and ledger, transactions with their
 // sync state, parked syncs and their retry, adjustments, parkings, the rules
-// in force, the CRM feed of ledger entries in commit order and the audit
-// log. Each change a request makes is written to the audit log once it is
-// committed, with the values before and after (Config.Audit).
+// in force, the CRM feed of ledger entries (each mall's in commit order)
+// and the audit log. Each change a request makes is written to the audit
+// log once it is committed, with the values before and after (Config.Audit).
 //
 // Every error is JSON, {"code": "...", "message": "...", "field": "..."},
 // with field naming the request field, query parameter or header at fault.

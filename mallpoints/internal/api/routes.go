@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -410,8 +411,9 @@ func (a *API) rules(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// entries is the CRM feed: ledger entries after a cursor, in commit order.
-// A CRM stores next_after and asks again; it never misses an entry.
+// entries is the CRM feed: a mall's ledger entries after a cursor, in
+// commit order. A CRM stores next_after and asks again; it never misses an
+// entry. Without mall it is every entry, while the ledger holds one mall's.
 func (a *API) entries(w http.ResponseWriter, r *http.Request) {
 	after, err := int64Param(r, "after")
 	if err != nil {
@@ -423,7 +425,18 @@ func (a *API) entries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.EntriesAfter(r.Context(), scope(r), after, n)
+	mall := r.URL.Query().Get("mall")
+	if mall != "" {
+		if err := seen(r, "mall", mall); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	list, err := a.db.EntriesAfter(r.Context(), scope(r), mall, after, n)
+	if errors.Is(err, storage.ErrSeveralMalls) {
+		err = &Error{Code: "INVALID_PARAMETER", Field: "mall",
+			Message: "the ledger holds entries of several malls: follow each mall's feed with mall=MCHID, each with its own cursor"}
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -42,6 +42,7 @@ type sectionDoc struct {
 	Tiers        *tiersDoc       `yaml:"tiers"`
 	Expiry       *expiryDoc      `yaml:"expiry"`
 	Decide       *decideDoc      `yaml:"decide"`
+	SilenceAlert *scalar         `yaml:"silence_alert"`
 }
 
 type categoryDoc struct {
@@ -195,6 +196,7 @@ func resolveDefault(own section) section {
 	d.tiers = cmpOr(own.tiers, d.tiers)
 	d.expiry = cmpOr(own.expiry, d.expiry)
 	d.decide = own.decide
+	d.silenceAlert = cmpOr(own.silenceAlert, d.silenceAlert)
 	return d
 }
 
@@ -207,6 +209,9 @@ func (d *sectionDoc) section(field string) (sec section, err error) {
 		return sec, err
 	}
 	if sec.fenPerPoint, err = optional(d.FenPerPoint, join(field, "fen_per_point"), (*scalar).fenPerPoint); err != nil {
+		return sec, err
+	}
+	if sec.silenceAlert, err = optional(d.SilenceAlert, join(field, "silence_alert"), (*scalar).silenceAlert); err != nil {
 		return sec, err
 	}
 	for _, k := range []struct {

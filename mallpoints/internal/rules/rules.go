@@ -35,6 +35,8 @@ type section struct {
 	tiers       *tiers
 	expiry      *Expiry
 	decide      *Decide // nil: the file's rules decide
+	// silenceAlert is silence_alert; 0: never.
+	silenceAlert *time.Duration
 	// Only in a mall's section.
 	mchid     string
 	mchidLine int // where the mchid is written, for duplicate errors
@@ -113,6 +115,7 @@ type mall struct {
 	tiers       tiers
 	expiry      Expiry
 	decide      *Decide
+	silence     time.Duration
 }
 
 // Mall is one mall's rules in force, with the default section's settings
@@ -159,6 +162,9 @@ type Mall struct {
 	// Decide, when set, is the mall's CRM, which decides its points
 	// instead of the file's rules.
 	Decide *Decide `json:"decide,omitempty"`
+	// SilenceAlert is how long the mall may go without a notification
+	// before the silence alert pages (silence_alert); 0: never.
+	SilenceAlert time.Duration `json:"-"`
 }
 
 // Category is a named group of shops with one rule.
@@ -242,17 +248,18 @@ const DefaultFenPerPoint = 100
 func defaultSection() section {
 	zero := int64(0)
 	return section{
-		minAmount:   &zero,
-		dailyCap:    &zero,
-		shops:       &[]shop{},
-		promotions:  &[]promotion{},
-		fenPerPoint: ptr(int64(DefaultFenPerPoint)),
-		categories:  &[]category{},
-		perPayment:  &zero,
-		monthlyCap:  &zero,
-		bonus:       &zero,
-		tiers:       &tiers{},
-		expiry:      &Expiry{},
+		minAmount:    &zero,
+		dailyCap:     &zero,
+		shops:        &[]shop{},
+		promotions:   &[]promotion{},
+		fenPerPoint:  ptr(int64(DefaultFenPerPoint)),
+		categories:   &[]category{},
+		perPayment:   &zero,
+		monthlyCap:   &zero,
+		bonus:        &zero,
+		tiers:        &tiers{},
+		expiry:       &Expiry{},
+		silenceAlert: ptr(DefaultSilenceAlert),
 		remarks: remarks{
 			excluded:          ptr(DefaultRemarkExcluded),
 			belowMinimum:      ptr(DefaultRemarkBelowMinimum),
@@ -331,6 +338,7 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 		tiers:       *cmpOr(own.tiers, def.tiers),
 		expiry:      *cmpOr(own.expiry, def.expiry),
 		decide:      cmpOr(own.decide, def.decide),
+		silence:     *cmpOr(own.silenceAlert, def.silenceAlert),
 		categories:  map[string]*category{},
 		catNames:    map[string]*category{},
 	}
@@ -403,6 +411,7 @@ func (s *Set) Mall(mchid string) Mall {
 		TierWindowMonths:  m.tiers.windowMonths,
 		Expiry:            m.expiry,
 		Decide:            m.decide,
+		SilenceAlert:      m.silence,
 	}
 	for _, c := range m.catNames {
 		out.Categories = append(out.Categories, Category{Name: c.name, Shops: sorted(c.shops), Multiplier: c.multiplierText(),

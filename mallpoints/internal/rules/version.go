@@ -49,6 +49,9 @@ type sectionJSON struct {
 	Tiers       *tiersJSON      `json:"tiers,omitempty"`
 	Expiry      *expiryJSON     `json:"expiry,omitempty"`
 	Decide      *decideJSON     `json:"decide,omitempty"`
+	// silence_alert, written only when set (in the default section: when
+	// not DefaultSilenceAlert).
+	SilenceAlert string `json:"silence_alert,omitempty"`
 }
 
 type categoryJSON struct {
@@ -160,6 +163,9 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 		out.Expiry = sec.expiry.toJSON()
 	}
 	out.Decide = sec.decide.toJSON()
+	if v := sec.silenceAlert; v != nil && !(isDefault && *v == DefaultSilenceAlert) {
+		out.SilenceAlert = silenceText(*v)
+	}
 	r := sec.remarks
 	monthly := r.monthlyCapReached
 	if isDefault && monthly != nil && *monthly == DefaultRemarkMonthlyCap {

@@ -102,6 +102,11 @@ type Config struct {
 	MaxAttempts int
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
+	// Retention is how long notifications, sync attempts and River's
+	// cancelled and discarded jobs are kept before the daily purge
+	// (outbox.Config.Retention); 0 means outbox.DefaultRetention. The
+	// ledger is kept for ever.
+	Retention time.Duration
 	// Expiry bounds the rate of expiry runs (batch size and the pause between
 	// batches; zero means ledger.ExpiryBatch and ledger.ExpiryPause).
 	Expiry ledger.ExpiryConfig
@@ -115,6 +120,11 @@ type Config struct {
 	RecheckEvery time.Duration
 	// Metrics, when set, is the registry to count on; nil makes one.
 	Metrics *metrics.Metrics
+	// Certificates are those the process holds besides the merchants
+	// file's: the listeners' (--tls-cert, --admin-tls-cert) and the flags'
+	// merchant certificate (--merchant-cert). Their expiry is a gauge, with
+	// each merchant's API and platform certificates.
+	Certificates []metrics.Certificate
 	// Sandbox is the embedded sandbox, in sandbox mode only: the dashboard
 	// offers to make payments and refunds there.
 	Sandbox dashboard.Simulator
@@ -220,7 +230,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Signers: s.malls, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
-		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
+		Retention: cfg.Retention,
+		Rules:     s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
 		// s.ledger and s.status are set below, before the outbox starts.
 		Expire: s.dailyExpiry, Authorizations: authorizations{s}, Recheck: s.recheck, RecheckEvery: cfg.RecheckEvery,
 	})
@@ -242,7 +253,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// is rate-limited, and counted in full by the metrics.
 	s.limitedLog = slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
 	s.useMerchants(merchantSet)
-	s.public = s.publicHandler()
+	s.public = s.metrics.Public(s.publicHandler())
 	if s.admin, err = s.adminHandler(); err != nil {
 		db.Close()
 		return nil, err

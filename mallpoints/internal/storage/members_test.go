@@ -239,7 +239,7 @@ func testFeedColumns(t *testing.T, ctx context.Context, db *DB) {
 	inTx(t, db, func(tx *Tx) error {
 		return tx.SetCRMFields(ctx, mall, "oA", CRMFields{MemberID: ptr("M001"), UnionID: ptr("U001"), Phone: ptr("13812345678")})
 	})
-	list, err := db.EntriesAfter(ctx, nil, 0, 10)
+	list, err := db.EntriesAfter(ctx, nil, "", 0, 10)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("feed %+v, %v", list, err)
 	}

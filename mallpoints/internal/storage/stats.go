@@ -17,10 +17,12 @@ type State struct {
 	OldestPending time.Time
 	// Parked is the number of syncs waiting for a person.
 	Parked int64
-	// LedgerEntries is the number of ledger entries ever written: the
-	// entries are numbered without gaps and never deleted.
+	// LedgerEntries is the number of ledger entries ever written (they are
+	// never deleted), read from a count kept as they are written
+	// (dialect.entryCount).
 	LedgerEntries int64
-	// LastNotification is, per mall, when its last notification arrived.
+	// LastNotification is, per mall, when its last notification arrived:
+	// every mall that ever sent one, since a purge keeps each mall's newest.
 	LastNotification map[string]time.Time
 	// Decisions counts the payments and refunds waiting for their mall's
 	// CRM, by state (DecisionPending, DecisionParked), and OldestDecision
@@ -41,7 +43,6 @@ const ActiveWindow = 30 * 24 * time.Hour
 const (
 	qBacklog    = `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM syncs WHERE state = $1`
 	qCountState = `SELECT COUNT(*) FROM syncs WHERE state = $1`
-	qEntryCount = `SELECT COALESCE(MAX(seq), 0) FROM ledger_entries`
 	// The first row of members_recheck among the active members.
 	qOldestCheck = `SELECT authorize_checked_at, created_at FROM members WHERE active_at > 0 AND active_at >= $1
 		ORDER BY authorize_checked_at, active_at LIMIT 1`
@@ -58,11 +59,11 @@ const (
 
 // State reads the state the metrics report. Each query is a seek or a
 // range scan on an index: syncs_by_state for the backlog and the parked
-// syncs, the last seq for the entries, and a loose scan of
+// syncs, the malls' entry counts or the last seq for the entries, a loose scan of
 // notifications_by_mall_time (one seek per mall) for the last notification,
 // and the partial indexes of undecided payments and refunds.
 func (db *DB) State(ctx context.Context) (State, error) {
-	st := State{LastNotification: map[string]time.Time{}}
+	var st State
 	var oldest int64
 	if err := db.queryRow(ctx, qBacklog, SyncPending).Scan(&st.Pending, &oldest); err != nil {
 		return st, fmt.Errorf("storage: pending syncs: %w", err)
@@ -71,27 +72,14 @@ func (db *DB) State(ctx context.Context) (State, error) {
 	if err := db.queryRow(ctx, qCountState, SyncParked).Scan(&st.Parked); err != nil {
 		return st, fmt.Errorf("storage: parked syncs: %w", err)
 	}
-	if err := db.queryRow(ctx, qEntryCount).Scan(&st.LedgerEntries); err != nil {
+	if err := db.queryRow(ctx, db.dialect.entryCount).Scan(&st.LedgerEntries); err != nil {
 		return st, fmt.Errorf("storage: ledger entries: %w", err)
 	}
-	rs, err := db.query(ctx, qLastNotifications)
+	last, err := db.lastNotifications(ctx)
 	if err != nil {
-		return st, fmt.Errorf("storage: last notifications: %w", err)
+		return st, err
 	}
-	type last struct {
-		mall string
-		at   int64
-	}
-	list, err := collect(rs, func(r row) (last, error) {
-		var l last
-		return l, r.Scan(&l.mall, &l.at)
-	})
-	if err != nil {
-		return st, fmt.Errorf("storage: last notifications: %w", err)
-	}
-	for _, l := range list {
-		st.LastNotification[l.mall] = fromMicros(l.at)
-	}
+	st.LastNotification = last
 	counts, since, err := db.DecisionCounts(ctx, nil)
 	if err != nil {
 		return st, err
@@ -107,4 +95,29 @@ func (db *DB) State(ctx context.Context) (State, error) {
 		return st, fmt.Errorf("storage: oldest authorisation check: %w", err)
 	}
 	return st, nil
+}
+
+// lastNotifications reads when each mall's last notification arrived, by
+// a loose scan of notifications_by_mall_time.
+func (db *DB) lastNotifications(ctx context.Context) (map[string]time.Time, error) {
+	rs, err := db.query(ctx, qLastNotifications)
+	if err != nil {
+		return nil, fmt.Errorf("storage: last notifications: %w", err)
+	}
+	type last struct {
+		mall string
+		at   int64
+	}
+	list, err := collect(rs, func(r row) (last, error) {
+		var l last
+		return l, r.Scan(&l.mall, &l.at)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: last notifications: %w", err)
+	}
+	out := make(map[string]time.Time, len(list))
+	for _, l := range list {
+		out[l.mall] = fromMicros(l.at)
+	}
+	return out, nil
 }
