@@ -19,6 +19,8 @@ func TestFlagsNeedASandboxOrSpawnAndSaneCounts(t *testing.T) {
 		{"no payments", []string{"--spawn", "--payments", "0"}, "must be positive"},
 		{"a negative rate", []string{"--spawn", "--rate", "-1"}, "must be positive"},
 		{"a stray argument", []string{"--spawn", "go"}, `unexpected argument "go"`},
+		{"no malls", []string{"--spawn", "--malls", "0"}, "must be positive"},
+		{"malls of a sandbox run by somebody else", []string{"--sandbox", "http://127.0.0.1:1/", "--malls", "2"}, "--malls needs --spawn"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

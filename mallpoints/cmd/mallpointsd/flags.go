@@ -2,16 +2,22 @@ package main
 
 import (
 	"cmp"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/credentials"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 // config is everything the flags and the environment say.
@@ -34,11 +40,23 @@ type config struct {
 	// Connections served at once per listener; more wait in the kernel's
 	// backlog.
 	maxConns, adminMaxConns int
+	// WeChat Pay's member queries: how long their answers are used, the
+	// calls a second per calling merchant, and how often a member's
+	// authorisation is asked again (0: never).
+	statusCache, recheckInterval time.Duration
+	queryBudget                  int
+	// How long notifications and sync attempts are kept: --retention as
+	// written, and as read.
+	retentionText string
+	retention     time.Duration
 
 	// creds are the WeChat Pay credentials, as for `wxpay`; nil when none
 	// was given (the embedded sandbox runs instead).
 	creds   *credentials.Credentials
 	baseURL string // where creds call WeChat Pay
+	// merchantCert is the certificate --merchant-cert names, for its
+	// expiry; nil without one.
+	merchantCert *x509.Certificate
 
 	dbGiven bool // --db or MALLPOINTS_DB was set
 	// getenv reads the environment, for the variables the merchants file
@@ -60,7 +78,7 @@ type option struct {
 	name, env, arg string
 	help           string // one line; the default, if any, is added to it
 	def            string // the default, as the help shows it
-	p              any    // *string, *int or *listFlag
+	p              any    // *string, *int, *time.Duration or *listFlag
 	min            int    // the least value of an int
 }
 
@@ -81,9 +99,13 @@ func (c *config) options() []option {
 		{"merchants", "MALLPOINTS_MERCHANTS", "FILE", "merchants YAML, several merchants in place of the credentials below (--base-url stays); reloaded on SIGHUP", "", &c.merchants, 0},
 		{"tls-cert", "MALLPOINTS_TLS_CERT", "FILE", "serve --listen over https with this certificate chain", "", &c.tlsCert, 0},
 		{"tls-key", "MALLPOINTS_TLS_KEY", "FILE", "and this key", "", &c.tlsKey, 0},
+		{"retention", "MALLPOINTS_RETENTION", "DURATION", "how long notifications, sync attempts and finished jobs are kept, as 90d or 2160h; at least 2d; the ledger is kept for ever", "90d", &c.retentionText, 0},
 		{"workers", "MALLPOINTS_WORKERS", "N", "syncs sent at once (32)", "", &c.workers, 0},
 		{"max-connections", "MALLPOINTS_MAX_CONNECTIONS", "N", "connections --listen serves at once", "1024", &c.maxConns, 1},
 		{"admin-max-connections", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "N", "connections --admin-listen serves at once", "64", &c.adminMaxConns, 1},
+		{"status-cache", "MALLPOINTS_STATUS_CACHE", "DURATION", "how long WeChat Pay's answers about a member serve GET /api/members/{mall}/{openid}/status", "10m", &c.statusCache, 0},
+		{"query-budget", "MALLPOINTS_QUERY_BUDGET", "N", "calls a second to each WeChat Pay member query per calling merchant, shared by every replica (WeChat Pay allows 150)", "120", &c.queryBudget, 1},
+		{"recheck-interval", "MALLPOINTS_RECHECK_INTERVAL", "DURATION", "how often a member active in the last 30 days has its authorisation asked again; 0 turns the re-check off", "168h", &c.recheckInterval, 0},
 		{"log-format", "MALLPOINTS_LOG_FORMAT", "text|json", "", "text", &c.logFormat, 0},
 		{"sandbox-listen", "MALLPOINTS_SANDBOX_LISTEN", "ADDR", "the embedded sandbox's address, without credentials", "127.0.0.1:8090", &c.sandboxListen, 0},
 	}
@@ -132,6 +154,9 @@ func (c *config) flagSet() (fs *flag.FlagSet, opts []option, credFlags *credenti
 			var def int
 			fmt.Sscan(o.def, &def)
 			fs.IntVar(p, o.name, def, o.help)
+		case *time.Duration:
+			def, _ := time.ParseDuration(o.def)
+			fs.DurationVar(p, o.name, def, o.help)
 		case *listFlag:
 			fs.Var(p, o.name, o.help)
 		}
@@ -165,6 +190,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 				if _, err := fmt.Sscan(v, p); err != nil || *p < 1 {
 					return nil, fmt.Errorf("%s %q is not a positive number", o.env, v)
 				}
+			case *time.Duration:
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					return nil, fmt.Errorf("%s %q is not a duration such as 10m or 168h", o.env, v)
+				}
+				*p = d
 			case *listFlag:
 				for _, item := range strings.Split(v, ",") {
 					if item = strings.TrimSpace(item); item != "" {
@@ -175,6 +206,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		if p, ok := o.p.(*int); ok && *p < o.min {
 			return nil, fmt.Errorf("--%s must be at least %d", o.name, o.min)
+		}
+		if p, ok := o.p.(*time.Duration); ok && *p < 0 {
+			return nil, fmt.Errorf("--%s must not be negative", o.name)
 		}
 	}
 	c.dbGiven = given["db"] || getenv("MALLPOINTS_DB") != ""
@@ -194,6 +228,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		c.creds, c.baseURL = creds, cmp.Or(src.BaseURL.Value, wxpay.DefaultBaseURL)
 		c.warnings = append(c.warnings, creds.Warnings...)
+		if c.merchantCert, err = merchants.MerchantCertificate(src); err != nil {
+			return nil, err
+		}
 	}
 	// --admin-trusted-proxies 10.0.0.0/8,fd00::/8 names several at once.
 	var proxies listFlag
@@ -212,6 +249,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		c.proxySecret = v
 	}
+	if c.statusCache == 0 {
+		return nil, errors.New("--status-cache must be more than 0: every lookup would ask WeChat Pay")
+	}
+	retention, err := parseRetention(c.retentionText)
+	if err != nil {
+		return nil, err
+	}
+	c.retention = retention
 	if c.logFormat != "text" && c.logFormat != "json" {
 		return nil, fmt.Errorf("--log-format %q: text or json", c.logFormat)
 	}
@@ -233,6 +278,27 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 			"or `head -c 32 /dev/urandom | base64`, in a file named by MALLPOINTS_ADMIN_TOKEN_FILE", n, minAdminToken)
 	}
 	return c, nil
+}
+
+// parseRetention reads --retention: whole days (90d) or a Go duration
+// (2160h), at least storage.MinRetention.
+func parseRetention(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		var n int
+		n, err = strconv.Atoi(days)
+		d = time.Duration(n) * 24 * time.Hour
+		if n > 100*365 {
+			err = errors.New("over a century")
+		}
+	}
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("--retention %q: a number of days such as 90d, or a duration such as 2160h", s)
+	case d < storage.MinRetention:
+		return 0, fmt.Errorf("--retention %s is under 2 days: WeChat Pay redelivers a notification for 24h4m, and a repeat is known by its id", s)
+	}
+	return d, nil
 }
 
 // minAdminToken is the shortest admin token taken: guessing one of 32

@@ -32,7 +32,9 @@ import (
 	"github.com/seed2ac2593f/wxpay/notify"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 )
@@ -102,9 +104,17 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	admin = limitListen(admin, c.adminMaxConns)
 	defer admin.Close()
 
-	scfg := server.Config{DB: c.db, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
-		Workers: c.workers, AdminListen: c.adminListen, AdminURLs: c.adminURLs,
-		TrustedProxies: c.trustedProxies, ProxyUserHeader: c.proxyUserHeader, ProxySecret: c.proxySecret}
+	publicTLS, adminTLS, certs, err := loadTLS(c)
+	if err != nil {
+		return err
+	}
+	scfg := server.Config{DB: c.db, Certificates: certs, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
+		Workers: c.workers, Retention: c.retention, AdminListen: c.adminListen, AdminURLs: c.adminURLs,
+		TrustedProxies: c.trustedProxies, ProxyUserHeader: c.proxyUserHeader, ProxySecret: c.proxySecret,
+		Status: memberstatus.Config{CacheFor: c.statusCache, Budget: c.queryBudget, RecheckInterval: c.recheckInterval}}
+	if c.recheckInterval == 0 {
+		scfg.Status.RecheckInterval = -1 // off
+	}
 	var apiv3Key string
 	clientOptions := []wxpay.Option{wxpay.WithoutRetries(), wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers))}
 	switch {
@@ -121,6 +131,10 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 			return err
 		}
 		scfg.MchID, apiv3Key = c.creds.MchID, c.creds.APIv3Key
+		if cert := c.merchantCert; cert != nil {
+			scfg.Certificates = append(scfg.Certificates, metrics.Certificate{Kind: metrics.CertMerchant, Merchant: scfg.MchID,
+				Serial: wxpay.CertificateSerial(cert), NotAfter: cert.NotAfter})
+		}
 		fmt.Fprintf(stdout, "mallpointsd: merchant %s against %s; database %s\n", scfg.MchID, c.baseURL, redactDSN(c.db))
 		if len(c.creds.Keys.Certificates()) > 0 {
 			// Platform-certificate mode: keep the certificates current, as WeChat Pay rotates them.
@@ -163,17 +177,17 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	adminSrv := newHTTPServer(srv.Admin(), errorLog)
 	errc := make(chan error, 2)
 	go func() {
-		if c.tlsCert != "" {
-			publicSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			errc <- publicSrv.ServeTLS(public, c.tlsCert, c.tlsKey)
+		if publicTLS != nil {
+			publicSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*publicTLS}}
+			errc <- publicSrv.ServeTLS(public, "", "")
 			return
 		}
 		errc <- publicSrv.Serve(public)
 	}()
 	go func() {
-		if c.adminTLSCert != "" {
-			adminSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			errc <- adminSrv.ServeTLS(admin, c.adminTLSCert, c.adminTLSKey)
+		if adminTLS != nil {
+			adminSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*adminTLS}}
+			errc <- adminSrv.ServeTLS(admin, "", "")
 			return
 		}
 		errc <- adminSrv.Serve(admin)
@@ -243,6 +257,31 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	errs = append(errs, srv.Close(octx))
 	log.Info("mallpointsd: stopped")
 	return errors.Join(errs...)
+}
+
+// loadTLS reads the listeners' certificates and keys (--tls-cert,
+// --admin-tls-cert), nil when not given, and lists their leaves for the
+// expiry gauge. They are served as read at start: a renewed certificate
+// takes a restart.
+func loadTLS(c *config) (public, admin *tls.Certificate, certs []metrics.Certificate, err error) {
+	load := func(certFile, keyFile, flag, kind string) (*tls.Certificate, error) {
+		if certFile == "" {
+			return nil, nil
+		}
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		certs = append(certs, metrics.Certificate{Kind: kind, Serial: pair.Leaf.SerialNumber.Text(16), NotAfter: pair.Leaf.NotAfter})
+		return &pair, nil
+	}
+	if public, err = load(c.tlsCert, c.tlsKey, "--tls-cert", metrics.CertTLS); err != nil {
+		return nil, nil, nil, err
+	}
+	if admin, err = load(c.adminTLSCert, c.adminTLSKey, "--admin-tls-cert", metrics.CertAdminTLS); err != nil {
+		return nil, nil, nil, err
+	}
+	return public, admin, certs, nil
 }
 
 // redactDSN hides a password in a database URL.

@@ -1,9 +1,9 @@
 // Package api is mallpointsd's JSON API under /api/, served on the admin
 // listener: members with their balance and ledger, transactions with their
 // sync state, parked syncs and their retry, adjustments, parkings, the rules
-// in force, the CRM feed of ledger entries in commit order and the audit
-// log. Each change a request makes is written to the audit log once it is
-// committed, with the values before and after (Config.Audit).
+// in force, the CRM feed of ledger entries (each mall's in commit order)
+// and the audit log. Each change a request makes is written to the audit
+// log once it is committed, with the values before and after (Config.Audit).
 //
 // Every error is JSON, {"code": "...", "message": "...", "field": "..."},
 // with field naming the request field, query parameter or header at fault.
@@ -24,6 +24,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -46,6 +47,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// Merchants are the merchants in force (GET /api/merchants).
 	Merchants *merchants.Registry
+	// Status answers GET /api/members/{mall}/{openid}/status; nil: 404.
+	Status *memberstatus.Service
 	// Audit writes the audit entry of a change a request made, once the
 	// change is committed, adding who made it, from where and the request's
 	// id (package server). nil records nothing.
@@ -62,6 +65,7 @@ type API struct {
 	mchID   string
 	log     *slog.Logger
 	merch   *merchants.Registry
+	status  *memberstatus.Service
 	audit   func(r *http.Request, e storage.AuditEntry)
 }
 
@@ -71,7 +75,7 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, current: cfg.Rules,
-		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants, audit: cfg.Audit}
+		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants, status: cfg.Status, audit: cfg.Audit}
 }
 
 // record writes the audit entry of the change r made.
@@ -129,6 +133,8 @@ func (a *API) Routes() []Route {
 	return []Route{
 		{"GET /api/members", accounts.Read, a.members},
 		{"GET /api/members/{mall}/{openid}", accounts.Read, a.member},
+		{"PUT /api/members/{mall}/{openid}", accounts.SetMember, a.setMember},
+		{"GET /api/members/{mall}/{openid}/status", accounts.MemberStatus, a.memberStatus},
 		{"POST /api/members/{mall}/{openid}/adjustments", accounts.Redeem, a.adjust},
 		{"POST /api/members/{mall}/{openid}/erasure", accounts.Erase, a.erase},
 		{"PUT /api/members/{mall}/{openid}/tier", accounts.SetMember, a.setTier},

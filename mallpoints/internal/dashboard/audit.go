@@ -16,7 +16,7 @@ import (
 // log stores and filters on the codes; a code not listed (a route's own,
 // made from its path) is shown as itself.
 var auditActions = []string{"account.lang", "adjustment.create", "decision.retry", "decision.rules", "expiry.run",
-	"export.audit", "export.ledger", "member.erase", "parking.create", "rules.reload", "signin.failures",
+	"export.audit", "export.ledger", "member.authorization_changed", "member.erase", "member.erased", "member.set", "parking.create", "rules.reload", "signin.failures",
 	"simulate.payment", "simulate.refund", "sync.retry", "tier.set"}
 
 // auditForm is the Audit page's filters, as the form holds them.

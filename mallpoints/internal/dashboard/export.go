@@ -27,11 +27,14 @@ var exportColumns = []string{"seq", "created_at", "mall", "mall_name", "shop_num
 	"notification_id", "commit_tag", "rule_version", "reason"}
 
 // exportCSV writes the ledger entries of one Beijing day (?day=2006-01-02),
-// in commit order, for reconciliation with the mall's CRM: the entries of
-// the malls the viewer sees. The file is UTF-8 with a byte-order mark,
-// which Excel on Chinese Windows needs to read it as UTF-8 rather than in
-// the local code page. It reads the day in pages, so a busy day is never
-// held in memory whole.
+// in seq order (each mall's commit order), for reconciliation with the
+// mall's CRM: the entries of the malls the viewer sees. The file is UTF-8
+// with a byte-order mark, which Excel on Chinese Windows needs to read it as
+// UTF-8 rather than in the local code page. It reads the day in pages, so a
+// busy day is never held in memory whole. Of a day still under way it lists
+// what had committed, and can leave out an entry that commits during the
+// download after another mall's higher seq was written: reconcile a day
+// once it is over.
 func (d *Dashboard) exportCSV(w http.ResponseWriter, r *http.Request) {
 	dayParam := r.URL.Query().Get("day")
 	day, err := time.ParseInLocation(time.DateOnly, dayParam, beijing)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -144,6 +145,10 @@ func (d *Dashboard) member(w http.ResponseWriter, r *http.Request) {
 	if data.Member, err = d.cfg.DB.Member(ctx, mall, openid); err != nil {
 		d.fail(w, r, err)
 		return
+	}
+	// The phone and birthday in full for administrators only.
+	if p, _ := accounts.FromContext(ctx); p.Role != accounts.Admin {
+		data.Member = data.Member.Masked()
 	}
 	entries, err := d.cfg.DB.MemberEntriesBefore(ctx, mall, openid, max(entriesBefore, 0), membersPage+1)
 	if err != nil {

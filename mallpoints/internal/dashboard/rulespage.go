@@ -189,6 +189,9 @@ func mallFacts(l *language, m rules.Mall) []fact {
 			}
 			s += l.T("rules.promotion.monthdays", strings.Join(days, and))
 		}
+		if p.BirthdayMonth {
+			s += " in the member's birthday month"
+		}
 		if len(p.Shops) > 0 {
 			s += l.T("rules.promotion.shops", strings.Join(p.Shops, and))
 		}
@@ -217,7 +220,7 @@ func mallFacts(l *language, m rules.Mall) []fact {
 	add("first_payment_bonus", orNone(m.FirstPaymentBonus, points))
 	add("expiry", expiryText(l, m.Expiry))
 	add("remarks", l.T("rules.remarks", m.Remarks.Excluded, m.Remarks.BelowMinimum, m.Remarks.NoPoints,
-		m.Remarks.CapReached, m.Remarks.MonthlyCapReached))
+		m.Remarks.CapReached, m.Remarks.MonthlyCapReached, m.Remarks.NotAuthorized))
 	fs[len(fs)-1].AsWritten = true
 	return fs
 }

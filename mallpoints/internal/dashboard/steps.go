@@ -11,7 +11,7 @@ import (
 // named in the catalogues as "step.<key>"; a step missing there shows its
 // key.
 var steps = []string{"base", "shop", "category", "promotion", "tier", "max_points", "per_payment_cap", "daily_cap",
-	"monthly_cap", "first_payment_bonus", "excluded", "below_minimum", "crm"}
+	"monthly_cap", "first_payment_bonus", "excluded", "below_minimum", "not_authorized", "crm"}
 
 // stepRow is one step as the transaction page and the preview show it.
 type stepRow struct {

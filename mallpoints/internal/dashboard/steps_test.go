@@ -52,7 +52,7 @@ func TestStepRowsReadEveryStepInWordsWithTheRunningPoints(t *testing.T) {
 // ledger writes for a payment its mall's CRM decides.
 func TestEveryStepHasALabel(t *testing.T) {
 	for _, s := range []string{"base", "category", "shop", "promotion", "tier", "max_points", "per_payment_cap",
-		"daily_cap", "monthly_cap", "first_payment_bonus", "excluded", "below_minimum", "crm"} {
+		"daily_cap", "monthly_cap", "first_payment_bonus", "excluded", "below_minimum", "not_authorized", "crm"} {
 		if !slices.Contains(steps, s) {
 			t.Errorf("step %s is not among the steps the catalogues name", s)
 		}

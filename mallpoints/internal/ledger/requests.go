@@ -154,8 +154,10 @@ func (s *Service) Erase(ctx context.Context, mall, openid string) (string, error
 		if n[storage.SyncParked] > 0 {
 			return fmt.Errorf("%w: %d", ErrSyncsParked, n[storage.SyncParked])
 		}
-		_, err = tx.EraseMember(ctx, mall, openid, p)
-		return wrap("erase member", err)
+		if _, err = tx.EraseMember(ctx, mall, openid, p); err != nil {
+			return wrap("erase member", err)
+		}
+		return memberEvent(ctx, tx, MemberEvent{Type: EventErased, Mall: mall, OpenID: p})
 	})
 	return p, err
 }

@@ -2,6 +2,7 @@ package merchants
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -45,6 +46,9 @@ type Merchant struct {
 	SubMchIDs []string
 	Client    *wxpay.Client
 	Parser    *notify.Parser
+	// Cert is the merchant API certificate (merchant_cert), for its
+	// expiry; nil when the file gives merchant_serial only.
+	Cert *x509.Certificate
 
 	platforms bool // platform certificates given: keep them current
 	refresher *wxpay.CertificateRefresher
@@ -151,8 +155,12 @@ func (sp *spec) merchant(opts Options) (*Merchant, error) {
 	if err != nil {
 		return nil, fail(sp.line, sp.field, "%v", err)
 	}
+	cert, err := MerchantCertificate(src)
+	if err != nil {
+		return nil, sp.located(err)
+	}
 	return &Merchant{MchID: sp.mchID, Name: sp.name, Mode: sp.mode, SubMchIDs: sp.subs, Client: client, Parser: parser,
-		platforms: sp.platforms}, nil
+		Cert: cert, platforms: sp.platforms}, nil
 }
 
 // located gives an error of package credentials, which starts with the

@@ -35,6 +35,8 @@ type section struct {
 	tiers       *tiers
 	expiry      *Expiry
 	decide      *Decide // nil: the file's rules decide
+	// silenceAlert is silence_alert; 0: never.
+	silenceAlert *time.Duration
 	// Only in a mall's section.
 	mchid     string
 	mchidLine int // where the mchid is written, for duplicate errors
@@ -44,7 +46,7 @@ type section struct {
 
 // remarks are the four no_points_remarks texts; nil means inherited.
 type remarks struct {
-	excluded, belowMinimum, capReached, noPoints, monthlyCapReached *string
+	excluded, belowMinimum, capReached, noPoints, monthlyCapReached, notAuthorized *string
 }
 
 type shop struct {
@@ -63,7 +65,11 @@ type promotion struct {
 	monthDays  []int
 	categories []string // their shops join shops; checked against the mall's categories
 	tiers      []string // nil: every tier; checked against the mall's tier levels
-	line       int      // of the promotion, for errors found once a mall is resolved
+	// birthdayMonth limits the promotion to payments in the member's
+	// birthday month (Beijing time); a member without a birthday never
+	// meets it.
+	birthdayMonth bool
+	line          int // of the promotion, for errors found once a mall is resolved
 }
 
 // category is a named group of shops with one multiplier or exclusion.
@@ -109,6 +115,7 @@ type mall struct {
 	tiers       tiers
 	expiry      Expiry
 	decide      *Decide
+	silence     time.Duration
 }
 
 // Mall is one mall's rules in force, with the default section's settings
@@ -155,6 +162,9 @@ type Mall struct {
 	// Decide, when set, is the mall's CRM, which decides its points
 	// instead of the file's rules.
 	Decide *Decide `json:"decide,omitempty"`
+	// SilenceAlert is how long the mall may go without a notification
+	// before the silence alert pages (silence_alert); 0: never.
+	SilenceAlert time.Duration `json:"-"`
 }
 
 // Category is a named group of shops with one rule.
@@ -199,6 +209,9 @@ type Promotion struct {
 	MonthDays  []int    `json:"month_days,omitempty"`
 	Categories []string `json:"categories,omitempty"`
 	Tiers      []string `json:"tiers,omitempty"`
+	// BirthdayMonth limits the promotion to payments made in the member's
+	// birthday month, in Beijing time.
+	BirthdayMonth bool `json:"birthday_month,omitempty"`
 }
 
 // Remarks are the no_points_remarks a mall syncs with earn_points=false,
@@ -210,17 +223,21 @@ type Remarks struct {
 	NoPoints     string `json:"no_points"`
 	// MonthlyCapReached is synced when the monthly cap left nothing.
 	MonthlyCapReached string `json:"monthly_cap_reached"`
+	// NotAuthorized is synced for a payment of a member who withdrew the
+	// authorisation of the points service.
+	NotAuthorized string `json:"not_authorized"`
 }
 
 // The remarks synced when the rules file sets none. Each is at most 128
 // bytes of UTF-8, the limit of no_points_remarks; a test checks them with
 // the SDK's own validation.
 const (
-	DefaultRemarkExcluded     = "本店不参与积分 (this shop does not earn points)"
-	DefaultRemarkBelowMinimum = "消费金额未达积分起点 (amount below the minimum for points)"
-	DefaultRemarkCapReached   = "今日积分已达上限 (daily points cap reached)"
-	DefaultRemarkNoPoints     = "消费金额不足一积分 (amount earns less than one point)"
-	DefaultRemarkMonthlyCap   = "本月积分已达上限"
+	DefaultRemarkExcluded      = "本店不参与积分 (this shop does not earn points)"
+	DefaultRemarkBelowMinimum  = "消费金额未达积分起点 (amount below the minimum for points)"
+	DefaultRemarkCapReached    = "今日积分已达上限 (daily points cap reached)"
+	DefaultRemarkNoPoints      = "消费金额不足一积分 (amount earns less than one point)"
+	DefaultRemarkMonthlyCap    = "本月积分已达上限"
+	DefaultRemarkNotAuthorized = "未授权商圈积分服务 (the member withdrew the points authorisation)"
 )
 
 // DefaultFenPerPoint is fen_per_point when no section sets it: a point per yuan.
@@ -231,23 +248,25 @@ const DefaultFenPerPoint = 100
 func defaultSection() section {
 	zero := int64(0)
 	return section{
-		minAmount:   &zero,
-		dailyCap:    &zero,
-		shops:       &[]shop{},
-		promotions:  &[]promotion{},
-		fenPerPoint: ptr(int64(DefaultFenPerPoint)),
-		categories:  &[]category{},
-		perPayment:  &zero,
-		monthlyCap:  &zero,
-		bonus:       &zero,
-		tiers:       &tiers{},
-		expiry:      &Expiry{},
+		minAmount:    &zero,
+		dailyCap:     &zero,
+		shops:        &[]shop{},
+		promotions:   &[]promotion{},
+		fenPerPoint:  ptr(int64(DefaultFenPerPoint)),
+		categories:   &[]category{},
+		perPayment:   &zero,
+		monthlyCap:   &zero,
+		bonus:        &zero,
+		tiers:        &tiers{},
+		expiry:       &Expiry{},
+		silenceAlert: ptr(DefaultSilenceAlert),
 		remarks: remarks{
 			excluded:          ptr(DefaultRemarkExcluded),
 			belowMinimum:      ptr(DefaultRemarkBelowMinimum),
 			capReached:        ptr(DefaultRemarkCapReached),
 			noPoints:          ptr(DefaultRemarkNoPoints),
 			monthlyCapReached: ptr(DefaultRemarkMonthlyCap),
+			notAuthorized:     ptr(DefaultRemarkNotAuthorized),
 		},
 	}
 }
@@ -310,6 +329,7 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 			CapReached:        pick(own.remarks.capReached, def.remarks.capReached),
 			NoPoints:          pick(own.remarks.noPoints, def.remarks.noPoints),
 			MonthlyCapReached: pick(own.remarks.monthlyCapReached, def.remarks.monthlyCapReached),
+			NotAuthorized:     pick(own.remarks.notAuthorized, def.remarks.notAuthorized),
 		},
 		fenPerPoint: *cmpOr(own.fenPerPoint, def.fenPerPoint),
 		perPayment:  *cmpOr(own.perPayment, def.perPayment),
@@ -318,6 +338,7 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 		tiers:       *cmpOr(own.tiers, def.tiers),
 		expiry:      *cmpOr(own.expiry, def.expiry),
 		decide:      cmpOr(own.decide, def.decide),
+		silence:     *cmpOr(own.silenceAlert, def.silenceAlert),
 		categories:  map[string]*category{},
 		catNames:    map[string]*category{},
 	}
@@ -390,6 +411,7 @@ func (s *Set) Mall(mchid string) Mall {
 		TierWindowMonths:  m.tiers.windowMonths,
 		Expiry:            m.expiry,
 		Decide:            m.decide,
+		SilenceAlert:      m.silence,
 	}
 	for _, c := range m.catNames {
 		out.Categories = append(out.Categories, Category{Name: c.name, Shops: sorted(c.shops), Multiplier: c.multiplierText(),
@@ -416,7 +438,7 @@ func (s *Set) Mall(mchid string) Mall {
 			Name: p.name, Multiplier: p.multiplier.String(),
 			Start: p.start, End: p.end, Shops: slices.Clone(p.shops),
 			Weekdays: weekdayNames(p.weekdays), MonthDays: slices.Clone(p.monthDays),
-			Categories: slices.Clone(p.categories), Tiers: slices.Clone(p.tiers),
+			Categories: slices.Clone(p.categories), Tiers: slices.Clone(p.tiers), BirthdayMonth: p.birthdayMonth,
 		})
 	}
 	return out

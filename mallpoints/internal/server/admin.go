@@ -39,7 +39,8 @@ func (s *Server) adminHandler() (http.Handler, error) {
 		return nil, err
 	}
 	a := api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
-		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log, Merchants: s.merchants, Audit: s.recordAudit})
+		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log, Merchants: s.merchants, Audit: s.recordAudit,
+		Status: s.status})
 	s.routes = s.adminRoutes(a, d)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
@@ -188,6 +189,7 @@ var ownAudit = map[string]bool{
 	"POST /api/members/{mall}/{openid}/adjustments":    true,
 	"POST /api/members/{mall}/{openid}/erasure":        true,
 	"PUT /api/members/{mall}/{openid}/tier":            true,
+	"PUT /api/members/{mall}/{openid}":                 true,
 	"POST /api/syncs/{id}/retry":                       true,
 	"POST /api/parkings":                               true,
 	"POST /api/expiry/run":                             true,

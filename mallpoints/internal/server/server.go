@@ -29,6 +29,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
@@ -101,11 +102,29 @@ type Config struct {
 	MaxAttempts int
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
+	// Retention is how long notifications, sync attempts and River's
+	// cancelled and discarded jobs are kept before the daily purge
+	// (outbox.Config.Retention); 0 means outbox.DefaultRetention. The
+	// ledger is kept for ever.
+	Retention time.Duration
 	// Expiry bounds the rate of expiry runs (batch size and the pause between
 	// batches; zero means ledger.ExpiryBatch and ledger.ExpiryPause).
 	Expiry ledger.ExpiryConfig
+	// Status tunes members' status lookups and the re-check of their
+	// authorisations: the cache, the wait, the budget of WeChat Pay's
+	// queries, the re-check interval (zero means memberstatus's defaults).
+	// Its DB, Ledger, Signers, Rules, Logger and OnQuery are the server's.
+	Status memberstatus.Config
+	// RecheckEvery is how often the re-check runs; zero means
+	// outbox.DefaultRecheckEvery.
+	RecheckEvery time.Duration
 	// Metrics, when set, is the registry to count on; nil makes one.
 	Metrics *metrics.Metrics
+	// Certificates are those the process holds besides the merchants
+	// file's: the listeners' (--tls-cert, --admin-tls-cert) and the flags'
+	// merchant certificate (--merchant-cert). Their expiry is a gauge, with
+	// each merchant's API and platform certificates.
+	Certificates []metrics.Certificate
 	// Sandbox is the embedded sandbox, in sandbox mode only: the dashboard
 	// offers to make payments and refunds there.
 	Sandbox dashboard.Simulator
@@ -131,6 +150,7 @@ type Server struct {
 	// handler of each merchant's URL, by mchid.
 	merchants  *merchants.Registry
 	malls      *malls
+	status     *memberstatus.Service
 	notifyAt   atomic.Pointer[map[string]http.Handler]
 	limitedLog *slog.Logger
 	reloading  sync.Mutex // one merchants reload at a time
@@ -210,9 +230,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.outbox, err = outbox.New(ctx, outbox.Config{
 		DB: db, Signers: s.malls, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
-		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
-		// s.ledger is set below, before the outbox starts.
-		Expire: s.dailyExpiry,
+		Retention: cfg.Retention,
+		Rules:     s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
+		// s.ledger and s.status are set below, before the outbox starts.
+		Expire: s.dailyExpiry, Authorizations: authorizations{s}, Recheck: s.recheck, RecheckEvery: cfg.RecheckEvery,
 	})
 	if err != nil {
 		db.Close()
@@ -221,12 +242,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.ledger = ledger.New(db, s.outbox, s.rules, cfg.Logger)
 	s.ledger.SetExpiryConfig(cfg.Expiry)
 	s.ledger.SetCaller(&crm.Client{})
+	sc := cfg.Status
+	sc.DB, sc.Ledger, sc.Signers, sc.Rules, sc.Logger, sc.OnQuery = db, s.ledger, s.malls, s.rules, cfg.Logger, s.metrics.MemberQuery
+	if s.status, err = memberstatus.New(sc); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.watchState()
 	// Anyone can send a notification that fails to verify: its log record
 	// is rate-limited, and counted in full by the metrics.
 	s.limitedLog = slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
 	s.useMerchants(merchantSet)
-	s.public = s.publicHandler()
+	s.public = s.metrics.Public(s.publicHandler())
 	if s.admin, err = s.adminHandler(); err != nil {
 		db.Close()
 		return nil, err
@@ -288,6 +315,20 @@ func (s *Server) proxyAccount(ctx context.Context, name string) (accounts.Princi
 		s.log.ErrorContext(ctx, "server: the proxy's user not looked up", "error", err)
 	}
 	return p, err == nil
+}
+
+// recheck is one run of the re-check of members' authorisations.
+func (s *Server) recheck(ctx context.Context) error {
+	_, err := s.status.Recheck(ctx)
+	return err
+}
+
+// authorizations hands the outbox's questions about refused syncs to the
+// member status service, which is made after the outbox.
+type authorizations struct{ s *Server }
+
+func (a authorizations) Authorization(ctx context.Context, mall, openid, appid string) (string, error) {
+	return a.s.status.Authorization(ctx, mall, openid, appid)
 }
 
 // decisions hands the outbox's decision jobs to the ledger, which is made
@@ -368,6 +409,7 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	err := s.outbox.Stop(ctx)
+	s.status.Close()
 	s.merchants.Load().Stop()
 	return errors.Join(err, s.db.Close())
 }

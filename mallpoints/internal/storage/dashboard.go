@@ -302,7 +302,7 @@ type DayEntry struct {
 }
 
 // EntriesBetween lists the entries of scope's malls written in [from, to)
-// numbered above after, in commit order, at most limit: the pages of a
+// numbered above after, in seq order, at most limit: the pages of a
 // day's export (ledger_by_time).
 func (db *DB) EntriesBetween(ctx context.Context, scope Malls, from, to time.Time, after int64, limit int) ([]DayEntry, error) {
 	in, args := scope.and("e.mall", 5)

@@ -41,11 +41,37 @@ type dialect struct {
 	// whole database from BEGIN IMMEDIATE.
 	forUpdate string
 	// appendEntry numbers and writes a ledger entry, with the arguments of
-	// Entry.args, and returns its seq. On SQLite seq is the rowid, which
-	// the one writer at a time gets as the largest plus one; on PostgreSQL
-	// it is counted in ledger_seq, whose row stays locked until commit.
-	// Either way entries are numbered in commit order, without gaps.
+	// Entry.args, and returns its seq. A mall's entries are numbered in the
+	// order they commit, so that a reader following the mall's feed, which
+	// has seen seq n, has seen every entry of the mall below n; another
+	// mall's entries never wait for them.
+	//
+	// On PostgreSQL the entry first takes its mall's turn: it counts itself
+	// in the mall's row of ledger_malls (the first entry makes the row),
+	// which stays locked until the transaction ends, and only then, in the
+	// RETURNING of that write, draws seq from the sequence feed_seq. The
+	// mall's next entry waits for the lock, so it is numbered after this one
+	// has committed; other malls' rows are not touched, so theirs do not
+	// wait. A mall's entries thus commit one at a time (a turn is this
+	// statement, a round trip and the commit), and across malls seq is the
+	// order entries were numbered, not the order they commit. A rolled-back
+	// entry leaves a gap in seq, never in the count. This is the simplest
+	// numbering that keeps each mall's feed complete without a lock for the
+	// whole ledger, which at load held most of PostgreSQL's statement time
+	// in waiting. Numbering at commit behind a watermark would give one
+	// complete feed of every mall, at the price of a position written after
+	// each commit and a feed that lags the slowest transaction. A table that
+	// shares the feed's numbers (webhook events) draws them the same way,
+	// under the same turn.
+	//
+	// On SQLite seq is the rowid, which the one writer at a time gets as
+	// the largest plus one: every mall's entries in commit order, without
+	// gaps (a table sharing the numbers would take the largest of both
+	// tables plus one).
 	appendEntry string
+	// entryCount counts the ledger entries without reading them: the sum of
+	// the malls' counts on PostgreSQL, the last rowid on SQLite.
+	entryCount string
 }
 
 var (
@@ -54,15 +80,20 @@ var (
 		goose:      goose.DialectSQLite3,
 		appendEntry: `INSERT INTO ledger_entries (` + entryValues + `)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq`,
+		entryCount: `SELECT COALESCE(MAX(seq), 0) FROM ledger_entries`,
 	}
 	postgresDialect = dialect{
 		migrations: "migrations/postgres",
 		goose:      goose.DialectPostgres,
 		forUpdate:  " FOR UPDATE",
-		appendEntry: `WITH n AS (UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value)
+		appendEntry: `WITH turn AS (
+				INSERT INTO ledger_malls AS m (mall, entries) VALUES ($1, 1)
+				ON CONFLICT (mall) DO UPDATE SET entries = m.entries + 1
+				RETURNING nextval('feed_seq') AS seq)
 			INSERT INTO ledger_entries (` + entryColumns + `)
-			VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			VALUES ((SELECT seq FROM turn), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			RETURNING seq`,
+		entryCount: `SELECT COALESCE(SUM(entries), 0)::BIGINT FROM ledger_malls`,
 	}
 )
 

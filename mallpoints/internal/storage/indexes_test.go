@@ -7,8 +7,9 @@ import (
 )
 
 // TestDashboardAndMetricsQueriesSearchIndexes asks SQLite for the plan of
-// every query the dashboard and the metrics run, and of the outbox worker's
-// read of a sync's payment: none may scan a table whole; each must search an
+// every query the dashboard and the metrics run, of the outbox worker's
+// read of a sync's payment and of the purge's statements: none may scan a
+// table whole; each must search an
 // index or a table by its key, or scan a partial index.
 func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 	t.Parallel()
@@ -21,7 +22,9 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 	}{
 		{"backlog", qBacklog, []any{SyncPending}},
 		{"count by state", qCountState, []any{SyncParked}},
-		{"entry count", qEntryCount, nil},
+		{"entry count", sqliteDialect.entryCount, nil},
+		{"a mall's feed", qMallEntriesAfter, []any{"m", 0, 10}},
+		{"the malls in the ledger", qMallRange, nil},
 		{"last notification per mall", qLastNotifications, nil},
 		{"payments of a day", qPayments, []any{0, 1}},
 		{"points of a day", qPoints, []any{0, 1}},
@@ -35,6 +38,10 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 		{"a sync's payment", "SELECT t.points" + qTransactionBySync, []any{1, SyncPoints}},
 		{"undecided payments and refunds", qUndecided + qUndecidedOrder, []any{"", 10}},
 		{"decision counts", qDecisionCounts + ` GROUP BY decision`, nil},
+		{"oldest authorisation check", qOldestCheck, []any{1}},
+		{"purge: a mall's old notifications", qPurgeNotifications, []any{"m", 1, 1000}},
+		{"purge: the next attempts", qAttemptsAfter, []any{0, 1000}},
+		{"purge: a range of attempts", qPurgeAttempts, []any{0, 1000, 1, SyncPending, SyncParked, SyncUnconfirmed}},
 	} {
 		rs, err := db.sql.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.query, q.args...)
 		if err != nil {
@@ -53,10 +60,13 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 		for _, step := range plan {
 			// A partial index holds only the rows a query wants: scanning
 			// it reads no other.
-			if strings.HasSuffix(step, "USING INDEX transactions_undecided") || strings.HasSuffix(step, "USING INDEX refunds_undecided") {
+			// members_recheck holds the members with an activity, which the
+			// re-check keeps to the active ones (RetireInactive).
+			if strings.HasSuffix(step, "USING INDEX transactions_undecided") || strings.HasSuffix(step, "USING INDEX refunds_undecided") ||
+				strings.HasSuffix(step, "USING INDEX members_recheck") {
 				continue
 			}
-			for _, table := range []string{"syncs", "transactions", "ledger_entries", "members", "notifications"} {
+			for _, table := range []string{"syncs", "transactions", "ledger_entries", "members", "notifications", "sync_attempts"} {
 				if strings.HasPrefix(step, "SCAN "+table) || strings.HasPrefix(step, "SCAN n") {
 					t.Errorf("%s scans a table: %s\nplan: %q", q.name, step, plan)
 				}
@@ -98,7 +108,9 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 	want := map[string]string{
 		"sqlite_autoindex_members_1":      "UNIQUE (mall, openid): LockMember, Member",
 		"members_by_openid":               "the members search and list by openid",
-		"notifications_by_mall_time":      "the last notification per mall (metrics)",
+		"members_by_phone":                "MembersByPhone, exact (partial: only members with a phone; written when the CRM sets one)",
+		"members_recheck":                 "DueForRecheck, RetireInactive, the oldest check (metrics); partial: members with an activity, which a payment writes at most daily",
+		"notifications_by_mall_time":      "the last notification per mall (metrics), Purge mall by mall",
 		"sqlite_autoindex_syncs_1":        "UNIQUE (kind, mall, subject): a subject is synced once",
 		"syncs_by_state":                  "backlog, counts by state, the syncs list",
 		"syncs_by_synced":                 "sync lags of a day",
@@ -108,6 +120,7 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 		"transactions_by_time":            "payments of a day, the hourly chart, the payments list",
 		"ledger_by_member":                "a member's entries, BalanceCheck",
 		"ledger_by_transaction":           "a payment's entries",
+		"ledger_by_mall":                  "a mall's feed (EntriesAfter), the malls the ledger holds",
 		"ledger_by_time":                  "points and entries of a day (CSV export)",
 		"ledger_expire_once":              "HasExpireEntry: one expire entry per member and expiry run",
 		"sqlite_autoindex_point_lots_1":   "PRIMARY KEY (mall, source): a lot per payment or credit, Lot, the updates of Consume",
