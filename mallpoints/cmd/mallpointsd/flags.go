@@ -40,6 +40,11 @@ type config struct {
 	// Connections served at once per listener; more wait in the kernel's
 	// backlog.
 	maxConns, adminMaxConns int
+	// WeChat Pay's member queries: how long their answers are used, the
+	// calls a second per calling merchant, and how often a member's
+	// authorisation is asked again (0: never).
+	statusCache, recheckInterval time.Duration
+	queryBudget                  int
 	// How long notifications and sync attempts are kept: --retention as
 	// written, and as read.
 	retentionText string
@@ -73,7 +78,7 @@ type option struct {
 	name, env, arg string
 	help           string // one line; the default, if any, is added to it
 	def            string // the default, as the help shows it
-	p              any    // *string, *int or *listFlag
+	p              any    // *string, *int, *time.Duration or *listFlag
 	min            int    // the least value of an int
 }
 
@@ -98,6 +103,9 @@ func (c *config) options() []option {
 		{"workers", "MALLPOINTS_WORKERS", "N", "syncs sent at once (32)", "", &c.workers, 0},
 		{"max-connections", "MALLPOINTS_MAX_CONNECTIONS", "N", "connections --listen serves at once", "1024", &c.maxConns, 1},
 		{"admin-max-connections", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "N", "connections --admin-listen serves at once", "64", &c.adminMaxConns, 1},
+		{"status-cache", "MALLPOINTS_STATUS_CACHE", "DURATION", "how long WeChat Pay's answers about a member serve GET /api/members/{mall}/{openid}/status", "10m", &c.statusCache, 0},
+		{"query-budget", "MALLPOINTS_QUERY_BUDGET", "N", "calls a second to each WeChat Pay member query per calling merchant, shared by every replica (WeChat Pay allows 150)", "120", &c.queryBudget, 1},
+		{"recheck-interval", "MALLPOINTS_RECHECK_INTERVAL", "DURATION", "how often a member active in the last 30 days has its authorisation asked again; 0 turns the re-check off", "168h", &c.recheckInterval, 0},
 		{"log-format", "MALLPOINTS_LOG_FORMAT", "text|json", "", "text", &c.logFormat, 0},
 		{"sandbox-listen", "MALLPOINTS_SANDBOX_LISTEN", "ADDR", "the embedded sandbox's address, without credentials", "127.0.0.1:8090", &c.sandboxListen, 0},
 	}
@@ -146,6 +154,9 @@ func (c *config) flagSet() (fs *flag.FlagSet, opts []option, credFlags *credenti
 			var def int
 			fmt.Sscan(o.def, &def)
 			fs.IntVar(p, o.name, def, o.help)
+		case *time.Duration:
+			def, _ := time.ParseDuration(o.def)
+			fs.DurationVar(p, o.name, def, o.help)
 		case *listFlag:
 			fs.Var(p, o.name, o.help)
 		}
@@ -179,6 +190,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 				if _, err := fmt.Sscan(v, p); err != nil || *p < 1 {
 					return nil, fmt.Errorf("%s %q is not a positive number", o.env, v)
 				}
+			case *time.Duration:
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					return nil, fmt.Errorf("%s %q is not a duration such as 10m or 168h", o.env, v)
+				}
+				*p = d
 			case *listFlag:
 				for _, item := range strings.Split(v, ",") {
 					if item = strings.TrimSpace(item); item != "" {
@@ -189,6 +206,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		}
 		if p, ok := o.p.(*int); ok && *p < o.min {
 			return nil, fmt.Errorf("--%s must be at least %d", o.name, o.min)
+		}
+		if p, ok := o.p.(*time.Duration); ok && *p < 0 {
+			return nil, fmt.Errorf("--%s must not be negative", o.name)
 		}
 	}
 	c.dbGiven = given["db"] || getenv("MALLPOINTS_DB") != ""
@@ -228,6 +248,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 			return nil, fmt.Errorf("--admin-proxy-secret-file: %w", err)
 		}
 		c.proxySecret = v
+	}
+	if c.statusCache == 0 {
+		return nil, errors.New("--status-cache must be more than 0: every lookup would ask WeChat Pay")
 	}
 	retention, err := parseRetention(c.retentionText)
 	if err != nil {

@@ -32,6 +32,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/notify"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
@@ -109,7 +110,11 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	}
 	scfg := server.Config{DB: c.db, Certificates: certs, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
 		Workers: c.workers, Retention: c.retention, AdminListen: c.adminListen, AdminURLs: c.adminURLs,
-		TrustedProxies: c.trustedProxies, ProxyUserHeader: c.proxyUserHeader, ProxySecret: c.proxySecret}
+		TrustedProxies: c.trustedProxies, ProxyUserHeader: c.proxyUserHeader, ProxySecret: c.proxySecret,
+		Status: memberstatus.Config{CacheFor: c.statusCache, Budget: c.queryBudget, RecheckInterval: c.recheckInterval}}
+	if c.recheckInterval == 0 {
+		scfg.Status.RecheckInterval = -1 // off
+	}
 	var apiv3Key string
 	clientOptions := []wxpay.Option{wxpay.WithoutRetries(), wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers))}
 	switch {

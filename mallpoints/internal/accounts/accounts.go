@@ -226,6 +226,23 @@ func (s *Service) Reset(ctx context.Context, name, password string) error {
 	return err
 }
 
+// langRE is what an account's language may be: a language tag such as
+// en or zh-CN.
+var langRE = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+
+// SetLang keeps the console's language of an account ("" for the
+// browser's) and returns the one it had.
+func (s *Service) SetLang(ctx context.Context, name, lang string) (before string, err error) {
+	if lang != "" && !langRE.MatchString(lang) {
+		return "", fmt.Errorf("accounts: language %q: a language tag such as en or zh-CN", lang)
+	}
+	before, ok, err := s.db.SetAccountLang(ctx, name, lang)
+	if err == nil && !ok {
+		err = ErrNoAccount
+	}
+	return before, err
+}
+
 // NewToken makes a personal API token for an enabled account and returns
 // it: 32 random bytes, base64url, after TokenPrefix. Only its SHA-256 is
 // kept; it cannot be shown again.
@@ -367,7 +384,7 @@ func (s *Service) UnscopedAdmin(ctx context.Context) (bool, error) {
 
 // principal is who an account is on a request.
 func principal(a storage.Account) Principal {
-	return Principal{Name: a.Name, Role: Role(a.Role), Malls: a.Malls}
+	return Principal{Name: a.Name, Role: Role(a.Role), Malls: a.Malls, Lang: a.Lang}
 }
 
 // newSecret is 32 random bytes, base64url without padding.

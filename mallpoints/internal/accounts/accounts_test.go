@@ -316,3 +316,33 @@ func BenchmarkHashPassword(b *testing.B) {
 		}
 	}
 }
+
+// An account keeps the console's language it chose, and its sessions and
+// tokens carry it from then on.
+func TestAnAccountKeepsItsLanguageAndItsSessionsCarryIt(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := New(Config{DB: openDB(t, dsn)})
+		if err := s.Add(ctx, "li.na", Viewer, nil, password); err != nil {
+			t.Fatal(err)
+		}
+		sess, p, err := s.SignIn(ctx, "li.na", password)
+		if err != nil || p.Lang != "" {
+			t.Fatalf("sign-in: %+v, %v", p, err)
+		}
+		for _, bad := range []string{"中文", "zh_CN", "<script>", strings.Repeat("a", 40)} {
+			if _, err := s.SetLang(ctx, "li.na", bad); err == nil {
+				t.Errorf("language %q taken", bad)
+			}
+		}
+		if _, err := s.SetLang(ctx, "nobody", "en"); !errors.Is(err, ErrNoAccount) {
+			t.Errorf("an unknown account: %v, want ErrNoAccount", err)
+		}
+		if before, err := s.SetLang(ctx, "li.na", "zh-CN"); err != nil || before != "" {
+			t.Fatalf("set zh-CN: %q, %v", before, err)
+		}
+		if got, err := s.Session(ctx, sess.ID); err != nil || got.Lang != "zh-CN" {
+			t.Errorf("the session after the choice: %+v, %v", got, err)
+		}
+	})
+}

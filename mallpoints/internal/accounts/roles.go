@@ -135,6 +135,9 @@ type Principal struct {
 	Role Role
 	// Malls confine the principal to those mchids; nil: every mall.
 	Malls []string
+	// Lang is the console's language the account chose ("en", "zh-CN");
+	// "": the browser's.
+	Lang string
 }
 
 // The principals that are not accounts, by the name the audit records.

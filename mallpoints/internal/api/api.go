@@ -24,6 +24,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -48,6 +49,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// Merchants are the merchants in force (GET /api/merchants).
 	Merchants *merchants.Registry
+	// Status answers GET /api/members/{mall}/{openid}/status; nil: 404.
+	Status *memberstatus.Service
 	// Audit writes the audit entry of a change a request made, once the
 	// change is committed, adding who made it, from where and the request's
 	// id (package server). nil records nothing.
@@ -64,6 +67,7 @@ type API struct {
 	mchID   string
 	log     *slog.Logger
 	merch   *merchants.Registry
+	status  *memberstatus.Service
 	audit   func(r *http.Request, e storage.AuditEntry)
 }
 
@@ -73,7 +77,7 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, current: cfg.Rules,
-		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants, audit: cfg.Audit}
+		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants, status: cfg.Status, audit: cfg.Audit}
 }
 
 // record writes the audit entry of the change r made.
@@ -131,6 +135,8 @@ func (a *API) Routes() []Route {
 	return []Route{
 		{"GET /api/members", accounts.Read, a.members},
 		{"GET /api/members/{mall}/{openid}", accounts.Read, a.member},
+		{"PUT /api/members/{mall}/{openid}", accounts.SetMember, a.setMember},
+		{"GET /api/members/{mall}/{openid}/status", accounts.MemberStatus, a.memberStatus},
 		{"POST /api/members/{mall}/{openid}/adjustments", accounts.Redeem, a.adjust},
 		{"POST /api/members/{mall}/{openid}/erasure", accounts.Erase, a.erase},
 		{"PUT /api/members/{mall}/{openid}/tier", accounts.SetMember, a.setTier},

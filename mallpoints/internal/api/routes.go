@@ -24,13 +24,36 @@ func (a *API) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	list, err := a.db.Members(r.Context(), scope(r), q.Get("mall"), q.Get("after"), n)
+	var list []storage.Member
+	if q.Has("phone") {
+		// An exact search only: the whole number, never a part of it.
+		phone, ok := normalPhone(q.Get("phone"))
+		if !ok {
+			a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Field: "phone",
+				Message: "phone is a whole mainland mobile number, 11 digits from 1, with or without +86: the search is exact"})
+			return
+		}
+		list, err = a.db.MembersByPhone(r.Context(), scope(r), q.Get("mall"), phone, n)
+	} else {
+		list, err = a.db.Members(r.Context(), scope(r), q.Get("mall"), q.Get("after"), n)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	// The page's points expiring within 30 days, in one grouped query.
-	expiring, err := a.db.ExpiringInPage(r.Context(), scope(r), q.Get("mall"), q.Get("after"), n, time.Time{}, time.Now().Add(expiringWindow))
+	// The page's points expiring within 30 days, in one grouped query; the
+	// few members a phone finds, one by one.
+	to := time.Now().Add(expiringWindow)
+	expiring := map[storage.MemberRef]int64{}
+	if q.Has("phone") {
+		for _, m := range list {
+			if expiring[storage.MemberRef{Mall: m.Mall, OpenID: m.OpenID}], err = a.db.Expiring(r.Context(), m.Mall, m.OpenID, time.Time{}, to); err != nil {
+				break
+			}
+		}
+	} else {
+		expiring, err = a.db.ExpiringInPage(r.Context(), scope(r), q.Get("mall"), q.Get("after"), n, time.Time{}, to)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -41,10 +64,10 @@ func (a *API) members(w http.ResponseWriter, r *http.Request) {
 	}
 	page := make([]listed, len(list))
 	for i, m := range list {
-		page[i] = listed{m, expiring[storage.MemberRef{Mall: m.Mall, OpenID: m.OpenID}]}
+		page[i] = listed{shown(r, m), expiring[storage.MemberRef{Mall: m.Mall, OpenID: m.OpenID}]}
 	}
 	next := ""
-	if len(list) == n {
+	if len(list) == n && !q.Has("phone") {
 		next = list[len(list)-1].OpenID
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"members": page, "next_after": next})
@@ -74,7 +97,7 @@ func (a *API) member(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"member": m, "entries": entries, "expiring_30d": expiring})
+	writeJSON(w, http.StatusOK, map[string]any{"member": shown(r, m), "entries": entries, "expiring_30d": expiring})
 }
 
 // adjustmentRequest is the body of POST …/adjustments.
@@ -301,7 +324,7 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", neither parked nor synced_unconfirmed"})
+		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", not parked, synced_unconfirmed or not_authorized"})
 		return
 	}
 	a.record(r, storage.AuditEntry{Action: "sync.retry", Mall: s.Mall, Subject: strconv.FormatInt(id, 10),

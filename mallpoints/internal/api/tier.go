@@ -48,5 +48,5 @@ func (a *API) setTier(w http.ResponseWriter, r *http.Request) {
 	a.record(r, storage.AuditEntry{Action: "tier.set", Mall: mall, Subject: openid,
 		Before: values(map[string]any{"tier": before.Tier, "until": before.TierUntil}),
 		After:  values(map[string]any{"tier": m.Tier, "until": m.TierUntil})})
-	writeJSON(w, http.StatusOK, map[string]any{"member": m})
+	writeJSON(w, http.StatusOK, map[string]any{"member": shown(r, m)})
 }

@@ -2,44 +2,22 @@ package dashboard
 
 import (
 	"encoding/csv"
+	"html/template"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// actionLabels are the audit log's action codes as the Audit page shows
-// them, in English, all in one place. The log stores and filters on the
-// codes; a code without a label is shown as itself (the accounts' own
-// codes are account.*).
-var actionLabels = map[string]string{
-	"adjustment.create": "Balance adjusted",
-	"member.erase":      "Member erased",
-	"tier.set":          "Tier set",
-	"parking.create":    "Parking recorded",
-	"sync.retry":        "Parked sync retried",
-	"decision.retry":    "Parked decision retried",
-	"decision.rules":    "Parked decision decided by the rules file",
-	"expiry.run":        "Expiry run",
-	"webhook.redeliver": "Webhook events redelivered",
-	"rules.reload":      "Rules reloaded",
-	"simulate.payment":  "Sandbox payment made",
-	"simulate.refund":   "Sandbox refund made",
-	"export.ledger":     "Ledger exported",
-	"export.audit":      "Audit log exported",
-	"signin.failures":   "Sign-in blocked after wrong tokens",
-}
-
-// actionLabel is how the Audit page names an action code.
-func actionLabel(code string) string {
-	if l, ok := actionLabels[code]; ok {
-		return l
-	}
-	return code
-}
+// auditActions are the audit log's action codes that the Audit page
+// names ("action.<code>" in the catalogues) and offers as a filter. The
+// log stores and filters on the codes; a code not listed (a route's own,
+// made from its path) is shown as itself.
+var auditActions = []string{"account.lang", "adjustment.create", "decision.retry", "decision.rules", "expiry.run",
+	"export.audit", "export.ledger", "member.authorization_changed", "member.erase", "member.erased", "member.set", "parking.create", "rules.reload", "signin.failures",
+	"simulate.payment", "simulate.refund", "sync.retry", "tier.set", "webhook.redeliver"}
 
 // auditForm is the Audit page's filters, as the form holds them.
 type auditForm struct {
@@ -60,21 +38,21 @@ func (f auditForm) query() url.Values {
 
 // auditFilter reads the Audit page's filters from r: actor, action, mall,
 // from and to (Beijing days, both included) and before (an entry id).
-func auditFilter(r *http.Request) (auditForm, storage.AuditFilter, string) {
+func auditFilter(l *language, r *http.Request) (auditForm, storage.AuditFilter, string) {
 	q := r.URL.Query()
 	form := auditForm{Actor: q.Get("actor"), Action: q.Get("action"), Mall: q.Get("mall"), From: q.Get("from"), To: q.Get("to")}
 	f := storage.AuditFilter{Actor: form.Actor, Action: form.Action, Mall: form.Mall}
 	if form.From != "" {
 		day, err := time.ParseInLocation(time.DateOnly, form.From, beijing)
 		if err != nil {
-			return form, f, "From is a date such as 2026-05-20 (a Beijing calendar day)."
+			return form, f, l.T("audit.bad.from")
 		}
 		f.From = day
 	}
 	if form.To != "" {
 		day, err := time.ParseInLocation(time.DateOnly, form.To, beijing)
 		if err != nil {
-			return form, f, "To is a date such as 2026-05-20 (a Beijing calendar day)."
+			return form, f, l.T("audit.bad.to")
 		}
 		f.To = day.AddDate(0, 0, 1)
 	}
@@ -87,20 +65,19 @@ type auditData struct {
 	Form    auditForm
 	Actions []string // the codes the action filter offers
 	Entries []storage.AuditEntry
-	Next    string // the query of the next page; "" on the last
-	CSV     string // the query of the CSV of every entry the filters select
+	// Next is the query of the next page ("" on the last), CSV the query
+	// of the CSV of every entry the filters select: url.Values encoded.
+	Next template.URL
+	CSV  template.URL
 }
 
 // auditPage is the audit log, newest first, with its filters.
 func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request) {
-	form, f, problem := auditFilter(r)
-	data := auditData{Form: form, CSV: form.query().Encode()}
-	for code := range actionLabels {
-		data.Actions = append(data.Actions, code)
-	}
-	slices.Sort(data.Actions)
+	l := d.lang(r)
+	form, f, problem := auditFilter(l, r)
+	data := auditData{Form: form, CSV: template.URL(form.query().Encode()), Actions: auditActions}
 	if problem != "" {
-		d.render(w, r, http.StatusBadRequest, "audit", page{Title: "Audit", Nav: "audit", Error: problem, Data: data})
+		d.render(w, r, http.StatusBadRequest, "audit", page{Title: l.T("title.audit"), Nav: "audit", Error: problem, Data: data})
 		return
 	}
 	const pageSize = 100
@@ -114,9 +91,9 @@ func (d *Dashboard) auditPage(w http.ResponseWriter, r *http.Request) {
 	if len(list) == pageSize {
 		q := form.query()
 		q.Set("before", strconv.FormatInt(list[pageSize-1].ID, 10))
-		data.Next = q.Encode()
+		data.Next = template.URL(q.Encode())
 	}
-	d.render(w, r, http.StatusOK, "audit", page{Title: "Audit", Nav: "audit", Data: data})
+	d.render(w, r, http.StatusOK, "audit", page{Title: l.T("title.audit"), Nav: "audit", Data: data})
 }
 
 // auditColumns is the audit CSV's header row.
@@ -127,7 +104,7 @@ var auditColumns = []string{"id", "at", "actor", "remote_addr", "action", "mall"
 // without one in the local code page), each text cell defused as the
 // ledger export's are. Exporting the log is itself an entry of it.
 func (d *Dashboard) auditCSV(w http.ResponseWriter, r *http.Request) {
-	form, f, problem := auditFilter(r)
+	form, f, problem := auditFilter(d.lang(r), r)
 	if problem != "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusBadRequest)

@@ -180,10 +180,9 @@ func (d *Dashboard) Allow(perm accounts.Permission, h http.Handler) http.Handler
 		case !p.Can(perm):
 			d.cfg.Logger.InfoContext(r.Context(), "dashboard: request refused: the account lacks the permission",
 				"actor", p.Name, "role", p.Role, "permission", perm, "method", r.Method, "path", r.URL.Path)
-			d.refuse(w, r, http.StatusForbidden, "FORBIDDEN", fmt.Sprintf("%s may not do this: it needs the %q permission, which role %s %s",
-				p.Name, perm, p.Role, lacking(p, perm)))
+			d.refuse(w, r, http.StatusForbidden, "FORBIDDEN", func(l *language) string { return lacking(l, p, perm) })
 		case mall != "" && !p.Sees(mall):
-			d.refuse(w, r, http.StatusNotFound, "NOT_FOUND", "no such record")
+			d.refuse(w, r, http.StatusNotFound, "NOT_FOUND", func(l *language) string { return l.T("error.notfound.api") })
 		default:
 			h.ServeHTTP(w, r)
 		}
@@ -200,24 +199,25 @@ func (d *Dashboard) failedSignin(r *http.Request, addr string) {
 		After: storage.AuditValues(map[string]any{"failures": signinFailures, "window": signinWindow.String()})})
 }
 
-// lacking says why p lacks perm: its role, or its malls.
-func lacking(p accounts.Principal, perm accounts.Permission) string {
+// lacking says, in l, why p lacks perm: its role, or its malls.
+func lacking(l *language, p accounts.Principal, perm accounts.Permission) string {
 	if (accounts.Principal{Role: p.Role}).Can(perm) {
-		return "holds only for accounts not confined to malls"
+		return l.T("error.forbidden.scoped", p.Name, perm, p.Role)
 	}
-	return "does not hold"
+	return l.T("error.forbidden.role", p.Name, perm, p.Role)
 }
 
-// refuse answers a refusal as the API does on machine paths, as a page
-// elsewhere.
-func (d *Dashboard) refuse(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+// refuse answers a refusal as the API does on machine paths, in English,
+// and as a page in the viewer's language elsewhere: msg says why, in the
+// language it is given.
+func (d *Dashboard) refuse(w http.ResponseWriter, r *http.Request, status int, code string, msg func(*language) string) {
 	if machine(r.URL.Path) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
-		fmt.Fprintf(w, `{"code":%q,"message":%q}`+"\n", code, message)
+		fmt.Fprintf(w, `{"code":%q,"message":%q}`+"\n", code, msg(d.langs[English]))
 		return
 	}
-	d.errorPage(w, r, status, message)
+	d.errorPage(w, r, status, msg(d.lang(r)))
 }
 
 // writeAuthError answers as the JSON API does, naming the header at fault.
@@ -297,7 +297,7 @@ func cleanPath(p string) bool {
 }
 
 func (d *Dashboard) signinForm(w http.ResponseWriter, r *http.Request) {
-	d.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", Data: d.signinData(localPath(r.URL.Query().Get("next")), "")})
+	d.render(w, r, http.StatusOK, "signin", page{Title: d.lang(r).T("title.signin"), Data: d.signinData(localPath(r.URL.Query().Get("next")), "")})
 }
 
 // signinData is what the sign-in form shows: the name typed, where to go
@@ -317,22 +317,23 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := clientAddr(r)
+	l := d.lang(r)
 	if blocked, until := d.signins.blocked(addr); blocked {
 		wait := max(until.Sub(d.cfg.Now()), time.Second)
 		w.Header().Set("Retry-After", d.retryAfter(until))
-		d.render(w, r, http.StatusTooManyRequests, "signin", page{Title: "Sign in",
-			Error: fmt.Sprintf("Too many wrong sign-ins from your address: try again in %d min.", int((wait+time.Minute-1)/time.Minute)),
-			Data:  d.signinData(next, name)})
+		d.render(w, r, http.StatusTooManyRequests, "signin", page{Title: l.T("title.signin"), Here: "/signin",
+			Error: l.T("signin.blocked", int((wait+time.Minute-1)/time.Minute)), Data: d.signinData(next, name)})
 		return
 	}
-	wrong := func(what string) {
+	wrong := func(what, msg string) {
 		d.failedSignin(r, addr)
 		d.cfg.Logger.Warn("dashboard: wrong sign-in", "client", addr, "with", what)
-		d.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "Wrong " + what + ".", Data: d.signinData(next, name)})
+		d.render(w, r, http.StatusUnauthorized, "signin", page{Title: l.T("title.signin"), Here: "/signin",
+			Error: msg, Data: d.signinData(next, name)})
 	}
 	if token != "" {
 		if d.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(d.cfg.Token)) != 1 {
-			wrong("admin token")
+			wrong("admin token", l.T("signin.wrong.token"))
 			return
 		}
 		expiry := d.cfg.Now().Add(sessionLifetime)
@@ -341,13 +342,13 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.cfg.Accounts == nil {
-		wrong("name or password")
+		wrong("name or password", l.T("signin.wrong.password"))
 		return
 	}
 	sess, p, err := d.cfg.Accounts.SignIn(r.Context(), name, password)
 	switch {
 	case errors.Is(err, accounts.ErrSignIn):
-		wrong("name or password")
+		wrong("name or password", l.T("signin.wrong.password"))
 		return
 	case err != nil:
 		d.fail(w, r, err)

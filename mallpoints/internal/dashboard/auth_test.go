@@ -57,7 +57,11 @@ func TestGuardLetsInTheBearerTokenOrASessionForPagesOnly(t *testing.T) {
 
 // guarded is a Dashboard with only what Guard and Allow need.
 func guarded(token string, now func() time.Time) *Dashboard {
-	return &Dashboard{cfg: Config{Token: token, Now: now, Logger: slog.New(slog.DiscardHandler)}, signins: newSigninLimiter(now)}
+	d := &Dashboard{cfg: Config{Token: token, Now: now, Logger: slog.New(slog.DiscardHandler)}, signins: newSigninLimiter(now)}
+	if err := d.parse(); err != nil {
+		panic(err)
+	}
+	return d
 }
 
 // routed is a few routes of the admin surface behind d.Allow, each

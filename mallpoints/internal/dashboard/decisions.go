@@ -3,8 +3,11 @@ package dashboard
 import (
 	"context"
 	"errors"
-	"fmt"
+	"html/template"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
@@ -18,48 +21,13 @@ type Decider interface {
 	DecideByFile(ctx context.Context, kind, mall, subject, actor string) error
 }
 
-// The words of decisions, kept here (and in the templates' sentences) so
-// that a catalogue in another language can replace them.
+// decisionStates are the states of a decision the pages name
+// ("decision.<state>" in the catalogues), and decisionKinds what a
+// decision is about ("kind.<kind>").
 var (
-	// decisionLabels name who decided, or decides, a payment's points or a
-	// refund's deduction (storage.Transaction.Decision).
-	decisionLabels = map[string]string{
-		storage.DecisionFile:    "By the rules file",
-		storage.DecisionPending: "Waiting for the mall's CRM",
-		storage.DecisionParked:  "Parked",
-		storage.DecisionCRM:     "Decided by the mall's CRM",
-		storage.DecisionByFile:  "Decided by the rules file after the CRM could not",
-	}
-	// kindLabels name what a decision is about.
-	kindLabels = map[string]string{
-		storage.DecisionOfPayment: "Payment",
-		storage.DecisionOfRefund:  "Refund",
-	}
+	decisionStates = []string{storage.DecisionPending, storage.DecisionParked, storage.DecisionCRM, storage.DecisionByFile}
+	decisionKinds  = []string{storage.DecisionOfPayment, storage.DecisionOfRefund}
 )
-
-// The notices of the decision buttons: the payment or refund (kindLabels
-// and its id), and the actor where there is one.
-const (
-	noticeRetried   = "%s: the mall's CRM is asked again."
-	noticeByFile    = "%s is decided by the rules file, recorded as asked by %s."
-	noticeNotParked = "%s was not parked any more; nothing changed."
-)
-
-// decisionLabel is the label of a decision state, or the state itself.
-func decisionLabel(state string) string {
-	if l, ok := decisionLabels[state]; ok {
-		return l
-	}
-	return state
-}
-
-// kindLabel is the label of a decision's kind, or the kind itself.
-func kindLabel(kind string) string {
-	if l, ok := kindLabels[kind]; ok {
-		return l
-	}
-	return kind
-}
 
 // undecided reports whether a decision is still to be made: pending or
 // parked.
@@ -106,17 +74,19 @@ type decisionsData struct {
 	State  string // the filter: "", pending or parked
 	Counts decisionCounts
 	List   []storage.Undecided
-	More   bool   // the list stops at decisionsPage
-	Here   string // this page, where the buttons come back to
+	Next   template.URL // the query of the next page; "" on the last
+	Here   string       // this page, where the buttons come back to
 }
 
-// decisionsPage is the most decisions the page lists, oldest first.
-const decisionsPage = 200
+// decisionsPage is the most decisions a page lists, oldest first.
+const decisionsPage = 100
 
 // decisions lists the payments and refunds waiting for their mall's CRM:
-// GET /decisions?state=pending|parked.
+// GET /decisions?state=pending|parked, in pages (after_at, in µs, and
+// after, the last one's subject).
 func (d *Dashboard) decisions(w http.ResponseWriter, r *http.Request) {
-	state := r.URL.Query().Get("state")
+	q := r.URL.Query()
+	state := q.Get("state")
 	if !undecided(state) {
 		state = ""
 	}
@@ -124,17 +94,30 @@ func (d *Dashboard) decisions(w http.ResponseWriter, r *http.Request) {
 	if state != "" {
 		data.Here += "?state=" + state
 	}
+	var after storage.Undecided
+	if at, _ := strconv.ParseInt(q.Get("after_at"), 10, 64); at > 0 {
+		after = storage.Undecided{CreatedAt: time.UnixMicro(at), Subject: q.Get("after")}
+	}
 	var err error
 	if data.Counts, err = d.decisionCounts(r.Context(), scope(r)); err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	if data.List, err = d.cfg.DB.UndecidedList(r.Context(), scope(r), state, decisionsPage); err != nil {
+	list, err := d.cfg.DB.UndecidedAfter(r.Context(), scope(r), state, after, decisionsPage+1)
+	if err != nil {
 		d.fail(w, r, err)
 		return
 	}
-	data.More = len(data.List) == decisionsPage
-	d.render(w, r, http.StatusOK, "decisions", page{Title: "Decisions", Nav: "decisions", Data: data})
+	var more bool
+	if data.List, more = firstPage(list, decisionsPage); more {
+		last := data.List[decisionsPage-1]
+		next := url.Values{"after_at": {strconv.FormatInt(last.CreatedAt.UnixMicro(), 10)}, "after": {last.Subject}}
+		if state != "" {
+			next.Set("state", state)
+		}
+		data.Next = template.URL(next.Encode())
+	}
+	d.render(w, r, http.StatusOK, "decisions", page{Title: d.lang(r).T("title.decisions"), Nav: "decisions", Data: data})
 }
 
 // decide is the two buttons of a parked decision, POST
@@ -143,7 +126,7 @@ func (d *Dashboard) decisions(w http.ResponseWriter, r *http.Request) {
 // decision no longer parked is left as it is, and the notice says so.
 func (d *Dashboard) decide(w http.ResponseWriter, r *http.Request) {
 	kind, mall, subject, action := r.PathValue("kind"), r.PathValue("mall"), r.PathValue("subject"), r.PathValue("action")
-	if _, ok := kindLabels[kind]; !ok || (action != "retry" && action != "rules") {
+	if !slices.Contains(decisionKinds, kind) || (action != "retry" && action != "rules") {
 		d.fail(w, r, storage.ErrNotFound)
 		return
 	}
@@ -159,21 +142,22 @@ func (d *Dashboard) decide(w http.ResponseWriter, r *http.Request) {
 	} else {
 		err = d.cfg.Decider.DecideByFile(ctx, kind, mall, subject, actor)
 	}
-	name := kindLabel(kind) + " " + subject
+	l := d.lang(r)
+	name := l.T("decisions.subject.named", l.label("kind", kind), subject)
 	var notice string
 	switch {
 	case errors.Is(err, ledger.ErrNoDecision):
 		d.fail(w, r, storage.ErrNotFound)
 		return
 	case errors.Is(err, ledger.ErrNotParked):
-		notice = fmt.Sprintf(noticeNotParked, name)
+		notice = l.T("notice.decision.notparked", name)
 	case err != nil:
 		d.fail(w, r, err)
 		return
 	case action == "retry":
-		notice = fmt.Sprintf(noticeRetried, name)
+		notice = l.T("notice.decision.retried", name)
 	default:
-		notice = fmt.Sprintf(noticeByFile, name, actor)
+		notice = l.T("notice.decision.byfile", name, actor)
 	}
 	if err == nil {
 		after := storage.DecisionPending

@@ -211,7 +211,7 @@ func TestTheDecisionsPageListsWhatWaitsAndOffersButtonsForParkedOnesOnly(t *test
 			overview := serve(h, http.MethodGet, "/", nil).Body.String()
 			if !strings.Contains(overview, `id="decisions-pending" href="/decisions?state=pending">1<`) ||
 				!strings.Contains(overview, `id="decisions-parked" href="/decisions?state=parked">2<`) {
-				t.Error("the overview does not link the decisions with their counts")
+				t.Error("the overview does not link the decisions with their counts:\n" + overview)
 			}
 		})
 	}

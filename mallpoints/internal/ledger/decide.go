@@ -51,9 +51,9 @@ func (s *Service) awaitDecision(ctx context.Context, tx *storage.Tx, m *storage.
 	}
 	if m.AppID == "" {
 		m.AppID = t.AppID
-		if err := tx.UpdateMember(ctx, *m); err != nil {
-			return wrap("update member", err)
-		}
+	}
+	if err := tx.UpdateMember(ctx, *m); err != nil { // its app id and activity
+		return wrap("update member", err)
 	}
 	return wrap("enqueue decision", s.queue.EnqueueDecision(ctx, tx, storage.DecisionOfPayment, t.Mall, t.TransactionID))
 }

@@ -87,6 +87,10 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			outcome = OutcomeDuplicateKey
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
+		touch(&m, s.now())
+		// A member who withdrew the authorisation earns nothing, whoever
+		// would decide: the CRM is not asked.
+		crm = crm && !m.Withdrawn()
 		t = storage.Transaction{
 			Mall: e.MchID, TransactionID: e.TransactionID, NotificationID: n.ID, OpenID: e.OpenID, AppID: e.AppID,
 			ShopNumber: e.ShopNumber, ShopName: e.ShopName, Amount: e.Amount, TimeEnd: timeEnd, CommitTag: e.CommitTag,
@@ -123,15 +127,20 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 }
 
 // decide is what the rules file makes of payment t of member m: the
-// member's history read under its lock, its tier, the rules, and the room
-// its balance has left below rules.MaxPoints (a payment is never refused
-// for it, it earns what the balance can still take).
+// member's history read under its lock, its tier and birthday, the rules,
+// and the room its balance has left below rules.MaxPoints (a payment is
+// never refused for it, it earns what the balance can still take). A
+// member who withdrew the authorisation earns nothing.
 func decide(ctx context.Context, tx *storage.Tx, set *rules.Set, m storage.Member, t storage.Transaction, log *slog.Logger) (rules.Outcome, error) {
+	if m.Withdrawn() {
+		return set.NotAuthorized(t.Mall), nil
+	}
 	h, err := history(ctx, tx, set, set.Mall(t.Mall), t.OpenID, t.TimeEnd)
 	if err != nil {
 		return rules.Outcome{}, err
 	}
 	h.Tier = tierSet(set, m, t.TimeEnd, log)
+	h.BirthdayMonth = m.BirthdayMonth()
 	p := rules.Payment{MchID: t.Mall, ShopNumber: t.ShopNumber, Amount: t.Amount, TimeEnd: t.TimeEnd}
 	return rules.Limit(set.EvaluateWith(p, h), rules.MaxPoints-m.Balance), nil
 }
@@ -432,8 +441,22 @@ func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *
 		if rankOf(authType) > rankOf(m.AuthType) {
 			m.AuthType = authType
 		}
+		now := s.now()
+		touch(&m, now)
 		if err := tx.UpdateMember(ctx, m); err != nil {
 			return wrap("update member", err)
+		}
+		// An activation says what the authorisation query would: a member
+		// with automatic points is AUTHORIZED, one with the card only is
+		// not. It ends a withdrawal, and never lowers what is known.
+		implied := storage.AuthorizeUnauthorized
+		if authType == string(businesscircle.AuthTypeRegisteredAndAuthorizationMode) {
+			implied = storage.AuthorizeAuthorized
+		}
+		if m.Withdrawn() || authorizeRank[implied] > authorizeRank[m.AuthorizeState] {
+			if _, err := s.setAuthorization(ctx, tx, m, implied, now, SourceActivation); err != nil {
+				return err
+			}
 		}
 		if e.Code != "" {
 			if err := tx.SetCardCode(ctx, e.MchID, e.OpenID, e.Code); err != nil {
@@ -448,6 +471,10 @@ func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *
 	}
 	return outcome, nil
 }
+
+// authorizeRank orders the authorisation states an activation may raise a
+// member to; a withdrawal (DEAUTHORIZED) is ended by any activation.
+var authorizeRank = map[string]int{"": 0, storage.AuthorizeUnauthorized: 1, storage.AuthorizeAuthorized: 2}
 
 // maxUnknownAuthTypes bounds the unknown auth_type values remembered for
 // logging once each.

@@ -159,7 +159,7 @@ func (s *Service) Erase(ctx context.Context, mall, openid string) (string, error
 		}
 		// The event names the member by its pseudonym, as its earlier
 		// events now do.
-		return wrap("member event", s.MemberEvent(ctx, tx, mall, p, storage.EventMemberErased, struct{}{}))
+		return s.memberEvent(ctx, tx, MemberEvent{Type: EventErased, Mall: mall, OpenID: p})
 	})
 	return p, err
 }

@@ -72,6 +72,7 @@ type Metrics struct {
 	syncLag           prometheus.Histogram
 	logDropped        *prometheus.CounterVec
 	unlisted          *prometheus.CounterVec
+	memberQueries     *prometheus.CounterVec
 	log               *slog.Logger
 }
 
@@ -135,7 +136,17 @@ func New(log *slog.Logger) *Metrics {
 			Name: "mallpoints_unlisted_mall_notifications_total",
 			Help: "Notifications of a mall the merchants file lists nowhere, by the merchant whose URL received them: taken, and synced by that merchant; list the mall in its sub_mchids.",
 		}, []string{"merchant"}),
+		memberQueries: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_member_queries_total",
+			Help: "WeChat Pay's member queries (authorization, commit_status) for status lookups, the re-check and refused syncs, by outcome: ok, error (refused, failed or unverified: a 429 here means the budget is above WeChat Pay's limit), budget_spent (not made: the calling merchant's budget of the second was spent), not_sent (no app id, brand id or merchant for the mall).",
+		}, []string{"query", "outcome"}),
 	}
+}
+
+// MemberQuery counts one of WeChat Pay's member queries and its outcome
+// (package memberstatus's names: a few of each).
+func (m *Metrics) MemberQuery(query, outcome string) {
+	m.memberQueries.WithLabelValues(query, outcome).Inc()
 }
 
 // NotificationBuckets are the bounds of the notification handling time's

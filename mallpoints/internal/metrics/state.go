@@ -36,6 +36,8 @@ var (
 		"Age of the oldest payment or refund whose mall's CRM is still being asked; 0 when none waits.", nil, nil)
 	descDeliveries = prometheus.NewDesc("mallpoints_webhook_deliveries",
 		"Webhook events not yet delivered to a mall's CRM, by state: pending (waiting for their turn or being retried) or parked (a day of failed attempts: each holds its member's later events to that webhook until redelivered).", []string{"state"}, nil)
+	descOldestCheck = prometheus.NewDesc("mallpoints_member_authorization_oldest_check_age_seconds",
+		"Age of the oldest authorisation check among the members active in the last 30 days (a member never checked counts from when it was first seen); the re-check asks each every recheck interval, so past it the re-check is falling behind; 0 when no member is active.", nil, nil)
 	descRules = prometheus.NewDesc("mallpoints_rules_info",
 		"The version (content hash) of the points rules in force in this process; always 1.", []string{"version"}, nil)
 )
@@ -50,7 +52,7 @@ type stateCollector struct {
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descSilenceThreshold, descDecisions, descDecisionOldest, descDeliveries, descRules} {
+	for _, d := range []*prometheus.Desc{descDatabaseUp, descOutboxDepth, descOutboxOldest, descParked, descEntries, descSilence, descSilenceThreshold, descDecisions, descDecisionOldest, descDeliveries, descOldestCheck, descRules} {
 		ch <- d
 	}
 }
@@ -86,6 +88,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, state := range []string{storage.DeliveryPending, storage.DeliveryParked} {
 		ch <- prometheus.MustNewConstMetric(descDeliveries, prometheus.GaugeValue, float64(st.Deliveries[state]), state)
 	}
+	var checkAge float64
+	if !st.OldestAuthorizationCheck.IsZero() {
+		checkAge = max(now.Sub(st.OldestAuthorizationCheck).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(descOldestCheck, prometheus.GaugeValue, checkAge)
 	c.collectSilence(ch, st.LastNotification, now)
 }
 

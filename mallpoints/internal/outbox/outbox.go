@@ -135,6 +135,16 @@ type Config struct {
 	// OnAttempt, if set, is called after each attempt is recorded, with the
 	// sync as it was before the attempt; for metrics.
 	OnAttempt func(storage.Attempt, storage.Sync)
+	// Authorizations, if set, says why WeChat Pay refused a points sync:
+	// a member who withdrew the points service (DEAUTHORIZED) makes the
+	// sync not_authorized instead of parked.
+	Authorizations Authorizer
+	// Recheck, if set, is run every RecheckEvery as a River periodic job
+	// (by the leader only): the re-check of members' authorisations.
+	Recheck Rechecker
+	// RecheckEvery is how often the re-check runs; 0 means
+	// DefaultRecheckEvery.
+	RecheckEvery time.Duration
 }
 
 // Outbox is the queue of syncs and its workers.
@@ -200,6 +210,10 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 			every = river.PeriodicInterval(cfg.ExpiryEvery)
 		}
 		rc.PeriodicJobs = append(rc.PeriodicJobs, expiryJob(every, cfg.ExpiryEvery > 0, time.Now))
+	}
+	if cfg.Recheck != nil {
+		river.AddWorker(workers, &recheckWorker{recheck: cfg.Recheck})
+		rc.PeriodicJobs = append(rc.PeriodicJobs, recheckJob(cmp.Or(cfg.RecheckEvery, DefaultRecheckEvery)))
 	}
 	var err error
 	switch cfg.DB.Engine() {

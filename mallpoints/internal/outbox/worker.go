@@ -40,18 +40,47 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		if err != nil {
 			return nil, err
 		}
-		return businesscircle.New(client).Businesscircle.Points.Notify.Post(ctx, PointsRequest(t, balance, sub))
+		resp, err := businesscircle.New(client).Businesscircle.Points.Notify.Post(ctx, PointsRequest(t, balance, sub))
+		return resp, w.why(ctx, t, err)
 	})
+}
+
+// Authorizer tells the authorisation state of a member now, asked of
+// WeChat Pay: package memberstatus.
+type Authorizer interface {
+	Authorization(ctx context.Context, mall, openid, appid string) (string, error)
+}
+
+// ErrNotAuthorized wraps WeChat Pay's refusal of a points sync for a member
+// who withdrew the points service.
+var ErrNotAuthorized = errors.New("the member withdrew the points authorisation (DEAUTHORIZED)")
+
+// why asks the authorisation of payment t's member when WeChat Pay refused
+// its sync with a 4xx that parks it: WeChat Pay documents no answer for a
+// member who withdrew, so the refusal's code is not trusted, the
+// authorisation query says. DEAUTHORIZED wraps err with ErrNotAuthorized;
+// anything else, a failed query included, leaves err as it is.
+func (w *worker) why(ctx context.Context, t storage.Transaction, err error) error {
+	apiErr, ok := errors.AsType[*wxpay.APIError](err)
+	if !ok || w.cfg.Authorizations == nil || classify(apiErr) != park {
+		return err
+	}
+	state, qerr := w.cfg.Authorizations.Authorization(ctx, t.Mall, t.OpenID, t.AppID)
+	if qerr != nil || state != storage.AuthorizeDeauthorized {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrNotAuthorized, err)
 }
 
 // verdict is what one attempt's answer means for its sync.
 type verdict int
 
 const (
-	synced  verdict = iota // 204: done
-	retry                  // 401, 429, 5xx, or nothing was sent: try again later
-	unknown                // the request may have taken effect: try again later
-	park                   // any other refusal: wait for a person
+	synced        verdict = iota // 204: done
+	retry                        // 401, 429, 5xx, or nothing was sent: try again later
+	unknown                      // the request may have taken effect: try again later
+	park                         // any other refusal: wait for a person
+	notAuthorized                // refused, the member having withdrawn: nothing will send it
 )
 
 // classify sorts an attempt's error. Re-sending a points sync is safe (it
@@ -64,6 +93,9 @@ const (
 func classify(err error) verdict {
 	if err == nil {
 		return synced
+	}
+	if errors.Is(err, ErrNotAuthorized) {
+		return notAuthorized
 	}
 	if errors.Is(err, parking.ErrNoMerchant) {
 		return park // until a person lists the mall in the merchants file
@@ -131,6 +163,8 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 		if job.Attempt >= job.MaxAttempts {
 			a.Outcome, state = storage.AttemptParked, storage.SyncParked
 		}
+	case notAuthorized:
+		a.Outcome, state = storage.AttemptNotAuthorized, storage.SyncNotAuthorized
 	case park:
 		a.Outcome, state = storage.AttemptParked, storage.SyncParked
 		if _, refused := errors.AsType[*wxpay.APIError](err); refused && s.Kind == storage.SyncPoints {
@@ -188,6 +222,11 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 	case state == storage.SyncParked:
 		log.Warn("outbox: parked", append(attrs, "code", a.Code, "message", a.Message)...)
 		return river.JobCancel(fmt.Errorf("parked: %s %s", a.Code, a.Message))
+	case state == storage.SyncNotAuthorized:
+		log.Info("outbox: not_authorized: WeChat Pay refused the sync and its authorisation query says the member "+
+			"withdrew the points service; nothing will send it, retry it once the member authorises again",
+			append(attrs, "code", a.Code, "message", a.Message)...)
+		return river.JobCancel(fmt.Errorf("not_authorized: %s %s", a.Code, a.Message))
 	case a.Status == http.StatusUnauthorized:
 		log.Error("outbox: WeChat Pay refuses this service's signatures (401): check that the server clock is within "+
 			"5 minutes of the true time and that the merchant private key and certificate serial are the ones "+

@@ -95,6 +95,7 @@ type promotionDoc struct {
 	MonthDays  *scalars `yaml:"month_days"`
 	Categories *scalars `yaml:"categories"`
 	Tiers      *scalars `yaml:"tiers"`
+	Birthday   *scalar  `yaml:"birthday_month"`
 }
 
 type remarksDoc struct {
@@ -103,6 +104,7 @@ type remarksDoc struct {
 	CapReached   *scalar `yaml:"daily_cap_reached"`
 	NoPoints     *scalar `yaml:"no_points"`
 	MonthlyCap   *scalar `yaml:"monthly_cap_reached"`
+	NoAuth       *scalar `yaml:"not_authorized"`
 }
 
 // at records the line of the mapping it is inlined in, for a problem of a
@@ -186,6 +188,7 @@ func resolveDefault(own section) section {
 	d.remarks.capReached = cmpOr(own.remarks.capReached, d.remarks.capReached)
 	d.remarks.noPoints = cmpOr(own.remarks.noPoints, d.remarks.noPoints)
 	d.remarks.monthlyCapReached = cmpOr(own.remarks.monthlyCapReached, d.remarks.monthlyCapReached)
+	d.remarks.notAuthorized = cmpOr(own.remarks.notAuthorized, d.remarks.notAuthorized)
 	d.fenPerPoint = cmpOr(own.fenPerPoint, d.fenPerPoint)
 	d.categories = cmpOr(own.categories, d.categories)
 	d.perPayment = cmpOr(own.perPayment, d.perPayment)
@@ -376,7 +379,7 @@ func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
 		key string
 	}{{d.Name, "name"}, {d.Multiplier, "multiplier"}} {
 		if k.v == nil {
-			return pr, fail(d.At.line, field, "a promotion needs %s (it has name, multiplier, start and end or weekdays or month_days, and optionally shops, categories and tiers)", k.key)
+			return pr, fail(d.At.line, field, "a promotion needs %s (it has name, multiplier, start and end or weekdays or month_days or birthday_month, and optionally shops, categories and tiers)", k.key)
 		}
 	}
 	pr.line = d.At.line
@@ -391,8 +394,16 @@ func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
 		return pr, fail(d.At.line, field, "a promotion with a start needs end (dates are both or neither)")
 	case d.Start == nil && d.End != nil:
 		return pr, fail(d.At.line, field, "a promotion with an end needs start (dates are both or neither)")
-	case d.Start == nil && d.Weekdays == nil && d.MonthDays == nil:
-		return pr, fail(d.At.line, field, "a promotion needs a time: start and end, weekdays or month_days")
+	case d.Start == nil && d.Weekdays == nil && d.MonthDays == nil && d.Birthday == nil:
+		return pr, fail(d.At.line, field, "a promotion needs a time: start and end, weekdays, month_days or birthday_month")
+	}
+	if d.Birthday != nil {
+		if pr.birthdayMonth, err = d.Birthday.boolean(join(field, "birthday_month")); err != nil {
+			return pr, err
+		}
+		if !pr.birthdayMonth {
+			return pr, d.Birthday.fail(join(field, "birthday_month"), "only true is meaningful: leave the key out for a promotion without it")
+		}
 	}
 	if d.Start != nil {
 		if err := d.dates(field, &pr); err != nil {
@@ -589,7 +600,7 @@ func (d *remarksDoc) remarks(field string) (r remarks, err error) {
 	}{
 		{d.Excluded, "excluded_shop", &r.excluded}, {d.BelowMinimum, "below_minimum", &r.belowMinimum},
 		{d.CapReached, "daily_cap_reached", &r.capReached}, {d.NoPoints, "no_points", &r.noPoints},
-		{d.MonthlyCap, "monthly_cap_reached", &r.monthlyCapReached},
+		{d.MonthlyCap, "monthly_cap_reached", &r.monthlyCapReached}, {d.NoAuth, "not_authorized", &r.notAuthorized},
 	} {
 		if *k.dst, err = optional(k.v, join(field, k.key), (*scalar).remark); err != nil {
 			return r, err

@@ -47,7 +47,7 @@ type section struct {
 
 // remarks are the four no_points_remarks texts; nil means inherited.
 type remarks struct {
-	excluded, belowMinimum, capReached, noPoints, monthlyCapReached *string
+	excluded, belowMinimum, capReached, noPoints, monthlyCapReached, notAuthorized *string
 }
 
 type shop struct {
@@ -66,7 +66,11 @@ type promotion struct {
 	monthDays  []int
 	categories []string // their shops join shops; checked against the mall's categories
 	tiers      []string // nil: every tier; checked against the mall's tier levels
-	line       int      // of the promotion, for errors found once a mall is resolved
+	// birthdayMonth limits the promotion to payments in the member's
+	// birthday month (Beijing time); a member without a birthday never
+	// meets it.
+	birthdayMonth bool
+	line          int // of the promotion, for errors found once a mall is resolved
 }
 
 // category is a named group of shops with one multiplier or exclusion.
@@ -210,6 +214,9 @@ type Promotion struct {
 	MonthDays  []int    `json:"month_days,omitempty"`
 	Categories []string `json:"categories,omitempty"`
 	Tiers      []string `json:"tiers,omitempty"`
+	// BirthdayMonth limits the promotion to payments made in the member's
+	// birthday month, in Beijing time.
+	BirthdayMonth bool `json:"birthday_month,omitempty"`
 }
 
 // Remarks are the no_points_remarks a mall syncs with earn_points=false,
@@ -221,17 +228,21 @@ type Remarks struct {
 	NoPoints     string `json:"no_points"`
 	// MonthlyCapReached is synced when the monthly cap left nothing.
 	MonthlyCapReached string `json:"monthly_cap_reached"`
+	// NotAuthorized is synced for a payment of a member who withdrew the
+	// authorisation of the points service.
+	NotAuthorized string `json:"not_authorized"`
 }
 
 // The remarks synced when the rules file sets none. Each is at most 128
 // bytes of UTF-8, the limit of no_points_remarks; a test checks them with
 // the SDK's own validation.
 const (
-	DefaultRemarkExcluded     = "本店不参与积分 (this shop does not earn points)"
-	DefaultRemarkBelowMinimum = "消费金额未达积分起点 (amount below the minimum for points)"
-	DefaultRemarkCapReached   = "今日积分已达上限 (daily points cap reached)"
-	DefaultRemarkNoPoints     = "消费金额不足一积分 (amount earns less than one point)"
-	DefaultRemarkMonthlyCap   = "本月积分已达上限"
+	DefaultRemarkExcluded      = "本店不参与积分 (this shop does not earn points)"
+	DefaultRemarkBelowMinimum  = "消费金额未达积分起点 (amount below the minimum for points)"
+	DefaultRemarkCapReached    = "今日积分已达上限 (daily points cap reached)"
+	DefaultRemarkNoPoints      = "消费金额不足一积分 (amount earns less than one point)"
+	DefaultRemarkMonthlyCap    = "本月积分已达上限"
+	DefaultRemarkNotAuthorized = "未授权商圈积分服务 (the member withdrew the points authorisation)"
 )
 
 // DefaultFenPerPoint is fen_per_point when no section sets it: a point per yuan.
@@ -260,6 +271,7 @@ func defaultSection() section {
 			capReached:        ptr(DefaultRemarkCapReached),
 			noPoints:          ptr(DefaultRemarkNoPoints),
 			monthlyCapReached: ptr(DefaultRemarkMonthlyCap),
+			notAuthorized:     ptr(DefaultRemarkNotAuthorized),
 		},
 	}
 }
@@ -322,6 +334,7 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 			CapReached:        pick(own.remarks.capReached, def.remarks.capReached),
 			NoPoints:          pick(own.remarks.noPoints, def.remarks.noPoints),
 			MonthlyCapReached: pick(own.remarks.monthlyCapReached, def.remarks.monthlyCapReached),
+			NotAuthorized:     pick(own.remarks.notAuthorized, def.remarks.notAuthorized),
 		},
 		fenPerPoint: *cmpOr(own.fenPerPoint, def.fenPerPoint),
 		perPayment:  *cmpOr(own.perPayment, def.perPayment),
@@ -432,7 +445,7 @@ func (s *Set) Mall(mchid string) Mall {
 			Name: p.name, Multiplier: p.multiplier.String(),
 			Start: p.start, End: p.end, Shops: slices.Clone(p.shops),
 			Weekdays: weekdayNames(p.weekdays), MonthDays: slices.Clone(p.monthDays),
-			Categories: slices.Clone(p.categories), Tiers: slices.Clone(p.tiers),
+			Categories: slices.Clone(p.categories), Tiers: slices.Clone(p.tiers), BirthdayMonth: p.birthdayMonth,
 		})
 	}
 	return out

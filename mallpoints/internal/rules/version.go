@@ -91,6 +91,7 @@ type promotionJSON struct {
 	MonthDays  []int    `json:"month_days,omitempty"`
 	Categories []string `json:"categories,omitempty"`
 	Tiers      []string `json:"tiers,omitempty"`
+	Birthday   bool     `json:"birthday_month,omitempty"`
 }
 
 type remarksJSON struct {
@@ -99,6 +100,7 @@ type remarksJSON struct {
 	CapReached   *string `json:"daily_cap_reached,omitempty"`
 	NoPoints     *string `json:"no_points,omitempty"`
 	MonthlyCap   *string `json:"monthly_cap_reached,omitempty"`
+	NoAuth       *string `json:"not_authorized,omitempty"`
 }
 
 // wallClock is how promotion times are written: Beijing time, no offset.
@@ -144,7 +146,7 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 		for _, p := range promos {
 			pj := promotionJSON{
 				Name: p.name, Multiplier: p.multiplier.String(), Shops: sorted(p.shops),
-				Categories: sorted(p.categories), Tiers: sorted(p.tiers),
+				Categories: sorted(p.categories), Tiers: sorted(p.tiers), Birthday: p.birthdayMonth,
 			}
 			if !p.start.IsZero() {
 				pj.Start, pj.End = p.start.In(beijing).Format(wallClock), p.end.In(beijing).Format(wallClock)
@@ -171,8 +173,13 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 	if isDefault && monthly != nil && *monthly == DefaultRemarkMonthlyCap {
 		monthly = nil
 	}
-	if r.excluded != nil || r.belowMinimum != nil || r.capReached != nil || r.noPoints != nil || monthly != nil {
-		out.Remarks = &remarksJSON{Excluded: r.excluded, BelowMinimum: r.belowMinimum, CapReached: r.capReached, NoPoints: r.noPoints, MonthlyCap: monthly}
+	noAuth := r.notAuthorized
+	if isDefault && noAuth != nil && *noAuth == DefaultRemarkNotAuthorized {
+		noAuth = nil
+	}
+	if r.excluded != nil || r.belowMinimum != nil || r.capReached != nil || r.noPoints != nil || monthly != nil || noAuth != nil {
+		out.Remarks = &remarksJSON{Excluded: r.excluded, BelowMinimum: r.belowMinimum, CapReached: r.capReached, NoPoints: r.noPoints,
+			MonthlyCap: monthly, NoAuth: noAuth}
 	}
 	return out
 }

@@ -39,7 +39,8 @@ func (s *Server) adminHandler() (http.Handler, error) {
 		return nil, err
 	}
 	a := api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
-		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log, Merchants: s.merchants, Audit: s.recordAudit})
+		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log, Merchants: s.merchants, Audit: s.recordAudit,
+		Status: s.status})
 	s.routes = s.adminRoutes(a, d)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes {
@@ -180,12 +181,15 @@ func (s *Server) audit(next http.Handler) http.Handler {
 // ownAudit are the state-changing admin routes whose handlers write their
 // own audit entry (the ones that change something, once it is made, with
 // the values before and after), or that change nothing: previews, and
-// signing out of a session the browser alone holds.
+// signing out of a session the browser alone holds. The language switch
+// writes an entry when it changes an account's language, and none when it
+// only sets the browser's cookie.
 var ownAudit = map[string]bool{
 	"POST /decisions/{kind}/{mall}/{subject}/{action}": true,
 	"POST /api/members/{mall}/{openid}/adjustments":    true,
 	"POST /api/members/{mall}/{openid}/erasure":        true,
 	"PUT /api/members/{mall}/{openid}/tier":            true,
+	"PUT /api/members/{mall}/{openid}":                 true,
 	"POST /api/syncs/{id}/retry":                       true,
 	"POST /api/parkings":                               true,
 	"POST /api/expiry/run":                             true,
@@ -197,6 +201,7 @@ var ownAudit = map[string]bool{
 	"POST /simulate/refund":                            true,
 	"POST /rules/preview":                              true,
 	"POST /signout":                                    true,
+	"POST /lang":                                       true,
 }
 
 // routeAction is the audit action of a request to a route without an

@@ -187,7 +187,7 @@ func TestDashboardPagesShowWhatTheAPIReports(t *testing.T) {
 		}
 		for _, want := range []string{`id="payments-today">1<`, `id="points-issued">123<`, `id="points-deducted">0<`,
 			`id="syncs-pending">0<`, `id="syncs-synced">1<`, `id="syncs-parked" href="/parked">0<`, p.TransactionID,
-			`<span class="state synced">synced</span>`} {
+			`data-state="synced">synced</span>`} {
 			if !strings.Contains(overview, want) {
 				t.Errorf("overview lacks %q", want)
 			}
@@ -225,8 +225,8 @@ func TestDashboardPagesShowWhatTheAPIReports(t *testing.T) {
 			t.Fatalf("CSV export: status %d", st)
 		}
 		lines := strings.Split(strings.TrimSpace(csv), "\n")
-		if len(lines) != 2 || !strings.HasPrefix(lines[0], "seq,created_at,mall,openid,kind,points") ||
-			!strings.Contains(lines[1], ","+p.TransactionID+",") || !strings.Contains(lines[1], ",earn,123,") {
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "\ufeffseq,created_at,mall,mall_name,shop_number,shop_name,openid,kind,amount_yuan,points") ||
+			!strings.Contains(lines[1], ","+p.TransactionID+",") || !strings.Contains(lines[1], ",earn,123.45,123,") {
 			t.Errorf("CSV of today:\n%s", csv)
 		}
 		if _, st := e.page(http.MethodGet, "/export/ledger.csv?day=yesterday", nil); st != http.StatusBadRequest {

@@ -237,7 +237,7 @@ func TestARepeatRefusedAfterAnAttemptOfUnknownOutcomeIsSyncedUnconfirmedNotParke
 		if _, ok := logs.find("WARN", "synced_unconfirmed", txid); !ok {
 			t.Errorf("no warning in the log names the transaction marked synced_unconfirmed")
 		}
-		if body, _ := e.page(http.MethodGet, "/transactions/"+e.mchID+"/"+txid, nil); !strings.Contains(body, `id="sync-state">synced_unconfirmed<`) {
+		if body, _ := e.page(http.MethodGet, "/transactions/"+e.mchID+"/"+txid, nil); !strings.Contains(body, `data-state="synced_unconfirmed" id="sync-state">`) {
 			t.Errorf("the transaction page does not show synced_unconfirmed")
 		}
 		if body, _ := e.page(http.MethodGet, "/", nil); !strings.Contains(body, `id="syncs-unconfirmed">1<`) {

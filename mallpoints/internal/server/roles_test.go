@@ -41,6 +41,8 @@ var routeRoles = map[string]string{
 	"POST /api/members/{mall}/{openid}/adjustments": "OAP",
 	"POST /api/members/{mall}/{openid}/erasure":     "A",
 	"PUT /api/members/{mall}/{openid}/tier":         "AP",
+	"PUT /api/members/{mall}/{openid}":              "AP",
+	"GET /api/members/{mall}/{openid}/status":       "VOAP",
 	"GET /api/transactions":                         "VOA",
 	"GET /api/transactions/{mall}/{transaction_id}": "VOA",
 	"GET /api/syncs":                                "VOA",
@@ -63,6 +65,9 @@ var routeRoles = map[string]string{
 	"GET /signin":                                   "open",
 	"POST /signin":                                  "open",
 	"POST /signout":                                 "open",
+	"POST /lang":                                    "open",
+	"GET /transactions":                             "VOA",
+	"GET /live/syncs":                               "VOA",
 	"GET /{$}":                                      "VOA",
 	"GET /members":                                  "VOA",
 	"GET /members/{mall}/{openid}":                  "VOA",
@@ -217,7 +222,8 @@ func TestEveryRouteForEveryRole(t *testing.T) {
 		}
 	}
 	for _, path := range []string{
-		"/api/members/" + mallB + "/" + openB, "/api/transactions/" + mallB + "/" + txB, "/api/syncs/" + fmtInt(syncB),
+		"/api/members/" + mallB + "/" + openB, "/api/members/" + mallB + "/" + openB + "/status",
+		"/api/transactions/" + mallB + "/" + txB, "/api/syncs/" + fmtInt(syncB),
 		"/members/" + mallB + "/" + openB, "/transactions/" + mallB + "/" + txB,
 	} {
 		if st := get(sam, path, nil); st != http.StatusNotFound {

@@ -29,6 +29,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
@@ -109,6 +110,14 @@ type Config struct {
 	// Expiry bounds the rate of expiry runs (batch size and the pause between
 	// batches; zero means ledger.ExpiryBatch and ledger.ExpiryPause).
 	Expiry ledger.ExpiryConfig
+	// Status tunes members' status lookups and the re-check of their
+	// authorisations: the cache, the wait, the budget of WeChat Pay's
+	// queries, the re-check interval (zero means memberstatus's defaults).
+	// Its DB, Ledger, Signers, Rules, Logger and OnQuery are the server's.
+	Status memberstatus.Config
+	// RecheckEvery is how often the re-check runs; zero means
+	// outbox.DefaultRecheckEvery.
+	RecheckEvery time.Duration
 	// Metrics, when set, is the registry to count on; nil makes one.
 	Metrics *metrics.Metrics
 	// Certificates are those the process holds besides the merchants
@@ -141,6 +150,7 @@ type Server struct {
 	// handler of each merchant's URL, by mchid.
 	merchants  *merchants.Registry
 	malls      *malls
+	status     *memberstatus.Service
 	notifyAt   atomic.Pointer[map[string]http.Handler]
 	limitedLog *slog.Logger
 	reloading  sync.Mutex // one merchants reload at a time
@@ -222,8 +232,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
 		Retention: cfg.Retention,
 		Rules:     s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
-		// s.ledger is set below, before the outbox starts.
-		Expire: s.dailyExpiry,
+		// s.ledger and s.status are set below, before the outbox starts.
+		Expire: s.dailyExpiry, Authorizations: authorizations{s}, Recheck: s.recheck, RecheckEvery: cfg.RecheckEvery,
 	})
 	if err != nil {
 		db.Close()
@@ -232,6 +242,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.ledger = ledger.New(db, s.outbox, s.rules, cfg.Logger)
 	s.ledger.SetExpiryConfig(cfg.Expiry)
 	s.ledger.SetCaller(&crm.Client{})
+	sc := cfg.Status
+	sc.DB, sc.Ledger, sc.Signers, sc.Rules, sc.Logger, sc.OnQuery = db, s.ledger, s.malls, s.rules, cfg.Logger, s.metrics.MemberQuery
+	if s.status, err = memberstatus.New(sc); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.watchState()
 	// Anyone can send a notification that fails to verify: its log record
 	// is rate-limited, and counted in full by the metrics.
@@ -299,6 +315,20 @@ func (s *Server) proxyAccount(ctx context.Context, name string) (accounts.Princi
 		s.log.ErrorContext(ctx, "server: the proxy's user not looked up", "error", err)
 	}
 	return p, err == nil
+}
+
+// recheck is one run of the re-check of members' authorisations.
+func (s *Server) recheck(ctx context.Context) error {
+	_, err := s.status.Recheck(ctx)
+	return err
+}
+
+// authorizations hands the outbox's questions about refused syncs to the
+// member status service, which is made after the outbox.
+type authorizations struct{ s *Server }
+
+func (a authorizations) Authorization(ctx context.Context, mall, openid, appid string) (string, error) {
+	return a.s.status.Authorization(ctx, mall, openid, appid)
 }
 
 // decisions hands the outbox's decision jobs to the ledger, which is made
@@ -379,6 +409,7 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	err := s.outbox.Stop(ctx)
+	s.status.Close()
 	s.merchants.Load().Stop()
 	return errors.Join(err, s.db.Close())
 }

@@ -148,6 +148,27 @@ func (db *DB) ResetAccount(ctx context.Context, name, passwordHash string) (bool
 		WHERE name = $1`, passwordHash)
 }
 
+// SetAccountLang sets an account's console language and returns the one
+// it had; it reports false when there is no such account. Its sessions and
+// tokens stay.
+func (db *DB) SetAccountLang(ctx context.Context, name, lang string) (before string, found bool, err error) {
+	err = db.InTx(ctx, func(tx *Tx) error {
+		err := tx.queryRow(ctx, `SELECT lang FROM accounts WHERE name = $1`+tx.db.dialect.forUpdate, name).Scan(&before)
+		if err = noRows(err); err == ErrNotFound {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		found = true
+		_, err = tx.exec(ctx, `UPDATE accounts SET lang = $2, updated_at = $3 WHERE name = $1`, name, lang, micros(time.Now()))
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("storage: set account language: %w", err)
+	}
+	return before, found, nil
+}
+
 // changeAccount runs update ($1 the name, $2 the time, then args) and ends
 // the account's sessions and tokens.
 func (db *DB) changeAccount(ctx context.Context, name, update string, args ...any) (bool, error) {

@@ -45,6 +45,16 @@ func testAccountNameTakenOnce(t *testing.T, ctx context.Context, db *DB) {
 	if _, err := db.Account(ctx, "nobody"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("an unknown account: %v, want ErrNotFound", err)
 	}
+	// The console's language, chosen by the account; "" is the browser's.
+	if before, ok, err := db.SetAccountLang(ctx, "ops", "zh-CN"); err != nil || !ok || before != "" {
+		t.Errorf("set a language: %q, %v, %v", before, ok, err)
+	}
+	if before, ok, err := db.SetAccountLang(ctx, "ops", ""); err != nil || !ok || before != "zh-CN" {
+		t.Errorf("back to the browser's: %q, %v, %v", before, ok, err)
+	}
+	if _, ok, err := db.SetAccountLang(ctx, "nobody", "en"); err != nil || ok {
+		t.Errorf("an unknown account's language: %v, %v", ok, err)
+	}
 }
 
 func testSessionsAndTokens(t *testing.T, ctx context.Context, db *DB) {

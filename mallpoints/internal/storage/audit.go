@@ -13,10 +13,11 @@ import (
 // admin surface, or the service made by itself, with who, when, from where,
 // what (Action, a code such as "adjustment.create", rendered per language
 // by the dashboard) and the values before and after. The log is
-// append-only: this package writes rows and reads them, nothing else, and
-// the database's triggers refuse UPDATE and DELETE. The one change issue 22
-// will allow is erasure's: rewriting a member's openid in Subject to its
-// pseudonym, as EraseMember does in the other tables.
+// append-only: this package writes rows and reads them, and the database's
+// triggers refuse UPDATE and DELETE, with one exception: erasure rewrites
+// a member's openid in Subject to its pseudonym, as EraseMember does in the
+// other tables, once (migration 00010 lets that UPDATE through and no
+// other).
 type AuditEntry struct {
 	ID int64     `json:"id"`
 	At time.Time `json:"at"`
@@ -62,7 +63,13 @@ func AuditValues(kv map[string]any) json.RawMessage {
 // AppendAudit adds e to the audit log and sets its ID, and At when zero.
 // Action and Actor are required; Before and After must be JSON objects or
 // empty, and their personal values are replaced by AuditChanged.
-func (db *DB) AppendAudit(ctx context.Context, e *AuditEntry) error {
+func (db *DB) AppendAudit(ctx context.Context, e *AuditEntry) error { return appendAudit(ctx, db, e) }
+
+// AppendAudit is DB.AppendAudit inside tx: the entry is written if and only
+// if the transaction commits.
+func (tx *Tx) AppendAudit(ctx context.Context, e *AuditEntry) error { return appendAudit(ctx, tx, e) }
+
+func appendAudit(ctx context.Context, x executor, e *AuditEntry) error {
 	if e.Action == "" || e.Actor == "" {
 		return errors.New("storage: an audit entry needs an action and an actor")
 	}
@@ -79,7 +86,7 @@ func (db *DB) AppendAudit(ctx context.Context, e *AuditEntry) error {
 	}
 	e.At = e.At.UTC().Truncate(time.Microsecond)
 	e.Before, e.After = before, after
-	err = db.queryRow(ctx, `INSERT INTO audit_log (at, actor, remote_addr, action, mall, subject, before_values,
+	err = x.queryRow(ctx, `INSERT INTO audit_log (at, actor, remote_addr, action, mall, subject, before_values,
 		after_values, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
 		micros(e.At), e.Actor, e.RemoteAddr, e.Action, e.Mall, e.Subject, string(before), string(after), e.RequestID).Scan(&e.ID)
 	if err != nil {

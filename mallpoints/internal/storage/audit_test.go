@@ -125,11 +125,14 @@ func equalIDs(a, b []int64) bool {
 }
 
 // TestNoCodeChangesOrRemovesAuditEntries: the audit log is append-only in
-// the service's code too. Issue 22's erasure, which rewrites subject to the
-// pseudonym, will be the one exception this test names.
+// the service's code too. Erasure, which rewrites the subject of the
+// member's entries to its pseudonym (EraseMember), is the one exception,
+// named here by its whole statement.
 func TestNoCodeChangesOrRemovesAuditEntries(t *testing.T) {
 	t.Parallel()
-	changes := regexp.MustCompile(`(?is)\b(UPDATE\s+audit_log|DELETE\s+FROM\s+audit_log|TRUNCATE\s+(TABLE\s+)?audit_log|DROP\s+TABLE\s+(IF\s+EXISTS\s+)?audit_log)\b`)
+	changes := regexp.MustCompile(`(?is)\b(UPDATE\s+audit_log|DELETE\s+FROM\s+audit_log|TRUNCATE\s+(TABLE\s+)?audit_log|DROP\s+TABLE\s+(IF\s+EXISTS\s+)?audit_log)\b[^\x60]*`)
+	exception := map[string]string{filepath.Join("..", "..", "internal", "storage", "members.go"): "UPDATE audit_log SET subject = $3 WHERE mall = $1 AND subject = $2"}
+	excepted := 0
 	root := filepath.Join("..", "..")
 	scanned := 0
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -144,7 +147,11 @@ func TestNoCodeChangesOrRemovesAuditEntries(t *testing.T) {
 			return err
 		}
 		scanned++
-		if m := changes.Find(raw); m != nil {
+		for _, m := range changes.FindAll(raw, -1) {
+			if string(m) == exception[path] {
+				excepted++
+				continue
+			}
 			t.Errorf("%s: %q: the audit log is append-only", path, m)
 		}
 		return nil
@@ -154,5 +161,8 @@ func TestNoCodeChangesOrRemovesAuditEntries(t *testing.T) {
 	}
 	if scanned < 50 {
 		t.Fatalf("only %d files scanned: the walk no longer finds the service's code", scanned)
+	}
+	if excepted != 1 {
+		t.Errorf("erasure's rewrite of the subject found %d times, want once", excepted)
 	}
 }

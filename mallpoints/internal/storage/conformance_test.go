@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -37,6 +38,12 @@ var conformance = []struct {
 	{"disabling or resetting an account ends its sessions and tokens", testAccountRevocation},
 	{"a read confined to some malls lists theirs only", testReadsConfinedToMalls},
 	{"the audit log is appended to, filtered and never changed", testAuditLog},
+	{"the console searches members by prefix and pages its lists", testConsoleReads},
+	{"a member's CRM ids are set by subset and its phone found exactly", testMemberCRMFields},
+	{"erasure clears the CRM ids and rewrites the member's audit subjects, nothing else", testErasureRewritesAudit},
+	{"the query budget is shared and a smaller limit stops first", testQueryBudget},
+	{"members due for a re-check come oldest check first, active ones only", testDueForRecheck},
+	{"the feed carries the shop, the amount and the CRM ids", testFeedColumns},
 	{"a purge deletes old notifications and attempts in bounded batches, never the ledger", testPurge},
 }
 
@@ -160,7 +167,7 @@ func testMemberLifecycle(t *testing.T, ctx context.Context, db *DB) {
 	if list, err := db.Members(ctx, nil, "", "oA", 10); err != nil || len(list) != 0 {
 		t.Errorf("members after oA: %d, %v; want 0", len(list), err)
 	}
-	if list, err := db.MembersByOpenID(ctx, nil, "oA"); err != nil || len(list) != 2 || list[0].Mall != mall {
+	if list, err := db.SearchMembers(ctx, nil, "oA", MemberRef{}, 10); err != nil || len(list) != 2 || list[0].Mall != mall {
 		t.Errorf("oA in every mall: %+v, %v", list, err)
 	}
 }
@@ -562,7 +569,7 @@ func testStateAndDashboard(t *testing.T, ctx context.Context, db *DB) {
 	}
 	to := time.Now().Add(time.Hour)
 	o, err := db.Overview(ctx, nil, from, to)
-	if err != nil || o.Payments != 2 || o.Amount != 3000 || o.PointsIssued != 30 || o.PointsDeducted != 0 ||
+	if err != nil || o.Payments != 2 || o.Amount != 3000 || o.Points.Issued() != 30 || o.Points.Deducted() != 0 ||
 		o.Pending != 1 || o.Synced != 1 || o.LagP99 < 0 {
 		t.Errorf("overview %+v, %v", o, err)
 	}
@@ -570,7 +577,135 @@ func testStateAndDashboard(t *testing.T, ctx context.Context, db *DB) {
 	if err != nil || len(hours) != 2 || hours[0].Payments+hours[1].Payments != 2 || hours[0].Points+hours[1].Points != 30 {
 		t.Errorf("hourly %+v, %v", hours, err)
 	}
-	if list, err := db.EntriesBetween(ctx, nil, from, to, 1, 10); err != nil || len(list) != 1 || list[0].Seq != 2 {
+	if list, err := db.EntriesBetween(ctx, nil, from, to, 1, 10); err != nil || len(list) != 1 || list[0].Seq != 2 ||
+		list[0].Amount != 2000 || list[0].TransactionID != "4200000002" {
 		t.Errorf("entries between, after seq 1: %+v, %v", list, err)
+	}
+}
+
+// testConsoleReads: the dashboard's search by the start of an openid, its
+// pages of a member's ledger, of members across malls and of decisions,
+// a member's points by cause, its last synced payment and a day's entries
+// with the shop and the amount of their payment or refund.
+func testConsoleReads(t *testing.T, ctx context.Context, db *DB) {
+	const other = "1900000110"
+	now := time.Now()
+	for _, p := range []struct{ mall, openid, txid string }{
+		{mall, "oAbc_1", "4200000001"}, {other, "oAbc_1", "4200000002"}, {mall, "oAbd", "4200000003"},
+		{mall, "oAb", "4200000004"}, {mall, "oB", "4200000005"}, {mall, "oAbc_1", "4200000006"},
+	} {
+		if _, err := writePaymentAt(ctx, db, p.mall, p.openid, p.txid, 10, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(list []Member) string {
+		var s []string
+		for _, m := range list {
+			s = append(s, m.OpenID+"@"+m.Mall)
+		}
+		return strings.Join(s, " ")
+	}
+	for _, c := range []struct {
+		prefix string
+		after  MemberRef
+		limit  int
+		want   string
+	}{
+		{"oAbc", MemberRef{}, 10, "oAbc_1@" + mall + " oAbc_1@" + other},
+		{"oAb", MemberRef{}, 10, "oAb@" + mall + " oAbc_1@" + mall + " oAbc_1@" + other + " oAbd@" + mall},
+		{"oAb", MemberRef{Mall: mall, OpenID: "oAbc_1"}, 10, "oAbc_1@" + other + " oAbd@" + mall},
+		{"", MemberRef{}, 2, "oAb@" + mall + " oAbc_1@" + mall},
+		{"", MemberRef{Mall: mall, OpenID: "oAbc_1"}, 2, "oAbc_1@" + other + " oAbd@" + mall},
+		{"oa", MemberRef{}, 10, ""},                                       // openids are never case-folded
+		{"oAbc_", MemberRef{}, 10, "oAbc_1@" + mall + " oAbc_1@" + other}, // _ is no wildcard
+		{"oZ", MemberRef{}, 10, ""},
+	} {
+		list, err := db.SearchMembers(ctx, nil, c.prefix, c.after, c.limit)
+		if got := ids(list); err != nil || got != c.want {
+			t.Errorf("members starting %q after %v: %q, %v; want %q", c.prefix, c.after, got, err, c.want)
+		}
+	}
+	if list, err := db.SearchMembers(ctx, Malls{other}, "oA", MemberRef{}, 10); err != nil || ids(list) != "oAbc_1@"+other {
+		t.Errorf("confined to %s: %q, %v", other, ids(list), err)
+	}
+
+	// A refund, a redemption and a correction of oAbc_1 at mall: its
+	// ledger in pages, its points by cause.
+	inTx(t, db, func(tx *Tx) error {
+		if _, err := tx.InsertRefund(ctx, &Refund{Mall: mall, RefundID: "r-1", TransactionID: "4200000001",
+			NotificationID: "n-r-1", OpenID: "oAbc_1", RefundAmount: 500, Deducted: 5}); err != nil {
+			return err
+		}
+		for _, e := range []Entry{
+			{Kind: EntryRefund, Points: -5, TransactionID: "4200000001", RefundID: "r-1"},
+			{Kind: EntryAdjustment, Points: -3, IdempotencyKey: "k-1"},
+			{Kind: EntryAdjustment, Points: 2, IdempotencyKey: "k-2"},
+		} {
+			e.Mall, e.OpenID, e.Requested = mall, "oAbc_1", e.Points
+			if err := tx.AppendEntry(ctx, &e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	totals, err := db.MemberPointTotals(ctx, mall, "oAbc_1")
+	if want := (PointTotals{Earned: 20, Credited: 2, Refunded: 5, Redeemed: 3}); err != nil || totals != want {
+		t.Errorf("points by cause: %+v, %v; want %+v", totals, err, want)
+	}
+	first, err := db.MemberEntriesBefore(ctx, mall, "oAbc_1", 0, 3)
+	if err != nil || len(first) != 3 || first[0].IdempotencyKey != "k-2" {
+		t.Fatalf("the first page of the ledger: %+v, %v", first, err)
+	}
+	rest, err := db.MemberEntriesBefore(ctx, mall, "oAbc_1", first[2].Seq, 3)
+	if err != nil || len(rest) != 2 || rest[0].TransactionID != "4200000006" || rest[1].TransactionID != "4200000001" {
+		t.Errorf("the next page of the ledger: %+v, %v", rest, err)
+	}
+
+	// The last synced payment of oAbc_1 at mall: 4200000001, synced after 4200000006.
+	if _, err := db.LastSynced(ctx, mall, "oAbc_1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("nothing synced yet: %v, want ErrNotFound", err)
+	}
+	for i, txid := range []string{"4200000006", "4200000001"} {
+		tr, err := db.Transaction(ctx, mall, txid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := db.RecordAttempt(ctx, Attempt{SyncID: tr.SyncID, Attempt: 1, Outcome: AttemptOK, Status: 204,
+			At: now.Add(time.Duration(i+1) * time.Second)}, SyncSynced); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+	}
+	if ls, err := db.LastSynced(ctx, mall, "oAbc_1"); err != nil || ls.TransactionID != "4200000001" || ls.Total != 10 || ls.At.IsZero() {
+		t.Errorf("the last synced payment: %+v, %v", ls, err)
+	}
+
+	// The day's entries: a payment's and a refund's carry their amounts.
+	day, err := db.EntriesBetween(ctx, nil, now.Add(-time.Hour), now.Add(time.Hour), 0, 100)
+	if err != nil || len(day) != 9 {
+		t.Fatalf("the day's entries: %d, %v", len(day), err)
+	}
+	for _, e := range day {
+		want := map[string]int64{EntryEarn: 1000, EntryRefund: 500, EntryAdjustment: 0}[e.Kind]
+		if e.Amount != want {
+			t.Errorf("entry %d (%s): amount %d, want %d", e.Seq, e.Kind, e.Amount, want)
+		}
+	}
+
+	// Decisions in pages, oldest first.
+	inTx(t, db, func(tx *Tx) error {
+		for _, txid := range []string{"4200000003", "4200000004", "4200000005"} {
+			if _, err := tx.MoveDecision(ctx, DecisionOfPayment, mall, txid, DecisionFile, DecisionPending, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	page, err := db.UndecidedAfter(ctx, nil, "", Undecided{}, 2)
+	if err != nil || len(page) != 2 {
+		t.Fatalf("the first page of decisions: %+v, %v", page, err)
+	}
+	more, err := db.UndecidedAfter(ctx, nil, "", page[1], 2)
+	if err != nil || len(more) != 1 || more[0].Subject == page[0].Subject || more[0].Subject == page[1].Subject {
+		t.Errorf("the next page of decisions: %+v after %+v, %v", more, page, err)
 	}
 }

@@ -97,15 +97,26 @@ const qUndecided = `SELECT kind, mall, subject, transaction_id, openid, amount, 
 		        FROM refunds WHERE decision IN ('pending', 'parked')) u
 		WHERE ($1 = '' OR decision = $1)`
 
-// qUndecidedOrder ends qUndecided, after the condition on malls.
-const qUndecidedOrder = ` ORDER BY created_at, subject LIMIT $2`
+// qUndecidedAfter and qUndecidedOrder end qUndecided, around the
+// condition on malls.
+const (
+	qUndecidedAfter = ` AND (created_at > $3 OR (created_at = $3 AND subject > $4))`
+	qUndecidedOrder = ` ORDER BY created_at, subject LIMIT $2`
+)
 
 // UndecidedList lists the payments and refunds of scope's malls waiting
 // for a decision (state: DecisionPending, DecisionParked, or "" for both),
 // oldest first.
 func (db *DB) UndecidedList(ctx context.Context, scope Malls, state string, limit int) ([]Undecided, error) {
-	in, args := scope.and("mall", 3)
-	rs, err := db.query(ctx, qUndecided+in+qUndecidedOrder, append([]any{state, limit}, args...)...)
+	return db.UndecidedAfter(ctx, scope, state, Undecided{}, limit)
+}
+
+// UndecidedAfter is UndecidedList's page after the decision after (its
+// CreatedAt and Subject; the zero Undecided: from the oldest).
+func (db *DB) UndecidedAfter(ctx context.Context, scope Malls, state string, after Undecided, limit int) ([]Undecided, error) {
+	in, args := scope.and("mall", 5)
+	rs, err := db.query(ctx, qUndecided+qUndecidedAfter+in+qUndecidedOrder,
+		append([]any{state, limit, micros(after.CreatedAt), after.Subject}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: undecided: %w", err)
 	}

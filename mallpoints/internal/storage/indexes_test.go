@@ -30,11 +30,15 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 		{"points of a day", qPoints, []any{0, 1}},
 		{"sync lags", qLags, []any{0, 1}},
 		{"hourly chart", qHourly, []any{0, 1, 3600}},
-		{"members by openid", qMembersByOpenID, []any{"o"}},
+		{"members by the start of an openid", qSearchMembers + qSearchMembersEnd + qSearchMembersBy, []any{"o", "p", 1, "o", "", "", 10}},
+		{"every member", qSearchMembers + qSearchMembersAll + qSearchMembersBy, []any{"", "", 0, "", "", "", 10}},
+		{"a member's points by cause", qPointTotals, []any{"1900000109", "o"}},
+		{"a member's last synced payment", qLastSynced, []any{"1900000109", "o", SyncSynced}},
 		{"entries of a day", qEntriesBetween, []any{0, 1, 0, 10}},
 		{"a sync's payment", "SELECT t.points" + qTransactionBySync, []any{1, SyncPoints}},
 		{"undecided payments and refunds", qUndecided + qUndecidedOrder, []any{"", 10}},
 		{"decision counts", qDecisionCounts + ` GROUP BY decision`, nil},
+		{"oldest authorisation check", qOldestCheck, []any{1}},
 		{"purge: a mall's old notifications", qPurgeNotifications, []any{"m", 1, 1000}},
 		{"purge: the next attempts", qAttemptsAfter, []any{0, 1000}},
 		{"purge: a range of attempts", qPurgeAttempts, []any{0, 1000, 1, SyncPending, SyncParked, SyncUnconfirmed}},
@@ -58,7 +62,10 @@ func TestDashboardAndMetricsQueriesSearchIndexes(t *testing.T) {
 		for _, step := range plan {
 			// A partial index holds only the rows a query wants: scanning
 			// it reads no other.
-			if strings.HasSuffix(step, "USING INDEX transactions_undecided") || strings.HasSuffix(step, "USING INDEX refunds_undecided") {
+			// members_recheck holds the members with an activity, which the
+			// re-check keeps to the active ones (RetireInactive).
+			if strings.HasSuffix(step, "USING INDEX transactions_undecided") || strings.HasSuffix(step, "USING INDEX refunds_undecided") ||
+				strings.HasSuffix(step, "USING INDEX members_recheck") {
 				continue
 			}
 			for _, table := range []string{"syncs", "transactions", "ledger_entries", "members", "notifications", "sync_attempts"} {
@@ -128,6 +135,8 @@ func TestEveryIndexOnTheTablesAPaymentWritesServesAQuery(t *testing.T) {
 		"webhook_undelivered":                   "Deliveries, DeliveryCounts (partial)",
 		"webhook_delivered":                     "Purge of delivered deliveries (partial)",
 		"webhook_deliveries_by_member":          "an erasure's rewrite of the member's deliveries",
+		"members_by_phone":                      "MembersByPhone, exact (partial: only members with a phone; written when the CRM sets one)",
+		"members_recheck":                       "DueForRecheck, RetireInactive, the oldest check (metrics); partial: members with an activity, which a payment writes at most daily",
 	}
 	rs, err := db.sql.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'index'
 		AND tbl_name IN ('members', 'notifications', 'syncs', 'sync_attempts', 'transactions', 'ledger_entries', 'point_lots',

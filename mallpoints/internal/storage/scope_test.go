@@ -66,8 +66,10 @@ func testReadsConfinedToMalls(t *testing.T, ctx context.Context, db *DB) {
 	}{{nil, 3, 5, 1}, {mine, 1, 2, 0}} {
 		ms, err := db.Members(ctx, c.scope, "", "", 10)
 		count("members", len(ms), err, min(c.want, 2)) // one member per mall
-		ms, err = db.MembersByOpenID(ctx, c.scope, "oShared")
+		ms, err = db.SearchMembers(ctx, c.scope, "oShared", MemberRef{}, 10)
 		count("members by openid", len(ms), err, min(c.want, 2))
+		ms, err = db.SearchMembers(ctx, c.scope, "oSh", MemberRef{}, 10)
+		count("members by the start of an openid", len(ms), err, min(c.want, 2))
 		exp, err := db.ExpiringInPage(ctx, c.scope, "", "", 10, time.Time{}, to)
 		count("expiring in the page", len(exp), err, 0)
 		txs, err := db.Transactions(ctx, TransactionFilter{Malls: c.scope, Limit: 10})
@@ -86,8 +88,8 @@ func testReadsConfinedToMalls(t *testing.T, ctx context.Context, db *DB) {
 		} else {
 			count("the feed", len(es), err, c.want)
 		}
-		es, err = db.EntriesBetween(ctx, c.scope, from, to, 0, 10)
-		count("entries of the day", len(es), err, c.want)
+		day, err := db.EntriesBetween(ctx, c.scope, from, to, 0, 10)
+		count("entries of the day", len(day), err, c.want)
 		rs, err := db.Refusals(ctx, c.scope, 10)
 		count("refusals", len(rs), err, c.want)
 		us, err := db.UndecidedList(ctx, c.scope, "", 10)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -31,12 +32,23 @@ type State struct {
 	// Deliveries counts the webhook deliveries not yet delivered, by state
 	// (DeliveryPending, DeliveryParked).
 	Deliveries map[string]int64
+	// OldestAuthorizationCheck is the oldest authorisation check among the
+	// members active in the last ActiveWindow, a member never checked
+	// counting from when it was first seen; zero when none is active.
+	OldestAuthorizationCheck time.Time
 }
+
+// ActiveWindow is how recent a member's last payment or activation must
+// be for the re-check of authorisations to keep its state current.
+const ActiveWindow = 30 * 24 * time.Hour
 
 // The scrape-time queries; indexes_test.go checks each one's plan.
 const (
 	qBacklog    = `SELECT COUNT(*), COALESCE(MIN(created_at), 0) FROM syncs WHERE state = $1`
 	qCountState = `SELECT COUNT(*) FROM syncs WHERE state = $1`
+	// The first row of members_recheck among the active members.
+	qOldestCheck = `SELECT authorize_checked_at, created_at FROM members WHERE active_at > 0 AND active_at >= $1
+		ORDER BY authorize_checked_at, active_at LIMIT 1`
 	// A recursive query walks the distinct malls of the index, so the cost
 	// grows with the number of malls, not of notifications.
 	qLastNotifications = `WITH RECURSIVE malls (mall) AS (
@@ -78,6 +90,15 @@ func (db *DB) State(ctx context.Context) (State, error) {
 	st.Decisions, st.OldestDecision = counts, since[DecisionPending]
 	if st.Deliveries, err = db.DeliveryCounts(ctx); err != nil {
 		return st, err
+	}
+	var checked, created int64
+	switch err := noRows(db.queryRow(ctx, qOldestCheck, micros(time.Now().Add(-ActiveWindow))).Scan(&checked, &created)); {
+	case err == nil && checked > 0:
+		st.OldestAuthorizationCheck = fromMicros(checked)
+	case err == nil:
+		st.OldestAuthorizationCheck = fromMicros(created)
+	case !errors.Is(err, ErrNotFound):
+		return st, fmt.Errorf("storage: oldest authorisation check: %w", err)
 	}
 	return st, nil
 }

@@ -22,10 +22,15 @@ const (
 	// after an earlier attempt whose outcome is unknown, which WeChat Pay
 	// probably took; nobody can tell from here, so a person should look.
 	SyncUnconfirmed = "synced_unconfirmed"
+	// SyncNotAuthorized: WeChat Pay refused a points sync, and its
+	// authorisation query said the member had withdrawn the points service
+	// (DEAUTHORIZED). Nothing will send it; once the member authorises
+	// again it may be retried through the API.
+	SyncNotAuthorized = "not_authorized"
 )
 
 // SyncStates are the states a sync can be in.
-var SyncStates = []string{SyncPending, SyncSynced, SyncParked, SyncUnconfirmed}
+var SyncStates = []string{SyncPending, SyncSynced, SyncParked, SyncUnconfirmed, SyncNotAuthorized}
 
 // Attempt outcomes.
 const (
@@ -38,6 +43,8 @@ const (
 	AttemptUnknown = "unknown"
 	// AttemptUnconfirmed: the refusal that made the sync SyncUnconfirmed.
 	AttemptUnconfirmed = "unconfirmed"
+	// AttemptNotAuthorized: the refusal that made the sync SyncNotAuthorized.
+	AttemptNotAuthorized = "not_authorized"
 )
 
 // Sync is one outbound call to WeChat Pay and what became of it.
@@ -192,12 +199,12 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool,
 	return recorded, nil
 }
 
-// Unpark moves a parked or synced_unconfirmed sync back to pending,
-// reporting false when it was neither. It returns the number of attempts
-// made so far, which tells this retry apart from earlier ones.
+// Unpark moves a parked, synced_unconfirmed or not_authorized sync back to
+// pending, reporting false when it was none of them. It returns the number
+// of attempts made so far, which tells this retry apart from earlier ones.
 func (tx *Tx) Unpark(ctx context.Context, id int64) (attempts int, ok bool, err error) {
-	err = tx.queryRow(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state IN ($3, $4) RETURNING attempts`,
-		id, SyncPending, SyncParked, SyncUnconfirmed).Scan(&attempts)
+	err = tx.queryRow(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state IN ($3, $4, $5) RETURNING attempts`,
+		id, SyncPending, SyncParked, SyncUnconfirmed, SyncNotAuthorized).Scan(&attempts)
 	if err = noRows(err); err == ErrNotFound {
 		return 0, false, nil
 	}

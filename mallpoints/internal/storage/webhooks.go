@@ -72,6 +72,10 @@ type entryData struct {
 	// deduction, in fen.
 	Amount int64  `json:"amount,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// MemberID and UnionID are the member's CRM ids when the entry was
+	// written (PUT /api/members); empty when unknown.
+	MemberID string `json:"member_id,omitempty"`
+	UnionID  string `json:"unionid,omitempty"`
 }
 
 // appendEntryEvent writes the event of entry e, just numbered, with its
@@ -96,6 +100,10 @@ func (tx *Tx) appendEntryEvent(ctx context.Context, e *Entry) error {
 		if err != nil && err != ErrNotFound {
 			return fmt.Errorf("storage: entry event: %w", err)
 		}
+	}
+	if err := noRows(tx.queryRow(ctx, `SELECT member_id, unionid FROM members WHERE mall = $1 AND openid = $2`,
+		e.Mall, e.OpenID).Scan(&d.MemberID, &d.UnionID)); err != nil && err != ErrNotFound {
+		return fmt.Errorf("storage: entry event: %w", err)
 	}
 	data, err := json.Marshal(d)
 	if err != nil {
