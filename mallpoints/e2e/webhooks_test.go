@@ -202,7 +202,8 @@ func TestWebhooksDeliverEveryEntryInOrderPerMemberThroughKilledReplicasAndReceiv
 
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("webhook chaos for %v at %.0f payments/s; random seed %d", load, rate, seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	// One generator per goroutine: a *rand.Rand is not safe for concurrent use.
+	killRng, outageRng := rand.New(rand.NewPCG(seed, 0)), rand.New(rand.NewPCG(seed, 1))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var kills, outages int
@@ -213,13 +214,13 @@ func TestWebhooksDeliverEveryEntryInOrderPerMemberThroughKilledReplicasAndReceiv
 			select {
 			case <-stop:
 				return
-			case <-time.After(time.Duration(1000+rng.IntN(3000)) * time.Millisecond):
+			case <-time.After(time.Duration(1000+killRng.IntN(3000)) * time.Millisecond):
 			}
-			r := c.replicas[rng.IntN(len(c.replicas))]
+			r := c.replicas[killRng.IntN(len(c.replicas))]
 			r.kill()
 			kills++
 			c.front.set(c.replicas...)
-			time.Sleep(time.Duration(200+rng.IntN(1000)) * time.Millisecond)
+			time.Sleep(time.Duration(200+killRng.IntN(1000)) * time.Millisecond)
 			c.restart(r)
 			c.front.set(c.replicas...)
 		}
@@ -230,12 +231,12 @@ func TestWebhooksDeliverEveryEntryInOrderPerMemberThroughKilledReplicasAndReceiv
 			select {
 			case <-stop:
 				return
-			case <-time.After(time.Duration(2000+rng.IntN(3000)) * time.Millisecond):
+			case <-time.After(time.Duration(2000+outageRng.IntN(3000)) * time.Millisecond):
 			}
 			goDown.Store(true)
 			os.WriteFile(downFile, nil, 0o600)
 			outages++
-			time.Sleep(time.Duration(1000+rng.IntN(2000)) * time.Millisecond)
+			time.Sleep(time.Duration(1000+outageRng.IntN(2000)) * time.Millisecond)
 			goDown.Store(false)
 			os.Remove(downFile)
 		}
