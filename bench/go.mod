@@ -4,7 +4,7 @@ go 1.26
 
 require (
 	github.com/go-pay/gopay v1.5.123
-	github.com/seed2ac2593f/wxpay v0.1.0
+	github.com/seed2ac2593f/wxpay v0.3.0
 	github.com/wechatpay-apiv3/wechatpay-go v0.2.21
 )
 

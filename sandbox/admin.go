@@ -20,7 +20,8 @@ const maxAdminBytes = 64 << 10
 // input is 400 {"error": …, "field": …}.
 //
 //	POST /sandbox/authorizations      MemberRequest  → 201 (new) or 200 Member; MALL_AUTH.ACTIVATE_CARD sent
-//	POST /sandbox/deauthorizations    MemberRequest  → 200 Member (DEAUTHORIZED)
+//	POST /sandbox/authorizations/{openid}/revoke {appid, sub_mchid?, mchid?} → 200 Member (DEAUTHORIZED)
+//	POST /sandbox/members/{openid}/commit        {appid, sub_mchid?, mchid?} → 200 Submission; MALL_TRANSACTION.SUCCESS sent with commit_tag
 //	POST /sandbox/transactions        PaymentRequest (transaction_id, time_end optional) → 201 Payment; MALL_TRANSACTION.SUCCESS sent to members
 //	POST /sandbox/refunds             RefundRequest  → 201 Refund; MALL_REFUND.SUCCESS sent if points were synced
 //	GET  /sandbox/points/{transaction_id}[?mchid=]   → 200 PointsSync, or 404
@@ -71,13 +72,21 @@ func (s *Sandbox) adminHandler() http.Handler {
 		}
 		return http.StatusOK, mb, err
 	})
-	handle("POST /sandbox/deauthorizations", func(r *http.Request) (int, any, error) {
-		var req MemberRequest
-		if err := decodeAdmin(r, &req); err != nil {
+	handle("POST /sandbox/authorizations/{openid}/revoke", func(r *http.Request) (int, any, error) {
+		req, err := decodeMemberPath(r)
+		if err != nil {
 			return 0, nil, err
 		}
 		mb, err := s.Deauthorize(req)
 		return http.StatusOK, mb, err
+	})
+	handle("POST /sandbox/members/{openid}/commit", func(r *http.Request) (int, any, error) {
+		req, err := decodeMemberPath(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		sub, err := s.Commit(req)
+		return http.StatusOK, sub, err
 	})
 	handle("POST /sandbox/transactions", func(r *http.Request) (int, any, error) {
 		var req PaymentRequest
@@ -275,6 +284,23 @@ func decodeAdmin(r *http.Request, v any) error {
 		return &InputError{Field: "body", Message: "holds more than one JSON value"}
 	}
 	return nil
+}
+
+// memberPath is the body of the admin calls that name the member in their
+// path: /sandbox/authorizations/{openid}/revoke, /sandbox/members/{openid}/commit.
+type memberPath struct {
+	MchID    string `json:"mchid,omitempty"`
+	SubMchID string `json:"sub_mchid,omitempty"`
+	AppID    string `json:"appid"`
+}
+
+// decodeMemberPath reads a memberPath body and the path's openid.
+func decodeMemberPath(r *http.Request) (MemberRequest, error) {
+	var b memberPath
+	if err := decodeAdmin(r, &b); err != nil {
+		return MemberRequest{}, err
+	}
+	return MemberRequest{MchID: b.MchID, SubMchID: b.SubMchID, AppID: b.AppID, OpenID: r.PathValue("openid")}, nil
 }
 
 // jsonKind says in words what JSON a Go type wants.

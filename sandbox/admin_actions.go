@@ -22,9 +22,11 @@ type InputError struct {
 // Error returns "sandbox: <field>: <message>".
 func (e *InputError) Error() string { return "sandbox: " + e.Field + ": " + e.Message }
 
-// MemberRequest is the body of POST /sandbox/authorizations (and of
-// /sandbox/deauthorizations): a customer of the mall opens the member card
-// in the 商圈会员快速积分 plugin.
+// MemberRequest names a member of a mall and says what the member does in
+// the 商圈会员快速积分 plugin: opens the member card (Authorize, the body of
+// POST /sandbox/authorizations), withdraws the authorisation (Deauthorize)
+// or submits held payments (Commit); the last two take openid from their
+// paths.
 type MemberRequest struct {
 	// MchID is the merchant or service provider; empty means the provider
 	// of SubMchID, else the first merchant configured.
@@ -33,8 +35,10 @@ type MemberRequest struct {
 	SubMchID string `json:"sub_mchid,omitempty"`
 	AppID    string `json:"appid"`
 	OpenID   string `json:"openid"`
-	// AuthType is REGISTERED_AND_AUTHORIZATION_MODE (the default: card and
-	// points authorised) or REGISTERED_MODE (card only: not AUTHORIZED).
+	// AuthType, for Authorize only, is REGISTERED_AND_AUTHORIZATION_MODE
+	// (the default: card and automatic points authorised) or REGISTERED_MODE
+	// (card only: not AUTHORIZED, and each payment held for the member to
+	// submit, see Commit).
 	AuthType string `json:"auth_type,omitempty"`
 }
 
@@ -99,9 +103,12 @@ func (s *Sandbox) Authorize(req MemberRequest) (mb Member, created bool, err err
 	return mb, created, err
 }
 
-// Deauthorize withdraws an AUTHORIZED member's authorisation: the
-// authorisation query then answers DEAUTHORIZED. WeChat Pay documents no
-// notification for it, so none is sent.
+// Deauthorize withdraws an AUTHORIZED member's authorisation (POST
+// /sandbox/authorizations/{openid}/revoke): the authorisation query then
+// answers DEAUTHORIZED, a points sync for the member gets
+// Config.DeauthorizedSyncAnswer, and its later payments are neither notified
+// nor held. WeChat Pay documents no notification for it, so none is sent.
+// req.AuthType is not used.
 func (s *Sandbox) Deauthorize(req MemberRequest) (Member, error) {
 	_, mall, err := s.adminMember(req.MchID, req.SubMchID, req.AppID, req.OpenID)
 	if err != nil {
@@ -127,9 +134,6 @@ type PaymentRequest struct {
 	Amount     int64  `json:"amount"`                // fen, positive
 	ShopNumber string `json:"shop_number,omitempty"` // default "SANDBOX-001"
 	ShopName   string `json:"shop_name,omitempty"`   // default "沙盒门店"
-	// CommitTag is set when the member asked for points by hand in the
-	// plugin (手动提交积分标记).
-	CommitTag string `json:"commit_tag,omitempty"`
 	// TransactionID chooses the 微信支付订单号, 1 to 32 digits, for tests
 	// and examples that want a known id; empty makes a new one.
 	TransactionID string `json:"transaction_id,omitempty"`
@@ -141,14 +145,21 @@ type PaymentRequest struct {
 
 // Payment is the answer to a PaymentRequest. NotificationID is empty when
 // the customer is not an AUTHORIZED member: WeChat Pay tells the mall only
-// about its members' payments.
+// about its members' payments, and about those of members without automatic
+// points once they submit them.
 type Payment struct {
 	TransactionID  string `json:"transaction_id"`
 	NotificationID string `json:"notification_id,omitempty"`
+	// HeldUntil is set for the payment of a member in REGISTERED_MODE: it is
+	// held for the member to submit (Commit) until then, and lapses after
+	// (already, for a payment backdated past it).
+	HeldUntil string `json:"held_until,omitempty"`
 }
 
-// Pay records a payment at the sandbox clock's time, or at req.TimeEnd, and, for an AUTHORIZED
-// member, sends MALL_TRANSACTION.SUCCESS to the merchant's NotifyURL.
+// Pay records a payment at the sandbox clock's time, or at req.TimeEnd. For
+// an AUTHORIZED member it sends MALL_TRANSACTION.SUCCESS to the merchant's
+// NotifyURL; for a member in REGISTERED_MODE it holds the payment until the
+// member submits it (Commit) or it lapses (Config.HoldPaymentsFor).
 func (s *Sandbox) Pay(req PaymentRequest) (Payment, error) {
 	m, mall, err := s.adminMember(req.MchID, req.SubMchID, req.AppID, req.OpenID)
 	if err != nil {
@@ -163,7 +174,7 @@ func (s *Sandbox) Pay(req PaymentRequest) (Payment, error) {
 	if req.ShopName == "" {
 		req.ShopName = "沙盒门店"
 	}
-	for _, f := range []struct{ name, v string }{{"shop_number", req.ShopNumber}, {"shop_name", req.ShopName}, {"commit_tag", req.CommitTag}} {
+	for _, f := range []struct{ name, v string }{{"shop_number", req.ShopNumber}, {"shop_name", req.ShopName}} {
 		if len(f.v) > 128 {
 			return Payment{}, &InputError{Field: f.name, Message: "must be at most 128 bytes"}
 		}
@@ -194,23 +205,36 @@ func (s *Sandbox) Pay(req PaymentRequest) (Payment, error) {
 	}
 	tx := &transaction{
 		id: id, account: m.MchID, key: key,
-		shopNumber: req.ShopNumber, shopName: req.ShopName, commitTag: req.CommitTag,
+		shopNumber: req.ShopNumber, shopName: req.ShopName,
 		amount: req.Amount, timeEnd: timeEnd,
 	}
-	mb := s.state.members[key]
-	tx.notified = mb != nil && mb.state == stateAuthorized
+	p := Payment{TransactionID: tx.id}
+	switch mb := s.state.members[key]; {
+	case mb == nil: // not a member: recorded only
+	case mb.state == stateAuthorized:
+		tx.notified = true
+	case mb.state == stateUnauthorized: // card only (REGISTERED_MODE)
+		tx.heldUntil = s.holdUntil(timeEnd)
+		p.HeldUntil = formatTime(tx.heldUntil)
+	}
+	notified := tx.notified // a held payment's changes when submitted
 	s.state.addTransaction(tx, now)
 	s.state.mu.Unlock()
 
-	p := Payment{TransactionID: tx.id}
-	if tx.notified {
-		p.NotificationID, err = s.notify(m, m.NotifyURL, eventTransaction, transactionPlaintext{
-			MchID: mall, MerchantName: m.mallName(mall), ShopName: tx.shopName, ShopNumber: tx.shopNumber,
-			AppID: key.appid, OpenID: key.openid, TimeEnd: formatTime(tx.timeEnd), Amount: tx.amount,
-			TransactionID: tx.id, CommitTag: tx.commitTag,
-		})
+	if notified {
+		p.NotificationID, err = s.notifyPayment(m, tx)
 	}
 	return p, err
+}
+
+// notifyPayment sends MALL_TRANSACTION.SUCCESS for a payment to the
+// merchant's NotifyURL.
+func (s *Sandbox) notifyPayment(m *merchant, tx *transaction) (id string, err error) {
+	return s.notify(m, m.NotifyURL, eventTransaction, transactionPlaintext{
+		MchID: tx.key.mall, MerchantName: m.mallName(tx.key.mall), ShopName: tx.shopName, ShopNumber: tx.shopNumber,
+		AppID: tx.key.appid, OpenID: tx.key.openid, TimeEnd: formatTime(tx.timeEnd), Amount: tx.amount,
+		TransactionID: tx.id, CommitTag: tx.commitTag,
+	})
 }
 
 // RefundRequest is the body of POST /sandbox/refunds.

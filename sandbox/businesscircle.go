@@ -119,8 +119,9 @@ func (s *Sandbox) businessCircleEndpoints() []*endpoint {
 }
 
 // pointsNotify is 商圈会员积分同步: the transaction must be the caller's (and
-// the mall's), with the same app id and openid; a second sync overwrites the
-// first and is counted unless RejectRepeatedPointsSync.
+// the mall's), with the same app id and openid, and the member must not have
+// withdrawn the authorisation (DeauthorizedSyncAnswer, inferred); a second
+// sync overwrites the first and is counted unless RejectRepeatedPointsSync.
 func (s *Sandbox) pointsNotify(x *exchange) (int, []byte, *apiError) {
 	appid := x.text("appid")
 	mall, e := mallOf(x.merchant, x.text("sub_mchid"), param{"body", "sub_mchid", "商圈商户ID"})
@@ -130,12 +131,14 @@ func (s *Sandbox) pointsNotify(x *exchange) (int, []byte, *apiError) {
 	if e := checkAppID(x.merchant, appid, param{"body", "appid", "小程序AppID"}); e != nil {
 		return 0, nil, e
 	}
-	ok, repeated := s.state.sync(x.merchant.MchID, memberKey{mall, appid, x.text("openid")}, x.text("transaction_id"), x.body, s.now(), s.cfg.RejectRepeatedPointsSync)
-	switch {
-	case !ok:
+	switch s.state.sync(x.merchant.MchID, memberKey{mall, appid, x.text("openid")}, x.text("transaction_id"), x.body, s.now(), s.cfg.RejectRepeatedPointsSync) {
+	case syncNoSuchTx:
 		return 0, nil, newError(http.StatusBadRequest, "PARAM_ERROR", msgPointsMismatch,
 			"no transaction with this id, mall, appid and openid for the caller")
-	case repeated:
+	case syncDeauthorized:
+		a := s.cfg.DeauthorizedSyncAnswer
+		return 0, nil, newError(a.Status, a.Code, a.Message, "the member withdrew the authorisation (DEAUTHORIZED)")
+	case syncRepeated:
 		return 0, nil, newError(http.StatusBadRequest, "PARAM_ERROR", msgRepeatedSync, "transaction already synced")
 	}
 	return http.StatusNoContent, nil, nil
@@ -162,8 +165,9 @@ func (s *Sandbox) userAuthorization(x *exchange) (int, []byte, *apiError) {
 }
 
 // commitStatus is 商圈会员待积分状态查询, answered 200 with a body as the newer
-// documents say: PENDING when the member paid today (Beijing time) and the
-// payment's points were not synced yet, else FINISHED.
+// documents say: PENDING when a payment of the member waits for points (one
+// of today, Beijing time, notified and not synced yet, or one held for the
+// member's submission that has not lapsed), else FINISHED.
 func (s *Sandbox) commitStatus(x *exchange) (int, []byte, *apiError) {
 	appid := x.query.Get("appid")
 	brand, _ := strconv.ParseInt(x.query.Get("brandid"), 10, 64)

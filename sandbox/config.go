@@ -48,6 +48,19 @@ type Config struct {
 	// transaction with 400 PARAM_ERROR. By default it overwrites the first and
 	// is counted: what WeChat Pay does is not documented.
 	RejectRepeatedPointsSync bool
+	// DeauthorizedSyncAnswer answers a points sync for a member who withdrew
+	// the authorisation (DEAUTHORIZED, see Sandbox.Deauthorize). WeChat Pay
+	// documents no answer for it, so this one is inferred; the zero value
+	// means 400 USER_NOT_AUTHORIZED "用户未授权商圈会员积分服务". A client should
+	// learn why by asking the authorisation query, not from the code.
+	DeauthorizedSyncAnswer ErrorAnswer
+
+	// HoldPaymentsFor is how long a payment of a member in REGISTERED_MODE
+	// (card opened, automatic points not authorised) is held for the member
+	// to submit (Sandbox.Commit) before it lapses, never notified. Zero means
+	// until the end of the payment's day in Beijing time, the "today" of the
+	// pending-points query; WeChat Pay documents no deadline.
+	HoldPaymentsFor time.Duration
 
 	// RateLimits enforces the per-second limits WeChat Pay documents for
 	// each merchant (DocumentedRateLimits: 150 for the authorisation query),
@@ -78,6 +91,25 @@ type Config struct {
 	// Rand draws the faults and the public-key share of notifications; nil
 	// means a randomly seeded source. A share of 0 or 1 never draws.
 	Rand rand.Source
+}
+
+// ErrorAnswer is an error answer of an emulated API: the HTTP status, 4xx or
+// 5xx, and the code and message of the body {"code","message"}.
+type ErrorAnswer struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+// defaultDeauthorizedSync is the zero Config's DeauthorizedSyncAnswer.
+var defaultDeauthorizedSync = ErrorAnswer{http.StatusBadRequest, "USER_NOT_AUTHORIZED", msgUserNotAuthorized}
+
+// check reports what is wrong with a configured answer, named name.
+func (a ErrorAnswer) check(name string) error {
+	if a.Status < 400 || a.Status > 599 || a.Code == "" {
+		return fmt.Errorf("%s: Status must be 4xx or 5xx and Code set, got %d %q", name, a.Status, a.Code)
+	}
+	return nil
 }
 
 // Merchant is a merchant (直连商户) or service provider (服务商) allowed to

@@ -77,10 +77,26 @@
 // # Admin API
 //
 // JSON under /sandbox/, beside the /v3/ paths, drives the sandbox from any
-// language: authorizations, deauthorizations, transactions, refunds, points,
-// parkings, deliveries and faults. Each call has a Go method on Sandbox
-// (Authorize, Deauthorize, Pay, Refund, Points, Parkings, Deliveries,
-// Faults, SetFaults). It has no authentication: serve it on loopback only.
+// language: authorizations and their revocation, members' submissions of
+// held payments, transactions, refunds, points, parkings, deliveries and
+// faults. Each call has a Go method on Sandbox (Authorize, Deauthorize,
+// Commit, Pay, Refund, Points, Parkings, Deliveries, Faults, SetFaults). It
+// has no authentication: serve it on loopback only.
+//
+// # Automatic points
+//
+// A member authorised with REGISTERED_AND_AUTHORIZATION_MODE earns
+// automatically: each payment is notified at once. A member who opened the
+// card in REGISTERED_MODE has each payment held (Payment.HeldUntil): nothing
+// is notified and commit_status answers PENDING until the member submits the
+// payments in the plugin (POST /sandbox/members/{openid}/commit, Commit);
+// then each is notified with a commit_tag. Unsubmitted, a payment lapses at
+// the end of its day in Beijing (Config.HoldPaymentsFor changes that). A
+// member who withdraws the authorisation (POST
+// /sandbox/authorizations/{openid}/revoke, Deauthorize) is DEAUTHORIZED to
+// the authorisation query, and a later points sync for the member gets
+// Config.DeauthorizedSyncAnswer. docs/protocol.md §9.3 says which of this
+// WeChat Pay documents and which the sandbox infers.
 // docs/sandbox.md in the repository documents every call, its body and its
 // answer, and the faults PUT /sandbox/faults takes.
 //
@@ -127,8 +143,10 @@
 //     named in sub_mchid) with the same appid and openid; otherwise the
 //     misleading real message "参数校验错误，请检查商圈商户号，微信订单号，OPENID是否为空".
 //     A second sync of a transaction overwrites the first and is counted
-//     (Config.RejectRepeatedPointsSync refuses it instead). Whether the member
-//     is AUTHORIZED is not checked.
+//     (Config.RejectRepeatedPointsSync refuses it instead). A member who
+//     withdrew the authorisation (DEAUTHORIZED) gets
+//     Config.DeauthorizedSyncAnswer, by default 400 USER_NOT_AUTHORIZED; an
+//     UNAUTHORIZED one (REGISTERED_MODE, who submitted a held payment) syncs.
 //   - A service provider must name one of its sub-merchants in sub_mchid on
 //     every business-circle call (missing: 400 PARAM_ERROR); another mall's
 //     id is 403 NO_AUTH "受理关系不存在", for providers and merchants alike.
@@ -138,10 +156,15 @@
 //     everywhere.
 //   - commit_status answers 200 with points_commit_status: PENDING when the
 //     member has a payment today (Beijing time, sandbox clock) that was
-//     notified and not yet synced, else FINISHED.
-//   - A payment by a customer who is not an AUTHORIZED member is recorded
-//     but not notified (notification_id empty), and never makes commit_status
-//     PENDING; it can still be synced.
+//     notified and not yet synced, or a held payment that has not lapsed,
+//     else FINISHED. It answers for any member, authorised or not.
+//   - A payment by a member in REGISTERED_MODE is held until submitted or
+//     lapsed, at the end of its Beijing day; a submission gives one new
+//     commit_tag (32 letters and digits) to all the payments it submits. A
+//     payment by a customer without a member card, or by a DEAUTHORIZED
+//     member, is recorded but neither notified (notification_id empty) nor
+//     held, and never makes commit_status PENDING; it can still be synced
+//     (the DEAUTHORIZED member's sync gets DeauthorizedSyncAnswer).
 //   - Refunds are notified only for synced transactions paid within 30 days.
 //   - Notifications: id a UUID, associated_data the original_type
 //     (mall_auth for MALL_AUTH.ACTIVATE_CARD), nonce 12 letters and digits,

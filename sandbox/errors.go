@@ -28,6 +28,7 @@ const (
 	msgRepeatedSync      = "该笔订单已同步过积分，请勿重复同步" // sandbox's own, only with RejectRepeatedPointsSync
 	msgAppIDMismatch     = "appid和mchid不匹配"    // sandbox's own
 	msgBrandAppID        = "appid未绑定该品牌"       // sandbox's own
+	msgUserNotAuthorized = "用户未授权商圈会员积分服务"     // sandbox's own: a sync for a DEAUTHORIZED member (inferred)
 )
 
 // apiError is an answer WeChat Pay gives to a request it does not accept:

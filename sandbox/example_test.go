@@ -132,6 +132,46 @@ func ExampleWithNotifyHandler() {
 	// syncs: 1 points: 88
 }
 
+// A member who opened the card without authorising automatic points
+// (REGISTERED_MODE) pays: WeChat Pay holds the payment, and the pending-points
+// query says PENDING, until the member submits it in the plugin. Then the
+// payment is notified with a commit_tag.
+func ExampleSandbox_Commit() {
+	tags := make(chan string, 1)
+	srv := sandbox.NewServer(sandbox.WithNotifyFunc(func(_ context.Context, n *notify.Notification) error {
+		var paid businesscircle.TransactionEvent
+		if n.EventType == businesscircle.EventTypeTransactionSuccess {
+			if err := n.DecodeResource(&paid); err != nil {
+				return err
+			}
+			tags <- paid.CommitTag
+		}
+		return nil
+	}))
+	defer srv.Close()
+	query := businesscircle.New(srv.Client).Businesscircle.Users.Points.CommitStatus
+	member := sandbox.MemberRequest{AppID: "wx1", OpenID: "o1", AuthType: "REGISTERED_MODE"}
+
+	srv.Sandbox.Authorize(member)
+	paid, _ := srv.Sandbox.Pay(sandbox.PaymentRequest{AppID: "wx1", OpenID: "o1", Amount: 8800})
+	cs, _, err := query.Get(context.Background(), "o1", businesscircle.CommitStatusQuery{BrandID: 1000, AppID: "wx1"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("notified:", paid.NotificationID != "", "status:", cs.PointsCommitStatus)
+
+	sub, err := srv.Sandbox.Commit(member)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("submitted:", len(sub.Payments), "commit_tag notified:", <-tags == sub.CommitTag)
+	// Output:
+	// notified: false status: PENDING
+	// submitted: 1 commit_tag notified: true
+}
+
 // Faults make the sandbox answer like an overloaded WeChat Pay.
 func ExampleSandbox_SetFaults() {
 	srv := sandbox.NewServer(sandbox.WithClientOptions(wxpay.WithoutRetries()))

@@ -68,6 +68,14 @@ func New(cfg Config) (*Sandbox, error) {
 	if cfg.NotifyPublicKeyShare < 0 || cfg.NotifyPublicKeyShare > 1 {
 		return nil, fmt.Errorf("sandbox: NotifyPublicKeyShare %v is not between 0 and 1", cfg.NotifyPublicKeyShare)
 	}
+	if cfg.HoldPaymentsFor < 0 {
+		return nil, fmt.Errorf("sandbox: HoldPaymentsFor %v is negative", cfg.HoldPaymentsFor)
+	}
+	if s.cfg.DeauthorizedSyncAnswer == (ErrorAnswer{}) {
+		s.cfg.DeauthorizedSyncAnswer = defaultDeauthorizedSync
+	} else if err := cfg.DeauthorizedSyncAnswer.check("DeauthorizedSyncAnswer"); err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
 	src := cfg.Rand
 	if src == nil {
 		var seed [16]byte

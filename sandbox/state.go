@@ -48,7 +48,11 @@ type transaction struct {
 	timeEnd    time.Time
 	addedAt    time.Time // when the sandbox recorded it; timeEnd may be backdated
 	day        string    // timeEnd's date in Beijing, the "today" of commit_status
-	notified   bool      // MALL_TRANSACTION.SUCCESS was sent: the member was authorised
+	notified   bool      // MALL_TRANSACTION.SUCCESS was sent: the member was authorised, or submitted it
+	// heldUntil is set for a payment of a member in REGISTERED_MODE: it waits
+	// for the member's submission until then, and lapses after. Zero once
+	// submitted, and for every other payment.
+	heldUntil  time.Time
 	syncCount  int
 	lastSync   []byte // the body of the latest points sync, as received
 	lastSyncAt time.Time
@@ -93,7 +97,8 @@ type state struct {
 	memberOrder fifo[memberKey]
 	txs         map[string]*transaction
 	txOrder     fifo[*transaction]
-	pendingDay  map[pendingKey]int // notified, unsynced payments per member and day
+	pendingDay  map[pendingKey]int           // notified, unsynced payments per member and day
+	held        map[memberKey][]*transaction // payments waiting for the member's submission, oldest first
 	refunds     map[string]bool
 	parkedAt    map[parkingKey]*Parking
 	parkOrder   fifo[parkingKey]
@@ -110,6 +115,7 @@ func newState(l limits) *state {
 		members:    map[memberKey]*member{},
 		txs:        map[string]*transaction{},
 		pendingDay: map[pendingKey]int{},
+		held:       map[memberKey][]*transaction{},
 		refunds:    map[string]bool{},
 		parkedAt:   map[parkingKey]*Parking{},
 	}
@@ -137,6 +143,9 @@ func (st *state) addTransaction(tx *transaction, now time.Time) {
 	if tx.notified {
 		st.pendingDay[pendingKey{tx.key, tx.day}]++
 	}
+	if tx.heldUntil.After(now) {
+		st.held[tx.key] = append(st.held[tx.key], tx)
+	}
 	for st.txOrder.len() > 0 {
 		old := st.txOrder.front()
 		if st.txOrder.len() <= st.limits.transactions && now.Sub(old.addedAt) <= st.limits.retention {
@@ -158,6 +167,9 @@ func (st *state) forget(tx *transaction) {
 	}
 	if tx.notified && tx.syncCount == 0 {
 		st.unpend(tx)
+	}
+	if !tx.heldUntil.IsZero() {
+		st.unhold(tx)
 	}
 }
 
@@ -193,17 +205,30 @@ func (st *state) newID(now time.Time, prefix string) string {
 	}
 }
 
+// syncOutcome is what became of a points sync.
+type syncOutcome int
+
+const (
+	synced           syncOutcome = iota
+	syncNoSuchTx                 // no transaction of the caller with this id, mall, app id and openid
+	syncDeauthorized             // the member withdrew the authorisation
+	syncRepeated                 // already synced, and repeats are refused
+)
+
 // sync records a points sync for the transaction, which must belong to
-// account and mall and match the app id and openid.
-func (st *state) sync(account string, key memberKey, txID string, body []byte, now time.Time, rejectRepeated bool) (ok, repeated bool) {
+// account and mall and match the app id and openid, of a member who has not
+// withdrawn the authorisation.
+func (st *state) sync(account string, key memberKey, txID string, body []byte, now time.Time, rejectRepeated bool) syncOutcome {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	tx := st.txs[txID]
-	if tx == nil || tx.account != account || tx.key != key {
-		return false, false
-	}
-	if tx.syncCount > 0 && rejectRepeated {
-		return true, true
+	switch {
+	case tx == nil || tx.account != account || tx.key != key:
+		return syncNoSuchTx
+	case st.members[key] != nil && st.members[key].state == stateDeauthorized:
+		return syncDeauthorized
+	case tx.syncCount > 0 && rejectRepeated:
+		return syncRepeated
 	}
 	if tx.syncCount == 0 && tx.notified {
 		st.unpend(tx)
@@ -211,7 +236,7 @@ func (st *state) sync(account string, key memberKey, txID string, body []byte, n
 	tx.syncCount++
 	tx.lastSync = bytes.Clone(body)
 	tx.lastSyncAt = now
-	return true, false
+	return synced
 }
 
 // account is the merchant of a transaction, "" if there is none.
@@ -234,14 +259,15 @@ func (st *state) member(key memberKey) Member {
 	return Member{MchID: key.mall, AppID: key.appid, OpenID: key.openid, AuthorizeState: stateUnauthorized}
 }
 
-// pending reports whether the member paid today (in Beijing) in a way that
-// was notified and not yet synced: one lookup in the index, however many
-// transactions there are.
+// pending reports whether the member has a payment waiting for points: one
+// of today (in Beijing) that was notified and not yet synced, or one held for
+// the member's submission that has not lapsed. A lookup in each index,
+// however many transactions there are.
 func (st *state) pending(key memberKey, now time.Time) bool {
 	k := pendingKey{key, now.In(cst).Format(time.DateOnly)}
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return st.pendingDay[k] > 0
+	return st.pendingDay[k] > 0 || len(st.stillHeld(key, now)) > 0
 }
 
 // park records a parking state, forgetting the first car seen beyond the

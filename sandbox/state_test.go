@@ -94,6 +94,47 @@ func TestStateIsBounded(t *testing.T) {
 	}
 }
 
+// The held payments of a member are an index too: a lapsed one leaves it when
+// next looked at, a forgotten one when forgotten, and a submitted one moves
+// to the index of notified, unsynced payments.
+func TestStateHeldIndex(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 5, 19, 12, 0, 0, 0, cst)
+	st := newState(limits{transactions: 3, members: 2, parkings: 2, retention: 90 * 24 * time.Hour})
+	alice, bob := memberKey{"m", "wx", "alice"}, memberKey{"m", "wx", "bob"}
+	hold := func(id string, k memberKey, until time.Time) {
+		st.mu.Lock()
+		st.addTransaction(&transaction{id: id, account: "m", key: k, timeEnd: now, heldUntil: until}, now)
+		st.mu.Unlock()
+	}
+	hold("a1", alice, now.Add(time.Hour))
+	hold("a2", alice, now.Add(2*time.Hour))
+	hold("b1", bob, now) // lapses as it is made: never indexed
+	if !st.pending(alice, now) || st.pending(bob, now) || len(st.held) != 1 {
+		t.Fatalf("held %v: want alice's two only", st.held)
+	}
+	if !st.pending(alice, now.Add(90*time.Minute)) || len(st.held[alice]) != 1 {
+		t.Errorf("after the first lapsed: held %v, want a2 left", st.held[alice])
+	}
+	if got := st.commit(alice, "tag", now.Add(3*time.Hour)); len(got) != 0 || len(st.held) != 0 {
+		t.Errorf("commit after both lapsed = %d payments, held %v", len(got), st.held)
+	}
+
+	for _, id := range []string{"a3", "a4", "a5", "a6"} { // the limit of 3 forgets a1, a2, b1, then a3
+		hold(id, alice, now.Add(time.Hour))
+	}
+	if h := st.held[alice]; len(h) != 3 || h[0].id != "a4" || h[2].id != "a6" {
+		t.Fatalf("held %d payments: want a4 to a6, a3 forgotten", len(h))
+	}
+	got := st.commit(alice, "tag", now)
+	if len(got) != 3 || got[0].commitTag != "tag" || !got[0].notified || len(st.held) != 0 {
+		t.Errorf("commit = %+v, held %v", got, st.held)
+	}
+	if n := st.pendingDay[pendingKey{alice, "2025-05-19"}]; n != 3 {
+		t.Errorf("submitted payments pending a sync: %d, want 3", n)
+	}
+}
+
 // A fifo drains in order and stays compact.
 func TestFIFO(t *testing.T) {
 	t.Parallel()

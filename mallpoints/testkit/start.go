@@ -23,6 +23,9 @@ type SandboxOptions struct {
 	// RetrySchedule is --notify-retry-schedule, e.g. "1s,1s,2s,5s"; empty
 	// means WeChat Pay's own schedule (first retry after 15 s).
 	RetrySchedule string
+	// SubMchIDs make the merchant a service provider for these malls
+	// (--sub-mchid).
+	SubMchIDs []string
 }
 
 var sandboxListening = regexp.MustCompile(`wxpay sandbox: listening on (http://\S+/) `)
@@ -32,6 +35,9 @@ func (b Binaries) StartSandbox(ctx context.Context, k Keys, o SandboxOptions) (*
 	args := []string{"sandbox", "--listen", "127.0.0.1:0", "--keys-dir", k.Dir, "--notify-url", o.NotifyURL}
 	if o.RetrySchedule != "" {
 		args = append(args, "--notify-retry-schedule", o.RetrySchedule)
+	}
+	for _, id := range o.SubMchIDs {
+		args = append(args, "--sub-mchid", id)
 	}
 	p, err := start("wxpay sandbox", b.Wxpay, args, nil)
 	if err != nil {

@@ -55,7 +55,7 @@ type options struct {
 	sandbox, admin, mall, appid string
 	spawn                       bool
 	db, root                    string
-	workers                     int
+	workers, malls              int
 	cfg                         loadgen.Config
 	warmup                      int
 	expire                      int
@@ -77,6 +77,7 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.warmup, "warmup", 200, "with --spawn: payments made and synced before the measured run")
 	fs.IntVar(&o.expire, "expire", 0, "with --spawn: seed this many members with points due and run an expiry over them (POST /api/expiry/run) while the load runs")
 	fs.IntVar(&o.cfg.Members, "members", 200, "members paying")
+	fs.IntVar(&o.malls, "malls", 1, "with --spawn: the malls paid in; above 1 the merchant is a service provider for that many malls, each with its share of the members")
 	fs.Float64Var(&o.cfg.Rate, "rate", 0, "payments per second (open loop); 0 runs a closed loop")
 	fs.IntVar(&o.cfg.InFlight, "in-flight", 32, "closed loop: payments between payment and sync at once")
 	fs.DurationVar(&o.cfg.Settle, "settle", 2*time.Minute, "how long to wait for the syncs after the last payment")
@@ -89,11 +90,20 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	if o.spawn == (o.sandbox != "") {
 		return nil, errors.New("give either --sandbox URL or --spawn")
 	}
-	if o.cfg.Payments < 1 || o.cfg.Rate < 0 || o.cfg.InFlight < 1 || o.warmup < 0 || o.expire < 0 {
-		return nil, errors.New("--payments and --in-flight must be positive, --rate, --warmup and --expire not negative")
+	if o.cfg.Payments < 1 || o.cfg.Rate < 0 || o.cfg.InFlight < 1 || o.warmup < 0 || o.malls < 1 || o.expire < 0 {
+		return nil, errors.New("--payments, --in-flight and --malls must be positive, --rate, --warmup and --expire not negative")
 	}
 	if o.expire > 0 && !o.spawn {
 		return nil, errors.New("--expire needs --spawn: it seeds the service's database")
+	}
+	if o.malls > 1 && !o.spawn {
+		return nil, errors.New("--malls needs --spawn")
+	}
+	if o.malls > 1 {
+		// The malls are the sub-merchants 1900001001, 1900001002, …
+		for i := range o.malls {
+			o.cfg.Malls = append(o.cfg.Malls, fmt.Sprintf("19%08d", 1001+i))
+		}
 	}
 	o.cfg.AppID = o.appid
 	return o, nil
@@ -152,10 +162,14 @@ func pollInterval(o *options) time.Duration {
 
 func describe(w io.Writer, o *options) {
 	if o.cfg.Rate > 0 {
-		fmt.Fprintf(w, "open loop at %.0f payments/s, %d members\n", o.cfg.Rate, o.cfg.Members)
+		fmt.Fprintf(w, "open loop at %.0f payments/s, %d members", o.cfg.Rate, o.cfg.Members)
 	} else {
-		fmt.Fprintf(w, "closed loop, %d payments in flight, %d members\n", o.cfg.InFlight, o.cfg.Members)
+		fmt.Fprintf(w, "closed loop, %d payments in flight, %d members", o.cfg.InFlight, o.cfg.Members)
 	}
+	if len(o.cfg.Malls) > 0 {
+		fmt.Fprintf(w, " in %d malls", len(o.cfg.Malls))
+	}
+	fmt.Fprintln(w)
 }
 
 // newHTTPClient keeps enough idle connections for the load's concurrency.
@@ -197,7 +211,8 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer front.Close()
-	sb, err := bins.StartSandbox(ctx, keys, testkit.SandboxOptions{NotifyURL: front.URL(), RetrySchedule: "1s,2s,5s,10s,30s"})
+	sb, err := bins.StartSandbox(ctx, keys, testkit.SandboxOptions{NotifyURL: front.URL(), RetrySchedule: "1s,2s,5s,10s,30s",
+		SubMchIDs: o.cfg.Malls})
 	if err != nil {
 		return err
 	}
@@ -214,7 +229,7 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	front.Set(svc.NotifyURL)
 	a := &loadgen.Admin{URL: sb.URL, HTTP: newHTTPClient()}
 	// Members join before the measured run: their activations are not payments.
-	if o.cfg.OpenIDs, err = loadgen.Authorize(ctx, a, o.cfg.AppID, o.cfg.Members); err != nil {
+	if o.cfg.OpenIDs, err = loadgen.Authorize(ctx, a, o.cfg.AppID, o.cfg.Members, o.cfg.Malls); err != nil {
 		return err
 	}
 	if o.warmup > 0 {

@@ -20,6 +20,8 @@ func TestFlagsNeedASandboxOrSpawnAndSaneCounts(t *testing.T) {
 		{"a negative rate", []string{"--spawn", "--rate", "-1"}, "must be positive"},
 		{"expire without spawn", []string{"--sandbox", "http://127.0.0.1:1/", "--expire", "10"}, "--expire needs --spawn"},
 		{"a stray argument", []string{"--spawn", "go"}, `unexpected argument "go"`},
+		{"no malls", []string{"--spawn", "--malls", "0"}, "must be positive"},
+		{"malls of a sandbox run by somebody else", []string{"--sandbox", "http://127.0.0.1:1/", "--malls", "2"}, "--malls needs --spawn"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/testkit"
@@ -177,5 +178,24 @@ func TestWithPlatformCertificatesAndTLSThePaymentLoopRunsOverHTTPS(t *testing.T)
 	}
 	if p, _ := sb.Points(paid.TransactionID); p.SyncCount != 1 {
 		t.Errorf("sandbox sync count %d, want 1", p.SyncCount)
+	}
+
+	// Each certificate's time left, and the public listener's answers.
+	resp, err = http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`mallpoints_certificate_expiry_seconds\{kind="tls",merchant="",serial="[0-9a-f]+"\} \d`),
+		regexp.MustCompile(`mallpoints_certificate_expiry_seconds\{kind="merchant",merchant="` + keys.MchID + `",serial="` + keys.MerchantSerial + `"\} \d`),
+		regexp.MustCompile(`mallpoints_certificate_expiry_seconds\{kind="platform",merchant="` + keys.MchID + `",serial="` + wxpay.CertificateSerial(keys.PlatformCert) + `"\} \d`),
+		regexp.MustCompile(`mallpoints_public_responses_total\{code="200",route="GET /healthz"\} 1\n`),
+		regexp.MustCompile(`mallpoints_public_responses_total\{code="204",route="POST /wechatpay/notify"\} [1-9]`),
+	} {
+		if !want.Match(body) {
+			t.Errorf("/metrics has no line matching %s", want)
+		}
 	}
 }

@@ -32,6 +32,9 @@ import (
 	"github.com/seed2ac2593f/wxpay/notify"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 )
@@ -48,13 +51,20 @@ func main() {
 const (
 	httpShutdown   = 5 * time.Second
 	outboxShutdown = 20 * time.Second
+	// merchantsReload bounds a reload of the merchants file, with the
+	// download of platform certificates it may make.
+	merchantsReload = 30 * time.Second
 )
 
 // run is the whole program; it returns the exit code. It stops when ctx
-// ends (SIGTERM or SIGINT); a value on hup reloads the rules.
+// ends (SIGTERM or SIGINT); a value on hup reloads the rules and the
+// merchants.
 func run(ctx context.Context, args []string, getenv func(string) string, hup <-chan os.Signal, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "rules" {
 		return rulesCommand(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "users" {
+		return usersCommand(ctx, args[1:], getenv, os.Stdin, stdout, stderr)
 	}
 	c, err := parseFlags(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -94,25 +104,48 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	admin = limitListen(admin, c.adminMaxConns)
 	defer admin.Close()
 
-	scfg := server.Config{DB: c.db, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
-		Workers: c.workers, AdminListen: c.adminListen, AdminURLs: c.adminURLs, Expiry: c.expiry()}
+	publicTLS, adminTLS, certs, err := loadTLS(c)
+	if err != nil {
+		return err
+	}
+	scfg := server.Config{DB: c.db, Certificates: certs, RulesPath: c.rules, AdminToken: c.adminToken, Logger: log,
+		Workers: c.workers, Retention: c.retention, AdminListen: c.adminListen, AdminURLs: c.adminURLs,
+		TrustedProxies: c.trustedProxies, ProxyUserHeader: c.proxyUserHeader, ProxySecret: c.proxySecret,
+		Status: memberstatus.Config{CacheFor: c.statusCache, Budget: c.queryBudget, RecheckInterval: c.recheckInterval},
+		Expiry: c.expiry()}
+	if c.recheckInterval == 0 {
+		scfg.Status.RecheckInterval = -1 // off
+	}
 	var apiv3Key string
-	if c.creds != nil {
-		opts := append(c.creds.Options, wxpay.WithoutRetries(), wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers)))
-		if scfg.Client, err = wxpay.NewClient(opts...); err != nil {
+	clientOptions := []wxpay.Option{wxpay.WithoutRetries(), wxpay.WithLogger(log), wxpay.WithHTTPClient(outboundHTTP(c.workers))}
+	switch {
+	case c.merchants != "":
+		// Each merchant's client is made, and its certificates refreshed, by the server.
+		scfg.MerchantsPath = c.merchants
+		scfg.MerchantOptions = merchants.Options{BaseURL: c.baseURL, Client: clientOptions, LookupEnv: func(k string) (string, bool) {
+			v := c.getenv(k)
+			return v, v != ""
+		}}
+		fmt.Fprintf(stdout, "mallpointsd: the merchants of %s against %s; database %s\n", c.merchants, c.baseURL, redactDSN(c.db))
+	case c.creds != nil:
+		if scfg.Client, err = wxpay.NewClient(append(c.creds.Options, clientOptions...)...); err != nil {
 			return err
 		}
 		scfg.MchID, apiv3Key = c.creds.MchID, c.creds.APIv3Key
+		if cert := c.merchantCert; cert != nil {
+			scfg.Certificates = append(scfg.Certificates, metrics.Certificate{Kind: metrics.CertMerchant, Merchant: scfg.MchID,
+				Serial: wxpay.CertificateSerial(cert), NotAfter: cert.NotAfter})
+		}
 		fmt.Fprintf(stdout, "mallpointsd: merchant %s against %s; database %s\n", scfg.MchID, c.baseURL, redactDSN(c.db))
 		if len(c.creds.Keys.Certificates()) > 0 {
 			// Platform-certificate mode: keep the certificates current, as WeChat Pay rotates them.
-			r, err := scfg.Client.StartCertificateRefresher(ctx, 12*time.Hour)
+			r, err := scfg.Client.StartCertificateRefresher(ctx, merchants.RefreshInterval)
 			if err != nil {
 				return fmt.Errorf("download platform certificates: %w", err)
 			}
 			defer r.Stop()
 		}
-	} else {
+	default:
 		sb, err := startSandbox(c, public.Addr().String(), admin.Addr().String(), log, stdout)
 		if err != nil {
 			return err
@@ -121,8 +154,10 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 		scfg.Client, scfg.MchID, scfg.DB, apiv3Key = sb.client, sb.mchID, sb.db, sb.apiv3Key
 		scfg.Sandbox = sb.sandbox
 	}
-	if scfg.Parser, err = notify.NewParser(scfg.Client.Verifier(), apiv3Key); err != nil {
-		return err
+	if scfg.Client != nil {
+		if scfg.Parser, err = notify.NewParser(scfg.Client.Verifier(), apiv3Key); err != nil {
+			return err
+		}
 	}
 	srv, err := server.New(ctx, scfg)
 	if err != nil {
@@ -143,29 +178,57 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	adminSrv := newHTTPServer(srv.Admin(), errorLog)
 	errc := make(chan error, 2)
 	go func() {
-		if c.tlsCert != "" {
-			publicSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-			errc <- publicSrv.ServeTLS(public, c.tlsCert, c.tlsKey)
+		if publicTLS != nil {
+			publicSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*publicTLS}}
+			errc <- publicSrv.ServeTLS(public, "", "")
 			return
 		}
 		errc <- publicSrv.Serve(public)
 	}()
-	go func() { errc <- adminSrv.Serve(admin) }()
-	scheme := "http"
+	go func() {
+		if adminTLS != nil {
+			adminSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{*adminTLS}}
+			errc <- adminSrv.ServeTLS(admin, "", "")
+			return
+		}
+		errc <- adminSrv.Serve(admin)
+	}()
+	scheme, adminScheme := "http", "http"
 	if c.tlsCert != "" {
 		scheme = "https"
 	}
-	fmt.Fprintf(stdout, "mallpointsd: notifications at %s://%s/wechatpay/notify; admin API at http://%s/api/\n",
-		scheme, public.Addr(), admin.Addr())
-	fmt.Fprintf(stdout, "mallpointsd: dashboard at http://%s/, metrics at http://%s/metrics\n", admin.Addr(), admin.Addr())
+	if c.adminTLSCert != "" {
+		adminScheme = "https"
+	}
+	if c.merchants == "" {
+		fmt.Fprintf(stdout, "mallpointsd: notifications at %s://%s/wechatpay/notify; admin API at %s://%s/api/\n",
+			scheme, public.Addr(), adminScheme, admin.Addr())
+	} else {
+		for _, m := range srv.Merchants().Load().Merchants() {
+			fmt.Fprintf(stdout, "mallpointsd: merchant %s (%s) notified at %s://%s/wechatpay/notify/%s\n", m.MchID, m.Mode, scheme, public.Addr(), m.MchID)
+		}
+		fmt.Fprintf(stdout, "mallpointsd: admin API at %s://%s/api/\n", adminScheme, admin.Addr())
+	}
+	fmt.Fprintf(stdout, "mallpointsd: dashboard at %s://%s/, metrics at %s://%s/metrics\n", adminScheme, admin.Addr(), adminScheme, admin.Addr())
 
 	for {
 		select {
 		case <-hup:
-			if set, err := srv.ReloadRules(); err != nil {
-				log.Error("mallpointsd: rules not reloaded; the previous rules stay in force", "error", err)
-			} else {
-				log.Info("mallpointsd: rules reloaded", "version", set.Version())
+			if c.rules != "" || c.merchants == "" {
+				if set, err := srv.ReloadRules(); err != nil {
+					log.Error("mallpointsd: rules not reloaded; the previous rules stay in force", "error", err)
+				} else {
+					log.Info("mallpointsd: rules reloaded", "version", set.Version())
+				}
+			}
+			if c.merchants != "" {
+				rctx, cancel := context.WithTimeout(ctx, merchantsReload)
+				if set, err := srv.ReloadMerchants(rctx); err != nil {
+					log.Error("mallpointsd: merchants not reloaded; the previous merchants stay in force", "error", err)
+				} else {
+					log.Info("mallpointsd: merchants reloaded", "merchants", len(set.Merchants()))
+				}
+				cancel()
 			}
 			continue
 		case err := <-errc:
@@ -195,6 +258,31 @@ func serve(ctx context.Context, c *config, log *slog.Logger, hup <-chan os.Signa
 	errs = append(errs, srv.Close(octx))
 	log.Info("mallpointsd: stopped")
 	return errors.Join(errs...)
+}
+
+// loadTLS reads the listeners' certificates and keys (--tls-cert,
+// --admin-tls-cert), nil when not given, and lists their leaves for the
+// expiry gauge. They are served as read at start: a renewed certificate
+// takes a restart.
+func loadTLS(c *config) (public, admin *tls.Certificate, certs []metrics.Certificate, err error) {
+	load := func(certFile, keyFile, flag, kind string) (*tls.Certificate, error) {
+		if certFile == "" {
+			return nil, nil
+		}
+		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		certs = append(certs, metrics.Certificate{Kind: kind, Serial: pair.Leaf.SerialNumber.Text(16), NotAfter: pair.Leaf.NotAfter})
+		return &pair, nil
+	}
+	if public, err = load(c.tlsCert, c.tlsKey, "--tls-cert", metrics.CertTLS); err != nil {
+		return nil, nil, nil, err
+	}
+	if admin, err = load(c.adminTLSCert, c.adminTLSKey, "--admin-tls-cert", metrics.CertAdminTLS); err != nil {
+		return nil, nil, nil, err
+	}
+	return public, admin, certs, nil
 }
 
 // redactDSN hides a password in a database URL.

@@ -134,7 +134,14 @@ func TestFlagsAreCheckedBeforeAnythingStarts(t *testing.T) {
 		{"an expiry batch holds a member at least", []string{"--expiry-batch", "0"}, nil, "--expiry-batch must be at least 1"},
 		{"an expiry pause is a duration", nil, map[string]string{"MALLPOINTS_EXPIRY_PAUSE": "soon"}, "MALLPOINTS_EXPIRY_PAUSE"},
 		{"and not a negative one", []string{"--expiry-pause", "-1s"}, nil, "--expiry-pause must not be negative"},
+		{"a merchants file or the one merchant's credentials", []string{"--merchants", "merchants.yaml", "--mchid", "1900000109"}, nil, "--merchants lists the merchants"},
+		{"a merchants file that cannot be used names its line", []string{"--merchants", os.DevNull, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, os.DevNull + ": the file lists no merchants"},
 		{"the sandbox mode keeps its own database", []string{"--db", "x.db", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"}, nil, "--db needs WeChat Pay credentials"},
+		{"the proxy's secret is read from its file", []string{"--admin-proxy-secret-file", "no-such-file"}, nil, "--admin-proxy-secret-file"},
+		{"a trusted proxy is an address or a block", []string{"--admin-trusted-proxies", "10.0.0.0/8,proxy.internal", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, nil, "--admin-trusted-proxies"},
+		{"a retention under WeChat Pay's redeliveries", []string{"--retention", "1d"}, nil, "--retention 1d is under 2 days"},
+		{"a retention in days or a duration", nil, map[string]string{"MALLPOINTS_RETENTION": "3 months"}, `--retention "3 months"`},
+		{"single sign-on needs the proxy's secret", []string{"--admin-trusted-proxies", "10.0.0.1", "--admin-proxy-user-header", "X-Forwarded-User", "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--sandbox-listen", "127.0.0.1:0"}, nil, "--admin-proxy-secret-file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -175,6 +182,47 @@ func TestExpiryFlagsSetTheRunsBatchAndPause(t *testing.T) {
 	}
 }
 
+func TestTrustedProxiesAreOneListInAFlagOrTheEnvironment(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--admin-trusted-proxies", "10.0.0.0/8, fd00::/8", "--admin-trusted-proxies", "192.0.2.10"}, nil},
+		{nil, map[string]string{"MALLPOINTS_ADMIN_TRUSTED_PROXIES": "10.0.0.0/8,fd00::/8 ,192.0.2.10"}},
+	} {
+		c2, err := parseFlags(c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(c2.trustedProxies, " "); got != "10.0.0.0/8 fd00::/8 192.0.2.10" {
+			t.Errorf("%v %v: trusted proxies %q", c.args, c.env, got)
+		}
+	}
+}
+
+func TestRetentionIsDaysOrADurationNinetyDaysByDefault(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, nil, 90 * 24 * time.Hour},
+		{[]string{"--retention", "30d"}, nil, 30 * 24 * time.Hour},
+		{[]string{"--retention", "48h"}, nil, 48 * time.Hour},
+		{nil, map[string]string{"MALLPOINTS_RETENTION": "400d"}, 400 * 24 * time.Hour},
+	} {
+		got, err := parseFlags(c.args, func(k string) string { return c.env[k] }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.retention != c.want {
+			t.Errorf("%v %v: retention %v, want %v", c.args, c.env, got.retention, c.want)
+		}
+	}
+}
+
 // TestTheHelpNamesEveryFlagAndOnlyRegisteredOnes: the help is made from the
 // tables that register the flags, so it cannot drift from them.
 func TestTheHelpNamesEveryFlagAndOnlyRegisteredOnes(t *testing.T) {
@@ -202,7 +250,7 @@ func TestTheHelpNamesEveryFlagAndOnlyRegisteredOnes(t *testing.T) {
 		}
 	}
 	// Each variable of a flag is named beside it.
-	for _, env := range []string{"MALLPOINTS_LISTEN", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "WXPAY_MCHID", "WXPAY_APIV3_KEY_FILE"} {
+	for _, env := range []string{"MALLPOINTS_LISTEN", "MALLPOINTS_MERCHANTS", "MALLPOINTS_ADMIN_MAX_CONNECTIONS", "WXPAY_MCHID", "WXPAY_APIV3_KEY_FILE"} {
 		if !strings.Contains(help, "["+env) {
 			t.Errorf("the help does not name %s", env)
 		}

@@ -1,7 +1,9 @@
 // Package api is mallpointsd's JSON API under /api/, served on the admin
 // listener: members with their balance and ledger, transactions with their
 // sync state, parked syncs and their retry, adjustments, parkings, the rules
-// in force and the CRM feed of ledger entries in commit order.
+// in force, the CRM feed of ledger entries (each mall's in commit order)
+// and the audit log. Each change a request makes is written to the audit
+// log once it is committed, with the values before and after (Config.Audit).
 //
 // Every error is JSON, {"code": "...", "message": "...", "field": "..."},
 // with field naming the request field, query parameter or header at fault.
@@ -20,15 +22,20 @@ import (
 	"strings"
 
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// Retrier moves a parked sync back to the queue: package outbox.
+// Retrier moves a parked sync back to the queue, and sends a webhook's
+// events again: package outbox.
 type Retrier interface {
 	Retry(ctx context.Context, syncID int64) (bool, error)
+	Redeliver(ctx context.Context, webhook, mall string, after int64) (int64, error)
 }
 
 // Config is what the API serves.
@@ -40,6 +47,14 @@ type Config struct {
 	Rules   *rules.Current // the rules in force
 	MchID   string         // the merchant's own mchid: the mall when a request names none
 	Logger  *slog.Logger
+	// Merchants are the merchants in force (GET /api/merchants).
+	Merchants *merchants.Registry
+	// Status answers GET /api/members/{mall}/{openid}/status; nil: 404.
+	Status *memberstatus.Service
+	// Audit writes the audit entry of a change a request made, once the
+	// change is committed, adding who made it, from where and the request's
+	// id (package server). nil records nothing.
+	Audit func(r *http.Request, e storage.AuditEntry)
 }
 
 // API serves /api/.
@@ -51,6 +66,9 @@ type API struct {
 	current *rules.Current
 	mchID   string
 	log     *slog.Logger
+	merch   *merchants.Registry
+	status  *memberstatus.Service
+	audit   func(r *http.Request, e storage.AuditEntry)
 }
 
 // New returns the API cfg describes.
@@ -59,52 +77,105 @@ func New(cfg Config) *API {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, current: cfg.Rules,
-		mchID: cfg.MchID, log: cfg.Logger}
+		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants, status: cfg.Status, audit: cfg.Audit}
 }
 
-type actorKey struct{}
+// record writes the audit entry of the change r made.
+func (a *API) record(r *http.Request, e storage.AuditEntry) {
+	if a.audit != nil {
+		a.audit(r, e)
+	}
+}
+
+// values is storage.AuditValues, for short.
+func values(kv map[string]any) json.RawMessage { return storage.AuditValues(kv) }
 
 // WithActor returns ctx naming who makes the request on the admin surface:
-// "local" (the implicit administrator on loopback, without a token) or
-// "token". The admin listener's guard knows; adjustments record it.
-func WithActor(ctx context.Context, actor string) context.Context {
-	return context.WithValue(ctx, actorKey{}, actor)
+// an account, "token" (the bootstrap administrator of --admin-token) or
+// "local" (the implicit administrator on loopback). The admin listener's
+// guard knows; adjustments and decisions record its name.
+func WithActor(ctx context.Context, who accounts.Principal) context.Context {
+	return accounts.WithPrincipal(ctx, who)
 }
 
-// Actor is the actor ctx names, or "".
+// Actor is the name of who ctx says makes the request, or "".
 func Actor(ctx context.Context) string {
-	a, _ := ctx.Value(actorKey{}).(string)
-	return a
+	p, _ := accounts.FromContext(ctx)
+	return p.Name
 }
+
+// who is the principal of r, set by the guard before any route but an
+// Open one runs; without one (a route mounted without the guard) it is
+// confined to a mall that does not exist, so it sees nothing.
+func who(r *http.Request) accounts.Principal {
+	if p, ok := accounts.FromContext(r.Context()); ok {
+		return p
+	}
+	return accounts.Principal{Malls: []string{""}}
+}
+
+// scope is the malls r's principal sees, for storage's reads.
+func scope(r *http.Request) storage.Malls { return who(r).Malls }
 
 // maxBody bounds request bodies.
 const maxBody = 64 << 10
 
-// Handler returns the routes, all under /api/.
-func (a *API) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/members", a.members)
-	mux.HandleFunc("GET /api/members/{mall}/{openid}", a.member)
-	mux.HandleFunc("POST /api/members/{mall}/{openid}/adjustments", a.adjust)
-	mux.HandleFunc("POST /api/members/{mall}/{openid}/erasure", a.erase)
-	mux.HandleFunc("GET /api/transactions", a.transactions)
-	mux.HandleFunc("GET /api/transactions/{mall}/{transaction_id}", a.transaction)
-	mux.HandleFunc("GET /api/syncs", a.syncs)
-	mux.HandleFunc("GET /api/syncs/{id}", a.sync)
-	mux.HandleFunc("POST /api/syncs/{id}/retry", a.retry)
-	mux.HandleFunc("GET /api/parked", a.parked)
-	mux.HandleFunc("GET /api/parkings", a.parkings)
-	mux.HandleFunc("POST /api/parkings", a.park)
-	mux.HandleFunc("GET /api/rules", a.rules)
-	mux.HandleFunc("POST /api/rules/preview", a.preview)
-	mux.HandleFunc("PUT /api/members/{mall}/{openid}/tier", a.setTier)
-	mux.HandleFunc("GET /api/entries", a.entries)
-	mux.HandleFunc("GET /api/refusals", a.refusals)
-	mux.HandleFunc("POST /api/expiry/run", a.runExpiry)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
-	})
-	return mux
+// Route is one endpoint and the permission it needs; the admin listener
+// registers every route through its guard, which checks the permission and
+// the {mall} of the path against the principal's malls.
+type Route struct {
+	Pattern    string // a ServeMux pattern
+	Permission accounts.Permission
+	Handler    http.HandlerFunc
+}
+
+// Routes lists the API's endpoints, all under /api/, the last answering
+// 404 for any other path.
+func (a *API) Routes() []Route {
+	return []Route{
+		{"GET /api/members", accounts.Read, a.members},
+		{"GET /api/members/{mall}/{openid}", accounts.Read, a.member},
+		{"PUT /api/members/{mall}/{openid}", accounts.SetMember, a.setMember},
+		{"GET /api/members/{mall}/{openid}/status", accounts.MemberStatus, a.memberStatus},
+		{"POST /api/members/{mall}/{openid}/adjustments", accounts.Redeem, a.adjust},
+		{"POST /api/members/{mall}/{openid}/erasure", accounts.Erase, a.erase},
+		{"PUT /api/members/{mall}/{openid}/tier", accounts.SetMember, a.setTier},
+		{"GET /api/transactions", accounts.Read, a.transactions},
+		{"GET /api/transactions/{mall}/{transaction_id}", accounts.Read, a.transaction},
+		{"GET /api/syncs", accounts.Read, a.syncs},
+		{"GET /api/syncs/{id}", accounts.Read, a.sync},
+		{"POST /api/syncs/{id}/retry", accounts.Retry, a.retry},
+		{"GET /api/parked", accounts.Read, a.parked},
+		{"GET /api/parkings", accounts.Read, a.parkings},
+		{"POST /api/parkings", accounts.Park, a.park},
+		{"GET /api/rules", accounts.Read, a.rules},
+		{"POST /api/rules/preview", accounts.Preview, a.preview},
+		{"GET /api/entries", accounts.Feed, a.entries},
+		{"GET /api/refusals", accounts.Read, a.refusals},
+		{"POST /api/expiry/run", accounts.RunExpiry, a.runExpiry},
+		{"GET /api/decisions", accounts.Read, a.decisions},
+		{"POST /api/decisions/{kind}/{mall}/{subject}", accounts.Retry, a.decideParked},
+		{"GET /api/merchants", accounts.ReadMerchants, a.merchants},
+		{"GET /api/audit", accounts.ReadAudit, a.auditLog},
+		{"GET /api/webhooks/deliveries", accounts.Read, a.deliveries},
+		{"POST /api/webhooks/{name}/redeliver", accounts.Redeliver, a.redeliver},
+		{"/api/", accounts.SignedIn, func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such API path: " + r.URL.Path})
+		}},
+	}
+}
+
+// errOtherMall is a request naming a mall outside the principal's.
+type errOtherMall struct{ field, mall string }
+
+func (e *errOtherMall) Error() string { return "mall " + e.mall + " is not one of this account's" }
+
+// seen fails with errOtherMall when mall is not one of r's principal's.
+func seen(r *http.Request, field, mall string) error {
+	if !who(r).Sees(mall) {
+		return &errOtherMall{field, mall}
+	}
+	return nil
 }
 
 // Error is the body of every failed request.
@@ -133,7 +204,11 @@ func writeError(w http.ResponseWriter, status int, e *Error) { writeJSON(w, stat
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *Error
 	var ve *businesscircle.ValidationError
+	var om *errOtherMall
 	switch {
+	case errors.As(err, &om):
+		writeError(w, http.StatusForbidden, &Error{Code: "FORBIDDEN", Field: om.field,
+			Message: fmt.Sprintf("mall %s is not one of the malls this account is confined to", om.mall)})
 	case errors.As(err, &e):
 		writeError(w, http.StatusBadRequest, e)
 	case errors.As(err, &ve):
@@ -154,6 +229,11 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ledger.ErrBalanceLimit):
 		writeError(w, http.StatusConflict, &Error{Code: "BALANCE_LIMIT",
 			Message: fmt.Sprintf("the balance would pass its maximum of %d points", rules.MaxPoints), Field: "points"})
+	case errors.Is(err, ledger.ErrNoDecision):
+		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such payment or refund"})
+	case errors.Is(err, ledger.ErrNotParked):
+		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED",
+			Message: "only a parked decision can be retried or decided by the rules file"})
 	case errors.Is(err, ledger.ErrIdempotencyKeyReused):
 		writeError(w, http.StatusConflict, &Error{Code: "IDEMPOTENCY_KEY_REUSED",
 			Message: "this Idempotency-Key was used for a different request", Field: "Idempotency-Key"})

@@ -36,6 +36,9 @@ type previewPayment struct {
 	TimeEnd    string `json:"time_end"` // RFC 3339
 	Tier       string `json:"tier"`
 	SpendFen   *int64 `json:"spend_fen"`
+	// BirthdayMonth (1–12) is the member's birthday month to assume, for
+	// the rules' birthday_month promotions; 0: none.
+	BirthdayMonth *int `json:"birthday_month"`
 }
 
 // PreviewResult is what one previewed payment would earn.
@@ -46,6 +49,10 @@ type PreviewResult struct {
 	Remark      string       `json:"remark"` // no_points_remarks when earn_points is false
 	Tier        string       `json:"tier,omitempty"`
 	Explanation []rules.Step `json:"explanation"`
+	// CRM is the URL of the CRM that decides the mall's points, when its
+	// rules name one: it is never called by a preview, and the points shown
+	// are the rules file's, what deciding a parked payment by the file gives.
+	CRM string `json:"crm,omitempty"`
 }
 
 // NewPreviewResult is the answer's form of an outcome.
@@ -85,6 +92,13 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	// A preview reads each member's history: of the account's malls only.
+	for i, p := range ps {
+		if err := seen(r, fmt.Sprintf("payments[%d].mall", i), p.MchID); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
 	outs, err := ledger.Preview(r.Context(), a.db, set, ps, a.log)
 	if err != nil {
 		a.fail(w, r, err)
@@ -93,6 +107,9 @@ func (a *API) preview(w http.ResponseWriter, r *http.Request) {
 	results := make([]PreviewResult, len(outs))
 	for i, o := range outs {
 		results[i] = NewPreviewResult(o)
+		if d := set.Mall(ps[i].MchID).Decide; d != nil {
+			results[i].CRM = d.URL
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"version": set.Version(), "results": results})
 }
@@ -124,6 +141,8 @@ func previewPayments(in []previewPayment, set *rules.Set, mchID string) ([]ledge
 			return nil, bad("amount", "amount is required, a whole number of fen, 0 or more")
 		case p.SpendFen != nil && *p.SpendFen < 0:
 			return nil, bad("spend_fen", "spend_fen is a whole number of fen, 0 or more")
+		case p.BirthdayMonth != nil && (*p.BirthdayMonth < 0 || *p.BirthdayMonth > 12):
+			return nil, bad("birthday_month", "birthday_month is a month, 1 to 12, or 0 for none")
 		case p.Tier != "" && !set.HasTier(p.Mall, p.Tier):
 			return nil, bad("tier", fmt.Sprintf("the rules give mall %s no tier %q", p.Mall, p.Tier))
 		}
@@ -132,7 +151,7 @@ func previewPayments(in []previewPayment, set *rules.Set, mchID string) ([]ledge
 			return nil, bad("time_end", "time_end is required, RFC 3339, such as 2026-05-20T12:00:00+08:00")
 		}
 		out[i] = ledger.PreviewPayment{Payment: rules.Payment{MchID: p.Mall, ShopNumber: p.ShopNumber, Amount: *p.Amount,
-			TimeEnd: t}, OpenID: p.OpenID, Tier: p.Tier, SpendFen: p.SpendFen}
+			TimeEnd: t}, OpenID: p.OpenID, Tier: p.Tier, SpendFen: p.SpendFen, BirthdayMonth: p.BirthdayMonth}
 	}
 	return out, nil
 }

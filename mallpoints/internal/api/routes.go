@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,8 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -21,13 +24,36 @@ func (a *API) members(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	list, err := a.db.Members(r.Context(), q.Get("mall"), q.Get("after"), n)
+	var list []storage.Member
+	if q.Has("phone") {
+		// An exact search only: the whole number, never a part of it.
+		phone, ok := normalPhone(q.Get("phone"))
+		if !ok {
+			a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Field: "phone",
+				Message: "phone is a whole mainland mobile number, 11 digits from 1, with or without +86: the search is exact"})
+			return
+		}
+		list, err = a.db.MembersByPhone(r.Context(), scope(r), q.Get("mall"), phone, n)
+	} else {
+		list, err = a.db.Members(r.Context(), scope(r), q.Get("mall"), q.Get("after"), n)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	// The page's points expiring within 30 days, in one grouped query.
-	expiring, err := a.db.ExpiringInPage(r.Context(), q.Get("mall"), q.Get("after"), n, time.Time{}, time.Now().Add(expiringWindow))
+	// The page's points expiring within 30 days, in one grouped query; the
+	// few members a phone finds, one by one.
+	to := time.Now().Add(expiringWindow)
+	expiring := map[storage.MemberRef]int64{}
+	if q.Has("phone") {
+		for _, m := range list {
+			if expiring[storage.MemberRef{Mall: m.Mall, OpenID: m.OpenID}], err = a.db.Expiring(r.Context(), m.Mall, m.OpenID, time.Time{}, to); err != nil {
+				break
+			}
+		}
+	} else {
+		expiring, err = a.db.ExpiringInPage(r.Context(), scope(r), q.Get("mall"), q.Get("after"), n, time.Time{}, to)
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -38,10 +64,10 @@ func (a *API) members(w http.ResponseWriter, r *http.Request) {
 	}
 	page := make([]listed, len(list))
 	for i, m := range list {
-		page[i] = listed{m, expiring[storage.MemberRef{Mall: m.Mall, OpenID: m.OpenID}]}
+		page[i] = listed{shown(r, m), expiring[storage.MemberRef{Mall: m.Mall, OpenID: m.OpenID}]}
 	}
 	next := ""
-	if len(list) == n {
+	if len(list) == n && !q.Has("phone") {
 		next = list[len(list)-1].OpenID
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"members": page, "next_after": next})
@@ -71,7 +97,7 @@ func (a *API) member(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"member": m, "entries": entries, "expiring_30d": expiring})
+	writeJSON(w, http.StatusOK, map[string]any{"member": shown(r, m), "entries": entries, "expiring_30d": expiring})
 }
 
 // adjustmentRequest is the body of POST …/adjustments.
@@ -98,6 +124,11 @@ func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 	case strings.TrimSpace(req.Reason) == "" || len(req.Reason) > 256 || !utf8.ValidString(req.Reason):
 		a.fail(w, r, &Error{Code: "INVALID_FIELD", Message: "reason is required, at most 256 bytes of UTF-8", Field: "reason"})
 		return
+	case *req.Points > 0 && !who(r).Can(accounts.Adjust):
+		// The route needs Redeem; crediting points needs Adjust too.
+		writeError(w, http.StatusForbidden, &Error{Code: "FORBIDDEN", Field: "points",
+			Message: "this account records redemptions (negative points) only; crediting points needs an operator"})
+		return
 	}
 	mall := r.PathValue("mall")
 	e, replay, err := a.ledger.Adjust(r.Context(), ledger.Adjustment{Mall: mall,
@@ -115,16 +146,26 @@ func (a *API) adjust(w http.ResponseWriter, r *http.Request) {
 	if replay {
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
+	} else {
+		// The reason stays in the ledger, which the seq names: it is free
+		// text, and may name a person.
+		a.record(r, storage.AuditEntry{Action: "adjustment.create", Mall: mall, Subject: e.OpenID,
+			Before: values(map[string]any{"balance": e.BalanceAfter - e.Points}),
+			After:  values(map[string]any{"balance": e.BalanceAfter, "points": e.Points, "seq": e.Seq, "idempotency_key": key})})
 	}
 	writeJSON(w, status, map[string]any{"entry": e, "adjustment": adj})
 }
 
 func (a *API) erase(w http.ResponseWriter, r *http.Request) {
-	p, err := a.ledger.Erase(r.Context(), r.PathValue("mall"), r.PathValue("openid"))
+	mall := r.PathValue("mall")
+	p, err := a.ledger.Erase(r.Context(), mall, r.PathValue("openid"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	// Named by the pseudonym: the openid erased is not kept here either.
+	a.record(r, storage.AuditEntry{Action: "member.erase", Mall: mall, Subject: p,
+		After: values(map[string]any{"openid": storage.AuditChanged})})
 	writeJSON(w, http.StatusOK, map[string]any{"pseudonym": p})
 }
 
@@ -145,7 +186,7 @@ func (a *API) transactions(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "sync_state is " + syncStates, Field: "sync_state"})
 		return
 	}
-	list, err := a.db.Transactions(r.Context(), storage.TransactionFilter{Mall: q.Get("mall"), OpenID: q.Get("openid"),
+	list, err := a.db.Transactions(r.Context(), storage.TransactionFilter{Mall: q.Get("mall"), Malls: scope(r), OpenID: q.Get("openid"),
 		SyncState: state, Before: before, Limit: n})
 	if err != nil {
 		a.fail(w, r, err)
@@ -201,7 +242,7 @@ func (a *API) listSyncs(w http.ResponseWriter, r *http.Request, state string) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.Syncs(r.Context(), state, after, n)
+	list, err := a.db.Syncs(r.Context(), scope(r), state, after, n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -237,13 +278,23 @@ func syncID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// sightedSync reads a sync of one of r's principal's malls; another
+// mall's is ErrNotFound, as if it did not exist.
+func (a *API) sightedSync(r *http.Request, id int64) (storage.Sync, error) {
+	s, err := a.db.Sync(r.Context(), id)
+	if err == nil && !who(r).Sees(s.Mall) {
+		return storage.Sync{}, storage.ErrNotFound
+	}
+	return s, err
+}
+
 func (a *API) sync(w http.ResponseWriter, r *http.Request) {
 	id, err := syncID(r)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	s, err := a.db.Sync(r.Context(), id)
+	s, err := a.sightedSync(r, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -262,7 +313,7 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	s, err := a.db.Sync(r.Context(), id)
+	s, err := a.sightedSync(r, id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -273,9 +324,11 @@ func (a *API) retry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", neither parked nor synced_unconfirmed"})
+		writeError(w, http.StatusConflict, &Error{Code: "NOT_PARKED", Message: "sync " + strconv.FormatInt(id, 10) + " is " + s.State + ", not parked, synced_unconfirmed or not_authorized"})
 		return
 	}
+	a.record(r, storage.AuditEntry{Action: "sync.retry", Mall: s.Mall, Subject: strconv.FormatInt(id, 10),
+		Before: values(map[string]any{"state": s.State}), After: values(map[string]any{"state": storage.SyncPending})})
 	s.State = storage.SyncPending
 	writeJSON(w, http.StatusAccepted, map[string]any{"sync": s})
 }
@@ -299,6 +352,10 @@ func (a *API) park(w http.ResponseWriter, r *http.Request) {
 	if req.Mall == "" {
 		req.Mall = a.mchID
 	}
+	if err := seen(r, "mall", req.Mall); err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	p, created, err := a.parking.Park(r.Context(), parking.Event{Mall: req.Mall, OpenID: req.OpenID, AppID: req.AppID,
 		PlateNumber: req.PlateNumber, State: req.State, Time: req.Time, IdempotencyKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
@@ -309,6 +366,10 @@ func (a *API) park(w http.ResponseWriter, r *http.Request) {
 	if !created {
 		status = http.StatusOK
 		w.Header().Set("Idempotent-Replayed", "true")
+	} else {
+		// The plate number is personal data: it is not recorded.
+		a.record(r, storage.AuditEntry{Action: "parking.create", Mall: p.Mall, Subject: p.OpenID,
+			After: values(map[string]any{"parking_id": p.ID, "state": p.State, "sync_id": p.SyncID})})
 	}
 	writeJSON(w, status, map[string]any{"parking": p})
 }
@@ -324,7 +385,7 @@ func (a *API) parkings(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.Parkings(r.Context(), before, n)
+	list, err := a.db.Parkings(r.Context(), scope(r), before, n)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -332,19 +393,27 @@ func (a *API) parkings(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"parkings": list})
 }
 
+// rules answers the rules in force; an account confined to some malls
+// gets the default section and its malls' own, no other mall's.
 func (a *API) rules(w http.ResponseWriter, r *http.Request) {
 	set := a.current.Load()
-	doc, err := json.Marshal(set)
+	p := who(r)
+	doc, err := set.MarshalMalls(func(mall string) bool { return p.Sees(mall) })
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"version": set.Version(), "rules": json.RawMessage(doc),
-		"malls": set.Malls(), "default_mall": set.Mall(a.mchID)})
+	malls := slices.DeleteFunc(set.Malls(), func(m rules.Mall) bool { return !p.Sees(m.MchID) })
+	out := map[string]any{"version": set.Version(), "rules": json.RawMessage(doc), "malls": malls}
+	if p.Sees(a.mchID) {
+		out["default_mall"] = set.Mall(a.mchID)
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
-// entries is the CRM feed: ledger entries after a cursor, in commit order.
-// A CRM stores next_after and asks again; it never misses an entry.
+// entries is the CRM feed: a mall's ledger entries after a cursor, in
+// commit order. A CRM stores next_after and asks again; it never misses an
+// entry. Without mall it is every entry, while the ledger holds one mall's.
 func (a *API) entries(w http.ResponseWriter, r *http.Request) {
 	after, err := int64Param(r, "after")
 	if err != nil {
@@ -356,7 +425,18 @@ func (a *API) entries(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.EntriesAfter(r.Context(), after, n)
+	mall := r.URL.Query().Get("mall")
+	if mall != "" {
+		if err := seen(r, "mall", mall); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+	}
+	list, err := a.db.EntriesAfter(r.Context(), scope(r), mall, after, n)
+	if errors.Is(err, storage.ErrSeveralMalls) {
+		err = &Error{Code: "INVALID_PARAMETER", Field: "mall",
+			Message: "the ledger holds entries of several malls: follow each mall's feed with mall=MCHID, each with its own cursor"}
+	}
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -376,7 +456,7 @@ func (a *API) refusals(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, err := a.db.Refusals(r.Context(), n)
+	list, err := a.db.Refusals(r.Context(), scope(r), n)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"time"
 	"unicode/utf8"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 // tierRequest is the body of PUT /api/members/{mall}/{openid}/tier.
@@ -30,10 +33,20 @@ func (a *API) setTier(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	m, err := a.ledger.SetTier(r.Context(), r.PathValue("mall"), r.PathValue("openid"), *req.Tier, req.Until)
+	mall, openid := r.PathValue("mall"), r.PathValue("openid")
+	// What it was, for the audit log: a member not seen yet had none.
+	before, err := a.db.Member(r.Context(), mall, openid)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		a.fail(w, r, err)
+		return
+	}
+	m, err := a.ledger.SetTier(r.Context(), mall, openid, *req.Tier, req.Until)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"member": m})
+	a.record(r, storage.AuditEntry{Action: "tier.set", Mall: mall, Subject: openid,
+		Before: values(map[string]any{"tier": before.Tier, "until": before.TierUntil}),
+		After:  values(map[string]any{"tier": m.Tier, "until": m.TierUntil})})
+	writeJSON(w, http.StatusOK, map[string]any{"member": shown(r, m)})
 }

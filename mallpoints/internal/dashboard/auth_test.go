@@ -8,14 +8,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 )
 
 func TestGuardLetsInTheBearerTokenOrASessionForPagesOnly(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
-	h := guarded("tok", clock).Guard(ok)
+	d := guarded("tok", clock)
+	h := d.Guard(routed(d))
 	session := sessionValue("tok", now.Add(time.Hour))
 	for _, c := range []struct {
 		name, method, path, auth, cookie string
@@ -32,9 +34,11 @@ func TestGuardLetsInTheBearerTokenOrASessionForPagesOnly(t *testing.T) {
 		{"the metrics with a session only", "GET", "/metrics", "", session, 401},
 		{"a form post without a session", "POST", "/parked/1/retry", "", "", 401},
 		{"a wrong token", "GET", "/api/members", "Bearer tok2", "", 401},
+		{"not a Bearer", "GET", "/api/members", "Basic dG9rOg==", "", 401},
 		{"an expired session", "GET", "/", "", sessionValue("tok", now.Add(-time.Second)), 303},
 		{"a session signed with another token", "GET", "/", "", sessionValue("other", now.Add(time.Hour)), 303},
 		{"a forged session", "GET", "/", "", "99999999999.AAAA", 303},
+		{"an account's session, with no accounts here", "GET", "/", "", "c2Vzc2lvbg", 303},
 	} {
 		r := httptest.NewRequest(c.method, c.path, nil)
 		if c.auth != "" {
@@ -51,18 +55,37 @@ func TestGuardLetsInTheBearerTokenOrASessionForPagesOnly(t *testing.T) {
 	}
 }
 
-// guarded is a Dashboard with only what Guard needs.
+// guarded is a Dashboard with only what Guard and Allow need.
 func guarded(token string, now func() time.Time) *Dashboard {
-	return &Dashboard{cfg: Config{Token: token, Now: now, Logger: slog.New(slog.DiscardHandler)}, signins: newSigninLimiter(now)}
+	d := &Dashboard{cfg: Config{Token: token, Now: now, Logger: slog.New(slog.DiscardHandler)}, signins: newSigninLimiter(now)}
+	if err := d.parse(); err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// routed is a few routes of the admin surface behind d.Allow, each
+// answering 200: the sign-in and the stylesheet are open, the rest needs
+// Read (the API, the pages) or Retry (a form) or Metrics.
+func routed(d *Dashboard) http.Handler {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux := http.NewServeMux()
+	for pattern, perm := range map[string]accounts.Permission{
+		"GET /signin": accounts.Open, "GET /static/": accounts.Open, "GET /{$}": accounts.Read, "GET /parked": accounts.Read,
+		"POST /parked/{id}/retry": accounts.Retry, "GET /api/members": accounts.Read, "GET /metrics": accounts.Metrics,
+		"GET /api/members/{mall}/{openid}": accounts.Read,
+	} {
+		mux.Handle(pattern, d.Allow(perm, ok))
+	}
+	return mux
 }
 
 func TestGuardThrottlesWrongBearerTokensPerAddressButNotTheRightOneFromAFreshAddress(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
 	now := start
-	h := guarded("tok", func() time.Time { return now }).Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusOK)
-	}))
+	d := guarded("tok", func() time.Time { return now })
+	h := d.Guard(routed(d))
 	call := func(addr, auth string) *httptest.ResponseRecorder {
 		r := httptest.NewRequest(http.MethodGet, "/api/members", nil)
 		r.RemoteAddr = addr
@@ -98,13 +121,55 @@ func TestGuardThrottlesWrongBearerTokensPerAddressButNotTheRightOneFromAFreshAdd
 	}
 }
 
-func TestGuardWithoutATokenLetsEverythingThrough(t *testing.T) {
+func TestWithoutATokenOrAccountsLoopbackIsTheLocalAdministratorAndNothingElseIs(t *testing.T) {
 	t.Parallel()
-	h := guarded("", time.Now).Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("GET", "/api/members", nil))
-	if w.Code != 204 {
-		t.Errorf("status %d, want 204", w.Code)
+	d := guarded("", time.Now)
+	h := d.Guard(routed(d))
+	for _, c := range []struct {
+		name, addr string
+		header     http.Header
+		want       int
+	}{
+		{"IPv4 loopback", "127.0.0.1:5000", nil, 200},
+		{"IPv6 loopback", "[::1]:5000", nil, 200},
+		{"another address", "192.0.2.1:5000", nil, 401},
+		{"loopback forwarded by a proxy", "127.0.0.1:5000", http.Header{"X-Forwarded-For": {"203.0.113.7"}}, 401},
+		{"loopback forwarded by a proxy, RFC 7239", "127.0.0.1:5000", http.Header{"Forwarded": {"for=203.0.113.7"}}, 401},
+	} {
+		r := httptest.NewRequest("GET", "/api/members", nil)
+		r.RemoteAddr = c.addr
+		for k, v := range c.header {
+			r.Header[k] = v
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, w.Code, c.want)
+		}
+	}
+}
+
+func TestAllowAnswers403ForAMissingPermissionAnd404ForAnotherMall(t *testing.T) {
+	t.Parallel()
+	d := guarded("", time.Now)
+	h := routed(d)
+	viewer := accounts.Principal{Name: "li.na", Role: accounts.Viewer, Malls: []string{"1900000109"}}
+	for _, c := range []struct {
+		name, method, path string
+		want               int
+	}{
+		{"a read of its mall", "GET", "/api/members/1900000109/oA", 200},
+		{"a read of another mall", "GET", "/api/members/1900000110/oA", 404},
+		{"a retry, which a viewer may not", "POST", "/parked/1/retry", 403},
+		{"the metrics, which a scoped viewer may not see", "GET", "/metrics", 403},
+	} {
+		r := httptest.NewRequest(c.method, c.path, nil)
+		r = r.WithContext(accounts.WithPrincipal(r.Context(), viewer))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != c.want {
+			t.Errorf("%s: status %d, want %d", c.name, w.Code, c.want)
+		}
 	}
 }
 

@@ -37,7 +37,7 @@ const (
 	chartTop    = 10 // room for the line's highest point
 )
 
-func newChart(hours []storage.Hour) chart {
+func newChart(l *language, hours []storage.Hour) chart {
 	c := chart{Width: chartWidth, Height: chartHeight, ViewHeight: chartHeight + 20, LabelY: chartHeight + 15}
 	for _, h := range hours {
 		c.MaxPayments = max(c.MaxPayments, h.Payments)
@@ -58,8 +58,7 @@ func newChart(hours []storage.Hour) chart {
 		}
 		start := h.Start.In(beijing)
 		c.Bars = append(c.Bars, bar{X: x + 2, Y: chartHeight - bh, W: slot - 4, H: bh,
-			Title: start.Format("15:04") + "–" + start.Add(time.Hour).Format("15:04") + ": " +
-				strconv.FormatInt(h.Payments, 10) + " payments, " + strconv.FormatInt(h.Points, 10) + " points"})
+			Title: l.T("overview.chart.bar", start.Format("15:04"), start.Add(time.Hour).Format("15:04"), h.Payments, h.Points)})
 		if len(line) > 0 {
 			line = append(line, ' ')
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -17,6 +18,14 @@ import (
 type noRetries struct{}
 
 func (noRetries) Retry(context.Context, int64) (bool, error) { return false, nil }
+
+// Guard finds who makes a request, Allow checks what a route needs: the
+// API wants a Bearer token, a browser is sent to sign in.
+// noDecisions is a Decider for a dashboard that decides nothing.
+type noDecisions struct{}
+
+func (noDecisions) RetryDecision(context.Context, string, string, string, string) error { return nil }
+func (noDecisions) DecideByFile(context.Context, string, string, string, string) error  { return nil }
 
 // Guard puts the admin surface behind the admin token: the API and the
 // metrics want the bearer token, a browser is sent to sign in.
@@ -29,14 +38,15 @@ func ExampleDashboard_Guard() {
 		return
 	}
 	defer db.Close()
-	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.NewCurrent(rules.Default()), Retrier: noRetries{}, Token: "s3cret"})
+	d, err := dashboard.New(dashboard.Config{DB: db, Rules: rules.NewCurrent(rules.Default()), Retrier: noRetries{},
+		Decider: noDecisions{}, Actor: func(context.Context) string { return "token" }, Token: "s3cret"})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	admin := d.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	admin := d.Guard(d.Allow(accounts.Read, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
-	}))
+	})))
 	for _, c := range []struct{ path, auth string }{
 		{"/api/members", ""},
 		{"/api/members", "Bearer s3cret"},

@@ -35,19 +35,17 @@ func TestExportKeepsSpreadsheetsFromReadingTextAsAFormula(t *testing.T) {
 			t.Errorf("text(%q) = %q, want %q", in, got, want)
 		}
 	}
-	row := exportRow(storage.Entry{Seq: 7, Points: -3, Reason: "=cmd"})
-	if row[5] != "-3" || row[15] != "'=cmd" {
-		t.Errorf("row %q: numbers stay numbers, text is defused", row)
+	d := &Dashboard{cfg: Config{MallName: func(string) string { return "@朝阳大悦城" }}}
+	row := d.exportRow(storage.DayEntry{Entry: storage.Entry{Seq: 7, Mall: "1900000109", Kind: "refund", Points: -3, Reason: "=cmd"},
+		ShopNumber: "S01", ShopName: "-shop", Amount: 123450})
+	want := map[string]string{"seq": "7", "mall": "1900000109", "mall_name": "'@朝阳大悦城", "shop_number": "S01",
+		"shop_name": "'-shop", "amount_yuan": "1234.50", "points": "-3", "reason": "'=cmd"}
+	if len(row) != len(exportColumns) {
+		t.Fatalf("row of %d cells, header of %d", len(row), len(exportColumns))
 	}
-}
-
-func TestDurationReadsLikeALag(t *testing.T) {
-	t.Parallel()
-	for d, want := range map[time.Duration]string{
-		0: "—", 850 * time.Millisecond: "850ms", 2400 * time.Millisecond: "2.4s", 190 * time.Second: "3m10s",
-	} {
-		if got := duration(d); got != want {
-			t.Errorf("duration(%v) = %q, want %q", d, got, want)
+	for i, col := range exportColumns {
+		if w, ok := want[col]; ok && row[i] != w {
+			t.Errorf("%s: %q, want %q (numbers stay numbers, text is defused)", col, row[i], w)
 		}
 	}
 }
@@ -55,7 +53,7 @@ func TestDurationReadsLikeALag(t *testing.T) {
 func TestChartScalesBarsAndLineToTheirMaxima(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC) // 08:00 in Beijing
-	c := newChart([]storage.Hour{{Start: start, Payments: 2, Points: 10}, {Start: start.Add(time.Hour), Payments: 4, Points: 0}})
+	c := newChart(newTestDashboard(t).langs[English], []storage.Hour{{Start: start, Payments: 2, Points: 10}, {Start: start.Add(time.Hour), Payments: 4, Points: 0}})
 	if c.MaxPayments != 4 || c.MaxPoints != 10 || len(c.Bars) != 2 {
 		t.Fatalf("chart %+v", c)
 	}
@@ -64,5 +62,20 @@ func TestChartScalesBarsAndLineToTheirMaxima(t *testing.T) {
 	}
 	if c.Bars[0].Title != "08:00–09:00: 2 payments, 10 points" {
 		t.Errorf("tooltip %q", c.Bars[0].Title)
+	}
+}
+
+func TestAnAuditCSVRowKeepsValuesAsWrittenAndDefusesFormulas(t *testing.T) {
+	t.Parallel()
+	row := auditRow(storage.AuditEntry{ID: 9, At: time.Date(2026, 5, 20, 4, 0, 0, 0, time.UTC), Actor: "=evil", RemoteAddr: "2001:db8::1",
+		Action: "tier.set", Mall: "1900000109", Subject: "-1+1", Before: []byte(`{"tier":""}`), After: []byte(`{"tier":"@gold"}`)})
+	want := []string{"9", "2026-05-20T12:00:00+08:00", "'=evil", "2001:db8::1", "tier.set", "1900000109", "'-1+1", `{"tier":""}`, `{"tier":"@gold"}`, ""}
+	if len(row) != len(auditColumns) {
+		t.Fatalf("row of %d cells, header of %d", len(row), len(auditColumns))
+	}
+	for i := range want {
+		if row[i] != want[i] {
+			t.Errorf("%s: %q, want %q", auditColumns[i], row[i], want[i])
+		}
 	}
 }

@@ -58,16 +58,18 @@ func (l *signinLimiter) blocked(addr string) (bool, time.Time) {
 	return false, time.Time{}
 }
 
-// fail counts a wrong token from addr.
-func (l *signinLimiter) fail(addr string) {
+// fail counts a wrong token from addr, and reports whether it is the one
+// that blocks the client: a burst of wrong tokens is audited once, there.
+func (l *signinLimiter) fail(addr string) (blocks bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	l.expire(now)
 	key := clientKey(addr)
 	if e, ok := l.failed[key]; ok {
-		e.Value.(*failures).count++
-		return
+		f := e.Value.(*failures)
+		f.count++
+		return f.count == signinFailures
 	}
 	if l.order.Len() >= l.max {
 		oldest := l.order.Front()
@@ -75,6 +77,7 @@ func (l *signinLimiter) fail(addr string) {
 		l.order.Remove(oldest)
 	}
 	l.failed[key] = l.order.PushBack(&failures{client: key, count: 1, since: now})
+	return signinFailures == 1
 }
 
 // expire forgets the windows that have ended; windows start in the order
@@ -101,7 +104,8 @@ func clientKey(addr string) string {
 	return p.String()
 }
 
-// clientAddr is the IP address r came from.
+// clientAddr is the IP address r came from (behind a trusted proxy, the
+// client's: package server rewrites RemoteAddr).
 func clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {

@@ -42,7 +42,7 @@ func (d *Dashboard) redirectWithNotice(w http.ResponseWriter, r *http.Request, p
 	msg := []byte(notice[:min(len(notice), maxNotice)])
 	enc := base64.RawURLEncoding
 	http.SetCookie(w, &http.Cookie{Name: noticeCookie, Value: enc.EncodeToString(msg) + "." + enc.EncodeToString(d.noticeMAC(msg)),
-		Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: d.secure(r)})
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
@@ -54,7 +54,7 @@ func (d *Dashboard) takeNotice(w http.ResponseWriter, r *http.Request) string {
 		return ""
 	}
 	http.SetCookie(w, &http.Cookie{Name: noticeCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+		SameSite: http.SameSiteStrictMode, Secure: d.secure(r)})
 	msg, mac, _ := strings.Cut(c.Value, ".")
 	enc := base64.RawURLEncoding
 	rawMsg, err1 := enc.DecodeString(msg)

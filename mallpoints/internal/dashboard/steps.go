@@ -7,24 +7,11 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 )
 
-// stepLabels name the steps of an earning's explanation (rules.Step.Step)
-// for people. They are kept here, and only here, so that a catalogue in
-// another language (zh-CN) can replace them; a step missing from the map
-// shows its key.
-var stepLabels = map[string]string{
-	"base":                "Base points (amount ÷ fen per point)",
-	"shop":                "Shop multiplier",
-	"category":            "Category multiplier",
-	"promotion":           "Promotion",
-	"tier":                "Member tier",
-	"max_points":          "Most points a payment can carry",
-	"per_payment_cap":     "Per-payment cap",
-	"daily_cap":           "Daily cap",
-	"monthly_cap":         "Monthly cap",
-	"first_payment_bonus": "First-payment bonus",
-	"excluded":            "Shop excluded: no points",
-	"below_minimum":       "Amount below the minimum: no points",
-}
+// steps are the steps of an earning's explanation (rules.Step.Step), each
+// named in the catalogues as "step.<key>"; a step missing there shows its
+// key.
+var steps = []string{"base", "shop", "category", "promotion", "tier", "max_points", "per_payment_cap", "daily_cap",
+	"monthly_cap", "first_payment_bonus", "excluded", "below_minimum", "not_authorized", "crm"}
 
 // stepRow is one step as the transaction page and the preview show it.
 type stepRow struct {
@@ -35,24 +22,16 @@ type stepRow struct {
 	Points int64  // the running points after the step, the bonus included
 }
 
-// stepLabel is the step's label, or its key when it has none.
-func stepLabel(step string) string {
-	if l, ok := stepLabels[step]; ok {
-		return l
-	}
-	return step
-}
-
-// stepRows turns an explanation into rows.
-func stepRows(steps []rules.Step) []stepRow {
-	rows := make([]stepRow, 0, len(steps))
-	for _, s := range steps {
-		r := stepRow{Key: s.Step, Label: stepLabel(s.Step), Name: s.Name, Points: s.Points}
+// stepRows turns an explanation into rows, in language l.
+func stepRows(l *language, list []rules.Step) []stepRow {
+	rows := make([]stepRow, 0, len(list))
+	for _, s := range list {
+		r := stepRow{Key: s.Step, Label: l.label("step", s.Step), Name: s.Name, Points: s.Points}
 		switch {
 		case s.Multiplier != "":
 			r.Figure = "×" + s.Multiplier
 		case s.Cap != nil:
-			r.Figure = "cap " + strconv.FormatInt(*s.Cap, 10)
+			r.Figure = l.T("steps.cap", *s.Cap)
 		case s.Bonus != 0:
 			r.Figure = "+" + strconv.FormatInt(s.Bonus, 10)
 			r.Points += s.Bonus
@@ -64,13 +43,13 @@ func stepRows(steps []rules.Step) []stepRow {
 
 // storedSteps reads a stored explanation (storage.Transaction.Steps); one
 // that does not decode shows no rows, and the page keeps the summary.
-func storedSteps(raw json.RawMessage) []stepRow {
+func storedSteps(l *language, raw json.RawMessage) []stepRow {
 	if len(raw) == 0 {
 		return nil
 	}
-	var steps []rules.Step
-	if err := json.Unmarshal(raw, &steps); err != nil {
+	var list []rules.Step
+	if err := json.Unmarshal(raw, &list); err != nil {
 		return nil
 	}
-	return stepRows(steps)
+	return stepRows(l, list)
 }

@@ -119,11 +119,11 @@ func (s *Service) Expire(ctx context.Context, asOf string) (ExpiryResult, error)
 
 // expireBatch expires a batch of members in one transaction: it locks each
 // member, expires its due lots and updates its balance, then appends the
-// expire entries last. PostgreSQL numbers entries under one row lock held
-// until commit (AppendEntry), and SQLite has one writer: a transaction per
-// member took that lock, and waited for the log to reach the disk under it,
-// once per member, and intake's payments queued behind the run's commits.
-// A batch takes it once, for its appends and one commit. A member's lock
+// expire entries last. PostgreSQL numbers a mall's entries under its row
+// lock held until commit (AppendEntry), and SQLite has one writer: a
+// transaction per member took that lock, and waited for the log to reach
+// the disk under it, once per member, and the mall's payments queued behind
+// the run's commits. A batch takes it once, for its appends and one commit. A member's lock
 // is held for the batch (tens of milliseconds), and a run stopped half-way
 // has committed whole batches.
 func (s *Service) expireBatch(ctx context.Context, refs []storage.MemberRef, day time.Time, key string) ([]Expired, error) {
@@ -160,7 +160,7 @@ func (s *Service) expireBatch(ctx context.Context, refs []storage.MemberRef, day
 		out = make([]Expired, 0, len(entries))
 		for i := range entries {
 			e := &entries[i]
-			if err := tx.AppendEntry(ctx, e); err != nil {
+			if err := s.appendEntry(ctx, tx, e); err != nil {
 				return wrap("append entry", err)
 			}
 			out = append(out, Expired{Mall: e.Mall, OpenID: e.OpenID, Points: -e.Points, Seq: e.Seq})

@@ -51,13 +51,10 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 	set := s.rules.Load()
 	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "mall", e.MchID)
 	var t storage.Transaction
-	applied, limited := false, false
+	var out rules.Outcome
+	written := false
 	var outcome Outcome = OutcomeApplied
-	// Only a cap needs the points earned that day or month, only tiers
-	// the spend, and only a bonus whether the member earned before; what is
-	// not needed is not read. The payments they would add up are written
-	// either way, so a cap, tiers or a bonus set later count them.
-	rulesOf := set.Mall(e.MchID)
+	crm := s.decidedByCRM(set, e.MchID)
 	err = s.db.InTx(ctx, func(tx *storage.Tx) error {
 		isNew, err := record(ctx, tx, n, e.MchID, e.TransactionID)
 		if err != nil {
@@ -90,73 +87,114 @@ func (s *Service) Transaction(ctx context.Context, n *notify.Notification, e *bu
 			outcome = OutcomeDuplicateKey
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
 		}
-		h, err := history(ctx, tx, set, rulesOf, e.OpenID, timeEnd)
-		if err != nil {
-			return err
-		}
-		h.Tier = tierSet(set, m, timeEnd, log)
-		// The balance stays within rules.MaxPoints: a payment is never
-		// refused for it, it earns what the balance can still take.
-		out := rules.Limit(set.EvaluateWith(rules.Payment{MchID: e.MchID, ShopNumber: e.ShopNumber, Amount: e.Amount,
-			TimeEnd: timeEnd}, h), rules.MaxPoints-m.Balance)
-		limited = out.Limited
-		steps, err := json.Marshal(out.Steps)
-		if err != nil {
-			return wrap("explanation", err)
-		}
-		applyDelta(&m, out.Points+out.Bonus)
-		if m.AppID == "" {
-			m.AppID = e.AppID
+		touch(&m, s.now())
+		// A member who withdrew the authorisation earns nothing, whoever
+		// would decide: the CRM is not asked.
+		crm = crm && !m.Withdrawn()
+		t = storage.Transaction{
+			Mall: e.MchID, TransactionID: e.TransactionID, NotificationID: n.ID, OpenID: e.OpenID, AppID: e.AppID,
+			ShopNumber: e.ShopNumber, ShopName: e.ShopName, Amount: e.Amount, TimeEnd: timeEnd, CommitTag: e.CommitTag,
 		}
 		sync, err := tx.NewSync(ctx, storage.SyncPoints, e.MchID, e.TransactionID)
 		if err != nil {
 			return wrap("new sync", err)
 		}
-		t = storage.Transaction{
-			Mall: e.MchID, TransactionID: e.TransactionID, NotificationID: n.ID, OpenID: e.OpenID, AppID: e.AppID,
-			ShopNumber: e.ShopNumber, ShopName: e.ShopName, Amount: e.Amount, TimeEnd: timeEnd, CommitTag: e.CommitTag,
-			Points: out.Points, EarnPoints: out.EarnPoints, NoPointsRemarks: out.NoPointsRemarks,
-			Uncapped: out.Uncapped, Capped: out.Capped, RuleVersion: out.RuleVersion, Explain: out.Explain,
-			Bonus: out.Bonus, Tier: out.Tier, Steps: steps,
-			TotalPoints:      m.Balance,
-			PointsUpdateTime: s.now().In(beijing).Format("2006-01-02T15:04:05.000Z07:00"),
-			SyncID:           sync.ID,
+		t.SyncID = sync.ID
+		written = true
+		if crm {
+			return s.awaitDecision(ctx, tx, &m, &t)
 		}
-		if _, err := tx.InsertTransaction(ctx, &t); err != nil {
-			return wrap("write payment", err)
+		if out, err = decide(ctx, tx, set, m, t, log); err != nil {
+			return err
 		}
-		// Points and bonus are one lot, whose expiry is fixed now by the
-		// policy in force.
-		if err := tx.InsertLot(ctx, storage.Lot{Mall: e.MchID, OpenID: e.OpenID, Source: storage.LotFromTransaction + e.TransactionID,
-			EarnedAt: timeEnd, ExpiresAt: rulesOf.Expiry.ExpiresAt(timeEnd), Points: out.Points + out.Bonus}); err != nil {
-			return wrap("write lot", err)
-		}
-		if err := s.queue.Enqueue(ctx, tx, sync.ID); err != nil {
-			return wrap("enqueue sync", err)
-		}
-		if err := tx.UpdateMember(ctx, m); err != nil {
-			return wrap("update balance", err)
-		}
-		entry := storage.Entry{
-			Mall: e.MchID, OpenID: e.OpenID, Kind: storage.EntryEarn, Points: out.Points + out.Bonus,
-			Requested: out.Points + out.Bonus, BalanceAfter: m.Balance, TransactionID: e.TransactionID,
-			NotificationID: n.ID, CommitTag: e.CommitTag, RuleVersion: out.RuleVersion, Reason: out.Explain, Steps: steps,
-		}
-		applied = true
-		return wrap("append entry", tx.AppendEntry(ctx, &entry))
+		return s.writeEarning(ctx, tx, set, &m, &t, out, true)
 	})
 	if err != nil {
 		return "", err
 	}
-	if limited {
-		log.Warn("ledger: payment's points limited by the points maximum", "points", t.Points, "max_points", rules.MaxPoints)
-	}
-	if applied {
-		log.Info("ledger: payment", "points", t.Points, "total_points", t.TotalPoints, "rule_version", t.RuleVersion)
-	} else {
+	switch {
+	case !written:
 		log.Info("ledger: payment already recorded")
+	case crm:
+		log.Info("ledger: payment recorded; its points wait for the mall's CRM")
+	default:
+		if out.Limited {
+			log.Warn("ledger: payment's points limited by the points maximum", "points", t.Points, "max_points", rules.MaxPoints)
+		}
+		log.Info("ledger: payment", "points", t.Points, "total_points", t.TotalPoints, "rule_version", t.RuleVersion)
 	}
 	return outcome, nil
+}
+
+// decide is what the rules file makes of payment t of member m: the
+// member's history read under its lock, its tier and birthday, the rules,
+// and the room its balance has left below rules.MaxPoints (a payment is
+// never refused for it, it earns what the balance can still take). A
+// member who withdrew the authorisation earns nothing.
+func decide(ctx context.Context, tx *storage.Tx, set *rules.Set, m storage.Member, t storage.Transaction, log *slog.Logger) (rules.Outcome, error) {
+	if m.Withdrawn() {
+		return set.NotAuthorized(t.Mall), nil
+	}
+	h, err := history(ctx, tx, set, set.Mall(t.Mall), t.OpenID, t.TimeEnd)
+	if err != nil {
+		return rules.Outcome{}, err
+	}
+	h.Tier = tierSet(set, m, t.TimeEnd, log)
+	h.BirthdayMonth = m.BirthdayMonth()
+	p := rules.Payment{MchID: t.Mall, ShopNumber: t.ShopNumber, Amount: t.Amount, TimeEnd: t.TimeEnd}
+	return rules.Limit(set.EvaluateWith(p, h), rules.MaxPoints-m.Balance), nil
+}
+
+// writeEarning writes what payment t of member m earned, whoever decided
+// it: the payment (inserted, or updated when it was recorded to wait for
+// the CRM), its lot, its sync's job, the member's balance and the earn
+// entry. Refunds of t that arrived before its decision are then decided.
+func (s *Service) writeEarning(ctx context.Context, tx *storage.Tx, set *rules.Set, m *storage.Member, t *storage.Transaction,
+	out rules.Outcome, insert bool) error {
+	steps, err := json.Marshal(out.Steps)
+	if err != nil {
+		return wrap("explanation", err)
+	}
+	applyDelta(m, out.Points+out.Bonus)
+	if m.AppID == "" {
+		m.AppID = t.AppID
+	}
+	t.Points, t.EarnPoints, t.NoPointsRemarks = out.Points, out.EarnPoints, out.NoPointsRemarks
+	t.Uncapped, t.Capped, t.RuleVersion, t.Explain = out.Uncapped, out.Capped, out.RuleVersion, out.Explain
+	t.Bonus, t.Tier, t.Steps = out.Bonus, out.Tier, steps
+	t.TotalPoints = m.Balance
+	t.PointsUpdateTime = s.now().In(beijing).Format("2006-01-02T15:04:05.000Z07:00")
+	if insert {
+		if _, err := tx.InsertTransaction(ctx, t); err != nil {
+			return wrap("write payment", err)
+		}
+	} else if err := tx.DecideTransaction(ctx, t); err != nil {
+		return wrap("write decision", err)
+	}
+	// Points and bonus are one lot, whose expiry is fixed now by the
+	// policy in force.
+	if err := tx.InsertLot(ctx, storage.Lot{Mall: t.Mall, OpenID: t.OpenID, Source: storage.LotFromTransaction + t.TransactionID,
+		EarnedAt: t.TimeEnd, ExpiresAt: set.Mall(t.Mall).Expiry.ExpiresAt(t.TimeEnd), Points: out.Points + out.Bonus}); err != nil {
+		return wrap("write lot", err)
+	}
+	if err := s.queue.Enqueue(ctx, tx, t.SyncID); err != nil {
+		return wrap("enqueue sync", err)
+	}
+	if err := tx.UpdateMember(ctx, *m); err != nil {
+		return wrap("update balance", err)
+	}
+	entry := storage.Entry{
+		Mall: t.Mall, OpenID: t.OpenID, Kind: storage.EntryEarn, Points: out.Points + out.Bonus,
+		Requested: out.Points + out.Bonus, BalanceAfter: m.Balance, TransactionID: t.TransactionID,
+		NotificationID: t.NotificationID, CommitTag: t.CommitTag, RuleVersion: out.RuleVersion, Reason: out.Explain, Steps: steps,
+	}
+	if err := s.appendEntry(ctx, tx, &entry); err != nil {
+		return wrap("append entry", err)
+	}
+	if insert {
+		return nil
+	}
+	return s.decideWaitingRefunds(ctx, tx, set, m, t)
 }
 
 // history reads what a payment's points depend on besides the payment:
@@ -220,8 +258,10 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 		return "", s.refuse(ctx, n, e.MchID, r)
 	}
 	log := s.log.With("notification_id", n.ID, "transaction_id", e.TransactionID, "refund_id", e.RefundID, "mall", e.MchID)
+	set := s.rules.Load()
 	var entry storage.Entry
 	var surplus int64
+	waits := false
 	var outcome Outcome = OutcomeApplied
 	err := s.db.InTx(ctx, func(tx *storage.Tx) error {
 		isNew, err := record(ctx, tx, n, e.MchID, e.RefundID)
@@ -251,53 +291,37 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 		if t, err = tx.Transaction(ctx, e.MchID, e.TransactionID); err != nil {
 			return wrap("read transaction", err)
 		}
-		// E, what the payment earned, is its points and its bonus.
-		deduct := rules.RefundDeduction(t.Points+t.Bonus, t.Amount, t.Refunded, e.RefundAmount)
-		// The refund takes from its payment's lot first; the part of that
-		// lot that already expired is not deducted again.
-		lot := storage.LotFromTransaction + t.TransactionID
-		remaining := int64(0)
-		if l, err := tx.Lot(ctx, t.Mall, lot); err == nil {
-			remaining = l.Remaining()
-		} else if !errors.Is(err, storage.ErrNotFound) {
-			return wrap("read lot", err)
-		}
-		excused, err := tx.Excuse(ctx, t.Mall, lot, deduct-min(deduct, remaining))
-		if err != nil {
-			return wrap("excuse expired points", err)
-		}
-		applied, shortfall := applyDelta(&m, -(deduct - excused))
-		if _, err := tx.Consume(ctx, t.Mall, t.OpenID, lot, -applied); err != nil {
-			return wrap("consume lots", err)
-		}
-		// The refunded total never passes the amount paid: what a refund
-		// claims beyond it is kept apart as its surplus.
-		counted := min(e.RefundAmount, max(t.Amount-t.Refunded, 0))
-		surplus = e.RefundAmount - counted
-		r := storage.Refund{Mall: e.MchID, RefundID: e.RefundID, TransactionID: e.TransactionID, NotificationID: n.ID,
-			OpenID: t.OpenID, RefundAmount: e.RefundAmount, Deducted: -applied, Shortfall: shortfall, Surplus: surplus}
-		isNew, err = tx.InsertRefund(ctx, &r)
-		if err != nil {
-			return wrap("write refund", err)
-		}
-		if !isNew {
+		// A new notification id for a refund already recorded changes
+		// nothing; found under the member's lock, a concurrent one has
+		// committed.
+		if _, err := tx.Refund(ctx, e.MchID, e.RefundID); err == nil {
 			outcome = OutcomeDuplicateKey
 			return wrap("record duplicate", tx.SetNotificationOutcome(ctx, n.ID, OutcomeDuplicateKey))
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return wrap("find refund", err)
 		}
-		if err := tx.AddRefund(ctx, e.MchID, e.TransactionID, counted, deduct); err != nil {
-			return wrap("refund totals", err)
+		r := storage.Refund{Mall: e.MchID, RefundID: e.RefundID, TransactionID: e.TransactionID, NotificationID: n.ID,
+			OpenID: t.OpenID, RefundAmount: e.RefundAmount}
+		// A refund waits for its deduction while its payment waits for its
+		// points, and while the mall's CRM is asked for it.
+		undecided := t.Decision == storage.DecisionPending || t.Decision == storage.DecisionParked
+		if undecided || s.decidedByCRM(set, t.Mall) {
+			r.Decision = storage.DecisionPending
+			if _, err = tx.InsertRefund(ctx, &r); err != nil {
+				return wrap("write refund", err)
+			}
+			waits = true
+			if undecided {
+				return nil // decided with its payment
+			}
+			return wrap("enqueue decision", s.queue.EnqueueDecision(ctx, tx, storage.DecisionOfRefund, r.Mall, r.RefundID))
 		}
-		if err := tx.UpdateMember(ctx, m); err != nil {
-			return wrap("update balance", err)
+		deduct := rules.RefundDeduction(t.Points+t.Bonus, t.Amount, t.Refunded, e.RefundAmount)
+		if entry, err = s.writeDeduction(ctx, tx, &m, &t, &r, deduct, true); err != nil {
+			return err
 		}
-		reason := fmt.Sprintf("refund of %d fen of %d paid (%d refunded before)", e.RefundAmount, t.Amount, t.Refunded)
-		if excused > 0 {
-			reason += fmt.Sprintf("; %d of its points had expired", excused)
-		}
-		entry = storage.Entry{Mall: e.MchID, OpenID: t.OpenID, Kind: storage.EntryRefund, Points: applied,
-			Requested: -(deduct - excused), Shortfall: shortfall, BalanceAfter: m.Balance, TransactionID: e.TransactionID,
-			RefundID: e.RefundID, NotificationID: n.ID, RuleVersion: t.RuleVersion, Reason: reason}
-		return wrap("append entry", tx.AppendEntry(ctx, &entry))
+		surplus = r.Surplus
+		return nil
 	})
 	if err != nil {
 		return "", err
@@ -305,10 +329,65 @@ func (s *Service) Refund(ctx context.Context, n *notify.Notification, e *busines
 	if surplus > 0 {
 		log.Warn("ledger: refunds exceed the payment's amount; the surplus is not counted", "surplus", surplus)
 	}
-	if entry.Seq != 0 {
+	switch {
+	case waits:
+		log.Info("ledger: refund recorded; its deduction waits for its decision")
+	case entry.Seq != 0:
 		log.Info("ledger: refund", "deducted", -entry.Points, "shortfall", entry.Shortfall, "balance", entry.BalanceAfter)
 	}
 	return outcome, nil
+}
+
+// writeDeduction writes refund r of payment t, which deducts deduct points
+// from member m, whoever decided it: from the payment's own lot first (the
+// part of that lot that already expired is not deducted again), never below
+// a zero balance (what could not be deducted is the shortfall); the refund
+// (inserted, or updated when it was recorded to wait for its decision), the
+// payment's refund totals, the balance and the refund entry.
+func (s *Service) writeDeduction(ctx context.Context, tx *storage.Tx, m *storage.Member, t *storage.Transaction,
+	r *storage.Refund, deduct int64, insert bool) (storage.Entry, error) {
+	lot := storage.LotFromTransaction + t.TransactionID
+	remaining := int64(0)
+	if l, err := tx.Lot(ctx, t.Mall, lot); err == nil {
+		remaining = l.Remaining()
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return storage.Entry{}, wrap("read lot", err)
+	}
+	excused, err := tx.Excuse(ctx, t.Mall, lot, deduct-min(deduct, remaining))
+	if err != nil {
+		return storage.Entry{}, wrap("excuse expired points", err)
+	}
+	applied, shortfall := applyDelta(m, -(deduct - excused))
+	if _, err := tx.Consume(ctx, t.Mall, t.OpenID, lot, -applied); err != nil {
+		return storage.Entry{}, wrap("consume lots", err)
+	}
+	// The refunded total never passes the amount paid: what a refund
+	// claims beyond it is kept apart as its surplus.
+	counted := min(r.RefundAmount, max(t.Amount-t.Refunded, 0))
+	r.Deducted, r.Shortfall, r.Surplus = -applied, shortfall, r.RefundAmount-counted
+	if insert {
+		if _, err := tx.InsertRefund(ctx, r); err != nil {
+			return storage.Entry{}, wrap("write refund", err)
+		}
+	} else if err := tx.DecideRefund(ctx, r); err != nil {
+		return storage.Entry{}, wrap("write refund's decision", err)
+	}
+	if err := tx.AddRefund(ctx, t.Mall, t.TransactionID, counted, deduct); err != nil {
+		return storage.Entry{}, wrap("refund totals", err)
+	}
+	t.Refunded += counted
+	t.PointsDeducted += deduct
+	if err := tx.UpdateMember(ctx, *m); err != nil {
+		return storage.Entry{}, wrap("update balance", err)
+	}
+	reason := fmt.Sprintf("refund of %d fen of %d paid (%d refunded before)", r.RefundAmount, t.Amount, t.Refunded-counted)
+	if excused > 0 {
+		reason += fmt.Sprintf("; %d of its points had expired", excused)
+	}
+	entry := storage.Entry{Mall: t.Mall, OpenID: t.OpenID, Kind: storage.EntryRefund, Points: applied,
+		Requested: -(deduct - excused), Shortfall: shortfall, BalanceAfter: m.Balance, TransactionID: t.TransactionID,
+		RefundID: r.RefundID, NotificationID: r.NotificationID, RuleVersion: t.RuleVersion, Reason: reason}
+	return entry, wrap("append entry", s.appendEntry(ctx, tx, &entry))
 }
 
 // authRank orders the known authorisation types: a member is only ever
@@ -362,19 +441,40 @@ func (s *Service) Authorization(ctx context.Context, n *notify.Notification, e *
 		if rankOf(authType) > rankOf(m.AuthType) {
 			m.AuthType = authType
 		}
+		now := s.now()
+		touch(&m, now)
 		if err := tx.UpdateMember(ctx, m); err != nil {
 			return wrap("update member", err)
 		}
-		if e.Code != "" {
-			return wrap("card code", tx.SetCardCode(ctx, e.MchID, e.OpenID, e.Code))
+		// An activation says what the authorisation query would: a member
+		// with automatic points is AUTHORIZED, one with the card only is
+		// not. It ends a withdrawal, and never lowers what is known.
+		implied := storage.AuthorizeUnauthorized
+		if authType == string(businesscircle.AuthTypeRegisteredAndAuthorizationMode) {
+			implied = storage.AuthorizeAuthorized
 		}
-		return nil
+		if m.Withdrawn() || authorizeRank[implied] > authorizeRank[m.AuthorizeState] {
+			if _, err := s.setAuthorization(ctx, tx, m, implied, now, SourceActivation); err != nil {
+				return err
+			}
+		}
+		if e.Code != "" {
+			if err := tx.SetCardCode(ctx, e.MchID, e.OpenID, e.Code); err != nil {
+				return wrap("card code", err)
+			}
+		}
+		return wrap("member event", s.MemberEvent(ctx, tx, e.MchID, e.OpenID, storage.EventMemberActivated,
+			map[string]string{"auth_type": authType}))
 	})
 	if err != nil {
 		return "", err
 	}
 	return outcome, nil
 }
+
+// authorizeRank orders the authorisation states an activation may raise a
+// member to; a withdrawal (DEAUTHORIZED) is ended by any activation.
+var authorizeRank = map[string]int{"": 0, storage.AuthorizeUnauthorized: 1, storage.AuthorizeAuthorized: 2}
 
 // maxUnknownAuthTypes bounds the unknown auth_type values remembered for
 // logging once each.

@@ -16,6 +16,10 @@ import (
 type lastSync struct{ id int64 }
 
 func (q *lastSync) Enqueue(_ context.Context, _ *storage.Tx, id int64) error { q.id = id; return nil }
+func (q *lastSync) EnqueueDecision(context.Context, *storage.Tx, string, string, string) error {
+	return nil
+}
+func (q *lastSync) Publish(context.Context, *storage.Tx, storage.Event) error { return nil }
 
 // BenchmarkPaymentDatabaseWork runs the database work of one payment, River's
 // aside: the intake transaction and the record of its sync's attempt, for 50

@@ -19,6 +19,10 @@ import (
 type noQueue struct{}
 
 func (noQueue) Enqueue(context.Context, *storage.Tx, int64) error { return nil }
+func (noQueue) EnqueueDecision(context.Context, *storage.Tx, string, string, string) error {
+	return nil
+}
+func (noQueue) Publish(context.Context, *storage.Tx, storage.Event) error { return nil }
 
 func TestADailyCapSetLaterInTheDayCountsThePointsEarnedBeforeIt(t *testing.T) {
 	t.Parallel()

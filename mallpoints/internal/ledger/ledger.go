@@ -15,6 +15,7 @@ package ledger
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,18 +26,47 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// Enqueuer inserts the job of a sync into a transaction: package outbox.
+// Enqueuer inserts jobs into a transaction: package outbox. Enqueue
+// inserts the job of a points sync, EnqueueDecision that of a decision by
+// the mall's CRM (kind storage.DecisionOfPayment or DecisionOfRefund),
+// Publish the deliveries of a webhook event just written.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, tx *storage.Tx, syncID int64) error
+	EnqueueDecision(ctx context.Context, tx *storage.Tx, kind, mall, subject string) error
+	Publish(ctx context.Context, tx *storage.Tx, ev storage.Event) error
+}
+
+// appendEntry writes entry e with its webhook event, and the event's
+// deliveries: the last write of every transaction that changes a balance.
+func (s *Service) appendEntry(ctx context.Context, tx *storage.Tx, e *storage.Entry) error {
+	if err := tx.AppendEntry(ctx, e); err != nil {
+		return err
+	}
+	return s.queue.Publish(ctx, tx, storage.EventOf(*e))
+}
+
+// MemberEvent writes a member event of type typ (storage.EventMember…)
+// with data, and its deliveries, as the last write of tx.
+func (s *Service) MemberEvent(ctx context.Context, tx *storage.Tx, mall, openid, typ string, data any) error {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	ev := storage.Event{Mall: mall, OpenID: openid, Type: typ, Data: raw}
+	if err := tx.AppendEvent(ctx, &ev); err != nil {
+		return err
+	}
+	return s.queue.Publish(ctx, tx, ev)
 }
 
 // Service applies events to the ledger.
 type Service struct {
-	db    *storage.DB
-	queue Enqueuer
-	rules *rules.Current
-	now   func() time.Time
-	log   *slog.Logger
+	db     *storage.DB
+	queue  Enqueuer
+	caller Caller // the malls' CRMs, for rules key decide
+	rules  *rules.Current
+	now    func() time.Time
+	log    *slog.Logger
 	// expiry bounds the rate of expiry runs; afterBatch, if set, is called
 	// after each batch of a run (tests).
 	expiry     ExpiryConfig

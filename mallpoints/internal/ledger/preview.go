@@ -18,13 +18,17 @@ type PreviewPayment struct {
 	OpenID   string
 	Tier     string // forces the tier; one the mall's tiers lack is ignored
 	SpendFen *int64 // the tier spend, instead of the member's
+	// BirthdayMonth (1–12) is the member's birthday month, instead of the
+	// one its CRM gave.
+	BirthdayMonth *int
 }
 
 // Preview evaluates payments under set as intake would, in order, and
 // writes nothing. With db, each member's history — the points earned in
 // the Beijing day and month of time_end, the tier spend, whether it earned
 // before, a tier set through the API and the balance — is read as intake
-// reads it (the same function), in one transaction that is rolled back;
+// reads it (the same function), with its birthday and whether it withdrew
+// the points authorisation, in one transaction that is rolled back;
 // with a nil db every member starts without any. Earlier payments of ps
 // count in the history of later ones, as they would once recorded, so a
 // day's payments meet the daily cap in the preview as in the ledger.
@@ -36,7 +40,7 @@ func Preview(ctx context.Context, db *storage.DB, set *rules.Set, ps []PreviewPa
 	var done []previewed
 	evaluate := func(tx *storage.Tx) error {
 		for _, p := range ps {
-			h, balance, err := previewHistory(ctx, tx, set, p, log)
+			h, balance, withdrawn, err := previewHistory(ctx, tx, set, p, log)
 			if err != nil {
 				return err
 			}
@@ -62,6 +66,9 @@ func Preview(ctx context.Context, db *storage.DB, set *rules.Set, ps []PreviewPa
 				balance += q.points + q.bonus
 			}
 			o := rules.Limit(set.EvaluateWith(p.Payment, h), rules.MaxPoints-balance)
+			if withdrawn {
+				o = set.NotAuthorized(p.MchID)
+			}
 			out = append(out, o)
 			done = append(done, previewed{mall: p.MchID, openid: p.OpenID, timeEnd: p.TimeEnd, amount: p.Amount,
 				points: o.Points, bonus: o.Bonus})
@@ -84,24 +91,24 @@ type previewed struct {
 func in(t, from, to time.Time) bool { return !t.Before(from) && t.Before(to) }
 
 // previewHistory is p's member's history and balance in tx, as intake reads
-// them; without tx, a member never seen. p's own tier and spend, when
-// given, replace the member's.
-func previewHistory(ctx context.Context, tx *storage.Tx, set *rules.Set, p PreviewPayment, log *slog.Logger) (rules.History, int64, error) {
-	h := rules.History{FirstEarning: true}
-	var balance int64
+// them, and whether it withdrew the points authorisation; without tx, a
+// member never seen. p's own tier, spend and birthday month, when given,
+// replace the member's.
+func previewHistory(ctx context.Context, tx *storage.Tx, set *rules.Set, p PreviewPayment, log *slog.Logger) (h rules.History, balance int64, withdrawn bool, err error) {
+	h = rules.History{FirstEarning: true}
 	if tx != nil {
-		var err error
 		if h, err = history(ctx, tx, set, set.Mall(p.MchID), p.OpenID, p.TimeEnd); err != nil {
-			return h, 0, err
+			return h, 0, false, err
 		}
 		m, err := tx.ReadMember(ctx, p.MchID, p.OpenID)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:
-			return h, 0, wrap("read member", err)
+			return h, 0, false, wrap("read member", err)
 		default:
-			balance = m.Balance
+			balance, withdrawn = m.Balance, m.Withdrawn()
 			h.Tier = tierSet(set, m, p.TimeEnd, log)
+			h.BirthdayMonth = m.BirthdayMonth()
 		}
 	}
 	if p.Tier != "" {
@@ -110,5 +117,8 @@ func previewHistory(ctx context.Context, tx *storage.Tx, set *rules.Set, p Previ
 	if p.SpendFen != nil {
 		h.SpendFen = *p.SpendFen
 	}
-	return h, balance, nil
+	if p.BirthdayMonth != nil {
+		h.BirthdayMonth = *p.BirthdayMonth
+	}
+	return h, balance, withdrawn, nil
 }

@@ -90,7 +90,7 @@ func (s *Service) adjust(ctx context.Context, a Adjustment) (storage.Entry, bool
 		entry = storage.Entry{Mall: a.Mall, OpenID: a.OpenID, Kind: storage.EntryAdjustment, Points: a.Points,
 			Requested: a.Points, BalanceAfter: m.Balance, IdempotencyKey: a.IdempotencyKey, Reason: a.Reason,
 			RuleVersion: s.rules.Load().Version()}
-		if err := tx.AppendEntry(ctx, &entry); err != nil {
+		if err := s.appendEntry(ctx, tx, &entry); err != nil {
 			return wrap("append entry", err)
 		}
 		isNew, err := tx.InsertAdjustment(ctx, &storage.Adjustment{Mall: a.Mall, IdempotencyKey: a.IdempotencyKey,
@@ -154,8 +154,12 @@ func (s *Service) Erase(ctx context.Context, mall, openid string) (string, error
 		if n[storage.SyncParked] > 0 {
 			return fmt.Errorf("%w: %d", ErrSyncsParked, n[storage.SyncParked])
 		}
-		_, err = tx.EraseMember(ctx, mall, openid, p)
-		return wrap("erase member", err)
+		if _, err = tx.EraseMember(ctx, mall, openid, p); err != nil {
+			return wrap("erase member", err)
+		}
+		// The event names the member by its pseudonym, as its earlier
+		// events now do.
+		return s.memberEvent(ctx, tx, MemberEvent{Type: EventErased, Mall: mall, OpenID: p})
 	})
 	return p, err
 }

@@ -2,9 +2,34 @@ package ledger
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
+
+// TierAt is member m's tier under set at instant at, as a payment then
+// would find it: the tier set through the API when it holds, else the one
+// its spend in the tier window reaches; "" when the mall has no tiers.
+func TierAt(ctx context.Context, db *storage.DB, set *rules.Set, m storage.Member, at time.Time, log *slog.Logger) (string, error) {
+	var h rules.History
+	if from, to, ok := set.TierWindow(m.Mall, at); ok {
+		err := db.ReadTx(ctx, func(tx *storage.Tx) error {
+			var err error
+			h.SpendFen, err = tx.TierSpend(ctx, m.Mall, m.OpenID, from, to)
+			return err
+		})
+		if err != nil {
+			return "", wrap("tier spend", err)
+		}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h.Tier = tierSet(set, m, at, log)
+	return set.TierOf(m.Mall, h), nil
+}
 
 // SetTier sets the member's tier from the mall's CRM: it overrides the tier
 // computed from spend for payments whose Beijing date of time_end is until

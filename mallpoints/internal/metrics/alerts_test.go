@@ -3,6 +3,8 @@ package metrics_test
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
@@ -13,6 +15,9 @@ import (
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/seed2ac2593f/wxpay/notify"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -43,8 +48,14 @@ func (fixedState) State(context.Context) (storage.State, error) {
 // of each event shows, histogram series included.
 func exported(t *testing.T) []string {
 	m := metrics.New(nil)
-	m.WatchState(fixedState{}, rules.NewCurrent(rules.Default()), time.Now)
+	m.WatchState(fixedState{}, rules.NewCurrent(rules.Default()), nil, time.Now)
+	m.WatchCertificates(func() []metrics.Certificate {
+		return []metrics.Certificate{{Kind: metrics.CertTLS, Serial: "1", NotAfter: time.Now().Add(time.Hour)}}
+	}, time.Now)
 	m.ObserveAttempt(storage.Attempt{Outcome: storage.AttemptOK, Elapsed: time.Millisecond})
+	m.Notify(func(context.Context, *notify.Notification) (ledger.Outcome, error) { return ledger.OutcomeApplied, nil })(
+		context.Background(), &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
+	m.Public(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +117,7 @@ func TestTheSampleAlertRulesParseAndNameOnlyExportedMetrics(t *testing.T) {
 		}
 	}
 	for _, must := range []string{"MallPointsNotificationsSilent", "MallPointsOutboxStuck", "MallPointsSyncsParked",
-		"MallPointsSyncSignaturesRefused", "MallPointsSyncsUnconfirmed"} {
+		"MallPointsSyncSignaturesRefused", "MallPointsSyncsUnconfirmed", "MallPointsCertificateExpiring"} {
 		if !seen[must] {
 			t.Errorf("no %s alert", must)
 		}

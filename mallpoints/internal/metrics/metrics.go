@@ -3,16 +3,21 @@
 // registry the service owns (never the global one), so a test reads exactly
 // what a scrape would.
 //
-// Two kinds of series: counters and a histogram updated in process, as
-// events happen (notifications, signature failures, sync attempts), and
-// gauges read from the database at scrape time (the outbox's backlog, parked
-// syncs, ledger entries, each mall's silence, the rules version), which
-// every replica reports alike.
+// Three kinds of series: counters and histograms updated in process, as
+// events happen (notifications and their handling time, the public
+// listener's answers, signature failures, sync attempts); gauges read from
+// the database at scrape time (the outbox's backlog, parked syncs, ledger
+// entries, each mall's silence and its threshold, the rules version), which
+// every replica reports alike; and the time left on each certificate the
+// process holds.
 //
 //	m := metrics.New(log)
-//	http.Handle("/wechatpay/notify", notify.NewHandler(parser, m.Notify(ledger.Handle),
+//	public := http.NewServeMux()
+//	public.Handle("POST /wechatpay/notify", notify.NewHandler(parser, m.Notify(ledger.Handle),
 //		notify.WithRejectionHook(m.Rejected)))
-//	m.WatchState(db, current, time.Now)
+//	http.ListenAndServe(":8080", m.Public(public))
+//	m.WatchState(db, current, merchantsMalls, time.Now)
+//	m.WatchCertificates(certificates, time.Now)
 //	http.Handle("/metrics", m.Handler())
 package metrics
 
@@ -57,6 +62,8 @@ const (
 type Metrics struct {
 	reg               *prometheus.Registry
 	notifications     *prometheus.CounterVec
+	handling          *prometheus.HistogramVec
+	responses         *prometheus.CounterVec
 	refused           *prometheus.CounterVec
 	signatureFailures prometheus.Counter
 	syncAttempts      *prometheus.CounterVec
@@ -64,6 +71,8 @@ type Metrics struct {
 	syncDuration      *prometheus.HistogramVec
 	syncLag           prometheus.Histogram
 	logDropped        *prometheus.CounterVec
+	unlisted          *prometheus.CounterVec
+	memberQueries     *prometheus.CounterVec
 	log               *slog.Logger
 }
 
@@ -84,6 +93,15 @@ func New(log *slog.Logger) *Metrics {
 			Name: "mallpoints_notifications_total",
 			Help: "WeChat Pay notifications received, by event type and outcome (applied, duplicate_id, duplicate_key, failed, refused, rejected).",
 		}, []string{"event_type", "outcome"}),
+		handling: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "mallpoints_notification_handling_seconds",
+			Help:    "Time from a notification verified and decrypted to the service's answer decided (the mall recorded, the ledger's transaction committed), by event type. WeChat Pay waits 5 s for the answer, and the handler gives up at 4 s.",
+			Buckets: NotificationBuckets,
+		}, []string{"event_type"}),
+		responses: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_public_responses_total",
+			Help: "Answers of the public listener (--listen), by route (the pattern matched; empty for none) and status code.",
+		}, []string{"route", "code"}),
 		refused: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mallpoints_notifications_refused_total",
 			Help: "Deliveries of notifications refused at intake (answered 422), by the field and the rule it broke; WeChat Pay drops a notification after a day of retries, so each is listed in GET /api/refusals.",
@@ -114,8 +132,31 @@ func New(log *slog.Logger) *Metrics {
 			Name: "mallpoints_log_records_dropped_total",
 			Help: "Log records not written because the same message (a rejected notification, a refused connection) came faster than the log takes it, by message.",
 		}, []string{"message"}),
+		unlisted: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_unlisted_mall_notifications_total",
+			Help: "Notifications of a mall the merchants file lists nowhere, by the merchant whose URL received them: taken, and synced by that merchant; list the mall in its sub_mchids.",
+		}, []string{"merchant"}),
+		memberQueries: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "mallpoints_member_queries_total",
+			Help: "WeChat Pay's member queries (authorization, commit_status) for status lookups, the re-check and refused syncs, by outcome: ok, error (refused, failed or unverified: a 429 here means the budget is above WeChat Pay's limit), budget_spent (not made: the calling merchant's budget of the second was spent), not_sent (no app id, brand id or merchant for the mall).",
+		}, []string{"query", "outcome"}),
 	}
 }
+
+// MemberQuery counts one of WeChat Pay's member queries and its outcome
+// (package memberstatus's names: a few of each).
+func (m *Metrics) MemberQuery(query, outcome string) {
+	m.memberQueries.WithLabelValues(query, outcome).Inc()
+}
+
+// NotificationBuckets are the bounds of the notification handling time's
+// histogram, in seconds: fine below 100 ms, where a healthy database
+// answers, and at 4 s and 5 s, the handler's timeout and WeChat Pay's.
+var NotificationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 4, 5, 10}
+
+// UnlistedMall counts a notification of a mall the merchants file lists
+// nowhere, received at merchant's URL. Merchants are the file's, a few.
+func (m *Metrics) UnlistedMall(merchant string) { m.unlisted.WithLabelValues(merchant).Inc() }
 
 // LogDropped counts a log record of message that was not written. Messages
 // are constants of the code, so the label stays small.
@@ -140,7 +181,9 @@ func (m *Metrics) Handler() http.Handler {
 // handle returned.
 func (m *Metrics) Notify(handle func(context.Context, *notify.Notification) (ledger.Outcome, error)) notify.HandlerFunc {
 	return func(ctx context.Context, n *notify.Notification) error {
+		start := time.Now()
 		outcome, err := handle(ctx, n)
+		m.handling.WithLabelValues(eventType(n.EventType)).Observe(time.Since(start).Seconds())
 		o := OutcomeFailed
 		if err == nil {
 			o = string(outcome)
@@ -201,8 +244,10 @@ type StateSource interface {
 }
 
 // WatchState registers the collector of the gauges read at scrape time from
-// src, with current holding the rules in force (their version is a gauge) and now
-// the clock (time.Now). Call it once.
-func (m *Metrics) WatchState(src StateSource, current *rules.Current, now func() time.Time) {
-	m.reg.MustRegister(&stateCollector{src: src, rules: current, now: now, log: m.log})
+// src, with current holding the rules in force (their version is a gauge,
+// the malls they name and each mall's silence_alert the silence's series),
+// malls listing the malls of the merchants file (nil: none) and now the
+// clock (time.Now). Call it once.
+func (m *Metrics) WatchState(src StateSource, current *rules.Current, malls func() []string, now func() time.Time) {
+	m.reg.MustRegister(&stateCollector{src: src, rules: current, malls: malls, now: now, log: m.log})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,6 +57,53 @@ mallpoints_notifications_refused_total{field="openid",rule="too_long"} 2
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_notifications_total", "mallpoints_notifications_refused_total"); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestNotifyTimesTheHandlingByEventTypeAgainstWeChatPaysFiveSeconds(t *testing.T) {
+	t.Parallel()
+	m := metrics.New(nil)
+	slow := m.Notify(func(context.Context, *notify.Notification) (ledger.Outcome, error) {
+		time.Sleep(30 * time.Millisecond)
+		return ledger.OutcomeApplied, nil
+	})
+	failed := m.Notify(func(context.Context, *notify.Notification) (ledger.Outcome, error) {
+		return "", errors.New("database down")
+	})
+	ctx := context.Background()
+	slow(ctx, &notify.Notification{EventType: "MALL_TRANSACTION.SUCCESS"})
+	failed(ctx, &notify.Notification{EventType: "MALL_REFUND.SUCCESS"})
+	failed(ctx, &notify.Notification{EventType: "MALL_REFUND.SUCCESS"})
+	fams, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]uint64{}
+	for _, f := range fams {
+		if f.GetName() != "mallpoints_notification_handling_seconds" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			if len(s.GetLabel()) != 1 || s.GetLabel()[0].GetName() != "event_type" {
+				t.Errorf("labels %v, want event_type only", s.GetLabel())
+			}
+			h := s.GetHistogram()
+			counts[s.GetLabel()[0].GetValue()] = h.GetSampleCount()
+			var bounds []float64
+			for _, b := range h.GetBucket() {
+				bounds = append(bounds, b.GetUpperBound())
+				// The 30 ms one is in no bucket under 25 ms.
+				if s.GetLabel()[0].GetValue() == "MALL_TRANSACTION.SUCCESS" && b.GetUpperBound() <= .025 && b.GetCumulativeCount() != 0 {
+					t.Errorf("a 30 ms handling counted under %v s", b.GetUpperBound())
+				}
+			}
+			if !slices.Contains(bounds, 5) || !slices.Contains(bounds, 4) {
+				t.Errorf("buckets %v: none at WeChat Pay's 5 s or the handler's 4 s", bounds)
+			}
+		}
+	}
+	if counts["MALL_TRANSACTION.SUCCESS"] != 1 || counts["MALL_REFUND.SUCCESS"] != 2 || len(counts) != 2 {
+		t.Errorf("handling times counted %v; want one payment and two refunds, failures included", counts)
 	}
 }
 
@@ -133,7 +181,7 @@ func TestADatabaseThatCannotBeReadLeavesItsGaugesOutAndSaysSo(t *testing.T) {
 	t.Parallel()
 	m := metrics.New(nil)
 	current := rules.NewCurrent(rules.Default())
-	m.WatchState(failingState{}, current, time.Now)
+	m.WatchState(failingState{}, current, nil, time.Now)
 	want := `
 # HELP mallpoints_database_up 1 when the scrape-time database reads succeeded, else 0 (and the gauges read from it are left out).
 # TYPE mallpoints_database_up gauge
@@ -156,17 +204,57 @@ func TestSilenceAndOldestAgeAreSecondsSince(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	m := metrics.New(nil)
-	m.WatchState(stateAt{now}, rules.NewCurrent(rules.Default()), func() time.Time { return now })
+	m.WatchState(stateAt{now}, rules.NewCurrent(rules.Default()), nil, func() time.Time { return now })
 	want := `
 # HELP mallpoints_outbox_oldest_age_seconds Age of the oldest sync waiting to be sent or retried; 0 when none waits.
 # TYPE mallpoints_outbox_oldest_age_seconds gauge
 mallpoints_outbox_oldest_age_seconds 90
-# HELP mallpoints_seconds_since_last_notification Seconds since the mall's last notification arrived. WeChat Pay stops retrying a notification after 24h4m and has no call to ask for a lost one, so a long silence must page.
+# HELP mallpoints_seconds_since_last_notification Seconds since the mall's last notification arrived; +Inf for a mall the rules or merchants file names that has never sent one. Every mall notified or named has a series. WeChat Pay stops retrying a notification after 24h4m and has no call to ask for a lost one, so a long silence must page.
 # TYPE mallpoints_seconds_since_last_notification gauge
 mallpoints_seconds_since_last_notification{mall="1900000109"} 3600
 mallpoints_seconds_since_last_notification{mall="1900000110"} 0
 `
 	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_outbox_oldest_age_seconds", "mallpoints_seconds_since_last_notification"); err != nil {
+		t.Error(err)
+	}
+}
+
+// A mall the rules file or the merchants file names has a silence series
+// before its first notification, +Inf, so that the alert fires for it too;
+// each silence has its threshold beside it, the mall's silence_alert, +Inf
+// for never.
+func TestEveryNamedMallHasASilenceFromTheStartAndAThreshold(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	set, err := rules.Parse([]byte(`default: {silence_alert: 3h}
+malls:
+  - {mchid: "1900000110", silence_alert: 30m}
+  - {mchid: "1900000201", silence_alert: never}
+  - {mchid: "1900000202"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New(nil)
+	m.WatchState(stateAt{now}, rules.NewCurrent(set), func() []string { return []string{"1900000202", "1900000301"} },
+		func() time.Time { return now })
+	want := `
+# HELP mallpoints_seconds_since_last_notification Seconds since the mall's last notification arrived; +Inf for a mall the rules or merchants file names that has never sent one. Every mall notified or named has a series. WeChat Pay stops retrying a notification after 24h4m and has no call to ask for a lost one, so a long silence must page.
+# TYPE mallpoints_seconds_since_last_notification gauge
+mallpoints_seconds_since_last_notification{mall="1900000109"} 3600
+mallpoints_seconds_since_last_notification{mall="1900000110"} 0
+mallpoints_seconds_since_last_notification{mall="1900000201"} +Inf
+mallpoints_seconds_since_last_notification{mall="1900000202"} +Inf
+mallpoints_seconds_since_last_notification{mall="1900000301"} +Inf
+# HELP mallpoints_silence_threshold_seconds How long the mall may be silent before the silence alert pages: the rules file's silence_alert for it; +Inf for never (a mall being onboarded). One series per series of mallpoints_seconds_since_last_notification.
+# TYPE mallpoints_silence_threshold_seconds gauge
+mallpoints_silence_threshold_seconds{mall="1900000109"} 10800
+mallpoints_silence_threshold_seconds{mall="1900000110"} 1800
+mallpoints_silence_threshold_seconds{mall="1900000201"} +Inf
+mallpoints_silence_threshold_seconds{mall="1900000202"} 10800
+mallpoints_silence_threshold_seconds{mall="1900000301"} 10800
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_seconds_since_last_notification", "mallpoints_silence_threshold_seconds"); err != nil {
 		t.Error(err)
 	}
 }
@@ -177,4 +265,35 @@ func (s stateAt) State(context.Context) (storage.State, error) {
 	return storage.State{Pending: 2, OldestPending: s.now.Add(-90 * time.Second), LastNotification: map[string]time.Time{
 		"1900000109": s.now.Add(-time.Hour), "1900000110": s.now,
 	}}, nil
+}
+
+type decisionsWaiting struct{ now time.Time }
+
+func (s decisionsWaiting) State(context.Context) (storage.State, error) {
+	return storage.State{Decisions: map[string]int64{storage.DecisionPending: 3, storage.DecisionParked: 1},
+		OldestDecision: s.now.Add(-20 * time.Minute), Deliveries: map[string]int64{storage.DeliveryPending: 5, storage.DeliveryParked: 2}}, nil
+}
+
+func TestDecisionsWaitingForACRMAreCountedByStateWithTheOldestAge(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	m := metrics.New(nil)
+	m.WatchState(decisionsWaiting{now}, rules.NewCurrent(rules.Default()), nil, func() time.Time { return now })
+	want := `
+# HELP mallpoints_decision_oldest_age_seconds Age of the oldest payment or refund whose mall's CRM is still being asked; 0 when none waits.
+# TYPE mallpoints_decision_oldest_age_seconds gauge
+mallpoints_decision_oldest_age_seconds 1200
+# HELP mallpoints_decisions Payments and refunds waiting for their mall's CRM to decide their points (rules key decide), by state: pending (being asked) or parked (a day of failed calls: a person retries or has the rules file decide).
+# TYPE mallpoints_decisions gauge
+mallpoints_decisions{state="parked"} 1
+mallpoints_decisions{state="pending"} 3
+# HELP mallpoints_webhook_deliveries Webhook events not yet delivered to a mall's CRM, by state: pending (waiting for their turn or being retried) or parked (a day of failed attempts: each holds its member's later events to that webhook until redelivered).
+# TYPE mallpoints_webhook_deliveries gauge
+mallpoints_webhook_deliveries{state="parked"} 2
+mallpoints_webhook_deliveries{state="pending"} 5
+`
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "mallpoints_decisions", "mallpoints_decision_oldest_age_seconds",
+		"mallpoints_webhook_deliveries"); err != nil {
+		t.Error(err)
+	}
 }

@@ -13,16 +13,34 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 	"github.com/seed2ac2593f/wxpay/notify"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
+// signers sign every mall's syncs as the merchants set's, which the server
+// does with the merchants in force.
+type signers struct{ set *merchants.Set }
+
+func (s signers) ClientFor(_ context.Context, mall string) (*wxpay.Client, string, error) {
+	c, sub, ok := s.set.ClientFor(mall)
+	if !ok {
+		return nil, "", parking.ErrNoMerchant
+	}
+	return c, sub, nil
+}
+
 // noQueue enqueues nothing: the test runs the worker by hand.
 type noQueue struct{}
 
 func (noQueue) Enqueue(context.Context, *storage.Tx, int64) error { return nil }
+func (noQueue) EnqueueDecision(context.Context, *storage.Tx, string, string, string) error {
+	return nil
+}
+func (noQueue) Publish(context.Context, *storage.Tx, storage.Event) error { return nil }
 
 func TestASyncThatFailsOnItsLastAttemptIsParkedNotDropped(t *testing.T) {
 	t.Parallel()
@@ -47,7 +65,7 @@ func TestASyncThatFailsOnItsLastAttemptIsParkedNotDropped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &worker{cfg: Config{DB: db, Client: srv.Client, MchID: srv.Keys.MchID, Logger: slog.New(slog.DiscardHandler)}}
+	w := &worker{cfg: Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)}, Logger: slog.New(slog.DiscardHandler)}}
 	for _, c := range []struct {
 		attempt int
 		state   string

@@ -11,6 +11,7 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
@@ -94,7 +95,7 @@ func TestThePeriodicExpiryJobRunsOncePerDateThroughRiver(t *testing.T) {
 			}
 			var outboxes []*Outbox
 			for range replicas {
-				o, err := New(ctx, Config{DB: db, Client: srv.Client, MchID: srv.Keys.MchID, ExpiryEvery: 200 * time.Millisecond,
+				o, err := New(ctx, Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)}, ExpiryEvery: 200 * time.Millisecond,
 					Expire: func(ctx context.Context, asOf string) error {
 						runs.Add(1)
 						_, err := l.Expire(ctx, asOf)

@@ -23,7 +23,7 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/crm"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -77,12 +77,10 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 // Config configures an Outbox.
 type Config struct {
 	DB *storage.DB
-	// Client calls WeChat Pay (or the sandbox). Its own retries should be
-	// off (wxpay.WithoutRetries): the outbox retries, recording each attempt.
-	Client *wxpay.Client
-	// MchID is the merchant the client signs as; a mall other than it is a
-	// sub-merchant, named in sub_mchid (partner mode).
-	MchID string
+	// Signers give the client that signs each mall's syncs: the merchant
+	// that serves it. The clients' own retries should be off
+	// (wxpay.WithoutRetries): the outbox retries, recording each attempt.
+	Signers parking.Signers
 	// Rules holds the rules in force, which give a mall's brand id (品牌ID)
 	// for parking syncs; nil sends none.
 	Rules *rules.Current
@@ -112,14 +110,47 @@ type Config struct {
 	// at start) instead of daily: for tests. Each run is still as of the
 	// Beijing date it is inserted on, and unique by it.
 	ExpiryEvery time.Duration
+	// Retention is how long notifications and sync attempts are kept
+	// before the daily purge deletes them (storage.DB.Purge), and River's
+	// cancelled and discarded jobs before River does; 0 means
+	// DefaultRetention, and less than storage.MinRetention is refused.
+	// River's completed jobs go after an hour: each attempt is recorded in
+	// the service's own tables, and the job table is the queue's hot one.
+	Retention time.Duration
+	// PurgeAt is the daily purge's time after 00:00 Beijing time; 0 means
+	// DefaultPurgeAt.
+	PurgeAt time.Duration
+	// PurgePause is the pause between two statements of a purge; 0 means
+	// DefaultPurgePause, negative none.
+	PurgePause time.Duration
+	// PurgeEvery, if set, runs the purge job every PurgeEvery (and once at
+	// start) instead of daily: for tests.
+	PurgeEvery time.Duration
+	// Decide, if set, makes the decisions of the malls whose CRM decides
+	// their points (DecisionArgs jobs).
+	Decide Decider
+	// CRM sends the webhook deliveries; nil: a crm.Client that follows no
+	// redirects.
+	CRM *crm.Client
 	// OnAttempt, if set, is called after each attempt is recorded, with the
 	// sync as it was before the attempt; for metrics.
 	OnAttempt func(storage.Attempt, storage.Sync)
+	// Authorizations, if set, says why WeChat Pay refused a points sync:
+	// a member who withdrew the points service (DEAUTHORIZED) makes the
+	// sync not_authorized instead of parked.
+	Authorizations Authorizer
+	// Recheck, if set, is run every RecheckEvery as a River periodic job
+	// (by the leader only): the re-check of members' authorisations.
+	Recheck Rechecker
+	// RecheckEvery is how often the re-check runs; 0 means
+	// DefaultRecheckEvery.
+	RecheckEvery time.Duration
 }
 
 // Outbox is the queue of syncs and its workers.
 type Outbox struct {
 	db     *storage.DB
+	rules  *rules.Current
 	insert func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (duplicate bool, err error)
 	start  func(ctx context.Context) error
 	stop   func(ctx context.Context) error
@@ -128,8 +159,8 @@ type Outbox struct {
 
 // New migrates River's tables and prepares the workers; Start starts them.
 func New(ctx context.Context, cfg Config) (*Outbox, error) {
-	if cfg.DB == nil || cfg.Client == nil {
-		return nil, errors.New("outbox: DB and Client are required")
+	if cfg.DB == nil || cfg.Signers == nil {
+		return nil, errors.New("outbox: DB and Signers are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -138,9 +169,18 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 		cfg.Rules = rules.NewCurrent(rules.Default())
 	}
 	cfg = cfg.withDefaults()
+	if cfg.Retention < storage.MinRetention {
+		return nil, fmt.Errorf("outbox: a retention of %s is under %s: WeChat Pay redelivers a notification for 24h4m, "+
+			"and a repeat is known by its id", cfg.Retention, storage.MinRetention)
+	}
+	if cfg.CRM == nil {
+		cfg.CRM = &crm.Client{}
+	}
+	o := &Outbox{db: cfg.DB, rules: cfg.Rules}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{cfg: cfg})
-	river.AddWorker(workers, &parking.Worker{DB: cfg.DB, Client: cfg.Client, MchID: cfg.MchID, Rules: cfg.Rules,
+	river.AddWorker(workers, &webhookWorker{cfg: cfg, o: o})
+	river.AddWorker(workers, &parking.Worker{DB: cfg.DB, Signers: cfg.Signers, Rules: cfg.Rules,
 		JobTimeout: cfg.JobTimeout, Attempt: cfg.attempt})
 	rc := &river.Config{
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cmp.Or(cfg.Workers, DefaultWorkers)}},
@@ -150,7 +190,18 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 		MaxAttempts:                 cfg.MaxAttempts,
 		RetryPolicy:                 &backoff{base: cfg.RetryBase, max: cfg.MaxBackoff},
 		CompletedJobRetentionPeriod: time.Hour,
+		CancelledJobRetentionPeriod: cfg.Retention,
+		DiscardedJobRetentionPeriod: cfg.Retention,
 		Logger:                      riverLogger(cfg.Logger),
+	}
+	river.AddWorker(workers, &purgeWorker{db: cfg.DB, retention: cfg.Retention, pause: cfg.PurgePause, log: cfg.Logger})
+	var purgeEvery river.PeriodicSchedule = dailyAt{cmp.Or(cfg.PurgeAt, DefaultPurgeAt)}
+	if cfg.PurgeEvery > 0 {
+		purgeEvery = river.PeriodicInterval(cfg.PurgeEvery)
+	}
+	rc.PeriodicJobs = []*river.PeriodicJob{purgeJob(purgeEvery, cfg.PurgeEvery > 0, time.Now)}
+	if cfg.Decide != nil {
+		river.AddWorker(workers, &decisionWorker{cfg: cfg})
 	}
 	if cfg.Expire != nil {
 		river.AddWorker(workers, &expiryWorker{expire: cfg.Expire})
@@ -158,9 +209,12 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 		if cfg.ExpiryEvery > 0 {
 			every = river.PeriodicInterval(cfg.ExpiryEvery)
 		}
-		rc.PeriodicJobs = []*river.PeriodicJob{expiryJob(every, cfg.ExpiryEvery > 0, time.Now)}
+		rc.PeriodicJobs = append(rc.PeriodicJobs, expiryJob(every, cfg.ExpiryEvery > 0, time.Now))
 	}
-	o := &Outbox{db: cfg.DB}
+	if cfg.Recheck != nil {
+		river.AddWorker(workers, &recheckWorker{recheck: cfg.Recheck})
+		rc.PeriodicJobs = append(rc.PeriodicJobs, recheckJob(cmp.Or(cfg.RecheckEvery, DefaultRecheckEvery)))
+	}
 	var err error
 	switch cfg.DB.Engine() {
 	case storage.Postgres:
@@ -183,6 +237,8 @@ func (cfg Config) withDefaults() Config {
 	cfg.MaxAttempts = cmp.Or(cfg.MaxAttempts, DefaultMaxAttempts)
 	cfg.JobTimeout = cmp.Or(cfg.JobTimeout, DefaultJobTimeout)
 	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, DefaultRescueAfter)
+	cfg.Retention = cmp.Or(cfg.Retention, DefaultRetention)
+	cfg.PurgePause = cmp.Or(cfg.PurgePause, DefaultPurgePause)
 	return cfg
 }
 

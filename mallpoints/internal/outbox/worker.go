@@ -13,6 +13,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -35,28 +36,51 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		return err
 	}
 	return w.cfg.attempt(ctx, *t.Sync, job.JobRow, job.Args.Round, func(ctx context.Context) (*wxpay.Response, error) {
-		v3 := businesscircle.New(w.cfg.Client).Businesscircle
-		return v3.Points.Notify.Post(ctx, PointsRequest(t, balance, w.cfg.subMchID(t.Mall)))
+		client, sub, err := parking.ClientFor(ctx, w.cfg.Signers, t.Mall)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := businesscircle.New(client).Businesscircle.Points.Notify.Post(ctx, PointsRequest(t, balance, sub))
+		return resp, w.why(ctx, t, err)
 	})
 }
 
-// subMchID is mall's sub_mchid in partner mode (a mall other than the
-// merchant), else empty.
-func (cfg Config) subMchID(mall string) string {
-	if mall == cfg.MchID {
-		return ""
+// Authorizer tells the authorisation state of a member now, asked of
+// WeChat Pay: package memberstatus.
+type Authorizer interface {
+	Authorization(ctx context.Context, mall, openid, appid string) (string, error)
+}
+
+// ErrNotAuthorized wraps WeChat Pay's refusal of a points sync for a member
+// who withdrew the points service.
+var ErrNotAuthorized = errors.New("the member withdrew the points authorisation (DEAUTHORIZED)")
+
+// why asks the authorisation of payment t's member when WeChat Pay refused
+// its sync with a 4xx that parks it: WeChat Pay documents no answer for a
+// member who withdrew, so the refusal's code is not trusted, the
+// authorisation query says. DEAUTHORIZED wraps err with ErrNotAuthorized;
+// anything else, a failed query included, leaves err as it is.
+func (w *worker) why(ctx context.Context, t storage.Transaction, err error) error {
+	apiErr, ok := errors.AsType[*wxpay.APIError](err)
+	if !ok || w.cfg.Authorizations == nil || classify(apiErr) != park {
+		return err
 	}
-	return mall
+	state, qerr := w.cfg.Authorizations.Authorization(ctx, t.Mall, t.OpenID, t.AppID)
+	if qerr != nil || state != storage.AuthorizeDeauthorized {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrNotAuthorized, err)
 }
 
 // verdict is what one attempt's answer means for its sync.
 type verdict int
 
 const (
-	synced  verdict = iota // 204: done
-	retry                  // 401, 429, 5xx, or nothing was sent: try again later
-	unknown                // the request may have taken effect: try again later
-	park                   // any other refusal: wait for a person
+	synced        verdict = iota // 204: done
+	retry                        // 401, 429, 5xx, or nothing was sent: try again later
+	unknown                      // the request may have taken effect: try again later
+	park                         // any other refusal: wait for a person
+	notAuthorized                // refused, the member having withdrawn: nothing will send it
 )
 
 // classify sorts an attempt's error. Re-sending a points sync is safe (it
@@ -69,6 +93,12 @@ const (
 func classify(err error) verdict {
 	if err == nil {
 		return synced
+	}
+	if errors.Is(err, ErrNotAuthorized) {
+		return notAuthorized
+	}
+	if errors.Is(err, parking.ErrNoMerchant) {
+		return park // until a person lists the mall in the merchants file
 	}
 	if _, ok := errors.AsType[*businesscircle.ValidationError](err); ok {
 		return park // nothing was sent and nothing will change by itself
@@ -93,7 +123,7 @@ func notSent(err error) bool {
 		return true
 	}
 	_, unsigned := errors.AsType[*wxpay.SignError](err)
-	return unsigned || errors.Is(err, wxpay.ErrInvalidRequest)
+	return unsigned || errors.Is(err, wxpay.ErrInvalidRequest) || errors.Is(err, parking.ErrNoSigner)
 }
 
 // attempt makes one attempt of sync s, the job's, with call; records it;
@@ -133,6 +163,8 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 		if job.Attempt >= job.MaxAttempts {
 			a.Outcome, state = storage.AttemptParked, storage.SyncParked
 		}
+	case notAuthorized:
+		a.Outcome, state = storage.AttemptNotAuthorized, storage.SyncNotAuthorized
 	case park:
 		a.Outcome, state = storage.AttemptParked, storage.SyncParked
 		if _, refused := errors.AsType[*wxpay.APIError](err); refused && s.Kind == storage.SyncPoints {
@@ -157,6 +189,10 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 			a.Status, a.Code, a.Message, a.RequestID = apiErr.StatusCode, apiErr.Code, apiErr.Message, apiErr.RequestID
 		} else if ve, ok := errors.AsType[*businesscircle.ValidationError](err); ok {
 			a.Code, a.Message = "INVALID_REQUEST", ve.Error()
+		} else if errors.Is(err, parking.ErrNoMerchant) {
+			a.Code = "NO_MERCHANT"
+		} else if errors.Is(err, parking.ErrNoSigner) {
+			a.Code = "NOT_SENT"
 		} else if errors.Is(err, wxpay.ErrBadSignature) || errors.Is(err, wxpay.ErrMissingHeader) ||
 			errors.Is(err, wxpay.ErrUnknownSerial) || errors.Is(err, wxpay.ErrClockSkew) || errors.Is(err, wxpay.ErrProbeSignature) {
 			a.Code = "UNVERIFIED_ANSWER"
@@ -186,6 +222,11 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 	case state == storage.SyncParked:
 		log.Warn("outbox: parked", append(attrs, "code", a.Code, "message", a.Message)...)
 		return river.JobCancel(fmt.Errorf("parked: %s %s", a.Code, a.Message))
+	case state == storage.SyncNotAuthorized:
+		log.Info("outbox: not_authorized: WeChat Pay refused the sync and its authorisation query says the member "+
+			"withdrew the points service; nothing will send it, retry it once the member authorises again",
+			append(attrs, "code", a.Code, "message", a.Message)...)
+		return river.JobCancel(fmt.Errorf("not_authorized: %s %s", a.Code, a.Message))
 	case a.Status == http.StatusUnauthorized:
 		log.Error("outbox: WeChat Pay refuses this service's signatures (401): check that the server clock is within "+
 			"5 minutes of the true time and that the merchant private key and certificate serial are the ones "+
@@ -198,10 +239,15 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 
 // PointsRequest is the points sync of payment t, with total the member's
 // balance when it is sent (total_points is the customer's current total, so
-// a sync retried after a later payment's does not send an older one); sub
+// a sync retried after a later payment's does not send an older one), or
+// the total the mall's CRM gave with its decision (its member total across
+// channels, which only the CRM knows); sub
 // is the mall's sub_mchid in partner mode, else empty. Every other field
 // comes from what was recorded when the payment arrived.
 func PointsRequest(t storage.Transaction, total int64, sub string) businesscircle.PointsNotifyRequest {
+	if t.CRMTotal != nil {
+		total = *t.CRMTotal
+	}
 	return businesscircle.PointsNotifyRequest{
 		SubMchID:         sub,
 		TransactionID:    t.TransactionID,

@@ -14,6 +14,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/businesscircle"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 func TestOnlyADefiniteRefusalParksASyncAndAnUnknownOutcomeIsToldApart(t *testing.T) {
@@ -41,6 +42,7 @@ func TestOnlyADefiniteRefusalParksASyncAndAnUnknownOutcomeIsToldApart(t *testing
 		{"a timeout", &url.Error{Op: "Post", Err: context.DeadlineExceeded}, unknown},
 		{"an answer that does not verify", fmt.Errorf("verify: %w", wxpay.ErrBadSignature), unknown},
 		{"a request the SDK refuses to send", &businesscircle.ValidationError{Field: "openid", Rule: "required"}, park},
+		{"a refusal of a member who withdrew", fmt.Errorf("%w: %w", ErrNotAuthorized, api(400, "USER_NOT_AUTHORIZED")), notAuthorized},
 	} {
 		if got := classify(c.err); got != c.want {
 			t.Errorf("%s: verdict %d, want %d", c.name, got, c.want)
@@ -59,6 +61,56 @@ func TestBackoffDoublesFromItsBaseUpToTheCapWithATenthOfJitter(t *testing.T) {
 		d := time.Until(b.NextRetry(job))
 		if d < c.want-time.Second || d > c.want+c.want/10+time.Second {
 			t.Errorf("after %d errors: wait %v, want %v plus up to a tenth", c.errors, d, c.want)
+		}
+	}
+}
+
+// authorizer answers the authorisation query with state, or err, and
+// counts the questions.
+type authorizer struct {
+	state string
+	err   error
+	asked int
+}
+
+func (a *authorizer) Authorization(context.Context, string, string, string) (string, error) {
+	a.asked++
+	return a.state, a.err
+}
+
+// A refused points sync is classified by the authorisation query, not by
+// its code: DEAUTHORIZED makes it not_authorized; anything else, a failed
+// query included, leaves the refusal as it was. Only a refusal that would
+// park asks.
+func TestARefusedSyncIsClassifiedByTheAuthorizationQuery(t *testing.T) {
+	t.Parallel()
+	refused := &wxpay.APIError{StatusCode: 400, Code: "ANY_CODE"}
+	for _, c := range []struct {
+		name  string
+		err   error
+		a     *authorizer
+		asked int
+		want  verdict
+	}{
+		{"a 4xx, the member DEAUTHORIZED", refused, &authorizer{state: "DEAUTHORIZED"}, 1, notAuthorized},
+		{"a 4xx, the member AUTHORIZED", refused, &authorizer{state: "AUTHORIZED"}, 1, park},
+		{"a 4xx, the query failing", refused, &authorizer{err: errors.New("down")}, 1, park},
+		{"a 429 is retried, not asked about", &wxpay.APIError{StatusCode: 429}, &authorizer{state: "DEAUTHORIZED"}, 0, retry},
+		{"a 500 is retried, not asked about", &wxpay.APIError{StatusCode: 500}, &authorizer{state: "DEAUTHORIZED"}, 0, retry},
+		{"a 204", nil, &authorizer{state: "DEAUTHORIZED"}, 0, synced},
+		{"no authorizer", refused, nil, 0, park},
+	} {
+		w := &worker{}
+		if c.a != nil {
+			w.cfg.Authorizations = c.a
+		}
+		got := classify(w.why(context.Background(), storage.Transaction{Mall: "m", OpenID: "o", AppID: "wx"}, c.err))
+		asked := 0
+		if c.a != nil {
+			asked = c.a.asked
+		}
+		if got != c.want || asked != c.asked {
+			t.Errorf("%s: verdict %d after %d questions, want %d after %d", c.name, got, asked, c.want, c.asked)
 		}
 	}
 }

@@ -68,7 +68,7 @@ func TestAParkingIsRecordedWithItsJobOncePerIdempotencyKey(t *testing.T) {
 			if ve, ok := errors.AsType[*businesscircle.ValidationError](err); !ok || ve.Field != "state" {
 				t.Errorf("a bad state: %v, want a ValidationError naming state", err)
 			}
-			if list, err := db.Parkings(ctx, 0, 10); err != nil || len(list) != 1 || len(q) != 1 {
+			if list, err := db.Parkings(ctx, nil, 0, 10); err != nil || len(list) != 1 || len(q) != 1 {
 				t.Errorf("after the refusal: %d parkings, %d jobs, %v; want nothing more written", len(list), len(q), err)
 			}
 		})

@@ -21,12 +21,41 @@ import (
 type Attempt func(ctx context.Context, s storage.Sync, job *rivertype.JobRow, round int,
 	call func(context.Context) (*wxpay.Response, error)) error
 
+// Signers give the client that signs a mall's syncs: the merchant in force
+// that serves the mall (package server provides it, for every kind of sync).
+type Signers interface {
+	// ClientFor is the client of the merchant that serves mall and the
+	// sub_mchid its calls name: empty for a merchant's own mall, the mall
+	// for a sub-merchant. An error wrapping ErrNoMerchant says that no
+	// merchant in force serves the mall.
+	ClientFor(ctx context.Context, mall string) (client *wxpay.Client, subMchID string, err error)
+}
+
+var (
+	// ErrNoSigner wraps every failure of Signers: nothing was sent, and the
+	// sync is tried again later.
+	ErrNoSigner = errors.New("no client to sign the sync with")
+	// ErrNoMerchant: no merchant in force serves the mall (the merchants
+	// file lists it nowhere and no merchant received its notifications).
+	// The sync is parked until a person lists the mall and retries it.
+	ErrNoMerchant = errors.New("no merchant in force serves this mall")
+)
+
+// ClientFor asks signers for the client of mall's syncs; its errors wrap
+// ErrNoSigner.
+func ClientFor(ctx context.Context, signers Signers, mall string) (*wxpay.Client, string, error) {
+	c, sub, err := signers.ClientFor(ctx, mall)
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: mall %s: %w", ErrNoSigner, mall, err)
+	}
+	return c, sub, nil
+}
+
 // Worker works Args jobs; the outbox registers it with its River client.
 type Worker struct {
 	river.WorkerDefaults[Args]
 	DB         *storage.DB
-	Client     *wxpay.Client
-	MchID      string // the merchant; another mall is a sub-merchant
+	Signers    Signers
 	Rules      *rules.Current
 	JobTimeout time.Duration // of one attempt
 	Attempt    Attempt
@@ -44,12 +73,12 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if err != nil {
 		return err
 	}
-	sub := p.Mall
-	if sub == w.MchID {
-		sub = ""
-	}
 	return w.Attempt(ctx, *p.Sync, job.JobRow, job.Args.Round, func(ctx context.Context) (*wxpay.Response, error) {
-		return businesscircle.New(w.Client).Businesscircle.Parkings.Post(ctx,
+		client, sub, err := ClientFor(ctx, w.Signers, p.Mall)
+		if err != nil {
+			return nil, err
+		}
+		return businesscircle.New(client).Businesscircle.Parkings.Post(ctx,
 			Request(p, w.Rules.Load().Mall(p.Mall).BrandID, sub))
 	})
 }

@@ -155,3 +155,41 @@ func TestDocsRulesProgrammeArithmetic(t *testing.T) {
 		}
 	}
 }
+
+// The worked arithmetic of the birthday-month example in docs/rules.md.
+func TestDocsRulesBirthdayArithmetic(t *testing.T) {
+	t.Parallel()
+	var yaml string
+	for _, b := range docsBlocks(t) {
+		if strings.Contains(b.yaml, "birthday_month") && b.refused == "" {
+			yaml = b.yaml
+		}
+	}
+	set, err := rules.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatalf("the birthday example: %v", err)
+	}
+	beijing := time.FixedZone("UTC+8", 8*3600)
+	at := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 12, 0, 0, 0, beijing) }
+	for _, tt := range []struct {
+		shop     string
+		when     time.Time
+		birthday int
+		points   int64
+	}{
+		{"F01", at(5, 5), 5, 200},
+		{"R01", at(5, 6), 5, 300},
+		{"F01", at(5, 6), 5, 200},
+		{"R01", at(6, 3), 5, 100},
+		{"R01", time.Date(2026, 4, 30, 16, 30, 0, 0, time.UTC), 5, 200},
+		{"F01", at(5, 5), 0, 100},
+		{"R01", at(5, 6), 0, 100},
+	} {
+		o := set.EvaluateWith(rules.Payment{MchID: "1900000109", ShopNumber: tt.shop, Amount: 10000, TimeEnd: tt.when},
+			rules.History{BirthdayMonth: tt.birthday})
+		if o.Points != tt.points {
+			t.Errorf("100 yuan in %s at %s, birthday month %d: %d points (%s); the page says %d",
+				tt.shop, tt.when, tt.birthday, o.Points, o.Explain, tt.points)
+		}
+	}
+}

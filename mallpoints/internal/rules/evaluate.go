@@ -26,6 +26,9 @@ const (
 	ReasonDailyCapReached   Reason = "daily_cap_reached"   // the member's daily cap left nothing
 	ReasonMonthlyCapReached Reason = "monthly_cap_reached" // the member's monthly cap left nothing
 	ReasonNoPoints          Reason = "no_points"           // the formula gave 0 (less than one point)
+	// ReasonNotAuthorized: the member withdrew the authorisation of the
+	// points service (the authorisation query answers DEAUTHORIZED).
+	ReasonNotAuthorized Reason = "not_authorized"
 )
 
 // History is what a payment's points depend on beyond the payment and the
@@ -49,12 +52,16 @@ type History struct {
 	// preview. A name the mall's tiers lack is ignored (see HasTier), so
 	// a tier removed from the file falls back to the computed one.
 	Tier string
+	// BirthdayMonth is the month of the member's birthday, 1 to 12, as the
+	// mall's CRM gave it; 0 when unknown. Promotions with birthday_month
+	// cover payments whose Beijing month is this one.
+	BirthdayMonth int
 }
 
 // Step is one step of a payment's explanation, kept as data: what applied
 // and the points after it. Step is one of base, category, shop, promotion,
 // tier, max_points, per_payment_cap, daily_cap, monthly_cap,
-// first_payment_bonus, excluded, below_minimum.
+// first_payment_bonus, excluded, below_minimum, not_authorized.
 type Step struct {
 	Step       string `json:"step"`
 	Name       string `json:"name,omitempty"`       // the shop, category, promotion or tier
@@ -152,14 +159,11 @@ func (s *Set) EvaluateWith(p Payment, h History) Outcome {
 		multiply("category", cat.name, cat.multiplier)
 		explain.WriteString(")")
 	}
-	tier := m.tiers.named(h.Tier)
-	if tier == nil {
-		tier = m.tiers.at(h.SpendFen)
-	}
+	tier := m.tiers.of(h)
 	if tier != nil {
 		o.Tier = tier.name
 	}
-	if best, others := m.promotionAt(p.TimeEnd, p.ShopNumber, o.Tier); best != nil {
+	if best, others := m.promotionAt(p.TimeEnd, p.ShopNumber, o.Tier, h.BirthdayMonth); best != nil {
 		multiply("promotion", best.name, best.multiplier)
 		for _, q := range others {
 			fmt.Fprintf(&explain, "; outranks %s ×%s", q.name, q.multiplier)
@@ -275,6 +279,24 @@ func (t *tiers) at(spend int64) *level {
 	return best
 }
 
+// of is the tier of a member with history h: h.Tier when the tiers have
+// it, else the one h.SpendFen reaches; nil without tiers.
+func (t *tiers) of(h History) *level {
+	if l := t.named(h.Tier); l != nil {
+		return l
+	}
+	return t.at(h.SpendFen)
+}
+
+// TierOf is the tier of a member of mall mchid with history h (its Tier
+// and SpendFen), as a payment would find it; "" when the mall has no tiers.
+func (s *Set) TierOf(mchid string, h History) string {
+	if l := s.mall(mchid).tiers.of(h); l != nil {
+		return l.name
+	}
+	return ""
+}
+
 // named is the level called name; nil when there is none.
 func (t *tiers) named(name string) *level {
 	for i := range t.levels {
@@ -293,10 +315,10 @@ func (s *Set) HasTier(mchid, name string) bool { return s.mall(mchid).tiers.name
 // others that also cover it, in canonical order. The highest multiplier
 // wins; among equal ones the first in canonical order (start, end, name), so
 // the choice never depends on the order of the file.
-func (m *mall) promotionAt(t time.Time, shop, tier string) (best *promotion, others []*promotion) {
+func (m *mall) promotionAt(t time.Time, shop, tier string, birthdayMonth int) (best *promotion, others []*promotion) {
 	var covering []*promotion
 	for i := range m.promotions {
-		if p := &m.promotions[i]; p.covers(t, shop, m.categories[shop], tier) {
+		if p := &m.promotions[i]; p.covers(t, shop, m.categories[shop], tier, birthdayMonth) {
 			covering = append(covering, p)
 			if best == nil || p.multiplier > best.multiplier {
 				best = p
@@ -312,10 +334,11 @@ func (m *mall) promotionAt(t time.Time, shop, tier string) (best *promotion, oth
 }
 
 // covers reports whether a payment at t in shop (of category cat, or nil)
-// by a member of tier falls in the promotion: every condition it sets
-// holds. Dates: start inclusive, end exclusive; weekdays and month days in
-// Beijing time; the shop set is shops ∪ the listed categories' shops.
-func (p *promotion) covers(t time.Time, shop string, cat *category, tier string) bool {
+// by a member of tier born in birthdayMonth (0: unknown) falls in the
+// promotion: every condition it sets holds. Dates: start inclusive, end
+// exclusive; weekdays, month days and the birthday month in Beijing time;
+// the shop set is shops ∪ the listed categories' shops.
+func (p *promotion) covers(t time.Time, shop string, cat *category, tier string, birthdayMonth int) bool {
 	if !p.start.IsZero() && (t.Before(p.start) || !t.Before(p.end)) {
 		return false
 	}
@@ -333,7 +356,20 @@ func (p *promotion) covers(t time.Time, shop string, cat *category, tier string)
 	if p.tiers != nil && !slices.Contains(p.tiers, tier) {
 		return false
 	}
+	if p.birthdayMonth && (birthdayMonth == 0 || int(b.Month()) != birthdayMonth) {
+		return false
+	}
 	return true
+}
+
+// NotAuthorized is the outcome of a payment of a member who withdrew the
+// authorisation of the points service at mall mchid: it earns nothing,
+// whatever the rules would give, and syncs earn_points=false with the
+// mall's not_authorized remark.
+func (s *Set) NotAuthorized(mchid string) Outcome {
+	return Outcome{Reason: ReasonNotAuthorized, NoPointsRemarks: s.mall(mchid).remarks.NotAuthorized, RuleVersion: s.version,
+		Explain: "the member withdrew the points authorisation (authorize_state DEAUTHORIZED) → 0",
+		Steps:   []Step{{Step: "not_authorized"}}}
 }
 
 // beijing is China Standard Time, UTC+8 all year (China has no daylight

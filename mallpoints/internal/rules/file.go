@@ -41,6 +41,9 @@ type sectionDoc struct {
 	Bonus        *scalar         `yaml:"first_payment_bonus"`
 	Tiers        *tiersDoc       `yaml:"tiers"`
 	Expiry       *expiryDoc      `yaml:"expiry"`
+	Decide       *decideDoc      `yaml:"decide"`
+	Webhooks     *[]webhookDoc   `yaml:"webhooks"`
+	SilenceAlert *scalar         `yaml:"silence_alert"`
 }
 
 type categoryDoc struct {
@@ -92,6 +95,7 @@ type promotionDoc struct {
 	MonthDays  *scalars `yaml:"month_days"`
 	Categories *scalars `yaml:"categories"`
 	Tiers      *scalars `yaml:"tiers"`
+	Birthday   *scalar  `yaml:"birthday_month"`
 }
 
 type remarksDoc struct {
@@ -100,6 +104,7 @@ type remarksDoc struct {
 	CapReached   *scalar `yaml:"daily_cap_reached"`
 	NoPoints     *scalar `yaml:"no_points"`
 	MonthlyCap   *scalar `yaml:"monthly_cap_reached"`
+	NoAuth       *scalar `yaml:"not_authorized"`
 }
 
 // at records the line of the mapping it is inlined in, for a problem of a
@@ -183,6 +188,7 @@ func resolveDefault(own section) section {
 	d.remarks.capReached = cmpOr(own.remarks.capReached, d.remarks.capReached)
 	d.remarks.noPoints = cmpOr(own.remarks.noPoints, d.remarks.noPoints)
 	d.remarks.monthlyCapReached = cmpOr(own.remarks.monthlyCapReached, d.remarks.monthlyCapReached)
+	d.remarks.notAuthorized = cmpOr(own.remarks.notAuthorized, d.remarks.notAuthorized)
 	d.fenPerPoint = cmpOr(own.fenPerPoint, d.fenPerPoint)
 	d.categories = cmpOr(own.categories, d.categories)
 	d.perPayment = cmpOr(own.perPayment, d.perPayment)
@@ -190,6 +196,9 @@ func resolveDefault(own section) section {
 	d.bonus = cmpOr(own.bonus, d.bonus)
 	d.tiers = cmpOr(own.tiers, d.tiers)
 	d.expiry = cmpOr(own.expiry, d.expiry)
+	d.decide = own.decide
+	d.webhooks = own.webhooks
+	d.silenceAlert = cmpOr(own.silenceAlert, d.silenceAlert)
 	return d
 }
 
@@ -202,6 +211,9 @@ func (d *sectionDoc) section(field string) (sec section, err error) {
 		return sec, err
 	}
 	if sec.fenPerPoint, err = optional(d.FenPerPoint, join(field, "fen_per_point"), (*scalar).fenPerPoint); err != nil {
+		return sec, err
+	}
+	if sec.silenceAlert, err = optional(d.SilenceAlert, join(field, "silence_alert"), (*scalar).silenceAlert); err != nil {
 		return sec, err
 	}
 	for _, k := range []struct {
@@ -230,6 +242,16 @@ func (d *sectionDoc) section(field string) (sec section, err error) {
 	}
 	if d.Expiry != nil {
 		if sec.expiry, err = d.Expiry.expiry(join(field, "expiry")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Decide != nil {
+		if sec.decide, err = d.Decide.decide(join(field, "decide")); err != nil {
+			return sec, err
+		}
+	}
+	if d.Webhooks != nil {
+		if sec.webhooks, err = webhooks(*d.Webhooks, join(field, "webhooks")); err != nil {
 			return sec, err
 		}
 	}
@@ -357,7 +379,7 @@ func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
 		key string
 	}{{d.Name, "name"}, {d.Multiplier, "multiplier"}} {
 		if k.v == nil {
-			return pr, fail(d.At.line, field, "a promotion needs %s (it has name, multiplier, start and end or weekdays or month_days, and optionally shops, categories and tiers)", k.key)
+			return pr, fail(d.At.line, field, "a promotion needs %s (it has name, multiplier, start and end or weekdays or month_days or birthday_month, and optionally shops, categories and tiers)", k.key)
 		}
 	}
 	pr.line = d.At.line
@@ -372,8 +394,16 @@ func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
 		return pr, fail(d.At.line, field, "a promotion with a start needs end (dates are both or neither)")
 	case d.Start == nil && d.End != nil:
 		return pr, fail(d.At.line, field, "a promotion with an end needs start (dates are both or neither)")
-	case d.Start == nil && d.Weekdays == nil && d.MonthDays == nil:
-		return pr, fail(d.At.line, field, "a promotion needs a time: start and end, weekdays or month_days")
+	case d.Start == nil && d.Weekdays == nil && d.MonthDays == nil && d.Birthday == nil:
+		return pr, fail(d.At.line, field, "a promotion needs a time: start and end, weekdays, month_days or birthday_month")
+	}
+	if d.Birthday != nil {
+		if pr.birthdayMonth, err = d.Birthday.boolean(join(field, "birthday_month")); err != nil {
+			return pr, err
+		}
+		if !pr.birthdayMonth {
+			return pr, d.Birthday.fail(join(field, "birthday_month"), "only true is meaningful: leave the key out for a promotion without it")
+		}
 	}
 	if d.Start != nil {
 		if err := d.dates(field, &pr); err != nil {
@@ -570,7 +600,7 @@ func (d *remarksDoc) remarks(field string) (r remarks, err error) {
 	}{
 		{d.Excluded, "excluded_shop", &r.excluded}, {d.BelowMinimum, "below_minimum", &r.belowMinimum},
 		{d.CapReached, "daily_cap_reached", &r.capReached}, {d.NoPoints, "no_points", &r.noPoints},
-		{d.MonthlyCap, "monthly_cap_reached", &r.monthlyCapReached},
+		{d.MonthlyCap, "monthly_cap_reached", &r.monthlyCapReached}, {d.NoAuth, "not_authorized", &r.notAuthorized},
 	} {
 		if *k.dst, err = optional(k.v, join(field, k.key), (*scalar).remark); err != nil {
 			return r, err

@@ -56,8 +56,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Load reads the rules file at path (at most MaxSize bytes) and parses it.
-// A *Error from Parse gets the file's name.
+// Load reads the rules file at path (at most MaxSize bytes), parses it and
+// reads the signing secrets its decide sections name. A *Error gets the
+// file's name.
 func Load(path string) (*Set, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -69,10 +70,16 @@ func Load(path string) (*Set, error) {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 	s, err := Parse(data)
+	if err == nil {
+		err = s.readSecrets(os.LookupEnv)
+	}
 	if e, ok := err.(*Error); ok {
 		e.File = path
 	}
-	return s, err
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Parse reads a rules file (YAML; docs/rules.md is its reference)

@@ -11,7 +11,8 @@ import (
 // of the points sync must accept every one of them.
 func TestDefaultRemarksPassTheSDKValidation(t *testing.T) {
 	t.Parallel()
-	for _, remark := range []string{rules.DefaultRemarkExcluded, rules.DefaultRemarkBelowMinimum, rules.DefaultRemarkCapReached, rules.DefaultRemarkNoPoints} {
+	for _, remark := range []string{rules.DefaultRemarkExcluded, rules.DefaultRemarkBelowMinimum, rules.DefaultRemarkCapReached, rules.DefaultRemarkNoPoints,
+		rules.DefaultRemarkMonthlyCap, rules.DefaultRemarkNotAuthorized} {
 		req := businesscircle.PointsNotifyRequest{
 			TransactionID:    "1217752501201407033233368018",
 			AppID:            "wx1234567890abcdef",

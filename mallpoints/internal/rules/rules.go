@@ -34,6 +34,10 @@ type section struct {
 	bonus       *int64 // first_payment_bonus
 	tiers       *tiers
 	expiry      *Expiry
+	decide      *Decide // nil: the file's rules decide
+	webhooks    *[]*Webhook
+	// silenceAlert is silence_alert; 0: never.
+	silenceAlert *time.Duration
 	// Only in a mall's section.
 	mchid     string
 	mchidLine int // where the mchid is written, for duplicate errors
@@ -43,7 +47,7 @@ type section struct {
 
 // remarks are the four no_points_remarks texts; nil means inherited.
 type remarks struct {
-	excluded, belowMinimum, capReached, noPoints, monthlyCapReached *string
+	excluded, belowMinimum, capReached, noPoints, monthlyCapReached, notAuthorized *string
 }
 
 type shop struct {
@@ -62,7 +66,11 @@ type promotion struct {
 	monthDays  []int
 	categories []string // their shops join shops; checked against the mall's categories
 	tiers      []string // nil: every tier; checked against the mall's tier levels
-	line       int      // of the promotion, for errors found once a mall is resolved
+	// birthdayMonth limits the promotion to payments in the member's
+	// birthday month (Beijing time); a member without a birthday never
+	// meets it.
+	birthdayMonth bool
+	line          int // of the promotion, for errors found once a mall is resolved
 }
 
 // category is a named group of shops with one multiplier or exclusion.
@@ -107,6 +115,9 @@ type mall struct {
 	bonus       int64
 	tiers       tiers
 	expiry      Expiry
+	decide      *Decide
+	webhooks    []*Webhook
+	silence     time.Duration
 }
 
 // Mall is one mall's rules in force, with the default section's settings
@@ -150,6 +161,15 @@ type Mall struct {
 	Tiers            []Tier `json:"tiers,omitempty"`
 	// Expiry is when this mall's points expire; the zero Expiry: never.
 	Expiry Expiry `json:"expiry"`
+	// Decide, when set, is the mall's CRM, which decides its points
+	// instead of the file's rules.
+	Decide *Decide `json:"decide,omitempty"`
+	// Webhooks are told of the mall's events: its own section's, else the
+	// default section's.
+	Webhooks []*Webhook `json:"webhooks,omitempty"`
+	// SilenceAlert is how long the mall may go without a notification
+	// before the silence alert pages (silence_alert); 0: never.
+	SilenceAlert time.Duration `json:"-"`
 }
 
 // Category is a named group of shops with one rule.
@@ -194,6 +214,9 @@ type Promotion struct {
 	MonthDays  []int    `json:"month_days,omitempty"`
 	Categories []string `json:"categories,omitempty"`
 	Tiers      []string `json:"tiers,omitempty"`
+	// BirthdayMonth limits the promotion to payments made in the member's
+	// birthday month, in Beijing time.
+	BirthdayMonth bool `json:"birthday_month,omitempty"`
 }
 
 // Remarks are the no_points_remarks a mall syncs with earn_points=false,
@@ -205,17 +228,21 @@ type Remarks struct {
 	NoPoints     string `json:"no_points"`
 	// MonthlyCapReached is synced when the monthly cap left nothing.
 	MonthlyCapReached string `json:"monthly_cap_reached"`
+	// NotAuthorized is synced for a payment of a member who withdrew the
+	// authorisation of the points service.
+	NotAuthorized string `json:"not_authorized"`
 }
 
 // The remarks synced when the rules file sets none. Each is at most 128
 // bytes of UTF-8, the limit of no_points_remarks; a test checks them with
 // the SDK's own validation.
 const (
-	DefaultRemarkExcluded     = "本店不参与积分 (this shop does not earn points)"
-	DefaultRemarkBelowMinimum = "消费金额未达积分起点 (amount below the minimum for points)"
-	DefaultRemarkCapReached   = "今日积分已达上限 (daily points cap reached)"
-	DefaultRemarkNoPoints     = "消费金额不足一积分 (amount earns less than one point)"
-	DefaultRemarkMonthlyCap   = "本月积分已达上限"
+	DefaultRemarkExcluded      = "本店不参与积分 (this shop does not earn points)"
+	DefaultRemarkBelowMinimum  = "消费金额未达积分起点 (amount below the minimum for points)"
+	DefaultRemarkCapReached    = "今日积分已达上限 (daily points cap reached)"
+	DefaultRemarkNoPoints      = "消费金额不足一积分 (amount earns less than one point)"
+	DefaultRemarkMonthlyCap    = "本月积分已达上限"
+	DefaultRemarkNotAuthorized = "未授权商圈积分服务 (the member withdrew the points authorisation)"
 )
 
 // DefaultFenPerPoint is fen_per_point when no section sets it: a point per yuan.
@@ -226,23 +253,25 @@ const DefaultFenPerPoint = 100
 func defaultSection() section {
 	zero := int64(0)
 	return section{
-		minAmount:   &zero,
-		dailyCap:    &zero,
-		shops:       &[]shop{},
-		promotions:  &[]promotion{},
-		fenPerPoint: ptr(int64(DefaultFenPerPoint)),
-		categories:  &[]category{},
-		perPayment:  &zero,
-		monthlyCap:  &zero,
-		bonus:       &zero,
-		tiers:       &tiers{},
-		expiry:      &Expiry{},
+		minAmount:    &zero,
+		dailyCap:     &zero,
+		shops:        &[]shop{},
+		promotions:   &[]promotion{},
+		fenPerPoint:  ptr(int64(DefaultFenPerPoint)),
+		categories:   &[]category{},
+		perPayment:   &zero,
+		monthlyCap:   &zero,
+		bonus:        &zero,
+		tiers:        &tiers{},
+		expiry:       &Expiry{},
+		silenceAlert: ptr(DefaultSilenceAlert),
 		remarks: remarks{
 			excluded:          ptr(DefaultRemarkExcluded),
 			belowMinimum:      ptr(DefaultRemarkBelowMinimum),
 			capReached:        ptr(DefaultRemarkCapReached),
 			noPoints:          ptr(DefaultRemarkNoPoints),
 			monthlyCapReached: ptr(DefaultRemarkMonthlyCap),
+			notAuthorized:     ptr(DefaultRemarkNotAuthorized),
 		},
 	}
 }
@@ -305,6 +334,7 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 			CapReached:        pick(own.remarks.capReached, def.remarks.capReached),
 			NoPoints:          pick(own.remarks.noPoints, def.remarks.noPoints),
 			MonthlyCapReached: pick(own.remarks.monthlyCapReached, def.remarks.monthlyCapReached),
+			NotAuthorized:     pick(own.remarks.notAuthorized, def.remarks.notAuthorized),
 		},
 		fenPerPoint: *cmpOr(own.fenPerPoint, def.fenPerPoint),
 		perPayment:  *cmpOr(own.perPayment, def.perPayment),
@@ -312,6 +342,9 @@ func resolve(mchid string, listed bool, def, own section) *mall {
 		bonus:       *cmpOr(own.bonus, def.bonus),
 		tiers:       *cmpOr(own.tiers, def.tiers),
 		expiry:      *cmpOr(own.expiry, def.expiry),
+		decide:      cmpOr(own.decide, def.decide),
+		webhooks:    *cmpOr(own.webhooks, cmpOr(def.webhooks, &[]*Webhook{})),
+		silence:     *cmpOr(own.silenceAlert, def.silenceAlert),
 		categories:  map[string]*category{},
 		catNames:    map[string]*category{},
 	}
@@ -383,6 +416,9 @@ func (s *Set) Mall(mchid string) Mall {
 		FirstPaymentBonus: m.bonus,
 		TierWindowMonths:  m.tiers.windowMonths,
 		Expiry:            m.expiry,
+		Decide:            m.decide,
+		Webhooks:          m.webhooks,
+		SilenceAlert:      m.silence,
 	}
 	for _, c := range m.catNames {
 		out.Categories = append(out.Categories, Category{Name: c.name, Shops: sorted(c.shops), Multiplier: c.multiplierText(),
@@ -409,7 +445,7 @@ func (s *Set) Mall(mchid string) Mall {
 			Name: p.name, Multiplier: p.multiplier.String(),
 			Start: p.start, End: p.end, Shops: slices.Clone(p.shops),
 			Weekdays: weekdayNames(p.weekdays), MonthDays: slices.Clone(p.monthDays),
-			Categories: slices.Clone(p.categories), Tiers: slices.Clone(p.tiers),
+			Categories: slices.Clone(p.categories), Tiers: slices.Clone(p.tiers), BirthdayMonth: p.birthdayMonth,
 		})
 	}
 	return out

@@ -48,6 +48,11 @@ type sectionJSON struct {
 	Bonus       *int64          `json:"first_payment_bonus,omitempty"`
 	Tiers       *tiersJSON      `json:"tiers,omitempty"`
 	Expiry      *expiryJSON     `json:"expiry,omitempty"`
+	Decide      *decideJSON     `json:"decide,omitempty"`
+	Webhooks    *[]webhookJSON  `json:"webhooks,omitempty"`
+	// silence_alert, written only when set (in the default section: when
+	// not DefaultSilenceAlert).
+	SilenceAlert string `json:"silence_alert,omitempty"`
 }
 
 type categoryJSON struct {
@@ -86,6 +91,7 @@ type promotionJSON struct {
 	MonthDays  []int    `json:"month_days,omitempty"`
 	Categories []string `json:"categories,omitempty"`
 	Tiers      []string `json:"tiers,omitempty"`
+	Birthday   bool     `json:"birthday_month,omitempty"`
 }
 
 type remarksJSON struct {
@@ -94,6 +100,7 @@ type remarksJSON struct {
 	CapReached   *string `json:"daily_cap_reached,omitempty"`
 	NoPoints     *string `json:"no_points,omitempty"`
 	MonthlyCap   *string `json:"monthly_cap_reached,omitempty"`
+	NoAuth       *string `json:"not_authorized,omitempty"`
 }
 
 // wallClock is how promotion times are written: Beijing time, no offset.
@@ -139,7 +146,7 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 		for _, p := range promos {
 			pj := promotionJSON{
 				Name: p.name, Multiplier: p.multiplier.String(), Shops: sorted(p.shops),
-				Categories: sorted(p.categories), Tiers: sorted(p.tiers),
+				Categories: sorted(p.categories), Tiers: sorted(p.tiers), Birthday: p.birthdayMonth,
 			}
 			if !p.start.IsZero() {
 				pj.Start, pj.End = p.start.In(beijing).Format(wallClock), p.end.In(beijing).Format(wallClock)
@@ -156,13 +163,23 @@ func (sec section) toJSON(isDefault bool) sectionJSON {
 	if sec.expiry != nil && !(isDefault && sec.expiry.Policy == "") {
 		out.Expiry = sec.expiry.toJSON()
 	}
+	out.Decide = sec.decide.toJSON()
+	out.Webhooks = webhooksJSON(sec.webhooks)
+	if v := sec.silenceAlert; v != nil && !(isDefault && *v == DefaultSilenceAlert) {
+		out.SilenceAlert = silenceText(*v)
+	}
 	r := sec.remarks
 	monthly := r.monthlyCapReached
 	if isDefault && monthly != nil && *monthly == DefaultRemarkMonthlyCap {
 		monthly = nil
 	}
-	if r.excluded != nil || r.belowMinimum != nil || r.capReached != nil || r.noPoints != nil || monthly != nil {
-		out.Remarks = &remarksJSON{Excluded: r.excluded, BelowMinimum: r.belowMinimum, CapReached: r.capReached, NoPoints: r.noPoints, MonthlyCap: monthly}
+	noAuth := r.notAuthorized
+	if isDefault && noAuth != nil && *noAuth == DefaultRemarkNotAuthorized {
+		noAuth = nil
+	}
+	if r.excluded != nil || r.belowMinimum != nil || r.capReached != nil || r.noPoints != nil || monthly != nil || noAuth != nil {
+		out.Remarks = &remarksJSON{Excluded: r.excluded, BelowMinimum: r.belowMinimum, CapReached: r.capReached, NoPoints: r.noPoints,
+			MonthlyCap: monthly, NoAuth: noAuth}
 	}
 	return out
 }
@@ -176,10 +193,20 @@ func sorted(s []string) []string {
 	return s
 }
 
+// MarshalMalls is MarshalJSON with only the malls keep keeps: what an
+// account confined to some malls may see of the rules.
+func (s *Set) MarshalMalls(keep func(mchid string) bool) ([]byte, error) { return s.canonicalOf(keep) }
+
 // canonical writes the normalised rules.
-func (s *Set) canonical() ([]byte, error) {
+func (s *Set) canonical() ([]byte, error) { return s.canonicalOf(func(string) bool { return true }) }
+
+// canonicalOf writes the normalised rules with the malls keep keeps.
+func (s *Set) canonicalOf(keep func(mchid string) bool) ([]byte, error) {
 	f := fileJSON{Default: s.def.toJSON(true)}
 	for id, sec := range s.source {
+		if !keep(id) {
+			continue
+		}
 		f.Malls = append(f.Malls, mallJSON{MchID: id, BrandID: sec.brandID, AppIDs: sec.appIDs, sectionJSON: sec.toJSON(false)})
 	}
 	slices.SortFunc(f.Malls, func(a, b mallJSON) int { return strings.Compare(a.MchID, b.MchID) })

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -8,23 +10,41 @@ import (
 	"strings"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
 // adminHandler is the admin surface: the host check first (DNS rebinding),
-// then cross-origin protection, the guard (token or session), and the
-// routes, each state-changing request logged with its actor.
+// then cross-origin protection, the client's address behind trusted
+// proxies and a proxy's signed-in user, the guard (who makes the request:
+// an account's token or session, the admin token, the implicit local
+// administrator), and the routes, each behind the permission it needs and
+// each state-changing request logged and audited with its actor.
 func (s *Server) adminHandler() (http.Handler, error) {
 	hosts, origins, err := adminHosts(s.cfg.AdminListen, s.cfg.AdminURLs)
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
-		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log}).Handler())
-	guard, err := s.observe(mux) // /metrics, the dashboard at /, and the token check
+	proxies, err := newProxies(s.cfg)
 	if err != nil {
 		return nil, err
+	}
+	d, err := dashboard.New(dashboard.Config{
+		DB: s.db, Rules: s.rules, Retrier: s.outbox, Decider: s.ledger, Actor: api.Actor, MchID: s.cfg.MchID,
+		Token: s.cfg.AdminToken, Accounts: s.accounts, SecureCookies: httpsURL(s.cfg.AdminURLs), Sandbox: s.cfg.Sandbox,
+		Logger: s.log, MallName: s.malls.Name, Audit: s.recordAudit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
+		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log, Merchants: s.merchants, Audit: s.recordAudit,
+		Status: s.status})
+	s.routes = s.adminRoutes(a, d)
+	mux := http.NewServeMux()
+	for _, rt := range s.routes {
+		mux.Handle(rt.Pattern, d.Allow(rt.Permission, rt.Handler))
 	}
 	// Refuse state-changing requests a browser sends cross-site, token or
 	// not; the console's own origins are expected, also behind a proxy that
@@ -35,7 +55,21 @@ func (s *Server) adminHandler() (http.Handler, error) {
 			return nil, fmt.Errorf("server: --admin-url: %w", err)
 		}
 	}
-	return s.checkHost(hosts, cop.Handler(guard(s.audit(mux)))), nil
+	// A person the trusted proxy signed in skips the guard, never the host
+	// check, the cross-origin protection or the routes' permissions.
+	routes := s.audit(mux)
+	return s.checkHost(hosts, cop.Handler(proxies.handler(d.Guard(routes), routes))), nil
+}
+
+// httpsURL reports whether any of urls is https: the console is reached
+// over TLS, perhaps ended at a proxy, and its cookies are Secure.
+func httpsURL(urls []string) bool {
+	for _, raw := range urls {
+		if u, err := url.Parse(raw); err == nil && u.Scheme == "https" {
+			return true
+		}
+	}
+	return false
 }
 
 // adminHosts lists the Host values the admin listener answers besides its
@@ -120,18 +154,14 @@ func servedAs(r *http.Request, host string) bool {
 	return false
 }
 
-// audit names the actor of every admin request for the routes (the
-// implicit local administrator without a token; whoever holds the token
-// with one: the guard let nothing else through), and logs each
-// state-changing request with its status and actor. Sign-in logs its own
-// outcome.
+// audit logs each state-changing admin request with its status and its
+// actor, whom the guard or a trusted proxy named (none when it found no
+// credential). The routes in ownAudit write their own audit entries, with
+// the values before and after; any other state-changing request that
+// succeeds (2xx) is written here, its action made from its route. Sign-in
+// logs its own outcome, and its throttle audits bursts of failures.
 func (s *Server) audit(next http.Handler) http.Handler {
-	actor := "local"
-	if s.cfg.AdminToken != "" {
-		actor = "token"
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = r.WithContext(api.WithActor(r.Context(), actor))
 		switch {
 		case r.Method == http.MethodGet, r.Method == http.MethodHead, r.Method == http.MethodOptions, r.URL.Path == "/signin":
 			next.ServeHTTP(w, r)
@@ -140,8 +170,104 @@ func (s *Server) audit(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
 		s.log.InfoContext(r.Context(), "admin: state-changing request", "method", r.Method, "path", r.URL.Path,
-			"status", sw.status, "actor", actor)
+			"status", sw.status, "actor", api.Actor(r.Context()))
+		// The muxes set r.Pattern on r as they route it.
+		if sw.status/100 == 2 && !ownAudit[r.Pattern] {
+			s.recordAudit(r, storage.AuditEntry{Action: routeAction(r.Method, r.Pattern)})
+		}
 	})
+}
+
+// ownAudit are the state-changing admin routes whose handlers write their
+// own audit entry (the ones that change something, once it is made, with
+// the values before and after), or that change nothing: previews, and
+// signing out of a session the browser alone holds. The language switch
+// writes an entry when it changes an account's language, and none when it
+// only sets the browser's cookie.
+var ownAudit = map[string]bool{
+	"POST /decisions/{kind}/{mall}/{subject}/{action}": true,
+	"POST /api/members/{mall}/{openid}/adjustments":    true,
+	"POST /api/members/{mall}/{openid}/erasure":        true,
+	"PUT /api/members/{mall}/{openid}/tier":            true,
+	"PUT /api/members/{mall}/{openid}":                 true,
+	"POST /api/syncs/{id}/retry":                       true,
+	"POST /api/parkings":                               true,
+	"POST /api/expiry/run":                             true,
+	"POST /api/decisions/{kind}/{mall}/{subject}":      true,
+	"POST /api/webhooks/{name}/redeliver":              true,
+	"POST /api/rules/preview":                          true,
+	"POST /parked/{id}/retry":                          true,
+	"POST /simulate/payment":                           true,
+	"POST /simulate/refund":                            true,
+	"POST /rules/preview":                              true,
+	"POST /signout":                                    true,
+	"POST /lang":                                       true,
+}
+
+// routeAction is the audit action of a request to a route without an
+// entry of its own: the route's literal segments after /api/ and its
+// method, such as "things.touch.post" for
+// "POST /api/things/{id}/touch".
+func routeAction(method, pattern string) string {
+	path := pattern
+	if _, p, ok := strings.Cut(pattern, " "); ok {
+		path = p
+	}
+	var parts []string
+	for _, seg := range strings.Split(strings.TrimPrefix(path, "/api/"), "/") {
+		if seg != "" && !strings.HasPrefix(seg, "{") {
+			parts = append(parts, seg)
+		}
+	}
+	return strings.Join(append(parts, strings.ToLower(method)), ".")
+}
+
+// ActorSystem is the audit log's actor for what the service does by
+// itself: the daily expiry run, a rules reload on SIGHUP.
+const ActorSystem = "system"
+
+// recordAudit writes e, a change r made (committed by now), to the audit
+// log, with who made it (the request's actor, unless e names one), from
+// where (r's client address) and r's X-Request-Id when it sends a usable
+// one. The entry follows the change's commit rather than sharing its
+// transaction, which the ledger, the outbox and the sandbox each keep to
+// themselves: a crash between the two loses the entry (adjustments and
+// decided parked decisions also carry their actor in their own rows).
+func (s *Server) recordAudit(r *http.Request, e storage.AuditEntry) {
+	if e.Actor == "" {
+		e.Actor = cmp.Or(api.Actor(r.Context()), "anonymous")
+	}
+	e.RemoteAddr = clientHost(r.RemoteAddr)
+	if id := r.Header.Get("X-Request-Id"); len(id) <= 128 && printableASCII(id) {
+		e.RequestID = id
+	}
+	s.appendAudit(r.Context(), e)
+}
+
+// appendAudit writes e; a failure is logged, and the change it records
+// stands. A request that ends now does not stop the write.
+func (s *Server) appendAudit(ctx context.Context, e storage.AuditEntry) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.db.AppendAudit(ctx, &e); err != nil {
+		s.log.ErrorContext(ctx, "audit: entry not written", "action", e.Action, "actor", e.Actor, "mall", e.Mall, "error", err)
+	}
+}
+
+// clientHost is the address of RemoteAddr, without a port.
+func clientHost(remote string) string {
+	if host, _, err := net.SplitHostPort(remote); err == nil {
+		return host
+	}
+	return remote
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // statusWriter keeps the status a handler answered.

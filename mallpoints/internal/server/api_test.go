@@ -94,7 +94,7 @@ func TestANotificationThatDoesNotVerifyIsRefusedAndWritesNothing(t *testing.T) {
 		}
 		// A tampered body: same headers, one byte changed.
 		good := e.deliveryOf(p.NotificationID)
-		tampered := delivery{good.header, bytes.Replace(good.body, []byte(`"id":"`), []byte(`"id":"x`), 1)}
+		tampered := delivery{good.path, good.header, bytes.Replace(good.body, []byte(`"id":"`), []byte(`"id":"x`), 1)}
 		if st := e.replay(tampered); st != http.StatusUnauthorized {
 			t.Errorf("a tampered body: status %d, want 401", st)
 		}

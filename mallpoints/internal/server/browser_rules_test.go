@@ -20,7 +20,7 @@ func TestBrowserRulesPagePreviewsAPayment(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.admin.URL+"/rules"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), "browser-token"),
-		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.Click(chromedp.CSS("#signin-token")),
 		chromedp.WaitVisible(chromedp.CSS("#preview-form"))); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}

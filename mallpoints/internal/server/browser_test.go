@@ -80,7 +80,7 @@ func TestBrowserOverviewShowsTheNumbersTheAPIReportsAndTheCSVDownloads(t *testin
 	if err := chromedp.Do(ctx, chromedp.Navigate(e.admin.URL+"/"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
 		chromedp.SendKeys(chromedp.CSS("#token"), "browser-token"),
-		chromedp.Click(chromedp.CSS("#signin")),
+		chromedp.Click(chromedp.CSS("#signin-token")),
 		chromedp.WaitVisible(chromedp.CSS("#payments-today"))); err != nil {
 		t.Fatalf("sign in: %v", err)
 	}
@@ -101,8 +101,12 @@ func TestBrowserOverviewShowsTheNumbersTheAPIReportsAndTheCSVDownloads(t *testin
 	if name != "ledger-"+today()+".csv" {
 		t.Errorf("the download is named %q", name)
 	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) != len(feed.Entries)+1 || !strings.HasPrefix(lines[0], "seq,created_at,") {
+	csv, bom := strings.CutPrefix(string(data), "\ufeff")
+	if !bom {
+		t.Error("the CSV has no UTF-8 byte-order mark: Excel on Chinese Windows would read it in the local code page")
+	}
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if len(lines) != len(feed.Entries)+1 || !strings.HasPrefix(lines[0], "seq,created_at,mall,mall_name,shop_number,shop_name,openid,kind,amount_yuan,") {
 		t.Errorf("the CSV has %d lines for %d entries:\n%s", len(lines), len(feed.Entries), data)
 	}
 	for _, txid := range paid {

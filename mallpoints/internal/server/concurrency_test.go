@@ -27,35 +27,10 @@ func TestConcurrentPaymentsOfOneMemberOnTwoReplicasLoseNoUpdateAndTheFeedMissesN
 		openid := e.member(e.mchID)
 		const n = 40
 
-		// A CRM polls the feed while the payments land: every page must
-		// continue exactly where the last one ended.
+		// The mall's CRM polls its feed while the payments land.
 		stop := make(chan struct{})
 		feedDone := make(chan []int64)
-		go func() {
-			var seen []int64
-			var after int64
-			for {
-				var p feedPage
-				if st := e.get("/api/entries?limit=7&after="+fmtInt(after), &p); st != http.StatusOK {
-					t.Errorf("feed: status %d", st)
-				}
-				for _, en := range p.Entries {
-					if en.Seq != after+1 {
-						t.Errorf("feed jumped from %d to %d", after, en.Seq)
-					}
-					after = en.Seq
-					seen = append(seen, en.Seq)
-				}
-				select {
-				case <-stop:
-					if len(p.Entries) == 0 {
-						feedDone <- seen
-						return
-					}
-				default:
-				}
-			}
-		}()
+		go func() { feedDone <- follow(e, e.mchID, stop) }()
 
 		txids := make([]string, n)
 		var wg sync.WaitGroup
@@ -98,6 +73,97 @@ func TestConcurrentPaymentsOfOneMemberOnTwoReplicasLoseNoUpdateAndTheFeedMissesN
 		}
 		if len(seen) != n {
 			t.Errorf("the feed saw %d entries, want %d", len(seen), n)
+		}
+	})
+}
+
+// follow reads mall's feed as its CRM does, each page after the last seq
+// of the one before, until stop is closed and a page is empty, and
+// returns the seqs seen. Each page must go on in seq order.
+func follow(e *env, mall string, stop <-chan struct{}) []int64 {
+	var seen []int64
+	var after int64
+	for {
+		var p feedPage
+		if st := e.get("/api/entries?limit=7&mall="+mall+"&after="+fmtInt(after), &p); st != http.StatusOK {
+			e.t.Errorf("mall %s's feed: status %d", mall, st)
+		}
+		for _, en := range p.Entries {
+			if en.Seq <= after {
+				e.t.Errorf("mall %s's feed went from %d back to %d", mall, after, en.Seq)
+			}
+			after = en.Seq
+			seen = append(seen, en.Seq)
+		}
+		select {
+		case <-stop:
+			if len(p.Entries) == 0 {
+				return seen
+			}
+		default:
+		}
+	}
+}
+
+func TestEachMallsFeedMissesNoPaymentOfTwoReplicasAndTheFeedOfEveryMallAsksForAMall(t *testing.T) {
+	const mallA, mallB = "1900000201", "1900000202"
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, envOptions{replicas: 2, subs: []string{mallA, mallB}})
+		malls := []string{mallA, mallB}
+		members := map[string][]string{}
+		for _, m := range malls {
+			members[m] = []string{e.member(m), e.member(m), e.member(m)}
+		}
+		const each = 15 // payments per mall
+
+		stop := make(chan struct{})
+		seen := make([][]int64, len(malls))
+		var readers sync.WaitGroup
+		for i, m := range malls {
+			readers.Go(func() { seen[i] = follow(e, m, stop) })
+		}
+		txids := map[string][]string{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, m := range malls {
+			for i := range each {
+				wg.Go(func() {
+					tx := e.pay(m, members[m][i%3], int64(100*(i+1)), "")
+					mu.Lock()
+					txids[m] = append(txids[m], tx)
+					mu.Unlock()
+				})
+			}
+		}
+		wg.Wait()
+		for _, m := range malls {
+			for _, tx := range txids[m] {
+				e.synced(m, tx)
+			}
+		}
+		close(stop)
+		readers.Wait()
+
+		for i, m := range malls {
+			var all feedPage
+			if st := e.get("/api/entries?limit=500&mall="+m, &all); st != http.StatusOK || len(all.Entries) != each {
+				t.Fatalf("mall %s's feed: status %d, %d entries; want %d", m, st, len(all.Entries), each)
+			}
+			var want []int64
+			for _, en := range all.Entries {
+				want = append(want, en.Seq)
+			}
+			if !slices.Equal(seen[i], want) {
+				t.Errorf("mall %s: its CRM saw %v while the payments landed; the feed holds %v", m, seen[i], want)
+			}
+		}
+		var refused struct {
+			Code  string `json:"code"`
+			Field string `json:"field"`
+		}
+		if st := e.get("/api/entries?after=0", &refused); st != http.StatusBadRequest || refused.Code != "INVALID_PARAMETER" ||
+			refused.Field != "mall" {
+			t.Errorf("the feed of every mall, with two malls' entries: %d %+v; want 400 INVALID_PARAMETER naming mall", st, refused)
 		}
 	})
 }

@@ -106,9 +106,9 @@ func TestDashboardRulesPageAndPreview(t *testing.T) {
 	for _, want := range []string{
 		`<dd data-key="fen_per_point">1 point per ¥1.00 (fen_per_point 100), rounded down</dd>`,
 		`<dd data-key="categories">零售 (S1): ×2</dd>`,
-		`<dd data-key="tiers">by spend in the last 12 months: 普卡 from ¥0.00 ×1; 金卡 from ¥1000.00 ×1.5</dd>`,
+		`<dd data-key="tiers">by spend in the last 12 months: 普卡 from ¥0.00 ×1; 金卡 from ¥1,000.00 ×1.5</dd>`,
 		`<dd data-key="first_payment_bonus">10 points</dd>`,
-		`<dd data-key="expiry">points expire at the end of the Beijing year they are earned in, never before 2020-01-01</dd>`,
+		`<dd data-key="expiry">points expire at the end of the Beijing year they are earned in, never before 1 Jan 2020</dd>`,
 		`<dd data-key="daily_cap">300 points</dd>`,
 	} {
 		if !strings.Contains(page, want) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/mallpoints/testkit/pgtest"
@@ -93,6 +94,7 @@ type env struct {
 
 // delivery is a notification as it reached the service, for replaying.
 type delivery struct {
+	path   string // /wechatpay/notify, or /wechatpay/notify/{mchid}
 	header http.Header
 	body   []byte
 }
@@ -104,6 +106,10 @@ type envOptions struct {
 	brands    map[int64][]string
 	token     string
 	replicas  int // services on the one database, taking notifications in turn; 0 means 1
+	// merchants, when set, is a merchants file (--merchants) the service
+	// takes instead of the one merchant's credentials; its clients call
+	// the sandbox.
+	merchants string
 	// sandbox and server, when set, change the sandbox's and the service's
 	// configuration last (a sandbox clock, the outbox's timings).
 	sandbox func(*sandbox.Config)
@@ -168,6 +174,11 @@ func (e *env) start() {
 			DB: e.dsn, MchID: e.mchID, Client: e.client, Parser: e.parser, Rules: e.options.rules,
 			RulesPath: e.options.rulesPath, AdminToken: e.token, Logger: testLogger(t), RetryBase: 20 * time.Millisecond,
 		}
+		if e.options.merchants != "" {
+			cfg.MchID, cfg.Client, cfg.Parser = "", nil, nil
+			cfg.MerchantsPath = e.options.merchants
+			cfg.MerchantOptions = merchants.Options{BaseURL: e.sbHTTP.URL, Client: []wxpay.Option{wxpay.WithoutRetries()}}
+		}
 		if e.options.server != nil {
 			e.options.server(&cfg)
 		}
@@ -183,10 +194,10 @@ func (e *env) start() {
 	e.mu.Unlock()
 	if e.public.Config.Handler == nil {
 		e.public.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == "/wechatpay/notify" {
+			if strings.HasPrefix(r.URL.Path, "/wechatpay/notify") {
 				body, _ := io.ReadAll(r.Body)
 				e.mu.Lock()
-				e.received = append(e.received, delivery{r.Header.Clone(), body})
+				e.received = append(e.received, delivery{r.URL.Path, r.Header.Clone(), body})
 				e.mu.Unlock()
 				r.Body = io.NopCloser(bytes.NewReader(body))
 			}
@@ -257,8 +268,11 @@ func (e *env) deliveryOf(id string) delivery {
 }
 
 // replay sends a received notification again, as WeChat Pay re-delivers.
-func (e *env) replay(d delivery) int {
-	req, err := http.NewRequest(http.MethodPost, e.public.URL+"/wechatpay/notify", bytes.NewReader(d.body))
+func (e *env) replay(d delivery) int { return e.replayAt(d.path, d) }
+
+// replayAt sends a received notification again, to path.
+func (e *env) replayAt(path string, d delivery) int {
+	req, err := http.NewRequest(http.MethodPost, e.public.URL+path, bytes.NewReader(d.body))
 	if err != nil {
 		e.t.Error(err)
 		return 0

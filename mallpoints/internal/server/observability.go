@@ -1,11 +1,11 @@
 package server
 
 import (
-	"net/http"
-	"net/http/pprof"
+	"slices"
 	"time"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
+	"github.com/seed2ac2593f/wxpay"
+
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
@@ -31,26 +31,37 @@ func (s *Server) observeAttempt(a storage.Attempt, sync storage.Sync) {
 	}
 }
 
-// watchState registers the gauges read from the database at scrape time.
+// watchState registers the gauges read at scrape time: from the database,
+// with a silence for every mall the rules file or the merchants file
+// names, and the certificates' expiry.
 func (s *Server) watchState() {
-	s.metrics.WatchState(s.db, s.rules, time.Now)
+	var named func() []string
+	if s.cfg.MerchantsPath != "" {
+		// The flags' one merchant may be a provider, never notified for
+		// its own mchid: only a file says which malls it serves.
+		named = func() []string { return s.merchants.Load().Malls() }
+	}
+	s.metrics.WatchState(s.db, s.rules, named, time.Now)
+	s.metrics.WatchCertificates(s.certificates, time.Now)
 }
 
-// observe mounts /metrics and the dashboard on the admin mux, and returns
-// the guard of the admin surface: the bearer token, or the dashboard's
-// session cookie for its pages.
-func (s *Server) observe(mux *http.ServeMux) (func(http.Handler) http.Handler, error) {
-	d, err := dashboard.New(dashboard.Config{
-		DB: s.db, Rules: s.rules, Retrier: s.outbox, MchID: s.cfg.MchID,
-		Token: s.cfg.AdminToken, Sandbox: s.cfg.Sandbox, Logger: s.log,
-	})
-	if err != nil {
-		return nil, err
+// certificates lists the certificates the process holds: the configured
+// ones, and each merchant's API certificate and the platform certificates
+// in its key ring, which the refresher keeps current.
+func (s *Server) certificates() []metrics.Certificate {
+	list := slices.Clone(s.cfg.Certificates)
+	for _, m := range s.merchants.Load().Merchants() {
+		if m.Cert != nil {
+			list = append(list, metrics.Certificate{Kind: metrics.CertMerchant, Merchant: m.MchID,
+				Serial: wxpay.CertificateSerial(m.Cert), NotAfter: m.Cert.NotAfter})
+		}
+		if m.Client == nil {
+			continue
+		}
+		for _, c := range m.Client.KeyRing().Certificates() {
+			list = append(list, metrics.Certificate{Kind: metrics.CertPlatform, Merchant: m.MchID,
+				Serial: wxpay.CertificateSerial(c), NotAfter: c.NotAfter})
+		}
 	}
-	mux.Handle("GET /metrics", s.metrics.Handler())
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-	mux.Handle("/", d.Handler())
-	return d.Guard, nil
+	return list
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -144,6 +145,11 @@ func TestMetricsCountThePaymentItsSyncAndTheMallsLastNotification(t *testing.T) 
 			{"mallpoints_outbox_parked", nil, 0},
 			{"mallpoints_database_up", nil, 1},
 			{"mallpoints_rules_info", map[string]string{"version": rules.Default().Version()}, 1},
+			{"mallpoints_notification_handling_seconds", map[string]string{"event_type": "MALL_TRANSACTION.SUCCESS"}, 1},
+			{"mallpoints_notification_handling_seconds", map[string]string{"event_type": "MALL_AUTH.ACTIVATE_CARD"}, 1},
+			{"mallpoints_public_responses_total", map[string]string{"route": "POST /wechatpay/notify", "code": "204"}, 2},
+			{"mallpoints_public_responses_total", map[string]string{"route": "POST /wechatpay/notify", "code": "401"}, 1},
+			{"mallpoints_silence_threshold_seconds", map[string]string{"mall": e.mchID}, rules.DefaultSilenceAlert.Seconds()},
 		} {
 			got, ok := value(t, fams, c.name, c.labels)
 			if !ok || got != c.want {
@@ -181,7 +187,7 @@ func TestDashboardPagesShowWhatTheAPIReports(t *testing.T) {
 		}
 		for _, want := range []string{`id="payments-today">1<`, `id="points-issued">123<`, `id="points-deducted">0<`,
 			`id="syncs-pending">0<`, `id="syncs-synced">1<`, `id="syncs-parked" href="/parked">0<`, p.TransactionID,
-			`<span class="state synced">synced</span>`} {
+			`data-state="synced">synced</span>`} {
 			if !strings.Contains(overview, want) {
 				t.Errorf("overview lacks %q", want)
 			}
@@ -219,8 +225,8 @@ func TestDashboardPagesShowWhatTheAPIReports(t *testing.T) {
 			t.Fatalf("CSV export: status %d", st)
 		}
 		lines := strings.Split(strings.TrimSpace(csv), "\n")
-		if len(lines) != 2 || !strings.HasPrefix(lines[0], "seq,created_at,mall,openid,kind,points") ||
-			!strings.Contains(lines[1], ","+p.TransactionID+",") || !strings.Contains(lines[1], ",earn,123,") {
+		if len(lines) != 2 || !strings.HasPrefix(lines[0], "\ufeffseq,created_at,mall,mall_name,shop_number,shop_name,openid,kind,amount_yuan,points") ||
+			!strings.Contains(lines[1], ","+p.TransactionID+",") || !strings.Contains(lines[1], ",earn,123.45,123,") {
 			t.Errorf("CSV of today:\n%s", csv)
 		}
 		if _, st := e.page(http.MethodGet, "/export/ledger.csv?day=yesterday", nil); st != http.StatusBadRequest {
@@ -397,4 +403,36 @@ func TestSigninRefusesAnAddressThatSentTenWrongTokensEvenWithTheRightOne(t *test
 	if _, status := e.page(http.MethodGet, "/api/transactions", nil); status != http.StatusTooManyRequests {
 		t.Errorf("the API with the Bearer token from the same address: status %d, want 429", status)
 	}
+}
+
+// Under --merchants every mall the file lists has a silence from the start,
+// +Inf until its first notification, so the silence alert covers a mall
+// that never sent one; a provider's own mchid is no mall. Each merchant's
+// API certificate reports its time left.
+func TestEveryMallTheMerchantsFileListsIsSilentUntilItsFirstNotification(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		tm := newTwoMerchants(t)
+		e := newEnv(t, dsn, tm.options())
+		silence := func(mall string) (float64, bool) {
+			return value(t, e.scrape(), "mallpoints_seconds_since_last_notification", map[string]string{"mall": mall})
+		}
+		for _, mall := range []string{direct, listedSub} {
+			if s, ok := silence(mall); !ok || !math.IsInf(s, 1) {
+				t.Errorf("mall %s, never notified: silence %v (present %v), want +Inf", mall, s, ok)
+			}
+		}
+		if s, ok := silence(provider); ok {
+			t.Errorf("the provider's own mchid has a silence, %v", s)
+		}
+		e.member(listedSub)
+		if s, ok := silence(listedSub); !ok || s < 0 || s > 600 {
+			t.Errorf("mall %s after its first notification: silence %v (present %v), want seconds", listedSub, s, ok)
+		}
+		a, _ := testKeys()
+		days, ok := value(t, e.scrape(), "mallpoints_certificate_expiry_seconds",
+			map[string]string{"kind": "merchant", "merchant": direct, "serial": a.MerchantSerial})
+		if !ok || days <= 0 {
+			t.Errorf("the direct merchant's certificate: %v s left (present %v)", days, ok)
+		}
+	})
 }

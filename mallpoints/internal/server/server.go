@@ -2,8 +2,8 @@
 // outbox and the two HTTP surfaces. The public one takes WeChat Pay's
 // notifications and health checks; the admin one serves the dashboard and
 // the JSON API behind a host check (against DNS rebinding), cross-origin
-// protection and the admin token. Package main only parses flags, listens
-// and handles signals.
+// protection, and accounts with roles and mall scopes (package accounts).
+// Package main only parses flags, listens and handles signals.
 package server
 
 import (
@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -22,9 +23,14 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/notify"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/crm"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/lograte"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/metrics"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
@@ -35,26 +41,55 @@ import (
 type Config struct {
 	// DB is a SQLite file path or a postgres:// URL.
 	DB string
-	// MchID is the merchant (or service provider) the client signs as.
+	// MchID is the merchant (or service provider) the client signs as:
+	// the one merchant of the command-line flags, which serves every mall.
+	// With MerchantsPath it is the mall of requests that name none, by
+	// default the file's first merchant.
 	MchID string
 	// Client calls WeChat Pay; build it with wxpay.WithoutRetries, since
 	// the outbox retries and records every attempt.
 	Client *wxpay.Client
 	// Parser verifies and decrypts notifications.
 	Parser *notify.Parser
+	// MerchantsPath is the merchants file (--merchants), in place of MchID,
+	// Client and Parser: each merchant's notifications arrive at
+	// /wechatpay/notify/{mchid}, and the bare /wechatpay/notify is 404.
+	// MerchantOptions make its clients, at start and at each reload.
+	MerchantsPath   string
+	MerchantOptions merchants.Options
 	// Rules are the rules in force at start; nil means rules.Default, or
 	// the file at RulesPath when that is set.
 	Rules     *rules.Set
 	RulesPath string
-	// AdminToken, when set, must be sent as "Authorization: Bearer …" with
-	// every admin request.
+	// AdminToken, when set, is the bootstrap administrator's: sent as
+	// "Authorization: Bearer …", or typed at the sign-in page. Accounts
+	// (mallpointsd users) sign in with their passwords and tokens.
 	AdminToken string
 	// AdminListen is the address the admin listener was asked for
-	// (--admin-listen); requests naming it as their Host are accepted.
+	// (--admin-listen); requests naming it as their Host are accepted. Off
+	// loopback, New refuses to start without an AdminToken or an enabled
+	// admin account confined to no mall.
 	AdminListen string
 	// AdminURLs are the URLs people reach the console by (--admin-url):
 	// their hosts are accepted as Host and their origins as Origin.
 	AdminURLs []string
+	// TrustedProxies are the reverse proxies in front of the admin listener
+	// (--admin-trusted-proxies), as addresses or CIDR blocks: from them, a
+	// request's client is the right-most X-Forwarded-For entry that is not
+	// one of them, for the sign-in throttle and the audit log.
+	TrustedProxies []string
+	// ProxyUserHeader, when set (--admin-proxy-user-header, such as
+	// X-Forwarded-User), signs in whoever a trusted proxy names in it, as
+	// the account ProxyAccount maps the name to, provided the request also
+	// carries ProxySecret in ProxySecretHeader.
+	ProxyUserHeader string
+	// ProxySecret is the secret the proxy shares (--admin-proxy-secret-file),
+	// at least 32 characters; required with ProxyUserHeader.
+	ProxySecret string
+	// ProxyAccount maps a name the proxy sends to an existing, enabled
+	// account, or reports false (answered 403); nil: the service's
+	// accounts (tests give their own).
+	ProxyAccount func(ctx context.Context, name string) (accounts.Principal, bool)
 	// ReadyCache is how long /readyz answers from its last database check;
 	// zero means DefaultReadyCache.
 	ReadyCache time.Duration
@@ -67,11 +102,29 @@ type Config struct {
 	MaxAttempts int
 	JobTimeout  time.Duration
 	RescueAfter time.Duration
+	// Retention is how long notifications, sync attempts and River's
+	// cancelled and discarded jobs are kept before the daily purge
+	// (outbox.Config.Retention); 0 means outbox.DefaultRetention. The
+	// ledger is kept for ever.
+	Retention time.Duration
 	// Expiry bounds the rate of expiry runs (batch size and the pause between
 	// batches; zero means ledger.ExpiryBatch and ledger.ExpiryPause).
 	Expiry ledger.ExpiryConfig
+	// Status tunes members' status lookups and the re-check of their
+	// authorisations: the cache, the wait, the budget of WeChat Pay's
+	// queries, the re-check interval (zero means memberstatus's defaults).
+	// Its DB, Ledger, Signers, Rules, Logger and OnQuery are the server's.
+	Status memberstatus.Config
+	// RecheckEvery is how often the re-check runs; zero means
+	// outbox.DefaultRecheckEvery.
+	RecheckEvery time.Duration
 	// Metrics, when set, is the registry to count on; nil makes one.
 	Metrics *metrics.Metrics
+	// Certificates are those the process holds besides the merchants
+	// file's: the listeners' (--tls-cert, --admin-tls-cert) and the flags'
+	// merchant certificate (--merchant-cert). Their expiry is a gauge, with
+	// each merchant's API and platform certificates.
+	Certificates []metrics.Certificate
 	// Sandbox is the embedded sandbox, in sandbox mode only: the dashboard
 	// offers to make payments and refunds there.
 	Sandbox dashboard.Simulator
@@ -90,6 +143,17 @@ type Server struct {
 	admin    http.Handler
 	metrics  *metrics.Metrics
 	ready    readiness
+	accounts *accounts.Service
+	routes   []Route // the admin listener's
+
+	// The merchants in force, the malls they serve, and the notification
+	// handler of each merchant's URL, by mchid.
+	merchants  *merchants.Registry
+	malls      *malls
+	status     *memberstatus.Service
+	notifyAt   atomic.Pointer[map[string]http.Handler]
+	limitedLog *slog.Logger
+	reloading  sync.Mutex // one merchants reload at a time
 }
 
 // DefaultReadyCache is how long /readyz answers from its last database
@@ -110,11 +174,21 @@ type readiness struct {
 // New opens the database, runs the migrations (the service's and River's)
 // and builds the handlers. Start starts the outbox's workers.
 func New(ctx context.Context, cfg Config) (*Server, error) {
-	if cfg.Client == nil || cfg.Parser == nil || cfg.MchID == "" {
-		return nil, errors.New("server: Client, Parser and MchID are required")
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	var merchantSet *merchants.Set
+	switch {
+	case cfg.MerchantsPath != "":
+		var err error
+		if merchantSet, err = merchants.Load(cfg.MerchantsPath, cfg.MerchantOptions); err != nil {
+			return nil, err
+		}
+		cfg.MchID = cmp.Or(cfg.MchID, merchantSet.Default())
+	case cfg.Client == nil || cfg.Parser == nil || cfg.MchID == "":
+		return nil, errors.New("server: MerchantsPath, or Client, Parser and MchID, are required")
+	default:
+		merchantSet = merchants.Single(cfg.MchID, cfg.Client, cfg.Parser)
 	}
 	set := cfg.Rules
 	if set == nil {
@@ -134,21 +208,32 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(set), log: cfg.Logger, metrics: newMetrics(cfg)}
+	s := &Server{cfg: cfg, db: db, rules: rules.NewCurrent(set), log: cfg.Logger, metrics: newMetrics(cfg),
+		merchants: merchants.NewRegistry(merchantSet), accounts: accounts.New(accounts.Config{DB: db})}
+	if s.cfg.ProxyAccount == nil {
+		s.cfg.ProxyAccount = s.proxyAccount
+	}
+	if err := s.checkAdminAccess(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.malls = &malls{db: db, merchants: s.merchants, log: cfg.Logger, unlisted: s.metrics.UnlistedMall}
+	if err := s.malls.load(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.ready.window = cmp.Or(cfg.ReadyCache, DefaultReadyCache)
 	if s.ready.checks, err = readinessCounter(s.metrics.Registry()); err != nil {
 		db.Close()
 		return nil, err
 	}
 	s.outbox, err = outbox.New(ctx, outbox.Config{
-		DB: db, Client: cfg.Client, MchID: cfg.MchID, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
+		DB: db, Signers: s.malls, Workers: cfg.Workers, RetryBase: cfg.RetryBase,
 		MaxBackoff: cfg.MaxBackoff, MaxAttempts: cfg.MaxAttempts, JobTimeout: cfg.JobTimeout, RescueAfter: cfg.RescueAfter,
-		Rules: s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt,
-		// The daily expiry run; s.ledger is set below, before the outbox starts.
-		Expire: func(ctx context.Context, asOf string) error {
-			_, err := s.ledger.Expire(ctx, asOf)
-			return err
-		},
+		Retention: cfg.Retention,
+		Rules:     s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
+		// s.ledger and s.status are set below, before the outbox starts.
+		Expire: s.dailyExpiry, Authorizations: authorizations{s}, Recheck: s.recheck, RecheckEvery: cfg.RecheckEvery,
 	})
 	if err != nil {
 		db.Close()
@@ -156,8 +241,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.ledger = ledger.New(db, s.outbox, s.rules, cfg.Logger)
 	s.ledger.SetExpiryConfig(cfg.Expiry)
+	s.ledger.SetCaller(&crm.Client{})
+	sc := cfg.Status
+	sc.DB, sc.Ledger, sc.Signers, sc.Rules, sc.Logger, sc.OnQuery = db, s.ledger, s.malls, s.rules, cfg.Logger, s.metrics.MemberQuery
+	if s.status, err = memberstatus.New(sc); err != nil {
+		db.Close()
+		return nil, err
+	}
 	s.watchState()
-	s.public = s.publicHandler()
+	// Anyone can send a notification that fails to verify: its log record
+	// is rate-limited, and counted in full by the metrics.
+	s.limitedLog = slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
+	s.useMerchants(merchantSet)
+	s.public = s.metrics.Public(s.publicHandler())
 	if s.admin, err = s.adminHandler(); err != nil {
 		db.Close()
 		return nil, err
@@ -165,15 +261,107 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Start starts the outbox's workers.
+// dailyExpiry is the daily expiry run, audited as the system's.
+func (s *Server) dailyExpiry(ctx context.Context, asOf string) error {
+	res, err := s.ledger.Expire(ctx, asOf)
+	if e, ok := api.ExpiryAudit(res, err); ok {
+		e.Actor = ActorSystem
+		s.appendAudit(ctx, e)
+	}
+	return err
+}
+
+// checkAdminAccess refuses an admin listener off loopback that nobody
+// could use safely: without the admin token, and without an enabled admin
+// account confined to no mall, it would serve no one (there is no implicit
+// administrator off loopback) or only people who cannot manage accounts.
+func (s *Server) checkAdminAccess(ctx context.Context) error {
+	if s.cfg.AdminToken != "" || s.cfg.AdminListen == "" || isLoopback(s.cfg.AdminListen) {
+		return nil
+	}
+	ok, err := s.accounts.UnscopedAdmin(ctx)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("server: --admin-listen %s is not on loopback, and there is no admin token (MALLPOINTS_ADMIN_TOKEN_FILE, "+
+			"--admin-token) and no enabled admin account confined to no mall: add one with "+
+			"`mallpointsd users add NAME --role admin --db …`; the admin surface changes balances", s.cfg.AdminListen)
+	}
+	return nil
+}
+
+// isLoopback reports whether addr's host is a loopback address or localhost.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// Accounts are the people and programs of the admin surface.
+func (s *Server) Accounts() *accounts.Service { return s.accounts }
+
+// proxyAccount is the enabled account a trusted proxy names (single
+// sign-on).
+func (s *Server) proxyAccount(ctx context.Context, name string) (accounts.Principal, bool) {
+	p, err := s.accounts.Named(ctx, name)
+	if err != nil && !errors.Is(err, accounts.ErrCredential) {
+		s.log.ErrorContext(ctx, "server: the proxy's user not looked up", "error", err)
+	}
+	return p, err == nil
+}
+
+// recheck is one run of the re-check of members' authorisations.
+func (s *Server) recheck(ctx context.Context) error {
+	_, err := s.status.Recheck(ctx)
+	return err
+}
+
+// authorizations hands the outbox's questions about refused syncs to the
+// member status service, which is made after the outbox.
+type authorizations struct{ s *Server }
+
+func (a authorizations) Authorization(ctx context.Context, mall, openid, appid string) (string, error) {
+	return a.s.status.Authorization(ctx, mall, openid, appid)
+}
+
+// decisions hands the outbox's decision jobs to the ledger, which is made
+// after the outbox.
+type decisions struct{ s *Server }
+
+func (d decisions) Decide(ctx context.Context, kind, mall, subject string) error {
+	err := d.s.ledger.Decide(ctx, kind, mall, subject)
+	if errors.Is(err, ledger.ErrNoDecision) {
+		return fmt.Errorf("%w: %w", outbox.ErrGone, err)
+	}
+	return err
+}
+
+func (d decisions) ParkDecision(ctx context.Context, kind, mall, subject string, cause error) error {
+	return d.s.ledger.ParkDecision(ctx, kind, mall, subject, cause)
+}
+
+// Start downloads the platform certificates of the merchants file's
+// merchants that gave platform_certs, keeps them current, and starts the
+// outbox's workers.
 func (s *Server) Start(ctx context.Context) error {
+	if err := s.merchants.Load().StartRefresh(ctx, merchants.RefreshInterval); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	if err := s.outbox.Start(ctx); err != nil {
 		return fmt.Errorf("server: start outbox: %w", err)
 	}
 	return nil
 }
 
-// Public is the handler of --listen: POST /wechatpay/notify, /healthz and
+// Public is the handler of --listen: POST /wechatpay/notify/{mchid} (and,
+// with the flags' one merchant, POST /wechatpay/notify), /healthz and
 // /readyz.
 func (s *Server) Public() http.Handler { return s.public }
 
@@ -193,8 +381,9 @@ func (s *Server) Outbox() *outbox.Outbox { return s.outbox }
 // Rules holds the rules in force.
 func (s *Server) Rules() *rules.Current { return s.rules }
 
-// ReloadRules reads the rules file again and puts it in force; on error
-// the rules in force stay.
+// ReloadRules reads the rules file again and puts it in force, and writes
+// the versions before and after to the audit log as the system's doing (it
+// follows a SIGHUP); on error the rules in force stay.
 func (s *Server) ReloadRules() (*rules.Set, error) {
 	if s.cfg.RulesPath == "" {
 		return nil, errors.New("server: no rules file to reload (--rules)")
@@ -203,7 +392,11 @@ func (s *Server) ReloadRules() (*rules.Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	old := s.rules.Load()
 	s.rules.Store(set)
+	s.appendAudit(context.Background(), storage.AuditEntry{Actor: ActorSystem, Action: "rules.reload",
+		Before: storage.AuditValues(map[string]any{"version": old.Version()}),
+		After:  storage.AuditValues(map[string]any{"version": set.Version()})})
 	return set, nil
 }
 
@@ -216,16 +409,20 @@ func (s *Server) Drain() { s.draining.Store(true) }
 func (s *Server) Close(ctx context.Context) error {
 	s.Drain()
 	err := s.outbox.Stop(ctx)
+	s.status.Close()
+	s.merchants.Load().Stop()
 	return errors.Join(err, s.db.Close())
 }
 
 func (s *Server) publicHandler() http.Handler {
 	mux := http.NewServeMux()
-	// Anyone can send a notification that fails to verify: its log record
-	// is rate-limited, and counted in full by the metrics.
-	limited := slog.New(lograte.New(s.log.Handler(), lograte.Config{MinLevel: slog.LevelWarn, Dropped: s.metrics.LogDropped}))
-	mux.Handle("POST /wechatpay/notify", notify.NewHandler(s.cfg.Parser, s.metrics.Notify(s.ledger.Handle),
-		notify.WithLogger(limited), notify.WithRejectionHook(s.metrics.Rejected), notify.WithTimeout(4*time.Second)))
+	mux.HandleFunc("POST /wechatpay/notify/{mchid}", s.notifyMerchant)
+	if s.cfg.MerchantsPath == "" {
+		// The flags' one merchant, at the URL registered before there were several.
+		mux.HandleFunc("POST /wechatpay/notify", func(w http.ResponseWriter, r *http.Request) {
+			(*s.notifyAt.Load())[s.cfg.MchID].ServeHTTP(w, r)
+		})
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))

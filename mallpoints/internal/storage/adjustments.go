@@ -17,7 +17,8 @@ type Adjustment struct {
 	Reason         string    `json:"reason"`
 	EntrySeq       int64     `json:"entry_seq"`
 	CreatedAt      time.Time `json:"created_at"`
-	// Actor is who asked for it on the admin surface: "local" or "token".
+	// Actor is who asked for it on the admin surface: an account's name,
+	// "token" (the admin token) or "local" (the implicit administrator).
 	Actor string `json:"actor"`
 }
 

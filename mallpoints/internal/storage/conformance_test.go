@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 )
@@ -23,8 +23,9 @@ var conformance = []struct {
 	{"the points earned are summed over time_end's range", testEarnedBetween},
 	{"a sync moves through its states and counts its attempts", testSyncStates},
 	{"an attempt is recorded once, only while pending", testAttemptRecordedOnce},
-	{"entries are numbered without gaps, also after a rollback", testEntriesWithoutGaps},
-	{"concurrent entries are numbered in commit order", testEntriesInCommitOrder},
+	{"a rolled-back entry is neither listed nor counted", testRolledBackEntryIsNeitherListedNorCounted},
+	{"each mall's feed misses no entry of concurrent writers", testEachMallsFeedMissesNothing},
+	{"the feed of every mall needs the ledger to hold one mall", testTheFeedOfEveryMallNeedsOneMall},
 	{"a balance is the sum of its entries", testBalanceIsTheSumOfEntries},
 	{"a refund is recorded once and adds to its payment's totals", testRefundRecordedOnce},
 	{"an adjustment is recorded once per key", testAdjustmentRecordedOnce},
@@ -32,6 +33,18 @@ var conformance = []struct {
 	{"an erased member never comes back", testErasedMemberNeverComesBack},
 	{"a refused notification counts its deliveries", testRefusals},
 	{"the metrics and the dashboard read what was written", testStateAndDashboard},
+	{"an account's name is taken once, also when disabled", testAccountNameTakenOnce},
+	{"a session and a token lead to their enabled account", testSessionsAndTokens},
+	{"disabling or resetting an account ends its sessions and tokens", testAccountRevocation},
+	{"a read confined to some malls lists theirs only", testReadsConfinedToMalls},
+	{"the audit log is appended to, filtered and never changed", testAuditLog},
+	{"the console searches members by prefix and pages its lists", testConsoleReads},
+	{"a member's CRM ids are set by subset and its phone found exactly", testMemberCRMFields},
+	{"erasure clears the CRM ids and rewrites the member's audit subjects, nothing else", testErasureRewritesAudit},
+	{"the query budget is shared and a smaller limit stops first", testQueryBudget},
+	{"members due for a re-check come oldest check first, active ones only", testDueForRecheck},
+	{"the feed carries the shop, the amount and the CRM ids", testFeedColumns},
+	{"a purge deletes old notifications and attempts in bounded batches, never the ledger", testPurge},
 }
 
 func TestEveryOperationAndLedgerInvariantHoldsOnBothEngines(t *testing.T) {
@@ -58,6 +71,11 @@ func payment(t *testing.T, db *DB, openid, txid string, points int64, timeEnd ti
 }
 
 func writePayment(ctx context.Context, db *DB, openid, txid string, points int64, timeEnd time.Time) (Entry, error) {
+	return writePaymentAt(ctx, db, mall, openid, txid, points, timeEnd)
+}
+
+// writePaymentAt is writePayment at the mall given.
+func writePaymentAt(ctx context.Context, db *DB, mall, openid, txid string, points int64, timeEnd time.Time) (Entry, error) {
 	var e Entry
 	err := db.InTx(ctx, func(tx *Tx) error {
 		if isNew, err := tx.RecordNotification(ctx, Notification{ID: "n-" + txid, EventType: "MALL_TRANSACTION.SUCCESS",
@@ -140,16 +158,16 @@ func testMemberLifecycle(t *testing.T, ctx context.Context, db *DB) {
 	if m, err := db.Member(ctx, mall, "oA"); err != nil || m.Balance != 7 {
 		t.Errorf("member %+v, %v", m, err)
 	}
-	if list, err := db.Members(ctx, "", "", 10); err != nil || len(list) != 2 {
+	if list, err := db.Members(ctx, nil, "", "", 10); err != nil || len(list) != 2 {
 		t.Errorf("every mall's members: %d, %v; want 2", len(list), err)
 	}
-	if list, err := db.Members(ctx, mall, "", 10); err != nil || len(list) != 1 {
+	if list, err := db.Members(ctx, nil, mall, "", 10); err != nil || len(list) != 1 {
 		t.Errorf("one mall's members: %d, %v; want 1", len(list), err)
 	}
-	if list, err := db.Members(ctx, "", "oA", 10); err != nil || len(list) != 0 {
+	if list, err := db.Members(ctx, nil, "", "oA", 10); err != nil || len(list) != 0 {
 		t.Errorf("members after oA: %d, %v; want 0", len(list), err)
 	}
-	if list, err := db.MembersByOpenID(ctx, "oA"); err != nil || len(list) != 2 || list[0].Mall != mall {
+	if list, err := db.SearchMembers(ctx, nil, "oA", MemberRef{}, 10); err != nil || len(list) != 2 || list[0].Mall != mall {
 		t.Errorf("oA in every mall: %+v, %v", list, err)
 	}
 }
@@ -261,10 +279,10 @@ func testSyncStates(t *testing.T, ctx context.Context, db *DB) {
 	if err != nil || counts[SyncPending] != 1 || counts[SyncParked] != 1 || counts[SyncUnconfirmed] != 1 || counts[SyncSynced] != 0 {
 		t.Errorf("counts %v, %v", counts, err)
 	}
-	if list, err := db.Syncs(ctx, SyncParked, 0, 10); err != nil || len(list) != 1 || list[0].ID != ids[0] {
+	if list, err := db.Syncs(ctx, nil, SyncParked, 0, 10); err != nil || len(list) != 1 || list[0].ID != ids[0] {
 		t.Errorf("parked syncs %+v, %v", list, err)
 	}
-	if list, err := db.Syncs(ctx, "", ids[0], 10); err != nil || len(list) != 2 {
+	if list, err := db.Syncs(ctx, nil, "", ids[0], 10); err != nil || len(list) != 2 {
 		t.Errorf("syncs after the first: %d, %v; want 2", len(list), err)
 	}
 	if unknown, err := db.HadUnknownOutcome(ctx, ids[0]); err != nil || !unknown {
@@ -298,7 +316,7 @@ func testSyncStates(t *testing.T, ctx context.Context, db *DB) {
 }
 
 func testAttemptRecordedOnce(t *testing.T, ctx context.Context, db *DB) {
-	if _, err := db.LastAttempt(ctx); !errors.Is(err, ErrNotFound) {
+	if _, err := db.LastAttempt(ctx, nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("the last attempt of none: %v, want ErrNotFound", err)
 	}
 	e := payment(t, db, "oA", "4200000001", 5, time.Now())
@@ -324,84 +342,8 @@ func testAttemptRecordedOnce(t *testing.T, ctx context.Context, db *DB) {
 	if list, err := db.Attempts(ctx, tr.SyncID); err != nil || len(list) != 1 || list[0] != a {
 		t.Errorf("attempts %+v, %v; want [%+v]", list, err, a)
 	}
-	if last, err := db.LastAttempt(ctx); err != nil || last != a {
+	if last, err := db.LastAttempt(ctx, nil); err != nil || last != a {
 		t.Errorf("last attempt %+v, %v", last, err)
-	}
-}
-
-func testEntriesWithoutGaps(t *testing.T, ctx context.Context, db *DB) {
-	payment(t, db, "oA", "4200000001", 1, time.Now())
-	err := db.InTx(ctx, func(tx *Tx) error {
-		e := Entry{Mall: mall, OpenID: "oA", Kind: EntryAdjustment, Points: 1, BalanceAfter: 2}
-		if err := tx.AppendEntry(ctx, &e); err != nil {
-			return err
-		}
-		return errRollback
-	})
-	if !errors.Is(err, errRollback) {
-		t.Fatal(err)
-	}
-	payment(t, db, "oA", "4200000002", 1, time.Now())
-	list, err := db.EntriesAfter(ctx, 0, 10)
-	if err != nil || len(list) != 2 || list[0].Seq != 1 || list[1].Seq != 2 {
-		t.Errorf("entries after a rolled-back one: %+v, %v; want seq 1, 2", list, err)
-	}
-	if e, err := db.Entry(ctx, 2); err != nil || e.TransactionID != "4200000002" {
-		t.Errorf("entry 2: %+v, %v", e, err)
-	}
-	if _, err := db.Entry(ctx, 3); !errors.Is(err, ErrNotFound) {
-		t.Errorf("entry 3: %v, want ErrNotFound", err)
-	}
-}
-
-// testEntriesInCommitOrder has writers append entries while a feed reader
-// follows them, as the CRM does: a reader that has seen seq n must never
-// later find an entry below n, or it would skip it.
-func testEntriesInCommitOrder(t *testing.T, ctx context.Context, db *DB) {
-	const writers, each = 4, 25
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	for w := range writers {
-		wg.Go(func() {
-			for i := range each {
-				if _, err := writePayment(ctx, db, fmt.Sprintf("o%d", w), fmt.Sprintf("42%02d%04d", w, i), 1, time.Now()); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	go func() { wg.Wait(); close(done) }()
-	seen := map[int64]bool{}
-	var cursor int64
-	read := func() {
-		list, err := db.EntriesAfter(ctx, cursor, 1000)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		for _, e := range list {
-			seen[e.Seq] = true
-			cursor = e.Seq
-		}
-	}
-	for running := true; running; {
-		select {
-		case <-done:
-			running = false
-		default:
-		}
-		read()
-	}
-	read()
-	if len(seen) != writers*each {
-		t.Errorf("the feed reader saw %d of %d entries: an entry committed after a higher seq was skipped",
-			len(seen), writers*each)
-	}
-	for seq := int64(1); seq <= writers*each; seq++ {
-		if !seen[seq] {
-			t.Errorf("seq %d is missing: entries are numbered with gaps", seq)
-		}
 	}
 }
 
@@ -524,10 +466,10 @@ func testParkings(t *testing.T, ctx context.Context, db *DB) {
 	if got, err := db.ParkingBySync(ctx, keyed.SyncID); err != nil || got.ID != keyed.ID {
 		t.Errorf("by sync: %+v, %v", got, err)
 	}
-	if list, err := db.Parkings(ctx, 0, 10); err != nil || len(list) != 3 || list[2].ID != keyed.ID {
+	if list, err := db.Parkings(ctx, nil, 0, 10); err != nil || len(list) != 3 || list[2].ID != keyed.ID {
 		t.Errorf("parkings newest first: %+v, %v", list, err)
 	}
-	if list, err := db.Parkings(ctx, keyed.ID+1, 10); err != nil || len(list) != 1 {
+	if list, err := db.Parkings(ctx, nil, keyed.ID+1, 10); err != nil || len(list) != 1 {
 		t.Errorf("parkings before %d: %d, %v; want 1", keyed.ID+1, len(list), err)
 	}
 }
@@ -582,7 +524,7 @@ func testErasedMemberNeverComesBack(t *testing.T, ctx context.Context, db *DB) {
 	if list, err := db.MemberEntries(ctx, mall, "erased_1", 10); err != nil || len(list) != 1 || list[0].Seq != e.Seq {
 		t.Errorf("the pseudonym's entries: %+v, %v", list, err)
 	}
-	if list, err := db.Parkings(ctx, 0, 10); err != nil || len(list) != 1 || list[0].OpenID != "erased_1" || list[0].PlateNumber != "" {
+	if list, err := db.Parkings(ctx, nil, 0, 10); err != nil || len(list) != 1 || list[0].OpenID != "erased_1" || list[0].PlateNumber != "" {
 		t.Errorf("the erased member's parking: %+v, %v", list, err)
 	}
 }
@@ -597,7 +539,7 @@ func testRefusals(t *testing.T, ctx context.Context, db *DB) {
 			t.Fatal(err)
 		}
 	}
-	list, err := db.Refusals(ctx, 10)
+	list, err := db.Refusals(ctx, nil, 10)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("refusals %+v, %v", list, err)
 	}
@@ -626,16 +568,144 @@ func testStateAndDashboard(t *testing.T, ctx context.Context, db *DB) {
 		t.Errorf("state %+v, %v", st, err)
 	}
 	to := time.Now().Add(time.Hour)
-	o, err := db.Overview(ctx, from, to)
-	if err != nil || o.Payments != 2 || o.Amount != 3000 || o.PointsIssued != 30 || o.PointsDeducted != 0 ||
+	o, err := db.Overview(ctx, nil, from, to)
+	if err != nil || o.Payments != 2 || o.Amount != 3000 || o.Points.Issued() != 30 || o.Points.Deducted() != 0 ||
 		o.Pending != 1 || o.Synced != 1 || o.LagP99 < 0 {
 		t.Errorf("overview %+v, %v", o, err)
 	}
-	hours, err := db.Hourly(ctx, from, 2)
+	hours, err := db.Hourly(ctx, nil, from, 2)
 	if err != nil || len(hours) != 2 || hours[0].Payments+hours[1].Payments != 2 || hours[0].Points+hours[1].Points != 30 {
 		t.Errorf("hourly %+v, %v", hours, err)
 	}
-	if list, err := db.EntriesBetween(ctx, from, to, 1, 10); err != nil || len(list) != 1 || list[0].Seq != 2 {
+	if list, err := db.EntriesBetween(ctx, nil, from, to, 1, 10); err != nil || len(list) != 1 || list[0].Seq != 2 ||
+		list[0].Amount != 2000 || list[0].TransactionID != "4200000002" {
 		t.Errorf("entries between, after seq 1: %+v, %v", list, err)
+	}
+}
+
+// testConsoleReads: the dashboard's search by the start of an openid, its
+// pages of a member's ledger, of members across malls and of decisions,
+// a member's points by cause, its last synced payment and a day's entries
+// with the shop and the amount of their payment or refund.
+func testConsoleReads(t *testing.T, ctx context.Context, db *DB) {
+	const other = "1900000110"
+	now := time.Now()
+	for _, p := range []struct{ mall, openid, txid string }{
+		{mall, "oAbc_1", "4200000001"}, {other, "oAbc_1", "4200000002"}, {mall, "oAbd", "4200000003"},
+		{mall, "oAb", "4200000004"}, {mall, "oB", "4200000005"}, {mall, "oAbc_1", "4200000006"},
+	} {
+		if _, err := writePaymentAt(ctx, db, p.mall, p.openid, p.txid, 10, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(list []Member) string {
+		var s []string
+		for _, m := range list {
+			s = append(s, m.OpenID+"@"+m.Mall)
+		}
+		return strings.Join(s, " ")
+	}
+	for _, c := range []struct {
+		prefix string
+		after  MemberRef
+		limit  int
+		want   string
+	}{
+		{"oAbc", MemberRef{}, 10, "oAbc_1@" + mall + " oAbc_1@" + other},
+		{"oAb", MemberRef{}, 10, "oAb@" + mall + " oAbc_1@" + mall + " oAbc_1@" + other + " oAbd@" + mall},
+		{"oAb", MemberRef{Mall: mall, OpenID: "oAbc_1"}, 10, "oAbc_1@" + other + " oAbd@" + mall},
+		{"", MemberRef{}, 2, "oAb@" + mall + " oAbc_1@" + mall},
+		{"", MemberRef{Mall: mall, OpenID: "oAbc_1"}, 2, "oAbc_1@" + other + " oAbd@" + mall},
+		{"oa", MemberRef{}, 10, ""},                                       // openids are never case-folded
+		{"oAbc_", MemberRef{}, 10, "oAbc_1@" + mall + " oAbc_1@" + other}, // _ is no wildcard
+		{"oZ", MemberRef{}, 10, ""},
+	} {
+		list, err := db.SearchMembers(ctx, nil, c.prefix, c.after, c.limit)
+		if got := ids(list); err != nil || got != c.want {
+			t.Errorf("members starting %q after %v: %q, %v; want %q", c.prefix, c.after, got, err, c.want)
+		}
+	}
+	if list, err := db.SearchMembers(ctx, Malls{other}, "oA", MemberRef{}, 10); err != nil || ids(list) != "oAbc_1@"+other {
+		t.Errorf("confined to %s: %q, %v", other, ids(list), err)
+	}
+
+	// A refund, a redemption and a correction of oAbc_1 at mall: its
+	// ledger in pages, its points by cause.
+	inTx(t, db, func(tx *Tx) error {
+		if _, err := tx.InsertRefund(ctx, &Refund{Mall: mall, RefundID: "r-1", TransactionID: "4200000001",
+			NotificationID: "n-r-1", OpenID: "oAbc_1", RefundAmount: 500, Deducted: 5}); err != nil {
+			return err
+		}
+		for _, e := range []Entry{
+			{Kind: EntryRefund, Points: -5, TransactionID: "4200000001", RefundID: "r-1"},
+			{Kind: EntryAdjustment, Points: -3, IdempotencyKey: "k-1"},
+			{Kind: EntryAdjustment, Points: 2, IdempotencyKey: "k-2"},
+		} {
+			e.Mall, e.OpenID, e.Requested = mall, "oAbc_1", e.Points
+			if err := tx.AppendEntry(ctx, &e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	totals, err := db.MemberPointTotals(ctx, mall, "oAbc_1")
+	if want := (PointTotals{Earned: 20, Credited: 2, Refunded: 5, Redeemed: 3}); err != nil || totals != want {
+		t.Errorf("points by cause: %+v, %v; want %+v", totals, err, want)
+	}
+	first, err := db.MemberEntriesBefore(ctx, mall, "oAbc_1", 0, 3)
+	if err != nil || len(first) != 3 || first[0].IdempotencyKey != "k-2" {
+		t.Fatalf("the first page of the ledger: %+v, %v", first, err)
+	}
+	rest, err := db.MemberEntriesBefore(ctx, mall, "oAbc_1", first[2].Seq, 3)
+	if err != nil || len(rest) != 2 || rest[0].TransactionID != "4200000006" || rest[1].TransactionID != "4200000001" {
+		t.Errorf("the next page of the ledger: %+v, %v", rest, err)
+	}
+
+	// The last synced payment of oAbc_1 at mall: 4200000001, synced after 4200000006.
+	if _, err := db.LastSynced(ctx, mall, "oAbc_1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("nothing synced yet: %v, want ErrNotFound", err)
+	}
+	for i, txid := range []string{"4200000006", "4200000001"} {
+		tr, err := db.Transaction(ctx, mall, txid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := db.RecordAttempt(ctx, Attempt{SyncID: tr.SyncID, Attempt: 1, Outcome: AttemptOK, Status: 204,
+			At: now.Add(time.Duration(i+1) * time.Second)}, SyncSynced); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+	}
+	if ls, err := db.LastSynced(ctx, mall, "oAbc_1"); err != nil || ls.TransactionID != "4200000001" || ls.Total != 10 || ls.At.IsZero() {
+		t.Errorf("the last synced payment: %+v, %v", ls, err)
+	}
+
+	// The day's entries: a payment's and a refund's carry their amounts.
+	day, err := db.EntriesBetween(ctx, nil, now.Add(-time.Hour), now.Add(time.Hour), 0, 100)
+	if err != nil || len(day) != 9 {
+		t.Fatalf("the day's entries: %d, %v", len(day), err)
+	}
+	for _, e := range day {
+		want := map[string]int64{EntryEarn: 1000, EntryRefund: 500, EntryAdjustment: 0}[e.Kind]
+		if e.Amount != want {
+			t.Errorf("entry %d (%s): amount %d, want %d", e.Seq, e.Kind, e.Amount, want)
+		}
+	}
+
+	// Decisions in pages, oldest first.
+	inTx(t, db, func(tx *Tx) error {
+		for _, txid := range []string{"4200000003", "4200000004", "4200000005"} {
+			if _, err := tx.MoveDecision(ctx, DecisionOfPayment, mall, txid, DecisionFile, DecisionPending, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	page, err := db.UndecidedAfter(ctx, nil, "", Undecided{}, 2)
+	if err != nil || len(page) != 2 {
+		t.Fatalf("the first page of decisions: %+v, %v", page, err)
+	}
+	more, err := db.UndecidedAfter(ctx, nil, "", page[1], 2)
+	if err != nil || len(more) != 1 || more[0].Subject == page[0].Subject || more[0].Subject == page[1].Subject {
+		t.Errorf("the next page of decisions: %+v after %+v, %v", more, page, err)
 	}
 }

@@ -41,30 +41,82 @@ type dialect struct {
 	// whole database from BEGIN IMMEDIATE.
 	forUpdate string
 	// appendEntry numbers and writes a ledger entry, with the arguments of
-	// Entry.args, and returns its seq. On SQLite seq is the rowid, which
-	// the one writer at a time gets as the largest plus one; on PostgreSQL
-	// it is counted in ledger_seq, whose row stays locked until commit.
-	// Either way entries are numbered in commit order, without gaps.
+	// Entry.args, and returns its seq. A mall's entries are numbered in the
+	// order they commit, so that a reader following the mall's feed, which
+	// has seen seq n, has seen every entry of the mall below n; another
+	// mall's entries never wait for them.
+	//
+	// On PostgreSQL the entry first takes its mall's turn: it counts itself
+	// in the mall's row of ledger_malls (the first entry makes the row),
+	// which stays locked until the transaction ends, and only then, in the
+	// RETURNING of that write, draws seq from the sequence feed_seq. The
+	// mall's next entry waits for the lock, so it is numbered after this one
+	// has committed; other malls' rows are not touched, so theirs do not
+	// wait. A mall's entries thus commit one at a time (a turn is this
+	// statement, a round trip and the commit), and across malls seq is the
+	// order entries were numbered, not the order they commit. A rolled-back
+	// entry leaves a gap in seq, never in the count. This is the simplest
+	// numbering that keeps each mall's feed complete without a lock for the
+	// whole ledger, which at load held most of PostgreSQL's statement time
+	// in waiting. Numbering at commit behind a watermark would give one
+	// complete feed of every mall, at the price of a position written after
+	// each commit and a feed that lags the slowest transaction. A table that
+	// shares the feed's numbers (webhook events) draws them the same way,
+	// under the same turn.
+	//
+	// On SQLite, one writer at a time, seq is the largest of the entries'
+	// and the webhook events' plus one: every mall's entries and events in
+	// commit order, without gaps.
 	appendEntry string
+	// appendEvent numbers and writes a member's webhook event (not an
+	// entry's, which takes the entry's seq) under its mall's turn, with the
+	// arguments mall, openid, type, data, created_at; it returns its seq.
+	appendEvent string
+	// entryCount counts the ledger entries without reading them: the sum of
+	// the malls' counts on PostgreSQL, the last rowid on SQLite.
+	entryCount string
 }
 
 var (
 	sqliteDialect = dialect{
 		migrations: "migrations/sqlite",
 		goose:      goose.DialectSQLite3,
-		appendEntry: `INSERT INTO ledger_entries (` + entryValues + `)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq`,
+		appendEntry: `INSERT INTO ledger_entries (` + entryColumns + `)
+			VALUES (` + sqliteNextSeq + `, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			RETURNING seq`,
+		appendEvent: `INSERT INTO webhook_events (seq, mall, openid, type, data, created_at)
+			VALUES (` + sqliteNextSeq + `, $1, $2, $3, $4, $5) RETURNING seq`,
+		// The last entry's seq, less the member events numbered below it.
+		entryCount: `SELECT COALESCE(MAX(seq), 0) - (SELECT COUNT(*) FROM webhook_events
+			WHERE type LIKE 'member.%' AND seq < (SELECT COALESCE(MAX(seq), 0) FROM ledger_entries)) FROM ledger_entries`,
 	}
 	postgresDialect = dialect{
 		migrations: "migrations/postgres",
 		goose:      goose.DialectPostgres,
 		forUpdate:  " FOR UPDATE",
-		appendEntry: `WITH n AS (UPDATE ledger_seq SET value = value + 1 WHERE id = 1 RETURNING value)
+		appendEntry: `WITH turn AS (
+				INSERT INTO ledger_malls AS m (mall, entries) VALUES ($1, 1)
+				ON CONFLICT (mall) DO UPDATE SET entries = m.entries + 1
+				RETURNING nextval('feed_seq') AS seq)
 			INSERT INTO ledger_entries (` + entryColumns + `)
-			VALUES ((SELECT value FROM n), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			VALUES ((SELECT seq FROM turn), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			RETURNING seq`,
+		// A member event takes its mall's turn without counting itself.
+		appendEvent: `WITH turn AS (
+				INSERT INTO ledger_malls AS m (mall, entries) VALUES ($1, 0)
+				ON CONFLICT (mall) DO UPDATE SET entries = m.entries
+				RETURNING nextval('feed_seq') AS seq)
+			INSERT INTO webhook_events (seq, mall, openid, type, data, created_at)
+			VALUES ((SELECT seq FROM turn), $1, $2, $3, $4, $5)
+			RETURNING seq`,
+		entryCount: `SELECT COALESCE(SUM(entries), 0)::BIGINT FROM ledger_malls`,
 	}
 )
+
+// sqliteNextSeq is the next number of the feed on SQLite: the largest of
+// the entries' and the events' plus one (two searches of primary keys).
+const sqliteNextSeq = `(SELECT MAX(s) + 1 FROM (SELECT COALESCE(MAX(seq), 0) AS s FROM ledger_entries
+	UNION ALL SELECT COALESCE(MAX(seq), 0) FROM webhook_events))`
 
 // openPostgres connects to a PostgreSQL server. Statements go through pgx's
 // pool; the migrations, through database/sql over the same pool.

@@ -203,14 +203,15 @@ func (db *DB) Expiring(ctx context.Context, mall, openid string, from, to time.T
 }
 
 // ExpiringInPage is Expiring for every member of the page that Members
-// lists with the same mall, after and limit, in one grouped query; members
-// with nothing expiring are absent from the map.
-func (db *DB) ExpiringInPage(ctx context.Context, mall, after string, limit int, from, to time.Time) (map[MemberRef]int64, error) {
+// lists with the same scope, mall, after and limit, in one grouped query;
+// members with nothing expiring are absent from the map.
+func (db *DB) ExpiringInPage(ctx context.Context, scope Malls, mall, after string, limit int, from, to time.Time) (map[MemberRef]int64, error) {
+	in, args := scope.and("mall", 6)
 	rs, err := db.query(ctx, `SELECT p.mall, p.openid, SUM(l.points - l.consumed - l.expired)
-		FROM (SELECT mall, openid FROM members WHERE ($1 = '' OR mall = $1) AND openid > $2
+		FROM (SELECT mall, openid FROM members WHERE ($1 = '' OR mall = $1) AND openid > $2`+in+`
 			ORDER BY openid, mall LIMIT $3) p
 		JOIN point_lots l ON l.mall = p.mall AND l.openid = p.openid AND l.expires_at > $4 AND l.expires_at <= $5
-		GROUP BY p.mall, p.openid`, mall, after, limit, micros(from), micros(to))
+		GROUP BY p.mall, p.openid`, append([]any{mall, after, limit, micros(from), micros(to)}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: expiring: %w", err)
 	}

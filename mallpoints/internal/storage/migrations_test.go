@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// TestTheInitialSchemaMigratesUpDownAndUpAgainOnBothEngines checks the one
-// migration each engine has: up, the readiness check's view of it, down
-// (which leaves none of the service's tables), and up again.
+// TestTheInitialSchemaMigratesUpDownAndUpAgainOnBothEngines checks the
+// migrations of each engine: up, the readiness check's view of it, down
+// (which leaves none of the service's tables but the audit log, which is
+// forward only and keeps its rows), and up again.
 func TestTheInitialSchemaMigratesUpDownAndUpAgainOnBothEngines(t *testing.T) {
 	t.Parallel()
 	for _, e := range engines(t) {
@@ -26,6 +27,9 @@ func TestTheInitialSchemaMigratesUpDownAndUpAgainOnBothEngines(t *testing.T) {
 				t.Errorf("after Migrate: %v", err)
 			}
 			payment(t, db, "oA", "4200000001", 5, time.Now())
+			if err := db.AppendAudit(ctx, &AuditEntry{Actor: "token", Action: "adjustment.create"}); err != nil {
+				t.Fatal(err)
+			}
 			p, err := db.migrator()
 			if err != nil {
 				t.Fatal(err)
@@ -34,13 +38,16 @@ func TestTheInitialSchemaMigratesUpDownAndUpAgainOnBothEngines(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, table := range []string{"members", "notifications", "syncs", "sync_attempts", "transactions",
-				"refunds", "adjustments", "parkings", "ledger_entries", "refusals"} {
+				"refunds", "adjustments", "parkings", "ledger_entries", "refusals", "malls", "accounts", "sessions", "api_tokens"} {
 				if _, err := db.exec(ctx, "SELECT 1 FROM "+table); err == nil {
 					t.Errorf("table %s is left after migrating down", table)
 				}
 			}
 			if err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
+			}
+			if list, err := db.AuditLog(ctx, AuditFilter{Limit: 10}); err != nil || len(list) != 1 {
+				t.Errorf("the audit log after migrating down and up again: %+v, %v; want its one entry kept", list, err)
 			}
 			if e := payment(t, db, "oA", "4200000001", 5, time.Now()); e.Seq != 1 {
 				t.Errorf("the first entry after migrating up again has seq %d, want 1", e.Seq)

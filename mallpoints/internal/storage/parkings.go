@@ -67,14 +67,16 @@ func (db *DB) Parking(ctx context.Context, id int64) (Parking, error) {
 		FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.id = $1`, id))
 }
 
-// Parkings lists parkings newest first, with an id below before (0: the
-// newest), at most limit.
-func (db *DB) Parkings(ctx context.Context, before int64, limit int) ([]Parking, error) {
+// Parkings lists the parkings of scope's malls newest first, with an id
+// below before (0: the newest), at most limit.
+func (db *DB) Parkings(ctx context.Context, scope Malls, before int64, limit int) ([]Parking, error) {
 	if before == 0 {
 		before = 1<<63 - 1
 	}
+	in, args := scope.and("p.mall", 3)
 	rs, err := db.query(ctx, `SELECT `+parkingColumns+`, `+syncColumns+`
-		FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.id < $1 ORDER BY p.id DESC LIMIT $2`, before, limit)
+		FROM parkings p JOIN syncs s ON s.id = p.sync_id WHERE p.id < $1`+in+` ORDER BY p.id DESC LIMIT $2`,
+		append([]any{before, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: parkings: %w", err)
 	}

@@ -33,11 +33,12 @@ func (db *DB) RecordRefusal(ctx context.Context, r Refusal) error {
 	return nil
 }
 
-// Refusals lists refused notifications, the most recently delivered first,
-// at most limit.
-func (db *DB) Refusals(ctx context.Context, limit int) ([]Refusal, error) {
+// Refusals lists the refused notifications of scope's malls, the most
+// recently delivered first, at most limit.
+func (db *DB) Refusals(ctx context.Context, scope Malls, limit int) ([]Refusal, error) {
+	in, args := scope.and("mall", 2)
 	rs, err := db.query(ctx, `SELECT notification_id, event_type, mall, field, rule, deliveries, first_at, last_at
-		FROM refusals ORDER BY last_at DESC LIMIT $1`, limit)
+		FROM refusals WHERE TRUE`+in+` ORDER BY last_at DESC LIMIT $1`, append([]any{limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: refusals: %w", err)
 	}

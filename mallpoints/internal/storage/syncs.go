@@ -22,10 +22,15 @@ const (
 	// after an earlier attempt whose outcome is unknown, which WeChat Pay
 	// probably took; nobody can tell from here, so a person should look.
 	SyncUnconfirmed = "synced_unconfirmed"
+	// SyncNotAuthorized: WeChat Pay refused a points sync, and its
+	// authorisation query said the member had withdrawn the points service
+	// (DEAUTHORIZED). Nothing will send it; once the member authorises
+	// again it may be retried through the API.
+	SyncNotAuthorized = "not_authorized"
 )
 
 // SyncStates are the states a sync can be in.
-var SyncStates = []string{SyncPending, SyncSynced, SyncParked, SyncUnconfirmed}
+var SyncStates = []string{SyncPending, SyncSynced, SyncParked, SyncUnconfirmed, SyncNotAuthorized}
 
 // Attempt outcomes.
 const (
@@ -38,6 +43,8 @@ const (
 	AttemptUnknown = "unknown"
 	// AttemptUnconfirmed: the refusal that made the sync SyncUnconfirmed.
 	AttemptUnconfirmed = "unconfirmed"
+	// AttemptNotAuthorized: the refusal that made the sync SyncNotAuthorized.
+	AttemptNotAuthorized = "not_authorized"
 )
 
 // Sync is one outbound call to WeChat Pay and what became of it.
@@ -97,11 +104,12 @@ func (db *DB) Sync(ctx context.Context, id int64) (Sync, error) {
 	return scanSync(db.queryRow(ctx, `SELECT `+syncColumns+` FROM syncs s WHERE s.id = $1`, id))
 }
 
-// Syncs lists syncs in state (any when empty), oldest first, with an id
-// above after, at most limit.
-func (db *DB) Syncs(ctx context.Context, state string, after int64, limit int) ([]Sync, error) {
-	rs, err := db.query(ctx, `SELECT `+syncColumns+` FROM syncs s WHERE ($1 = '' OR s.state = $1) AND s.id > $2
-		ORDER BY s.id LIMIT $3`, state, after, limit)
+// Syncs lists the syncs of scope's malls in state (any when empty), oldest
+// first, with an id above after, at most limit.
+func (db *DB) Syncs(ctx context.Context, scope Malls, state string, after int64, limit int) ([]Sync, error) {
+	in, args := scope.and("s.mall", 4)
+	rs, err := db.query(ctx, `SELECT `+syncColumns+` FROM syncs s WHERE ($1 = '' OR s.state = $1) AND s.id > $2`+in+`
+		ORDER BY s.id LIMIT $3`, append([]any{state, after, limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: syncs: %w", err)
 	}
@@ -191,12 +199,12 @@ func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool,
 	return recorded, nil
 }
 
-// Unpark moves a parked or synced_unconfirmed sync back to pending,
-// reporting false when it was neither. It returns the number of attempts
-// made so far, which tells this retry apart from earlier ones.
+// Unpark moves a parked, synced_unconfirmed or not_authorized sync back to
+// pending, reporting false when it was none of them. It returns the number
+// of attempts made so far, which tells this retry apart from earlier ones.
 func (tx *Tx) Unpark(ctx context.Context, id int64) (attempts int, ok bool, err error) {
-	err = tx.queryRow(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state IN ($3, $4) RETURNING attempts`,
-		id, SyncPending, SyncParked, SyncUnconfirmed).Scan(&attempts)
+	err = tx.queryRow(ctx, `UPDATE syncs SET state = $2 WHERE id = $1 AND state IN ($3, $4, $5) RETURNING attempts`,
+		id, SyncPending, SyncParked, SyncUnconfirmed, SyncNotAuthorized).Scan(&attempts)
 	if err = noRows(err); err == ErrNotFound {
 		return 0, false, nil
 	}
@@ -218,10 +226,16 @@ func (db *DB) HadUnknownOutcome(ctx context.Context, syncID int64) (bool, error)
 	return n > 0, nil
 }
 
-// LastAttempt returns the newest attempt of any sync; ErrNotFound when no
-// sync was ever attempted.
-func (db *DB) LastAttempt(ctx context.Context) (Attempt, error) {
-	a, err := scanAttempt(db.queryRow(ctx, `SELECT `+attemptColumns+` FROM sync_attempts ORDER BY id DESC LIMIT 1`))
+// LastAttempt returns the newest attempt of any sync of scope's malls;
+// ErrNotFound when none was ever attempted.
+func (db *DB) LastAttempt(ctx context.Context, scope Malls) (Attempt, error) {
+	if len(scope) == 0 {
+		a, err := scanAttempt(db.queryRow(ctx, `SELECT `+attemptColumns+` FROM sync_attempts ORDER BY id DESC LIMIT 1`))
+		return a, noRows(err)
+	}
+	in, args := scope.and("s.mall", 1)
+	a, err := scanAttempt(db.queryRow(ctx, `SELECT `+attemptColumns+` FROM sync_attempts
+		WHERE sync_id IN (SELECT s.id FROM syncs s WHERE TRUE`+in+`) ORDER BY id DESC LIMIT 1`, args...))
 	return a, noRows(err)
 }
 

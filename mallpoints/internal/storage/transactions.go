@@ -42,6 +42,15 @@ type Transaction struct {
 	// Steps is the explanation as data (rules.Step, as JSON); Explain is its
 	// sentence, for display.
 	Steps json.RawMessage `json:"steps,omitempty"`
+	// Decision is who decided the points: "" the rules file at intake, or
+	// one of the Decision states of a mall whose CRM decides.
+	Decision string `json:"decision,omitempty"`
+	// DecisionNote is the last failure of an undecided payment, or who had
+	// a parked one decided by the rules file.
+	DecisionNote string `json:"decision_note,omitempty"`
+	// CRMTotal is the member's total the CRM gave with its decision, which
+	// the sync sends as total_points; nil: the ledger's balance.
+	CRMTotal *int64 `json:"crm_total,omitempty"`
 	// Sync is the state of the points sync, read with the transaction.
 	Sync *Sync `json:"sync,omitempty"`
 }
@@ -49,7 +58,7 @@ type Transaction struct {
 const transactionColumns = `t.mall, t.transaction_id, t.notification_id, t.openid, t.appid, t.shop_number,
 	t.shop_name, t.amount, t.time_end, t.commit_tag, t.points, t.earn_points, t.no_points_remarks, t.uncapped,
 	t.capped, t.rule_version, t.explain, t.total_points, t.points_update_time, t.refunded, t.points_deducted,
-	t.sync_id, t.created_at, t.bonus, t.tier, t.steps`
+	t.sync_id, t.created_at, t.bonus, t.tier, t.steps, t.decision, t.decision_note, t.crm_total`
 
 func scanTransactionSync(r row) (Transaction, error) { return scanTransactionSyncAnd(r) }
 
@@ -62,7 +71,7 @@ func scanTransactionSyncAnd(r row, extra ...any) (Transaction, error) {
 	dest := []any{&t.Mall, &t.TransactionID, &t.NotificationID, &t.OpenID, &t.AppID, &t.ShopNumber,
 		&t.ShopName, &t.Amount, &timeEnd, &t.CommitTag, &t.Points, &t.EarnPoints, &t.NoPointsRemarks, &t.Uncapped,
 		&t.Capped, &t.RuleVersion, &t.Explain, &t.TotalPoints, &t.PointsUpdateTime, &t.Refunded, &t.PointsDeducted,
-		&t.SyncID, &created, &t.Bonus, &t.Tier, &steps}
+		&t.SyncID, &created, &t.Bonus, &t.Tier, &steps, &t.Decision, &t.DecisionNote, &t.CRMTotal}
 	sdest, finish := syncDest(&s)
 	if err := r.Scan(append(append(dest, sdest...), extra...)...); err != nil {
 		return t, noRows(err)
@@ -83,14 +92,14 @@ func (tx *Tx) InsertTransaction(ctx context.Context, t *Transaction) (bool, erro
 	c, err := tx.exec(ctx, `INSERT INTO transactions (mall, transaction_id, notification_id, openid, appid,
 		shop_number, shop_name, amount, time_end, commit_tag, points, earn_points, no_points_remarks, uncapped,
 		capped, rule_version, explain, total_points, points_update_time, refunded, points_deducted, sync_id, created_at,
-		bonus, tier, steps)
+		bonus, tier, steps, decision, decision_note, crm_total)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-		$24, $25, $26)
+		$24, $25, $26, $27, $28, $29)
 		ON CONFLICT (mall, transaction_id) DO NOTHING`,
 		t.Mall, t.TransactionID, t.NotificationID, t.OpenID, t.AppID, t.ShopNumber, t.ShopName, t.Amount,
 		micros(t.TimeEnd), t.CommitTag, t.Points, t.EarnPoints, t.NoPointsRemarks, t.Uncapped, t.Capped,
 		t.RuleVersion, t.Explain, t.TotalPoints, t.PointsUpdateTime, t.Refunded, t.PointsDeducted, t.SyncID,
-		micros(t.CreatedAt), t.Bonus, t.Tier, string(t.Steps))
+		micros(t.CreatedAt), t.Bonus, t.Tier, string(t.Steps), t.Decision, t.DecisionNote, t.CRMTotal)
 	if err != nil {
 		return false, fmt.Errorf("storage: write transaction: %w", err)
 	}
@@ -121,6 +130,7 @@ func (db *DB) Transaction(ctx context.Context, mall, transactionID string) (Tran
 // TransactionFilter selects payments for listing.
 type TransactionFilter struct {
 	Mall      string // empty: every mall
+	Malls     Malls  // the malls the reader may see; empty: every mall
 	OpenID    string // empty: every member
 	SyncState string // empty: any
 	Before    int64  // created_at cursor in microseconds; 0: the newest
@@ -133,9 +143,11 @@ func (db *DB) Transactions(ctx context.Context, f TransactionFilter) ([]Transact
 	if before == 0 {
 		before = 1<<63 - 1
 	}
+	in, args := f.Malls.and("t.mall", 6)
 	rs, err := db.query(ctx, `SELECT `+transactionColumns+`, `+syncColumns+transactionSyncFrom+`
 		WHERE ($1 = '' OR t.mall = $1) AND ($2 = '' OR t.openid = $2) AND ($3 = '' OR s.state = $3)
-		AND t.created_at < $4 ORDER BY t.created_at DESC LIMIT $5`, f.Mall, f.OpenID, f.SyncState, before, f.Limit)
+		AND t.created_at < $4`+in+` ORDER BY t.created_at DESC LIMIT $5`,
+		append([]any{f.Mall, f.OpenID, f.SyncState, before, f.Limit}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: transactions: %w", err)
 	}

@@ -15,6 +15,10 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/css"
+	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -148,4 +152,44 @@ func Present(t *testing.T, ctx context.Context, sel string) bool {
 		t.Fatalf("query %s: %v", sel, err)
 	}
 	return len(nodes) > 0
+}
+
+// AcceptLanguage makes the browser send Accept-Language: langs from now on,
+// as a browser set to those languages does.
+func AcceptLanguage(t *testing.T, ctx context.Context, langs string) {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
+		t.Fatalf("network: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
+		Headers: network.Headers{"Accept-Language": langs}}); err != nil {
+		t.Fatalf("Accept-Language: %v", err)
+	}
+}
+
+// Fonts returns the platform fonts Chromium drew the text of the first
+// element sel selects with, by family, with the glyphs each drew: the
+// fonts really used, which document.fonts.check cannot tell for a font of
+// the system (it answers true for a family no @font-face names).
+func Fonts(t *testing.T, ctx context.Context, sel string) map[string]float64 {
+	t.Helper()
+	if _, err := chromedp.Call(ctx, dom.Enable, dom.EnableParams{}); err != nil {
+		t.Fatalf("DOM: %v", err)
+	}
+	if _, err := chromedp.Call(ctx, css.Enable, cdp.Empty{}); err != nil {
+		t.Fatalf("CSS: %v", err)
+	}
+	nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS(sel)))
+	if err != nil || len(nodes) == 0 {
+		t.Fatalf("%s: %v", sel, err)
+	}
+	res, err := chromedp.Call(ctx, css.GetPlatformFontsForNode, css.GetPlatformFontsForNodeParams{NodeID: nodes[0].NodeID})
+	if err != nil {
+		t.Fatalf("fonts of %s: %v", sel, err)
+	}
+	fonts := map[string]float64{}
+	for _, f := range res.Fonts {
+		fonts[f.FamilyName] += f.GlyphCount
+	}
+	return fonts
 }

@@ -76,13 +76,19 @@ func (e *StatusError) Error() string {
 }
 
 // Authorize makes openid an AUTHORIZED member, so that its payments are
-// notified.
-func (a *Admin) Authorize(ctx context.Context, appid, openid string) error {
-	return a.do(ctx, http.MethodPost, "/sandbox/authorizations", map[string]string{"appid": appid, "openid": openid}, nil)
+// notified; subMchID is its mall when the merchant is a service provider,
+// else "".
+func (a *Admin) Authorize(ctx context.Context, appid, openid, subMchID string) error {
+	body := map[string]string{"appid": appid, "openid": openid}
+	if subMchID != "" {
+		body["sub_mchid"] = subMchID
+	}
+	return a.do(ctx, http.MethodPost, "/sandbox/authorizations", body, nil)
 }
 
 // PaymentRequest is the body of POST /sandbox/transactions.
 type PaymentRequest struct {
+	SubMchID   string `json:"sub_mchid,omitempty"` // the mall, when the merchant is a service provider
 	AppID      string `json:"appid"`
 	OpenID     string `json:"openid"`
 	Amount     int64  `json:"amount"`

@@ -12,6 +12,10 @@ import (
 type Config struct {
 	AppID   string // the mall's AppID the members use
 	Members int    // how many members pay, authorized before the run; 0 means 100
+	// Malls, if set, are the sub-merchants (sub_mchid) of a service
+	// provider the members belong to: member i joins Malls[i mod
+	// len(Malls)] and pays there. Empty: the merchant's own mall.
+	Malls []string
 	// OpenIDs, if set, are members already authorized (see Authorize) who
 	// pay instead: the run then makes no activation notifications.
 	OpenIDs  []string
@@ -38,6 +42,7 @@ type Config struct {
 // Payment is one payment of a run and what became of it.
 type Payment struct {
 	Paid
+	Mall   string // the sub-merchant paid, or "" for the merchant's own mall
 	OpenID string
 	Amount int64
 	PaidAt time.Time // just before the sandbox was asked to pay
@@ -78,7 +83,7 @@ func Drive(ctx context.Context, a *Admin, cfg Config) (*Run, error) {
 	members := cfg.OpenIDs
 	if len(members) == 0 {
 		var err error
-		if members, err = Authorize(ctx, a, cfg.AppID, cfg.Members); err != nil {
+		if members, err = Authorize(ctx, a, cfg.AppID, cfg.Members, cfg.Malls); err != nil {
 			return nil, err
 		}
 	}
@@ -124,8 +129,9 @@ payments:
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			p := &Payment{OpenID: members[i%len(members)], Amount: cfg.Amount(i), PaidAt: time.Now()}
-			paid, err := a.Pay(ctx, PaymentRequest{AppID: cfg.AppID, OpenID: p.OpenID, Amount: p.Amount})
+			p := &Payment{Mall: mallOf(cfg.Malls, i%len(members)), OpenID: members[i%len(members)], Amount: cfg.Amount(i),
+				PaidAt: time.Now()}
+			paid, err := a.Pay(ctx, PaymentRequest{SubMchID: p.Mall, AppID: cfg.AppID, OpenID: p.OpenID, Amount: p.Amount})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -175,8 +181,8 @@ payments:
 }
 
 // Authorize makes n new members of appid, eight at a time, and returns their
-// openids.
-func Authorize(ctx context.Context, a *Admin, appid string, n int) ([]string, error) {
+// openids; member i joins mallOf(malls, i).
+func Authorize(ctx context.Context, a *Admin, appid string, n int, malls []string) ([]string, error) {
 	members := make([]string, n)
 	stamp := time.Now().UnixNano()
 	errs := make([]error, n)
@@ -188,9 +194,18 @@ func Authorize(ctx context.Context, a *Admin, appid string, n int) ([]string, er
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = a.Authorize(ctx, appid, members[i])
+			errs[i] = a.Authorize(ctx, appid, members[i], mallOf(malls, i))
 		}()
 	}
 	wg.Wait()
 	return members, errors.Join(errs...)
+}
+
+// mallOf is the mall of member i: one of malls in turn, or "" (the
+// merchant's own) when there are none.
+func mallOf(malls []string, i int) string {
+	if len(malls) == 0 {
+		return ""
+	}
+	return malls[i%len(malls)]
 }

@@ -57,8 +57,9 @@ func Transaction(ctx context.Context, hc *http.Client, adminURL, mall, id string
 
 // UseServiceTimes replaces each payment's SyncedAt, known from polling only
 // to within the poll interval, by the time the service recorded the sync's
-// 204 answer, read from its admin API after the run. The service runs on the
-// same machine, so its clock is the run's.
+// 204 answer, read from its admin API after the run; mall is that of the
+// payments made in the merchant's own mall. The service runs on the same
+// machine, so its clock is the run's.
 func (r *Run) UseServiceTimes(ctx context.Context, hc *http.Client, adminURL, mall string) error {
 	if hc == nil {
 		hc = http.DefaultClient
@@ -74,7 +75,11 @@ func (r *Run) UseServiceTimes(ctx context.Context, hc *http.Client, adminURL, ma
 		go func() {
 			defer wg.Done()
 			for p := range next {
-				t, err := Transaction(ctx, hc, adminURL, mall, p.TransactionID)
+				m := mall
+				if p.Mall != "" {
+					m = p.Mall
+				}
+				t, err := Transaction(ctx, hc, adminURL, m, p.TransactionID)
 				if err == nil && t.Transaction.Sync.SyncedAt.IsZero() {
 					err = fmt.Errorf("transaction %s: the service has no sync time (state %q)", p.TransactionID, t.Transaction.Sync.State)
 				}
