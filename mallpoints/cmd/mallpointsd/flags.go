@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -275,7 +275,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	// Off loopback, the admin surface needs the admin token or an unscoped
 	// admin account, which the service checks in its database once open;
 	// the sandbox mode's database is new and has no accounts.
-	if c.adminToken == "" && !isLoopback(c.adminListen) && c.creds == nil {
+	if c.adminToken == "" && !server.IsLoopback(c.adminListen) && c.creds == nil {
 		return nil, fmt.Errorf("--admin-listen %s is not on loopback: set MALLPOINTS_ADMIN_TOKEN_FILE (or MALLPOINTS_ADMIN_TOKEN, --admin-token); "+
 			"the sandbox mode's database has no accounts; the admin surface changes balances", c.adminListen)
 	}
@@ -369,17 +369,4 @@ func readSecretFile(path string) (string, error) {
 		return "", fmt.Errorf("%s is empty", path)
 	}
 	return v, nil
-}
-
-// isLoopback reports whether addr's host is a loopback address or localhost.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

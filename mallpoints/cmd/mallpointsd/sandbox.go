@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed2ac2593f/wxpay"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
@@ -43,14 +44,14 @@ func startSandbox(c *config, publicAddr, adminAddr string, log *slog.Logger, std
 	if c.tlsCert != "" {
 		return nil, errors.New("--tls-cert needs WeChat Pay credentials: the embedded sandbox notifies over plain http on loopback")
 	}
-	if !isLoopback(c.listen) {
+	if !server.IsLoopback(c.listen) {
 		return nil, fmt.Errorf("--listen %s: without credentials the service runs an embedded sandbox and listens on loopback only", c.listen)
 	}
 	ln, err := net.Listen("tcp", c.sandboxListen)
 	if err != nil {
 		return nil, fmt.Errorf("--sandbox-listen: %w", err)
 	}
-	if !isLoopback(ln.Addr().String()) {
+	if !server.IsLoopback(ln.Addr().String()) {
 		ln.Close()
 		return nil, fmt.Errorf("--sandbox-listen %s is not on loopback", c.sandboxListen)
 	}

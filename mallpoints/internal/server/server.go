@@ -276,7 +276,7 @@ func (s *Server) dailyExpiry(ctx context.Context, asOf string) error {
 // account confined to no mall, it would serve no one (there is no implicit
 // administrator off loopback) or only people who cannot manage accounts.
 func (s *Server) checkAdminAccess(ctx context.Context) error {
-	if s.cfg.AdminToken != "" || s.cfg.AdminListen == "" || isLoopback(s.cfg.AdminListen) {
+	if s.cfg.AdminToken != "" || s.cfg.AdminListen == "" || IsLoopback(s.cfg.AdminListen) {
 		return nil
 	}
 	ok, err := s.accounts.UnscopedAdmin(ctx)
@@ -291,8 +291,9 @@ func (s *Server) checkAdminAccess(ctx context.Context) error {
 	return nil
 }
 
-// isLoopback reports whether addr's host is a loopback address or localhost.
-func isLoopback(addr string) bool {
+// IsLoopback reports whether addr's host is a loopback address or
+// localhost: a listener only this machine reaches.
+func IsLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
