@@ -73,10 +73,10 @@ func TestChaosEveryPaymentSyncedOnceInEffectThroughKilledReplicasWeChatPayFailur
 			r := c.replicas[rng.IntN(len(c.replicas))]
 			r.kill()
 			kills++
-			c.front.set(c.replicas...)
+			c.setFront()
 			time.Sleep(time.Duration(200+rng.IntN(1000)) * time.Millisecond)
 			c.restart(r)
-			c.front.set(c.replicas...)
+			c.setFront()
 		}
 	}()
 	if pg != nil {
@@ -107,7 +107,7 @@ func TestChaosEveryPaymentSyncedOnceInEffectThroughKilledReplicasWeChatPayFailur
 				c.restart(r)
 			}
 		}
-		c.front.set(c.replicas...)
+		c.setFront()
 	}()
 
 	run, err := loadgen.Drive(ctx, c.admin, loadgen.Config{AppID: appID, Members: 30,

@@ -8,15 +8,11 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,75 +74,22 @@ func statSources(root string) error {
 // merchant accepts any.
 const appID = "wx1234567890abcdef"
 
-// front is the round-robin reverse proxy WeChat Pay's notifications go
-// through, as a load balancer before the replicas would be.
-type front struct {
-	*httptest.Server
-	mu       sync.Mutex
-	backends []*backend
-	next     atomic.Uint64
-}
-
-type backend struct {
-	name     string
-	proxy    *httputil.ReverseProxy
-	answered atomic.Int64 // notifications it answered 2xx
-}
-
-func newFront(t *testing.T) *front {
-	f := &front{}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
-	return f
-}
-
-// NotifyURL is the callback URL the sandbox is given.
-func (f *front) NotifyURL() string { return f.URL + "/wechatpay/notify" }
-
-func (f *front) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	list := f.backends
-	f.mu.Unlock()
-	if len(list) == 0 {
-		http.Error(w, "no replica up", http.StatusBadGateway)
-		return
-	}
-	b := list[f.next.Add(1)%uint64(len(list))]
-	rec := &statusRecorder{ResponseWriter: w}
-	b.proxy.ServeHTTP(rec, r)
-	if rec.status/100 == 2 {
-		b.answered.Add(1)
-	}
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// set replaces the replicas the front forwards to.
-func (f *front) set(replicas ...*replica) {
-	var list []*backend
-	for _, r := range replicas {
+// setFront points the front at the replicas that are up.
+func (c *cluster) setFront() {
+	var list []*testkit.Backend
+	for _, r := range c.replicas {
 		if r != nil && r.svc != nil && !r.svc.Exited() {
 			list = append(list, r.backend)
 		}
 	}
-	f.mu.Lock()
-	f.backends = list
-	f.mu.Unlock()
+	c.front.Set(list...)
 }
 
 // replica is one mallpointsd process, restartable under the same name.
 type replica struct {
 	name    string
 	svc     *testkit.Service
-	backend *backend
+	backend *testkit.Backend
 	logs    strings.Builder // output of its earlier, ended processes
 	killed  bool            // the test killed its current process
 	// selfExits counts the processes that ended without being killed.
@@ -186,7 +129,7 @@ type cluster struct {
 	sandbox  *testkit.Sandbox
 	wechat   *recorder // between the replicas and the sandbox
 	admin    *loadgen.Admin
-	front    *front
+	front    *testkit.Front // the load balancer before the replicas
 	replicas []*replica
 	workers  int
 	args     []string // more flags for every replica
@@ -196,9 +139,14 @@ type cluster struct {
 // replicas on database db behind it, each with more flags args.
 func newCluster(t *testing.T, db string, n, workers int, args ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, db: db, front: newFront(t), workers: workers, args: args}
+	front, err := testkit.NewFront()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { front.Close() })
+	c := &cluster{t: t, db: db, front: front, workers: workers, args: args}
 	sb, err := bins.StartSandbox(context.Background(), keys, testkit.SandboxOptions{
-		NotifyURL: c.front.NotifyURL(), RetrySchedule: "1s,1s,2s,2s,5s,5s,10s,10s,10s,10s,30s,30s,30s"})
+		NotifyURL: front.URL() + "/wechatpay/notify", RetrySchedule: "1s,1s,2s,2s,5s,5s,10s,10s,10s,10s,30s,30s,30s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +190,7 @@ func newCluster(t *testing.T, db string, n, workers int, args ...string) *cluste
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	c.front.set(c.replicas...)
+	c.setFront()
 	return c
 }
 
@@ -256,13 +204,12 @@ func (c *cluster) start(r *replica) error {
 	if r.svc != nil {
 		r.logs.WriteString(r.svc.Output())
 	}
-	u, _ := url.Parse(svc.NotifyURL)
-	r.svc = svc
-	r.backend = &backend{name: r.name, proxy: &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(&url.URL{Scheme: u.Scheme, Host: u.Host}) },
-		// A replica that is down answers 502: WeChat Pay retries.
-		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
-	}}
+	b, err := testkit.NewBackend(r.name, svc.NotifyURL)
+	if err != nil {
+		svc.Kill()
+		return err
+	}
+	r.svc, r.backend = svc, b
 	return nil
 }
 

@@ -21,7 +21,7 @@ func TestReplicasOnOneDatabaseShareNotificationsAndOutboxAndSyncEachPaymentOnce(
 	checkLedgerMatchesWeChatPay(t, c, run, true)
 	total := 0
 	for _, r := range c.replicas {
-		n, took := r.syncs(), r.backend.answered.Load()
+		n, took := r.syncs(), r.backend.Answered.Load()
 		t.Logf("%s answered %d notifications and synced %d payments", r.name, took, n)
 		if took == 0 {
 			t.Errorf("%s took no notification: the front round-robins, every replica takes them", r.name)

@@ -64,7 +64,7 @@ func TestAReplicaKilledMidJobLeavesItsJobsToTheOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c.front.set(c.replicas...)
+	c.setFront()
 	<-done
 	if runErr != nil {
 		t.Fatal(runErr)

@@ -48,12 +48,12 @@ func TestSIGKILLMidTrafficLosesNoPaymentThenSIGHUPReloadsTheRulesAndSIGTERMStops
 			switch {
 			case !killed && paid >= payments/3:
 				r.kill()
-				c.front.set(c.replicas...)
+				c.setFront()
 				killed = true
 			case killed && !restarted && paid >= 2*payments/3:
 				latency("0s")
 				c.restart(r)
-				c.front.set(c.replicas...)
+				c.setFront()
 				restarted = true
 			}
 		}})

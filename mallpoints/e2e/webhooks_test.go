@@ -219,10 +219,10 @@ func TestWebhooksDeliverEveryEntryInOrderPerMemberThroughKilledReplicasAndReceiv
 			r := c.replicas[killRng.IntN(len(c.replicas))]
 			r.kill()
 			kills++
-			c.front.set(c.replicas...)
+			c.setFront()
 			time.Sleep(time.Duration(200+killRng.IntN(1000)) * time.Millisecond)
 			c.restart(r)
-			c.front.set(c.replicas...)
+			c.setFront()
 		}
 	}()
 	go func() { // the receivers fail for 1–3 s now and then
@@ -254,7 +254,7 @@ func TestWebhooksDeliverEveryEntryInOrderPerMemberThroughKilledReplicasAndReceiv
 				c.restart(r)
 			}
 		}
-		c.front.set(c.replicas...)
+		c.setFront()
 	}()
 	run, err := loadgen.Drive(ctx, c.admin, loadgen.Config{AppID: appID, Members: 30,
 		Payments: int(load.Seconds() * rate), Rate: rate, Poll: 200 * time.Millisecond, Settle: 4 * time.Minute})

@@ -26,6 +26,10 @@ type SandboxOptions struct {
 	// SubMchIDs make the merchant a service provider for these malls
 	// (--sub-mchid).
 	SubMchIDs []string
+	// Config is a --config file naming several merchants (each with its
+	// own notification URL) and WeChat Pay's keys; the keys passed to
+	// StartSandbox, NotifyURL and SubMchIDs are then not used.
+	Config string
 }
 
 var sandboxListening = regexp.MustCompile(`wxpay sandbox: listening on (http://\S+/) `)
@@ -33,6 +37,9 @@ var sandboxListening = regexp.MustCompile(`wxpay sandbox: listening on (http://\
 // StartSandbox starts `wxpay sandbox` on a free loopback port with keys k.
 func (b Binaries) StartSandbox(ctx context.Context, k Keys, o SandboxOptions) (*Sandbox, error) {
 	args := []string{"sandbox", "--listen", "127.0.0.1:0", "--keys-dir", k.Dir, "--notify-url", o.NotifyURL}
+	if o.Config != "" {
+		args = []string{"sandbox", "--listen", "127.0.0.1:0", "--config", o.Config}
+	}
 	if o.RetrySchedule != "" {
 		args = append(args, "--notify-retry-schedule", o.RetrySchedule)
 	}
@@ -56,11 +63,16 @@ func (b Binaries) StartSandbox(ctx context.Context, k Keys, o SandboxOptions) (*
 // Service is a running mallpointsd.
 type Service struct {
 	*Proc
-	NotifyURL string // http://…/wechatpay/notify
+	// NotifyURL is http://…/wechatpay/notify; under --merchants each
+	// merchant's is NotifyURL + "/" + its mchid.
+	NotifyURL string
 	AdminURL  string // http://… (the API is under /api/)
 	// SandboxURL is the embedded sandbox's base URL (no trailing slash) when
 	// the service runs without credentials.
 	SandboxURL string
+	// StartedIn is the time from starting the process to its saying that
+	// it listens: migrations, the rules, the merchants and their keys.
+	StartedIn time.Duration
 }
 
 // ServiceOptions configures StartService.
@@ -71,9 +83,12 @@ type ServiceOptions struct {
 	// a SandboxURL it runs against an embedded sandbox of its own.
 	SandboxURL string
 	Keys       Keys
-	Workers    int      // --workers; 0 keeps the default
-	Args       []string // more flags
-	Env        []string // more environment, KEY=value
+	// Merchants, with SandboxURL, is a --merchants file that takes the
+	// place of Keys: the service serves every merchant it lists.
+	Merchants string
+	Workers   int      // --workers; 0 keeps the default
+	Args      []string // more flags
+	Env       []string // more environment, KEY=value
 	// Wrapper, when set, runs mallpointsd through another command, which
 	// gets the binary and its flags as arguments (e.g. a shell that lowers
 	// a limit first).
@@ -81,7 +96,10 @@ type ServiceOptions struct {
 }
 
 var (
-	serviceListening = regexp.MustCompile(`notifications at (http://\S+/wechatpay/notify); admin API at (http://\S+)/api/`)
+	// The admin API's line comes after the public listener's (one line per
+	// merchant under --merchants).
+	serviceListening = regexp.MustCompile(`admin API at (http://\S+)/api/`)
+	publicListener   = regexp.MustCompile(`at (http://[^/\s]+)/wechatpay/notify`)
 	embeddedSandbox  = regexp.MustCompile(`embedded sandbox at (http://\S+) `)
 )
 
@@ -92,9 +110,12 @@ func (b Binaries) StartService(ctx context.Context, o ServiceOptions) (*Service,
 	if o.DB != "" {
 		args = append(args, "--db", o.DB)
 	}
-	if o.SandboxURL != "" {
+	switch {
+	case o.SandboxURL != "" && o.Merchants != "":
+		args = append(args, "--base-url", o.SandboxURL, "--merchants", o.Merchants)
+	case o.SandboxURL != "":
 		args = append(args, o.Keys.credentialFlags(o.SandboxURL)...)
-	} else {
+	default:
 		args = append(args, "--sandbox-listen", "127.0.0.1:0")
 	}
 	if o.Workers > 0 {
@@ -113,10 +134,11 @@ func (b Binaries) StartService(ctx context.Context, o ServiceOptions) (*Service,
 	// APIv3 key comes from its file, as in production.
 	env := []string{"MALLPOINTS_RULES=", "MALLPOINTS_ADMIN_TOKEN=", "MALLPOINTS_ADMIN_TOKEN_FILE=", "MALLPOINTS_ADMIN_URL=",
 		"WXPAY_APIV3_KEY=", "WXPAY_APIV3_KEY_FILE="}
-	if o.SandboxURL != "" {
+	if o.SandboxURL != "" && o.Merchants == "" {
 		env = append(env, "WXPAY_APIV3_KEY_FILE="+filepath.Join(o.Keys.Dir, "apiv3_key.txt"))
 	}
 	env = append(env, o.Env...)
+	began := time.Now()
 	p, err := start(name, bin, args, env)
 	if err != nil {
 		return nil, err
@@ -128,7 +150,10 @@ func (b Binaries) StartService(ctx context.Context, o ServiceOptions) (*Service,
 		p.Kill()
 		return nil, err
 	}
-	s := &Service{Proc: p, NotifyURL: m[1], AdminURL: m[2]}
+	s := &Service{Proc: p, AdminURL: m[1], StartedIn: time.Since(began)}
+	if m := publicListener.FindStringSubmatch(p.Output()); m != nil {
+		s.NotifyURL = m[1] + "/wechatpay/notify"
+	}
 	if o.SandboxURL == "" {
 		if m := embeddedSandbox.FindStringSubmatch(p.Output()); m != nil {
 			s.SandboxURL = m[1]

@@ -55,3 +55,43 @@ func parseStat(s string) (time.Duration, error) {
 	}
 	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
+
+// processMemory is the running process pid's resident memory and its peak,
+// in bytes, read from /proc/<pid>/status (Linux only).
+func processMemory(pid int) (rss, peak int64, err error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseStatus(string(raw))
+}
+
+// parseStatus reads VmRSS and VmHWM (the peak) from the text of
+// /proc/<pid>/status, where they are given in kB (KiB).
+func parseStatus(s string) (rss, peak int64, err error) {
+	found := 0
+	for line := range strings.Lines(s) {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(value)
+		if len(f) != 2 || f[1] != "kB" {
+			return 0, 0, fmt.Errorf("/proc/<pid>/status: %s is %q, want a number of kB", name, strings.TrimSpace(value))
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("/proc/<pid>/status: %s: %v", name, err)
+		}
+		if name == "VmRSS" {
+			rss = kb << 10
+		} else {
+			peak = kb << 10
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, errors.New("/proc/<pid>/status: no VmRSS and VmHWM")
+	}
+	return rss, peak, nil
+}

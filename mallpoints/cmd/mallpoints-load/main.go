@@ -18,6 +18,14 @@
 //
 // Without --rate it runs a closed loop of --in-flight payments at a time.
 //
+// A provider's deployment: 1,000 sub-merchants of a service provider and 2
+// direct merchants (each with its own keys, given to the service in a
+// --merchants file and notified at its own URL), two replicas on one
+// PostgreSQL database behind a round-robin front; it also reports each
+// replica's start-up time and memory and the series on /metrics:
+//
+//	go run ./cmd/mallpoints-load --spawn --db postgres://… --malls 1000 --direct 2 --replicas 2 --members 3006 --payments 4000
+//
 // With --expire N (and --spawn) it seeds N members whose points are due and
 // runs an expiry over them through the admin API while the load runs, to
 // measure the notification answers beside a year-end expiry run:
@@ -56,6 +64,7 @@ type options struct {
 	spawn                       bool
 	db, root                    string
 	workers, malls              int
+	direct, replicas            int
 	cfg                         loadgen.Config
 	warmup                      int
 	expire                      int
@@ -78,6 +87,8 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.expire, "expire", 0, "with --spawn: seed this many members with points due and run an expiry over them (POST /api/expiry/run) while the load runs")
 	fs.IntVar(&o.cfg.Members, "members", 200, "members paying")
 	fs.IntVar(&o.malls, "malls", 1, "with --spawn: the malls paid in; above 1 the merchant is a service provider for that many malls, each with its share of the members")
+	fs.IntVar(&o.direct, "direct", 0, "with --spawn: direct merchants beside the merchant of --malls, each with its own keys and mall; the service then takes a --merchants file")
+	fs.IntVar(&o.replicas, "replicas", 1, "with --spawn and PostgreSQL: mallpointsd processes on the one database, behind a round-robin front")
 	fs.Float64Var(&o.cfg.Rate, "rate", 0, "payments per second (open loop); 0 runs a closed loop")
 	fs.IntVar(&o.cfg.InFlight, "in-flight", 32, "closed loop: payments between payment and sync at once")
 	fs.DurationVar(&o.cfg.Settle, "settle", 2*time.Minute, "how long to wait for the syncs after the last payment")
@@ -90,21 +101,20 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	if o.spawn == (o.sandbox != "") {
 		return nil, errors.New("give either --sandbox URL or --spawn")
 	}
-	if o.cfg.Payments < 1 || o.cfg.Rate < 0 || o.cfg.InFlight < 1 || o.warmup < 0 || o.malls < 1 || o.expire < 0 {
-		return nil, errors.New("--payments, --in-flight and --malls must be positive, --rate, --warmup and --expire not negative")
+	if o.cfg.Payments < 1 || o.cfg.Rate < 0 || o.cfg.InFlight < 1 || o.warmup < 0 || o.malls < 1 || o.expire < 0 ||
+		o.direct < 0 || o.replicas < 1 {
+		return nil, errors.New("--payments, --in-flight, --malls and --replicas must be positive, --rate, --warmup, --expire and --direct not negative")
 	}
 	if o.expire > 0 && !o.spawn {
 		return nil, errors.New("--expire needs --spawn: it seeds the service's database")
 	}
-	if o.malls > 1 && !o.spawn {
-		return nil, errors.New("--malls needs --spawn")
+	if (o.malls > 1 || o.direct > 0 || o.replicas > 1) && !o.spawn {
+		return nil, errors.New("--malls, --direct and --replicas need --spawn")
 	}
-	if o.malls > 1 {
-		// The malls are the sub-merchants 1900001001, 1900001002, …
-		for i := range o.malls {
-			o.cfg.Malls = append(o.cfg.Malls, fmt.Sprintf("19%08d", 1001+i))
-		}
+	if o.replicas > 1 && engine(o.db) != "PostgreSQL" {
+		return nil, errors.New("--replicas above 1 need PostgreSQL (--db postgres://…): replicas share one database")
 	}
+	o.cfg.Malls = mallsOf(o.malls, o.direct)
 	o.cfg.AppID = o.appid
 	return o, nil
 }
@@ -166,8 +176,13 @@ func describe(w io.Writer, o *options) {
 	} else {
 		fmt.Fprintf(w, "closed loop, %d payments in flight, %d members", o.cfg.InFlight, o.cfg.Members)
 	}
-	if len(o.cfg.Malls) > 0 {
-		fmt.Fprintf(w, " in %d malls", len(o.cfg.Malls))
+	switch {
+	case o.malls > 1 && o.direct > 0:
+		fmt.Fprintf(w, " in %d malls (%d sub-merchants of a service provider, %d direct merchants)", len(o.cfg.Malls), o.malls, o.direct)
+	case o.malls > 1:
+		fmt.Fprintf(w, " in %d malls (sub-merchants of a service provider)", o.malls)
+	case o.direct > 0:
+		fmt.Fprintf(w, " in %d malls (direct merchants)", len(o.cfg.Malls))
 	}
 	fmt.Fprintln(w)
 }
@@ -204,29 +219,12 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if db == "" {
 		db = filepath.Join(dir, "mallpoints.db")
 	}
-	// The service's address is known only once it listens, and it needs the
-	// sandbox's: a front that forwards to the service goes first.
-	front, err := newFront()
+	d, err := deploy(ctx, o, bins, keys, dir, db)
 	if err != nil {
 		return err
 	}
-	defer front.Close()
-	sb, err := bins.StartSandbox(ctx, keys, testkit.SandboxOptions{NotifyURL: front.URL(), RetrySchedule: "1s,2s,5s,10s,30s",
-		SubMchIDs: o.cfg.Malls})
-	if err != nil {
-		return err
-	}
-	defer sb.Kill()
-	svc, err := bins.StartService(ctx, testkit.ServiceOptions{DB: db, SandboxURL: sb.URL, Keys: keys, Workers: o.workers})
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if !svc.Exited() {
-			svc.Kill()
-		}
-	}()
-	front.Set(svc.NotifyURL)
+	defer d.close()
+	svc, sb := d.replicas[0], d.sandbox
 	a := &loadgen.Admin{URL: sb.URL, HTTP: newHTTPClient()}
 	// Members join before the measured run: their activations are not payments.
 	if o.cfg.OpenIDs, err = loadgen.Authorize(ctx, a, o.cfg.AppID, o.cfg.Members, o.cfg.Malls); err != nil {
@@ -254,7 +252,7 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if o.expire > 0 {
 		expiry = startExpiry(ctx, svc.AdminURL, asOf)
 	}
-	cpu0, err := processCPU(svc.Pid())
+	cpu0, err := d.cpu()
 	if err != nil {
 		return err
 	}
@@ -265,7 +263,7 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("run: %w\nservice output (tail):\n%s", err, tail(svc.Output(), 2000))
 	}
-	cpu1, err := processCPU(svc.Pid())
+	cpu1, err := d.cpu()
 	if err != nil {
 		return err
 	}
@@ -273,7 +271,7 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if err := r.UseServiceTimes(ctx, a.HTTP, svc.AdminURL, keys.MchID); err != nil {
 		return err
 	}
-	d, err := a.Deliveries(ctx)
+	deliveries, err := a.Deliveries(ctx)
 	if err != nil {
 		return err
 	}
@@ -281,14 +279,19 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "\nwaiting for the expiry run …")
 		<-expiry.done
 	}
-	if _, err := svc.Stop(30 * time.Second); err != nil {
+	after, err := d.measure(ctx)
+	if err != nil {
 		return err
 	}
-	s := r.Summarize(d)
+	if err := d.stop(); err != nil {
+		return err
+	}
+	s := r.Summarize(deliveries)
 	fmt.Fprintln(stdout)
-	fmt.Fprintf(stdout, "mallpointsd on %s, %d workers (0: its default)\n", engine(db), o.workers)
+	fmt.Fprintf(stdout, "mallpointsd on %s, %d replica(s), %d workers each (0: its default)\n", engine(db), o.replicas, o.workers)
 	describe(stdout, o)
 	s.Write(stdout)
+	after.write(stdout)
 	if expiry != nil {
 		n, err := expiredCount(ctx, db, asOf)
 		if err != nil {
@@ -301,7 +304,7 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stderr, "measuring the cryptography a payment needs …")
 	c := measureCrypto()
 	perPay := (cpu1 - cpu0) / time.Duration(max(s.Synced, 1))
-	fmt.Fprintf(stdout, "service CPU: %v for %d syncs = %.3f ms per payment (sandbox: %.3f ms per payment)\n",
+	fmt.Fprintf(stdout, "service CPU (every replica): %v for %d syncs = %.3f ms per payment (sandbox: %.3f ms per payment)\n",
 		(cpu1 - cpu0).Round(time.Millisecond), s.Synced, ms(perPay), ms((sbcpu1-sbcpu0)/time.Duration(max(s.Synced, 1))))
 	fmt.Fprintln(stdout, "crypto per payment (1 RSA-2048 sign + 2 verifies + AES-GCM open, pure Go, CPU time):")
 	if rounds > 0 {

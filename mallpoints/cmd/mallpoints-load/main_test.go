@@ -21,7 +21,10 @@ func TestFlagsNeedASandboxOrSpawnAndSaneCounts(t *testing.T) {
 		{"expire without spawn", []string{"--sandbox", "http://127.0.0.1:1/", "--expire", "10"}, "--expire needs --spawn"},
 		{"a stray argument", []string{"--spawn", "go"}, `unexpected argument "go"`},
 		{"no malls", []string{"--spawn", "--malls", "0"}, "must be positive"},
-		{"malls of a sandbox run by somebody else", []string{"--sandbox", "http://127.0.0.1:1/", "--malls", "2"}, "--malls needs --spawn"},
+		{"malls of a sandbox run by somebody else", []string{"--sandbox", "http://127.0.0.1:1/", "--malls", "2"}, "need --spawn"},
+		{"direct merchants of a sandbox run by somebody else", []string{"--sandbox", "http://127.0.0.1:1/", "--direct", "2"}, "need --spawn"},
+		{"no replicas", []string{"--spawn", "--replicas", "0"}, "must be positive"},
+		{"replicas on SQLite", []string{"--spawn", "--replicas", "2"}, "need PostgreSQL"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -75,20 +75,37 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%s %s: %d %s", e.Method, e.Path, e.Status, strings.TrimSpace(e.Body))
 }
 
-// Authorize makes openid an AUTHORIZED member, so that its payments are
-// notified; subMchID is its mall when the merchant is a service provider,
-// else "".
-func (a *Admin) Authorize(ctx context.Context, appid, openid, subMchID string) error {
-	body := map[string]string{"appid": appid, "openid": openid}
-	if subMchID != "" {
-		body["sub_mchid"] = subMchID
+// Mall is where a member pays: a direct merchant's own mall (MchID), or a
+// service provider's sub-merchant (SubMchID, with the provider's MchID). An
+// empty MchID is the sandbox's first merchant; the zero Mall is its own mall.
+type Mall struct {
+	MchID    string `json:"mchid,omitempty"`
+	SubMchID string `json:"sub_mchid,omitempty"`
+}
+
+// ID is the mall's mchid as the service names it: the sub-merchant's, else
+// the merchant's ("" for the sandbox's first merchant's own mall).
+func (m Mall) ID() string {
+	if m.SubMchID != "" {
+		return m.SubMchID
 	}
+	return m.MchID
+}
+
+// Authorize makes openid an AUTHORIZED member of mall, so that its payments
+// there are notified.
+func (a *Admin) Authorize(ctx context.Context, appid, openid string, mall Mall) error {
+	body := struct {
+		Mall
+		AppID  string `json:"appid"`
+		OpenID string `json:"openid"`
+	}{mall, appid, openid}
 	return a.do(ctx, http.MethodPost, "/sandbox/authorizations", body, nil)
 }
 
 // PaymentRequest is the body of POST /sandbox/transactions.
 type PaymentRequest struct {
-	SubMchID   string `json:"sub_mchid,omitempty"` // the mall, when the merchant is a service provider
+	Mall
 	AppID      string `json:"appid"`
 	OpenID     string `json:"openid"`
 	Amount     int64  `json:"amount"`

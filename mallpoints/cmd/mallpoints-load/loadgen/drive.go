@@ -12,10 +12,10 @@ import (
 type Config struct {
 	AppID   string // the mall's AppID the members use
 	Members int    // how many members pay, authorized before the run; 0 means 100
-	// Malls, if set, are the sub-merchants (sub_mchid) of a service
-	// provider the members belong to: member i joins Malls[i mod
-	// len(Malls)] and pays there. Empty: the merchant's own mall.
-	Malls []string
+	// Malls, if set, are the malls the members belong to: member i joins
+	// Malls[i mod len(Malls)] and pays there. Empty: the sandbox's first
+	// merchant's own mall.
+	Malls []Mall
 	// OpenIDs, if set, are members already authorized (see Authorize) who
 	// pay instead: the run then makes no activation notifications.
 	OpenIDs  []string
@@ -42,7 +42,7 @@ type Config struct {
 // Payment is one payment of a run and what became of it.
 type Payment struct {
 	Paid
-	Mall   string // the sub-merchant paid, or "" for the merchant's own mall
+	Mall   Mall
 	OpenID string
 	Amount int64
 	PaidAt time.Time // just before the sandbox was asked to pay
@@ -131,7 +131,7 @@ payments:
 			defer wg.Done()
 			p := &Payment{Mall: mallOf(cfg.Malls, i%len(members)), OpenID: members[i%len(members)], Amount: cfg.Amount(i),
 				PaidAt: time.Now()}
-			paid, err := a.Pay(ctx, PaymentRequest{SubMchID: p.Mall, AppID: cfg.AppID, OpenID: p.OpenID, Amount: p.Amount})
+			paid, err := a.Pay(ctx, PaymentRequest{Mall: p.Mall, AppID: cfg.AppID, OpenID: p.OpenID, Amount: p.Amount})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -182,7 +182,7 @@ payments:
 
 // Authorize makes n new members of appid, eight at a time, and returns their
 // openids; member i joins mallOf(malls, i).
-func Authorize(ctx context.Context, a *Admin, appid string, n int, malls []string) ([]string, error) {
+func Authorize(ctx context.Context, a *Admin, appid string, n int, malls []Mall) ([]string, error) {
 	members := make([]string, n)
 	stamp := time.Now().UnixNano()
 	errs := make([]error, n)
@@ -201,11 +201,11 @@ func Authorize(ctx context.Context, a *Admin, appid string, n int, malls []strin
 	return members, errors.Join(errs...)
 }
 
-// mallOf is the mall of member i: one of malls in turn, or "" (the
-// merchant's own) when there are none.
-func mallOf(malls []string, i int) string {
+// mallOf is the mall of member i: one of malls in turn, or the sandbox's
+// first merchant's own when there are none.
+func mallOf(malls []Mall, i int) Mall {
 	if len(malls) == 0 {
-		return ""
+		return Mall{}
 	}
 	return malls[i%len(malls)]
 }

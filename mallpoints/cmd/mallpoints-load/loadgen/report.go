@@ -57,8 +57,8 @@ func Transaction(ctx context.Context, hc *http.Client, adminURL, mall, id string
 
 // UseServiceTimes replaces each payment's SyncedAt, known from polling only
 // to within the poll interval, by the time the service recorded the sync's
-// 204 answer, read from its admin API after the run; mall is that of the
-// payments made in the merchant's own mall. The service runs on the same
+// 204 answer, read from its admin API after the run; mall is the mchid of
+// the sandbox's first merchant, whose own mall the zero Mall is. The service runs on the same
 // machine, so its clock is the run's.
 func (r *Run) UseServiceTimes(ctx context.Context, hc *http.Client, adminURL, mall string) error {
 	if hc == nil {
@@ -75,9 +75,9 @@ func (r *Run) UseServiceTimes(ctx context.Context, hc *http.Client, adminURL, ma
 		go func() {
 			defer wg.Done()
 			for p := range next {
-				m := mall
-				if p.Mall != "" {
-					m = p.Mall
+				m := p.Mall.ID()
+				if m == "" {
+					m = mall
 				}
 				t, err := Transaction(ctx, hc, adminURL, m, p.TransactionID)
 				if err == nil && t.Transaction.Sync.SyncedAt.IsZero() {
