@@ -10,6 +10,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/strictyaml"
 )
 
 // Decide is a mall whose points its own CRM decides: decide: {url,
@@ -57,48 +59,48 @@ const (
 
 // decideDoc is decide: as written.
 type decideDoc struct {
-	At         at      `yaml:",inline"`
-	URL        *scalar `yaml:"url"`
-	SecretEnv  *scalar `yaml:"secret_env"`
-	SecretFile *scalar `yaml:"secret_file"`
-	Timeout    *scalar `yaml:"timeout"`
+	At         strictyaml.At `yaml:",inline"`
+	URL        *scalar       `yaml:"url"`
+	SecretEnv  *scalar       `yaml:"secret_env"`
+	SecretFile *scalar       `yaml:"secret_file"`
+	Timeout    *scalar       `yaml:"timeout"`
 }
 
 func (d *decideDoc) decide(field string) (*Decide, error) {
-	out := &Decide{line: d.At.line, field: field, Timeout: DefaultDecideTimeout}
+	out := &Decide{line: d.At.Line, field: field, Timeout: DefaultDecideTimeout}
 	if d.URL == nil {
-		return nil, fail(d.At.line, field, "decide needs url: where the mall's CRM answers, https://…")
+		return nil, d.At.Fail(field, "decide needs url: where the mall's CRM answers, https://…")
 	}
-	raw, err := d.URL.value(join(field, "url"))
+	raw, err := d.URL.Value(strictyaml.Join(field, "url"))
 	if err != nil {
 		return nil, err
 	}
 	if err := CheckCallURL(raw); err != nil {
-		return nil, d.URL.fail(join(field, "url"), "%v", err)
+		return nil, d.URL.Fail(strictyaml.Join(field, "url"), "%v", err)
 	}
 	out.URL = raw
 	switch {
 	case d.SecretEnv != nil && d.SecretFile != nil:
-		return nil, d.SecretFile.fail(join(field, "secret_file"), "give secret_env or secret_file, not both")
+		return nil, d.SecretFile.Fail(strictyaml.Join(field, "secret_file"), "give secret_env or secret_file, not both")
 	case d.SecretEnv != nil:
-		if out.SecretEnv, err = d.SecretEnv.value(join(field, "secret_env")); err != nil {
+		if out.SecretEnv, err = d.SecretEnv.Value(strictyaml.Join(field, "secret_env")); err != nil {
 			return nil, err
 		}
 	case d.SecretFile != nil:
-		if out.SecretFile, err = d.SecretFile.value(join(field, "secret_file")); err != nil {
+		if out.SecretFile, err = d.SecretFile.Value(strictyaml.Join(field, "secret_file")); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, fail(d.At.line, field, "decide needs secret_env or secret_file: where the signing secret shared with the CRM is (never the secret itself)")
+		return nil, d.At.Fail(field, "decide needs secret_env or secret_file: where the signing secret shared with the CRM is (never the secret itself)")
 	}
 	if d.Timeout != nil {
-		text, err := d.Timeout.value(join(field, "timeout"))
+		text, err := d.Timeout.Value(strictyaml.Join(field, "timeout"))
 		if err != nil {
 			return nil, err
 		}
 		t, perr := time.ParseDuration(text)
 		if perr != nil || t < minDecideTimeout || t > maxDecideTimeout {
-			return nil, d.Timeout.fail(join(field, "timeout"), "must be a duration from %v to %v such as 3s, got %q", minDecideTimeout, maxDecideTimeout, text)
+			return nil, d.Timeout.Fail(strictyaml.Join(field, "timeout"), "must be a duration from %v to %v such as 3s, got %q", minDecideTimeout, maxDecideTimeout, text)
 		}
 		out.Timeout = t
 	}
@@ -148,21 +150,21 @@ func readSecrets(env, file string, line int, field string, getenv func(string) (
 	if env != "" {
 		v, ok := getenv(env)
 		if !ok || v == "" {
-			return nil, fail(line, join(field, "secret_env"), "environment variable %s is not set", env)
+			return nil, strictyaml.Fail(line, strictyaml.Join(field, "secret_env"), "environment variable %s is not set", env)
 		}
 		secret = []byte(v)
 	} else {
 		f, err := os.Open(file)
 		if err != nil {
-			return nil, fail(line, join(field, "secret_file"), "%v", err)
+			return nil, strictyaml.Fail(line, strictyaml.Join(field, "secret_file"), "%v", err)
 		}
 		defer f.Close()
 		b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
 		if err != nil {
-			return nil, fail(line, join(field, "secret_file"), "%v", err)
+			return nil, strictyaml.Fail(line, strictyaml.Join(field, "secret_file"), "%v", err)
 		}
 		if len(b) > maxSecretFile {
-			return nil, fail(line, join(field, "secret_file"), "%s is longer than %d bytes: not a secret", file, maxSecretFile)
+			return nil, strictyaml.Fail(line, strictyaml.Join(field, "secret_file"), "%s is longer than %d bytes: not a secret", file, maxSecretFile)
 		}
 		secret = b
 	}
@@ -173,11 +175,11 @@ func readSecrets(env, file string, line int, field string, getenv func(string) (
 		}
 	}
 	if len(secrets) == 0 {
-		return nil, fail(line, field, "the signing secret is empty; make one with: openssl rand -hex 32")
+		return nil, strictyaml.Fail(line, field, "the signing secret is empty; make one with: openssl rand -hex 32")
 	}
 	for _, s := range secrets {
 		if len(s) < MinSecretLen {
-			return nil, fail(line, field, "a signing secret is shorter than %d characters; make one with: openssl rand -hex 32", MinSecretLen)
+			return nil, strictyaml.Fail(line, field, "a signing secret is shorter than %d characters; make one with: openssl rand -hex 32", MinSecretLen)
 		}
 	}
 	return secrets, nil

@@ -2,6 +2,8 @@ package rules
 
 import (
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/strictyaml"
 )
 
 // The expiry policies of points. A lot of points (an earning, or a positive
@@ -70,26 +72,26 @@ func ParseBeijingDate(date string) (time.Time, error) {
 
 // expiryDoc is expiry: as written.
 type expiryDoc struct {
-	At     at      `yaml:",inline"`
-	Policy *scalar `yaml:"policy"`
-	Years  *scalar `yaml:"years"`
-	Months *scalar `yaml:"months"`
-	Start  *scalar `yaml:"start"`
+	At     strictyaml.At `yaml:",inline"`
+	Policy *scalar       `yaml:"policy"`
+	Years  *scalar       `yaml:"years"`
+	Months *scalar       `yaml:"months"`
+	Start  *scalar       `yaml:"start"`
 }
 
 func (d *expiryDoc) expiry(field string) (*Expiry, error) {
 	if d.Policy == nil {
-		return nil, fail(d.At.line, field, "expiry needs a policy: end_of_year, rolling or none")
+		return nil, d.At.Fail(field, "expiry needs a policy: end_of_year, rolling or none")
 	}
-	policy, err := d.Policy.value(join(field, "policy"))
+	policy, err := d.Policy.Value(strictyaml.Join(field, "policy"))
 	if err != nil {
 		return nil, err
 	}
 	e := &Expiry{Policy: policy}
 	number := func(s *scalar, key string, lo, hi int64) (int, error) {
-		n, err := s.count(join(field, key))
+		n, err := s.count(strictyaml.Join(field, key))
 		if err == nil && (n < lo || n > hi) {
-			err = s.fail(join(field, key), "must be %d to %d, got %d", lo, hi, n)
+			err = s.Fail(strictyaml.Join(field, key), "must be %d to %d, got %d", lo, hi, n)
 		}
 		return int(n), err
 	}
@@ -100,42 +102,42 @@ func (d *expiryDoc) expiry(field string) (*Expiry, error) {
 			key string
 		}{{d.Years, "years"}, {d.Months, "months"}, {d.Start, "start"}} {
 			if k.s != nil {
-				return nil, k.s.fail(join(field, k.key), "has no meaning with policy none")
+				return nil, k.s.Fail(strictyaml.Join(field, k.key), "has no meaning with policy none")
 			}
 		}
 		return e, nil
 	case ExpiryEndOfYear:
 		if d.Months != nil {
-			return nil, d.Months.fail(join(field, "months"), "belongs to policy rolling; end_of_year counts years")
+			return nil, d.Months.Fail(strictyaml.Join(field, "months"), "belongs to policy rolling; end_of_year counts years")
 		}
 		if d.Years == nil {
-			return nil, fail(d.At.line, join(field, "years"), "policy end_of_year needs years: 0 (the year earned) to %d", maxExpiryYears)
+			return nil, d.At.Fail(strictyaml.Join(field, "years"), "policy end_of_year needs years: 0 (the year earned) to %d", maxExpiryYears)
 		}
 		if e.Years, err = number(d.Years, "years", 0, maxExpiryYears); err != nil {
 			return nil, err
 		}
 	case ExpiryRolling:
 		if d.Years != nil {
-			return nil, d.Years.fail(join(field, "years"), "belongs to policy end_of_year; rolling counts months")
+			return nil, d.Years.Fail(strictyaml.Join(field, "years"), "belongs to policy end_of_year; rolling counts months")
 		}
 		if d.Months == nil {
-			return nil, fail(d.At.line, join(field, "months"), "policy rolling needs months: 1 to %d", maxExpiryMonths)
+			return nil, d.At.Fail(strictyaml.Join(field, "months"), "policy rolling needs months: 1 to %d", maxExpiryMonths)
 		}
 		if e.Months, err = number(d.Months, "months", 1, maxExpiryMonths); err != nil {
 			return nil, err
 		}
 	default:
-		return nil, d.Policy.fail(join(field, "policy"), "must be end_of_year, rolling or none, got %q", policy)
+		return nil, d.Policy.Fail(strictyaml.Join(field, "policy"), "must be end_of_year, rolling or none, got %q", policy)
 	}
 	if d.Start == nil {
-		return nil, fail(d.At.line, join(field, "start"), "expiry needs start: the date (2026-01-01) before which no points expire, so turning expiry on never wipes old points overnight")
+		return nil, d.At.Fail(strictyaml.Join(field, "start"), "expiry needs start: the date (2026-01-01) before which no points expire, so turning expiry on never wipes old points overnight")
 	}
-	text, err := d.Start.value(join(field, "start"))
+	text, err := d.Start.Value(strictyaml.Join(field, "start"))
 	if err != nil {
 		return nil, err
 	}
 	if e.Start, err = ParseBeijingDate(text); err != nil {
-		return nil, d.Start.fail(join(field, "start"), "%q is not a date such as 2026-01-01", text)
+		return nil, d.Start.Fail(strictyaml.Join(field, "start"), "%q is not a date such as 2026-01-01", text)
 	}
 	return e, nil
 }

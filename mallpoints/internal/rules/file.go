@@ -10,7 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/strictyaml"
 )
 
 // The rules file as written: the structs yaml decodes it into (with
@@ -47,55 +47,55 @@ type sectionDoc struct {
 }
 
 type categoryDoc struct {
-	At         at       `yaml:",inline"`
-	Name       *scalar  `yaml:"name"`
-	Shops      *scalars `yaml:"shops"`
-	Multiplier *scalar  `yaml:"multiplier"`
-	Excluded   *scalar  `yaml:"excluded"`
-	Remark     *scalar  `yaml:"remark"`
+	At         strictyaml.At `yaml:",inline"`
+	Name       *scalar       `yaml:"name"`
+	Shops      *scalars      `yaml:"shops"`
+	Multiplier *scalar       `yaml:"multiplier"`
+	Excluded   *scalar       `yaml:"excluded"`
+	Remark     *scalar       `yaml:"remark"`
 }
 
 type tiersDoc struct {
-	At           at          `yaml:",inline"`
-	WindowMonths *scalar     `yaml:"window_months"`
-	Levels       *[]levelDoc `yaml:"levels"`
+	At           strictyaml.At `yaml:",inline"`
+	WindowMonths *scalar       `yaml:"window_months"`
+	Levels       *[]levelDoc   `yaml:"levels"`
 }
 
 type levelDoc struct {
-	At          at      `yaml:",inline"`
-	Name        *scalar `yaml:"name"`
-	MinSpendFen *scalar `yaml:"min_spend_fen"`
-	Multiplier  *scalar `yaml:"multiplier"`
+	At          strictyaml.At `yaml:",inline"`
+	Name        *scalar       `yaml:"name"`
+	MinSpendFen *scalar       `yaml:"min_spend_fen"`
+	Multiplier  *scalar       `yaml:"multiplier"`
 }
 
 type mallDoc struct {
-	At         at       `yaml:",inline"`
-	MchID      *scalar  `yaml:"mchid"`
-	BrandID    *scalar  `yaml:"brand_id"`
-	AppIDs     *scalars `yaml:"app_ids"`
+	At         strictyaml.At `yaml:",inline"`
+	MchID      *scalar       `yaml:"mchid"`
+	BrandID    *scalar       `yaml:"brand_id"`
+	AppIDs     *scalars      `yaml:"app_ids"`
 	sectionDoc `yaml:",inline"`
 }
 
 type shopDoc struct {
-	At         at      `yaml:",inline"`
-	Number     *scalar `yaml:"shop_number"`
-	Multiplier *scalar `yaml:"multiplier"`
-	Excluded   *scalar `yaml:"excluded"`
-	Remark     *scalar `yaml:"remark"`
+	At         strictyaml.At `yaml:",inline"`
+	Number     *scalar       `yaml:"shop_number"`
+	Multiplier *scalar       `yaml:"multiplier"`
+	Excluded   *scalar       `yaml:"excluded"`
+	Remark     *scalar       `yaml:"remark"`
 }
 
 type promotionDoc struct {
-	At         at       `yaml:",inline"`
-	Name       *scalar  `yaml:"name"`
-	Multiplier *scalar  `yaml:"multiplier"`
-	Start      *scalar  `yaml:"start"`
-	End        *scalar  `yaml:"end"`
-	Shops      *scalars `yaml:"shops"`
-	Weekdays   *scalars `yaml:"weekdays"`
-	MonthDays  *scalars `yaml:"month_days"`
-	Categories *scalars `yaml:"categories"`
-	Tiers      *scalars `yaml:"tiers"`
-	Birthday   *scalar  `yaml:"birthday_month"`
+	At         strictyaml.At `yaml:",inline"`
+	Name       *scalar       `yaml:"name"`
+	Multiplier *scalar       `yaml:"multiplier"`
+	Start      *scalar       `yaml:"start"`
+	End        *scalar       `yaml:"end"`
+	Shops      *scalars      `yaml:"shops"`
+	Weekdays   *scalars      `yaml:"weekdays"`
+	MonthDays  *scalars      `yaml:"month_days"`
+	Categories *scalars      `yaml:"categories"`
+	Tiers      *scalars      `yaml:"tiers"`
+	Birthday   *scalar       `yaml:"birthday_month"`
 }
 
 type remarksDoc struct {
@@ -107,47 +107,12 @@ type remarksDoc struct {
 	NoAuth       *scalar `yaml:"not_authorized"`
 }
 
-// at records the line of the mapping it is inlined in, for a problem of a
-// list item as a whole, such as a shop without a shop_number. Being inlined,
-// it leaves the mapping's keys to yaml, which keeps checking them.
-type at struct{ line int }
+// scalar is a value as written, with its line, and the checks of the
+// file's values; scalars is a list of them, such as app_ids.
+type scalar struct{ strictyaml.Scalar }
 
-func (a *at) UnmarshalYAML(n *yaml.Node) error {
-	a.line = n.Line
-	return nil
-}
-
-// scalar is a value as written, with its line: "007" stays "007", and an
-// mchid stays text rather than becoming a number. A list or a mapping where
-// a value belongs is kept too, for its key's check to refuse.
-type scalar struct {
-	text   string
-	tag    string // as yaml resolves it: !!str, !!int, !!bool…
-	line   int
-	single bool // false: a list or a mapping
-}
-
-func (s *scalar) UnmarshalYAML(n *yaml.Node) error {
-	*s = scalar{text: n.Value, tag: n.ShortTag(), line: n.Line, single: n.Kind == yaml.ScalarNode}
-	return nil
-}
-
-// scalars is a list of values, such as app_ids, with the line of the list.
 type scalars struct {
-	items []scalar
-	line  int
-	list  bool // false: a value or a mapping where a list belongs
-}
-
-func (l *scalars) UnmarshalYAML(n *yaml.Node) error {
-	*l = scalars{line: n.Line, list: n.Kind == yaml.SequenceNode}
-	if l.list {
-		l.items = make([]scalar, len(n.Content))
-		for i, c := range n.Content {
-			_ = l.items[i].UnmarshalYAML(c)
-		}
-	}
-	return nil
+	strictyaml.List[scalar, *scalar]
 }
 
 // validate checks the whole file and resolves it into a Set.
@@ -162,13 +127,13 @@ func (f *fileDoc) validate() (*Set, error) {
 	}
 	malls := map[string]section{}
 	for i, d := range f.Malls {
-		field := index("malls", i)
+		field := strictyaml.Index("malls", i)
 		sec, err := d.mall(field)
 		if err != nil {
 			return nil, err
 		}
 		if first, dup := malls[sec.mchid]; dup {
-			return nil, fail(sec.mchidLine, field+".mchid", "mall %s is already listed at line %d", sec.mchid, first.mchidLine)
+			return nil, strictyaml.Fail(sec.mchidLine, field+".mchid", "mall %s is already listed at line %d", sec.mchid, first.mchidLine)
 		}
 		malls[sec.mchid] = sec
 	}
@@ -204,16 +169,16 @@ func resolveDefault(own section) section {
 
 // section checks the default section or the shared part of a mall's.
 func (d *sectionDoc) section(field string) (sec section, err error) {
-	if sec.minAmount, err = optional(d.MinAmountFen, join(field, "min_amount_fen"), (*scalar).count); err != nil {
+	if sec.minAmount, err = optional(d.MinAmountFen, strictyaml.Join(field, "min_amount_fen"), (*scalar).count); err != nil {
 		return sec, err
 	}
-	if sec.dailyCap, err = optional(d.DailyCap, join(field, "daily_cap"), (*scalar).count); err != nil {
+	if sec.dailyCap, err = optional(d.DailyCap, strictyaml.Join(field, "daily_cap"), (*scalar).count); err != nil {
 		return sec, err
 	}
-	if sec.fenPerPoint, err = optional(d.FenPerPoint, join(field, "fen_per_point"), (*scalar).fenPerPoint); err != nil {
+	if sec.fenPerPoint, err = optional(d.FenPerPoint, strictyaml.Join(field, "fen_per_point"), (*scalar).fenPerPoint); err != nil {
 		return sec, err
 	}
-	if sec.silenceAlert, err = optional(d.SilenceAlert, join(field, "silence_alert"), (*scalar).silenceAlert); err != nil {
+	if sec.silenceAlert, err = optional(d.SilenceAlert, strictyaml.Join(field, "silence_alert"), (*scalar).silenceAlert); err != nil {
 		return sec, err
 	}
 	for _, k := range []struct {
@@ -221,47 +186,47 @@ func (d *sectionDoc) section(field string) (sec section, err error) {
 		key string
 		dst **int64
 	}{{d.PerPayment, "per_payment_cap", &sec.perPayment}, {d.MonthlyCap, "monthly_cap", &sec.monthlyCap}, {d.Bonus, "first_payment_bonus", &sec.bonus}} {
-		if *k.dst, err = optional(k.v, join(field, k.key), (*scalar).points); err != nil {
+		if *k.dst, err = optional(k.v, strictyaml.Join(field, k.key), (*scalar).points); err != nil {
 			return sec, err
 		}
 	}
 	if d.Shops != nil {
-		if sec.shops, err = shops(*d.Shops, join(field, "shops")); err != nil {
+		if sec.shops, err = shops(*d.Shops, strictyaml.Join(field, "shops")); err != nil {
 			return sec, err
 		}
 	}
 	if d.Categories != nil {
-		if sec.categories, err = categories(*d.Categories, join(field, "categories")); err != nil {
+		if sec.categories, err = categories(*d.Categories, strictyaml.Join(field, "categories")); err != nil {
 			return sec, err
 		}
 	}
 	if d.Tiers != nil {
-		if sec.tiers, err = d.Tiers.tiers(join(field, "tiers")); err != nil {
+		if sec.tiers, err = d.Tiers.tiers(strictyaml.Join(field, "tiers")); err != nil {
 			return sec, err
 		}
 	}
 	if d.Expiry != nil {
-		if sec.expiry, err = d.Expiry.expiry(join(field, "expiry")); err != nil {
+		if sec.expiry, err = d.Expiry.expiry(strictyaml.Join(field, "expiry")); err != nil {
 			return sec, err
 		}
 	}
 	if d.Decide != nil {
-		if sec.decide, err = d.Decide.decide(join(field, "decide")); err != nil {
+		if sec.decide, err = d.Decide.decide(strictyaml.Join(field, "decide")); err != nil {
 			return sec, err
 		}
 	}
 	if d.Webhooks != nil {
-		if sec.webhooks, err = webhooks(*d.Webhooks, join(field, "webhooks")); err != nil {
+		if sec.webhooks, err = webhooks(*d.Webhooks, strictyaml.Join(field, "webhooks")); err != nil {
 			return sec, err
 		}
 	}
 	if d.Promotions != nil {
-		if sec.promotions, err = promotions(*d.Promotions, join(field, "promotions")); err != nil {
+		if sec.promotions, err = promotions(*d.Promotions, strictyaml.Join(field, "promotions")); err != nil {
 			return sec, err
 		}
 	}
 	if d.Remarks != nil {
-		sec.remarks, err = d.Remarks.remarks(join(field, "remarks"))
+		sec.remarks, err = d.Remarks.remarks(strictyaml.Join(field, "remarks"))
 	}
 	return sec, err
 }
@@ -278,23 +243,23 @@ func optional[T any](s *scalar, field string, read func(*scalar, string) (T, err
 // mall checks one mall's section.
 func (d *mallDoc) mall(field string) (section, error) {
 	if d.MchID == nil {
-		return section{}, fail(d.At.line, field, "a mall needs its mchid (the sub_mchid in partner mode)")
+		return section{}, d.At.Fail(field, "a mall needs its mchid (the sub_mchid in partner mode)")
 	}
 	sec, err := d.section(field)
 	if err != nil {
 		return sec, err
 	}
-	if sec.mchid, err = d.MchID.mchID(join(field, "mchid")); err != nil {
+	if sec.mchid, err = d.MchID.mchID(strictyaml.Join(field, "mchid")); err != nil {
 		return sec, err
 	}
-	sec.mchidLine = d.MchID.line
+	sec.mchidLine = d.MchID.Line
 	if d.BrandID != nil {
-		if sec.brandID, err = d.BrandID.brandID(join(field, "brand_id")); err != nil {
+		if sec.brandID, err = d.BrandID.brandID(strictyaml.Join(field, "brand_id")); err != nil {
 			return sec, err
 		}
 	}
 	if d.AppIDs != nil {
-		sec.appIDs, err = d.AppIDs.appIDs(join(field, "app_ids"))
+		sec.appIDs, err = d.AppIDs.appIDs(strictyaml.Join(field, "app_ids"))
 	}
 	return sec, err
 }
@@ -303,15 +268,15 @@ func shops(docs []shopDoc, field string) (*[]shop, error) {
 	out := []shop{}
 	seen := map[string]int{}
 	for i, d := range docs {
-		f := index(field, i)
+		f := strictyaml.Index(field, i)
 		sh, err := d.shop(f)
 		if err != nil {
 			return nil, err
 		}
 		if line, dup := seen[sh.number]; dup {
-			return nil, d.Number.fail(join(f, "shop_number"), "shop %s is already listed at line %d", sh.number, line)
+			return nil, d.Number.Fail(strictyaml.Join(f, "shop_number"), "shop %s is already listed at line %d", sh.number, line)
 		}
-		seen[sh.number] = d.Number.line
+		seen[sh.number] = d.Number.Line
 		out = append(out, sh)
 	}
 	return &out, nil
@@ -319,31 +284,31 @@ func shops(docs []shopDoc, field string) (*[]shop, error) {
 
 func (d *shopDoc) shop(field string) (sh shop, err error) {
 	if d.Number == nil {
-		return sh, fail(d.At.line, field, "a shop needs its shop_number")
+		return sh, d.At.Fail(field, "a shop needs its shop_number")
 	}
-	if sh.number, err = d.Number.name(join(field, "shop_number")); err != nil {
+	if sh.number, err = d.Number.name(strictyaml.Join(field, "shop_number")); err != nil {
 		return sh, err
 	}
 	if d.Excluded != nil {
-		if sh.excluded, err = d.Excluded.boolean(join(field, "excluded")); err != nil {
+		if sh.excluded, err = d.Excluded.boolean(strictyaml.Join(field, "excluded")); err != nil {
 			return sh, err
 		}
 	}
 	switch {
 	case sh.excluded && d.Multiplier != nil:
-		return sh, d.Multiplier.fail(join(field, "multiplier"), "an excluded shop earns nothing; remove the multiplier or excluded: true")
+		return sh, d.Multiplier.Fail(strictyaml.Join(field, "multiplier"), "an excluded shop earns nothing; remove the multiplier or excluded: true")
 	case !sh.excluded && d.Multiplier == nil:
-		return sh, fail(d.At.line, field, "shop %s needs a multiplier or excluded: true", sh.number)
+		return sh, d.At.Fail(field, "shop %s needs a multiplier or excluded: true", sh.number)
 	case d.Multiplier != nil:
-		if sh.multiplier, err = d.Multiplier.multiplier(join(field, "multiplier")); err != nil {
+		if sh.multiplier, err = d.Multiplier.multiplier(strictyaml.Join(field, "multiplier")); err != nil {
 			return sh, err
 		}
 	}
 	if d.Remark != nil {
 		if !sh.excluded {
-			return sh, d.Remark.fail(join(field, "remark"), "only an excluded shop syncs a remark")
+			return sh, d.Remark.Fail(strictyaml.Join(field, "remark"), "only an excluded shop syncs a remark")
 		}
-		sh.remark, err = d.Remark.remark(join(field, "remark"))
+		sh.remark, err = d.Remark.remark(strictyaml.Join(field, "remark"))
 	}
 	return sh, err
 }
@@ -352,15 +317,15 @@ func promotions(docs []promotionDoc, field string) (*[]promotion, error) {
 	out := []promotion{}
 	seen := map[string]int{}
 	for i, d := range docs {
-		f := index(field, i)
+		f := strictyaml.Index(field, i)
 		pr, err := d.promotion(f)
 		if err != nil {
 			return nil, err
 		}
 		if line, dup := seen[pr.name]; dup {
-			return nil, d.Name.fail(join(f, "name"), "promotion %s is already listed at line %d", pr.name, line)
+			return nil, d.Name.Fail(strictyaml.Join(f, "name"), "promotion %s is already listed at line %d", pr.name, line)
 		}
-		seen[pr.name] = d.Name.line
+		seen[pr.name] = d.Name.Line
 		out = append(out, pr)
 	}
 	return &out, nil
@@ -379,30 +344,30 @@ func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
 		key string
 	}{{d.Name, "name"}, {d.Multiplier, "multiplier"}} {
 		if k.v == nil {
-			return pr, fail(d.At.line, field, "a promotion needs %s (it has name, multiplier, start and end or weekdays or month_days or birthday_month, and optionally shops, categories and tiers)", k.key)
+			return pr, d.At.Fail(field, "a promotion needs %s (it has name, multiplier, start and end or weekdays or month_days or birthday_month, and optionally shops, categories and tiers)", k.key)
 		}
 	}
-	pr.line = d.At.line
-	if pr.name, err = d.Name.name(join(field, "name")); err != nil {
+	pr.line = d.At.Line
+	if pr.name, err = d.Name.name(strictyaml.Join(field, "name")); err != nil {
 		return pr, err
 	}
-	if pr.multiplier, err = d.Multiplier.multiplier(join(field, "multiplier")); err != nil {
+	if pr.multiplier, err = d.Multiplier.multiplier(strictyaml.Join(field, "multiplier")); err != nil {
 		return pr, err
 	}
 	switch {
 	case d.Start != nil && d.End == nil:
-		return pr, fail(d.At.line, field, "a promotion with a start needs end (dates are both or neither)")
+		return pr, d.At.Fail(field, "a promotion with a start needs end (dates are both or neither)")
 	case d.Start == nil && d.End != nil:
-		return pr, fail(d.At.line, field, "a promotion with an end needs start (dates are both or neither)")
+		return pr, d.At.Fail(field, "a promotion with an end needs start (dates are both or neither)")
 	case d.Start == nil && d.Weekdays == nil && d.MonthDays == nil && d.Birthday == nil:
-		return pr, fail(d.At.line, field, "a promotion needs a time: start and end, weekdays, month_days or birthday_month")
+		return pr, d.At.Fail(field, "a promotion needs a time: start and end, weekdays, month_days or birthday_month")
 	}
 	if d.Birthday != nil {
-		if pr.birthdayMonth, err = d.Birthday.boolean(join(field, "birthday_month")); err != nil {
+		if pr.birthdayMonth, err = d.Birthday.boolean(strictyaml.Join(field, "birthday_month")); err != nil {
 			return pr, err
 		}
 		if !pr.birthdayMonth {
-			return pr, d.Birthday.fail(join(field, "birthday_month"), "only true is meaningful: leave the key out for a promotion without it")
+			return pr, d.Birthday.Fail(strictyaml.Join(field, "birthday_month"), "only true is meaningful: leave the key out for a promotion without it")
 		}
 	}
 	if d.Start != nil {
@@ -411,37 +376,37 @@ func (d *promotionDoc) promotion(field string) (pr promotion, err error) {
 		}
 	}
 	if d.Weekdays != nil {
-		if pr.weekdays, err = d.Weekdays.weekdays(join(field, "weekdays")); err != nil {
+		if pr.weekdays, err = d.Weekdays.weekdays(strictyaml.Join(field, "weekdays")); err != nil {
 			return pr, err
 		}
 	}
 	if d.MonthDays != nil {
-		if pr.monthDays, err = d.MonthDays.monthDays(join(field, "month_days")); err != nil {
+		if pr.monthDays, err = d.MonthDays.monthDays(strictyaml.Join(field, "month_days")); err != nil {
 			return pr, err
 		}
 	}
 	if d.Shops != nil {
-		if pr.shops, err = d.Shops.shopNumbers(join(field, "shops")); err != nil {
+		if pr.shops, err = d.Shops.shopNumbers(strictyaml.Join(field, "shops")); err != nil {
 			return pr, err
 		}
 	}
 	if d.Categories != nil {
-		if pr.categories, err = d.Categories.names(join(field, "categories"), "category"); err != nil {
+		if pr.categories, err = d.Categories.names(strictyaml.Join(field, "categories"), "category"); err != nil {
 			return pr, err
 		}
 	}
 	if d.Tiers != nil {
-		pr.tiers, err = d.Tiers.names(join(field, "tiers"), "tier")
+		pr.tiers, err = d.Tiers.names(strictyaml.Join(field, "tiers"), "tier")
 	}
 	return pr, err
 }
 
 // dates reads a promotion's start and end.
 func (d *promotionDoc) dates(field string, pr *promotion) (err error) {
-	if pr.start, _, err = d.Start.beijingTime(join(field, "start")); err != nil {
+	if pr.start, _, err = d.Start.beijingTime(strictyaml.Join(field, "start")); err != nil {
 		return err
 	}
-	end, dateOnly, err := d.End.beijingTime(join(field, "end"))
+	end, dateOnly, err := d.End.beijingTime(strictyaml.Join(field, "end"))
 	if err != nil {
 		return err
 	}
@@ -454,11 +419,11 @@ func (d *promotionDoc) dates(field string, pr *promotion) (err error) {
 		key string
 	}{{pr.start, d.Start, "start"}, {end, d.End, "end"}} {
 		if b.t.Before(earliest) || b.t.After(latest) {
-			return b.v.fail(join(field, b.key), "must be in the years 2000 to 2099")
+			return b.v.Fail(strictyaml.Join(field, b.key), "must be in the years 2000 to 2099")
 		}
 	}
 	if !end.After(pr.start) {
-		return d.End.fail(join(field, "end"), "ends (%s) before it starts (%s)", d.End.text, d.Start.text)
+		return d.End.Fail(strictyaml.Join(field, "end"), "ends (%s) before it starts (%s)", d.End.Text, d.Start.Text)
 	}
 	pr.end = end
 	return nil
@@ -474,18 +439,18 @@ func categories(docs []categoryDoc, field string) (*[]category, error) {
 		cat  string
 	}{}
 	for i, d := range docs {
-		f := index(field, i)
+		f := strictyaml.Index(field, i)
 		c, err := d.category(f)
 		if err != nil {
 			return nil, err
 		}
 		if line, dup := names[c.name]; dup {
-			return nil, d.Name.fail(join(f, "name"), "category %s is already listed at line %d", c.name, line)
+			return nil, d.Name.Fail(strictyaml.Join(f, "name"), "category %s is already listed at line %d", c.name, line)
 		}
-		names[c.name] = d.Name.line
+		names[c.name] = d.Name.Line
 		for _, n := range c.shops {
 			if first, dup := shopAt[n]; dup {
-				return nil, fail(c.shopLines[n], join(f, "shops"), "shop %s is in category %s (line %d) and in category %s (line %d); a shop belongs to at most one category",
+				return nil, strictyaml.Fail(c.shopLines[n], strictyaml.Join(f, "shops"), "shop %s is in category %s (line %d) and in category %s (line %d); a shop belongs to at most one category",
 					n, first.cat, first.line, c.name, c.shopLines[n])
 			}
 			shopAt[n] = struct {
@@ -500,33 +465,33 @@ func categories(docs []categoryDoc, field string) (*[]category, error) {
 
 func (d *categoryDoc) category(field string) (c category, err error) {
 	if d.Name == nil || d.Shops == nil {
-		return c, fail(d.At.line, field, "a category needs a name and shops (and optionally multiplier, or excluded and remark)")
+		return c, d.At.Fail(field, "a category needs a name and shops (and optionally multiplier, or excluded and remark)")
 	}
-	c.line = d.At.line
-	if c.name, err = d.Name.name(join(field, "name")); err != nil {
+	c.line = d.At.Line
+	if c.name, err = d.Name.name(strictyaml.Join(field, "name")); err != nil {
 		return c, err
 	}
-	if !d.Shops.list || len(d.Shops.items) == 0 {
-		return c, fail(d.Shops.line, join(field, "shops"), "must be a list of at least one shop_number")
+	if !d.Shops.IsList || len(d.Shops.Items) == 0 {
+		return c, d.Shops.Fail(strictyaml.Join(field, "shops"), "must be a list of at least one shop_number")
 	}
-	if c.shops, err = d.Shops.each(join(field, "shops"), (*scalar).name, "shop"); err != nil {
+	if c.shops, err = d.Shops.each(strictyaml.Join(field, "shops"), (*scalar).name, "shop"); err != nil {
 		return c, err
 	}
 	c.shopLines = map[string]int{}
 	for i, n := range c.shops {
-		c.shopLines[n] = d.Shops.items[i].line
+		c.shopLines[n] = d.Shops.Items[i].Line
 	}
 	if d.Excluded != nil {
-		if c.excluded, err = d.Excluded.boolean(join(field, "excluded")); err != nil {
+		if c.excluded, err = d.Excluded.boolean(strictyaml.Join(field, "excluded")); err != nil {
 			return c, err
 		}
 	}
 	c.multiplier = one
 	switch {
 	case c.excluded && d.Multiplier != nil:
-		return c, d.Multiplier.fail(join(field, "multiplier"), "an excluded category earns nothing; remove the multiplier or excluded: true")
+		return c, d.Multiplier.Fail(strictyaml.Join(field, "multiplier"), "an excluded category earns nothing; remove the multiplier or excluded: true")
 	case d.Multiplier != nil:
-		if c.multiplier, err = d.Multiplier.multiplier(join(field, "multiplier")); err != nil {
+		if c.multiplier, err = d.Multiplier.multiplier(strictyaml.Join(field, "multiplier")); err != nil {
 			return c, err
 		}
 	case c.excluded:
@@ -534,9 +499,9 @@ func (d *categoryDoc) category(field string) (c category, err error) {
 	}
 	if d.Remark != nil {
 		if !c.excluded {
-			return c, d.Remark.fail(join(field, "remark"), "only an excluded category syncs a remark")
+			return c, d.Remark.Fail(strictyaml.Join(field, "remark"), "only an excluded category syncs a remark")
 		}
-		c.remark, err = d.Remark.remark(join(field, "remark"))
+		c.remark, err = d.Remark.remark(strictyaml.Join(field, "remark"))
 	}
 	return c, err
 }
@@ -548,43 +513,43 @@ const maxWindowMonths = 120
 func (d *tiersDoc) tiers(field string) (*tiers, error) {
 	t := &tiers{windowMonths: 12}
 	if d.WindowMonths != nil {
-		n, err := d.WindowMonths.count(join(field, "window_months"))
+		n, err := d.WindowMonths.count(strictyaml.Join(field, "window_months"))
 		if err != nil {
 			return nil, err
 		}
 		if n < 1 || n > maxWindowMonths {
-			return nil, d.WindowMonths.fail(join(field, "window_months"), "must be 1 to %d months, got %d", maxWindowMonths, n)
+			return nil, d.WindowMonths.Fail(strictyaml.Join(field, "window_months"), "must be 1 to %d months, got %d", maxWindowMonths, n)
 		}
 		t.windowMonths = int(n)
 	}
 	if d.Levels == nil || len(*d.Levels) == 0 {
-		return nil, fail(d.At.line, field, "tiers need levels: [{name, min_spend_fen, multiplier}…], the first at min_spend_fen 0")
+		return nil, d.At.Fail(field, "tiers need levels: [{name, min_spend_fen, multiplier}…], the first at min_spend_fen 0")
 	}
 	names := map[string]int{}
 	for i, ld := range *d.Levels {
-		f := index(join(field, "levels"), i)
+		f := strictyaml.Index(strictyaml.Join(field, "levels"), i)
 		if ld.Name == nil || ld.MinSpendFen == nil || ld.Multiplier == nil {
-			return nil, fail(ld.At.line, f, "a level needs name, min_spend_fen and multiplier")
+			return nil, ld.At.Fail(f, "a level needs name, min_spend_fen and multiplier")
 		}
 		var l level
 		var err error
-		if l.name, err = ld.Name.name(join(f, "name")); err != nil {
+		if l.name, err = ld.Name.name(strictyaml.Join(f, "name")); err != nil {
 			return nil, err
 		}
 		if line, dup := names[l.name]; dup {
-			return nil, ld.Name.fail(join(f, "name"), "tier %s is already listed at line %d", l.name, line)
+			return nil, ld.Name.Fail(strictyaml.Join(f, "name"), "tier %s is already listed at line %d", l.name, line)
 		}
-		names[l.name] = ld.Name.line
-		if l.minSpend, err = ld.MinSpendFen.count(join(f, "min_spend_fen")); err != nil {
+		names[l.name] = ld.Name.Line
+		if l.minSpend, err = ld.MinSpendFen.count(strictyaml.Join(f, "min_spend_fen")); err != nil {
 			return nil, err
 		}
 		switch {
 		case i == 0 && l.minSpend != 0:
-			return nil, ld.MinSpendFen.fail(join(f, "min_spend_fen"), "the first level starts at 0, got %d", l.minSpend)
+			return nil, ld.MinSpendFen.Fail(strictyaml.Join(f, "min_spend_fen"), "the first level starts at 0, got %d", l.minSpend)
 		case i > 0 && l.minSpend <= t.levels[i-1].minSpend:
-			return nil, ld.MinSpendFen.fail(join(f, "min_spend_fen"), "levels go in ascending min_spend_fen: %d is not above %d", l.minSpend, t.levels[i-1].minSpend)
+			return nil, ld.MinSpendFen.Fail(strictyaml.Join(f, "min_spend_fen"), "levels go in ascending min_spend_fen: %d is not above %d", l.minSpend, t.levels[i-1].minSpend)
 		}
-		if l.multiplier, err = ld.Multiplier.multiplier(join(f, "multiplier")); err != nil {
+		if l.multiplier, err = ld.Multiplier.multiplier(strictyaml.Join(f, "multiplier")); err != nil {
 			return nil, err
 		}
 		t.levels = append(t.levels, l)
@@ -602,7 +567,7 @@ func (d *remarksDoc) remarks(field string) (r remarks, err error) {
 		{d.CapReached, "daily_cap_reached", &r.capReached}, {d.NoPoints, "no_points", &r.noPoints},
 		{d.MonthlyCap, "monthly_cap_reached", &r.monthlyCapReached}, {d.NoAuth, "not_authorized", &r.notAuthorized},
 	} {
-		if *k.dst, err = optional(k.v, join(field, k.key), (*scalar).remark); err != nil {
+		if *k.dst, err = optional(k.v, strictyaml.Join(field, k.key), (*scalar).remark); err != nil {
 			return r, err
 		}
 	}
@@ -611,75 +576,47 @@ func (d *remarksDoc) remarks(field string) (r remarks, err error) {
 
 // The checks of single values. Each takes the path of its key, to name it.
 
-func (s *scalar) fail(field, format string, args ...any) *Error {
-	return fail(s.line, field, format, args...)
-}
-
-func fail(line int, field, format string, args ...any) *Error {
-	return &Error{Line: line, Field: field, Problem: fmt.Sprintf(format, args...)}
-}
-
-func join(field, key string) string {
-	if field == "" {
-		return key
-	}
-	return field + "." + key
-}
-
-func index(field string, i int) string { return fmt.Sprintf("%s[%d]", field, i) }
-
-// value returns the text of a single value that is not empty.
-func (s *scalar) value(field string) (string, error) {
-	switch {
-	case !s.single:
-		return "", s.fail(field, "must be a single value, not a list or mapping")
-	case s.text == "":
-		return "", s.fail(field, "must not be empty")
-	}
-	return s.text, nil
-}
-
 var wholeNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)
 
 // count reads a whole number that must not be negative.
 func (s *scalar) count(field string) (int64, error) {
-	text, err := s.value(field)
+	text, err := s.Value(field)
 	if err != nil {
 		return 0, err
 	}
 	if !wholeNumber.MatchString(text) {
-		return 0, s.fail(field, "must be a whole number, got %q", text)
+		return 0, s.Fail(field, "must be a whole number, got %q", text)
 	}
 	v, err := strconv.ParseInt(text, 10, 64)
 	switch {
 	case err != nil:
-		return 0, s.fail(field, "%s is too large", text)
+		return 0, s.Fail(field, "%s is too large", text)
 	case v < 0:
-		return 0, s.fail(field, "must not be negative, got %d", v)
+		return 0, s.Fail(field, "must not be negative, got %d", v)
 	}
 	return v, nil
 }
 
 func (s *scalar) boolean(field string) (bool, error) {
-	if s.single && s.tag == "!!bool" {
-		switch s.text {
+	if s.Single && s.Tag == "!!bool" {
+		switch s.Text {
 		case "true":
 			return true, nil
 		case "false":
 			return false, nil
 		}
 	}
-	return false, s.fail(field, "must be true or false")
+	return false, s.Fail(field, "must be true or false")
 }
 
 func (s *scalar) multiplier(field string) (multiplier, error) {
-	text, err := s.value(field)
+	text, err := s.Value(field)
 	if err != nil {
 		return 0, err
 	}
 	m, err := parseMultiplier(text)
 	if err != nil {
-		return 0, s.fail(field, "%s", err)
+		return 0, s.Fail(field, "%s", err)
 	}
 	return m, nil
 }
@@ -689,16 +626,16 @@ func (s *scalar) multiplier(field string) (multiplier, error) {
 // strings, so such a shop number would never match).
 func (s *scalar) name(field string) (string, error) {
 	const maxBytes = 64
-	text, err := s.value(field)
+	text, err := s.Value(field)
 	switch {
 	case err != nil:
 		return "", err
 	case len(text) > maxBytes:
-		return "", s.fail(field, "must be at most %d bytes, got %d", maxBytes, len(text))
+		return "", s.Fail(field, "must be at most %d bytes, got %d", maxBytes, len(text))
 	case strings.TrimSpace(text) != text:
-		return "", s.fail(field, "%q has spaces at an end", text)
+		return "", s.Fail(field, "%q has spaces at an end", text)
 	case strings.IndexFunc(text, unicode.IsControl) >= 0:
-		return "", s.fail(field, "must not contain control characters")
+		return "", s.Fail(field, "must not contain control characters")
 	}
 	return text, nil
 }
@@ -706,12 +643,12 @@ func (s *scalar) name(field string) (string, error) {
 // mchID reads a mall's mchid: letters and digits, at most 32 bytes, the
 // length sub_mchid has in the parking and commit-status calls.
 func (s *scalar) mchID(field string) (string, error) {
-	text, err := s.value(field)
+	text, err := s.Value(field)
 	if err != nil {
 		return "", err
 	}
 	if len(text) > 32 || !alnum(text) {
-		return "", s.fail(field, "must be 1 to 32 letters or digits, got %q", text)
+		return "", s.Fail(field, "must be 1 to 32 letters or digits, got %q", text)
 	}
 	return text, nil
 }
@@ -727,13 +664,13 @@ func alnum(s string) bool {
 }
 
 func (s *scalar) brandID(field string) (int64, error) {
-	text, err := s.value(field)
+	text, err := s.Value(field)
 	if err != nil {
 		return 0, err
 	}
 	id, err := strconv.ParseInt(text, 10, 64)
 	if err != nil || !wholeNumber.MatchString(text) || id <= 0 {
-		return 0, s.fail(field, "must be a positive whole number (品牌ID), got %q", text)
+		return 0, s.Fail(field, "must be a positive whole number (品牌ID), got %q", text)
 	}
 	return id, nil
 }
@@ -744,7 +681,7 @@ func (s *scalar) brandID(field string) (int64, error) {
 var timeLayouts = []string{"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02 15:04"}
 
 func (s *scalar) beijingTime(field string) (t time.Time, dateOnly bool, err error) {
-	text, err := s.value(field)
+	text, err := s.Value(field)
 	if err != nil {
 		return t, false, err
 	}
@@ -756,7 +693,7 @@ func (s *scalar) beijingTime(field string) (t time.Time, dateOnly bool, err erro
 			return t, false, nil
 		}
 	}
-	return t, false, s.fail(field, "%q is not a Beijing date (2026-11-11) or date and time (2026-11-11T18:00), without offset", text)
+	return t, false, s.Fail(field, "%q is not a Beijing date (2026-11-11) or date and time (2026-11-11T18:00), without offset", text)
 }
 
 // remarkLimit is no_points_remarks' limit, string(128), counted in bytes of
@@ -767,12 +704,12 @@ const remarkLimit = 128
 // sync: valid UTF-8 without four-byte characters (WeChat Pay refuses
 // emoji), at most 128 bytes; control characters are refused as well.
 func (s *scalar) remark(field string) (string, error) {
-	text, err := s.value(field)
+	text, err := s.Value(field)
 	if err != nil {
 		return "", err
 	}
 	if problem := remarkProblem(text); problem != "" {
-		return "", s.fail(field, "%s", problem)
+		return "", s.Fail(field, "%s", problem)
 	}
 	return text, nil
 }
@@ -797,21 +734,21 @@ func remarkProblem(s string) string {
 // each checks that l is a list and reads its items with read, refusing an
 // item listed twice.
 func (l *scalars) each(field string, read func(s *scalar, field string) (string, error), dup string) ([]string, error) {
-	if !l.list {
-		return nil, fail(l.line, field, "must be a list (items starting with -, or [a, b])")
+	if !l.IsList {
+		return nil, l.Fail(field, strictyaml.MustBeList)
 	}
 	var out []string
 	seen := map[string]int{}
-	for i := range l.items {
-		s, f := &l.items[i], index(field, i)
+	for i := range l.Items {
+		s, f := &l.Items[i], strictyaml.Index(field, i)
 		v, err := read(s, f)
 		if err != nil {
 			return nil, err
 		}
 		if line, ok := seen[v]; ok {
-			return nil, s.fail(f, "%s %s is already listed at line %d", dup, v, line)
+			return nil, s.Fail(f, "%s %s is already listed at line %d", dup, v, line)
 		}
-		seen[v] = s.line
+		seen[v] = s.Line
 		out = append(out, v)
 	}
 	return out, nil
@@ -822,9 +759,9 @@ func (l *scalars) each(field string, read func(s *scalar, field string) (string,
 // most 32 bytes.
 func (l *scalars) appIDs(field string) ([]string, error) {
 	return l.each(field, func(s *scalar, field string) (string, error) {
-		text, err := s.value(field)
+		text, err := s.Value(field)
 		if err == nil && (!strings.HasPrefix(text, "wx") || len(text) > 32 || !alnum(text)) {
-			err = s.fail(field, "%q is not an AppID: \"wx\" then letters and digits, at most 32 bytes", text)
+			err = s.Fail(field, "%q is not an AppID: \"wx\" then letters and digits, at most 32 bytes", text)
 		}
 		return text, err
 	}, "AppID")
@@ -832,8 +769,8 @@ func (l *scalars) appIDs(field string) ([]string, error) {
 
 // shopNumbers reads the shops a promotion is limited to.
 func (l *scalars) shopNumbers(field string) ([]string, error) {
-	if l.list && len(l.items) == 0 {
-		return nil, fail(l.line, field, "an empty list would limit the promotion to no shop; leave shops out for every shop")
+	if l.IsList && len(l.Items) == 0 {
+		return nil, l.Fail(field, "an empty list would limit the promotion to no shop; leave shops out for every shop")
 	}
 	return l.each(field, (*scalar).name, "shop")
 }
@@ -843,7 +780,7 @@ func (l *scalars) shopNumbers(field string) ([]string, error) {
 func (s *scalar) fenPerPoint(field string) (int64, error) {
 	v, err := s.count(field)
 	if err == nil && (v < 1 || v > 1_000_000) {
-		err = s.fail(field, "must be 1 to 1000000 fen, got %d", v)
+		err = s.Fail(field, "must be 1 to 1000000 fen, got %d", v)
 	}
 	return v, err
 }
@@ -852,28 +789,28 @@ func (s *scalar) fenPerPoint(field string) (int64, error) {
 func (s *scalar) points(field string) (int64, error) {
 	v, err := s.count(field)
 	if err == nil && v > MaxPoints {
-		err = s.fail(field, "must be at most %d points, got %d", MaxPoints, v)
+		err = s.Fail(field, "must be at most %d points, got %d", MaxPoints, v)
 	}
 	return v, err
 }
 
 // names reads a promotion's categories or tiers.
 func (l *scalars) names(field, what string) ([]string, error) {
-	if l.list && len(l.items) == 0 {
-		return nil, fail(l.line, field, "an empty list would limit the promotion to no %s; leave the key out", what)
+	if l.IsList && len(l.Items) == 0 {
+		return nil, l.Fail(field, "an empty list would limit the promotion to no %s; leave the key out", what)
 	}
 	return l.each(field, (*scalar).name, what)
 }
 
 // weekdays reads [mon…sun].
 func (l *scalars) weekdays(field string) ([]time.Weekday, error) {
-	if l.list && len(l.items) == 0 {
-		return nil, fail(l.line, field, "must list at least one day (mon, tue, wed, thu, fri, sat, sun)")
+	if l.IsList && len(l.Items) == 0 {
+		return nil, l.Fail(field, "must list at least one day (mon, tue, wed, thu, fri, sat, sun)")
 	}
 	names, err := l.each(field, func(s *scalar, field string) (string, error) {
-		text, err := s.value(field)
+		text, err := s.Value(field)
 		if err == nil && !slices.Contains(weekdayKeys, text) {
-			err = s.fail(field, "%q is not a day: mon, tue, wed, thu, fri, sat or sun", text)
+			err = s.Fail(field, "%q is not a day: mon, tue, wed, thu, fri, sat or sun", text)
 		}
 		return text, err
 	}, "day")
@@ -886,13 +823,13 @@ func (l *scalars) weekdays(field string) ([]time.Weekday, error) {
 
 // monthDays reads [1…31].
 func (l *scalars) monthDays(field string) ([]int, error) {
-	if l.list && len(l.items) == 0 {
-		return nil, fail(l.line, field, "must list at least one day of the month (1 to 31)")
+	if l.IsList && len(l.Items) == 0 {
+		return nil, l.Fail(field, "must list at least one day of the month (1 to 31)")
 	}
 	texts, err := l.each(field, func(s *scalar, field string) (string, error) {
 		n, err := s.count(field)
 		if err == nil && (n < 1 || n > 31) {
-			err = s.fail(field, "must be a day of the month, 1 to 31, got %d", n)
+			err = s.Fail(field, "must be a day of the month, 1 to 31, got %d", n)
 		}
 		return strconv.FormatInt(n, 10), err
 	}, "day")

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/strictyaml"
 )
 
 // Set is one loaded rules file: the default section, the malls it names and
@@ -488,12 +490,12 @@ func (m *mall) check(where string) error {
 	for _, p := range m.promotions {
 		for _, c := range p.categories {
 			if _, ok := m.catNames[c]; !ok {
-				return fail(p.line, "promotions", "promotion %s names category %s, which %s does not have", p.name, c, where)
+				return strictyaml.Fail(p.line, "promotions", "promotion %s names category %s, which %s does not have", p.name, c, where)
 			}
 		}
 		for _, t := range p.tiers {
 			if !slices.ContainsFunc(m.tiers.levels, func(l level) bool { return l.name == t }) {
-				return fail(p.line, "promotions", "promotion %s names tier %s, which %s does not have", p.name, t, where)
+				return strictyaml.Fail(p.line, "promotions", "promotion %s names tier %s, which %s does not have", p.name, t, where)
 			}
 		}
 	}

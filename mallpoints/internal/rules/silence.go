@@ -25,7 +25,7 @@ const silenceNever = "never"
 // silenceAlert reads silence_alert: a duration such as 2h or 90m, or
 // never (0).
 func (s *scalar) silenceAlert(field string) (time.Duration, error) {
-	text, err := s.value(field)
+	text, err := s.Value(field)
 	if err != nil {
 		return 0, err
 	}
@@ -34,7 +34,7 @@ func (s *scalar) silenceAlert(field string) (time.Duration, error) {
 	}
 	d, perr := time.ParseDuration(text)
 	if perr != nil || d < minSilenceAlert || d > maxSilenceAlert {
-		return 0, s.fail(field, "must be a duration from %v to %v such as 2h, or never, got %q", minSilenceAlert, maxSilenceAlert, text)
+		return 0, s.Fail(field, "must be a duration from %v to %v such as 2h, or never, got %q", minSilenceAlert, maxSilenceAlert, text)
 	}
 	return d, nil
 }

@@ -3,6 +3,8 @@ package rules
 import (
 	"slices"
 	"strings"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/strictyaml"
 )
 
 // Webhook is one endpoint of a mall's CRM that is told of the mall's events:
@@ -44,67 +46,67 @@ func (w *Webhook) readSecret(getenv func(string) (string, bool)) (err error) {
 
 // webhookDoc is one webhook as written.
 type webhookDoc struct {
-	At         at       `yaml:",inline"`
-	Name       *scalar  `yaml:"name"`
-	URL        *scalar  `yaml:"url"`
-	SecretEnv  *scalar  `yaml:"secret_env"`
-	SecretFile *scalar  `yaml:"secret_file"`
-	Events     *scalars `yaml:"events"`
+	At         strictyaml.At `yaml:",inline"`
+	Name       *scalar       `yaml:"name"`
+	URL        *scalar       `yaml:"url"`
+	SecretEnv  *scalar       `yaml:"secret_env"`
+	SecretFile *scalar       `yaml:"secret_file"`
+	Events     *scalars      `yaml:"events"`
 }
 
 func webhooks(docs []webhookDoc, field string) (*[]*Webhook, error) {
 	out := []*Webhook{}
 	seen := map[string]bool{}
 	for i, d := range docs {
-		f := index(field, i)
-		w := &Webhook{line: d.At.line, field: f}
+		f := strictyaml.Index(field, i)
+		w := &Webhook{line: d.At.Line, field: f}
 		if d.Name == nil {
-			return nil, fail(d.At.line, f, "a webhook needs a name, unique in its section")
+			return nil, d.At.Fail(f, "a webhook needs a name, unique in its section")
 		}
-		name, err := d.Name.value(join(f, "name"))
+		name, err := d.Name.Value(strictyaml.Join(f, "name"))
 		if err != nil {
 			return nil, err
 		}
 		if seen[name] {
-			return nil, d.Name.fail(join(f, "name"), "webhook %q is named twice in this section", name)
+			return nil, d.Name.Fail(strictyaml.Join(f, "name"), "webhook %q is named twice in this section", name)
 		}
 		if strings.ContainsAny(name, "/?#% ") || len(name) > 64 {
-			return nil, d.Name.fail(join(f, "name"), "must be at most 64 characters without spaces, /, ?, # or %%, got %q", name)
+			return nil, d.Name.Fail(strictyaml.Join(f, "name"), "must be at most 64 characters without spaces, /, ?, # or %%, got %q", name)
 		}
 		seen[name], w.Name = true, name
 		if d.URL == nil {
-			return nil, fail(d.At.line, f, "a webhook needs url: where the mall's CRM listens, https://…")
+			return nil, d.At.Fail(f, "a webhook needs url: where the mall's CRM listens, https://…")
 		}
-		if w.URL, err = d.URL.value(join(f, "url")); err != nil {
+		if w.URL, err = d.URL.Value(strictyaml.Join(f, "url")); err != nil {
 			return nil, err
 		}
 		if err := CheckCallURL(w.URL); err != nil {
-			return nil, d.URL.fail(join(f, "url"), "%v", err)
+			return nil, d.URL.Fail(strictyaml.Join(f, "url"), "%v", err)
 		}
 		switch {
 		case d.SecretEnv != nil && d.SecretFile != nil:
-			return nil, d.SecretFile.fail(join(f, "secret_file"), "give secret_env or secret_file, not both")
+			return nil, d.SecretFile.Fail(strictyaml.Join(f, "secret_file"), "give secret_env or secret_file, not both")
 		case d.SecretEnv != nil:
-			w.SecretEnv, err = d.SecretEnv.value(join(f, "secret_env"))
+			w.SecretEnv, err = d.SecretEnv.Value(strictyaml.Join(f, "secret_env"))
 		case d.SecretFile != nil:
-			w.SecretFile, err = d.SecretFile.value(join(f, "secret_file"))
+			w.SecretFile, err = d.SecretFile.Value(strictyaml.Join(f, "secret_file"))
 		default:
-			err = fail(d.At.line, f, "a webhook needs secret_env or secret_file: where the signing secret shared with the CRM is (never the secret itself)")
+			err = d.At.Fail(f, "a webhook needs secret_env or secret_file: where the signing secret shared with the CRM is (never the secret itself)")
 		}
 		if err != nil {
 			return nil, err
 		}
 		if d.Events != nil {
-			if !d.Events.list || len(d.Events.items) == 0 {
-				return nil, fail(d.Events.line, join(f, "events"), "must be a list of event types: %s", strings.Join(WebhookEvents, ", "))
+			if !d.Events.IsList || len(d.Events.Items) == 0 {
+				return nil, d.Events.Fail(strictyaml.Join(f, "events"), "must be a list of event types: %s", strings.Join(WebhookEvents, ", "))
 			}
-			for j, it := range d.Events.items {
-				typ, err := it.value(index(join(f, "events"), j))
+			for j, it := range d.Events.Items {
+				typ, err := it.Value(strictyaml.Index(strictyaml.Join(f, "events"), j))
 				if err != nil {
 					return nil, err
 				}
 				if !slices.Contains(WebhookEvents, typ) {
-					return nil, it.fail(index(join(f, "events"), j), "unknown event type %q; the types are %s", typ, strings.Join(WebhookEvents, ", "))
+					return nil, it.Fail(strictyaml.Index(strictyaml.Join(f, "events"), j), "unknown event type %q; the types are %s", typ, strings.Join(WebhookEvents, ", "))
 				}
 				if !slices.Contains(w.Events, typ) {
 					w.Events = append(w.Events, typ)
