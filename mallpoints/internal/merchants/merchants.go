@@ -3,9 +3,7 @@ package merchants
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +14,8 @@ import (
 	"github.com/seed2ac2593f/wxpay"
 	"github.com/seed2ac2593f/wxpay/credentials"
 	"github.com/seed2ac2593f/wxpay/notify"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/strictyaml"
 )
 
 // Mode is how a merchant serves malls.
@@ -87,20 +87,12 @@ type Options struct {
 // makes each merchant's client and parser. Problems are *Error, naming the
 // file's line, and never quote a key.
 func Load(path string, opts Options) (*Set, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("merchants: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	data, err := merchantsFile.Read(path)
 	if err != nil {
 		return nil, fmt.Errorf("merchants: %w", err)
 	}
 	s, err := load(data, filepath.Dir(path), opts)
-	if e, ok := errors.AsType[*Error](err); ok {
-		e.File = path
-	}
-	return s, err
+	return s, strictyaml.InFile(err, path)
 }
 
 func load(data []byte, dir string, opts Options) (*Set, error) {
@@ -136,12 +128,12 @@ func (sp *spec) merchant(opts Options) (*Merchant, error) {
 		src.BaseURL = credentials.Source{Value: opts.BaseURL, From: "--base-url"}
 	}
 	if v := sp.apiv3Env; v != nil {
-		key, ok := opts.LookupEnv(v.text)
+		key, ok := opts.LookupEnv(v.Text)
 		if !ok || key == "" {
-			return nil, v.fail(sp.field+".apiv3_key_env", "the environment variable it names is not set")
+			return nil, v.Fail(sp.field+".apiv3_key_env", "the environment variable it names is not set")
 		}
-		src.APIv3Key = credentials.Source{Value: key, From: sp.field + ".apiv3_key_env " + v.text}
-		sp.lines[src.APIv3Key.From] = v.line
+		src.APIv3Key = credentials.Source{Value: key, From: sp.field + ".apiv3_key_env " + v.Text}
+		sp.lines[src.APIv3Key.From] = v.Line
 	}
 	creds, err := src.Load(credentials.All)
 	if err != nil {
@@ -149,11 +141,11 @@ func (sp *spec) merchant(opts Options) (*Merchant, error) {
 	}
 	client, err := wxpay.NewClient(append(creds.Options, opts.Client...)...)
 	if err != nil {
-		return nil, fail(sp.line, sp.field, "%v", err)
+		return nil, strictyaml.Fail(sp.line, sp.field, "%v", err)
 	}
 	parser, err := notify.NewParser(client.Verifier(), creds.APIv3Key)
 	if err != nil {
-		return nil, fail(sp.line, sp.field, "%v", err)
+		return nil, strictyaml.Fail(sp.line, sp.field, "%v", err)
 	}
 	cert, err := MerchantCertificate(src)
 	if err != nil {
@@ -174,9 +166,9 @@ func (sp *spec) located(err error) *Error {
 		}
 	}
 	if longest == 0 {
-		return fail(line, sp.field, "%s", msg)
+		return strictyaml.Fail(line, sp.field, "%s", msg)
 	}
-	return fail(line, "", "%s", msg)
+	return strictyaml.Fail(line, "", "%s", msg)
 }
 
 // Single is the one merchant of the command-line flags: it serves its own

@@ -119,10 +119,10 @@ func TestAMerchantsFileThatCannotBeUsedNamesItsLine(t *testing.T) {
 		{"no merchant listed", "merchants: []\n", nil, ":1: merchants: the file lists no merchants"},
 		{"unknown key at the top", "merchant:\n" + a, nil, ":1: merchant: unknown key; the keys here: merchants"},
 		{"unknown key of a merchant", "merchants:\n" + a + "    privat_key: x.pem\n", nil,
-			":9: privat_key: unknown key; the keys of a merchant: mchid, name, mode,"},
-		{"key given twice", "merchants:\n" + a + "    mchid: \"1900000110\"\n", nil, ":9: mchid: given twice (first at line 2)"},
+			":9: merchants[0].privat_key: unknown key; the keys of a merchant: mchid, name, mode,"},
+		{"key given twice", "merchants:\n" + a + "    mchid: \"1900000110\"\n", nil, ":9: merchants[0].mchid: given twice (first at line 2)"},
 		{"a mall listed twice across merchants", "merchants:\n" + a + p + "    sub_mchids: [\"1900000109\"]\n", nil,
-			":17: sub_mchids: given twice (first at line 16)"},
+			":17: merchants[1].sub_mchids: given twice (first at line 16)"},
 		{"a sub-merchant listed as a direct merchant too", "merchants:\n" + a + strings.Replace(p, "1900000302", "1900000109", 1), nil,
 			":16: merchants[1].sub_mchids[1]: mall 1900000109 is already listed at line 2; a mall belongs to one merchant"},
 		{"a sub-merchant listed by two providers", "merchants:\n" + p + strings.Replace(p, "1900000209", "1900000210", 1), nil,
@@ -164,7 +164,7 @@ func TestAMerchantsFileThatCannotBeUsedNamesItsLine(t *testing.T) {
 		{"anchors", "merchants:\n  - &m\n    mchid: \"1\"\n", nil, ":2: anchors and aliases (&name, *name) are not supported"},
 		{"a second document", "merchants:\n" + a + "---\nmerchants: []\n", nil, ":9: a merchants file is one YAML document"},
 		{"not YAML", "merchants: [\n", nil, ":1: YAML syntax: did not find expected node content"},
-		{"a list where the merchants go", "merchants: 1900000109\n", nil, ":1: must be a list (items starting with -)"},
+		{"a list where the merchants go", "merchants: 1900000109\n", nil, ":1: merchants: must be a list (items starting with -, or [a, b])"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
