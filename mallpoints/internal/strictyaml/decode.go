@@ -136,7 +136,8 @@ func isScannerProblem(problem string) bool {
 	return false
 }
 
-var lineBreak = regexp.MustCompile(`\r\n|\r|\n`)
+// lineBreak is what yaml takes for a line break.
+var lineBreak = regexp.MustCompile(`\r\n|[\r\n\x{85}\x{2028}\x{2029}]`)
 
 // hasContent tells whether line n (from 1) of data holds more than spaces
 // and a comment.
