@@ -56,24 +56,21 @@ type Error = strictyaml.Error
 // merchantsFile is how the merchants file is decoded: strictly, deep
 // enough for merchants[i].sub_mchids[j], its problems named in its own
 // words.
-var merchantsFile = func() strictyaml.File {
-	keys := strictyaml.Keys(fileDoc{})
-	return strictyaml.File{
-		Name: "merchants file", MaxSize: MaxSize, MaxDepth: 5, KeyExample: "mchid", AnchorHint: "write the keys out",
-		Known: func(t string) string {
-			if t == "merchants.merchantDoc" {
-				return "the keys of a merchant: " + strings.Join(keys[t], ", ")
-			}
-			return "the keys here: " + strings.Join(keys[t], ", ")
-		},
-		Mapping: func(t string) string {
-			if t == "merchants.fileDoc" {
-				return "a mapping with the key merchants"
-			}
-			return "a mapping of " + strings.Join(keys[t], ", ")
-		},
-	}
-}()
+var merchantsFile = strictyaml.File{
+	Name: "merchants file", Root: fileDoc{}, MaxSize: MaxSize, MaxDepth: 5, KeyExample: "mchid", AnchorHint: "write the keys out",
+	Known: func(t, keys string) string {
+		if t == "merchants.merchantDoc" {
+			return "the keys of a merchant: " + keys
+		}
+		return "the keys here: " + keys
+	},
+	Mapping: func(t, keys string) string {
+		if t == "merchants.fileDoc" {
+			return "a mapping with the key merchants"
+		}
+		return "a mapping of " + keys
+	},
+}
 
 // spec is one merchant as the file gives it, checked, its files not read yet.
 type spec struct {
@@ -162,16 +159,8 @@ func (d *merchantDoc) spec(field, dir string) (spec, error) {
 		if sp.mode != Partner {
 			return sp, d.SubMchIDs.Fail(key("sub_mchids"), "only a merchant in mode: partner serves sub-merchants")
 		}
-		if !d.SubMchIDs.IsList {
-			return sp, d.SubMchIDs.Fail(key("sub_mchids"), strictyaml.MustBeList)
-		}
-		for i := range d.SubMchIDs.Items {
-			s := &d.SubMchIDs.Items[i]
-			id, err := s.mchID(strictyaml.Index(key("sub_mchids"), i))
-			if err != nil {
-				return sp, err
-			}
-			sp.subs = append(sp.subs, id)
+		if sp.subs, err = strictyaml.Each(d.SubMchIDs, key("sub_mchids"), (*scalar).mchID); err != nil {
+			return sp, err
 		}
 	}
 

@@ -731,27 +731,17 @@ func remarkProblem(s string) string {
 	return ""
 }
 
-// each checks that l is a list and reads its items with read, refusing an
-// item listed twice.
+// each reads the list l with read, refusing an item listed twice.
 func (l *scalars) each(field string, read func(s *scalar, field string) (string, error), dup string) ([]string, error) {
-	if !l.IsList {
-		return nil, l.Fail(field, strictyaml.MustBeList)
-	}
-	var out []string
 	seen := map[string]int{}
-	for i := range l.Items {
-		s, f := &l.Items[i], strictyaml.Index(field, i)
-		v, err := read(s, f)
-		if err != nil {
-			return nil, err
-		}
-		if line, ok := seen[v]; ok {
-			return nil, s.Fail(f, "%s %s is already listed at line %d", dup, v, line)
+	return strictyaml.Each(&l.List, field, func(s *scalar, field string) (string, error) {
+		v, err := read(s, field)
+		if line, ok := seen[v]; ok && err == nil {
+			return "", s.Fail(field, "%s %s is already listed at line %d", dup, v, line)
 		}
 		seen[v] = s.Line
-		out = append(out, v)
-	}
-	return out, nil
+		return v, err
+	})
 }
 
 // appIDs reads a mall's AppIDs, in the file's order. Every WeChat AppID

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/strictyaml"
 )
@@ -20,15 +19,12 @@ type Error = strictyaml.Error
 
 // rulesFile is how the rules file is decoded: strictly, its problems named
 // in its own words.
-var rulesFile = func() strictyaml.File {
-	keys := strictyaml.Keys(fileDoc{})
-	return strictyaml.File{
-		Name: "rules file", MaxSize: MaxSize, MaxDepth: 20, KeyExample: "daily_cap",
-		AnchorHint: "write the rule out, or put it in the default section",
-		Known:      func(t string) string { return "known keys here: " + strings.Join(keys[t], ", ") },
-		Mapping:    func(t string) string { return "a mapping of " + strings.Join(keys[t], ", ") },
-	}
-}()
+var rulesFile = strictyaml.File{
+	Name: "rules file", Root: fileDoc{}, MaxSize: MaxSize, MaxDepth: 20, KeyExample: "daily_cap",
+	AnchorHint: "write the rule out, or put it in the default section",
+	Known:      func(_, keys string) string { return "known keys here: " + keys },
+	Mapping:    func(_, keys string) string { return "a mapping of " + keys },
+}
 
 // Load reads the rules file at path (at most MaxSize bytes), parses it and
 // reads the signing secrets its decide sections name. A *Error gets the

@@ -19,15 +19,17 @@ import (
 // problems in its own words.
 type File struct {
 	Name       string // "rules file": "a rules file is one YAML document"
+	Root       any    // a value of the struct the file decodes into, for the keys of its mappings
 	MaxSize    int    // the largest file accepted, in bytes
 	MaxDepth   int    // the deepest node accepted: the document is 0, its top-level mapping 1
 	KeyExample string // a key of the file, for "a key must be a name such as daily_cap, …"
 	AnchorHint string // what to write instead of an anchor or alias
-	// Known says, after "unknown key; ", which keys the mapping decoded
-	// into goType has; goType as yaml names it, such as "rules.shopDoc".
-	Known func(goType string) string
+	// Known says, after "unknown key; ", which keys ("a, b") the mapping
+	// decoded into goType has; goType as yaml names it, such as
+	// "rules.shopDoc".
+	Known func(goType, keys string) string
 	// Mapping says, after "must be ", what goType is decoded from.
-	Mapping func(goType string) string
+	Mapping func(goType, keys string) string
 }
 
 // maxNodes and maxKeys bound the work a file can cause, whatever its shape.
@@ -89,18 +91,13 @@ func (f *File) Decode(data []byte, v any) error {
 
 var yamlLine = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
-// parserProblems are the problems of yaml's parser, as opposed to its
-// scanner. yaml v3 reports a parser problem's line counted from 0: the line
-// where the mapping or list at fault began, or, when that is the first, the
-// line where it found the problem, left out when that is the first too.
-// Scanner problems are counted from 1.
-var parserProblems = []string{
-	"did not find expected ",
-	"found duplicate %TAG directive",
-	"found duplicate %YAML directive",
-	"found incompatible YAML document",
-	"found undefined tag handle",
-}
+// parserProblem matches the problems of yaml's parser, as opposed to its
+// scanner, whose "did not find expected …" begin alike. yaml v3 reports a
+// parser problem's line counted from 0: the line where the mapping or list
+// at fault began or, when that is the first, where it found the problem,
+// and leaves the line out when that is the first too. It counts a scanner
+// problem's line from 1.
+var parserProblem = regexp.MustCompile(`^(did not find expected (<|node content|key|'-'|',')|found (duplicate %|incompatible YAML|undefined tag handle))`)
 
 // syntaxError turns yaml's "yaml: line 3: …" about data into an *Error.
 func syntaxError(err error, data []byte) *Error {
@@ -109,31 +106,16 @@ func syntaxError(err error, data []byte) *Error {
 		return &Error{Problem: "YAML syntax: " + err.Error()}
 	}
 	line, _ := strconv.Atoi(m[1])
-	problem := m[2]
-	for _, p := range parserProblems {
-		if strings.HasPrefix(problem, p) && !isScannerProblem(problem) {
-			line++
-			// A mapping or list begins on a line with something on it: on
-			// one without, yaml found the problem (the end of the file)
-			// and the mapping or list began on the first line.
-			if !hasContent(data, line) {
-				line = 1
-			}
-			break
+	if parserProblem.MatchString(m[2]) {
+		line++
+		// A mapping or list begins on a line with something on it: on one
+		// without, yaml found the problem (the end of the file), and the
+		// mapping or list began on the first line.
+		if !hasContent(data, line) {
+			line = 1
 		}
 	}
-	return &Error{Line: line, Problem: "YAML syntax: " + problem}
-}
-
-// isScannerProblem tells apart the scanner's "did not find expected …"
-// problems, which share a prefix with the parser's.
-func isScannerProblem(problem string) bool {
-	for _, s := range []string{"alphabetic or numeric character", "comment or line break", "digit or '.' character", "hexdecimal number", "version number", "whitespace"} {
-		if strings.HasPrefix(problem, "did not find expected "+s) {
-			return true
-		}
-	}
-	return false
+	return &Error{Line: line, Problem: "YAML syntax: " + m[2]}
 }
 
 // lineBreak is what yaml takes for a line break.
@@ -242,10 +224,11 @@ func (f *File) decodeError(err error, doc *yaml.Node) *Error {
 		}
 		return n, ""
 	}
+	keys := func(goType string) string { return strings.Join(keysOf(f.Root)[goType], ", ") }
 	e := &Error{}
 	if m := unknownKey.FindStringSubmatch(msg); m != nil {
 		e.Line, e.Field = locate(m[1], func(v located) bool { return v.key && v.node.Value == m[2] })
-		e.Problem = "unknown key; " + f.Known(m[3])
+		e.Problem = "unknown key; " + f.Known(m[3], keys(m[3]))
 	} else if m := duplicateKey.FindStringSubmatch(msg); m != nil {
 		key, _ := strconv.Unquote(m[2])
 		e.Line, e.Field = locate(m[1], func(v located) bool { return v.key && v.node.Value == key })
@@ -257,7 +240,7 @@ func (f *File) decodeError(err error, doc *yaml.Node) *Error {
 		})
 		e.Problem = MustBeList
 		if !strings.HasPrefix(m[4], "[]") {
-			e.Problem = "must be " + f.Mapping(m[4])
+			e.Problem = "must be " + f.Mapping(m[4], keys(m[4]))
 		}
 	} else {
 		e.Problem = msg // "line 3: …": no other is known to reach here
@@ -265,12 +248,12 @@ func (f *File) decodeError(err error, doc *yaml.Node) *Error {
 	return e
 }
 
-// Keys lists the keys of each mapping of a file whose struct is root's
+// keysOf lists the keys of each mapping of a file whose struct is root's
 // type, in the structs' order, by the name yaml gives each Go type in its
-// errors ("rules.shopDoc"): for Known and Mapping. A struct that decodes
-// itself (Scalar, List) is a value, not a mapping; an inlined struct's keys
-// are its mapping's, and At is none.
-func Keys(root any) map[string][]string {
+// errors ("rules.shopDoc"). A struct that decodes itself (Scalar, List) is
+// a value, not a mapping; an inlined struct's keys are its mapping's, and
+// At has none.
+func keysOf(root any) map[string][]string {
 	out := map[string][]string{}
 	leaf := reflect.TypeFor[yaml.Unmarshaler]()
 	var keys func(t reflect.Type) []string

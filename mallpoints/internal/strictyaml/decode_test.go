@@ -36,14 +36,11 @@ type (
 	list = strictyaml.List[strictyaml.Scalar, *strictyaml.Scalar]
 )
 
-var testFile = func() strictyaml.File {
-	keys := strictyaml.Keys(testDoc{})
-	return strictyaml.File{
-		Name: "test file", MaxSize: 1 << 20, MaxDepth: 6, KeyExample: "name", AnchorHint: "write the item out",
-		Known:   func(t string) string { return "known keys here: " + strings.Join(keys[t], ", ") },
-		Mapping: func(t string) string { return "a mapping of " + strings.Join(keys[t], ", ") },
-	}
-}()
+var testFile = strictyaml.File{
+	Name: "test file", Root: testDoc{}, MaxSize: 1 << 20, MaxDepth: 6, KeyExample: "name", AnchorHint: "write the item out",
+	Known:   func(_, keys string) string { return "known keys here: " + keys },
+	Mapping: func(_, keys string) string { return "a mapping of " + keys },
+}
 
 // Every refusal names the line (where the file has one), the key's path
 // (where there is a key) and the problem, in the words of the file's kind.
@@ -66,6 +63,7 @@ func TestDecodeRefusesWithLineKeyAndProblem(t *testing.T) {
 		{"an unclosed mapping on the first line", nil, "{name: a\n", 1, "", "YAML syntax: did not find expected ',' or '}'"},
 		{"a key among list items: where the list began", nil, "name: a\nitems:\n  - {id: 1}\n  name: b\n  - x\n", 3, "", "YAML syntax: did not find expected '-' indicator"},
 		{"a tab: the scanner's line", nil, "name: a\nitems:\n\tid: 1\n", 3, "", "YAML syntax: found character that cannot start any token"},
+		{"a tag without its URI: the scanner's line", nil, "name: a\nitems:\n  - id: !<>\n", 3, "", "YAML syntax: did not find expected tag URI"},
 		{"an unclosed quote", nil, "name: a\nitems:\n  - id: \"1\n", 3, "", "YAML syntax: found unexpected end of stream"},
 		{"a syntax error yaml gives no line", nil, "name: a: b\n", 0, "", "YAML syntax: mapping values are not allowed in this context"},
 		{"more nodes than any file needs", nil, "tags: [" + strings.Repeat("a, ", 100_000) + "]\n", 1, "", "the file has more than 100000 YAML nodes"},
@@ -191,19 +189,33 @@ func TestAListThatIsNotOneKeepsItsLine(t *testing.T) {
 	}
 }
 
-// Keys lists each mapping's keys in the structs' order, by the name yaml
-// gives its type: an inlined struct's keys are its mapping's, At and the
-// values (Scalar, List) are no mappings.
-func TestKeysListEachMappingsKeys(t *testing.T) {
+// Each reads a list's items in order, each named by its path, and stops
+// at the first problem; a value where the list belongs is refused.
+func TestEachReadsTheItemsWithTheirPaths(t *testing.T) {
 	t.Parallel()
-	got := strictyaml.Keys(testDoc{})
-	want := map[string][]string{
-		"strictyaml_test.testDoc": {"name", "tags", "items"},
-		"strictyaml_test.itemDoc": {"id", "note", "sub"},
-		"strictyaml_test.deepDoc": {"deep"},
+	var doc testDoc
+	if err := testFile.Decode([]byte("tags: [a, bb, [c], d]\nitems:\n  - sub: {deep: x}\n"), &doc); err != nil {
+		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Keys:\n%q\nwant\n%q", got, want)
+	var fields []string
+	got, err := strictyaml.Each(doc.Tags, "tags", func(s *strictyaml.Scalar, field string) (int, error) {
+		fields = append(fields, field)
+		v, err := s.Value(field)
+		return len(v), err
+	})
+	if want := "line 1: tags[2]: must be a single value, not a list or mapping"; err == nil || err.Error() != want {
+		t.Errorf("Each: %v, want %q", err, want)
+	}
+	if want := []string{"tags[0]", "tags[1]", "tags[2]"}; got != nil || !reflect.DeepEqual(fields, want) {
+		t.Errorf("Each read %v and gave %v, want %v and nothing", fields, got, want)
+	}
+	doc.Tags.Items = doc.Tags.Items[:2]
+	if got, err := strictyaml.Each(doc.Tags, "tags", (*strictyaml.Scalar).Value); err != nil || !reflect.DeepEqual(got, []string{"a", "bb"}) {
+		t.Errorf("Each: %q, %v", got, err)
+	}
+	deep := (*doc.Items)[0].Sub.Deep
+	if _, err := strictyaml.Each(deep, "items[0].sub.deep", (*strictyaml.Scalar).Value); err == nil || err.Error() != "line 3: items[0].sub.deep: "+strictyaml.MustBeList {
+		t.Errorf("Each of a value: %v", err)
 	}
 }
 

@@ -2,7 +2,6 @@ package strictyaml_test
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/strictyaml"
 )
@@ -15,11 +14,10 @@ func ExampleFile_Decode() {
 	type fileDoc struct {
 		Shops *[]shopDoc `yaml:"shops"`
 	}
-	keys := strictyaml.Keys(fileDoc{})
 	shops := strictyaml.File{
-		Name: "shops file", MaxSize: 1 << 20, MaxDepth: 5, KeyExample: "shops", AnchorHint: "write the shop out",
-		Known:   func(t string) string { return "known keys here: " + strings.Join(keys[t], ", ") },
-		Mapping: func(t string) string { return "a mapping of " + strings.Join(keys[t], ", ") },
+		Name: "shops file", Root: fileDoc{}, MaxSize: 1 << 20, MaxDepth: 5, KeyExample: "shops", AnchorHint: "write the shop out",
+		Known:   func(_, keys string) string { return "known keys here: " + keys },
+		Mapping: func(_, keys string) string { return "a mapping of " + keys },
 	}
 
 	var f fileDoc

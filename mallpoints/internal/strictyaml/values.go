@@ -87,3 +87,24 @@ func (l *List[T, PT]) UnmarshalYAML(n *yaml.Node) error {
 func (l *List[T, PT]) Fail(field, format string, args ...any) *Error {
 	return Fail(l.Line, field, format, args...)
 }
+
+// Each reads the items of the list l at field with read, in order, each
+// with its path ("app_ids[1]"); a value or mapping where the list belongs
+// is MustBeList.
+func Each[V, T any, PT interface {
+	*T
+	yaml.Unmarshaler
+}](l *List[T, PT], field string, read func(PT, string) (V, error)) ([]V, error) {
+	if !l.IsList {
+		return nil, l.Fail(field, MustBeList)
+	}
+	var out []V
+	for i := range l.Items {
+		v, err := read(&l.Items[i], Index(field, i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
