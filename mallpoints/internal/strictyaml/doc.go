@@ -2,7 +2,7 @@
 // mallpointsd (the rules file, the merchants file) strictly, and names
 // every problem by the file's line and the key's path.
 //
-//	var merchantsFile = strictyaml.File{Name: "merchants file", MaxSize: 1 << 20, MaxDepth: 5, …}
+//	var merchantsFile = strictyaml.File{Name: "merchants file", Root: fileDoc{}, MaxSize: 1 << 20, MaxDepth: 5, …}
 //
 //	var f fileDoc // its fields are *Scalar, *List[Scalar, *Scalar] or mappings of them
 //	if err := merchantsFile.Decode(data, &f); err != nil {
