@@ -142,7 +142,7 @@ func TestWithAMerchantsFileEachMerchantIsNotifiedAtItsURLAndSignsItsMallsSyncs(t
 		t.Fatal(err)
 	}
 	hup <- syscall.SIGHUP
-	printed(t, &logs, &out, regexp.MustCompile(`merchants not reloaded; the previous merchants stay in force.*merchants\.yaml:3: private_kee: unknown key`))
+	printed(t, &logs, &out, regexp.MustCompile(`merchants not reloaded; the previous merchants stay in force.*merchants\.yaml:3: merchants\[0\]\.private_kee: unknown key`))
 	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -248,7 +248,7 @@ func TestAReloadThatDropsAMerchantWithPendingSyncsIsRefused(t *testing.T) {
 		if err := os.WriteFile(tm.path, []byte("merchants:\n  - mchid: \""+direct+"\"\n    private_kee: x.pem\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.srv.ReloadMerchants(ctx); err == nil || !strings.Contains(err.Error(), tm.path+":3: private_kee: unknown key") {
+		if _, err := e.srv.ReloadMerchants(ctx); err == nil || !strings.Contains(err.Error(), tm.path+":3: merchants[0].private_kee: unknown key") {
 			t.Fatalf("reload of a file with a mistake: %v", err)
 		}
 
