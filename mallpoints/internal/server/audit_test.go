@@ -101,7 +101,7 @@ const auditToken = "an-admin-token-of-more-than-32-characters"
 // that changes state, on the API and the dashboard, and checks that a
 // request that succeeds writes one audit entry naming who, from where,
 // what and the values before and after; the routes that change nothing
-// write none. The daily expiry run and a rules reload are the system's.
+// write none. An expiry run's outcome and a rules reload are the system's.
 func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dsn string) {
 		crm := newFakeCRM(t, func(crmCall) (int, string) { return http.StatusInternalServerError, "down" })
