@@ -242,7 +242,7 @@ func TestAnExpiryRunTellsItsStateAndWhatItsAttemptsExpired(t *testing.T) {
 			b := newExpiryBed(t, dsn(t), members, ledger.ExpiryConfig{Batch: 1, Pause: 1500 * time.Millisecond})
 			var attempts atomic.Int32
 			var runIDs sync.Map
-			o := b.start(t, Config{RetryBase: 500 * time.Millisecond,
+			o := b.start(t, Config{RetryBase: 2 * time.Second,
 				Expire: func(ctx context.Context, run int64, asOf string) (ExpiryOutcome, error) {
 					runIDs.Store(run, true)
 					if attempts.Add(1) == 1 {
