@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +20,8 @@ import (
 // run goes on: N members of the mall, each with one lot of 100 points due
 // at 00:00 Beijing time today, are written straight into the service's
 // database (bulk SQL, as a year of payments would have left them), and the
-// expiry run as of today starts through the admin API with the load.
+// expiry run as of today is queued through the admin API with the load, and
+// its status polled until it is done.
 
 var beijing = time.FixedZone("UTC+8", 8*3600)
 
@@ -70,43 +72,111 @@ func seedDue(ctx context.Context, db, mall string, n int) (asOf string, err erro
 // expiryRun is an expiry run started through the admin API.
 type expiryRun struct {
 	done  chan struct{}
-	took  time.Duration
-	reply string // the answer's status line, or why there was none
+	took  time.Duration // from the run's status: its last attempt's start to its end
+	reply string        // how it ended, or why it is not known
 }
 
-// startExpiry posts POST /api/expiry/run as of asOf and times it until the
-// service answers or drops the connection, whichever comes first: either
-// is when the handler's run returned.
+// expiryStatus is GET /api/expiry/runs/{id}'s answer, as far as the report
+// goes.
+type expiryStatus struct {
+	ID         int64      `json:"id"`
+	State      string     `json:"state"`
+	Attempts   int        `json:"attempts"`
+	Error      string     `json:"error"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Points     int64      `json:"points"`
+	Members    int        `json:"members"`
+}
+
+// startExpiry posts POST /api/expiry/run as of asOf, which queues the run
+// and answers 202 with its status URL, and polls that until the run is done
+// or failed: the run's duration is the status's, from its last attempt's
+// start to its end.
 func startExpiry(ctx context.Context, adminURL, asOf string) *expiryRun {
 	x := &expiryRun{done: make(chan struct{})}
 	go func() {
 		defer close(x.done)
-		start := time.Now()
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(adminURL, "/")+"/api/expiry/run",
-			bytes.NewReader(fmt.Appendf(nil, `{"as_of": %q}`, asOf)))
+		base := strings.TrimSuffix(adminURL, "/")
+		location, err := requestExpiry(ctx, base, asOf)
 		if err != nil {
 			x.reply = err.Error()
 			return
 		}
-		req.Header.Set("Content-Type", "application/json")
-		// No client timeout: a year-end run takes minutes.
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_, err = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			x.reply = resp.Status
-		}
-		x.took = time.Since(start)
-		if err != nil {
-			x.reply = "no answer: " + err.Error()
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			st, err := expiryState(ctx, base+location)
+			switch {
+			case err != nil:
+				x.reply = err.Error()
+				return
+			case st.State == "done" || st.State == "failed":
+				if st.StartedAt != nil && st.FinishedAt != nil {
+					x.took = st.FinishedAt.Sub(*st.StartedAt)
+				}
+				x.reply = fmt.Sprintf("run %d %s after %d attempt(s): %d members, %d points", st.ID, st.State, st.Attempts, st.Members, st.Points)
+				if st.Error != "" {
+					x.reply += "; last error: " + st.Error
+				}
+				return
+			}
+			select {
+			case <-ctx.Done():
+				x.reply = "stopped waiting: " + ctx.Err().Error()
+				return
+			case <-tick.C:
+			}
 		}
 	}()
 	return x
 }
 
-// expiredCount counts the expire entries of the run as of asOf in the
-// service's database: how many members the run expired, whatever became of
-// its answer.
+// requestExpiry queues the run and returns its status URL's path.
+func requestExpiry(ctx context.Context, base, asOf string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/expiry/run",
+		bytes.NewReader(fmt.Appendf(nil, `{"as_of": %q}`, asOf)))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("expiry run not queued: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	location := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusAccepted || !strings.HasPrefix(location, "/api/expiry/runs/") {
+		return "", fmt.Errorf("expiry run not queued: %s %s", resp.Status, body)
+	}
+	return location, nil
+}
+
+// expiryState reads the run's status at url.
+func expiryState(ctx context.Context, url string) (expiryStatus, error) {
+	var st expiryStatus
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return st, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return st, fmt.Errorf("expiry run status: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("expiry run status: %s %s", resp.Status, body)
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		return st, fmt.Errorf("expiry run status: %w", err)
+	}
+	return st, nil
+}
+
+// expiredCount counts the expire entries as of asOf in the service's
+// database: how many members the run expired, whatever its status says.
 func expiredCount(ctx context.Context, db, asOf string) (n int64, err error) {
 	const q = `SELECT COUNT(*) FROM ledger_entries WHERE kind = 'expire' AND idempotency_key = $1`
 	key := "expire:" + asOf

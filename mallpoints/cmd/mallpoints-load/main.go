@@ -297,8 +297,8 @@ func spawned(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "expiry run as of %s beside the load: %d of %d members expired in %.1f s (%.0f members/s; %s), started with the load's first payment\n",
-			asOf, n, o.expire, expiry.took.Seconds(), float64(n)/expiry.took.Seconds(), expiry.reply)
+		fmt.Fprintf(stdout, "expiry run as of %s beside the load: %d of %d members expired in %.1f s (%.0f members/s; %s), queued with the load's first payment\n",
+			asOf, n, o.expire, expiry.took.Seconds(), float64(n)/max(expiry.took.Seconds(), 0.001), expiry.reply)
 		fmt.Fprintln(stdout, "(the service CPU below includes the expiry run's)")
 	}
 	fmt.Fprintln(stderr, "measuring the cryptography a payment needs …")

@@ -16,6 +16,7 @@ import (
 	"github.com/seed2ac2593f/wxpay/credentials"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
@@ -110,7 +111,7 @@ func (c *config) options() []option {
 		{"expiry-batch", "MALLPOINTS_EXPIRY_BATCH", "N", "members an expiry run expires in one transaction", fmt.Sprint(ledger.ExpiryBatch), &c.expiryBatch, 1},
 		{"expiry-pause", "MALLPOINTS_EXPIRY_PAUSE", "DURATION", "an expiry run's rest between two batches; 0s for none", ledger.ExpiryPause.String(), &c.expiryPause, 0},
 		{"status-cache", "MALLPOINTS_STATUS_CACHE", "DURATION", "how long WeChat Pay's answers about a member serve GET /api/members/{mall}/{openid}/status", "10m", &c.statusCache, 0},
-		{"query-budget", "MALLPOINTS_QUERY_BUDGET", "N", "calls a second to each WeChat Pay member query per calling merchant, shared by every replica (WeChat Pay allows 150)", "120", &c.queryBudget, 1},
+		{"query-budget", "MALLPOINTS_QUERY_BUDGET", "N", "calls a second to each WeChat Pay member query per calling merchant, shared by every replica, counted per tenth of a second (WeChat Pay allows 150)", "120", &c.queryBudget, memberstatus.MinBudget},
 		{"recheck-interval", "MALLPOINTS_RECHECK_INTERVAL", "DURATION", "how often a member active in the last 30 days has its authorisation asked again; 0 turns the re-check off", "168h", &c.recheckInterval, 0},
 		{"log-format", "MALLPOINTS_LOG_FORMAT", "text|json", "", "text", &c.logFormat, 0},
 		{"sandbox-listen", "MALLPOINTS_SANDBOX_LISTEN", "ADDR", "the embedded sandbox's address, without credentials", "127.0.0.1:8090", &c.sandboxListen, 0},

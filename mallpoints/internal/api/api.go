@@ -26,16 +26,19 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/memberstatus"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/merchants"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/outbox"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/parking"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// Retrier moves a parked sync back to the queue, and sends a webhook's
-// events again: package outbox.
-type Retrier interface {
+// Queue moves a parked sync back to the queue, sends a webhook's events
+// again, and queues expiry runs and tells their state: package outbox.
+type Queue interface {
 	Retry(ctx context.Context, syncID int64) (bool, error)
 	Redeliver(ctx context.Context, webhook, mall string, after int64) (int64, error)
+	RunExpiry(ctx context.Context, asOf string) (outbox.ExpiryRun, bool, error)
+	ExpiryRun(ctx context.Context, id int64) (outbox.ExpiryRun, error)
 }
 
 // Config is what the API serves.
@@ -43,7 +46,7 @@ type Config struct {
 	DB      *storage.DB
 	Ledger  *ledger.Service
 	Parking *parking.Service
-	Outbox  Retrier
+	Outbox  Queue
 	Rules   *rules.Current // the rules in force
 	MchID   string         // the merchant's own mchid: the mall when a request names none
 	Logger  *slog.Logger
@@ -62,7 +65,7 @@ type API struct {
 	db      *storage.DB
 	ledger  *ledger.Service
 	parking *parking.Service
-	outbox  Retrier
+	outbox  Queue
 	current *rules.Current
 	mchID   string
 	log     *slog.Logger
@@ -153,6 +156,7 @@ func (a *API) Routes() []Route {
 		{"GET /api/entries", accounts.Feed, a.entries},
 		{"GET /api/refusals", accounts.Read, a.refusals},
 		{"POST /api/expiry/run", accounts.RunExpiry, a.runExpiry},
+		{"GET /api/expiry/runs/{id}", accounts.RunExpiry, a.expiryRun},
 		{"GET /api/decisions", accounts.Read, a.decisions},
 		{"POST /api/decisions/{kind}/{mall}/{subject}", accounts.Retry, a.decideParked},
 		{"GET /api/merchants", accounts.ReadMerchants, a.merchants},
@@ -229,6 +233,9 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ledger.ErrBalanceLimit):
 		writeError(w, http.StatusConflict, &Error{Code: "BALANCE_LIMIT",
 			Message: fmt.Sprintf("the balance would pass its maximum of %d points", rules.MaxPoints), Field: "points"})
+	case errors.Is(err, ledger.ErrAsOfInvalid):
+		writeError(w, http.StatusBadRequest, &Error{Code: "INVALID_FIELD",
+			Message: "as_of must be a Beijing date (YYYY-MM-DD), not after today", Field: "as_of"})
 	case errors.Is(err, ledger.ErrNoDecision):
 		writeError(w, http.StatusNotFound, &Error{Code: "NOT_FOUND", Message: "no such payment or refund"})
 	case errors.Is(err, ledger.ErrNotParked):

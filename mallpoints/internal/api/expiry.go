@@ -1,11 +1,10 @@
 package api
 
 import (
-	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
@@ -14,39 +13,46 @@ type expiryRequest struct {
 	AsOf string `json:"as_of"` // a Beijing date, YYYY-MM-DD, not after today
 }
 
-// runExpiry runs expiry as of a date now, as the daily job does, and
-// answers what it expired. Running it again for the same date expires
-// nothing more.
+// runExpiry queues an expiry run as of a date, the daily run's job, and
+// answers 202 with the run and its status URL, at once: a run over many
+// members outlasts the admin listener's write timeout. While a run of the
+// date is queued, running or waiting to retry, it answers that run.
 func (a *API) runExpiry(w http.ResponseWriter, r *http.Request) {
 	var req expiryRequest
 	if err := decode(r, &req); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.ledger.Expire(r.Context(), req.AsOf)
-	if e, ok := ExpiryAudit(res, err); ok {
-		a.record(r, e)
+	if _, err := a.ledger.ExpiryDate(req.AsOf); err != nil {
+		a.fail(w, r, err)
+		return
 	}
-	if errors.Is(err, ledger.ErrAsOfInvalid) {
-		err = &Error{Code: "INVALID_FIELD", Message: "as_of must be a Beijing date (YYYY-MM-DD), not after today", Field: "as_of"}
-	}
+	run, created, err := a.outbox.RunExpiry(r.Context(), req.AsOf)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, res)
+	// What the run expires is the system's entry, written by the run
+	// (package server), as the daily run's is.
+	a.record(r, storage.AuditEntry{Action: "expiry.run", Subject: req.AsOf,
+		After: values(map[string]any{"as_of": req.AsOf, "run": run.ID, "new_run": created})})
+	w.Header().Set("Location", "/api/expiry/runs/"+strconv.FormatInt(run.ID, 10))
+	writeJSON(w, http.StatusAccepted, run)
 }
 
-// ExpiryAudit is the audit entry of an expiry run that returned res and
-// err, and whether there is one: a run that finished, or one that stopped
-// half-way having expired members' points (committed, each member in its
-// own transaction).
-func ExpiryAudit(res ledger.ExpiryResult, err error) (storage.AuditEntry, bool) {
-	if err != nil && len(res.Members) == 0 {
-		return storage.AuditEntry{}, false
+// expiryRun answers an expiry run's state and what it expired.
+func (a *API) expiryRun(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		a.fail(w, r, &Error{Code: "INVALID_PARAMETER", Message: "the run id is a positive whole number", Field: "id"})
+		return
 	}
-	return storage.AuditEntry{Action: "expiry.run", Subject: res.AsOf, After: values(map[string]any{
-		"as_of": res.AsOf, "points": res.Points, "members": len(res.Members), "complete": err == nil})}, true
+	run, err := a.outbox.ExpiryRun(r.Context(), id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, run)
 }
 
 // expiringWindow is how far ahead a member's points count as expiring soon.

@@ -52,6 +52,18 @@ func (s *Service) SetExpiryConfig(c ExpiryConfig) { s.expiry = c.withDefaults() 
 // today.
 var ErrAsOfInvalid = errors.New("ledger: as_of must be a Beijing date (YYYY-MM-DD), not after today")
 
+// ExpiryDate is the start of the Beijing day asOf names, the date of an
+// expiry run, or ErrAsOfInvalid when it is not a date (YYYY-MM-DD) or is
+// after today. Expire checks its date with it, and the API a request's
+// before it queues the run.
+func (s *Service) ExpiryDate(asOf string) (time.Time, error) {
+	day, err := rules.ParseBeijingDate(asOf)
+	if err != nil || day.After(s.now()) {
+		return time.Time{}, fmt.Errorf("%w: %q", ErrAsOfInvalid, asOf)
+	}
+	return day, nil
+}
+
 // Expired is what one member lost in an expiry run.
 type Expired struct {
 	Mall   string `json:"mall"`
@@ -78,9 +90,9 @@ type ExpiryResult struct {
 // ExpiryConfig's Batch, expires each batch in one transaction and pauses
 // for its Pause between them.
 func (s *Service) Expire(ctx context.Context, asOf string) (ExpiryResult, error) {
-	day, err := rules.ParseBeijingDate(asOf)
-	if err != nil || day.After(s.now()) {
-		return ExpiryResult{}, fmt.Errorf("%w: %q", ErrAsOfInvalid, asOf)
+	day, err := s.ExpiryDate(asOf)
+	if err != nil {
+		return ExpiryResult{}, err
 	}
 	cfg := s.expiry.withDefaults()
 	res := ExpiryResult{AsOf: asOf, Members: []Expired{}}

@@ -190,12 +190,24 @@ func TestLotsAndExpiryOnBothEngines(t *testing.T) {
 	}
 }
 
+// An expiry run's date is a Beijing date, not after today: ExpiryDate
+// says so for the API before a run is queued, and Expire refuses any other
+// for the run itself.
 func TestExpireRefusesADateAfterTodayOrNotADate(t *testing.T) {
 	t.Parallel()
 	b := newExpiryBed(t, testDatabases(t)[0].dsn(t), time.Date(2027, 6, 1, 0, 30, 0, 0, beijing))
 	for _, asOf := range []string{"2027-06-02", "2027-6-1", "", "2027-06-01T00:00:00+08:00"} {
+		if _, err := b.s.ExpiryDate(asOf); !errorsIs(err, ErrAsOfInvalid) {
+			t.Errorf("ExpiryDate(%q): %v, want ErrAsOfInvalid", asOf, err)
+		}
 		if _, err := b.s.Expire(b.ctx, asOf); !errorsIs(err, ErrAsOfInvalid) {
 			t.Errorf("as_of %q: %v, want ErrAsOfInvalid", asOf, err)
+		}
+	}
+	for asOf, want := range map[string]time.Time{"2027-06-01": time.Date(2027, 6, 1, 0, 0, 0, 0, beijing),
+		"2026-12-31": time.Date(2026, 12, 31, 0, 0, 0, 0, beijing)} {
+		if day, err := b.s.ExpiryDate(asOf); err != nil || !day.Equal(want) {
+			t.Errorf("ExpiryDate(%q) = %v, %v; want %v", asOf, day, err, want)
 		}
 	}
 	if _, err := b.s.Expire(b.ctx, "2027-06-01"); err != nil {

@@ -19,10 +19,11 @@
 //
 // WeChat Pay limits the authorisation query to 150 calls a second per
 // calling merchant, whatever the mall: a provider's thousand malls share
-// one limit. Calls are counted per calling merchant, query and second in
-// the database (storage.TakeQuery), so every replica shares one budget,
-// Config.Budget a second (120 by default, room below 150 for clocks a
-// fraction of a second apart). Lookups may take all of it; the periodic
+// one limit. Calls are counted per calling merchant, query and tenth of a
+// second in the database (storage.TakeQuery), so every replica shares one
+// budget, Config.Budget a second (120 by default) taken a tenth at a time:
+// whichever second WeChat Pay counts holds at most eleven tenths, 132
+// calls, with room below 150 for clocks a fraction of a second apart. Lookups may take all of it; the periodic
 // re-check (Recheck) stops at half, so lookups always have the rest. A call
 // beyond the budget is not made: the lookup answers what is kept.
 //

@@ -59,7 +59,7 @@ func (s *Service) Recheck(ctx context.Context) (RecheckResult, error) {
 			after = m
 			state, err := s.askAuthorization(ctx, m, half)
 			for errors.Is(err, errBudgetSpent) && time.Now().Before(deadline) {
-				if err := sleep(ctx, time.Until(time.Now().Truncate(time.Second).Add(time.Second))); err != nil {
+				if err := sleep(ctx, time.Until(time.Now().Truncate(tenth).Add(tenth))); err != nil {
 					return res, err
 				}
 				state, err = s.askAuthorization(ctx, m, half)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -20,8 +21,12 @@ const (
 	DefaultCacheFor = 10 * time.Minute
 	DefaultWait     = 500 * time.Millisecond
 	// DefaultBudget is the calls a second to each query per calling
-	// merchant, below WeChat Pay's 150.
+	// merchant: counted by the tenth of a second, at most 132 in any
+	// second, below WeChat Pay's 150.
 	DefaultBudget = 120
+	// MinBudget is the least budget: a tenth of it each tenth of a
+	// second, of which the re-check takes half, must be a call.
+	MinBudget = 20
 	// DefaultQueryTimeout bounds a query that goes on after its lookup
 	// stopped waiting.
 	DefaultQueryTimeout    = 10 * time.Second
@@ -53,7 +58,7 @@ type Config struct {
 	// Wait is the most a lookup waits for WeChat Pay; 0 means DefaultWait.
 	Wait time.Duration
 	// Budget is the calls a second to each query per calling merchant,
-	// shared by every replica; 0 means DefaultBudget.
+	// shared by every replica, at least MinBudget; 0 means DefaultBudget.
 	Budget int
 	// QueryTimeout bounds one query; 0 means DefaultQueryTimeout.
 	QueryTimeout time.Duration
@@ -82,7 +87,7 @@ const (
 const (
 	OutcomeOK          = "ok"           // answered, and the answer recorded
 	OutcomeError       = "error"        // refused, failed or unverified
-	OutcomeBudgetSpent = "budget_spent" // not made: this second's budget is spent
+	OutcomeBudgetSpent = "budget_spent" // not made: this tenth of a second's budget is spent
 	OutcomeNotSent     = "not_sent"     // not made: no app id or no merchant for the mall
 )
 
@@ -107,6 +112,9 @@ func New(cfg Config) (*Service, error) {
 	cfg.CacheFor = cmp.Or(cfg.CacheFor, DefaultCacheFor)
 	cfg.Wait = cmp.Or(cfg.Wait, DefaultWait)
 	cfg.Budget = cmp.Or(cfg.Budget, DefaultBudget)
+	if cfg.Budget < MinBudget {
+		return nil, fmt.Errorf("memberstatus: a budget of %d calls a second is below the least, %d", cfg.Budget, MinBudget)
+	}
 	cfg.QueryTimeout = cmp.Or(cfg.QueryTimeout, DefaultQueryTimeout)
 	cfg.RecheckInterval = cmp.Or(cfg.RecheckInterval, DefaultRecheckInterval)
 	cfg.RecheckRun = cmp.Or(cfg.RecheckRun, DefaultRecheckRun)

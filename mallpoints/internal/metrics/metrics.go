@@ -138,7 +138,7 @@ func New(log *slog.Logger) *Metrics {
 		}, []string{"merchant"}),
 		memberQueries: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mallpoints_member_queries_total",
-			Help: "WeChat Pay's member queries (authorization, commit_status) for status lookups, the re-check and refused syncs, by outcome: ok, error (refused, failed or unverified: a 429 here means the budget is above WeChat Pay's limit), budget_spent (not made: the calling merchant's budget of the second was spent), not_sent (no app id, brand id or merchant for the mall).",
+			Help: "WeChat Pay's member queries (authorization, commit_status) for status lookups, the re-check and refused syncs, by outcome: ok, error (refused, failed or unverified: a 429 here means the budget is above WeChat Pay's limit), budget_spent (not made: the calling merchant's budget of the tenth of a second was spent), not_sent (no app id, brand id or merchant for the mall).",
 		}, []string{"query", "outcome"}),
 	}
 }

@@ -2,16 +2,27 @@ package outbox
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// The daily expiry run is a River periodic job: River's leader inserts it,
-// so with several replicas it runs once a day, and unique by its as_of date
-// an insert that races a restart is a duplicate, not a second run.
+// An expiry run is a River job, ExpiryArgs: the daily run is a periodic
+// job, which River's leader inserts, so with several replicas it runs once a
+// day; a run asked for through the API (RunExpiry) is the same job. Unique by
+// its as_of date while it is queued, running or waiting to retry, an insert
+// that races another for the date is that run, not a second one. A date
+// whose run is done can be run again: the run is idempotent, and a second
+// one expires what the first left (a run stopped half-way, lots written
+// since).
 
-// ExpiryKind is the River job kind of the daily expiry run.
+// ExpiryKind is the River job kind of an expiry run.
 const ExpiryKind = "expiry"
 
 // DefaultExpiryAt is how long after 00:00 Beijing time the daily run
@@ -19,7 +30,7 @@ const ExpiryKind = "expiry"
 // clock.
 const DefaultExpiryAt = 5 * time.Minute
 
-// ExpiryArgs is the job of one day's expiry run, as of a Beijing date.
+// ExpiryArgs is the job of an expiry run, as of a Beijing date.
 type ExpiryArgs struct {
 	AsOf string `json:"as_of"`
 }
@@ -27,14 +38,27 @@ type ExpiryArgs struct {
 // Kind is the River job kind.
 func (ExpiryArgs) Kind() string { return ExpiryKind }
 
-// InsertOpts makes one run per date.
+// expiryUnderWay are the states in which a run holds its date: River's
+// default unique states but completed, so that a date whose run is done can
+// be run again.
+var expiryUnderWay = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStatePending,
+	rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// InsertOpts makes one run per date at a time.
 func (ExpiryArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: expiryUnderWay}}
 }
 
-// Expirer runs expiry as of a Beijing date, idempotently: package ledger's
-// Service.Expire.
-type Expirer func(ctx context.Context, asOf string) error
+// Expirer runs expiry as of a Beijing date, idempotently, for the run
+// (the job's id) and answers what it expired, also when it fails half-way:
+// package ledger's Service.Expire, with the run's audit entry.
+type Expirer func(ctx context.Context, run int64, asOf string) (ExpiryOutcome, error)
+
+// ExpiryOutcome is what a run expired.
+type ExpiryOutcome struct {
+	Points  int64 `json:"points"`
+	Members int   `json:"members"`
+}
 
 var beijing = time.FixedZone("UTC+8", 8*3600)
 
@@ -71,7 +95,116 @@ type expiryWorker struct {
 // Timeout: a year-end run over many members takes a while.
 func (w *expiryWorker) Timeout(*river.Job[ExpiryArgs]) time.Duration { return time.Hour }
 
-// Work runs the day's expiry.
+// Work runs the expiry, and keeps what the run's attempts expired so far
+// as the job's output: River stores it with the attempt's end, whichever
+// way it ends.
 func (w *expiryWorker) Work(ctx context.Context, job *river.Job[ExpiryArgs]) error {
-	return w.expire(ctx, job.Args.AsOf)
+	sum := priorOutcome(job.JobRow)
+	got, err := w.expire(ctx, job.ID, job.Args.AsOf)
+	sum.Points += got.Points
+	sum.Members += got.Members
+	return errors.Join(err, river.RecordOutput(ctx, sum))
+}
+
+// priorOutcome is what the job's earlier attempts expired: its output.
+func priorOutcome(job *rivertype.JobRow) ExpiryOutcome {
+	var o ExpiryOutcome
+	if out := job.Output(); out != nil {
+		_ = json.Unmarshal(out, &o) // written by Work: a zero outcome otherwise
+	}
+	return o
+}
+
+// The states of a run, as ExpiryRun tells them.
+const (
+	ExpiryQueued   = "queued"   // waiting for its first attempt
+	ExpiryRunning  = "running"  // an attempt is under way
+	ExpiryRetrying = "retrying" // an attempt failed; the next waits for its backoff
+	ExpiryDone     = "done"     // an attempt finished the run
+	ExpiryFailed   = "failed"   // it ran out of attempts, or was cancelled
+)
+
+// ExpiryRun is an expiry run, daily or asked for, as its River job tells
+// it. River keeps a run's job for an hour once it is done (a failed one for
+// the retention): the audit log keeps each attempt's outcome for ever.
+type ExpiryRun struct {
+	ID       int64  `json:"id"`
+	AsOf     string `json:"as_of"`
+	State    string `json:"state"`
+	Attempts int    `json:"attempts"`
+	// Error is the last failed attempt's, unless the run is done: the step
+	// of the run and the database's message, never a member.
+	Error    string    `json:"error,omitempty"`
+	QueuedAt time.Time `json:"queued_at"`
+	// StartedAt is when its last attempt started; FinishedAt when it was
+	// done or failed.
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// What its attempts expired, as each ended: members whose attempt
+	// died with its process are expired but not counted.
+	ExpiryOutcome
+}
+
+// expiryRunOf is the run job is, or false when job is not a run.
+func expiryRunOf(job *rivertype.JobRow) (ExpiryRun, bool) {
+	var args ExpiryArgs
+	if job.Kind != ExpiryKind || json.Unmarshal(job.EncodedArgs, &args) != nil {
+		return ExpiryRun{}, false
+	}
+	run := ExpiryRun{ID: job.ID, AsOf: args.AsOf, Attempts: job.Attempt, QueuedAt: job.CreatedAt,
+		StartedAt: job.AttemptedAt, FinishedAt: job.FinalizedAt, ExpiryOutcome: priorOutcome(job)}
+	switch job.State {
+	case rivertype.JobStateRunning:
+		run.State = ExpiryRunning
+	case rivertype.JobStateCompleted:
+		run.State = ExpiryDone
+	case rivertype.JobStateDiscarded, rivertype.JobStateCancelled:
+		run.State = ExpiryFailed
+	case rivertype.JobStateRetryable:
+		run.State = ExpiryRetrying
+	default: // available, scheduled, pending: retrying once an attempt failed
+		run.State = ExpiryQueued
+		if len(job.Errors) > 0 {
+			run.State = ExpiryRetrying
+		}
+	}
+	if n := len(job.Errors); n > 0 && run.State != ExpiryDone {
+		run.Error = job.Errors[n-1].Error
+	}
+	return run, true
+}
+
+// RunExpiry queues an expiry run as of asOf, a date the caller has checked
+// (ledger.Service.ExpiryDate), and returns it and true; while a run of the
+// date is queued, running or waiting to retry, it returns that one and
+// false.
+func (o *Outbox) RunExpiry(ctx context.Context, asOf string) (ExpiryRun, bool, error) {
+	var res *rivertype.JobInsertResult
+	err := o.db.InTx(ctx, func(tx *storage.Tx) error {
+		var err error
+		res, err = o.insert(ctx, tx, ExpiryArgs{AsOf: asOf})
+		return err
+	})
+	if err != nil {
+		return ExpiryRun{}, false, fmt.Errorf("outbox: queue the expiry run: %w", err)
+	}
+	run, _ := expiryRunOf(res.Job)
+	return run, !res.UniqueSkippedAsDuplicate, nil
+}
+
+// ExpiryRun is the run whose job is id; storage.ErrNotFound when River holds
+// no such run.
+func (o *Outbox) ExpiryRun(ctx context.Context, id int64) (ExpiryRun, error) {
+	job, err := o.job(ctx, id)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return ExpiryRun{}, storage.ErrNotFound
+	}
+	if err != nil {
+		return ExpiryRun{}, fmt.Errorf("outbox: expiry run %d: %w", id, err)
+	}
+	run, ok := expiryRunOf(job)
+	if !ok {
+		return ExpiryRun{}, storage.ErrNotFound
+	}
+	return run, nil
 }

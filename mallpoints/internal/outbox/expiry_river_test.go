@@ -2,8 +2,11 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,94 +61,129 @@ func expiryJobs(t *testing.T, db *storage.DB) int {
 	return n
 }
 
-// The periodic expiry job through real River clients: with its schedule
-// shortened to ExpiryEvery, it runs and writes the expire entries; with two
-// replicas on one database, one run per date happens however often the
-// schedule fires (the leader inserts it, unique by its as_of), and an insert
-// of the same date again is a duplicate.
+// expiryBed is a database with members points of a past year are due
+// for, and a ledger with expiry on.
+type expiryBed struct {
+	db     *storage.DB
+	l      *ledger.Service
+	srv    *sandbox.Server
+	openid []string
+}
+
+// newExpiryBed writes members who each earned 10 points last year, due
+// today; the ledger's runs expire a batch of batch members and rest pause.
+func newExpiryBed(t *testing.T, dsn string, members int, cfg ledger.ExpiryConfig) *expiryBed {
+	t.Helper()
+	ctx := context.Background()
+	b := &expiryBed{db: openMigrated(t, dsn)}
+	b.srv = sandbox.NewServer(sandbox.WithClientOptions(wxpay.WithoutRetries()))
+	t.Cleanup(b.srv.Close)
+	set, err := rules.Parse([]byte("default:\n  expiry: {policy: end_of_year, years: 0, start: 2020-01-01}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.l = ledger.New(b.db, noQueue{}, rules.NewCurrent(set), nil)
+	b.l.SetExpiryConfig(cfg)
+	last := time.Now().In(beijing).AddDate(-1, 0, 0).Format("2006") + "-05-01T12:00:00+08:00"
+	for i := range members {
+		openid := fmt.Sprint("oRiver", i)
+		_, err := b.l.Transaction(ctx, &notify.Notification{ID: fmt.Sprint("n", i), EventType: businesscircle.EventTypeTransactionSuccess},
+			&businesscircle.TransactionEvent{MchID: b.srv.Keys.MchID, AppID: "wxd678efh567hg6787", OpenID: openid,
+				TransactionID: fmt.Sprintf("42000000000000000000000009%02d", i), Amount: 1000, TimeEnd: last})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.openid = append(b.openid, openid)
+	}
+	return b
+}
+
+// start starts an outbox on the bed's database with cfg, whose DB and
+// Signers it fills in, and stops it when the test ends.
+func (b *expiryBed) start(t *testing.T, cfg Config) *Outbox {
+	t.Helper()
+	ctx := context.Background()
+	cfg.DB, cfg.Signers = b.db, signers{merchants.Single(b.srv.Keys.MchID, b.srv.Client, nil)}
+	o, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = o.Stop(stop)
+		cancel()
+	})
+	return o
+}
+
+// expired counts the bed's members whose balance is 0.
+func (b *expiryBed) expired(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for _, openid := range b.openid {
+		m, err := b.db.Member(context.Background(), b.srv.Keys.MchID, openid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Balance == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// outcome is what ledger.Expire did, as an Expirer answers it.
+func outcome(res ledger.ExpiryResult) ExpiryOutcome {
+	return ExpiryOutcome{Points: res.Points, Members: len(res.Members)}
+}
+
+// The periodic expiry job through real River clients: it runs and writes
+// the expire entries; with two replicas on one database, the leader alone
+// inserts it, so the date is run once. While a date's job is queued or
+// running an insert of it is a duplicate; once it is done, a new insert
+// runs it again (and expires nothing more).
 func TestThePeriodicExpiryJobRunsOncePerDateThroughRiver(t *testing.T) {
 	t.Parallel()
 	for name, dsn := range expiryEngines(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			db := openMigrated(t, dsn(t))
-			srv := sandbox.NewServer(sandbox.WithClientOptions(wxpay.WithoutRetries()))
-			t.Cleanup(srv.Close)
-			set, err := rules.Parse([]byte("default:\n  expiry: {policy: end_of_year, years: 0, start: 2020-01-01}\n"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			l := ledger.New(db, noQueue{}, rules.NewCurrent(set), nil)
-			l.SetExpiryConfig(ledger.ExpiryConfig{Pause: -1})
-			last := time.Now().In(beijing).AddDate(-1, 0, 0).Format("2006") + "-05-01T12:00:00+08:00"
 			const members = 3
-			for i := range members {
-				_, err := l.Transaction(ctx, &notify.Notification{ID: fmt.Sprint("n", i), EventType: businesscircle.EventTypeTransactionSuccess},
-					&businesscircle.TransactionEvent{MchID: srv.Keys.MchID, AppID: "wxd678efh567hg6787", OpenID: fmt.Sprint("oRiver", i),
-						TransactionID: fmt.Sprintf("42000000000000000000000009%02d", i), Amount: 1000, TimeEnd: last})
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
+			b := newExpiryBed(t, dsn(t), members, ledger.ExpiryConfig{Pause: -1})
 			var runs atomic.Int32
 			replicas := 1
-			if db.Engine() == storage.Postgres {
+			if b.db.Engine() == storage.Postgres {
 				replicas = 2 // SQLite is one process's file
 			}
 			var outboxes []*Outbox
 			for range replicas {
-				o, err := New(ctx, Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)}, ExpiryEvery: 200 * time.Millisecond,
-					Expire: func(ctx context.Context, asOf string) error {
+				// Every hour, and once at the start: by the leader only.
+				outboxes = append(outboxes, b.start(t, Config{ExpiryEvery: time.Hour,
+					Expire: func(ctx context.Context, _ int64, asOf string) (ExpiryOutcome, error) {
 						runs.Add(1)
-						_, err := l.Expire(ctx, asOf)
-						return err
-					}})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := o.Start(ctx); err != nil {
-					t.Fatal(err)
-				}
-				outboxes = append(outboxes, o)
-			}
-			t.Cleanup(func() {
-				for _, o := range outboxes {
-					stop, cancel := context.WithTimeout(ctx, 5*time.Second)
-					_ = o.Stop(stop)
-					cancel()
-				}
-			})
-			expired := func() int {
-				n := 0
-				for i := range members {
-					m, err := db.Member(ctx, srv.Keys.MchID, fmt.Sprint("oRiver", i))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if m.Balance == 0 {
-						n++
-					}
-				}
-				return n
+						res, err := b.l.Expire(ctx, asOf)
+						return outcome(res), err
+					}}))
 			}
 			deadline := time.Now().Add(30 * time.Second)
-			for expired() < members {
+			for b.expired(t) < members {
 				if time.Now().After(deadline) {
-					t.Fatalf("after 30 s, %d of %d members expired (%d runs)", expired(), members, runs.Load())
+					t.Fatalf("after 30 s, %d of %d members expired (%d runs)", b.expired(t), members, runs.Load())
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
-			// Several more firings of the schedule: all duplicates of the date's job.
 			time.Sleep(time.Second)
 			if n := runs.Load(); n != 1 {
 				t.Errorf("%d runs with %d replicas, want 1", n, replicas)
 			}
-			if n := expiryJobs(t, db); n != 1 {
+			if n := expiryJobs(t, b.db); n != 1 {
 				t.Errorf("%d expiry jobs, want 1", n)
 			}
-			for i := range members {
-				entries, err := db.MemberEntries(ctx, srv.Keys.MchID, fmt.Sprint("oRiver", i), 100)
+			for _, openid := range b.openid {
+				entries, err := b.db.MemberEntries(ctx, b.srv.Keys.MchID, openid, 100)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -156,23 +194,128 @@ func TestThePeriodicExpiryJobRunsOncePerDateThroughRiver(t *testing.T) {
 					}
 				}
 				if n != 1 {
-					t.Errorf("member %d: %d expire entries, want 1", i, n)
+					t.Errorf("member %s: %d expire entries, want 1", openid, n)
 				}
 			}
-			// At the insert: the date's job again is a duplicate, another date's is not.
+			// At the insert: today's job is done, so a new one is not a
+			// duplicate; another date's is not, and inserted twice in one
+			// transaction (the first one queued) the second is.
 			today := time.Now().In(beijing).Format(time.DateOnly)
-			for _, c := range []struct {
+			for _, inserts := range [][]struct {
 				asOf      string
 				duplicate bool
-			}{{today, true}, {"2020-01-01", false}, {"2020-01-01", true}} {
-				var dup bool
-				err := db.InTx(ctx, func(tx *storage.Tx) error {
-					var err error
-					dup, err = outboxes[0].insert(ctx, tx, ExpiryArgs{AsOf: c.asOf})
-					return err
+			}{{{today, false}}, {{"2020-01-01", false}, {"2020-01-01", true}}} {
+				err := b.db.InTx(ctx, func(tx *storage.Tx) error {
+					for _, c := range inserts {
+						res, err := outboxes[0].insert(ctx, tx, ExpiryArgs{AsOf: c.asOf})
+						if err != nil {
+							return err
+						}
+						if res.UniqueSkippedAsDuplicate != c.duplicate {
+							t.Errorf("insert as of %s: duplicate %v, want %v", c.asOf, res.UniqueSkippedAsDuplicate, c.duplicate)
+						}
+					}
+					return nil
 				})
-				if err != nil || dup != c.duplicate {
-					t.Errorf("insert as of %s: duplicate %v, %v; want %v", c.asOf, dup, err, c.duplicate)
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// A run asked for on demand is the daily run's job: its state is queued,
+// running, retrying after an attempt that failed (with that attempt's
+// error), then done, and what it expired is the sum of its attempts': the
+// first stops half-way (its time runs out in the pause after its first
+// member), the second expires the rest. While it is under way a request for
+// its date answers it; once done, a request queues a new run. A job of
+// another kind, or none, is no run.
+func TestAnExpiryRunTellsItsStateAndWhatItsAttemptsExpired(t *testing.T) {
+	t.Parallel()
+	for name, dsn := range expiryEngines(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			const members = 3
+			b := newExpiryBed(t, dsn(t), members, ledger.ExpiryConfig{Batch: 1, Pause: 1500 * time.Millisecond})
+			var attempts atomic.Int32
+			var runIDs sync.Map
+			o := b.start(t, Config{RetryBase: 2 * time.Second,
+				Expire: func(ctx context.Context, run int64, asOf string) (ExpiryOutcome, error) {
+					runIDs.Store(run, true)
+					if attempts.Add(1) == 1 {
+						var cancel context.CancelFunc
+						ctx, cancel = context.WithTimeout(ctx, 700*time.Millisecond)
+						defer cancel()
+					}
+					res, err := b.l.Expire(ctx, asOf)
+					return outcome(res), err
+				}})
+			today := time.Now().In(beijing).Format(time.DateOnly)
+			run, created, err := o.RunExpiry(ctx, today)
+			if err != nil || !created || run.ID <= 0 || run.AsOf != today || (run.State != ExpiryQueued && run.State != ExpiryRunning) {
+				t.Fatalf("RunExpiry: %+v, new %v, %v; want a new run, queued", run, created, err)
+			}
+			again, created, err := o.RunExpiry(ctx, today)
+			if err != nil || created || again.ID != run.ID {
+				t.Errorf("RunExpiry again at once: %+v, new %v, %v; want run %d", again, created, err, run.ID)
+			}
+			wait := func(state string) ExpiryRun {
+				t.Helper()
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					got, err := o.ExpiryRun(ctx, run.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got.State == state {
+						return got
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("after 30 s the run is %+v, want %s", got, state)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			retrying := wait(ExpiryRetrying)
+			if retrying.Attempts != 1 || !strings.Contains(retrying.Error, "deadline exceeded") || retrying.Members != 1 || retrying.Points != 10 {
+				t.Errorf("the run after its first attempt: %+v; want 1 attempt, its error, one member's 10 points", retrying)
+			}
+			if dup, created, err := o.RunExpiry(ctx, today); err != nil || created || dup.ID != run.ID {
+				t.Errorf("RunExpiry while the run waits to retry: %+v, new %v, %v; want run %d", dup, created, err, run.ID)
+			}
+			done := wait(ExpiryDone)
+			if done.Attempts != 2 || done.Error != "" || done.Members != members || done.Points != 10*members ||
+				done.StartedAt == nil || done.FinishedAt == nil || done.QueuedAt.After(*done.StartedAt) {
+				t.Errorf("the run done: %+v; want 2 attempts, every member's points, its times", done)
+			}
+			if n := b.expired(t); n != members {
+				t.Errorf("%d of %d members expired", n, members)
+			}
+			next, created, err := o.RunExpiry(ctx, today)
+			if err != nil || !created || next.ID == run.ID {
+				t.Errorf("RunExpiry once the run is done: %+v, new %v, %v; want a new run", next, created, err)
+			}
+			if _, ok := runIDs.Load(run.ID); !ok {
+				t.Errorf("the Expirer was not told the run's id %d", run.ID)
+			}
+
+			var other int64
+			err = b.db.InTx(ctx, func(tx *storage.Tx) error {
+				res, err := o.insert(ctx, tx, SyncArgs{SyncID: 1 << 40})
+				if err == nil {
+					other = res.Job.ID
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []int64{other, 1 << 50} {
+				if got, err := o.ExpiryRun(ctx, id); !errors.Is(err, storage.ErrNotFound) {
+					t.Errorf("ExpiryRun(%d): %+v, %v; want storage.ErrNotFound", id, got, err)
 				}
 			}
 		})

@@ -101,7 +101,8 @@ type Config struct {
 	RescueAfter time.Duration
 	Logger      *slog.Logger
 	// Expire, if set, is run daily ExpiryAt after 00:00 Beijing time as
-	// a River periodic job (by the leader only, with several replicas).
+	// a River periodic job (by the leader only, with several replicas),
+	// and for each run RunExpiry queues.
 	Expire Expirer
 	// ExpiryAt is the daily run's time after 00:00 Beijing time; 0 means
 	// DefaultExpiryAt.
@@ -151,7 +152,8 @@ type Config struct {
 type Outbox struct {
 	db     *storage.DB
 	rules  *rules.Current
-	insert func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (duplicate bool, err error)
+	insert func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (*rivertype.JobInsertResult, error)
+	job    func(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	start  func(ctx context.Context) error
 	stop   func(ctx context.Context) error
 	cancel func(ctx context.Context) error
@@ -253,10 +255,10 @@ func useEngine[TTx any](ctx context.Context, o *Outbox, driver riverdriver.Drive
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	o.insert = func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (bool, error) {
-		res, err := c.InsertTx(ctx, unwrap(tx), args, nil)
-		return err == nil && res.UniqueSkippedAsDuplicate, err
+	o.insert = func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (*rivertype.JobInsertResult, error) {
+		return c.InsertTx(ctx, unwrap(tx), args, nil)
 	}
+	o.job = c.JobGet
 	o.start, o.stop, o.cancel = c.Start, c.Stop, c.StopAndCancel
 	return nil
 }
@@ -313,7 +315,7 @@ func (o *Outbox) Retry(ctx context.Context, syncID int64) (bool, error) {
 		}
 		// River may not have finished cancelling the job this one replaces:
 		// the round tells them apart.
-		if duplicate, err := o.insert(ctx, tx, args); err != nil || duplicate {
+		if res, err := o.insert(ctx, tx, args); err != nil || res.UniqueSkippedAsDuplicate {
 			return cmp.Or(err, fmt.Errorf("outbox: a job for round %d of sync %d exists already", round, syncID))
 		}
 		return nil

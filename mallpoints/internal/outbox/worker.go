@@ -35,12 +35,14 @@ func (w *worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 	if err != nil {
 		return err
 	}
-	return w.cfg.attempt(ctx, *t.Sync, job.JobRow, job.Args.Round, func(ctx context.Context) (*wxpay.Response, error) {
+	req := PointsRequest(t, balance, "")
+	return w.cfg.attempt(ctx, *t.Sync, job.JobRow, job.Args.Round, req.TotalPoints, func(ctx context.Context) (*wxpay.Response, error) {
 		client, sub, err := parking.ClientFor(ctx, w.cfg.Signers, t.Mall)
 		if err != nil {
 			return nil, err
 		}
-		resp, err := businesscircle.New(client).Businesscircle.Points.Notify.Post(ctx, PointsRequest(t, balance, sub))
+		req.SubMchID = sub
+		resp, err := businesscircle.New(client).Businesscircle.Points.Notify.Post(ctx, req)
 		return resp, w.why(ctx, t, err)
 	})
 }
@@ -126,11 +128,12 @@ func notSent(err error) bool {
 	return unsigned || errors.Is(err, wxpay.ErrInvalidRequest) || errors.Is(err, parking.ErrNoSigner)
 }
 
-// attempt makes one attempt of sync s, the job's, with call; records it;
-// and tells River what next: done, retry later, or cancel (parked or
-// synced_unconfirmed until retried through the API). round is the job's
-// Round. Every kind of sync is sent through it.
-func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.JobRow, round int,
+// attempt makes one attempt of sync s, the job's, with call; records it,
+// with total, the total_points a points sync sends; and tells River what
+// next: done, retry later, or cancel (parked or synced_unconfirmed until
+// retried through the API). round is the job's Round. Every kind of sync is
+// sent through it.
+func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.JobRow, round int, total *int64,
 	call func(context.Context) (*wxpay.Response, error)) error {
 	db := cfg.DB
 	if s.State != storage.SyncPending {
@@ -148,7 +151,7 @@ func (cfg Config) attempt(ctx context.Context, s storage.Sync, job *rivertype.Jo
 	}
 	start := time.Now()
 	resp, err := call(ctx)
-	a := storage.Attempt{SyncID: s.ID, Attempt: made, At: time.Now().UTC(), Elapsed: time.Since(start)}
+	a := storage.Attempt{SyncID: s.ID, Attempt: made, At: time.Now().UTC(), Elapsed: time.Since(start), TotalPoints: total}
 	v := classify(err)
 	state := storage.SyncPending
 	switch v {

@@ -16,9 +16,10 @@ import (
 )
 
 // Attempt makes one attempt of sync s, job's, with call, records it and
-// tells River what next; round is the job's Round. The outbox provides it,
-// the same for every kind of sync.
-type Attempt func(ctx context.Context, s storage.Sync, job *rivertype.JobRow, round int,
+// tells River what next; round is the job's Round, total the total_points
+// a points sync sends (nil for others). The outbox provides it, the same
+// for every kind of sync.
+type Attempt func(ctx context.Context, s storage.Sync, job *rivertype.JobRow, round int, total *int64,
 	call func(context.Context) (*wxpay.Response, error)) error
 
 // Signers give the client that signs a mall's syncs: the merchant in force
@@ -73,7 +74,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[Args]) error {
 	if err != nil {
 		return err
 	}
-	return w.Attempt(ctx, *p.Sync, job.JobRow, job.Args.Round, func(ctx context.Context) (*wxpay.Response, error) {
+	return w.Attempt(ctx, *p.Sync, job.JobRow, job.Args.Round, nil, func(ctx context.Context) (*wxpay.Response, error) {
 		client, sub, err := ClientFor(ctx, w.Signers, p.Mall)
 		if err != nil {
 			return nil, err

@@ -223,7 +223,8 @@ func routeAction(method, pattern string) string {
 }
 
 // ActorSystem is the audit log's actor for what the service does by
-// itself: the daily expiry run, a rules reload on SIGHUP.
+// itself: expiry runs (the daily one, and those asked for), a rules
+// reload on SIGHUP.
 const ActorSystem = "system"
 
 // recordAudit writes e, a change r made (committed by now), to the audit

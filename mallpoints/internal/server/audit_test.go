@@ -101,7 +101,7 @@ const auditToken = "an-admin-token-of-more-than-32-characters"
 // that changes state, on the API and the dashboard, and checks that a
 // request that succeeds writes one audit entry naming who, from where,
 // what and the values before and after; the routes that change nothing
-// write none. The daily expiry run and a rules reload are the system's.
+// write none. An expiry run's outcome and a rules reload are the system's.
 func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, dsn string) {
 		crm := newFakeCRM(t, func(crmCall) (int, string) { return http.StatusInternalServerError, "down" })
@@ -163,7 +163,7 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 			return resp.StatusCode
 		}
 		var simulated string
-		var events []auditEntry // the member events a step wrote, the system's
+		var events []auditEntry // the member events and expiry outcomes a step wrote, the system's
 		steps := []step{
 			{"POST /api/decisions/{kind}/{mall}/{subject}", "decision.rules", false, func(t *testing.T) check {
 				status(t, "decide by the rules file", e.do(http.MethodPost, "/api/decisions/payment/"+mall+"/"+byFile, map[string]any{"action": "rules"}, nil, nil), 200)
@@ -263,10 +263,20 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 				}
 			}},
 			{"POST /api/expiry/run", "expiry.run", false, func(t *testing.T) check {
-				status(t, "run expiry", e.do(http.MethodPost, "/api/expiry/run", map[string]any{"as_of": today}, nil, nil), 200)
+				st, location, run := e.requestExpiry(today)
+				status(t, "run expiry", st, 202)
+				e.expiryDone(location)
 				return func(t *testing.T, got auditEntry) {
-					if got.Subject != today || field(got.After, "complete") != "true" || field(got.After, "points") != "0" {
+					// The request names who asked and the run; the run's
+					// outcome is the system's, as the daily run's is.
+					if got.Subject != today || field(got.After, "as_of") != `"`+today+`"` || field(got.After, "run") != fmt.Sprint(run.ID) ||
+						field(got.After, "new_run") != "true" || field(got.After, "points") != "" {
 						t.Errorf("entry %+v", got)
+					}
+					if len(events) != 1 || events[0].Action != "expiry.run" || events[0].Subject != today || events[0].RemoteAddr != "" ||
+						field(events[0].After, "run") != fmt.Sprint(run.ID) || field(events[0].After, "complete") != "true" ||
+						field(events[0].After, "points") != "0" || field(events[0].After, "members") != "0" {
+						t.Errorf("the system's entries %+v; want the run's outcome", events)
 					}
 				}
 			}},
@@ -353,7 +363,7 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 				added = added[:len(added)-len(before)]
 				events = nil
 				added = slices.DeleteFunc(added, func(a auditEntry) bool {
-					if a.Actor == "system" && strings.HasPrefix(a.Action, "member.") {
+					if a.Actor == "system" && (strings.HasPrefix(a.Action, "member.") || a.Action == "expiry.run") {
 						events = append(events, a)
 						return true
 					}
@@ -415,10 +425,8 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 			t.Errorf("the audit export's entry does not name its filter: %+v", list[0])
 		}
 
-		// What the service does by itself is the system's.
-		if err := e.srv.DailyExpiry(context.Background(), today); err != nil {
-			t.Fatal(err)
-		}
+		// What the service does by itself is the system's: the expiry run
+		// the walk asked for (the daily run's job), a rules reload.
 		if _, err := e.srv.ReloadRules(); err != nil {
 			t.Fatal(err)
 		}

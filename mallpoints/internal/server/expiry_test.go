@@ -1,20 +1,93 @@
 package server_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
 	"github.com/seed2ac2593f/wxpay/sandbox"
 )
 
-// Expiry over HTTP: an old payment made with the sandbox's time_end earns
-// a lot that is already due, the member's API shows it as expiring, and
-// POST /api/expiry/run takes it, once: a second run for the date expires
-// nothing more. A date after today or not a date is a 400 naming as_of.
-func TestTheExpiryRunOverHTTP(t *testing.T) {
-	set, err := rules.Parse([]byte("default:\n  expiry: {policy: end_of_year, years: 0, start: 2020-01-01}\n"))
+// expiryRules expire every point at the end of the Beijing year it is
+// earned in: a payment of a past year has its lot due today.
+const expiryRules = "default:\n  expiry: {policy: end_of_year, years: 0, start: 2020-01-01}\n"
+
+// expiryRunView is an expiry run as the API answers it.
+type expiryRunView struct {
+	ID         int64      `json:"id"`
+	AsOf       string     `json:"as_of"`
+	State      string     `json:"state"`
+	Attempts   int        `json:"attempts"`
+	Error      string     `json:"error"`
+	QueuedAt   time.Time  `json:"queued_at"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Points     int64      `json:"points"`
+	Members    int        `json:"members"`
+}
+
+// requestExpiry posts POST /api/expiry/run as of asOf and returns the
+// status, the Location and the run answered.
+func (e *env) requestExpiry(asOf string) (int, string, expiryRunView) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, e.admin.URL+"/api/expiry/run", strings.NewReader(`{"as_of":"`+asOf+`"}`))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
+	}
+	resp, err := e.admin.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var run expiryRunView
+	if resp.StatusCode == http.StatusAccepted {
+		if err := json.Unmarshal(raw, &run); err != nil {
+			e.t.Fatalf("POST /api/expiry/run: %v in %s", err, raw)
+		}
+	}
+	return resp.StatusCode, resp.Header.Get("Location"), run
+}
+
+// expiryDone polls the status of the run at location until it is done,
+// and returns it.
+func (e *env) expiryDone(location string) expiryRunView {
+	e.t.Helper()
+	var run expiryRunView
+	e.eventually("the expiry run at "+location, func() bool {
+		run = expiryRunView{}
+		if st := e.get(location, &run); st != http.StatusOK {
+			e.t.Fatalf("GET %s: %d", location, st)
+		}
+		if run.State == "failed" {
+			e.t.Fatalf("GET %s: %+v", location, run)
+		}
+		return run.State == "done"
+	})
+	return run
+}
+
+// Expiry over HTTP is queued: an old payment made with the sandbox's
+// time_end earns a lot that is already due, the member's API shows it as
+// expiring, and POST /api/expiry/run answers 202 at once with the run and
+// a Location whose status says queued, running, then done with what the
+// run expired. A request for a date whose run is done runs again, and
+// expires nothing more. A date after today or not a date is a 400 naming
+// as_of, before anything is queued.
+func TestTheExpiryRunIsQueuedAndItsStatusSaysWhatItExpired(t *testing.T) {
+	set, err := rules.Parse([]byte(expiryRules))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,22 +135,16 @@ func TestTheExpiryRunOverHTTP(t *testing.T) {
 			t.Errorf("the list before the run: expiring %d (listed %v), want 88", n, ok)
 		}
 
-		today := time.Now().In(time.FixedZone("UTC+8", 8*3600)).Format(time.DateOnly)
-		type result struct {
-			AsOf    string `json:"as_of"`
-			Points  int64  `json:"points"`
-			Members []struct {
-				Mall, OpenID string
-				Points       int64
-			} `json:"members"`
+		today := beijingToday()
+		st, location, queued := e.requestExpiry(today)
+		if st != http.StatusAccepted || queued.ID <= 0 || queued.AsOf != today || location != fmt.Sprint("/api/expiry/runs/", queued.ID) ||
+			(queued.State != "queued" && queued.State != "running" && queued.State != "done") || queued.QueuedAt.IsZero() {
+			t.Fatalf("the request: %d at %q %+v; want 202, the run queued, and its status URL", st, location, queued)
 		}
-		var first, again result
-		if st := e.do(http.MethodPost, "/api/expiry/run", `{"as_of":"`+today+`"}`, nil, &first); st != 200 ||
-			first.AsOf != today || first.Points != 88 || len(first.Members) != 1 || first.Members[0].OpenID != openid {
-			t.Errorf("the run: %d %+v, want 88 points of one member", st, first)
-		}
-		if st := e.do(http.MethodPost, "/api/expiry/run", `{"as_of":"`+today+`"}`, nil, &again); st != 200 || again.Points != 0 || len(again.Members) != 0 {
-			t.Errorf("the run again: %d %+v, want nothing more expired", st, again)
+		first := e.expiryDone(location)
+		if first.ID != queued.ID || first.AsOf != today || first.Points != 88 || first.Members != 1 || first.Attempts != 1 ||
+			first.Error != "" || first.StartedAt == nil || first.FinishedAt == nil || first.FinishedAt.Before(*first.StartedAt) {
+			t.Errorf("the run done: %+v; want 88 points of one member, in one attempt, with its times", first)
 		}
 		var after memberView
 		if st := e.get("/api/members/"+e.mchID+"/"+openid, &after); st != 200 || after.Member.Balance != 0 || after.Expiring != 0 {
@@ -87,12 +154,82 @@ func TestTheExpiryRunOverHTTP(t *testing.T) {
 			t.Errorf("the list after the run: expiring %d (listed %v), want 0", n, ok)
 		}
 
+		// The date's run is done: asking again runs again, and expires nothing more.
+		st, location, requeued := e.requestExpiry(today)
+		if st != http.StatusAccepted || requeued.ID == first.ID {
+			t.Fatalf("the request again: %d %+v; want 202 and a new run (the first, %d, is done)", st, requeued, first.ID)
+		}
+		if again := e.expiryDone(location); again.Points != 0 || again.Members != 0 {
+			t.Errorf("the run again: %+v, want nothing more expired", again)
+		}
+		if st := e.get(fmt.Sprint("/api/expiry/runs/", first.ID), nil); st != http.StatusOK {
+			t.Errorf("the first run's status after the second: %d, want 200", st)
+		}
+
 		tomorrow := time.Now().In(time.FixedZone("UTC+8", 8*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
 		for _, body := range []string{`{"as_of":"` + tomorrow + `"}`, `{"as_of":"2026-1-1"}`, `{}`, `{"asof":"2026-01-01"}`} {
 			var ae apiError
-			if st := e.do(http.MethodPost, "/api/expiry/run", body, nil, &ae); st != 400 || (ae.Field != "as_of" && ae.Field != "asof") {
+			if st := e.do(http.MethodPost, "/api/expiry/run", body, nil, &ae); st != 400 || (ae.Field != "as_of" && ae.Field != "asof") ||
+				(ae.Field == "as_of" && ae.Code != "INVALID_FIELD") {
 				t.Errorf("%s: %d %+v, want 400 naming as_of", body, st, ae)
 			}
+		}
+		for _, path := range []string{"/api/expiry/runs/999999999", "/api/expiry/runs/0", "/api/expiry/runs/x"} {
+			var ae apiError
+			if st := e.get(path, &ae); st != http.StatusNotFound && st != http.StatusBadRequest {
+				t.Errorf("GET %s: %d %+v, want 404 or 400", path, st, ae)
+			}
+		}
+	})
+}
+
+// One run per date at a time: requests for a date whose run is queued or
+// running, one after another or at once, all answer that run; the run
+// goes on, and its status names it. Here the run rests a second between
+// members, so that it is still running when they come.
+func TestARequestForADateWhoseRunIsUnderWayAnswersThatRun(t *testing.T) {
+	set, err := rules.Parse([]byte(expiryRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, envOptions{rules: set, server: func(c *server.Config) {
+			c.Expiry = ledger.ExpiryConfig{Batch: 1, Pause: time.Second}
+		}})
+		for range 3 {
+			openid := e.member(e.mchID)
+			p, err := e.sb.Pay(sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: 1000, TimeEnd: "2024-06-01T12:00:00+08:00"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.eventually("the old payment", func() bool {
+				return e.get("/api/transactions/"+e.mchID+"/"+p.TransactionID, nil) == http.StatusOK
+			})
+		}
+		today := beijingToday()
+		st, location, first := e.requestExpiry(today)
+		if st != http.StatusAccepted {
+			t.Fatalf("the request: %d", st)
+		}
+		var wg sync.WaitGroup
+		ids := make([]int64, 4)
+		for i := range ids {
+			wg.Go(func() {
+				st, loc, run := e.requestExpiry(today)
+				if st != http.StatusAccepted || loc != location {
+					t.Errorf("request %d: %d at %q, want 202 at %s", i, st, loc, location)
+				}
+				ids[i] = run.ID
+			})
+		}
+		wg.Wait()
+		for i, id := range ids {
+			if id != first.ID {
+				t.Errorf("request %d while the run is under way: run %d, want %d", i, id, first.ID)
+			}
+		}
+		if done := e.expiryDone(location); done.Members != 3 || done.Points != 30 {
+			t.Errorf("the run: %+v, want 3 members' 30 points", done)
 		}
 	})
 }

@@ -357,6 +357,7 @@ type transaction struct {
 			LastCode      string `json:"last_code"`
 			LastRequestID string `json:"last_request_id"`
 			Attempts      int    `json:"attempts"`
+			SyncedTotal   *int64 `json:"synced_total"`
 		} `json:"sync"`
 	} `json:"transaction"`
 	Entries []struct {
@@ -367,10 +368,11 @@ type transaction struct {
 		RefundID  string `json:"refund_id"`
 	} `json:"entries"`
 	Attempts []struct {
-		Outcome   string `json:"outcome"`
-		Status    int    `json:"status"`
-		Code      string `json:"code"`
-		RequestID string `json:"request_id"`
+		Outcome     string `json:"outcome"`
+		Status      int    `json:"status"`
+		Code        string `json:"code"`
+		RequestID   string `json:"request_id"`
+		TotalPoints *int64 `json:"total_points"`
 	} `json:"attempts"`
 }
 

@@ -184,6 +184,23 @@ func TestTheTotalPointsSentIsTheMembersBalanceWhenTheSyncIsSent(t *testing.T) {
 		if got.Transaction.TotalPoints != 10 {
 			t.Errorf("A's recorded total_points %d, want the balance right after its entry, 10", got.Transaction.TotalPoints)
 		}
+		// What WeChat Pay heard is on record: each attempt's total, the
+		// accepted one's as the sync's, and as the member's last total
+		// (the member page shows it beside the balance).
+		if s := got.Transaction.Sync.SyncedTotal; s == nil || *s != 30 {
+			t.Errorf("A's sync records synced_total %s, want the 30 WeChat Pay accepted", ptrString(s))
+		}
+		if n := len(got.Attempts); n != 2 || ptrString(got.Attempts[0].TotalPoints) != "10" || ptrString(got.Attempts[1].TotalPoints) != "30" {
+			var totals []string
+			for _, a := range got.Attempts {
+				totals = append(totals, ptrString(a.TotalPoints))
+			}
+			t.Errorf("A's attempts sent total_points %v, want 10 (refused) then 30 (accepted)", totals)
+		}
+		last, err := e.srv.DB().LastSynced(context.Background(), e.mchID, openid)
+		if err != nil || last.TransactionID != a || last.Total != 30 {
+			t.Errorf("the member's last synced payment %+v, %v; want A's with the total WeChat Pay last heard, 30", last, err)
+		}
 	})
 }
 

@@ -56,6 +56,7 @@ var routeRoles = map[string]string{
 	"GET /api/entries":                              "VOAP",
 	"GET /api/refusals":                             "VOA",
 	"POST /api/expiry/run":                          "A*",
+	"GET /api/expiry/runs/{id}":                     "A*",
 	"GET /api/decisions":                            "VOA",
 	"POST /api/decisions/{kind}/{mall}/{subject}":   "OA",
 	"GET /api/webhooks/deliveries":                  "VOA",

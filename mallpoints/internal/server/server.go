@@ -24,7 +24,6 @@ import (
 	"github.com/seed2ac2593f/wxpay/notify"
 
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
-	"github.com/seed2ac2593f/wxpay/mallpoints/internal/api"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/crm"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/dashboard"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
@@ -233,7 +232,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Retention: cfg.Retention,
 		Rules:     s.rules, Logger: cfg.Logger, OnAttempt: s.observeAttempt, Decide: decisions{s},
 		// s.ledger and s.status are set below, before the outbox starts.
-		Expire: s.dailyExpiry, Authorizations: authorizations{s}, Recheck: s.recheck, RecheckEvery: cfg.RecheckEvery,
+		Expire: s.expire, Authorizations: authorizations{s}, Recheck: s.recheck, RecheckEvery: cfg.RecheckEvery,
 	})
 	if err != nil {
 		db.Close()
@@ -261,14 +260,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// dailyExpiry is the daily expiry run, audited as the system's.
-func (s *Server) dailyExpiry(ctx context.Context, asOf string) error {
+// expire is an attempt of an expiry run, daily or asked for through the
+// API (the outbox's job): the run's audit entry, the system's, says what
+// it expired, when it finished, or stopped half-way having expired members'
+// points (committed, a batch of members at a time).
+func (s *Server) expire(ctx context.Context, run int64, asOf string) (outbox.ExpiryOutcome, error) {
 	res, err := s.ledger.Expire(ctx, asOf)
-	if e, ok := api.ExpiryAudit(res, err); ok {
-		e.Actor = ActorSystem
-		s.appendAudit(ctx, e)
+	if err == nil || len(res.Members) > 0 {
+		s.appendAudit(ctx, storage.AuditEntry{Actor: ActorSystem, Action: "expiry.run", Subject: asOf,
+			After: storage.AuditValues(map[string]any{"as_of": asOf, "run": run, "points": res.Points,
+				"members": len(res.Members), "complete": err == nil})})
 	}
-	return err
+	return outbox.ExpiryOutcome{Points: res.Points, Members: len(res.Members)}, err
 }
 
 // checkAdminAccess refuses an admin listener off loopback that nobody

@@ -23,7 +23,7 @@ type AuditEntry struct {
 	At time.Time `json:"at"`
 	// Actor is who: "local" (the implicit administrator on loopback),
 	// "token" (the admin token), an account, "system" (the service itself:
-	// the daily expiry run, a rules reload on SIGHUP) or "anonymous" (a
+	// an expiry run's outcome, a rules reload on SIGHUP) or "anonymous" (a
 	// client that failed to sign in).
 	Actor string `json:"actor"`
 	// RemoteAddr is where from: the client's IP address; "" for the system.

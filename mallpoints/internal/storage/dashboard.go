@@ -268,13 +268,13 @@ func prefixEnd(prefix string) string {
 }
 
 // LastSynced is a member's payment whose points sync WeChat Pay accepted
-// last: its total_points is the member's total as WeChat Pay last heard
-// it.
+// last, with the member's total as WeChat Pay last heard it.
 type LastSynced struct {
 	TransactionID string
-	// Total is the total_points of the payment: the member's total the
-	// mall's CRM gave with its decision, else the ledger's balance right
-	// after the payment.
+	// Total is the total_points of the sync WeChat Pay accepted (the
+	// member's balance when it was sent, or the total the mall's CRM gave);
+	// for a sync accepted before the service recorded that, the payment's
+	// own figure: the CRM's total, else the balance right after it.
 	Total int64
 	At    time.Time // when WeChat Pay accepted the sync
 }
@@ -287,7 +287,10 @@ func (db *DB) LastSynced(ctx context.Context, mall, openid string) (LastSynced, 
 		return LastSynced{}, err
 	}
 	ls := LastSynced{TransactionID: t.TransactionID, Total: t.TotalPoints, At: t.Sync.SyncedAt}
-	if t.CRMTotal != nil {
+	switch {
+	case t.Sync.SyncedTotal != nil:
+		ls.Total = *t.Sync.SyncedTotal
+	case t.CRMTotal != nil:
 		ls.Total = *t.CRMTotal
 	}
 	return ls, nil

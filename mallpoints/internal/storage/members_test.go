@@ -123,43 +123,43 @@ func testErasureRewritesAudit(t *testing.T, ctx context.Context, db *DB) {
 }
 
 func testQueryBudget(t *testing.T, ctx context.Context, db *DB) {
-	take := func(mchid, query string, second int64, limit int) bool {
-		ok, err := db.TakeQuery(ctx, mchid, query, second, limit)
+	take := func(mchid, query string, tenth int64, limit int) bool {
+		ok, err := db.TakeQuery(ctx, mchid, query, tenth, limit)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ok
 	}
-	const sec = 1_800_000_000
+	const tenth = 18_000_000_000
 	// Half the budget first (a background job), then the whole of it.
 	for i := range 3 {
-		if !take("m1", "authorization", sec, 3) {
+		if !take("m1", "authorization", tenth, 3) {
 			t.Fatalf("call %d of a budget of 3 refused", i+1)
 		}
 	}
-	if take("m1", "authorization", sec, 3) {
+	if take("m1", "authorization", tenth, 3) {
 		t.Error("a half budget of 3 took a fourth call")
 	}
 	for i := range 3 {
-		if !take("m1", "authorization", sec, 6) {
+		if !take("m1", "authorization", tenth, 6) {
 			t.Fatalf("call %d beyond the half refused under the whole budget", i+4)
 		}
 	}
-	if take("m1", "authorization", sec, 6) {
+	if take("m1", "authorization", tenth, 6) {
 		t.Error("a budget of 6 took a seventh call")
 	}
-	// Another second, merchant or query counts apart; a limit of 0 takes none.
-	if !take("m1", "authorization", sec+1, 6) || !take("m2", "authorization", sec, 6) || !take("m1", "commit_status", sec, 6) {
-		t.Error("another second, merchant or query shares the count")
+	// Another tenth, merchant or query counts apart; a limit of 0 takes none.
+	if !take("m1", "authorization", tenth+1, 6) || !take("m2", "authorization", tenth, 6) || !take("m1", "commit_status", tenth, 6) {
+		t.Error("another tenth, merchant or query shares the count")
 	}
-	if take("m1", "authorization", sec+2, 0) {
+	if take("m1", "authorization", tenth+2, 0) {
 		t.Error("a limit of 0 took a call")
 	}
-	// A second's first call forgets the seconds older than a minute.
-	take("m1", "authorization", sec+budgetKept+5, 6)
+	// A tenth's first call forgets the tenths older than a minute.
+	take("m1", "authorization", tenth+budgetKept+5, 6)
 	var n int
 	if err := db.queryRow(ctx, `SELECT COUNT(*) FROM query_budget WHERE mchid = 'm1' AND query = 'authorization'`).Scan(&n); err != nil || n != 1 {
-		t.Errorf("rows kept: %d, %v; want the newest second's only", n, err)
+		t.Errorf("rows kept: %d, %v; want the newest tenth's only", n, err)
 	}
 }
 

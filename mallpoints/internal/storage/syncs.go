@@ -61,18 +61,23 @@ type Sync struct {
 	LastRequestID string    `json:"last_request_id,omitempty"`
 	LastAttemptAt time.Time `json:"last_attempt_at,omitzero"`
 	SyncedAt      time.Time `json:"synced_at,omitzero"`
-	CreatedAt     time.Time `json:"created_at"`
+	// SyncedTotal is the total_points of the points sync WeChat Pay
+	// accepted: the member's total as WeChat Pay last heard it from this
+	// sync. nil for a parking sync, one not synced, or one synced before
+	// the service recorded it.
+	SyncedTotal *int64    `json:"synced_total,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 const syncColumns = `s.id, s.kind, s.mall, s.subject, s.state, s.attempts, s.last_status, s.last_code,
-	s.last_message, s.last_request_id, s.last_attempt_at, s.synced_at, s.created_at`
+	s.last_message, s.last_request_id, s.last_attempt_at, s.synced_at, s.synced_total, s.created_at`
 
 // syncDest returns scan destinations for syncColumns and a function that
 // finishes s once scanned.
 func syncDest(s *Sync) ([]any, func()) {
 	var last, synced, created int64
 	return []any{&s.ID, &s.Kind, &s.Mall, &s.Subject, &s.State, &s.Attempts, &s.LastStatus, &s.LastCode,
-			&s.LastMessage, &s.LastRequestID, &last, &synced, &created}, func() {
+			&s.LastMessage, &s.LastRequestID, &last, &synced, &s.SyncedTotal, &created}, func() {
 			s.LastAttemptAt, s.SyncedAt, s.CreatedAt = fromMicros(last), fromMicros(synced), fromMicros(created)
 		}
 }
@@ -145,14 +150,17 @@ type Attempt struct {
 	SyncID int64 `json:"sync_id"`
 	// Attempt numbers the sync's attempts from 1, across retries through
 	// the API, counting those whose record a crash prevented.
-	Attempt   int           `json:"attempt"`
-	Outcome   string        `json:"outcome"`
-	Status    int           `json:"status"`
-	Code      string        `json:"code,omitempty"`
-	Message   string        `json:"message,omitempty"`
-	RequestID string        `json:"request_id,omitempty"`
-	At        time.Time     `json:"at"`
-	Elapsed   time.Duration `json:"-"` // in JSON, elapsed_us
+	Attempt   int    `json:"attempt"`
+	Outcome   string `json:"outcome"`
+	Status    int    `json:"status"`
+	Code      string `json:"code,omitempty"`
+	Message   string `json:"message,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	// TotalPoints is the total_points a points sync's attempt sent; nil
+	// for a parking sync.
+	TotalPoints *int64        `json:"total_points,omitempty"`
+	At          time.Time     `json:"at"`
+	Elapsed     time.Duration `json:"-"` // in JSON, elapsed_us
 }
 
 // MarshalJSON writes Elapsed as whole microseconds, "elapsed_us".
@@ -165,7 +173,8 @@ func (a Attempt) MarshalJSON() ([]byte, error) {
 }
 
 // RecordAttempt writes a and moves its sync to state, keeping the attempt's
-// code, message and Request-ID as the sync's last, in one transaction. The
+// code, message and Request-ID as the sync's last (and, when synced, its
+// total_points as the sync's synced_total), in one transaction. The
 // sync's count of attempts becomes a.Attempt when that is more than one
 // above it: the attempts in between started and were never recorded (their
 // process died). It reports false, writing nothing, when the sync is not
@@ -173,24 +182,25 @@ func (a Attempt) MarshalJSON() ([]byte, error) {
 // sync was already done).
 func (db *DB) RecordAttempt(ctx context.Context, a Attempt, state string) (bool, error) {
 	var synced int64
+	var syncedTotal *int64
 	if state == SyncSynced {
-		synced = micros(a.At)
+		synced, syncedTotal = micros(a.At), a.TotalPoints
 	}
 	recorded := false
 	err := db.InTx(ctx, func(tx *Tx) error {
 		c, err := tx.exec(ctx, `UPDATE syncs SET state = $2,
 			attempts = CASE WHEN attempts + 1 > $3 THEN attempts + 1 ELSE $3 END,
 			last_status = $4, last_code = $5, last_message = $6, last_request_id = $7, last_attempt_at = $8,
-			synced_at = $9
+			synced_at = $9, synced_total = $11
 			WHERE id = $1 AND state = $10`, a.SyncID, state, a.Attempt, a.Status, a.Code, a.Message, a.RequestID,
-			micros(a.At), synced, SyncPending)
+			micros(a.At), synced, SyncPending, syncedTotal)
 		if err != nil || c == 0 {
 			return err
 		}
 		recorded = true
 		_, err = tx.exec(ctx, `INSERT INTO sync_attempts (`+attemptColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, a.SyncID, a.Attempt, a.Outcome,
-			a.Status, a.Code, a.Message, a.RequestID, micros(a.At), a.Elapsed.Microseconds())
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, a.SyncID, a.Attempt, a.Outcome,
+			a.Status, a.Code, a.Message, a.RequestID, micros(a.At), a.Elapsed.Microseconds(), a.TotalPoints)
 		return err
 	})
 	if err != nil {
@@ -239,12 +249,12 @@ func (db *DB) LastAttempt(ctx context.Context, scope Malls) (Attempt, error) {
 	return a, noRows(err)
 }
 
-const attemptColumns = `sync_id, attempt, outcome, status, code, message, request_id, at, elapsed_us`
+const attemptColumns = `sync_id, attempt, outcome, status, code, message, request_id, at, elapsed_us, total_points`
 
 func scanAttempt(r row) (Attempt, error) {
 	var a Attempt
 	var at, us int64
-	err := r.Scan(&a.SyncID, &a.Attempt, &a.Outcome, &a.Status, &a.Code, &a.Message, &a.RequestID, &at, &us)
+	err := r.Scan(&a.SyncID, &a.Attempt, &a.Outcome, &a.Status, &a.Code, &a.Message, &a.RequestID, &at, &us, &a.TotalPoints)
 	a.At, a.Elapsed = fromMicros(at), time.Duration(us)*time.Microsecond
 	return a, err
 }
