@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,15 +101,72 @@ func (db *DB) migrator() (*goose.Provider, error) {
 	if db.migrationLocker != nil {
 		opts = append(opts, goose.WithSessionLocker(db.migrationLocker))
 	}
-	fsys, err := fs.Sub(migrations, db.dialect.migrations)
+	fsys, err := engineMigrations(migrations, db.dialect.migrations)
 	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
+		return nil, err
 	}
 	p, err := goose.NewProvider(db.dialect.goose, db.sql, fsys, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("storage: %w", err)
 	}
 	return p, nil
+}
+
+// Each migration is written once: in migrations/common when its SQL serves
+// both engines, else in each engine's folder (dialect.migrations) in the
+// engine's own SQL. Goose reads the two folders as one.
+
+// engineMigrations is the engine's migrations in root, those of the
+// engine's folder and the common ones, as one folder; a file in both is an
+// error.
+func engineMigrations(root fs.FS, folder string) (fs.FS, error) {
+	var u migrationFS
+	for i, name := range []string{"migrations/common", folder} {
+		sub, err := fs.Sub(root, name)
+		if err != nil {
+			return nil, fmt.Errorf("storage: %w", err)
+		}
+		u[i] = sub
+	}
+	seen := map[string]bool{}
+	for _, f := range u {
+		entries, err := fs.ReadDir(f, ".")
+		if err != nil {
+			return nil, fmt.Errorf("storage: migrations: %w", err)
+		}
+		for _, e := range entries {
+			if seen[e.Name()] {
+				return nil, fmt.Errorf("storage: migration %s is both in migrations/common and in %s; write it once", e.Name(), folder)
+			}
+			seen[e.Name()] = true
+		}
+	}
+	return u, nil
+}
+
+// migrationFS is the common migrations and an engine's, read as one
+// folder: Open finds a file in either, ReadDir lists both in name order.
+type migrationFS [2]fs.FS
+
+func (u migrationFS) Open(name string) (fs.File, error) {
+	f, err := u[1].Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return u[0].Open(name)
+	}
+	return f, err
+}
+
+func (u migrationFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	var all []fs.DirEntry
+	for _, f := range u {
+		entries, err := fs.ReadDir(f, name)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, entries...)
+	}
+	slices.SortFunc(all, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return all, nil
 }
 
 // Ping checks the connection.

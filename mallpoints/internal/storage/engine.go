@@ -33,7 +33,8 @@ const (
 
 // dialect is what an engine's SQL needs said its own way.
 type dialect struct {
-	// migrations is the folder of the engine's goose migrations.
+	// migrations is the folder of the engine's own goose migrations,
+	// read with migrations/common (engineMigrations).
 	migrations string
 	goose      goose.Dialect
 	// forUpdate ends a SELECT that locks the rows it reads until the

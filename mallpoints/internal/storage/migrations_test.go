@@ -2,7 +2,12 @@ package storage
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
+	"slices"
+	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 )
 
@@ -53,5 +58,41 @@ func TestTheInitialSchemaMigratesUpDownAndUpAgainOnBothEngines(t *testing.T) {
 				t.Errorf("the first entry after migrating up again has seq %d, want 1", e.Seq)
 			}
 		})
+	}
+}
+
+// Each migration is written once, in migrations/common or in each engine's
+// folder, and every engine gets every version, numbered without a gap.
+func TestEachEngineReadsEveryMigrationOnceFromItsFolderAndTheCommonOne(t *testing.T) {
+	t.Parallel()
+	var lists [][]string
+	for _, d := range []dialect{sqliteDialect, postgresDialect} {
+		fsys, err := engineMigrations(migrations, d.migrations)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := fs.Glob(fsys, "*.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, name := range names {
+			if want := fmt.Sprintf("%05d_", i+1); !strings.HasPrefix(name, want) {
+				t.Errorf("%s: migration %d is %s, want %s…", d.migrations, i+1, name, want)
+			}
+			if _, err := fs.ReadFile(fsys, name); err != nil {
+				t.Errorf("%s: %v", d.migrations, err)
+			}
+		}
+		lists = append(lists, names)
+	}
+	if len(lists[0]) < 14 || !slices.Equal(lists[0], lists[1]) {
+		t.Errorf("the engines' migrations differ or are missing:\n%v\n%v", lists[0], lists[1])
+	}
+	twice := fstest.MapFS{
+		"migrations/common/00002_x.sql": {Data: []byte("-- +goose Up\n")},
+		"migrations/sqlite/00002_x.sql": {Data: []byte("-- +goose Up\n")},
+	}
+	if _, err := engineMigrations(twice, "migrations/sqlite"); err == nil || !strings.Contains(err.Error(), "write it once") {
+		t.Errorf("a migration in both folders: %v, want it refused", err)
 	}
 }
