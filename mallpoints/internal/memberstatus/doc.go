@@ -23,9 +23,10 @@
 // second in the database (storage.TakeQuery), so every replica shares one
 // budget, Config.Budget a second (120 by default) taken a tenth at a time:
 // whichever second WeChat Pay counts holds at most eleven tenths, 132
-// calls, with room below 150 for clocks a fraction of a second apart. Lookups may take all of it; the periodic
-// re-check (Recheck) stops at half, so lookups always have the rest. A call
-// beyond the budget is not made: the lookup answers what is kept.
+// calls, with room below 150 for clocks a fraction of a second apart.
+// Lookups may take all of it; the periodic re-check (Recheck) stops at
+// half, so lookups always have the rest. A call beyond the budget is not
+// made: the lookup answers what is kept.
 //
 // The re-check keeps the authorisation of members active in the last 30
 // days (a payment or an activation) current: each is asked at most once per
