@@ -208,3 +208,19 @@ func (o *Outbox) ExpiryRun(ctx context.Context, id int64) (ExpiryRun, error) {
 	}
 	return run, nil
 }
+
+// ExpiryRuns are the limit newest expiry runs River holds, daily and asked
+// for, newest first.
+func (o *Outbox) ExpiryRuns(ctx context.Context, limit int) ([]ExpiryRun, error) {
+	res, err := o.list(ctx, river.NewJobListParams().Kinds(ExpiryKind).OrderBy(river.JobListOrderByID, river.SortOrderDesc).First(limit))
+	if err != nil {
+		return nil, fmt.Errorf("outbox: expiry runs: %w", err)
+	}
+	runs := make([]ExpiryRun, 0, len(res.Jobs))
+	for _, job := range res.Jobs {
+		if run, ok := expiryRunOf(job); ok {
+			runs = append(runs, run)
+		}
+	}
+	return runs, nil
+}

@@ -231,7 +231,8 @@ func TestThePeriodicExpiryJobRunsOncePerDateThroughRiver(t *testing.T) {
 // first stops half-way (its time runs out in the pause after its first
 // member), the second expires the rest. While it is under way a request for
 // its date answers it; once done, a request queues a new run. A job of
-// another kind, or none, is no run.
+// another kind, or none, is no run, and the list of runs, newest first,
+// leaves it out.
 func TestAnExpiryRunTellsItsStateAndWhatItsAttemptsExpired(t *testing.T) {
 	t.Parallel()
 	for name, dsn := range expiryEngines(t) {
@@ -317,6 +318,15 @@ func TestAnExpiryRunTellsItsStateAndWhatItsAttemptsExpired(t *testing.T) {
 				if got, err := o.ExpiryRun(ctx, id); !errors.Is(err, storage.ErrNotFound) {
 					t.Errorf("ExpiryRun(%d): %+v, %v; want storage.ErrNotFound", id, got, err)
 				}
+			}
+			// The list is of runs alone, newest first, as many as asked for.
+			runs, err := o.ExpiryRuns(ctx, 10)
+			if err != nil || len(runs) != 2 || runs[0].ID != next.ID || runs[1].ID != run.ID || runs[1].State != ExpiryDone ||
+				runs[1].Points != 10*members {
+				t.Errorf("ExpiryRuns(10): %+v, %v; want run %d, then run %d done", runs, err, next.ID, run.ID)
+			}
+			if runs, err := o.ExpiryRuns(ctx, 1); err != nil || len(runs) != 1 || runs[0].ID != next.ID {
+				t.Errorf("ExpiryRuns(1): %+v, %v; want run %d alone", runs, err, next.ID)
 			}
 		})
 	}

@@ -154,6 +154,7 @@ type Outbox struct {
 	rules  *rules.Current
 	insert func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (*rivertype.JobInsertResult, error)
 	job    func(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	list   func(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 	start  func(ctx context.Context) error
 	stop   func(ctx context.Context) error
 	cancel func(ctx context.Context) error
@@ -258,7 +259,7 @@ func useEngine[TTx any](ctx context.Context, o *Outbox, driver riverdriver.Drive
 	o.insert = func(ctx context.Context, tx *storage.Tx, args river.JobArgs) (*rivertype.JobInsertResult, error) {
 		return c.InsertTx(ctx, unwrap(tx), args, nil)
 	}
-	o.job = c.JobGet
+	o.job, o.list = c.JobGet, c.JobList
 	o.start, o.stop, o.cancel = c.Start, c.Stop, c.StopAndCancel
 	return nil
 }
