@@ -32,13 +32,26 @@ import (
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/storage"
 )
 
-// Queue moves a parked sync back to the queue, sends a webhook's events
-// again, and queues expiry runs and tells their state: package outbox.
+// Queue moves a parked sync back to the queue and sends a webhook's events
+// again: package outbox.
 type Queue interface {
 	Retry(ctx context.Context, syncID int64) (bool, error)
 	Redeliver(ctx context.Context, webhook, mall string, after int64) (int64, error)
-	RunExpiry(ctx context.Context, asOf string) (outbox.ExpiryRun, bool, error)
+}
+
+// Expiry queues the expiry run a request asks for, auditing it, and tells
+// runs' states (package server, over package outbox; the console queues
+// runs through the same code).
+type Expiry interface {
+	// RunExpiry queues a run as of asOf for r, or answers the date's run
+	// under way (false); ledger.ErrAsOfInvalid for a date that is none or
+	// after today.
+	RunExpiry(r *http.Request, asOf string) (outbox.ExpiryRun, bool, error)
+	// ExpiryRun is a run by its id, storage.ErrNotFound when River holds
+	// none.
 	ExpiryRun(ctx context.Context, id int64) (outbox.ExpiryRun, error)
+	// ExpiryRuns are the limit newest runs, newest first.
+	ExpiryRuns(ctx context.Context, limit int) ([]outbox.ExpiryRun, error)
 }
 
 // Config is what the API serves.
@@ -47,6 +60,7 @@ type Config struct {
 	Ledger  *ledger.Service
 	Parking *parking.Service
 	Outbox  Queue
+	Expiry  Expiry
 	Rules   *rules.Current // the rules in force
 	MchID   string         // the merchant's own mchid: the mall when a request names none
 	Logger  *slog.Logger
@@ -66,6 +80,7 @@ type API struct {
 	ledger  *ledger.Service
 	parking *parking.Service
 	outbox  Queue
+	expiry  Expiry
 	current *rules.Current
 	mchID   string
 	log     *slog.Logger
@@ -79,7 +94,7 @@ func New(cfg Config) *API {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, current: cfg.Rules,
+	return &API{db: cfg.DB, ledger: cfg.Ledger, parking: cfg.Parking, outbox: cfg.Outbox, expiry: cfg.Expiry, current: cfg.Rules,
 		mchID: cfg.MchID, log: cfg.Logger, merch: cfg.Merchants, status: cfg.Status, audit: cfg.Audit}
 }
 
@@ -156,6 +171,7 @@ func (a *API) Routes() []Route {
 		{"GET /api/entries", accounts.Feed, a.entries},
 		{"GET /api/refusals", accounts.Read, a.refusals},
 		{"POST /api/expiry/run", accounts.RunExpiry, a.runExpiry},
+		{"GET /api/expiry/runs", accounts.RunExpiry, a.expiryRuns},
 		{"GET /api/expiry/runs/{id}", accounts.RunExpiry, a.expiryRun},
 		{"GET /api/decisions", accounts.Read, a.decisions},
 		{"POST /api/decisions/{kind}/{mall}/{subject}", accounts.Retry, a.decideParked},

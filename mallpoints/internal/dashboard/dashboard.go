@@ -95,6 +95,9 @@ type Config struct {
 	// made it, from where and the request's id (package server). nil
 	// records nothing.
 	Audit func(r *http.Request, e storage.AuditEntry)
+	// Expiry queues expiry runs, audited, and lists them; nil: the
+	// console has no expiry page (it answers 404).
+	Expiry Expiry
 }
 
 // Dashboard serves the pages.
@@ -198,6 +201,8 @@ func (d *Dashboard) Routes() []Route {
 		{"POST /simulate/refund", accounts.Simulate, f(d.simulateRefund)},
 		{"GET /audit", accounts.ReadAudit, f(d.auditPage)},
 		{"GET /audit.csv", accounts.ReadAudit, f(d.auditCSV)},
+		{"GET /expiry", accounts.RunExpiry, f(d.expiryPage)},
+		{"POST /expiry/run", accounts.RunExpiry, f(d.runExpiry)},
 	}
 }
 
@@ -209,6 +214,7 @@ type page struct {
 	Notice  string // a message after an action
 	Error   string
 	Sandbox bool   // the simulate forms are offered: sandbox mode, to whom may use them
+	Expiry  bool   // the expiry page is offered: to whom may run expiry
 	SignOut bool   // signed in: offer to sign out
 	Who     string // who is signed in
 	// Lang is the page's language; Switch the one its switch offers, and
@@ -219,7 +225,10 @@ type page struct {
 	// Live loads the script that follows pending syncs until they are
 	// done: the page shows one.
 	Live bool
-	Data any
+	// Refresh, when not 0, has the page reload itself every Refresh
+	// seconds: it shows an expiry run under way.
+	Refresh int
+	Data    any
 }
 
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
@@ -341,6 +350,7 @@ func (d *Dashboard) errorPage(w http.ResponseWriter, r *http.Request, status int
 func (d *Dashboard) who(r *http.Request, p *page) {
 	v, ok := accounts.FromContext(r.Context())
 	p.Sandbox = d.cfg.Sandbox != nil && ok && v.Can(accounts.Simulate) && v.Sees(d.cfg.MchID)
+	p.Expiry = d.cfg.Expiry != nil && ok && v.Can(accounts.RunExpiry)
 	p.SignOut = ok && v.Name != accounts.LocalActor
 	if p.SignOut {
 		p.Who = v.Name
@@ -374,6 +384,7 @@ func (d *Dashboard) funcs(l *language) template.FuncMap {
 		"dur":       l.duration,
 		"state":     label("sync"),
 		"outcome":   label("attempt"),
+		"run":       label("run"),
 		"decision":  label("decision"),
 		"kind":      label("kind"),
 		"entry":     label("entry"),

@@ -205,6 +205,7 @@ var labelled = map[string][]string{
 	"month":     months,
 	"rules.key": ruleKeys,
 	"status":    {"400", "403", "404", "429", "500"},
+	"run":       expiryStates,
 }
 
 // negotiate picks the language of r: the account's choice, else the

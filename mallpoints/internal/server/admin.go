@@ -33,13 +33,13 @@ func (s *Server) adminHandler() (http.Handler, error) {
 	d, err := dashboard.New(dashboard.Config{
 		DB: s.db, Rules: s.rules, Retrier: s.outbox, Decider: s.ledger, Actor: api.Actor, MchID: s.cfg.MchID,
 		Token: s.cfg.AdminToken, Accounts: s.accounts, SecureCookies: httpsURL(s.cfg.AdminURLs), Sandbox: s.cfg.Sandbox,
-		Logger: s.log, MallName: s.malls.Name, Audit: s.recordAudit,
+		Logger: s.log, MallName: s.malls.Name, Audit: s.recordAudit, Expiry: expiryRuns{s},
 	})
 	if err != nil {
 		return nil, err
 	}
 	a := api.New(api.Config{DB: s.db, Ledger: s.ledger, Parking: parking.New(s.db, s.rules, s.outbox),
-		Outbox: s.outbox, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log, Merchants: s.merchants, Audit: s.recordAudit,
+		Outbox: s.outbox, Expiry: expiryRuns{s}, Rules: s.rules, MchID: s.cfg.MchID, Logger: s.log, Merchants: s.merchants, Audit: s.recordAudit,
 		Status: s.status})
 	s.routes = s.adminRoutes(a, d)
 	mux := http.NewServeMux()
@@ -193,6 +193,7 @@ var ownAudit = map[string]bool{
 	"POST /api/syncs/{id}/retry":                       true,
 	"POST /api/parkings":                               true,
 	"POST /api/expiry/run":                             true,
+	"POST /expiry/run":                                 true,
 	"POST /api/decisions/{kind}/{mall}/{subject}":      true,
 	"POST /api/webhooks/{name}/redeliver":              true,
 	"POST /api/rules/preview":                          true,

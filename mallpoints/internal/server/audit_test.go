@@ -280,6 +280,21 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 					}
 				}
 			}},
+			// The console's form queues through the same code as the API,
+			// and is audited alike.
+			{"POST /expiry/run", "expiry.run", false, func(t *testing.T) check {
+				status(t, "the expiry form", form(t, e.admin.URL, "/expiry/run", url.Values{"as_of": {today}}), http.StatusSeeOther)
+				run := e.newestExpiryRunDone()
+				return func(t *testing.T, got auditEntry) {
+					if got.Subject != today || field(got.After, "as_of") != `"`+today+`"` || field(got.After, "run") != fmt.Sprint(run.ID) ||
+						field(got.After, "new_run") != "true" {
+						t.Errorf("entry %+v; want run %d as of %s", got, run.ID, today)
+					}
+					if len(events) != 1 || events[0].Action != "expiry.run" || field(events[0].After, "run") != fmt.Sprint(run.ID) {
+						t.Errorf("the system's entries %+v; want the run's outcome", events)
+					}
+				}
+			}},
 			{"POST /api/members/{mall}/{openid}/erasure", "member.erase", false, func(t *testing.T) check {
 				var ans struct{ Pseudonym string }
 				status(t, "erase", e.do(http.MethodPost, "/api/members/"+mall+"/"+erased+"/erasure", nil, nil, &ans), 200)
@@ -425,7 +440,7 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 			t.Errorf("the audit export's entry does not name its filter: %+v", list[0])
 		}
 
-		// What the service does by itself is the system's: the expiry run
+		// What the service does by itself is the system's: the expiry runs
 		// the walk asked for (the daily run's job), a rules reload.
 		if _, err := e.srv.ReloadRules(); err != nil {
 			t.Fatal(err)
@@ -433,9 +448,9 @@ func TestEveryStateChangingAdminRouteWritesAnAuditEntry(t *testing.T) {
 		sys := slices.DeleteFunc(auditLog(t, e.admin.URL, auditToken, "actor=system"), func(a auditEntry) bool {
 			return strings.HasPrefix(a.Action, "member.") // member events, checked above
 		})
-		if len(sys) != 2 || sys[0].Action != "rules.reload" || sys[1].Action != "expiry.run" || sys[0].RemoteAddr != "" ||
+		if len(sys) != 3 || sys[0].Action != "rules.reload" || sys[1].Action != "expiry.run" || sys[2].Action != "expiry.run" || sys[0].RemoteAddr != "" ||
 			field(sys[0].Before, "version") == "" || field(sys[0].Before, "version") != field(sys[0].After, "version") {
-			t.Errorf("the system's entries: %+v; want the expiry run, then the reload with its versions", sys)
+			t.Errorf("the system's entries: %+v; want the two expiry runs, then the reload with its versions", sys)
 		}
 
 		// The Audit page lists them by label, filtered, and the API pages.

@@ -71,6 +71,13 @@ func TestBrowserEveryPageReadsInChineseWithACJKFont(t *testing.T) {
 		t.Fatalf("a redemption: %d", st)
 	}
 
+	// An expiry run, done, for the expiry page's list.
+	if st, location, _ := e.requestExpiry(beijingToday()); st != http.StatusAccepted {
+		t.Fatalf("an expiry run: %d", st)
+	} else {
+		e.expiryDone(location)
+	}
+
 	ctx := browsertest.New(t)
 	browsertest.AcceptLanguage(t, ctx, "zh-CN,zh;q=0.9,en;q=0.8")
 	pages := []struct{ path, h1 string }{
@@ -85,6 +92,7 @@ func TestBrowserEveryPageReadsInChineseWithACJKFont(t *testing.T) {
 		{"/rules", "积分规则"},
 		{"/export", "导出"},
 		{"/audit", "审计日志"},
+		{"/expiry", "积分过期"},
 		{"/signin", "登录"},
 	}
 	for _, p := range pages {

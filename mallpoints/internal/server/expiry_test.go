@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +75,35 @@ func (e *env) expiryDone(location string) expiryRunView {
 		}
 		if run.State == "failed" {
 			e.t.Fatalf("GET %s: %+v", location, run)
+		}
+		return run.State == "done"
+	})
+	return run
+}
+
+// expiryRuns answers GET /api/expiry/runs with query.
+func (e *env) expiryRuns(query string) (int, []expiryRunView) {
+	e.t.Helper()
+	var list struct {
+		Runs []expiryRunView `json:"runs"`
+	}
+	st := e.get("/api/expiry/runs"+query, &list)
+	return st, list.Runs
+}
+
+// newestExpiryRunDone waits until the newest expiry run is done, and
+// returns it.
+func (e *env) newestExpiryRunDone() expiryRunView {
+	e.t.Helper()
+	var run expiryRunView
+	e.eventually("the newest expiry run done", func() bool {
+		st, runs := e.expiryRuns("")
+		if st != http.StatusOK || len(runs) == 0 {
+			e.t.Fatalf("GET /api/expiry/runs: %d %+v", st, runs)
+		}
+		run = runs[0]
+		if run.State == "failed" {
+			e.t.Fatalf("the newest run: %+v", run)
 		}
 		return run.State == "done"
 	})
@@ -230,6 +261,135 @@ func TestARequestForADateWhoseRunIsUnderWayAnswersThatRun(t *testing.T) {
 		}
 		if done := e.expiryDone(location); done.Members != 3 || done.Points != 30 {
 			t.Errorf("the run: %+v, want 3 members' 30 points", done)
+		}
+	})
+}
+
+// GET /api/expiry/runs lists the runs River holds, newest first, each as
+// GET /api/expiry/runs/{id} answers it: a run asked for is listed at once,
+// then done with what it expired. Its limit is 1 to 100.
+func TestTheListOfExpiryRunsNamesARunQueuedThenDone(t *testing.T) {
+	set, err := rules.Parse([]byte(expiryRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, envOptions{rules: set})
+		openid := e.member(e.mchID)
+		p, err := e.sb.Pay(sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: 8800, TimeEnd: "2024-06-01T12:00:00+08:00"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("the old payment", func() bool {
+			return e.get("/api/transactions/"+e.mchID+"/"+p.TransactionID, nil) == http.StatusOK
+		})
+		if st, runs := e.expiryRuns(""); st != http.StatusOK || len(runs) != 0 {
+			t.Errorf("the list before any run: %d %+v, want none", st, runs)
+		}
+		today := beijingToday()
+		st, location, queued := e.requestExpiry(today)
+		if st != http.StatusAccepted {
+			t.Fatalf("the request: %d", st)
+		}
+		if st, runs := e.expiryRuns(""); st != http.StatusOK || len(runs) != 1 || runs[0].ID != queued.ID || runs[0].AsOf != today ||
+			!slices.Contains([]string{"queued", "running", "done"}, runs[0].State) || runs[0].QueuedAt.IsZero() {
+			t.Errorf("the list once the run is asked for: %d %+v; want run %d", st, runs, queued.ID)
+		}
+		done := e.expiryDone(location)
+		st, runs := e.expiryRuns("?limit=100")
+		if st != http.StatusOK || len(runs) != 1 || runs[0].ID != done.ID || runs[0].State != "done" || runs[0].Points != 88 || runs[0].Members != 1 {
+			t.Errorf("the list once the run is done: %d %+v; want %+v", st, runs, done)
+		}
+		_, location, second := e.requestExpiry(today)
+		e.expiryDone(location)
+		if _, runs := e.expiryRuns("?limit=1"); len(runs) != 1 || runs[0].ID != second.ID {
+			t.Errorf("the newest run: %+v, want run %d", runs, second.ID)
+		}
+		if _, runs := e.expiryRuns(""); len(runs) != 2 || runs[0].ID != second.ID || runs[1].ID != done.ID {
+			t.Errorf("the list: %+v, want runs %d then %d", runs, second.ID, done.ID)
+		}
+		for _, q := range []string{"?limit=0", "?limit=101", "?limit=x"} {
+			var ae apiError
+			if st := e.get("/api/expiry/runs"+q, &ae); st != http.StatusBadRequest || ae.Field != "limit" {
+				t.Errorf("GET /api/expiry/runs%s: %d %+v, want 400 naming limit", q, st, ae)
+			}
+		}
+	})
+}
+
+// The console's expiry page, for whom may run expiry: its form queues a
+// run as of a date (today's Beijing date by default) and comes back to the
+// page, whose notice names the run and which lists it, reloading itself
+// until the run is done, in Chinese for a Chinese team. A date after today
+// is refused on the page, and nothing is queued.
+func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
+	set, err := rules.Parse([]byte(expiryRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		e := newEnv(t, dsn, envOptions{rules: set})
+		openid := e.member(e.mchID)
+		p, err := e.sb.Pay(sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: 8800, TimeEnd: "2024-06-01T12:00:00+08:00"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.eventually("the old payment", func() bool {
+			return e.get("/api/transactions/"+e.mchID+"/"+p.TransactionID, nil) == http.StatusOK
+		})
+		chinese := http.Header{"Accept-Language": {"zh-CN,zh;q=0.9"}}
+		today := beijingToday()
+		body, st, _ := e.visit(http.MethodGet, "/expiry", nil, chinese)
+		if st != http.StatusOK || !strings.Contains(body, `<h1>积分过期</h1>`) || !strings.Contains(body, `id="nav-expiry"`) ||
+			!strings.Contains(body, `name="as_of" id="expiry-as-of" value="`+today+`"`) || !strings.Contains(body, `id="none-runs"`) ||
+			strings.Contains(body, `http-equiv="refresh"`) {
+			t.Fatalf("the page before any run: %d\n%s", st, body)
+		}
+
+		_, st, h := e.visit(http.MethodPost, "/expiry/run", url.Values{"as_of": {today}}, chinese)
+		if st != http.StatusSeeOther || h.Get("Location") != "/expiry" {
+			t.Fatalf("the form: %d to %q, want 303 to /expiry", st, h.Get("Location"))
+		}
+		st, runs := e.expiryRuns("")
+		if st != http.StatusOK || len(runs) != 1 || runs[0].AsOf != today {
+			t.Fatalf("the runs once the form is sent: %d %+v; want one as of %s", st, runs, today)
+		}
+		run := runs[0]
+		var notice *http.Cookie
+		for _, c := range (&http.Response{Header: h}).Cookies() {
+			if c.Name == "mallpointsd_notice" {
+				notice = c
+			}
+		}
+		if notice == nil {
+			t.Fatal("the form left no notice")
+		}
+		body, _, _ = e.visit(http.MethodGet, "/expiry", nil, chinese, notice)
+		if want := fmt.Sprintf("积分过期任务 %d（截止 %s）已排队", run.ID, today); !strings.Contains(body, want) ||
+			!strings.Contains(body, fmt.Sprintf(`<tr data-run="%d"`, run.ID)) {
+			t.Errorf("the page after the form: want the notice %q and the run's row\n%s", want, body)
+		}
+		if body, _ := e.page(http.MethodGet, "/expiry", nil); strings.Contains(body, `data-state="queued"`) || strings.Contains(body, `data-state="running"`) {
+			if !strings.Contains(body, `<meta http-equiv="refresh" content="5">`) {
+				t.Errorf("the page shows a run under way and does not reload itself\n%s", body)
+			}
+		}
+		e.expiryDone(fmt.Sprint("/api/expiry/runs/", run.ID))
+		body, _, _ = e.visit(http.MethodGet, "/expiry", nil, chinese)
+		row := body[strings.Index(body, fmt.Sprintf(`<tr data-run="%d"`, run.ID)):]
+		row = row[:strings.Index(row, "</tr>")]
+		if !strings.Contains(row, "已完成") || !strings.Contains(row, `<td class="num">88</td><td class="num">1</td>`) ||
+			!strings.Contains(row, "年") || strings.Contains(body, `http-equiv="refresh"`) {
+			t.Errorf("the done run's row: want 已完成, 88 points of 1 member, its Beijing times, and no reload\n%s", row)
+		}
+
+		tomorrow := time.Now().In(time.FixedZone("UTC+8", 8*3600)).AddDate(0, 0, 1).Format(time.DateOnly)
+		body, st, _ = e.visit(http.MethodPost, "/expiry/run", url.Values{"as_of": {tomorrow}}, chinese)
+		if st != http.StatusBadRequest || !strings.Contains(body, `id="error"`) || !strings.Contains(body, tomorrow+" 不是有效日期") {
+			t.Errorf("a date after today: %d, want 400 with the error on the page\n%s", st, body)
+		}
+		if _, runs := e.expiryRuns(""); len(runs) != 1 {
+			t.Errorf("a date after today queued a run: %+v", runs)
 		}
 	})
 }

@@ -274,6 +274,37 @@ func (s *Server) expire(ctx context.Context, run int64, asOf string) (outbox.Exp
 	return outbox.ExpiryOutcome{Points: res.Points, Members: len(res.Members)}, err
 }
 
+// expiryRuns queues the expiry runs people ask for, on the API and in the
+// console, and tells the runs' states: one operation, audited alike.
+type expiryRuns struct{ s *Server }
+
+// RunExpiry queues an expiry run as of asOf, a Beijing date not after
+// today (else ledger.ErrAsOfInvalid), for r, and writes r's audit entry:
+// the run asked for and whether it is new. What the run expires is the
+// system's entry, written by the run (expire), as the daily run's is.
+func (e expiryRuns) RunExpiry(r *http.Request, asOf string) (outbox.ExpiryRun, bool, error) {
+	if _, err := e.s.ledger.ExpiryDate(asOf); err != nil {
+		return outbox.ExpiryRun{}, false, err
+	}
+	run, created, err := e.s.outbox.RunExpiry(r.Context(), asOf)
+	if err != nil {
+		return outbox.ExpiryRun{}, false, err
+	}
+	e.s.recordAudit(r, storage.AuditEntry{Action: "expiry.run", Subject: asOf,
+		After: storage.AuditValues(map[string]any{"as_of": asOf, "run": run.ID, "new_run": created})})
+	return run, created, nil
+}
+
+// ExpiryRun is the run whose job is id.
+func (e expiryRuns) ExpiryRun(ctx context.Context, id int64) (outbox.ExpiryRun, error) {
+	return e.s.outbox.ExpiryRun(ctx, id)
+}
+
+// ExpiryRuns are the limit newest runs, newest first.
+func (e expiryRuns) ExpiryRuns(ctx context.Context, limit int) ([]outbox.ExpiryRun, error) {
+	return e.s.outbox.ExpiryRuns(ctx, limit)
+}
+
 // checkAdminAccess refuses an admin listener off loopback that nobody
 // could use safely: without the admin token, and without an enabled admin
 // account confined to no mall, it would serve no one (there is no implicit
