@@ -12,16 +12,17 @@
 // again, or decide by the rules file), the rules in force with a preview
 // form (ledger.Preview, writing nothing), a CSV export of a Beijing day's
 // ledger for the mall's CRM, and for admins the recent expiry runs with a
-// form that queues one. Without WeChat Pay credentials the
-// service runs an embedded sandbox, and the dashboard offers a form that
-// makes payments and refunds there.
+// form that queues one. Without WeChat Pay credentials the service runs an
+// embedded sandbox, and the dashboard offers a form that makes payments
+// and refunds there.
 //
 // The dashboard reads through package storage and changes state only through
 // the outbox's Retry, the ledger's decisions of parked payments and refunds
 // (recorded with the request's actor), Config.Expiry's runs, an account's
-// language and the sandbox; each change, each export and each burst of wrong sign-ins is
-// written to the audit log, which its Audit page shows. It renders no
-// personal data beyond the openid; html/template escapes every value.
+// language and the sandbox; each change, each export and each burst of
+// wrong sign-ins is written to the audit log, which its Audit page shows.
+// It renders no personal data beyond the openid; html/template escapes
+// every value.
 package dashboard
 
 import (

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seed2ac2593f/wxpay/mallpoints/internal/accounts"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/ledger"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/rules"
 	"github.com/seed2ac2593f/wxpay/mallpoints/internal/server"
@@ -321,7 +323,8 @@ func TestTheListOfExpiryRunsNamesARunQueuedThenDone(t *testing.T) {
 // run as of a date (today's Beijing date by default) and comes back to the
 // page, whose notice names the run and which lists it, reloading itself
 // until the run is done, in Chinese for a Chinese team. A date after today
-// is refused on the page, and nothing is queued.
+// is refused on the page, and nothing is queued. The menu offers the page
+// to admins only.
 func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
 	set, err := rules.Parse([]byte(expiryRules))
 	if err != nil {
@@ -390,6 +393,16 @@ func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
 		}
 		if _, runs := e.expiryRuns(""); len(runs) != 1 {
 			t.Errorf("a date after today queued a run: %+v", runs)
+		}
+
+		// The menu offers the page to whom may use it only.
+		const password = "a password of some length"
+		if err := e.srv.Accounts().Add(context.Background(), "otto", accounts.Operator, nil, password); err != nil {
+			t.Fatal(err)
+		}
+		if body, st, _ := e.visit(http.MethodGet, "/members", nil, chinese, signIn(t, e, "otto", password)); st != http.StatusOK ||
+			strings.Contains(body, `href="/expiry"`) {
+			t.Errorf("an operator's menu offers the expiry page: %d", st)
 		}
 	})
 }
