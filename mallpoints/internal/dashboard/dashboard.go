@@ -224,13 +224,10 @@ type page struct {
 	Lang   string
 	Switch struct{ Tag, Name string }
 	Here   string
-	// Live loads the script that follows pending syncs until they are
-	// done: the page shows one.
+	// Live loads the script that follows what is under way: syncs
+	// pending until they are done, expiry runs until they end.
 	Live bool
-	// Refresh, when not 0, has the page reload itself every Refresh
-	// seconds: it shows an expiry run under way.
-	Refresh int
-	Data    any
+	Data any
 }
 
 func (d *Dashboard) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {

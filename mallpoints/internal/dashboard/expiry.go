@@ -32,10 +32,6 @@ var expiryStates = []string{outbox.ExpiryQueued, outbox.ExpiryRunning, outbox.Ex
 // expiryRunsShown is how many runs the page lists, newest first.
 const expiryRunsShown = 20
 
-// expiryRefresh is how often, in seconds, the page reloads itself while a
-// run is under way.
-const expiryRefresh = 5
-
 type expiryData struct {
 	Runs []outbox.ExpiryRun
 	// AsOf is the date the form offers: the one asked for, else today's
@@ -73,10 +69,7 @@ func (d *Dashboard) renderExpiry(w http.ResponseWriter, r *http.Request, status 
 	if data.AsOf == "" {
 		data.AsOf = today
 	}
-	p := page{Title: d.lang(r).T("title.expiry"), Nav: "expiry", Error: problem, Data: data}
-	if underWay(runs) {
-		p.Refresh = expiryRefresh
-	}
+	p := page{Title: d.lang(r).T("title.expiry"), Nav: "expiry", Error: problem, Data: data, Live: underWay(runs)}
 	d.render(w, r, status, "expiry", p)
 }
 

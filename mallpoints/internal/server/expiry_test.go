@@ -345,7 +345,7 @@ func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
 		body, st, _ := e.visit(http.MethodGet, "/expiry", nil, chinese)
 		if st != http.StatusOK || !strings.Contains(body, `<h1>积分过期</h1>`) || !strings.Contains(body, `id="nav-expiry"`) ||
 			!strings.Contains(body, `name="as_of" id="expiry-as-of" value="`+today+`"`) || !strings.Contains(body, `id="none-runs"`) ||
-			strings.Contains(body, `http-equiv="refresh"`) {
+			strings.Contains(body, `/static/live.js`) {
 			t.Fatalf("the page before any run: %d\n%s", st, body)
 		}
 
@@ -373,7 +373,7 @@ func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
 			t.Errorf("the page after the form: want the notice %q and the run's row\n%s", want, body)
 		}
 		if body, _ := e.page(http.MethodGet, "/expiry", nil); strings.Contains(body, `data-state="queued"`) || strings.Contains(body, `data-state="running"`) {
-			if !strings.Contains(body, `<meta http-equiv="refresh" content="5">`) {
+			if !strings.Contains(body, `<script src="/static/live.js" defer></script>`) {
 				t.Errorf("the page shows a run under way and does not reload itself\n%s", body)
 			}
 		}
@@ -382,7 +382,7 @@ func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
 		row := body[strings.Index(body, fmt.Sprintf(`<tr data-run="%d"`, run.ID)):]
 		row = row[:strings.Index(row, "</tr>")]
 		if !strings.Contains(row, "已完成") || !strings.Contains(row, `<td class="num">88</td><td class="num">1</td>`) ||
-			!strings.Contains(row, "年") || strings.Contains(body, `http-equiv="refresh"`) {
+			!strings.Contains(row, "年") || strings.Contains(body, `/static/live.js`) {
 			t.Errorf("the done run's row: want 已完成, 88 points of 1 member, its Beijing times, and no reload\n%s", row)
 		}
 

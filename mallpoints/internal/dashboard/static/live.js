@@ -1,8 +1,18 @@
 // mallpointsd dashboard: a page that shows syncs still pending asks the
 // console for their states every few seconds, and shows each as it
-// changes (pending → synced), until none is pending. No other script runs.
+// changes (pending → synced), until none is pending; a page that shows an
+// expiry run under way reloads itself every few seconds, except while its
+// form is being filled in. No other script runs.
 (function () {
   "use strict";
+  var underWay = '[data-run][data-state="queued"], [data-run][data-state="running"], [data-run][data-state="retrying"]';
+  if (document.querySelector(underWay)) {
+    setInterval(function () {
+      var a = document.activeElement;
+      if (a && a.form) return; // a date being typed would be lost
+      location.reload();
+    }, 5000);
+  }
   var every = 2000, wait = every, max = 30000;
   function pending() {
     return document.querySelectorAll('[data-sync][data-state="pending"]');
