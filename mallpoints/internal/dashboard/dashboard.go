@@ -217,6 +217,7 @@ type page struct {
 	Error   string
 	Sandbox bool   // the simulate forms are offered: sandbox mode, to whom may use them
 	Expiry  bool   // the expiry page is offered: to whom may run expiry
+	Audit   bool   // the audit page is offered: to whom may read the audit log
 	SignOut bool   // signed in: offer to sign out
 	Who     string // who is signed in
 	// Lang is the page's language; Switch the one its switch offers, and
@@ -350,6 +351,7 @@ func (d *Dashboard) who(r *http.Request, p *page) {
 	v, ok := accounts.FromContext(r.Context())
 	p.Sandbox = d.cfg.Sandbox != nil && ok && v.Can(accounts.Simulate) && v.Sees(d.cfg.MchID)
 	p.Expiry = d.cfg.Expiry != nil && ok && v.Can(accounts.RunExpiry)
+	p.Audit = ok && v.Can(accounts.ReadAudit)
 	p.SignOut = ok && v.Name != accounts.LocalActor
 	if p.SignOut {
 		p.Who = v.Name

@@ -395,14 +395,18 @@ func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
 			t.Errorf("a date after today queued a run: %+v", runs)
 		}
 
-		// The menu offers the page to whom may use it only.
+		// The menu offers the admin pages (expiry, the audit log) to whom
+		// may open them only.
+		if !strings.Contains(body, `id="nav-audit"`) {
+			t.Errorf("the administrator's menu does not offer the audit log")
+		}
 		const password = "a password of some length"
 		if err := e.srv.Accounts().Add(context.Background(), "otto", accounts.Operator, nil, password); err != nil {
 			t.Fatal(err)
 		}
 		if body, st, _ := e.visit(http.MethodGet, "/members", nil, chinese, signIn(t, e, "otto", password)); st != http.StatusOK ||
-			strings.Contains(body, `href="/expiry"`) {
-			t.Errorf("an operator's menu offers the expiry page: %d", st)
+			strings.Contains(body, `href="/expiry"`) || strings.Contains(body, `href="/audit"`) {
+			t.Errorf("an operator's menu offers the expiry page or the audit log: %d", st)
 		}
 	})
 }
