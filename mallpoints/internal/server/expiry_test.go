@@ -120,20 +120,11 @@ func (e *env) newestExpiryRunDone() expiryRunView {
 // expires nothing more. A date after today or not a date is a 400 naming
 // as_of, before anything is queued.
 func TestTheExpiryRunIsQueuedAndItsStatusSaysWhatItExpired(t *testing.T) {
-	set, err := rules.Parse([]byte(expiryRules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := expiryRuleSet(t)
 	forEachEngine(t, func(t *testing.T, dsn string) {
 		e := newEnv(t, dsn, envOptions{rules: set})
 		openid := e.member(e.mchID)
-		p, err := e.sb.Pay(sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: 8800, TimeEnd: "2024-06-01T12:00:00+08:00"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.eventually("the old payment", func() bool {
-			return e.get("/api/transactions/"+e.mchID+"/"+p.TransactionID, nil) == http.StatusOK
-		})
+		e.oldPayment(openid, 8800)
 		type memberView struct {
 			Member struct {
 				Balance int64 `json:"balance"`
@@ -221,23 +212,14 @@ func TestTheExpiryRunIsQueuedAndItsStatusSaysWhatItExpired(t *testing.T) {
 // goes on, and its status names it. Here the run rests a second between
 // members, so that it is still running when they come.
 func TestARequestForADateWhoseRunIsUnderWayAnswersThatRun(t *testing.T) {
-	set, err := rules.Parse([]byte(expiryRules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := expiryRuleSet(t)
 	forEachEngine(t, func(t *testing.T, dsn string) {
 		e := newEnv(t, dsn, envOptions{rules: set, server: func(c *server.Config) {
 			c.Expiry = ledger.ExpiryConfig{Batch: 1, Pause: time.Second}
 		}})
 		for range 3 {
 			openid := e.member(e.mchID)
-			p, err := e.sb.Pay(sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: 1000, TimeEnd: "2024-06-01T12:00:00+08:00"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.eventually("the old payment", func() bool {
-				return e.get("/api/transactions/"+e.mchID+"/"+p.TransactionID, nil) == http.StatusOK
-			})
+			e.oldPayment(openid, 1000)
 		}
 		today := beijingToday()
 		st, location, first := e.requestExpiry(today)
@@ -271,20 +253,11 @@ func TestARequestForADateWhoseRunIsUnderWayAnswersThatRun(t *testing.T) {
 // GET /api/expiry/runs/{id} answers it: a run asked for is listed at once,
 // then done with what it expired. Its limit is 1 to 100.
 func TestTheListOfExpiryRunsNamesARunQueuedThenDone(t *testing.T) {
-	set, err := rules.Parse([]byte(expiryRules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := expiryRuleSet(t)
 	forEachEngine(t, func(t *testing.T, dsn string) {
 		e := newEnv(t, dsn, envOptions{rules: set})
 		openid := e.member(e.mchID)
-		p, err := e.sb.Pay(sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: 8800, TimeEnd: "2024-06-01T12:00:00+08:00"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.eventually("the old payment", func() bool {
-			return e.get("/api/transactions/"+e.mchID+"/"+p.TransactionID, nil) == http.StatusOK
-		})
+		e.oldPayment(openid, 8800)
 		if st, runs := e.expiryRuns(""); st != http.StatusOK || len(runs) != 0 {
 			t.Errorf("the list before any run: %d %+v, want none", st, runs)
 		}
@@ -326,20 +299,11 @@ func TestTheListOfExpiryRunsNamesARunQueuedThenDone(t *testing.T) {
 // is refused on the page, and nothing is queued. The menu offers the page
 // to admins only.
 func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
-	set, err := rules.Parse([]byte(expiryRules))
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := expiryRuleSet(t)
 	forEachEngine(t, func(t *testing.T, dsn string) {
 		e := newEnv(t, dsn, envOptions{rules: set})
 		openid := e.member(e.mchID)
-		p, err := e.sb.Pay(sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: 8800, TimeEnd: "2024-06-01T12:00:00+08:00"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.eventually("the old payment", func() bool {
-			return e.get("/api/transactions/"+e.mchID+"/"+p.TransactionID, nil) == http.StatusOK
-		})
+		e.oldPayment(openid, 8800)
 		chinese := http.Header{"Accept-Language": {"zh-CN,zh;q=0.9"}}
 		today := beijingToday()
 		body, st, _ := e.visit(http.MethodGet, "/expiry", nil, chinese)
@@ -409,4 +373,27 @@ func TestTheExpiryPageQueuesARunAndFollowsIt(t *testing.T) {
 			t.Errorf("an operator's menu offers the expiry page or the audit log: %d", st)
 		}
 	})
+}
+
+// oldPayment makes a payment of amount fen by openid on 1 June 2024, whose
+// points are due by now under expiryRules, and waits until it is recorded.
+func (e *env) oldPayment(openid string, amount int64) {
+	e.t.Helper()
+	p, err := e.sb.Pay(sandbox.PaymentRequest{AppID: appID, OpenID: openid, Amount: amount, TimeEnd: "2024-06-01T12:00:00+08:00"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.eventually("the old payment", func() bool {
+		return e.get("/api/transactions/"+e.mchID+"/"+p.TransactionID, nil) == http.StatusOK
+	})
+}
+
+// expiryRuleSet is expiryRules, parsed.
+func expiryRuleSet(t *testing.T) *rules.Set {
+	t.Helper()
+	set, err := rules.Parse([]byte(expiryRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
