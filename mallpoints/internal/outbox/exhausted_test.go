@@ -90,3 +90,23 @@ func TestASyncThatFailsOnItsLastAttemptIsParkedNotDropped(t *testing.T) {
 		t.Errorf("attempts %+v, want retry then parked", attempts)
 	}
 }
+
+// startOutbox makes an outbox with cfg and starts it, and stops it when the
+// test ends.
+func startOutbox(t *testing.T, cfg Config) *Outbox {
+	t.Helper()
+	ctx := context.Background()
+	o, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = o.Stop(stop)
+	})
+	return o
+}

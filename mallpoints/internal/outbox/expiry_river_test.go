@@ -102,21 +102,8 @@ func newExpiryBed(t *testing.T, dsn string, members int, cfg ledger.ExpiryConfig
 // Signers it fills in, and stops it when the test ends.
 func (b *expiryBed) start(t *testing.T, cfg Config) *Outbox {
 	t.Helper()
-	ctx := context.Background()
 	cfg.DB, cfg.Signers = b.db, signers{merchants.Single(b.srv.Keys.MchID, b.srv.Client, nil)}
-	o, err := New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = o.Stop(stop)
-		cancel()
-	})
-	return o
+	return startOutbox(t, cfg)
 }
 
 // expired counts the bed's members whose balance is 0.

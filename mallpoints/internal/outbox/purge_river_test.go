@@ -32,19 +32,8 @@ func TestThePeriodicPurgeJobRunsThroughRiver(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			o, err := New(ctx, Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)},
+			startOutbox(t, Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)},
 				Retention: 30 * 24 * time.Hour, PurgeEvery: 200 * time.Millisecond, PurgePause: -1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := o.Start(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				stop, cancel := context.WithTimeout(ctx, 5*time.Second)
-				defer cancel()
-				_ = o.Stop(stop)
-			})
 			left := func() []string {
 				rs, err := db.SQL().QueryContext(ctx, `SELECT id FROM notifications ORDER BY id`)
 				if err != nil {

@@ -20,7 +20,6 @@ func TestThePeriodicRecheckRunsOneAtATimeThroughRiver(t *testing.T) {
 	for name, dsn := range expiryEngines(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
 			db := openMigrated(t, dsn(t))
 			srv := sandbox.NewServer(sandbox.WithClientOptions(wxpay.WithoutRetries()))
 			t.Cleanup(srv.Close)
@@ -39,19 +38,8 @@ func TestThePeriodicRecheckRunsOneAtATimeThroughRiver(t *testing.T) {
 				replicas = 2
 			}
 			for range replicas {
-				o, err := New(ctx, Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)},
+				startOutbox(t, Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)},
 					Recheck: recheck, RecheckEvery: 50 * time.Millisecond})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := o.Start(ctx); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() {
-					stop, cancel := context.WithTimeout(ctx, 5*time.Second)
-					defer cancel()
-					_ = o.Stop(stop)
-				})
 			}
 			deadline := time.Now().Add(30 * time.Second)
 			for runs.Load() < 3 {

@@ -88,7 +88,6 @@ type webhookRig struct {
 // newWebhookRig starts an outbox with a webhook to a receiver, in the
 // rules file loaded from disk (so its secret is read), and maxAttempts.
 func newWebhookRig(t *testing.T, dsn string, maxAttempts int) *webhookRig {
-	ctx := context.Background()
 	db := openMigrated(t, dsn)
 	srv := sandbox.NewServer(sandbox.WithClientOptions(wxpay.WithoutRetries()))
 	t.Cleanup(srv.Close)
@@ -110,19 +109,8 @@ func newWebhookRig(t *testing.T, dsn string, maxAttempts int) *webhookRig {
 		t.Fatal(err)
 	}
 	current := rules.NewCurrent(set)
-	o, err := New(ctx, Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)}, Rules: current,
+	o := startOutbox(t, Config{DB: db, Signers: signers{merchants.Single(srv.Keys.MchID, srv.Client, nil)}, Rules: current,
 		RetryBase: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, MaxAttempts: maxAttempts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := o.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stop, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = o.Stop(stop)
-		cancel()
-	})
 	return &webhookRig{db: db, ledger: ledger.New(db, o, current, nil), out: o, rc: rc, mall: srv.Keys.MchID}
 }
 
